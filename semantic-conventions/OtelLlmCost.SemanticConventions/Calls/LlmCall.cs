@@ -1,0 +1,96 @@
+namespace OtelLlmCost.SemanticConventions.Calls;
+
+/// <summary>
+/// The normalized record of one LLM operation (DESIGN §3). The recognizer fills identity, what and usage; the
+/// pricing stage fills cost; attribution fills the dimensions. Prompt and completion content never appears here.
+/// </summary>
+public sealed class LlmCall
+{
+    // identity
+    public required string TraceId { get; init; }
+
+    public required string SpanId { get; init; }
+
+    public string? ParentSpanId { get; init; }
+
+    /// <summary>UTC start of the span.</summary>
+    public DateTime StartTime { get; init; }
+
+    public double DurationMs { get; init; }
+
+    // what
+    public string? Provider { get; set; }
+
+    public string? Operation { get; set; }
+
+    public string? RequestModel { get; set; }
+
+    public string? ResponseModel { get; set; }
+
+    public string? ServiceTier { get; set; }
+
+    public string? ServerAddress { get; set; }
+
+    /// <summary><c>ok</c> or <c>error</c>.</summary>
+    public string Status { get; set; } = "ok";
+
+    public string? ErrorType { get; set; }
+
+    public string? FinishReason { get; set; }
+
+    /// <summary>Which convention the call was read from, e.g. <c>otel-genai</c>, <c>openinference</c>.</summary>
+    public string? Dialect { get; set; }
+
+    public string? ResponseId { get; set; }
+
+    // usage
+    public TokenUsage Usage { get; set; }
+
+    /// <summary>False when the span carried no token counts at all (priced as <c>no_usage</c>).</summary>
+    public bool UsageReported { get; set; }
+
+    // cost (filled by pricing)
+    public decimal? CostUsd { get; set; }
+
+    public decimal? InputCostUsd { get; set; }
+
+    public decimal? OutputCostUsd { get; set; }
+
+    public decimal? CacheReadCostUsd { get; set; }
+
+    public decimal? CacheWriteCostUsd { get; set; }
+
+    /// <summary><c>priced</c>, <c>unpriced_model</c>, <c>no_usage</c>, ...</summary>
+    public string? PricingStatus { get; set; }
+
+    public string? PriceId { get; set; }
+
+    public string? CatalogVersion { get; set; }
+
+    /// <summary>A cost the span itself reported; kept for cross-checks, never used as the cost.</summary>
+    public decimal? ReportedCostUsd { get; set; }
+
+    // attribution
+    public string? Service { get; set; }
+
+    public string? Environment { get; set; }
+
+    public string? Team { get; set; }
+
+    public string? Feature { get; set; }
+
+    public string? UserId { get; set; }
+
+    public string? Tenant { get; set; }
+
+    public string? Workload { get; set; }
+
+    public string? ConversationId { get; set; }
+
+    public string? AgentName { get; set; }
+
+    public IDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Compact, human-readable account of how the row was read and priced (keys used, corrections, price row).</summary>
+    public string? Explanation { get; set; }
+}

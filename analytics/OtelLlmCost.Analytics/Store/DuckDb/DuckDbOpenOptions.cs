@@ -1,0 +1,67 @@
+namespace OtelLlmCost.Analytics.Store.DuckDb;
+
+public enum DuckDbAccessMode
+{
+    Automatic,
+    ReadOnly,
+    ReadWrite,
+}
+
+/// <summary>Options applied when a database file is opened (DuckDB configuration options of the same names).</summary>
+public sealed class DuckDbOpenOptions
+{
+    /// <summary>Worker threads; null leaves DuckDB's default (one per core).</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>DuckDB memory limit such as <c>1GB</c>; null leaves DuckDB's default (80% of RAM).</summary>
+    public string? MemoryLimit { get; init; }
+
+    public DuckDbAccessMode AccessMode { get; init; } = DuckDbAccessMode.Automatic;
+
+    /// <summary>When false, SQL cannot read or write files, attach databases or load extensions.</summary>
+    public bool EnableExternalAccess { get; init; } = true;
+
+    /// <summary>When true, SQL cannot change configuration (<c>SET</c>) after open, so the limits above hold.</summary>
+    public bool LockConfiguration { get; init; }
+
+    /// <summary>Any other DuckDB configuration option by name.</summary>
+    public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
+
+    public static DuckDbOpenOptions ReadOnly { get; } = new() { AccessMode = DuckDbAccessMode.ReadOnly };
+
+    internal IEnumerable<KeyValuePair<string, string>> ToConfigPairs()
+    {
+        if (Threads is { } threads)
+        {
+            yield return new("threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (MemoryLimit is { } memoryLimit)
+        {
+            yield return new("memory_limit", memoryLimit);
+        }
+
+        yield return new("access_mode", AccessMode switch
+        {
+            DuckDbAccessMode.ReadOnly => "READ_ONLY",
+            DuckDbAccessMode.ReadWrite => "READ_WRITE",
+            _ => "AUTOMATIC",
+        });
+
+        if (!EnableExternalAccess)
+        {
+            yield return new("enable_external_access", "false");
+        }
+
+        foreach (var pair in Extra)
+        {
+            yield return pair;
+        }
+
+        // Must come last: once set, DuckDB refuses further configuration changes.
+        if (LockConfiguration)
+        {
+            yield return new("lock_configuration", "true");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+namespace OtelLlmCost.Analytics.Store.Schema;
+
+/// <summary>One forward-only schema step. Versions are dense and never reused; a shipped step is never edited.</summary>
+internal sealed record Migration(int Version, string Description, string Sql);
+
+/// <summary>
+/// The store's schema history. Money columns are int64-backed decimals (DECIMAL(18,12) per call, exact for every
+/// published per-token price; DECIMAL(18,9) in rollups) and never DOUBLE (DESIGN §4).
+/// </summary>
+internal static class Migrations
+{
+    public static IReadOnlyList<Migration> All { get; } =
+    [
+        new(1, "llm_calls ledger and catalog_versions", """
+            CREATE TABLE llm_calls (
+                trace_id              VARCHAR NOT NULL,
+                span_id               VARCHAR NOT NULL,
+                parent_span_id        VARCHAR,
+                start_time            TIMESTAMPTZ NOT NULL,
+                duration_ms           DOUBLE,
+                provider              VARCHAR,
+                operation             VARCHAR,
+                request_model         VARCHAR,
+                response_model        VARCHAR,
+                service_tier          VARCHAR,
+                server_address        VARCHAR,
+                status                VARCHAR NOT NULL,
+                error_type            VARCHAR,
+                finish_reason         VARCHAR,
+                dialect               VARCHAR,
+                response_id           VARCHAR,
+                input_tokens          BIGINT NOT NULL,
+                output_tokens         BIGINT NOT NULL,
+                cache_read_tokens     BIGINT NOT NULL,
+                cache_write_tokens    BIGINT NOT NULL,
+                cache_write_1h_tokens BIGINT NOT NULL,
+                reasoning_tokens      BIGINT NOT NULL,
+                input_audio_tokens    BIGINT NOT NULL,
+                output_audio_tokens   BIGINT NOT NULL,
+                input_image_tokens    BIGINT NOT NULL,
+                output_image_tokens   BIGINT NOT NULL,
+                usage_reported        BOOLEAN NOT NULL,
+                cost_usd              DECIMAL(18,12),
+                input_cost_usd        DECIMAL(18,12),
+                output_cost_usd       DECIMAL(18,12),
+                cache_read_cost_usd   DECIMAL(18,12),
+                cache_write_cost_usd  DECIMAL(18,12),
+                pricing_status        VARCHAR,
+                price_id              VARCHAR,
+                catalog_version       VARCHAR,
+                reported_cost_usd     DECIMAL(18,12),
+                service               VARCHAR,
+                environment           VARCHAR,
+                team                  VARCHAR,
+                feature               VARCHAR,
+                user_id               VARCHAR,
+                tenant                VARCHAR,
+                workload              VARCHAR,
+                conversation_id       VARCHAR,
+                agent_name            VARCHAR,
+                tags                  MAP(VARCHAR, VARCHAR),
+                explanation           VARCHAR,
+                ingested_at           TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (trace_id, span_id)
+            );
+            CREATE TABLE catalog_versions (
+                version      VARCHAR PRIMARY KEY,
+                content_hash VARCHAR NOT NULL,
+                loaded_at    TIMESTAMPTZ NOT NULL
+            );
+            """),
+    ];
+}

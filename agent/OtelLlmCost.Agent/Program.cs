@@ -1,1 +1,3 @@
-return 0;
+using OtelLlmCost.Agent.Cli;
+
+return await AgentCommandLine.RunAsync(args);

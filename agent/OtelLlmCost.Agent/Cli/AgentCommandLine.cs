@@ -1,0 +1,37 @@
+using System.CommandLine;
+
+namespace OtelLlmCost.Agent.Cli;
+
+/// <summary>The <c>otel-llm-cost</c> command tree. <c>serve</c> runs when no command is given.</summary>
+internal static class AgentCommandLine
+{
+    public static RootCommand Create()
+    {
+        var root = new RootCommand(
+            "OtelLlmCost: an OpenTelemetry-native LLM cost ledger. Point your OTLP exporter at it; query the ledger with SQL.");
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(QueryCommand.Create());
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        if (args.Length == 0)
+        {
+            args = ["serve"];
+        }
+
+        var configuration = new InvocationConfiguration();
+        if (output is not null)
+        {
+            configuration.Output = output;
+        }
+
+        if (error is not null)
+        {
+            configuration.Error = error;
+        }
+
+        return await Create().Parse(args).InvokeAsync(configuration);
+    }
+}

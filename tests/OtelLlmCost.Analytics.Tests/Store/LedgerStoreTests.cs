@@ -1,0 +1,146 @@
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Analytics.Store.Schema;
+using OtelLlmCost.SemanticConventions.Calls;
+
+namespace OtelLlmCost.Analytics.Tests.Store;
+
+[TestClass]
+public sealed class LedgerStoreTests
+{
+    private static readonly DateTime CallTime = new(2026, 11, 22, 9, 30, 0, DateTimeKind.Utc);
+
+    [TestMethod]
+    public void Open_NewDirectory_CreatesFileAndAppliesEveryMigrationOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        var dataDirectory = Path.Combine(directory.Path, "nested", "data");
+        using (var store = LedgerStore.Open(dataDirectory))
+        {
+            store.AppliedMigrations.ShouldBe(Migrations.All.Select(m => m.Version).ToArray());
+            File.Exists(LedgerStore.FilePathIn(dataDirectory)).ShouldBeTrue();
+        }
+
+        using (var reopened = LedgerStore.Open(dataDirectory))
+        {
+            reopened.AppliedMigrations.ShouldBeEmpty();
+            using var connection = reopened.Connect();
+            SchemaMigrator.ReadVersion(connection).ShouldBe(LedgerStore.SchemaVersion);
+            connection.ExecuteScalar("SELECT count(*) FROM schema_version").ShouldBe((long)Migrations.All.Count);
+        }
+    }
+
+    [TestMethod]
+    public void Migrations_AreDenseAndAscending()
+    {
+        Migrations.All.Select(m => m.Version).ShouldBe(Enumerable.Range(1, Migrations.All.Count));
+    }
+
+    [TestMethod]
+    public void Open_DatabaseFromNewerBuild_RefusesWithUpgradeMessage()
+    {
+        using var directory = new TemporaryDirectory();
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var connection = store.Connect())
+        {
+            connection.Execute("INSERT INTO schema_version VALUES (999, 'from the future', now())");
+        }
+
+        Should.Throw<DuckDbException>(() => LedgerStore.Open(directory.Path)).Message.ShouldContain("upgrade otel-llm-cost");
+    }
+
+    [TestMethod]
+    public void LlmCalls_MoneyColumnsAreInt64BackedDecimals()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var connection = store.Connect();
+        using var reader = connection.Query(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'llm_calls' AND column_name LIKE '%cost_usd'");
+        var count = 0;
+        while (reader.Read())
+        {
+            reader.GetString(1).ShouldBe("DECIMAL(18,12)", reader.GetString(0));
+            count++;
+        }
+
+        count.ShouldBe(6);
+    }
+
+    [TestMethod]
+    public void Writer_RetriedBatch_InsertsNothingAndCostIsNotDoubleCounted()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        var batch = Enumerable.Range(0, 3000).Select(i => SampleCall(i)).ToList();
+
+        writer.Write(batch).ShouldBe(3000);
+        writer.Write(batch).ShouldBe(0);
+        writer.Write([SampleCall(1), SampleCall(1), SampleCall(5000)]).ShouldBe(1);
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(3001L);
+        connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls")
+            .ShouldBe(batch.Sum(c => c.CostUsd!.Value) + SampleCall(5000).CostUsd!.Value);
+    }
+
+    [TestMethod]
+    public void Writer_StoresEveryFieldOfTheCall()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var call = SampleCall(7);
+        using (var writer = new LlmCallWriter(store))
+        {
+            writer.Write([call]);
+        }
+
+        using var connection = store.Connect();
+        using var reader = connection.Query("SELECT * FROM llm_calls");
+        reader.Read().ShouldBeTrue();
+        reader.GetString(reader.GetOrdinal("trace_id")).ShouldBe(call.TraceId);
+        reader.GetDateTime(reader.GetOrdinal("start_time")).ShouldBe(call.StartTime);
+        reader.GetString(reader.GetOrdinal("response_model")).ShouldBe("gpt-4o-2024-08-06");
+        reader.GetInt64(reader.GetOrdinal("input_tokens")).ShouldBe(call.Usage.InputTokens);
+        reader.GetInt64(reader.GetOrdinal("cache_read_tokens")).ShouldBe(call.Usage.CacheReadTokens);
+        reader.GetInt64(reader.GetOrdinal("reasoning_tokens")).ShouldBe(call.Usage.ReasoningTokens);
+        reader.GetDecimal(reader.GetOrdinal("cost_usd")).ShouldBe(call.CostUsd!.Value);
+        reader.GetDecimal(reader.GetOrdinal("cache_read_cost_usd")).ShouldBe(call.CacheReadCostUsd!.Value);
+        reader.IsDBNull(reader.GetOrdinal("reported_cost_usd")).ShouldBeTrue();
+        reader.GetString(reader.GetOrdinal("team")).ShouldBe("search");
+        var tags = reader.GetValue(reader.GetOrdinal("tags")).ShouldBeOfType<Dictionary<object, object?>>();
+        tags["region"].ShouldBe("eu");
+        reader.GetBoolean(reader.GetOrdinal("usage_reported")).ShouldBeTrue();
+    }
+
+    internal static LlmCall SampleCall(int index) => new()
+    {
+        TraceId = $"{index:x32}",
+        SpanId = $"{index + 1:x16}",
+        StartTime = CallTime.AddMilliseconds(index),
+        DurationMs = 812.5,
+        Provider = "openai",
+        Operation = "chat",
+        RequestModel = "gpt-4o",
+        ResponseModel = "gpt-4o-2024-08-06",
+        Status = "ok",
+        Dialect = "otel-genai",
+        Usage = new TokenUsage { InputTokens = 1200 + index, OutputTokens = 300, CacheReadTokens = 1024, ReasoningTokens = 64 },
+        UsageReported = true,
+        CostUsd = (176 + index) * 0.0000025m + 1024 * 0.00000125m + 300 * 0.00001m,
+        InputCostUsd = (176 + index) * 0.0000025m,
+        CacheReadCostUsd = 1024 * 0.00000125m,
+        OutputCostUsd = 300 * 0.00001m,
+        CacheWriteCostUsd = 0m,
+        PricingStatus = "priced",
+        PriceId = "openai/gpt-4o@2024-08-06",
+        CatalogVersion = "2026-11-22.1",
+        Service = "checkout-api",
+        Environment = "production",
+        Team = "search",
+        Feature = "summaries",
+        Tags = new Dictionary<string, string> { ["region"] = "eu" },
+    };
+}

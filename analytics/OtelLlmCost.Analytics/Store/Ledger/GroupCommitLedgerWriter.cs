@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using OtelLlmCost.SemanticConventions.Calls;
+
+namespace OtelLlmCost.Analytics.Store.Ledger;
+
+public sealed class LedgerWriterOptions
+{
+    /// <summary>Calls waiting for commit above which new batches are refused (retryable), bounding memory.</summary>
+    public int MaxQueuedCalls { get; init; } = 200_000;
+
+    /// <summary>Calls committed together at most; waiting batches beyond it wait for the next commit.</summary>
+    public int MaxCallsPerCommit { get; init; } = 50_000;
+
+    public void Validate()
+    {
+        if (MaxQueuedCalls < 1 || MaxCallsPerCommit < 1)
+        {
+            throw new ArgumentException("Ledger writer limits must be positive.");
+        }
+    }
+}
+
+/// <summary>
+/// The single writer of the ledger. Callers enqueue a batch and await its commit; a dedicated thread drains
+/// every batch that is waiting and commits them in one transaction (group commit), so many concurrent exports
+/// cost one fsync. A batch's task completes only after its rows are durable, which is when a receiver may
+/// acknowledge the export. Admission is bounded by queued calls: a full queue refuses at once instead of
+/// growing memory.
+/// </summary>
+public sealed class GroupCommitLedgerWriter : IAsyncDisposable
+{
+    public const string MeterName = "OtelLlmCost.Ledger";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Histogram<double> _commitDuration;
+    private readonly Counter<long> _callsCommitted;
+    private readonly Counter<long> _batchesRefused;
+    private readonly LlmCallWriter _writer;
+    private readonly LedgerWriterOptions _options;
+    private readonly Channel<PendingBatch> _queue = Channel.CreateUnbounded<PendingBatch>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _loop;
+    private long _queuedCalls;
+
+    public GroupCommitLedgerWriter(LedgerStore store, LedgerWriterOptions? options = null, TimeProvider? clock = null)
+    {
+        _options = options ?? new LedgerWriterOptions();
+        _options.Validate();
+        _writer = new LlmCallWriter(store, clock);
+        _commitDuration = _meter.CreateHistogram<double>(
+            "otelllmcost.ledger.commit.duration", "s", "Time to commit one group of batches to the ledger.");
+        _callsCommitted = _meter.CreateCounter<long>(
+            "otelllmcost.ledger.calls.committed", "{call}", "Calls newly inserted into the ledger (duplicates excluded).");
+        _batchesRefused = _meter.CreateCounter<long>(
+            "otelllmcost.ledger.batches.refused", "{batch}", "Batches refused because the writer queue was full.");
+        _meter.CreateObservableGauge("otelllmcost.ledger.queue.calls", () => Interlocked.Read(ref _queuedCalls), "{call}",
+            "Calls waiting to be committed.");
+        _loop = Task.Factory.StartNew(RunLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>Calls waiting for commit right now.</summary>
+    public long QueuedCalls => Interlocked.Read(ref _queuedCalls);
+
+    /// <summary>
+    /// Queues a batch. Returns false (and queues nothing) when the queue is full; otherwise
+    /// <paramref name="committed"/> completes once the batch is durable (rows already in the ledger are skipped,
+    /// so a retried export adds nothing), or faults with the store's error (nothing of the batch was committed then).
+    /// </summary>
+    public bool TryEnqueue(IReadOnlyList<LlmCall> calls, out Task committed)
+    {
+        if (calls.Count == 0)
+        {
+            committed = Task.CompletedTask;
+            return true;
+        }
+
+        var queued = Interlocked.Add(ref _queuedCalls, calls.Count);
+        if (queued - calls.Count > 0 && queued > _options.MaxQueuedCalls)
+        {
+            // An oversized batch alone is always admitted so a single large export can make progress.
+            Interlocked.Add(ref _queuedCalls, -calls.Count);
+            _batchesRefused.Add(1);
+            committed = Task.CompletedTask;
+            return false;
+        }
+
+        var batch = new PendingBatch(calls);
+        if (!_queue.Writer.TryWrite(batch))
+        {
+            Interlocked.Add(ref _queuedCalls, -calls.Count);
+            throw new ObjectDisposedException(nameof(GroupCommitLedgerWriter), "The ledger writer is stopping.");
+        }
+
+        committed = batch.Completion.Task;
+        return true;
+    }
+
+    /// <summary>Stops taking batches, commits everything queued, and closes the writer.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop;
+        _writer.Dispose();
+        _meter.Dispose();
+    }
+
+    // Runs on its own thread for the writer's lifetime: DuckDB calls block, so they must not hold pool threads.
+    private void RunLoop()
+    {
+        var group = new List<PendingBatch>();
+        var calls = new List<LlmCall>();
+        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            group.Clear();
+            calls.Clear();
+            while (calls.Count < _options.MaxCallsPerCommit && _queue.Reader.TryRead(out var batch))
+            {
+                group.Add(batch);
+                calls.AddRange(batch.Calls);
+            }
+
+            Commit(group, calls);
+        }
+    }
+
+    private void Commit(List<PendingBatch> group, List<LlmCall> calls)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var inserted = _writer.Write(calls);
+            _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _callsCommitted.Add(inserted);
+            foreach (var batch in group)
+            {
+                batch.Completion.TrySetResult();
+            }
+        }
+        catch (Exception exception)
+        {
+            foreach (var batch in group)
+            {
+                batch.Completion.TrySetException(exception);
+            }
+        }
+        finally
+        {
+            Interlocked.Add(ref _queuedCalls, -calls.Count);
+        }
+    }
+
+    private sealed class PendingBatch(IReadOnlyList<LlmCall> calls)
+    {
+        public IReadOnlyList<LlmCall> Calls { get; } = calls;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

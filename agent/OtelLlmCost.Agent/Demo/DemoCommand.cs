@@ -1,0 +1,210 @@
+using System.CommandLine;
+using System.Diagnostics;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace OtelLlmCost.Agent.Demo;
+
+/// <summary>
+/// <c>otel-llm-cost demo</c>: sends synthetic GenAI spans through the real OpenTelemetry .NET OTLP exporter to
+/// a running agent, optionally backfilling past days first, so a newcomer sees data in minutes.
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var endpoint = new Option<string>("--endpoint")
+        {
+            Description = "OTLP endpoint of the agent: http://127.0.0.1:4317 for grpc, http://127.0.0.1:4318 for http.",
+            DefaultValueFactory = _ => "http://127.0.0.1:4317",
+        };
+        var protocol = new Option<string>("--protocol") { Description = "grpc or http (http/protobuf).", DefaultValueFactory = _ => "grpc" };
+        protocol.AcceptOnlyFromAmong("grpc", "http");
+        var rate = new Option<int>("--rate") { Description = "LLM calls per second sent live.", DefaultValueFactory = _ => 20 };
+        var duration = new Option<TimeSpan>("--duration")
+        {
+            Description = "How long to send live traffic, e.g. 00:01:00 (hh:mm:ss). 0 sends only the backfill.",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
+        };
+        var backfillDays = new Option<int>("--backfill-days")
+        {
+            Description = "Days of history to send first, with a daily rhythm (timestamps in the past).",
+            DefaultValueFactory = _ => 0,
+        };
+        var seed = new Option<int>("--seed") { Description = "Random seed, for a reproducible run.", DefaultValueFactory = _ => 42 };
+        var command = new Command("demo", "Send realistic synthetic GenAI traffic to a running agent through the OpenTelemetry exporter.");
+        foreach (var option in new Option[] { endpoint, protocol, rate, duration, backfillDays, seed })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var error = parseResult.InvocationConfiguration.Error;
+            var output = parseResult.InvocationConfiguration.Output;
+            if (!Uri.TryCreate(parseResult.GetValue(endpoint), UriKind.Absolute, out var endpointUri))
+            {
+                await error.WriteLineAsync("error: --endpoint must be an absolute URL such as http://127.0.0.1:4317");
+                return 1;
+            }
+
+            if (parseResult.GetValue(rate) < 1 || parseResult.GetValue(backfillDays) < 0)
+            {
+                await error.WriteLineAsync("error: --rate must be at least 1 and --backfill-days not negative");
+                return 1;
+            }
+
+            var sent = await RunAsync(new DemoOptions(endpointUri, parseResult.GetValue(protocol) == "http", parseResult.GetValue(rate),
+                parseResult.GetValue(duration), parseResult.GetValue(backfillDays), parseResult.GetValue(seed)), output, cancellationToken);
+            return sent.Flushed ? 0 : 1;
+        });
+        return command;
+    }
+
+    internal sealed record DemoOptions(Uri Endpoint, bool Http, int Rate, TimeSpan Duration, int BackfillDays, int Seed);
+
+    internal sealed record DemoResult(long Calls, bool Flushed);
+
+    internal static async Task<DemoResult> RunAsync(DemoOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        // One tracer provider per service, as separate apps would have: service.name lives on the resource.
+        using var services = new DemoServices(options);
+        var traffic = new DemoTraffic(options.Seed);
+        long calls = 0;
+        var now = DateTime.UtcNow;
+        if (options.BackfillDays > 0)
+        {
+            // Ten-second steps over past days, thinned by the daily shape: about rate/10 calls per step at peak.
+            for (var at = now.AddDays(-options.BackfillDays); at < now && !cancellationToken.IsCancellationRequested; at = at.AddSeconds(10))
+            {
+                if (traffic.KeepAt(at))
+                {
+                    Emit(services, traffic.Next(), at);
+                    calls++;
+                }
+
+                if (calls % 5_000 == 0)
+                {
+                    services.Flush();
+                }
+            }
+
+            await output.WriteLineAsync($"backfilled {calls} calls over {options.BackfillDays} day(s)");
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        var live = 0L;
+        while (stopwatch.Elapsed < options.Duration && !cancellationToken.IsCancellationRequested)
+        {
+            var due = (long)(stopwatch.Elapsed.TotalSeconds * options.Rate);
+            for (; live < due; live++)
+            {
+                Emit(services, traffic.Next(), DateTime.UtcNow);
+            }
+
+            try
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        calls += live;
+        var flushed = services.Flush();
+        await output.WriteLineAsync($"sent {calls} LLM calls to {options.Endpoint} ({(options.Http ? "http/protobuf" : "grpc")}); flushed: {flushed}");
+        return new DemoResult(calls, flushed);
+    }
+
+    private static void Emit(DemoServices services, DemoCall call, DateTime startUtc)
+    {
+        using var activity = services.SourceFor(call.Service).StartActivity($"{call.Operation} {call.Model}", ActivityKind.Client, parentContext: default, startTime: startUtc);
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetTag("gen_ai.operation.name", call.Operation);
+        activity.SetTag("gen_ai.provider.name", call.Provider);
+        activity.SetTag("gen_ai.request.model", call.Model);
+        activity.SetTag("server.address", call.ServerAddress);
+        activity.SetTag("team", call.Team);
+        activity.SetTag("feature", call.Feature);
+        activity.SetTag("user.id", call.UserId);
+        if (call.ErrorType is { } errorType)
+        {
+            activity.SetTag("error.type", errorType);
+            activity.SetStatus(ActivityStatusCode.Error, errorType);
+        }
+        else
+        {
+            activity.SetTag("gen_ai.response.model", call.ResponseModel);
+            activity.SetTag("gen_ai.response.id", $"demo-{activity.TraceId}-{activity.SpanId}");
+            activity.SetTag("gen_ai.usage.input_tokens", call.InputTokens);
+            activity.SetTag("gen_ai.usage.output_tokens", call.OutputTokens);
+            if (call.CacheReadTokens > 0)
+            {
+                activity.SetTag("gen_ai.usage.cache_read.input_tokens", call.CacheReadTokens);
+            }
+
+            if (call.CacheWriteTokens > 0)
+            {
+                activity.SetTag("gen_ai.usage.cache_creation.input_tokens", call.CacheWriteTokens);
+            }
+
+            if (call.ReasoningTokens > 0)
+            {
+                activity.SetTag("gen_ai.usage.reasoning.output_tokens", call.ReasoningTokens);
+            }
+        }
+
+        activity.SetEndTime(startUtc + call.Duration);
+    }
+
+    private sealed class DemoServices(DemoOptions options) : IDisposable
+    {
+        private readonly Dictionary<string, (ActivitySource Source, TracerProvider Provider)> _services = new(StringComparer.Ordinal);
+
+        public ActivitySource SourceFor(string service)
+        {
+            if (!_services.TryGetValue(service, out var entry))
+            {
+                var sourceName = $"otel-llm-cost.demo.{service}";
+                var source = new ActivitySource(sourceName, "1.0.0");
+                var provider = Sdk.CreateTracerProviderBuilder()
+                    .AddSource(sourceName)
+                    .SetResourceBuilder(ResourceBuilder.CreateEmpty()
+                        .AddService(service)
+                        .AddAttributes([new("deployment.environment.name", "demo")]))
+                    .AddOtlpExporter(exporter =>
+                    {
+                        exporter.Protocol = options.Http ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+                        exporter.Endpoint = options.Http ? new Uri(options.Endpoint, "/v1/traces") : options.Endpoint;
+                        exporter.BatchExportProcessorOptions.MaxQueueSize = 65_536;
+                        exporter.BatchExportProcessorOptions.MaxExportBatchSize = 1_024;
+                        exporter.BatchExportProcessorOptions.ScheduledDelayMilliseconds = 500;
+                    })
+                    .Build();
+                entry = (source, provider);
+                _services[service] = entry;
+            }
+
+            return entry.Source;
+        }
+
+        public bool Flush() => _services.Values.Select(entry => entry.Provider.ForceFlush(30_000)).ToList().TrueForAll(flushed => flushed);
+
+        public void Dispose()
+        {
+            foreach (var (source, provider) in _services.Values)
+            {
+                provider.Dispose();
+                source.Dispose();
+            }
+        }
+    }
+}

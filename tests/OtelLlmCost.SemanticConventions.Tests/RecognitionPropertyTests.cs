@@ -119,6 +119,17 @@ public sealed class RecognitionPropertyTests
     }
 
     [TestMethod]
+    public void SpanGenerator_ProducesCallsWithUsageOften_SoThePropertyIsNotVacuous()
+    {
+        var recognizer = new LlmCallRecognizer(new RecognizerOptions());
+        var outcomes = SpanGen().Sample(1000, 20).Select(recognizer.Recognize).ToList();
+
+        outcomes.Count(r => r.Call is { UsageReported: true, Usage.InputTokens: > 0 }).ShouldBeGreaterThan(100);
+        outcomes.Count(r => r.Outcome == RecognitionOutcome.Wrapper).ShouldBeGreaterThan(100);
+        outcomes.Count(r => r.Call?.Explanation?.Contains("fix:", StringComparison.Ordinal) == true).ShouldBeGreaterThan(20);
+    }
+
+    [TestMethod]
     public void Recognize_ArbitraryUsageThatIsAlreadyConsistent_IsNeverChangedExceptByNamedCorrections()
     {
         // Inclusive semconv counts with cache ≤ input and reasoning ≤ output, no total: nothing may be corrected.

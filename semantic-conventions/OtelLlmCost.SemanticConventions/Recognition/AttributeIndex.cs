@@ -1,76 +1,106 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.SemanticConventions.Recognition;
 
 /// <summary>
-/// A key→value lookup over one attribute list, built in a single pass. Instances are reused per thread
-/// (cleared, not reallocated), so recognizing a span allocates no dictionary.
+/// One span's (or resource's) attributes, indexed by <see cref="KnownKeys"/> slot in a single pass.
+/// Instances are reused per thread: a generation stamp marks which slots belong to the current span, so
+/// loading clears nothing and allocates nothing. Configured attribution keys outside the known set go to a
+/// small side dictionary, only when such keys are configured.
 /// </summary>
 internal sealed class AttributeIndex
 {
     /// <summary>Counts above this are treated as corrupt: it keeps every sum of a few counts far from overflow.</summary>
     public const long MaxTokenCount = 1L << 50;
 
-    private readonly Dictionary<string, AttributeValue> _values = new(64, StringComparer.Ordinal);
-    private IReadOnlyList<SpanAttribute>? _source;
-
-    public int Count => _values.Count;
+    private readonly AttributeValue[] _values = new AttributeValue[KnownKeys.Count];
+    private readonly int[] _stamps = new int[KnownKeys.Count];
+    private int _generation;
+    private Dictionary<string, AttributeValue>? _extra;
 
     /// <summary>True when some key of a usage family (<c>gen_ai.usage.*</c>, <c>llm.token_count.*</c>, <c>ai.usage.*</c>) is present.</summary>
     public bool HasUsageKey { get; private set; }
 
-    public IReadOnlyList<SpanAttribute>? Source => _source;
-
-    public void Load(IReadOnlyList<SpanAttribute> attributes)
+    public void Load(IReadOnlyList<SpanAttribute> attributes, FrozenSet<string>? extraKeys)
     {
-        _values.Clear();
-        _source = attributes;
+        if (++_generation == int.MaxValue)
+        {
+            Array.Clear(_stamps);
+            _generation = 1;
+        }
+
+        _extra?.Clear();
         HasUsageKey = false;
+        var slots = KnownKeys.Slots;
         for (var i = 0; i < attributes.Count; i++)
         {
             var attribute = attributes[i];
-            if (attribute.Key is null)
+            var key = attribute.Key;
+            if (key is null)
             {
                 continue;
             }
 
             // Last one wins, as in the OTel SDKs, so a duplicated key cannot make lookups disagree.
-            _values[attribute.Key] = attribute.Value;
-            if (!HasUsageKey && IsUsageKey(attribute.Key))
+            if (slots.TryGetValue(key, out var slot))
+            {
+                _values[slot] = attribute.Value;
+                _stamps[slot] = _generation;
+            }
+            else if (extraKeys is not null && extraKeys.Contains(key))
+            {
+                (_extra ??= new Dictionary<string, AttributeValue>(StringComparer.Ordinal))[key] = attribute.Value;
+            }
+
+            if (!HasUsageKey && IsUsageKey(key))
             {
                 HasUsageKey = true;
             }
         }
     }
 
-    public bool Contains(string key) => _values.ContainsKey(key);
+    public bool Contains(int slot) => _stamps[slot] == _generation;
 
-    public bool TryGet(string key, out AttributeValue value) => _values.TryGetValue(key, out value);
+    public bool TryGet(int slot, out AttributeValue value)
+    {
+        if (_stamps[slot] == _generation)
+        {
+            value = _values[slot];
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
 
     /// <summary>A non-empty scalar rendered as text (strings as they are, numbers invariant).</summary>
-    public string? GetText(string key) =>
-        _values.TryGetValue(key, out var value) ? NonEmpty(value.AsScalarText()) : null;
+    public string? GetText(int slot) => TryGet(slot, out var value) ? NonEmpty(value.AsScalarText()) : null;
 
-    public string? FirstText(string[] keys, out string? foundKey)
+    /// <summary>A configured key outside <see cref="KnownKeys"/>.</summary>
+    public string? GetExtraText(string key) =>
+        _extra is not null && _extra.TryGetValue(key, out var value) ? NonEmpty(value.AsScalarText()) : null;
+
+    public string? FirstText(int[] slots, out int foundSlot)
     {
-        foreach (var key in keys)
+        foreach (var slot in slots)
         {
-            var text = GetText(key);
+            var text = GetText(slot);
             if (text is not null)
             {
-                foundKey = key;
+                foundSlot = slot;
                 return text;
             }
         }
 
-        foundKey = null;
+        foundSlot = -1;
         return null;
     }
 
-    public bool TryGetCount(string key, out long count)
+    public bool TryGetCount(int slot, out long count)
     {
-        if (_values.TryGetValue(key, out var value))
+        if (TryGet(slot, out var value))
         {
             return TryParseCount(value, out count);
         }
@@ -79,26 +109,26 @@ internal sealed class AttributeIndex
         return false;
     }
 
-    public bool TryFirstCount(string[] keys, out long count, out string? foundKey)
+    public bool TryFirstCount(int[] slots, out long count, out int foundSlot)
     {
-        foreach (var key in keys)
+        foreach (var slot in slots)
         {
-            if (TryGetCount(key, out count))
+            if (TryGetCount(slot, out count))
             {
-                foundKey = key;
+                foundSlot = slot;
                 return true;
             }
         }
 
         count = 0;
-        foundKey = null;
+        foundSlot = -1;
         return false;
     }
 
-    public bool TryGetMoney(string key, out decimal amount)
+    public bool TryGetMoney(int slot, out decimal amount)
     {
         amount = 0;
-        if (!_values.TryGetValue(key, out var value))
+        if (!TryGet(slot, out var value))
         {
             return false;
         }

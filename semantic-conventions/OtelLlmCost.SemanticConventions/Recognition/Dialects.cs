@@ -22,12 +22,12 @@ public static class Dialects
 
     internal static string Detect(AttributeIndex span, string? scopeName)
     {
-        if (span.Contains(GenAiKeys.VercelOperationId) || scopeName is "ai")
+        if (span.Contains(KnownKeys.VercelOperationId) || scopeName is "ai")
         {
             return VercelAi;
         }
 
-        if (span.Contains(GenAiKeys.OpenInferenceSpanKind))
+        if (span.Contains(KnownKeys.OpenInferenceSpanKind))
         {
             return OpenInference;
         }
@@ -80,22 +80,22 @@ public static class Dialects
             }
         }
 
-        if (span.Contains(GenAiKeys.LlmRequestType) || span.Contains(GenAiKeys.TraceloopSpanKind))
+        if (span.Contains(KnownKeys.LlmRequestType) || span.Contains(KnownKeys.TraceloopSpanKind))
         {
             return OpenLlmetry;
         }
 
-        if (span.Contains(GenAiKeys.LangfuseObservationType) || span.Contains(GenAiKeys.LangfuseUsageDetails))
+        if (span.Contains(KnownKeys.LangfuseObservationType) || span.Contains(KnownKeys.LangfuseUsageDetails))
         {
             return Langfuse;
         }
 
-        if (span.Contains("gen_ai.usage.cost"))
+        if (span.Contains(KnownKeys.OpenLitCost))
         {
             return OpenLit;
         }
 
-        if (span.Contains("operation.cost"))
+        if (span.Contains(KnownKeys.PydanticCost))
         {
             return PydanticAi;
         }

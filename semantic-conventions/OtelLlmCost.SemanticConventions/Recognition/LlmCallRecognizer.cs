@@ -1,6 +1,6 @@
+using System.Collections.Frozen;
 using System.Text;
 using OtelLlmCost.SemanticConventions.Calls;
-using OtelLlmCost.SemanticConventions.Recognition.Attribution;
 using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.SemanticConventions.Recognition;
@@ -21,14 +21,38 @@ public sealed class LlmCallRecognizer
     [ThreadStatic]
     private static StringBuilder? t_explanation;
 
-    private readonly AttributionRules _attribution;
+    private readonly AttributionKey[] _service;
+    private readonly AttributionKey[] _environment;
+    private readonly AttributionKey[] _team;
+    private readonly AttributionKey[] _feature;
+    private readonly AttributionKey[] _user;
+    private readonly AttributionKey[] _tenant;
+    private readonly AttributionKey[] _workload;
+    private readonly AttributionKey[] _conversation;
+    private readonly AttributionKey[] _agent;
+    private readonly AttributionKey[] _tags;
+
+    /// <summary>Configured keys outside <see cref="KnownKeys"/>; null in the default configuration.</summary>
+    private readonly FrozenSet<string>? _extraKeys;
     private readonly bool _keepContent;
 
     public LlmCallRecognizer(RecognizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _attribution = options.Attribution;
+        var rules = options.Attribution;
+        var extra = new HashSet<string>(StringComparer.Ordinal);
+        _service = Keys(rules.Service, extra);
+        _environment = Keys(rules.Environment, extra);
+        _team = Keys(rules.Team, extra);
+        _feature = Keys(rules.Feature, extra);
+        _user = Keys(rules.User, extra);
+        _tenant = Keys(rules.Tenant, extra);
+        _workload = Keys(rules.Workload, extra);
+        _conversation = Keys(rules.Conversation, extra);
+        _agent = Keys(rules.Agent, extra);
+        _tags = Keys(rules.TagKeys, extra);
+        _extraKeys = extra.Count == 0 ? null : extra.ToFrozenSet(StringComparer.Ordinal);
         _keepContent = options.KeepContent;
     }
 
@@ -36,7 +60,7 @@ public sealed class LlmCallRecognizer
     {
         ArgumentNullException.ThrowIfNull(span);
         var attributes = t_spanIndex ??= new AttributeIndex();
-        attributes.Load(span.Attributes ?? []);
+        attributes.Load(span.Attributes ?? [], _extraKeys);
         var decision = SpanClassifier.Classify(span, attributes);
         if (decision.Outcome == RecognitionOutcome.NotLlm)
         {
@@ -71,7 +95,7 @@ public sealed class LlmCallRecognizer
         call.UsageReported = reported;
         call.ReportedCostUsd = ReadReportedCost(attributes, explain);
 
-        Attribute(span, attributes, call, explain);
+        Attribute(attributes, span.ResourceAttributes ?? [], call, explain);
         if (_keepContent)
         {
             CopyContent(span.Attributes ?? [], call);
@@ -86,13 +110,13 @@ public sealed class LlmCallRecognizer
 
     private static void ReadWhat(SpanSnapshot span, AttributeIndex attributes, LlmCall call, StringBuilder explain)
     {
-        call.ServerAddress = attributes.GetText(GenAiKeys.ServerAddress);
+        call.ServerAddress = attributes.GetText(KnownKeys.ServerAddress);
 
-        var rawProvider = attributes.FirstText(GenAiKeys.Provider, out var providerKey);
+        var rawProvider = attributes.FirstText(KnownKeys.Provider, out var providerKey);
         if (rawProvider is not null)
         {
             call.Provider = ProviderNames.Normalize(rawProvider);
-            explain.Append("; provider=").Append(providerKey).Append(':').Append(rawProvider);
+            explain.Append("; provider=").Append(KnownKeys.Names[providerKey]).Append(':').Append(rawProvider);
 
             // The provider attribute is the client's view: an OpenAI client on an Azure endpoint says "openai".
             if (call.Provider == ProviderNames.OpenAi
@@ -117,15 +141,15 @@ public sealed class LlmCallRecognizer
             explain.Append("; provider=-");
         }
 
-        call.RequestModel = attributes.FirstText(GenAiKeys.RequestModelKeys, out var requestKey);
-        call.ResponseModel = attributes.FirstText(GenAiKeys.ResponseModelKeys, out var responseKey);
-        explain.Append("; model=").Append(requestKey ?? "-").Append('/').Append(responseKey ?? "-");
+        call.RequestModel = attributes.FirstText(KnownKeys.RequestModel, out var requestKey);
+        call.ResponseModel = attributes.FirstText(KnownKeys.ResponseModel, out var responseKey);
+        explain.Append("; model=").Append(requestKey < 0 ? "-" : KnownKeys.Names[requestKey]).Append('/').Append(responseKey < 0 ? "-" : KnownKeys.Names[responseKey]);
 
-        call.ServiceTier = attributes.FirstText(GenAiKeys.ServiceTierKeys, out _);
-        call.ResponseId = attributes.FirstText(GenAiKeys.ResponseIdKeys, out _);
+        call.ServiceTier = attributes.FirstText(KnownKeys.ServiceTier, out _);
+        call.ResponseId = attributes.FirstText(KnownKeys.ResponseId, out _);
         call.FinishReason = ReadFinishReason(attributes);
 
-        var errorType = attributes.GetText(GenAiKeys.ErrorType);
+        var errorType = attributes.GetText(KnownKeys.ErrorType);
         if (errorType is not null || span.StatusCode == SpanStatusCode.Error)
         {
             call.Status = "error";
@@ -135,7 +159,7 @@ public sealed class LlmCallRecognizer
 
     private static string? ReadFinishReason(AttributeIndex attributes)
     {
-        foreach (var key in GenAiKeys.FinishReasonKeys)
+        foreach (var key in KnownKeys.FinishReason)
         {
             if (!attributes.TryGet(key, out var value))
             {
@@ -199,16 +223,16 @@ public sealed class LlmCallRecognizer
 
     private static decimal? ReadReportedCost(AttributeIndex attributes, StringBuilder explain)
     {
-        foreach (var key in GenAiKeys.ReportedCost)
+        foreach (var key in KnownKeys.ReportedCost)
         {
             if (attributes.TryGetMoney(key, out var amount))
             {
-                explain.Append("; reported_cost=").Append(key);
+                explain.Append("; reported_cost=").Append(KnownKeys.Names[key]);
                 return amount;
             }
         }
 
-        if (attributes.GetText(GenAiKeys.LangfuseCostDetails) is { } details && JsonUsage.CostFromLangfuseDetails(details) is { } total)
+        if (attributes.GetText(KnownKeys.LangfuseCostDetails) is { } details && JsonUsage.CostFromLangfuseDetails(details) is { } total)
         {
             explain.Append("; reported_cost=").Append(GenAiKeys.LangfuseCostDetails);
             return total;
@@ -217,25 +241,25 @@ public sealed class LlmCallRecognizer
         return null;
     }
 
-    private void Attribute(SpanSnapshot span, AttributeIndex attributes, LlmCall call, StringBuilder explain)
+    private void Attribute(AttributeIndex attributes, IReadOnlyList<SpanAttribute> resourceAttributes, LlmCall call, StringBuilder explain)
     {
-        var resource = new ResourceLookup(span.ResourceAttributes ?? []);
-        call.Service = Lookup(_attribution.Service, attributes, ref resource);
-        call.Environment = Lookup(_attribution.Environment, attributes, ref resource);
-        call.Team = Lookup(_attribution.Team, attributes, ref resource);
-        call.Feature = Lookup(_attribution.Feature, attributes, ref resource);
-        call.UserId = Lookup(_attribution.User, attributes, ref resource);
-        call.Tenant = Lookup(_attribution.Tenant, attributes, ref resource);
-        call.Workload = Lookup(_attribution.Workload, attributes, ref resource);
-        call.ConversationId = Lookup(_attribution.Conversation, attributes, ref resource);
-        call.AgentName = Lookup(_attribution.Agent, attributes, ref resource);
+        var resource = new ResourceLookup(resourceAttributes, _extraKeys);
+        call.Service = Lookup(_service, attributes, ref resource);
+        call.Environment = Lookup(_environment, attributes, ref resource);
+        call.Team = Lookup(_team, attributes, ref resource);
+        call.Feature = Lookup(_feature, attributes, ref resource);
+        call.UserId = Lookup(_user, attributes, ref resource);
+        call.Tenant = Lookup(_tenant, attributes, ref resource);
+        call.Workload = Lookup(_workload, attributes, ref resource);
+        call.ConversationId = Lookup(_conversation, attributes, ref resource);
+        call.AgentName = Lookup(_agent, attributes, ref resource);
 
-        foreach (var key in _attribution.TagKeys)
+        foreach (var key in _tags)
         {
-            var value = attributes.GetText(key) ?? resource.Get(key);
+            var value = Get(attributes, key) ?? resource.Get(key);
             if (value is not null)
             {
-                call.Tags[key] = value;
+                call.Tags[key.Name] = value;
             }
         }
 
@@ -245,25 +269,48 @@ public sealed class LlmCallRecognizer
         }
     }
 
-    private static string? Lookup(IReadOnlyList<string> keys, AttributeIndex span, ref ResourceLookup resource)
+    private static string? Lookup(AttributionKey[] keys, AttributeIndex span, ref ResourceLookup resource)
     {
-        for (var i = 0; i < keys.Count; i++)
+        foreach (var key in keys)
         {
-            if (span.GetText(keys[i]) is { } onSpan)
+            if (Get(span, key) is { } onSpan)
             {
                 return onSpan;
             }
         }
 
-        for (var i = 0; i < keys.Count; i++)
+        foreach (var key in keys)
         {
-            if (resource.Get(keys[i]) is { } onResource)
+            if (resource.Get(key) is { } onResource)
             {
                 return onResource;
             }
         }
 
         return null;
+    }
+
+    private static string? Get(AttributeIndex index, AttributionKey key) =>
+        key.Slot >= 0 ? index.GetText(key.Slot) : index.GetExtraText(key.Name);
+
+    private static AttributionKey[] Keys(IReadOnlyList<string> names, HashSet<string> extra)
+    {
+        var keys = new AttributionKey[names.Count];
+        for (var i = 0; i < names.Count; i++)
+        {
+            var name = names[i];
+            if (KnownKeys.Slots.TryGetValue(name, out var slot))
+            {
+                keys[i] = new AttributionKey(slot, name);
+            }
+            else
+            {
+                keys[i] = new AttributionKey(-1, name);
+                extra.Add(name);
+            }
+        }
+
+        return keys;
     }
 
     private static void CopyContent(IReadOnlyList<SpanAttribute> attributes, LlmCall call)
@@ -278,11 +325,13 @@ public sealed class LlmCallRecognizer
     }
 
     /// <summary>Resource attributes indexed on first use only: most dimensions are found on the span or not at all.</summary>
-    private struct ResourceLookup(IReadOnlyList<SpanAttribute> attributes)
+    private readonly record struct AttributionKey(int Slot, string Name);
+
+    private struct ResourceLookup(IReadOnlyList<SpanAttribute> attributes, FrozenSet<string>? extraKeys)
     {
         private AttributeIndex? _index;
 
-        public string? Get(string key)
+        public string? Get(AttributionKey key)
         {
             if (attributes.Count == 0)
             {
@@ -292,10 +341,10 @@ public sealed class LlmCallRecognizer
             if (_index is null)
             {
                 _index = t_resourceIndex ??= new AttributeIndex();
-                _index.Load(attributes);
+                _index.Load(attributes, extraKeys);
             }
 
-            return _index.GetText(key);
+            return LlmCallRecognizer.Get(_index, key);
         }
     }
 }

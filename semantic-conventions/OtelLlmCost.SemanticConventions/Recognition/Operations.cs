@@ -58,19 +58,29 @@ internal static class Operations
         ("tool", "tool", OperationKind.NotProviderCall),
     ];
 
-    public static OperationKind Classify(ReadOnlySpan<char> raw, out string? canonical)
+    // "gen_ai.operation.name=chat" etc., built once so recognizing a span does not concatenate them.
+    private static readonly string[] AttributeReasons = Known
+        .Select(k => "gen_ai.operation.name=" + k.Canonical + (k.Kind == OperationKind.NotProviderCall ? " is not a provider call" : ""))
+        .ToArray();
+
+    public static OperationKind Classify(ReadOnlySpan<char> raw, out string? canonical) => Classify(raw, out canonical, out _);
+
+    /// <summary>Classifies a <c>gen_ai.operation.name</c> value; <paramref name="reason"/> is null for unknown names.</summary>
+    public static OperationKind Classify(ReadOnlySpan<char> raw, out string? canonical, out string? reason)
     {
         raw = raw.Trim();
-        foreach (var (name, value, kind) in Known)
+        for (var i = 0; i < Known.Length; i++)
         {
-            if (raw.Equals(name, StringComparison.OrdinalIgnoreCase))
+            if (raw.Equals(Known[i].Name, StringComparison.OrdinalIgnoreCase))
             {
-                canonical = value;
-                return kind;
+                canonical = Known[i].Canonical;
+                reason = AttributeReasons[i];
+                return Known[i].Kind;
             }
         }
 
         canonical = raw.IsEmpty ? null : raw.ToString().ToLowerInvariant();
+        reason = null;
         return OperationKind.Unknown;
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.SemanticConventions.Recognition;
@@ -15,39 +16,39 @@ internal static class SpanClassifier
     {
         // Vercel AI SDK: only the inner doGenerate/doStream/doEmbed spans are provider calls; the outer
         // ai.generateText-style span carries the multi-step total.
-        var vercelOperation = attributes.GetText(GenAiKeys.VercelOperationId) ?? VercelOperationFromName(span, attributes);
+        var vercelOperation = attributes.GetText(KnownKeys.VercelOperationId) ?? VercelOperationFromName(span, attributes);
         if (vercelOperation is not null)
         {
             if (vercelOperation.EndsWith(".doGenerate", StringComparison.Ordinal) || vercelOperation.EndsWith(".doStream", StringComparison.Ordinal))
             {
-                return new(RecognitionOutcome.LlmCall, Operations.Chat, "ai.operationId=" + vercelOperation);
+                return new(RecognitionOutcome.LlmCall, Operations.Chat, VercelReason(vercelOperation));
             }
 
             if (vercelOperation.EndsWith(".doEmbed", StringComparison.Ordinal))
             {
-                return new(RecognitionOutcome.LlmCall, Operations.Embeddings, "ai.operationId=" + vercelOperation);
+                return new(RecognitionOutcome.LlmCall, Operations.Embeddings, VercelReason(vercelOperation));
             }
 
             return new(RecognitionOutcome.Wrapper, null, "ai.operationId=" + vercelOperation + " is an outer or tool span (its inner do* spans are the calls)");
         }
 
-        if (attributes.GetText(GenAiKeys.OperationName) is { } operationName)
+        if (attributes.GetText(KnownKeys.OperationName) is { } operationName)
         {
-            var kind = Operations.Classify(operationName, out var operation);
+            var kind = Operations.Classify(operationName, out var operation, out var reason);
             return kind switch
             {
-                OperationKind.ProviderCall => new(RecognitionOutcome.LlmCall, operation, "gen_ai.operation.name=" + operation),
-                OperationKind.NotProviderCall => new(RecognitionOutcome.Wrapper, operation, "gen_ai.operation.name=" + operation + " is not a provider call"),
+                OperationKind.ProviderCall => new(RecognitionOutcome.LlmCall, operation, reason!),
+                OperationKind.NotProviderCall => new(RecognitionOutcome.Wrapper, operation, reason!),
                 _ when attributes.HasUsageKey => new(RecognitionOutcome.LlmCall, operation, "gen_ai.operation.name=" + operation + " (unknown) with usage"),
                 _ => new(RecognitionOutcome.Wrapper, operation, "gen_ai.operation.name=" + operation + " (unknown) without usage"),
             };
         }
 
-        if (attributes.GetText(GenAiKeys.OpenInferenceSpanKind) is { } openInferenceKind)
+        if (attributes.GetText(KnownKeys.OpenInferenceSpanKind) is { } openInferenceKind)
         {
             if (openInferenceKind.Equals("LLM", StringComparison.OrdinalIgnoreCase))
             {
-                return new(RecognitionOutcome.LlmCall, attributes.Contains("embedding.model_name") ? Operations.Embeddings : Operations.Chat, "openinference.span.kind=LLM");
+                return new(RecognitionOutcome.LlmCall, attributes.Contains(KnownKeys.EmbeddingModelName) ? Operations.Embeddings : Operations.Chat, "openinference.span.kind=LLM");
             }
 
             if (openInferenceKind.Equals("EMBEDDING", StringComparison.OrdinalIgnoreCase))
@@ -58,7 +59,7 @@ internal static class SpanClassifier
             return new(RecognitionOutcome.Wrapper, null, "openinference.span.kind=" + openInferenceKind + " is not a provider call");
         }
 
-        if (attributes.GetText(GenAiKeys.LlmRequestType) is { } requestType)
+        if (attributes.GetText(KnownKeys.LlmRequestType) is { } requestType)
         {
             var kind = Operations.Classify(requestType, out var operation);
             return kind == OperationKind.NotProviderCall
@@ -66,7 +67,7 @@ internal static class SpanClassifier
                 : new(RecognitionOutcome.LlmCall, operation, "llm.request.type=" + requestType);
         }
 
-        if (attributes.GetText(GenAiKeys.LangfuseObservationType) is { } observationType)
+        if (attributes.GetText(KnownKeys.LangfuseObservationType) is { } observationType)
         {
             if (observationType.Equals("generation", StringComparison.OrdinalIgnoreCase))
             {
@@ -81,7 +82,7 @@ internal static class SpanClassifier
             return new(RecognitionOutcome.Wrapper, null, "langfuse.observation.type=" + observationType + " is not a provider call");
         }
 
-        if (attributes.GetText(GenAiKeys.TraceloopSpanKind) is { } traceloopKind)
+        if (attributes.GetText(KnownKeys.TraceloopSpanKind) is { } traceloopKind)
         {
             return new(RecognitionOutcome.Wrapper, null, "traceloop.span.kind=" + traceloopKind + " is not a provider call");
         }
@@ -103,13 +104,22 @@ internal static class SpanClassifier
             : new(RecognitionOutcome.NotLlm, null, "no GenAI attributes");
     }
 
+    private static readonly FrozenDictionary<string, string> VercelInnerReasons = new[]
+    {
+        "ai.generateText.doGenerate", "ai.streamText.doStream", "ai.generateObject.doGenerate", "ai.streamObject.doStream",
+        "ai.embed.doEmbed", "ai.embedMany.doEmbed",
+    }.ToFrozenDictionary(op => op, op => "ai.operationId=" + op, StringComparer.Ordinal);
+
+    private static string VercelReason(string operation) =>
+        VercelInnerReasons.TryGetValue(operation, out var reason) ? reason : "ai.operationId=" + operation;
+
     private static string? OperationFromName(string name) =>
         Operations.FromSpanName(name, out var operation) == OperationKind.ProviderCall ? operation : Operations.Chat;
 
     private static string? VercelOperationFromName(SpanSnapshot span, AttributeIndex attributes)
     {
         // operation.name is "<operationId> <functionId>"; older exports may lack ai.operationId.
-        if (attributes.GetText(GenAiKeys.VercelOperationName) is { } operationName && operationName.StartsWith("ai.", StringComparison.Ordinal))
+        if (attributes.GetText(KnownKeys.VercelOperationName) is { } operationName && operationName.StartsWith("ai.", StringComparison.Ordinal))
         {
             var space = operationName.IndexOf(' ', StringComparison.Ordinal);
             return space < 0 ? operationName : operationName[..space];

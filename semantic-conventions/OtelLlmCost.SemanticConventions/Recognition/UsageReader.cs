@@ -22,18 +22,18 @@ internal static class UsageReader
 
     public static TokenUsage Read(AttributeIndex span, in UsageContext context, StringBuilder explain, out bool reported)
     {
-        var foundInput = span.TryFirstCount(GenAiKeys.Input, out var input, out var inputKey);
-        if (!foundInput && context.IsEmbeddings && span.TryGetCount(GenAiKeys.VercelEmbeddingTokens, out input))
+        var foundInput = span.TryFirstCount(KnownKeys.Input, out var input, out var inputKey);
+        if (!foundInput && context.IsEmbeddings && span.TryGetCount(KnownKeys.VercelEmbeddingTokens, out input))
         {
             foundInput = true;
-            inputKey = GenAiKeys.VercelEmbeddingTokens;
+            inputKey = KnownKeys.VercelEmbeddingTokens;
         }
 
-        var foundOutput = span.TryFirstCount(GenAiKeys.Output, out var output, out var outputKey);
-        var foundTotal = span.TryFirstCount(GenAiKeys.Total, out var total, out _);
-        var foundCacheRead = span.TryFirstCount(GenAiKeys.CacheRead, out var cacheRead, out var cacheReadKey);
-        var foundCacheWrite = span.TryFirstCount(GenAiKeys.CacheWrite, out var cacheWrite, out var cacheWriteKey);
-        var foundReasoning = span.TryFirstCount(GenAiKeys.Reasoning, out var reasoning, out var reasoningKey);
+        var foundOutput = span.TryFirstCount(KnownKeys.Output, out var output, out var outputKey);
+        var foundTotal = span.TryFirstCount(KnownKeys.Total, out var total, out _);
+        var foundCacheRead = span.TryFirstCount(KnownKeys.CacheRead, out var cacheRead, out var cacheReadKey);
+        var foundCacheWrite = span.TryFirstCount(KnownKeys.CacheWrite, out var cacheWrite, out var cacheWriteKey);
+        var foundReasoning = span.TryFirstCount(KnownKeys.Reasoning, out var reasoning, out var reasoningKey);
         long cacheWrite1h = 0;
         long cacheWrite5m = 0;
         var foundSplit = false;
@@ -44,15 +44,15 @@ internal static class UsageReader
         string? outputExclusiveReason = null;
 
         // JSON-borne usage fills only what the attributes did not say.
-        if (span.TryGet(GenAiKeys.VercelProviderMetadata, out var metadataValue) && metadataValue.StringValue is { } metadata)
+        if (span.TryGet(KnownKeys.VercelProviderMetadata, out var metadataValue) && metadataValue.StringValue is { } metadata)
         {
             var fromMetadata = JsonUsage.FromVercelProviderMetadata(metadata);
-            Fill(ref foundCacheRead, ref cacheRead, ref cacheReadKey, fromMetadata.CacheRead, "ai.response.providerMetadata");
-            Fill(ref foundCacheWrite, ref cacheWrite, ref cacheWriteKey, fromMetadata.CacheWrite, "ai.response.providerMetadata");
+            Fill(ref foundCacheRead, ref cacheRead, ref cacheReadKey, fromMetadata.CacheRead, KnownKeys.VercelProviderMetadata);
+            Fill(ref foundCacheWrite, ref cacheWrite, ref cacheWriteKey, fromMetadata.CacheWrite, KnownKeys.VercelProviderMetadata);
             if (!foundReasoning && fromMetadata.Reasoning is not null)
             {
-                Fill(ref foundReasoning, ref reasoning, ref reasoningKey, fromMetadata.Reasoning, "ai.response.providerMetadata");
-                if (fromMetadata.ReasoningIsGeminiThoughts && !span.Contains(GenAiKeys.VercelOutputDetailsText))
+                Fill(ref foundReasoning, ref reasoning, ref reasoningKey, fromMetadata.Reasoning, KnownKeys.VercelProviderMetadata);
+                if (fromMetadata.ReasoningIsGeminiThoughts && !span.Contains(KnownKeys.VercelOutputDetailsText))
                 {
                     outputExclusiveBySource = true;
                     outputExclusiveReason = "vercel-gemini-thoughts";
@@ -62,16 +62,16 @@ internal static class UsageReader
             TakeSplit(fromMetadata, ref foundSplit, ref cacheWrite5m, ref cacheWrite1h);
         }
 
-        if (span.TryGet(GenAiKeys.LogfireRawUsage, out var rawValue) && rawValue.StringValue is { } raw)
+        if (span.TryGet(KnownKeys.LogfireRawUsage, out var rawValue) && rawValue.StringValue is { } raw)
         {
             var fromRaw = JsonUsage.FromRawProviderUsage(raw);
-            Fill(ref foundCacheRead, ref cacheRead, ref cacheReadKey, fromRaw.CacheRead, GenAiKeys.LogfireRawUsage);
-            Fill(ref foundCacheWrite, ref cacheWrite, ref cacheWriteKey, fromRaw.CacheWrite, GenAiKeys.LogfireRawUsage);
-            Fill(ref foundReasoning, ref reasoning, ref reasoningKey, fromRaw.Reasoning, GenAiKeys.LogfireRawUsage);
+            Fill(ref foundCacheRead, ref cacheRead, ref cacheReadKey, fromRaw.CacheRead, KnownKeys.LogfireRawUsage);
+            Fill(ref foundCacheWrite, ref cacheWrite, ref cacheWriteKey, fromRaw.CacheWrite, KnownKeys.LogfireRawUsage);
+            Fill(ref foundReasoning, ref reasoning, ref reasoningKey, fromRaw.Reasoning, KnownKeys.LogfireRawUsage);
             TakeSplit(fromRaw, ref foundSplit, ref cacheWrite5m, ref cacheWrite1h);
         }
 
-        if (span.TryGet(GenAiKeys.LangfuseUsageDetails, out var langfuseValue) && langfuseValue.StringValue is { } details)
+        if (span.TryGet(KnownKeys.LangfuseUsageDetails, out var langfuseValue) && langfuseValue.StringValue is { } details)
         {
             var fromLangfuse = JsonUsage.FromLangfuseUsageDetails(details);
             if (!foundInput && fromLangfuse.Input is not null)
@@ -86,22 +86,22 @@ internal static class UsageReader
                 outputExclusiveReason = "langfuse-usage-details";
             }
 
-            Fill(ref foundInput, ref input, ref inputKey, fromLangfuse.Input, GenAiKeys.LangfuseUsageDetails);
-            Fill(ref foundOutput, ref output, ref outputKey, fromLangfuse.Output, GenAiKeys.LangfuseUsageDetails);
+            Fill(ref foundInput, ref input, ref inputKey, fromLangfuse.Input, KnownKeys.LangfuseUsageDetails);
+            Fill(ref foundOutput, ref output, ref outputKey, fromLangfuse.Output, KnownKeys.LangfuseUsageDetails);
             if (!foundTotal && fromLangfuse.Total is not null)
             {
                 foundTotal = true;
                 total = fromLangfuse.Total.Value;
             }
 
-            Fill(ref foundCacheRead, ref cacheRead, ref cacheReadKey, fromLangfuse.CacheRead, GenAiKeys.LangfuseUsageDetails);
+            Fill(ref foundCacheRead, ref cacheRead, ref cacheReadKey, fromLangfuse.CacheRead, KnownKeys.LangfuseUsageDetails);
             if (!foundCacheWrite && fromLangfuse.CacheWrite is null && (fromLangfuse.CacheWrite5m is not null || fromLangfuse.CacheWrite1h is not null))
             {
                 fromLangfuse.CacheWrite = (fromLangfuse.CacheWrite5m ?? 0) + (fromLangfuse.CacheWrite1h ?? 0);
             }
 
-            Fill(ref foundCacheWrite, ref cacheWrite, ref cacheWriteKey, fromLangfuse.CacheWrite, GenAiKeys.LangfuseUsageDetails);
-            Fill(ref foundReasoning, ref reasoning, ref reasoningKey, fromLangfuse.Reasoning, GenAiKeys.LangfuseUsageDetails);
+            Fill(ref foundCacheWrite, ref cacheWrite, ref cacheWriteKey, fromLangfuse.CacheWrite, KnownKeys.LangfuseUsageDetails);
+            Fill(ref foundReasoning, ref reasoning, ref reasoningKey, fromLangfuse.Reasoning, KnownKeys.LangfuseUsageDetails);
             TakeSplit(fromLangfuse, ref foundSplit, ref cacheWrite5m, ref cacheWrite1h);
         }
 
@@ -112,21 +112,21 @@ internal static class UsageReader
             return default;
         }
 
-        explain.Append("; usage: in=").Append(inputKey ?? "-")
-            .Append(", out=").Append(outputKey ?? "-");
+        explain.Append("; usage: in=").Append(Name(inputKey))
+            .Append(", out=").Append(Name(outputKey));
         if (foundCacheRead)
         {
-            explain.Append(", cache_read=").Append(cacheReadKey);
+            explain.Append(", cache_read=").Append(Name(cacheReadKey));
         }
 
         if (foundCacheWrite)
         {
-            explain.Append(", cache_write=").Append(cacheWriteKey);
+            explain.Append(", cache_write=").Append(Name(cacheWriteKey));
         }
 
         if (foundReasoning)
         {
-            explain.Append(", reasoning=").Append(reasoningKey);
+            explain.Append(", reasoning=").Append(Name(reasoningKey));
         }
 
         // The 5m/1h split: a missing cache-write total is their sum; the 1h part never exceeds the total.
@@ -170,10 +170,10 @@ internal static class UsageReader
             }
         }
 
-        span.TryFirstCount(GenAiKeys.InputAudio, out var inputAudio, out _);
-        span.TryFirstCount(GenAiKeys.OutputAudio, out var outputAudio, out _);
-        span.TryFirstCount(GenAiKeys.InputImage, out var inputImage, out _);
-        span.TryFirstCount(GenAiKeys.OutputImage, out var outputImage, out _);
+        span.TryFirstCount(KnownKeys.InputAudio, out var inputAudio, out _);
+        span.TryFirstCount(KnownKeys.OutputAudio, out var outputAudio, out _);
+        span.TryFirstCount(KnownKeys.InputImage, out var inputImage, out _);
+        span.TryFirstCount(KnownKeys.OutputImage, out var outputImage, out _);
 
         // Subsets stay subsets whatever the emitter sent; each clamp is reported.
         if (cacheRead + cacheWrite > input)
@@ -212,8 +212,8 @@ internal static class UsageReader
         long total,
         bool foundTotal,
         long cache,
-        string? cacheReadKey,
-        string? cacheWriteKey,
+        int cacheReadKey,
+        int cacheWriteKey,
         string? bySource)
     {
         // 1. Certain: a subset cannot exceed its whole.
@@ -236,7 +236,7 @@ internal static class UsageReader
 
         // 3. Emitter and version.
         if (context.Dialect == Dialects.VercelAi && ProviderNames.HasAnthropicNativeUsage(context.Provider)
-            && !span.Contains(GenAiKeys.VercelInputDetailsNoCache))
+            && !span.Contains(KnownKeys.VercelInputDetailsNoCache))
         {
             return "emitter:vercel-ai<6 passes anthropic input_tokens";
         }
@@ -256,8 +256,7 @@ internal static class UsageReader
         // 4. Provider: Anthropic-native counts with the pre-2026 OpenLLMetry cache names, which only emitters that
         // passed Anthropic's exclusive input_tokens through ever used.
         if (ProviderNames.HasAnthropicNativeUsage(context.Provider)
-            && (string.Equals(cacheReadKey, GenAiKeys.LegacyCacheReadUnderscore, StringComparison.Ordinal)
-                || string.Equals(cacheWriteKey, GenAiKeys.LegacyCacheWriteUnderscore, StringComparison.Ordinal)))
+            && (cacheReadKey == KnownKeys.LegacyCacheReadUnderscore || cacheWriteKey == KnownKeys.LegacyCacheWriteUnderscore))
         {
             return "provider:" + context.Provider + "+legacy-cache-keys";
         }
@@ -265,7 +264,9 @@ internal static class UsageReader
         return null;
     }
 
-    private static void Fill(ref bool found, ref long target, ref string? key, long? value, string source)
+    private static string Name(int slot) => slot < 0 ? "-" : KnownKeys.Names[slot];
+
+    private static void Fill(ref bool found, ref long target, ref int key, long? value, int source)
     {
         if (!found && value is not null)
         {

@@ -59,7 +59,7 @@ public sealed class GoldenRecognitionTests
         call.Team.ShouldBe("payments");
         call.Tenant.ShouldBeNull();
         call.TraceId.ShouldBe("5b8efff798038103d269b633813fc60c");
-        call.Explanation.ShouldNotBeNull().ShouldContain("gen_ai.usage.cache_read.input_tokens");
+        call.Explanation.ShouldBe("otel-genai; gen_ai.operation.name=chat; provider=openai; usage=semconv");
     }
 
     [TestMethod]
@@ -111,6 +111,8 @@ public sealed class GoldenRecognitionTests
         call.FinishReason.ShouldBe("end_turn");
         call.Tenant.ShouldBe("acme");
         call.Dialect.ShouldBe(Dialects.OpenLlmetry);
+        call.Explanation.ShouldNotBeNull().ShouldContain("provider=gen_ai.system:AWS->aws.bedrock");
+        call.Explanation.ShouldContain("in=gen_ai.usage.prompt_tokens");
     }
 
     [TestMethod]

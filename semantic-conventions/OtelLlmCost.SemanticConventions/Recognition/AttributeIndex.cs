@@ -48,8 +48,11 @@ internal sealed class AttributeIndex
             {
                 _values[slot] = attribute.Value;
                 _stamps[slot] = _generation;
+                HasUsageKey |= KnownKeys.IsUsage[slot];
+                continue;
             }
-            else if (extraKeys is not null && extraKeys.Contains(key))
+
+            if (extraKeys is not null && extraKeys.Contains(key))
             {
                 (_extra ??= new Dictionary<string, AttributeValue>(StringComparer.Ordinal))[key] = attribute.Value;
             }
@@ -212,7 +215,7 @@ internal sealed class AttributeIndex
 
     private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
-    private static bool IsUsageKey(string key) =>
+    internal static bool IsUsageKey(string key) =>
         (key.StartsWith("gen_ai.usage.", StringComparison.Ordinal) && !key.Equals("gen_ai.usage.cost", StringComparison.Ordinal))
         || key.StartsWith("llm.token_count.", StringComparison.Ordinal)
         || key.StartsWith("ai.usage.", StringComparison.Ordinal)

@@ -34,7 +34,7 @@ public static class Dialects
 
         if (scopeName is { Length: > 0 } scope)
         {
-            if (scope.StartsWith("@traceloop/", StringComparison.Ordinal) || scope.Contains("traceloop", StringComparison.OrdinalIgnoreCase))
+            if (scope.StartsWith("@traceloop/", StringComparison.Ordinal) || scope.StartsWith("traceloop", StringComparison.Ordinal))
             {
                 return OpenLlmetry;
             }
@@ -59,7 +59,7 @@ public static class Dialects
                 return OpenAiDotNet;
             }
 
-            if (scope.Contains("openlit", StringComparison.OrdinalIgnoreCase))
+            if (scope.StartsWith("openlit", StringComparison.Ordinal))
             {
                 return OpenLit;
             }

@@ -13,6 +13,9 @@ internal static class KnownKeys
     public static readonly FrozenDictionary<string, int> Slots;
     public static readonly string[] Names;
 
+    /// <summary>Per slot: the key belongs to a usage family (see <see cref="AttributeIndex.HasUsageKey"/>).</summary>
+    public static readonly bool[] IsUsage;
+
     public static readonly int OperationName;
     public static readonly int ServerAddress;
     public static readonly int ErrorType;
@@ -133,6 +136,7 @@ internal static class KnownKeys
 
         Slots = builder.ToFrozenDictionary(StringComparer.Ordinal);
         Names = [.. names];
+        IsUsage = [.. names.Select(AttributeIndex.IsUsageKey)];
     }
 
     public static int Count => Names.Length;

@@ -10,6 +10,13 @@ namespace OtelLlmCost.SemanticConventions.Recognition;
 /// Pure and thread-safe: no I/O, no shared mutable state (per-thread scratch lookups are reused between calls).
 /// Content attributes are never copied unless <see cref="RecognizerOptions.KeepContent"/> is set.
 /// </summary>
+/// <remarks>
+/// <c>LlmCall.Explanation</c> reads, for example,
+/// <c>vercel-ai; ai.operationId=ai.generateText.doGenerate; provider=gen_ai.system:anthropic.messages->anthropic;
+/// usage: in=ai.usage.inputTokens cache_write=ai.response.providerMetadata; fix: input+=cache_read+cache_write (guard:cache>input)</c>:
+/// the dialect, why the span is a call, then every field whose value did not come from its current
+/// OpenTelemetry GenAI attribute (those are not repeated: <c>usage=semconv</c>), then each correction applied.
+/// </remarks>
 public sealed class LlmCallRecognizer
 {
     [ThreadStatic]
@@ -75,7 +82,7 @@ public sealed class LlmCallRecognizer
 
         var explain = t_explanation ??= new StringBuilder(256);
         explain.Clear();
-        explain.Append("dialect=").Append(dialect).Append("; ").Append(decision.Reason);
+        explain.Append(dialect).Append("; ").Append(decision.Reason);
 
         var call = new LlmCall
         {
@@ -116,11 +123,20 @@ public sealed class LlmCallRecognizer
         if (rawProvider is not null)
         {
             call.Provider = ProviderNames.Normalize(rawProvider);
-            explain.Append("; provider=").Append(KnownKeys.Names[providerKey]).Append(':').Append(rawProvider);
+            explain.Append("; provider=");
+            if (providerKey != KnownKeys.Provider[0])
+            {
+                explain.Append(KnownKeys.Names[providerKey]).Append(':');
+            }
+
+            explain.Append(rawProvider);
+            if (!string.Equals(rawProvider, call.Provider, StringComparison.Ordinal))
+            {
+                explain.Append("->").Append(call.Provider);
+            }
 
             // The provider attribute is the client's view: an OpenAI client on an Azure endpoint says "openai".
-            if (call.Provider == ProviderNames.OpenAi
-                && ProviderNames.FromServerAddress(call.ServerAddress) is ProviderNames.AzureAiOpenAi)
+            if (call.Provider == ProviderNames.OpenAi && ProviderNames.IsAzureOpenAiHost(call.ServerAddress))
             {
                 call.Provider = ProviderNames.AzureAiOpenAi;
                 explain.Append("; fix: provider openai->azure.ai.openai (server.address)");
@@ -143,7 +159,22 @@ public sealed class LlmCallRecognizer
 
         call.RequestModel = attributes.FirstText(KnownKeys.RequestModel, out var requestKey);
         call.ResponseModel = attributes.FirstText(KnownKeys.ResponseModel, out var responseKey);
-        explain.Append("; model=").Append(requestKey < 0 ? "-" : KnownKeys.Names[requestKey]).Append('/').Append(responseKey < 0 ? "-" : KnownKeys.Names[responseKey]);
+        if (requestKey < 0 && responseKey < 0)
+        {
+            explain.Append("; model=-");
+        }
+        else
+        {
+            if (requestKey >= 0 && requestKey != KnownKeys.RequestModel[0])
+            {
+                explain.Append("; request_model=").Append(KnownKeys.Names[requestKey]);
+            }
+
+            if (responseKey >= 0 && responseKey != KnownKeys.ResponseModel[0])
+            {
+                explain.Append("; response_model=").Append(KnownKeys.Names[responseKey]);
+            }
+        }
 
         call.ServiceTier = attributes.FirstText(KnownKeys.ServiceTier, out _);
         call.ResponseId = attributes.FirstText(KnownKeys.ResponseId, out _);

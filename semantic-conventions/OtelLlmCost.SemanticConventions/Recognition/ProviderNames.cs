@@ -166,8 +166,11 @@ public static class ProviderNames
         return null;
     }
 
-    internal static bool IsGoogle(string? provider) =>
-        provider is GcpGemini or GcpVertexAi or GcpGenAi;
+    /// <summary>An Azure OpenAI endpoint host, checked without the full host table (it runs for every OpenAI call).</summary>
+    internal static bool IsAzureOpenAiHost(string? host) =>
+        host is not null
+        && (host.EndsWith(".openai.azure.com", StringComparison.OrdinalIgnoreCase)
+            || host.EndsWith(".cognitiveservices.azure.com", StringComparison.OrdinalIgnoreCase));
 
     internal static bool HasAnthropicNativeUsage(string? provider) => provider is Anthropic or AwsBedrock;
 }

@@ -112,21 +112,20 @@ internal static class UsageReader
             return default;
         }
 
-        explain.Append("; usage: in=").Append(Name(inputKey))
-            .Append(", out=").Append(Name(outputKey));
-        if (foundCacheRead)
+        // Only keys other than the current OpenTelemetry GenAI name of a field are spelled out; "usage=semconv"
+        // means every count came from its standard attribute.
+        var length = explain.Length;
+        explain.Append("; usage:");
+        var lengthBeforeKeys = explain.Length;
+        AppendKey(explain, "in", inputKey, KnownKeys.Input);
+        AppendKey(explain, "out", outputKey, KnownKeys.Output);
+        AppendKey(explain, "cache_read", cacheReadKey, KnownKeys.CacheRead);
+        AppendKey(explain, "cache_write", cacheWriteKey, KnownKeys.CacheWrite);
+        AppendKey(explain, "reasoning", reasoningKey, KnownKeys.Reasoning);
+        if (explain.Length == lengthBeforeKeys)
         {
-            explain.Append(", cache_read=").Append(Name(cacheReadKey));
-        }
-
-        if (foundCacheWrite)
-        {
-            explain.Append(", cache_write=").Append(Name(cacheWriteKey));
-        }
-
-        if (foundReasoning)
-        {
-            explain.Append(", reasoning=").Append(Name(reasoningKey));
+            explain.Length = length;
+            explain.Append("; usage=semconv");
         }
 
         // The 5m/1h split: a missing cache-write total is their sum; the 1h part never exceeds the total.
@@ -264,7 +263,13 @@ internal static class UsageReader
         return null;
     }
 
-    private static string Name(int slot) => slot < 0 ? "-" : KnownKeys.Names[slot];
+    private static void AppendKey(StringBuilder explain, string field, int slot, int[] lookupOrder)
+    {
+        if (slot >= 0 && slot != lookupOrder[0])
+        {
+            explain.Append(' ').Append(field).Append('=').Append(KnownKeys.Names[slot]);
+        }
+    }
 
     private static void Fill(ref bool found, ref long target, ref int key, long? value, int source)
     {

@@ -79,6 +79,17 @@ public sealed class UsageSemanticsTests
     }
 
     [TestMethod]
+    public void Recognize_VercelV7SemconvModeAnthropic_DoesNotCorrect()
+    {
+        var span = Build(
+            [("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "anthropic"), ("gen_ai.usage.input_tokens", 1000),
+             ("gen_ai.usage.output_tokens", 10), ("gen_ai.usage.cache_read.input_tokens", 200)],
+            [], "ai", null, "chat claude-sonnet-4-5");
+
+        Call(span).Usage.InputTokens.ShouldBe(1000);
+    }
+
+    [TestMethod]
     public void Recognize_ReasoningAboveOutput_AddsReasoningToOutput()
     {
         var call = Call(("gen_ai.operation.name", "generate_content"), ("gen_ai.provider.name", "gcp.vertex_ai"),

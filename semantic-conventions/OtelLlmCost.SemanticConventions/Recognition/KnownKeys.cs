@@ -27,6 +27,8 @@ internal static class KnownKeys
     public static readonly int VercelProviderMetadata;
     public static readonly int VercelEmbeddingTokens;
     public static readonly int VercelInputDetailsNoCache;
+    public static readonly int VercelInputTokens;
+    public static readonly int VercelPromptTokens;
     public static readonly int VercelOutputDetailsText;
     public static readonly int LangfuseObservationType;
     public static readonly int LangfuseUsageDetails;
@@ -97,6 +99,8 @@ internal static class KnownKeys
         VercelProviderMetadata = One(GenAiKeys.VercelProviderMetadata);
         VercelEmbeddingTokens = One(GenAiKeys.VercelEmbeddingTokens);
         VercelInputDetailsNoCache = One(GenAiKeys.VercelInputDetailsNoCache);
+        VercelInputTokens = One("ai.usage.inputTokens");
+        VercelPromptTokens = One("ai.usage.promptTokens");
         VercelOutputDetailsText = One(GenAiKeys.VercelOutputDetailsText);
         LangfuseObservationType = One(GenAiKeys.LangfuseObservationType);
         LangfuseUsageDetails = One(GenAiKeys.LangfuseUsageDetails);

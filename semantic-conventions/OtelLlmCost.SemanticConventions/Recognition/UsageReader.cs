@@ -234,7 +234,10 @@ internal static class UsageReader
         }
 
         // 3. Emitter and version.
+        // Vercel legacy telemetry (ai.usage.*) before v6 passed the provider's input count through; v6 added
+        // inputTokenDetails with an inclusive total, and v7's semconv mode writes no ai.usage.* keys at all.
         if (context.Dialect == Dialects.VercelAi && ProviderNames.HasAnthropicNativeUsage(context.Provider)
+            && (span.Contains(KnownKeys.VercelInputTokens) || span.Contains(KnownKeys.VercelPromptTokens))
             && !span.Contains(KnownKeys.VercelInputDetailsNoCache))
         {
             return "emitter:vercel-ai<6 passes anthropic input_tokens";

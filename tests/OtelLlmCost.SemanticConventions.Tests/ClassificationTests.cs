@@ -81,6 +81,15 @@ public sealed class ClassificationTests
     }
 
     [TestMethod]
+    public void Recognize_VercelRenamedBySentry_OnlyInnerSpanIsCall()
+    {
+        Recognize(Span(("vercel.ai.operationId", "ai.generateText"), ("gen_ai.usage.input_tokens", 10))).Outcome.ShouldBe(RecognitionOutcome.Wrapper);
+        Recognize(Span(("vercel.ai.operationId", "ai.generateText.doGenerate"), ("gen_ai.usage.input_tokens", 10))).Outcome.ShouldBe(RecognitionOutcome.LlmCall);
+        LlmSpanPrefilter.IsCandidateKey("vercel.ai.operationId").ShouldBeTrue();
+        ContentAttributes.IsContentKey("vercel.ai.prompt.messages").ShouldBeTrue();
+    }
+
+    [TestMethod]
     public void Recognize_VercelEmbedding_ReadsTokensAsInput()
     {
         var call = Call(Span(("ai.operationId", "ai.embedMany.doEmbed"), ("ai.usage.tokens", 64), ("ai.model.provider", "openai.embedding")));

@@ -34,6 +34,9 @@ public static class ContentAttributes
         "gen_ai.prompt.", "gen_ai.completion.", "gen_ai.prompt.variable.", "llm.request.functions.",
         "llm.input_messages.", "llm.output_messages.", "llm.tools.", "llm.prompt_template.", "retrieval.documents.",
         "embedding.embeddings.", "message.", "ai.prompt.", "ai.response.text.",
+        // Sentry's renamed copies of the Vercel content attributes
+        "vercel.ai.prompt", "vercel.ai.response.text", "vercel.ai.response.toolCalls", "vercel.ai.response.object",
+        "vercel.ai.response.reasoning", "vercel.ai.toolCall.", "vercel.ai.response.providerMetadata",
     ];
 
     private static readonly string[] EventNames =

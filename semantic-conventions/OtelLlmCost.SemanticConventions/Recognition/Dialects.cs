@@ -22,7 +22,7 @@ public static class Dialects
 
     internal static string Detect(AttributeIndex span, string? scopeName)
     {
-        if (span.Contains(KnownKeys.VercelOperationId) || scopeName is "ai")
+        if (span.Contains(KnownKeys.VercelOperationId) || span.Contains(KnownKeys.SentryVercelOperationId) || scopeName is "ai")
         {
             return VercelAi;
         }

@@ -27,6 +27,9 @@ internal static class GenAiKeys
     public const string OpenInferenceSpanKind = "openinference.span.kind";
     public const string VercelOperationId = "ai.operationId";
     public const string VercelOperationName = "operation.name";
+
+    /// <summary>Sentry's span processor renames the Vercel <c>ai.*</c> attributes to <c>vercel.ai.*</c>.</summary>
+    public const string SentryVercelOperationId = "vercel.ai.operationId";
     public const string VercelModelProvider = "ai.model.provider";
     public const string VercelProviderMetadata = "ai.response.providerMetadata";
     public const string LangfuseObservationType = "langfuse.observation.type";

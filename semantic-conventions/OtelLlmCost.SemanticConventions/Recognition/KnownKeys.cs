@@ -24,6 +24,7 @@ internal static class KnownKeys
     public static readonly int OpenInferenceSpanKind;
     public static readonly int VercelOperationId;
     public static readonly int VercelOperationName;
+    public static readonly int SentryVercelOperationId;
     public static readonly int VercelProviderMetadata;
     public static readonly int VercelEmbeddingTokens;
     public static readonly int VercelInputDetailsNoCache;
@@ -96,6 +97,7 @@ internal static class KnownKeys
         OpenInferenceSpanKind = One(GenAiKeys.OpenInferenceSpanKind);
         VercelOperationId = One(GenAiKeys.VercelOperationId);
         VercelOperationName = One(GenAiKeys.VercelOperationName);
+        SentryVercelOperationId = One(GenAiKeys.SentryVercelOperationId);
         VercelProviderMetadata = One(GenAiKeys.VercelProviderMetadata);
         VercelEmbeddingTokens = One(GenAiKeys.VercelEmbeddingTokens);
         VercelInputDetailsNoCache = One(GenAiKeys.VercelInputDetailsNoCache);

@@ -16,7 +16,9 @@ internal static class SpanClassifier
     {
         // Vercel AI SDK: only the inner doGenerate/doStream/doEmbed spans are provider calls; the outer
         // ai.generateText-style span carries the multi-step total.
-        var vercelOperation = attributes.GetText(KnownKeys.VercelOperationId) ?? VercelOperationFromName(span, attributes);
+        var vercelOperation = attributes.GetText(KnownKeys.VercelOperationId)
+            ?? attributes.GetText(KnownKeys.SentryVercelOperationId)
+            ?? VercelOperationFromName(span, attributes);
         if (vercelOperation is not null)
         {
             if (vercelOperation.EndsWith(".doGenerate", StringComparison.Ordinal) || vercelOperation.EndsWith(".doStream", StringComparison.Ordinal))

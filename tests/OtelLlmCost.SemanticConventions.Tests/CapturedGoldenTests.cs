@@ -75,4 +75,46 @@ public sealed class CapturedGoldenTests
         doEmbed.Usage.InputTokens.ShouldBe(42);
         doEmbed.RequestModel.ShouldBe("text-embedding-3-small");
     }
+
+    [TestMethod]
+    public void Recognize_CapturedTraceloopOpenAi_ReadsSemconvUsageAndKeepsStreamWithoutUsageUnpriced()
+    {
+        var results = Recognize("captured-traceloop-openai.json");
+        results.ShouldAllBe(r => r.Result.Outcome == RecognitionOutcome.LlmCall);
+
+        var chat = results.Single(r => r.Name == "chat o4-mini").Result.Call!;
+        chat.Usage.ShouldBe(new TokenUsage { InputTokens = 2000, OutputTokens = 800 });
+        chat.Dialect.ShouldBe(Dialects.OpenLlmetry);
+        chat.Provider.ShouldBe("openai");
+        ContentTests.AllText(chat).ShouldAllBe(text => !text.Contains("SECRET"));
+
+        var stream = results.Single(r => r.Name == "chat gpt-4o-mini").Result.Call!;
+        stream.UsageReported.ShouldBeFalse();
+        stream.ResponseId.ShouldBe("chatcmpl-captured-stream");
+    }
+
+    [TestMethod]
+    public void Recognize_CapturedOpenInferenceOpenAi_ReadsTokenCountDetails()
+    {
+        var results = Recognize("captured-openinference-openai.json");
+        results.ShouldAllBe(r => r.Result.Outcome == RecognitionOutcome.LlmCall);
+        var calls = results.Select(r => r.Result.Call!).ToList();
+
+        // Mock usage: prompt 2000 (1500 cached), completion 800 (500 reasoning), all reported by OpenInference.
+        var chat = calls.Single(c => c.Usage.InputTokens == 2000);
+        chat.Usage.ShouldBe(new TokenUsage { InputTokens = 2000, CacheReadTokens = 1500, OutputTokens = 800, ReasoningTokens = 500 });
+        chat.ResponseModel.ShouldBe("o4-mini-2025-04-16");
+        chat.Provider.ShouldBe("openai");
+        chat.FinishReason.ShouldBe("stop");
+        chat.Dialect.ShouldBe(Dialects.OpenInference);
+
+        var embeddings = calls.Single(c => c.Operation == "embeddings");
+        embeddings.RequestModel.ShouldBe("text-embedding-3-small");
+        embeddings.UsageReported.ShouldBeFalse();
+
+        foreach (var call in calls)
+        {
+            ContentTests.AllText(call).ShouldAllBe(text => !text.Contains("SECRET"));
+        }
+    }
 }

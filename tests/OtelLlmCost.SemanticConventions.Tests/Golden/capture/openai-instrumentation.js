@@ -1,12 +1,12 @@
-// Captures what @opentelemetry/instrumentation-openai really emits, against a local mock of the OpenAI API.
+// Captures what an OpenAI instrumentation (module and class from argv) really emits, against a local mock of the OpenAI API.
 const http = require('http');
 const fs = require('fs');
 const api = require('@opentelemetry/api');
 const { TracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http');
-const { OpenAIInstrumentation } = require('@opentelemetry/instrumentation-openai');
-const { registerInstrumentations } = require('@opentelemetry/instrumentation');
+const instrumentationModule = process.argv[3] || '@opentelemetry/instrumentation-openai';
+const { OpenAIInstrumentation } = require(instrumentationModule);
 
 const bodies = [];
 const receiver = http.createServer((req, res) => {
@@ -56,9 +56,15 @@ async function main() {
     spanProcessors: [new SimpleSpanProcessor({ exporter })],
   });
   api.trace.setGlobalTracerProvider(provider);
-  registerInstrumentations({ instrumentations: [new OpenAIInstrumentation({ captureMessageContent: true })], tracerProvider: provider });
+  const instrumentation = new OpenAIInstrumentation({ captureMessageContent: true });
+  instrumentation.setTracerProvider(provider);
+  if (instrumentation.setMeterProvider) { instrumentation.setMeterProvider(api.metrics.getMeterProvider()); }
+  instrumentation.enable();
 
-  const { OpenAI } = require('openai');
+  const openaiModule = require('openai');
+  const { OpenAI } = openaiModule;
+  // OpenInference patches through an explicit call when the require hook does not see the module.
+  if (process.env.MANUAL_INSTRUMENT && instrumentation.manuallyInstrument) { instrumentation.manuallyInstrument(openaiModule); }
   const client = new OpenAI({ apiKey: 'test', baseURL: `http://127.0.0.1:${mock.address().port}/v1`, maxRetries: 0 });
   await client.chat.completions.create({ model: 'o4-mini', messages: [{ role: 'user', content: 'SECRET PROMPT' }] });
   const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'SECRET PROMPT' }] });
@@ -69,7 +75,7 @@ async function main() {
   await provider.forceFlush();
   await new Promise(r => setTimeout(r, 500));
   // Merge every export request into one ExportTraceServiceRequest.
-  const merged = { origin: 'captured: @opentelemetry/instrumentation-openai@0.22.0 with openai@4.104.0 (Node ' + process.version + ') against a local mock of the OpenAI API; exported by @opentelemetry/exporter-trace-otlp-http@0.301.0 (OTLP/JSON)', resourceSpans: bodies.flatMap(b => b.resourceSpans) };
+  const merged = { origin: 'captured: ' + instrumentationModule + '@' + JSON.parse(fs.readFileSync(require('path').join('node_modules', instrumentationModule, 'package.json'))).version + ' with openai@' + JSON.parse(fs.readFileSync('node_modules/openai/package.json')).version + ' (Node ' + process.version + ') against a local mock of the OpenAI API; exported by @opentelemetry/exporter-trace-otlp-http@0.301.0 (OTLP/JSON)', resourceSpans: bodies.flatMap(b => b.resourceSpans) };
   fs.writeFileSync(process.argv[2], JSON.stringify(merged, null, 1) + '\n');
   receiver.close(); mock.close();
   await provider.shutdown();

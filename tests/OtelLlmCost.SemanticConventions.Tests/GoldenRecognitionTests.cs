@@ -80,7 +80,10 @@ public sealed class GoldenRecognitionTests
         call.ResponseId.ShouldBe("msg_01XyZ");
         call.Feature.ShouldBe("support-reply");
         call.UserId.ShouldBe("cust-9");
-        call.Explanation.ShouldNotBeNull().ShouldContain("input+=cache_read+cache_write");
+        call.Explanation.ShouldBe(
+            "vercel-ai; ai.operationId=ai.generateText.doGenerate; provider=gen_ai.system:anthropic.messages->anthropic; "
+            + "usage: in=ai.usage.inputTokens out=ai.usage.outputTokens cache_read=ai.usage.cachedInputTokens "
+            + "cache_write=ai.response.providerMetadata; fix: input+=cache_read+cache_write (guard:cache>input)");
     }
 
     [TestMethod]

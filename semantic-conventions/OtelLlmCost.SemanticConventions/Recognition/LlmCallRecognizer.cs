@@ -13,7 +13,8 @@ namespace OtelLlmCost.SemanticConventions.Recognition;
 /// <remarks>
 /// <c>LlmCall.Explanation</c> reads, for example,
 /// <c>vercel-ai; ai.operationId=ai.generateText.doGenerate; provider=gen_ai.system:anthropic.messages->anthropic;
-/// usage: in=ai.usage.inputTokens cache_write=ai.response.providerMetadata; fix: input+=cache_read+cache_write (guard:cache>input)</c>:
+/// usage: in=ai.usage.inputTokens out=ai.usage.outputTokens cache_read=ai.usage.cachedInputTokens
+/// cache_write=ai.response.providerMetadata; fix: input+=cache_read+cache_write (guard:cache>input)</c>:
 /// the dialect, why the span is a call, then every field whose value did not come from its current
 /// OpenTelemetry GenAI attribute (those are not repeated: <c>usage=semconv</c>), then each correction applied.
 /// </remarks>

@@ -117,4 +117,22 @@ public sealed class CapturedGoldenTests
             ContentTests.AllText(call).ShouldAllBe(text => !text.Contains("SECRET"));
         }
     }
+
+    [TestMethod]
+    public void Recognize_CapturedVercelV7SemconvMode_PricesOnlyInnerSpans()
+    {
+        var results = Recognize("captured-vercel-ai-v7-otel.json");
+
+        results.Single(r => r.Name == "invoke_agent gpt-4o").Result.Outcome.ShouldBe(RecognitionOutcome.Wrapper);
+        results.Single(r => r.Name == "step 1").Result.Outcome.ShouldBe(RecognitionOutcome.Wrapper);
+        var calls = results.Where(r => r.Result.Outcome == RecognitionOutcome.LlmCall).Select(r => r.Result.Call!).ToList();
+        calls.Count.ShouldBe(2);
+
+        // Mock usage: prompt 1500 with 1024 cached, completion 300; embeddings 42.
+        var chat = calls.Single(c => c.Operation == "chat");
+        chat.Usage.ShouldBe(new TokenUsage { InputTokens = 1500, CacheReadTokens = 1024, OutputTokens = 300 });
+        chat.ResponseId.ShouldBe("chatcmpl-vercel-captured");
+        calls.Single(c => c.Operation == "embeddings").Usage.InputTokens.ShouldBe(42);
+        calls.ShouldAllBe(c => ContentTests.AllText(c).All(text => !text.Contains("SECRET")));
+    }
 }

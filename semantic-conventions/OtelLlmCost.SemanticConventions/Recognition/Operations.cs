@@ -52,6 +52,7 @@ internal static class Operations
         ("vectordb", "vectordb", OperationKind.NotProviderCall),
         ("guardrail.run", "guardrail.run", OperationKind.NotProviderCall),
         ("guard", "guard", OperationKind.NotProviderCall),
+        ("agent_step", "agent_step", OperationKind.NotProviderCall),
         ("agent", "agent", OperationKind.NotProviderCall),
         ("workflow", "workflow", OperationKind.NotProviderCall),
         ("task", "task", OperationKind.NotProviderCall),

@@ -37,6 +37,15 @@ internal static class SpanClassifier
         if (attributes.GetText(KnownKeys.OperationName) is { } operationName)
         {
             var kind = Operations.Classify(operationName, out var operation, out var reason);
+
+            // Vercel AI SDK v7 (@ai-sdk/otel, tracer "gen_ai") wraps each embed call in an outer "embeddings" span
+            // without usage; the inner span with the same operation carries the provider call's usage.
+            if (kind == OperationKind.ProviderCall && operation == Operations.Embeddings && span.ScopeName is "gen_ai"
+                && !attributes.HasUsageKey && span.StatusCode != SpanStatusCode.Error)
+            {
+                return new(RecognitionOutcome.Wrapper, operation, "outer @ai-sdk/otel embeddings span without usage (its inner span is the call)");
+            }
+
             return kind switch
             {
                 OperationKind.ProviderCall => new(RecognitionOutcome.LlmCall, operation, reason!),

@@ -135,4 +135,31 @@ public sealed class CapturedGoldenTests
         calls.Single(c => c.Operation == "embeddings").Usage.InputTokens.ShouldBe(42);
         calls.ShouldAllBe(c => ContentTests.AllText(c).All(text => !text.Contains("SECRET")));
     }
+
+    [TestMethod]
+    public void Recognize_CapturedMeaiOverOpenAiDotNet_StackedCallsShareKeyAndRicherUsageIsKept()
+    {
+        var results = Recognize("captured-dotnet-openai-meai.json");
+
+        results.Single(r => r.Name == "orchestrate_tools").Result.Outcome.ShouldBe(RecognitionOutcome.Wrapper);
+        var calls = results.Where(r => r.Result.Outcome == RecognitionOutcome.LlmCall).Select(r => r.Result.Call!).ToList();
+        calls.Count.ShouldBe(4); // SDK alone, MEAI + SDK stacked, the 429
+
+        // Mock usage: prompt 5000 (4096 cached), completion 100 (64 reasoning). Only MEAI reports the details.
+        var meai = calls.Single(c => c.Dialect == Dialects.MicrosoftExtensionsAi);
+        meai.Usage.ShouldBe(new TokenUsage { InputTokens = 5000, CacheReadTokens = 4096, OutputTokens = 100, ReasoningTokens = 64 });
+        meai.ServiceTier.ShouldBe("default");
+        meai.FinishReason.ShouldBe("stop"); // MEAI writes finish_reasons as a JSON string
+        var stackedSdk = calls.Single(c => c.Dialect == Dialects.OpenAiDotNet && c.ParentSpanId == meai.SpanId);
+        stackedSdk.Usage.ShouldBe(new TokenUsage { InputTokens = 5000, OutputTokens = 100 });
+
+        StackedCalls.DedupeKey(stackedSdk).ShouldBe(StackedCalls.DedupeKey(meai));
+        StackedCalls.PreferOver(meai, stackedSdk).ShouldBeTrue();
+        StackedCalls.PreferOver(stackedSdk, meai).ShouldBeFalse();
+
+        var error = calls.Single(c => c.Status == "error");
+        error.ErrorType.ShouldBe("429");
+        error.RequestModel.ShouldBe("gpt-4o-ratelimited");
+        calls.ShouldAllBe(c => ContentTests.AllText(c).All(text => !text.Contains("SECRET")));
+    }
 }

@@ -208,7 +208,7 @@ public sealed class GoldenRecognitionTests
     }
 
     [TestMethod]
-    public void Recognize_MeaiStackedOverOpenAiSdk_BothDetectableAndInnermostPreferred()
+    public void Recognize_MeaiStackedOverOpenAiSdk_BothDetectableAndRicherUsagePreferred()
     {
         var results = RecognizeFile("meai-over-openai-dotnet.json");
 
@@ -219,8 +219,9 @@ public sealed class GoldenRecognitionTests
         var sdk = calls.Single(c => c.Dialect == Dialects.OpenAiDotNet);
         StackedCalls.DedupeKey(meai).ShouldBe("9c8efff798038103d269b633813fc60c/chatcmpl-stacked");
         StackedCalls.DedupeKey(sdk).ShouldBe(StackedCalls.DedupeKey(meai));
-        StackedCalls.PreferOver(sdk, meai).ShouldBeTrue();
-        StackedCalls.PreferOver(meai, sdk).ShouldBeFalse();
+        // Same response, but only MEAI reports the 4096 cached tokens: its row is the one to keep.
+        StackedCalls.PreferOver(meai, sdk).ShouldBeTrue();
+        StackedCalls.PreferOver(sdk, meai).ShouldBeFalse();
     }
 
     [TestMethod]

@@ -42,6 +42,20 @@ public sealed class StackedCallsTests
     }
 
     [TestMethod]
+    public void PreferOver_OuterWithCacheDetail_BeatsInnerWithTotalsOnly()
+    {
+        var outer = Call("a", null, 0, 100);
+        outer.UsageReported = true;
+        outer.Usage = new TokenUsage { InputTokens = 100, CacheReadTokens = 60 };
+        var inner = Call("b", "a", 1, 98);
+        inner.UsageReported = true;
+        inner.Usage = new TokenUsage { InputTokens = 100 };
+
+        StackedCalls.PreferOver(outer, inner).ShouldBeTrue();
+        StackedCalls.PreferOver(inner, outer).ShouldBeFalse();
+    }
+
+    [TestMethod]
     public void PreferOver_IdenticalTimes_IsAntisymmetric()
     {
         var first = Call("a", null, 0, 100);

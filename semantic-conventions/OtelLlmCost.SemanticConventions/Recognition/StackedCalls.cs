@@ -12,9 +12,14 @@ namespace OtelLlmCost.SemanticConventions.Recognition;
 /// <see cref="PreferOver"/>(new, stored) is true, otherwise it is dropped and counted as a duplicate;</item>
 /// <item>rows without a response id are never deduplicated this way (unique on trace id + span id only).</item>
 /// </list>
-/// The preferred span is the innermost one: it is closest to the provider, so it is the one whose usage came
-/// from the provider's response rather than from a wrapper's re-telling.
 /// </summary>
+/// <remarks>
+/// Both spans describe the same provider response, but not equally well: captured from OpenAI .NET 2.15 under
+/// MEAI 10.11 (Golden/captured-dotnet-openai-meai.json), the inner SDK span reports only input/output while
+/// the outer MEAI span also reports cache reads and reasoning. Keeping the inner one would price 4,096 cached
+/// tokens at the full input price. So the richer usage wins, and only between equally detailed spans does the
+/// innermost (closest to the provider) win.
+/// </remarks>
 public static class StackedCalls
 {
     /// <summary><c>{traceId}/{responseId}</c>, or null when the call has no response id.</summary>
@@ -26,15 +31,23 @@ public static class StackedCalls
 
     /// <summary>
     /// True when <paramref name="candidate"/> should be kept instead of <paramref name="existing"/> (same dedupe
-    /// key). Deterministic and order-independent: exactly one of PreferOver(a, b) and PreferOver(b, a) is true
-    /// for two distinct spans.
+    /// key): the more detailed usage first, then the innermost span, then the lower span id. Antisymmetric for
+    /// two distinct spans, so the kept row does not depend on arrival order.
     /// </summary>
     public static bool PreferOver(LlmCall candidate, LlmCall existing)
     {
         ArgumentNullException.ThrowIfNull(candidate);
         ArgumentNullException.ThrowIfNull(existing);
 
-        // 1. Direct parent/child: the child is inner.
+        // 1. More of the usage breakdown reported (cache, reasoning, modalities) prices the call more exactly.
+        var candidateDetail = Detail(candidate);
+        var existingDetail = Detail(existing);
+        if (candidateDetail != existingDetail)
+        {
+            return candidateDetail > existingDetail;
+        }
+
+        // 2. Direct parent/child: the child is inner.
         if (candidate.ParentSpanId == existing.SpanId)
         {
             return true;
@@ -45,20 +58,12 @@ public static class StackedCalls
             return false;
         }
 
-        // 2. Time containment (spans in between, e.g. an HTTP span, break the parent link): the contained span is inner.
+        // 3. Time containment (spans in between, e.g. an HTTP span, break the parent link): the contained span is inner.
         var candidateContained = Contains(existing, candidate);
         var existingContained = Contains(candidate, existing);
         if (candidateContained != existingContained)
         {
             return candidateContained;
-        }
-
-        // 3. The richer usage (more of the counts reported) wins, then a stable tie-break on span id.
-        var candidateDetail = Detail(candidate);
-        var existingDetail = Detail(existing);
-        if (candidateDetail != existingDetail)
-        {
-            return candidateDetail > existingDetail;
         }
 
         return string.CompareOrdinal(candidate.SpanId, existing.SpanId) < 0;
@@ -75,7 +80,8 @@ public static class StackedCalls
     private static int Detail(LlmCall call)
     {
         var usage = call.Usage;
-        return (call.UsageReported ? 1 : 0) + (usage.CacheReadTokens > 0 ? 1 : 0) + (usage.CacheWriteTokens > 0 ? 1 : 0)
-            + (usage.ReasoningTokens > 0 ? 1 : 0) + (call.ResponseModel is null ? 0 : 1);
+        return (call.UsageReported ? 4 : 0) + (usage.CacheReadTokens > 0 ? 1 : 0) + (usage.CacheWriteTokens > 0 ? 1 : 0)
+            + (usage.CacheWrite1hTokens > 0 ? 1 : 0) + (usage.ReasoningTokens > 0 ? 1 : 0)
+            + (usage.InputAudioTokens + usage.OutputAudioTokens + usage.InputImageTokens + usage.OutputImageTokens > 0 ? 1 : 0);
     }
 }

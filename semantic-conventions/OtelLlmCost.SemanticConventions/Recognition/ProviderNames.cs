@@ -103,29 +103,6 @@ public static class ProviderNames
         return name.ToString().ToLowerInvariant();
     }
 
-    /// <summary>True when <paramref name="raw"/> is one of the known spellings (so normalizing it changed nothing but form).</summary>
-    internal static bool IsKnown(string raw)
-    {
-        var name = raw.AsSpan().Trim();
-        foreach (var (candidate, _) in Exact)
-        {
-            if (name.Equals(candidate, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        foreach (var (prefix, _) in Prefixes)
-        {
-            if (name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>The provider a <c>server.address</c> host belongs to, or null when the host is not a known endpoint.</summary>
     public static string? FromServerAddress(string? host)
     {

@@ -16,6 +16,9 @@ public static class LlmSpanPrefilter
         "traceloop."u8.ToArray(),
         "langfuse."u8.ToArray(),
         "embedding."u8.ToArray(),
+
+        // Vercel AI SDK attributes as renamed by Sentry's span processor.
+        "vercel.ai."u8.ToArray(),
     ];
 
     public static bool IsCandidateKey(ReadOnlySpan<byte> utf8Key)

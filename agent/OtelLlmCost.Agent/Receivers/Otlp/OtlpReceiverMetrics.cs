@@ -9,6 +9,7 @@ internal sealed class OtlpReceiverMetrics : IDisposable
     public const string MeterName = "OtelLlmCost.Agent";
 
     private readonly Meter _meter;
+    private readonly bool _ownsMeter;
     private readonly Counter<long> _requests;
     private readonly Counter<long> _spansReceived;
     private readonly Counter<long> _spansRefused;
@@ -16,6 +17,8 @@ internal sealed class OtlpReceiverMetrics : IDisposable
 
     public OtlpReceiverMetrics(IMeterFactory? meterFactory = null)
     {
+        // A factory owns the meters it creates; only a meter made here is disposed here.
+        _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _requests = _meter.CreateCounter<long>("otelllmcost.receiver.requests", "{request}", "OTLP export requests received, by transport, signal and outcome.");
         _spansReceived = _meter.CreateCounter<long>("otelllmcost.receiver.spans", "{span}", "Spans received in trace exports, by transport.");
@@ -49,7 +52,13 @@ internal sealed class OtlpReceiverMetrics : IDisposable
         }
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
 
     private static string SignalName(OtlpSignal signal) => signal switch
     {

@@ -98,6 +98,9 @@ internal sealed class OtlpReceiverOptions
         }
     }
 
+    public static IPEndPoint ParseEndpoint(string text) =>
+        TryParseEndpoint(text, out var endpoint) ? endpoint! : throw new FormatException($"'{text}' is not host:port with an IP address, localhost or *");
+
     /// <summary>Parses <c>host:port</c> (an IP address, <c>[v6]:port</c>, <c>localhost</c> or <c>*</c>).</summary>
     public static bool TryParseEndpoint(string text, out IPEndPoint? endpoint)
     {

@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+using OtelLlmCost.Agent.Receivers.Otlp;
+
+namespace OtelLlmCost.Agent.Tests.Receivers;
+
+/// <summary>A consumer that records every batch and answers what the test tells it to.</summary>
+internal sealed class RecordingConsumer : ITraceBatchConsumer
+{
+    public ConcurrentQueue<TraceBatch> Batches { get; } = new();
+
+    public Func<TraceBatch, ConsumeResult> Answer { get; set; } = _ => ConsumeResult.Accepted;
+
+    public ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
+    {
+        Batches.Enqueue(batch);
+        return ValueTask.FromResult(Answer(batch));
+    }
+}
+
+/// <summary>Both OTLP receivers on Kestrel, on loopback ports picked by the OS.</summary>
+internal sealed class ReceiverHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly OtlpListeners _listeners;
+
+    private ReceiverHost(WebApplication app, OtlpListeners listeners, RecordingConsumer consumer)
+    {
+        _app = app;
+        _listeners = listeners;
+        Consumer = consumer;
+    }
+
+    public RecordingConsumer Consumer { get; }
+
+    public Uri GrpcUri => new($"http://127.0.0.1:{_listeners.GrpcPort}");
+
+    public Uri HttpUri => new($"http://127.0.0.1:{_listeners.HttpPort}");
+
+    public static async Task<ReceiverHost> StartAsync(Action<OtlpReceiverOptions>? configure = null)
+    {
+        var options = new OtlpReceiverOptions { GrpcEndpoint = "127.0.0.1:0", HttpEndpoint = "127.0.0.1:0" };
+        configure?.Invoke(options);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        OtlpListeners? listeners = null;
+        builder.WebHost.ConfigureKestrel(kestrel => listeners = kestrel.ListenOtlp(options));
+        var app = builder.Build();
+        var consumer = new RecordingConsumer();
+        OtlpHttpReceiver.Map(app, options, consumer);
+        OtlpGrpcReceiver.Map(app, options, consumer);
+        await app.StartAsync();
+        return new ReceiverHost(app, listeners!, consumer);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

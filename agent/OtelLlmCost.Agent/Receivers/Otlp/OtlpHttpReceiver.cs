@@ -106,7 +106,17 @@ internal static class OtlpHttpReceiver
             bodySizeFeature.MaxRequestBodySize = options.MaxRequestBodyBytes + 1;
         }
 
-        var raw = await PooledBuffer.ReadAsync(request.Body, request.ContentLength, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        PooledBuffer? raw;
+        try
+        {
+            raw = await PooledBuffer.ReadAsync(request.Body, request.ContentLength, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            // Kestrel counts the bytes it has buffered, which may pass the limit before our read does.
+            raw = null;
+        }
+
         if (raw is null)
         {
             processor.Metrics.RequestReceived(Transport, signal, "too_large", options.MaxRequestBodyBytes);

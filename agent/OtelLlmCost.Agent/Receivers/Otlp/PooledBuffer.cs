@@ -49,7 +49,9 @@ internal sealed class PooledBuffer : IDisposable
                     return null;
                 }
 
-                var read = await stream.ReadAsync(buffer._array.AsMemory(buffer.Length), cancellationToken).ConfigureAwait(false);
+                // Never ask for more than one byte past the limit: the server's own body limit sits there.
+                var room = (int)Math.Min(buffer._array.Length - buffer.Length, limit + 1 - buffer.Length);
+                var read = await stream.ReadAsync(buffer._array.AsMemory(buffer.Length, room), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     return buffer;

@@ -33,7 +33,7 @@ internal static class OtlpWire
         var output = new MemoryStream();
         foreach (var member in members)
         {
-            using var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true);
+            using var gzip = new GZipStream(output, CompressionLevel.SmallestSize, leaveOpen: true);
             gzip.Write(member);
         }
 

@@ -106,7 +106,19 @@ internal static class OtlpGrpcReceiver
             bodySizeFeature.MaxRequestBodySize = (long)maxMessage + PrefixLength + 1;
         }
 
-        var (message, wireBytes, error) = await ReadMessageAsync(request.Body, gzip, maxMessage, context.RequestAborted).ConfigureAwait(false);
+        PooledBuffer? message;
+        long wireBytes;
+        (GrpcStatusCode Code, string Message)? error;
+        try
+        {
+            (message, wireBytes, error) = await ReadMessageAsync(request.Body, gzip, maxMessage, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            // Kestrel refuses a body past the limit set above (at once when Content-Length announces it).
+            (message, wireBytes, error) = (null, 0, (GrpcStatusCode.ResourceExhausted, $"message exceeds the limit of {maxMessage} bytes"));
+        }
+
         if (error is { } failure)
         {
             processor.Metrics.RequestReceived(Transport, metricSignal, failure.Code == GrpcStatusCode.ResourceExhausted ? "too_large" : "bad_request", wireBytes);
@@ -175,18 +187,27 @@ internal static class OtlpGrpcReceiver
                 return (null, read, (GrpcStatusCode.ResourceExhausted, $"message of {length} bytes exceeds the limit of {maxMessage} bytes"));
             }
 
-            var raw = await PooledBuffer.ReadAsync(body, length, maxMessage, cancellationToken).ConfigureAwait(false);
+            PooledBuffer? raw;
+            try
+            {
+                raw = await PooledBuffer.ReadAsync(body, length, length, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                // More bytes follow than the prefix announced.
+                raw = null;
+            }
+
             if (raw is null)
             {
-                return (null, PrefixLength + (long)maxMessage, (GrpcStatusCode.InvalidArgument, "a unary call must carry exactly one message"));
+                return (null, PrefixLength + (long)length, (GrpcStatusCode.InvalidArgument, "a unary call must carry exactly one message"));
             }
 
             var wireBytes = PrefixLength + (long)raw.Length;
             if (raw.Length != length)
             {
-                var what = raw.Length < length ? "truncated gRPC message" : "a unary call must carry exactly one message";
                 raw.Dispose();
-                return (null, wireBytes, (GrpcStatusCode.InvalidArgument, what));
+                return (null, wireBytes, (GrpcStatusCode.InvalidArgument, $"truncated gRPC message: {wireBytes - PrefixLength} of {length} bytes"));
             }
 
             if (compressed == 0)

@@ -50,7 +50,7 @@ public sealed class OtlpExporterInteropTests
 
         provider.ForceFlush(10_000).ShouldBeTrue();
 
-        var batch = host.Consumer.Batches.ShouldHaveSingleItem();
+        var batch = (await host.Consumer.WaitForBatchesAsync(1)).ShouldHaveSingleItem();
         batch.TotalSpanCount.ShouldBe(2);
         batch.RejectedSpanCount.ShouldBe(0);
         batch.Transport.ShouldBe(protocol == OtlpExportProtocol.Grpc ? OtlpTransport.Grpc : OtlpTransport.HttpProtobuf);
@@ -96,6 +96,6 @@ public sealed class OtlpExporterInteropTests
 
         provider.ForceFlush(10_000).ShouldBeTrue();
 
-        host.Consumer.Batches.ShouldHaveSingleItem().Workload.ShouldBe("team-search");
+        (await host.Consumer.WaitForBatchesAsync(1)).ShouldHaveSingleItem().Workload.ShouldBe("team-search");
     }
 }

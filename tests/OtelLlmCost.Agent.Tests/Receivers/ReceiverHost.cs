@@ -13,6 +13,21 @@ internal sealed class RecordingConsumer : ITraceBatchConsumer
 
     public Func<TraceBatch, ConsumeResult> Answer { get; set; } = _ => ConsumeResult.Accepted;
 
+    /// <summary>
+    /// Waits until at least <paramref name="count"/> batches arrived. The SDK's ForceFlush can return once the
+    /// spans left its buffer, a moment before the export request completes, so tests wait for the receiver side.
+    /// </summary>
+    public async Task<TraceBatch[]> WaitForBatchesAsync(int count, int timeoutMilliseconds = 10_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMilliseconds;
+        while (Batches.Count < count && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        return [.. Batches];
+    }
+
     public ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
     {
         Batches.Enqueue(batch);

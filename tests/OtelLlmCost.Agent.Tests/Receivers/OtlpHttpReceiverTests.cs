@@ -238,6 +238,19 @@ public sealed class OtlpHttpReceiverTests
     }
 
     [TestMethod]
+    public async Task Post_WhenTheConsumerThrows_Answers503SoTheClientRetries()
+    {
+        await using var host = await ReceiverHost.StartAsync();
+        host.Consumer.Answer = _ => throw new InvalidOperationException("disk on fire");
+        using var client = new HttpClient { BaseAddress = host.HttpUri };
+
+        using var response = await client.PostAsync("/v1/traces", OtlpWire.Content(OtlpWire.GenAiRequest().ToByteArray(), Protobuf));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+        Rpc.Status.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync()).Message.ShouldContain("disk on fire");
+    }
+
+    [TestMethod]
     [DataRow(null, HttpStatusCode.Unauthorized)]
     [DataRow("Bearer wrong", HttpStatusCode.Unauthorized)]
     [DataRow("s3cret", HttpStatusCode.Unauthorized)]

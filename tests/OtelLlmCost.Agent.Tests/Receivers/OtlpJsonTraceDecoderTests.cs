@@ -71,6 +71,27 @@ public sealed class OtlpJsonTraceDecoderTests
     }
 
     [TestMethod]
+    [DataRow("gen_ai.system", true)]
+    [DataRow("gen\\u005fai.system", true)]
+    [DataRow("http.request.method", false)]
+    [DataRow("\\u0067en_ai.system", true)]
+    public void Decode_AttributeKeyWithOrWithoutEscapes_IsTestedAsTheDecodedKey(string jsonKey, bool candidate)
+    {
+        var json = $$$"""
+            {"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
+              "attributes":[{"key":"{{{jsonKey}}}","value":{"stringValue":"openai"}}]}]}]}]}
+            """;
+
+        var result = new OtlpJsonTraceDecoder().Decode(Encoding.UTF8.GetBytes(json));
+
+        result.Candidates.Count.ShouldBe(candidate ? 1 : 0);
+        if (candidate)
+        {
+            result.Candidates[0].Attributes[0].Key.ShouldBe("gen_ai.system");
+        }
+    }
+
+    [TestMethod]
     public void Decode_EnumNamesInsteadOfIntegers_ToleratesThem()
     {
         var json = """

@@ -81,7 +81,18 @@ internal sealed class OtlpExportProcessor
             Transport = transport,
         };
 
-        var result = await _consumer.ConsumeAsync(batch, cancellationToken).ConfigureAwait(false);
+        ConsumeResult result;
+        try
+        {
+            result = await _consumer.ConsumeAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // An unclassified failure is treated as retryable, as the collector does for errors without a status:
+            // refusing for good could lose data the client would gladly send again.
+            result = ConsumeResult.Failed($"the pipeline failed: {e.Message}", retryable: true);
+        }
+
         var accepted = decoded.TotalSpanCount - decoded.RejectedSpanCount;
         switch (result.Outcome)
         {

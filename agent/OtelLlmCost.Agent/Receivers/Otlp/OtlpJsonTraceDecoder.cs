@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using OtelLlmCost.SemanticConventions.Recognition;
 using OtelLlmCost.SemanticConventions.Spans;
@@ -144,10 +145,19 @@ internal sealed class OtlpJsonTraceDecoder
 
         foreach (var keyValue in attributes.EnumerateArray())
         {
-            if (keyValue.ValueKind == JsonValueKind.Object
-                && keyValue.TryGetProperty("key"u8, out var key)
-                && key.ValueKind == JsonValueKind.String
-                && LlmSpanPrefilter.IsCandidateKey(key.GetString()!))
+            if (keyValue.ValueKind != JsonValueKind.Object
+                || !keyValue.TryGetProperty("key"u8, out var key)
+                || key.ValueKind != JsonValueKind.String)
+            {
+                continue;
+            }
+
+            // The raw token is the quoted UTF-8 text; only a key with escapes needs decoding into a string.
+            var raw = JsonMarshal.GetRawUtf8Value(key);
+            var candidate = raw.Contains((byte)'\\')
+                ? LlmSpanPrefilter.IsCandidateKey(key.GetString()!)
+                : LlmSpanPrefilter.IsCandidateKey(raw[1..^1]);
+            if (candidate)
             {
                 return true;
             }

@@ -34,6 +34,22 @@ public sealed class OtlpGrpcReceiverTests
     }
 
     [TestMethod]
+    public async Task Export_WhileTheConsumerHasNotCommitted_IsNotAcknowledged()
+    {
+        await using var host = await ReceiverHost.StartAsync();
+        var commit = new TaskCompletionSource();
+        host.Consumer.Gate = commit.Task;
+
+        var call = OtlpWire.CallAsync(host.GrpcUri, OtlpGrpcReceiver.TraceExportPath, OtlpWire.GrpcFrame(OtlpWire.GenAiRequest().ToByteArray(), compressed: false));
+        await host.Consumer.WaitForBatchesAsync(1);
+        await Task.Delay(200);
+
+        call.IsCompleted.ShouldBeFalse();
+        commit.SetResult();
+        (await call).Status.ShouldBe(0);
+    }
+
+    [TestMethod]
     public async Task Export_WithAnInvalidSpan_OkWithPartialSuccess()
     {
         await using var host = await ReceiverHost.StartAsync();

@@ -31,6 +31,24 @@ public sealed class OtlpHttpReceiverTests
     }
 
     [TestMethod]
+    public async Task Post_WhileTheConsumerHasNotCommitted_IsNotAcknowledged()
+    {
+        await using var host = await ReceiverHost.StartAsync();
+        var commit = new TaskCompletionSource();
+        host.Consumer.Gate = commit.Task;
+        using var client = new HttpClient { BaseAddress = host.HttpUri };
+
+        var post = client.PostAsync("/v1/traces", OtlpWire.Content(OtlpWire.GenAiRequest().ToByteArray(), Protobuf));
+        await host.Consumer.WaitForBatchesAsync(1);
+        await Task.Delay(200);
+
+        post.IsCompleted.ShouldBeFalse();
+        commit.SetResult();
+        using var response = await post;
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [TestMethod]
     [DataRow(false)]
     [DataRow(true)]
     public async Task Post_GzipBomb_Answers413WithoutCallingTheConsumer(bool hideSizeInLastMember)

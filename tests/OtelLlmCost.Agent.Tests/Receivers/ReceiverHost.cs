@@ -13,6 +13,9 @@ internal sealed class RecordingConsumer : ITraceBatchConsumer
 
     public Func<TraceBatch, ConsumeResult> Answer { get; set; } = _ => ConsumeResult.Accepted;
 
+    /// <summary>When set, the consumer waits for it before answering (a slow commit).</summary>
+    public Task? Gate { get; set; }
+
     /// <summary>
     /// Waits until at least <paramref name="count"/> batches arrived. The SDK's ForceFlush can return once the
     /// spans left its buffer, a moment before the export request completes, so tests wait for the receiver side.
@@ -28,10 +31,15 @@ internal sealed class RecordingConsumer : ITraceBatchConsumer
         return [.. Batches];
     }
 
-    public ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
+    public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
     {
         Batches.Enqueue(batch);
-        return ValueTask.FromResult(Answer(batch));
+        if (Gate is not null)
+        {
+            await Gate.WaitAsync(cancellationToken);
+        }
+
+        return Answer(batch);
     }
 }
 

@@ -1,0 +1,85 @@
+using OtelLlmCost.SemanticConventions.Spans;
+
+namespace OtelLlmCost.Agent.Receivers.Otlp;
+
+/// <summary>
+/// The seam between the receivers and the pipeline. The receivers acknowledge an export only after
+/// <see cref="ConsumeAsync"/> returns <see cref="ConsumeOutcome.Accepted"/>, so an implementation returns
+/// Accepted only once the batch's rows are durable.
+/// </summary>
+internal interface ITraceBatchConsumer
+{
+    ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken);
+}
+
+/// <summary>Which wire the batch arrived on (for counters and logs).</summary>
+internal enum OtlpTransport
+{
+    Grpc,
+    HttpProtobuf,
+    HttpJson,
+}
+
+/// <summary>One export request, decoded: the spans that may be LLM calls, and the counts of the rest.</summary>
+internal sealed class TraceBatch
+{
+    /// <summary>Valid spans with an LLM-dialect attribute key, in request order.</summary>
+    public required IReadOnlyList<SpanSnapshot> Spans { get; init; }
+
+    /// <summary>Every span in the request: candidates, other valid spans and rejected spans.</summary>
+    public required int TotalSpanCount { get; init; }
+
+    public int RejectedSpanCount { get; init; }
+
+    /// <summary>Why spans were rejected (the text sent back as <c>partial_success.error_message</c>), or null.</summary>
+    public string? RejectedMessage { get; init; }
+
+    /// <summary>The workload named by the request's ingest token; null when no tokens are configured.</summary>
+    public string? Workload { get; init; }
+
+    public OtlpTransport Transport { get; init; }
+}
+
+internal enum ConsumeOutcome
+{
+    /// <summary>The batch is durable (its rows are committed); the export is acknowledged.</summary>
+    Accepted,
+
+    /// <summary>The pipeline's queue is full: the client should retry after <see cref="ConsumeResult.RetryAfter"/>.</summary>
+    QueueFull,
+
+    /// <summary>The pipeline failed; <see cref="ConsumeResult.Retryable"/> says whether the client may retry.</summary>
+    Failed,
+}
+
+internal readonly record struct ConsumeResult
+{
+    /// <summary>The delay suggested to clients when the consumer gives none.</summary>
+    public static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(1);
+
+    public ConsumeOutcome Outcome { get; private init; }
+
+    public TimeSpan RetryAfter { get; private init; }
+
+    public bool Retryable { get; private init; }
+
+    public string? Message { get; private init; }
+
+    public static ConsumeResult Accepted { get; } = new() { Outcome = ConsumeOutcome.Accepted };
+
+    public static ConsumeResult QueueFull(TimeSpan? retryAfter = null) => new()
+    {
+        Outcome = ConsumeOutcome.QueueFull,
+        RetryAfter = retryAfter ?? DefaultRetryAfter,
+        Retryable = true,
+        Message = "the ingest queue is full; retry later",
+    };
+
+    public static ConsumeResult Failed(string message, bool retryable, TimeSpan? retryAfter = null) => new()
+    {
+        Outcome = ConsumeOutcome.Failed,
+        Message = message,
+        Retryable = retryable,
+        RetryAfter = retryable ? retryAfter ?? DefaultRetryAfter : TimeSpan.Zero,
+    };
+}

@@ -1,0 +1,182 @@
+using System.Text.Json;
+using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
+
+namespace OtelLlmCost.Agent.Receivers.Otlp;
+
+internal enum ExportOutcomeKind
+{
+    /// <summary>Acknowledge (possibly with a partial success).</summary>
+    Accepted,
+
+    /// <summary>Bad data: HTTP 400 / INVALID_ARGUMENT, never retried.</summary>
+    BadData,
+
+    /// <summary>The pipeline is full: HTTP 429 / RESOURCE_EXHAUSTED with a retry delay.</summary>
+    QueueFull,
+
+    /// <summary>The pipeline failed but a retry may work: HTTP 503 / UNAVAILABLE with a retry delay.</summary>
+    RetryableFailure,
+
+    /// <summary>The pipeline failed for good: HTTP 500 / INTERNAL.</summary>
+    PermanentFailure,
+}
+
+/// <summary>What the receivers answer to one export, independent of the transport.</summary>
+internal readonly record struct ExportOutcome(ExportOutcomeKind Kind, long RejectedCount, string? Message, TimeSpan RetryAfter);
+
+/// <summary>
+/// The transport-independent part of an export: decode, hand the batch to the pipeline, count, and classify
+/// the result. The HTTP and gRPC receivers only frame bytes in and out around it.
+/// </summary>
+internal sealed class OtlpExportProcessor
+{
+    private readonly OtlpTraceDecoder _protobufDecoder;
+    private readonly OtlpJsonTraceDecoder _jsonDecoder;
+    private readonly ITraceBatchConsumer _consumer;
+
+    public OtlpExportProcessor(OtlpReceiverOptions options, ITraceBatchConsumer consumer, OtlpReceiverMetrics metrics)
+    {
+        var limits = options.DecodeLimits;
+        _protobufDecoder = new OtlpTraceDecoder(limits);
+        _jsonDecoder = new OtlpJsonTraceDecoder(limits);
+        _consumer = consumer;
+        Metrics = metrics;
+        Tokens = new OtlpIngestTokens(options);
+        Options = options;
+    }
+
+    public OtlpReceiverMetrics Metrics { get; }
+
+    public OtlpIngestTokens Tokens { get; }
+
+    public OtlpReceiverOptions Options { get; }
+
+    public async ValueTask<ExportOutcome> ExportTracesAsync(
+        ReadOnlyMemory<byte> body,
+        OtlpTransport transport,
+        string? workload,
+        CancellationToken cancellationToken)
+    {
+        var transportName = TransportName(transport);
+        TraceDecodeResult decoded;
+        try
+        {
+            decoded = transport == OtlpTransport.HttpJson ? _jsonDecoder.Decode(body) : _protobufDecoder.Decode(body.Span);
+        }
+        catch (OtlpDecodeException e)
+        {
+            return new ExportOutcome(ExportOutcomeKind.BadData, 0, e.Message, TimeSpan.Zero);
+        }
+
+        Metrics.SpansReceived(transportName, decoded.TotalSpanCount);
+        Metrics.SpansRefused(transportName, "invalid", decoded.RejectedSpanCount);
+        var rejectedMessage = decoded.RejectionMessage();
+        var batch = new TraceBatch
+        {
+            Spans = decoded.Candidates,
+            TotalSpanCount = decoded.TotalSpanCount,
+            RejectedSpanCount = decoded.RejectedSpanCount,
+            RejectedMessage = rejectedMessage,
+            Workload = workload,
+            Transport = transport,
+        };
+
+        ConsumeResult result;
+        try
+        {
+            result = await _consumer.ConsumeAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // An unclassified failure is treated as retryable, as the collector does for errors without a status:
+            // refusing for good could lose data the client would gladly send again.
+            result = ConsumeResult.Failed($"the pipeline failed: {e.Message}", retryable: true);
+        }
+
+        var accepted = decoded.TotalSpanCount - decoded.RejectedSpanCount;
+        switch (result.Outcome)
+        {
+            case ConsumeOutcome.Accepted:
+                return new ExportOutcome(ExportOutcomeKind.Accepted, decoded.RejectedSpanCount, rejectedMessage, TimeSpan.Zero);
+            case ConsumeOutcome.QueueFull:
+                Metrics.SpansRefused(transportName, "queue_full", accepted);
+                return new ExportOutcome(ExportOutcomeKind.QueueFull, 0, result.Message ?? "the ingest queue is full", result.RetryAfter);
+            default:
+                Metrics.SpansRefused(transportName, result.Retryable ? "retryable_failure" : "permanent_failure", accepted);
+                return new ExportOutcome(
+                    result.Retryable ? ExportOutcomeKind.RetryableFailure : ExportOutcomeKind.PermanentFailure,
+                    0,
+                    result.Message ?? "the pipeline failed",
+                    result.RetryAfter);
+        }
+    }
+
+    /// <summary>
+    /// Metrics and logs are accepted and counted, not stored: only the framing is checked (well-formed protobuf
+    /// down to each resource entry, or well-formed JSON with an object at the root).
+    /// </summary>
+    public static ExportOutcome ValidateOtherSignal(ReadOnlySpan<byte> body, bool json)
+    {
+        try
+        {
+            if (json)
+            {
+                ValidateJson(body);
+            }
+            else
+            {
+                ValidateProtobuf(body);
+            }
+
+            return new ExportOutcome(ExportOutcomeKind.Accepted, 0, null, TimeSpan.Zero);
+        }
+        catch (OtlpDecodeException e)
+        {
+            return new ExportOutcome(ExportOutcomeKind.BadData, 0, e.Message, TimeSpan.Zero);
+        }
+    }
+
+    public static string TransportName(OtlpTransport transport) => transport == OtlpTransport.Grpc ? "grpc" : "http";
+
+    private static void ValidateProtobuf(ReadOnlySpan<byte> body)
+    {
+        var reader = new ProtobufReader(body);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.ExportSignalServiceRequest.ResourceEntries && wireType == WireType.LengthDelimited)
+            {
+                var entry = new ProtobufReader(reader.ReadLengthDelimited());
+                while (entry.TryReadTag(out var entryField, out var entryWireType))
+                {
+                    entry.SkipField(entryField, entryWireType);
+                }
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+    }
+
+    private static void ValidateJson(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 128 });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new OtlpDecodeException("invalid OTLP/JSON: the request must be a JSON object");
+            }
+
+            reader.Skip();
+            if (reader.Read())
+            {
+                throw new OtlpDecodeException("invalid OTLP/JSON: data after the request object");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new OtlpDecodeException($"malformed JSON: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,469 @@
+using System.Text;
+using OtelLlmCost.SemanticConventions.Recognition;
+using OtelLlmCost.SemanticConventions.Spans;
+using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
+
+namespace OtelLlmCost.Agent.Receivers.Otlp;
+
+/// <summary>
+/// Reads an OTLP <c>ExportTraceServiceRequest</c> (protobuf) forward. Each span's attribute keys are first
+/// checked as raw UTF-8 with <see cref="LlmSpanPrefilter"/>; only candidate spans are materialized into a
+/// <see cref="SpanSnapshot"/> (with their resource and scope, decoded once per group and shared); the rest
+/// are counted and skipped without allocating. Stateless and thread-safe.
+/// </summary>
+internal sealed class OtlpTraceDecoder
+{
+    private readonly OtlpDecodeLimits _limits;
+
+    public OtlpTraceDecoder(OtlpDecodeLimits? limits = null)
+    {
+        _limits = limits ?? OtlpDecodeLimits.Default;
+    }
+
+    public TraceDecodeResult Decode(ReadOnlySpan<byte> request)
+    {
+        var result = new TraceDecodeResultBuilder();
+        var reader = new ProtobufReader(request);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.ExportTraceServiceRequest.ResourceSpans && wireType == WireType.LengthDelimited)
+            {
+                DecodeResourceSpans(reader.ReadLengthDelimited(), result);
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+
+        return result.Build();
+    }
+
+    private void DecodeResourceSpans(ReadOnlySpan<byte> message, TraceDecodeResultBuilder result)
+    {
+        // The resource may follow the spans on the wire, so find it first; it is decoded only if a candidate needs it.
+        var resource = ReadOnlySpan<byte>.Empty;
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.ResourceSpans.Resource && wireType == WireType.LengthDelimited)
+            {
+                resource = reader.ReadLengthDelimited();
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+
+        var context = new GroupContext();
+        reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.ResourceSpans.ScopeSpans && wireType == WireType.LengthDelimited)
+            {
+                DecodeScopeSpans(reader.ReadLengthDelimited(), resource, context, result);
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+    }
+
+    private void DecodeScopeSpans(ReadOnlySpan<byte> message, ReadOnlySpan<byte> resource, GroupContext context, TraceDecodeResultBuilder result)
+    {
+        var scope = ReadOnlySpan<byte>.Empty;
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.ScopeSpans.Scope && wireType == WireType.LengthDelimited)
+            {
+                scope = reader.ReadLengthDelimited();
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+
+        context.ResetScope();
+        reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.ScopeSpans.Spans && wireType == WireType.LengthDelimited)
+            {
+                DecodeSpan(reader.ReadLengthDelimited(), resource, scope, context, result);
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+    }
+
+    private void DecodeSpan(ReadOnlySpan<byte> message, ReadOnlySpan<byte> resource, ReadOnlySpan<byte> scope, GroupContext context, TraceDecodeResultBuilder result)
+    {
+        result.CountSpan();
+
+        // Pass 1: ids and the candidate test on raw keys; nothing is allocated for a non-candidate span.
+        var traceId = ReadOnlySpan<byte>.Empty;
+        var spanId = ReadOnlySpan<byte>.Empty;
+        var parentSpanId = ReadOnlySpan<byte>.Empty;
+        var isCandidate = false;
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (wireType != WireType.LengthDelimited)
+            {
+                reader.SkipField(field, wireType);
+                continue;
+            }
+
+            switch (field)
+            {
+                case F.Span.TraceId:
+                    traceId = reader.ReadLengthDelimited();
+                    break;
+                case F.Span.SpanId:
+                    spanId = reader.ReadLengthDelimited();
+                    break;
+                case F.Span.ParentSpanId:
+                    parentSpanId = reader.ReadLengthDelimited();
+                    break;
+                case F.Span.Attributes:
+                    var keyValue = reader.ReadLengthDelimited();
+                    isCandidate = isCandidate || LlmSpanPrefilter.IsCandidateKey(ReadKey(keyValue));
+                    break;
+                default:
+                    reader.SkipField(field, wireType);
+                    break;
+            }
+        }
+
+        var invalid = SpanIds.Validate(traceId, spanId, parentSpanId);
+        if (invalid is not null)
+        {
+            result.Reject(Convert.ToHexStringLower(traceId), Convert.ToHexStringLower(spanId), invalid);
+            return;
+        }
+
+        if (!isCandidate)
+        {
+            return;
+        }
+
+        result.AddCandidate(MaterializeSpan(message, traceId, spanId, parentSpanId, context.GetResourceAttributes(this, resource), context.GetScope(this, scope)));
+    }
+
+    private SpanSnapshot MaterializeSpan(
+        ReadOnlySpan<byte> message,
+        ReadOnlySpan<byte> traceId,
+        ReadOnlySpan<byte> spanId,
+        ReadOnlySpan<byte> parentSpanId,
+        IReadOnlyList<SpanAttribute> resourceAttributes,
+        (string? Name, string? Version) scope)
+    {
+        var name = "";
+        var kind = SpanKind.Unspecified;
+        ulong start = 0;
+        ulong end = 0;
+        var statusCode = SpanStatusCode.Unset;
+        string? statusMessage = null;
+        var attributes = new List<SpanAttribute>();
+        List<SpanEvent>? events = null;
+
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            switch (field)
+            {
+                case F.Span.Name when wireType == WireType.LengthDelimited:
+                    name = Encoding.UTF8.GetString(reader.ReadLengthDelimited());
+                    break;
+                case F.Span.Kind when wireType == WireType.Varint:
+                    kind = (SpanKind)(int)reader.ReadVarint();
+                    break;
+                case F.Span.StartTimeUnixNano when wireType == WireType.Fixed64:
+                    start = reader.ReadFixed64();
+                    break;
+                case F.Span.EndTimeUnixNano when wireType == WireType.Fixed64:
+                    end = reader.ReadFixed64();
+                    break;
+                case F.Span.Attributes when wireType == WireType.LengthDelimited:
+                    attributes.Add(ReadKeyValue(reader.ReadLengthDelimited(), 0));
+                    break;
+                case F.Span.Events when wireType == WireType.LengthDelimited:
+                    (events ??= []).Add(ReadEvent(reader.ReadLengthDelimited()));
+                    break;
+                case F.Span.Status when wireType == WireType.LengthDelimited:
+                    (statusCode, statusMessage) = ReadStatus(reader.ReadLengthDelimited());
+                    break;
+                default:
+                    reader.SkipField(field, wireType);
+                    break;
+            }
+        }
+
+        return new SpanSnapshot
+        {
+            TraceId = Convert.ToHexStringLower(traceId),
+            SpanId = Convert.ToHexStringLower(spanId),
+            ParentSpanId = parentSpanId.IsEmpty ? null : Convert.ToHexStringLower(parentSpanId),
+            Name = name,
+            Kind = kind,
+            StartTimeUnixNano = start,
+            EndTimeUnixNano = end,
+            StatusCode = statusCode,
+            StatusMessage = statusMessage,
+            Attributes = attributes,
+            Events = (IReadOnlyList<SpanEvent>?)events ?? [],
+            ResourceAttributes = resourceAttributes,
+            ScopeName = scope.Name,
+            ScopeVersion = scope.Version,
+        };
+    }
+
+    private static ReadOnlySpan<byte> ReadKey(ReadOnlySpan<byte> keyValue)
+    {
+        var reader = new ProtobufReader(keyValue);
+        var key = ReadOnlySpan<byte>.Empty;
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.KeyValue.Key && wireType == WireType.LengthDelimited)
+            {
+                key = reader.ReadLengthDelimited();
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+
+        return key;
+    }
+
+    private SpanEvent ReadEvent(ReadOnlySpan<byte> message)
+    {
+        var name = "";
+        ulong time = 0;
+        List<SpanAttribute>? attributes = null;
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            switch (field)
+            {
+                case F.SpanEvent.TimeUnixNano when wireType == WireType.Fixed64:
+                    time = reader.ReadFixed64();
+                    break;
+                case F.SpanEvent.Name when wireType == WireType.LengthDelimited:
+                    name = Encoding.UTF8.GetString(reader.ReadLengthDelimited());
+                    break;
+                case F.SpanEvent.Attributes when wireType == WireType.LengthDelimited:
+                    (attributes ??= []).Add(ReadKeyValue(reader.ReadLengthDelimited(), 0));
+                    break;
+                default:
+                    reader.SkipField(field, wireType);
+                    break;
+            }
+        }
+
+        return new SpanEvent { Name = name, TimeUnixNano = time, Attributes = (IReadOnlyList<SpanAttribute>?)attributes ?? [] };
+    }
+
+    private static (SpanStatusCode Code, string? Message) ReadStatus(ReadOnlySpan<byte> message)
+    {
+        var code = SpanStatusCode.Unset;
+        string? text = null;
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            switch (field)
+            {
+                case F.Status.Code when wireType == WireType.Varint:
+                    code = (SpanStatusCode)(int)reader.ReadVarint();
+                    break;
+                case F.Status.Message when wireType == WireType.LengthDelimited:
+                    var bytes = reader.ReadLengthDelimited();
+                    text = bytes.IsEmpty ? null : Encoding.UTF8.GetString(bytes);
+                    break;
+                default:
+                    reader.SkipField(field, wireType);
+                    break;
+            }
+        }
+
+        return (code, text);
+    }
+
+    internal IReadOnlyList<SpanAttribute> ReadAttributeList(ReadOnlySpan<byte> message, int attributesField)
+    {
+        List<SpanAttribute>? attributes = null;
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == attributesField && wireType == WireType.LengthDelimited)
+            {
+                (attributes ??= []).Add(ReadKeyValue(reader.ReadLengthDelimited(), 0));
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+
+        return (IReadOnlyList<SpanAttribute>?)attributes ?? [];
+    }
+
+    internal static (string? Name, string? Version) ReadScope(ReadOnlySpan<byte> message)
+    {
+        string? name = null;
+        string? version = null;
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            switch (field)
+            {
+                case F.InstrumentationScope.Name when wireType == WireType.LengthDelimited:
+                    name = Encoding.UTF8.GetString(reader.ReadLengthDelimited());
+                    break;
+                case F.InstrumentationScope.Version when wireType == WireType.LengthDelimited:
+                    version = Encoding.UTF8.GetString(reader.ReadLengthDelimited());
+                    break;
+                default:
+                    reader.SkipField(field, wireType);
+                    break;
+            }
+        }
+
+        return (string.IsNullOrEmpty(name) ? null : name, string.IsNullOrEmpty(version) ? null : version);
+    }
+
+    private SpanAttribute ReadKeyValue(ReadOnlySpan<byte> message, int depth)
+    {
+        var key = "";
+        var value = AttributeValue.Empty;
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            switch (field)
+            {
+                case F.KeyValue.Key when wireType == WireType.LengthDelimited:
+                    key = AttributeKeys.Get(reader.ReadLengthDelimited());
+                    break;
+                case F.KeyValue.Value when wireType == WireType.LengthDelimited:
+                    value = ReadAnyValue(reader.ReadLengthDelimited(), depth);
+                    break;
+                default:
+                    reader.SkipField(field, wireType);
+                    break;
+            }
+        }
+
+        return new SpanAttribute(key, value);
+    }
+
+    private AttributeValue ReadAnyValue(ReadOnlySpan<byte> message, int depth)
+    {
+        if (depth > _limits.MaxValueNestingDepth)
+        {
+            ProtobufReader.ThrowMalformed($"attribute values nested deeper than {_limits.MaxValueNestingDepth} levels");
+        }
+
+        // A oneof: when several members appear on the wire, the last one wins (protobuf merge rules).
+        var value = AttributeValue.Empty;
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            switch (field)
+            {
+                case F.AnyValue.StringValue when wireType == WireType.LengthDelimited:
+                    value = AttributeValue.FromString(ReadTruncatedString(reader.ReadLengthDelimited()));
+                    break;
+                case F.AnyValue.BoolValue when wireType == WireType.Varint:
+                    value = AttributeValue.FromBool(reader.ReadVarint() != 0);
+                    break;
+                case F.AnyValue.IntValue when wireType == WireType.Varint:
+                    value = AttributeValue.FromInt((long)reader.ReadVarint());
+                    break;
+                case F.AnyValue.DoubleValue when wireType == WireType.Fixed64:
+                    value = AttributeValue.FromDouble(BitConverter.UInt64BitsToDouble(reader.ReadFixed64()));
+                    break;
+                case F.AnyValue.ArrayValue when wireType == WireType.LengthDelimited:
+                    value = AttributeValue.FromArray(ReadArray(reader.ReadLengthDelimited(), depth + 1));
+                    break;
+                case F.AnyValue.KvlistValue when wireType == WireType.LengthDelimited:
+                    value = AttributeValue.FromKeyValueList(ReadKeyValueList(reader.ReadLengthDelimited(), depth + 1));
+                    break;
+                case F.AnyValue.BytesValue when wireType == WireType.LengthDelimited:
+                    value = AttributeValue.FromBytes(reader.ReadLengthDelimited().ToArray());
+                    break;
+                default:
+                    // Includes string_value_strindex, which is for profiles only: the value reads as empty.
+                    reader.SkipField(field, wireType);
+                    break;
+            }
+        }
+
+        return value;
+    }
+
+    private List<AttributeValue> ReadArray(ReadOnlySpan<byte> message, int depth)
+    {
+        var values = new List<AttributeValue>();
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.ValueList.Values && wireType == WireType.LengthDelimited)
+            {
+                values.Add(ReadAnyValue(reader.ReadLengthDelimited(), depth));
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+
+        return values;
+    }
+
+    private List<SpanAttribute> ReadKeyValueList(ReadOnlySpan<byte> message, int depth)
+    {
+        var values = new List<SpanAttribute>();
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.ValueList.Values && wireType == WireType.LengthDelimited)
+            {
+                values.Add(ReadKeyValue(reader.ReadLengthDelimited(), depth));
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+
+        return values;
+    }
+
+    private string ReadTruncatedString(ReadOnlySpan<byte> utf8)
+    {
+        var text = Encoding.UTF8.GetString(utf8);
+        return AttributeText.Truncate(text, _limits.MaxAttributeValueLength);
+    }
+
+    /// <summary>The resource and scope of the spans being walked, materialized at most once per group.</summary>
+    private sealed class GroupContext
+    {
+        private IReadOnlyList<SpanAttribute>? _resourceAttributes;
+        private (string? Name, string? Version)? _scope;
+
+        public void ResetScope() => _scope = null;
+
+        public IReadOnlyList<SpanAttribute> GetResourceAttributes(OtlpTraceDecoder decoder, ReadOnlySpan<byte> resource) =>
+            _resourceAttributes ??= decoder.ReadAttributeList(resource, F.Resource.Attributes);
+
+        public (string? Name, string? Version) GetScope(OtlpTraceDecoder decoder, ReadOnlySpan<byte> scope) =>
+            _scope ??= ReadScope(scope);
+    }
+}

@@ -1,0 +1,190 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace OtelLlmCost.Agent.Receivers.Otlp;
+
+/// <summary>A request body held in an array rented from the shared pool; dispose returns it.</summary>
+internal sealed class PooledBuffer : IDisposable
+{
+    private byte[] _array;
+
+    private PooledBuffer(int capacity)
+    {
+        _array = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
+    }
+
+    public int Length { get; private set; }
+
+    public ReadOnlyMemory<byte> Memory => _array.AsMemory(0, Length);
+
+    public ReadOnlySpan<byte> Span => _array.AsSpan(0, Length);
+
+    public void Dispose()
+    {
+        var array = _array;
+        _array = [];
+        Length = 0;
+        if (array.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
+    }
+
+    /// <summary>
+    /// Reads a stream to its end, refusing (null) as soon as more than <paramref name="limit"/> bytes arrive.
+    /// Works for chunked bodies; <paramref name="expectedLength"/> (Content-Length) only sizes the first buffer.
+    /// </summary>
+    public static async ValueTask<PooledBuffer?> ReadAsync(Stream stream, long? expectedLength, long limit, CancellationToken cancellationToken)
+    {
+        var initial = (int)Math.Min(limit + 1, expectedLength is { } known ? known + 1 : 16 * 1024);
+        var buffer = new PooledBuffer(initial);
+        try
+        {
+            while (true)
+            {
+                if (buffer.Length == buffer._array.Length && !buffer.TryGrow(limit))
+                {
+                    buffer.Dispose();
+                    return null;
+                }
+
+                // Never ask for more than one byte past the limit: the server's own body limit sits there.
+                var room = (int)Math.Min(buffer._array.Length - buffer.Length, limit + 1 - buffer.Length);
+                var read = await stream.ReadAsync(buffer._array.AsMemory(buffer.Length, room), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return buffer;
+                }
+
+                buffer.Length += read;
+                if (buffer.Length > limit)
+                {
+                    buffer.Dispose();
+                    return null;
+                }
+            }
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Inflates gzip data, stopping as soon as the output passes <paramref name="limit"/>: a bomb costs at most
+    /// <paramref name="limit"/> bytes of memory and the time to inflate them. A gzip trailer that already
+    /// announces more than the limit is refused before inflating anything.
+    /// </summary>
+    public static GunzipResult Gunzip(ReadOnlyMemory<byte> compressed, long limit, out PooledBuffer? output)
+    {
+        output = null;
+        if (compressed.Length >= 18)
+        {
+            // ISIZE (the last 4 bytes) is the last member's size mod 2^32; the real size is at least that.
+            var announced = BinaryPrimitives.ReadUInt32LittleEndian(compressed.Span[^4..]);
+            if (announced > limit)
+            {
+                return GunzipResult.TooLarge;
+            }
+        }
+
+        var buffer = new PooledBuffer((int)Math.Min(limit + 1, Math.Max(compressed.Length * 4L, 64 * 1024)));
+        try
+        {
+            using var source = new ReadOnlyMemoryStream(compressed);
+            using var gzip = new GZipStream(source, CompressionMode.Decompress);
+            while (true)
+            {
+                if (buffer.Length == buffer._array.Length && !buffer.TryGrow(limit))
+                {
+                    buffer.Dispose();
+                    return GunzipResult.TooLarge;
+                }
+
+                var read = gzip.Read(buffer._array, buffer.Length, buffer._array.Length - buffer.Length);
+                if (read == 0)
+                {
+                    output = buffer;
+                    return GunzipResult.Ok;
+                }
+
+                buffer.Length += read;
+                if (buffer.Length > limit)
+                {
+                    buffer.Dispose();
+                    return GunzipResult.TooLarge;
+                }
+            }
+        }
+        catch (InvalidDataException)
+        {
+            buffer.Dispose();
+            return GunzipResult.Invalid;
+        }
+    }
+
+    /// <summary>Doubles the array, up to one byte past the limit (so "over the limit" can be seen); false when already there.</summary>
+    private bool TryGrow(long limit)
+    {
+        var cap = (int)Math.Min(limit + 1, Array.MaxLength);
+        if (_array.Length >= cap)
+        {
+            return false;
+        }
+
+        var next = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)_array.Length * 2, cap));
+        _array.AsSpan(0, Length).CopyTo(next);
+        ArrayPool<byte>.Shared.Return(_array);
+        _array = next;
+        return true;
+    }
+
+    /// <summary>A read-only stream over memory, so inflating needs no copy of the compressed bytes.</summary>
+    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => memory.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var count = Math.Min(buffer.Length, memory.Length - _position);
+            memory.Span.Slice(_position, count).CopyTo(buffer);
+            _position += count;
+            return count;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
+
+internal enum GunzipResult
+{
+    Ok,
+    TooLarge,
+    Invalid,
+}

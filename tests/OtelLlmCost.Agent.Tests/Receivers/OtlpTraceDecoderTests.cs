@@ -1,0 +1,286 @@
+using Google.Protobuf;
+using OtelLlmCost.Agent.Receivers.Otlp;
+using Common = OtelLlmCost.Agent.Tests.Receivers.Proto.Common;
+using OtlpTrace = OtelLlmCost.Agent.Tests.Receivers.Proto.Trace;
+using ProtoResource = OtelLlmCost.Agent.Tests.Receivers.Proto.Resource;
+using Service = OtelLlmCost.Agent.Tests.Receivers.Proto.Collector.Trace;
+
+namespace OtelLlmCost.Agent.Tests.Receivers;
+
+[TestClass]
+public sealed class OtlpTraceDecoderTests
+{
+    [TestMethod]
+    [DataRow(1)]
+    [DataRow(2)]
+    [DataRow(3)]
+    [DataRow(4)]
+    [DataRow(5)]
+    public void Decode_RandomRequestsFromReferenceLibrary_ReadsTheSameSpans(int seed)
+    {
+        var random = new Random(seed);
+        for (var i = 0; i < 200; i++)
+        {
+            var request = OtlpTestData.RandomRequest(random);
+            var maxLength = random.Next(2) == 0 ? 8192 : random.Next(1, 60);
+            var decoder = new OtlpTraceDecoder(new OtlpDecodeLimits { MaxAttributeValueLength = maxLength });
+
+            var result = decoder.Decode(request.ToByteArray());
+
+            AssertMatches(request, result, maxLength, $"seed {seed}, request {i}");
+        }
+    }
+
+    internal static void AssertMatches(Service.ExportTraceServiceRequest request, TraceDecodeResult result, int maxLength, string context)
+    {
+        var (total, rejected, candidates) = OtlpTestData.Expect(request, maxLength);
+        result.TotalSpanCount.ShouldBe(total, context);
+        result.RejectedSpanCount.ShouldBe(rejected, context);
+        result.Candidates.Count.ShouldBe(candidates.Count, context);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            result.Candidates[i].TraceId.ShouldBe(candidates[i].TraceId, context);
+            result.Candidates[i].SpanId.ShouldBe(candidates[i].SpanId, context);
+            OtlpTestData.Describe(result.Candidates[i]).ShouldBe(candidates[i].Text, context);
+        }
+    }
+
+    [TestMethod]
+    public void Decode_GenAiSpanBesidePlainSpan_MaterializesOnlyTheGenAiSpan()
+    {
+        var genAi = Span(0x11, 0x21, ("gen_ai.operation.name", "chat"), ("gen_ai.request.model", "gpt-4o"));
+        genAi.Attributes.Add(OtlpTestData.KeyValue("gen_ai.usage.input_tokens", new Common.AnyValue { IntValue = 1200 }));
+        var plain = Span(0x12, 0x22, ("http.request.method", "GET"));
+        var request = Request(new ProtoResource.Resource { Attributes = { OtlpTestData.KeyValue("service.name", new Common.AnyValue { StringValue = "checkout" }) } }, plain, genAi);
+
+        var result = new OtlpTraceDecoder().Decode(request.ToByteArray());
+
+        result.TotalSpanCount.ShouldBe(2);
+        result.RejectedSpanCount.ShouldBe(0);
+        var span = result.Candidates.ShouldHaveSingleItem();
+        span.SpanId.ShouldBe(Convert.ToHexStringLower(genAi.SpanId.Span));
+        span.TraceId.ShouldBe(Convert.ToHexStringLower(genAi.TraceId.Span));
+        span.Attributes.Select(a => a.Key).ShouldBe(["gen_ai.operation.name", "gen_ai.request.model", "gen_ai.usage.input_tokens"]);
+        span.Attributes[2].Value.IntValue.ShouldBe(1200);
+        span.ResourceAttributes.ShouldHaveSingleItem().Value.StringValue.ShouldBe("checkout");
+        span.ScopeName.ShouldBe("test-scope");
+    }
+
+    [TestMethod]
+    public void Decode_SpanWithShortTraceId_RejectsItAndKeepsItsNeighbour()
+    {
+        var bad = Span(0x11, 0x21, ("gen_ai.operation.name", "chat"));
+        bad.TraceId = ByteString.CopyFrom(1, 2, 3, 4, 5);
+        var good = Span(0x12, 0x22, ("gen_ai.operation.name", "chat"));
+
+        var result = new OtlpTraceDecoder().Decode(Request(null, bad, good).ToByteArray());
+
+        result.TotalSpanCount.ShouldBe(2);
+        result.RejectedSpanCount.ShouldBe(1);
+        result.Candidates.ShouldHaveSingleItem().SpanId.ShouldBe(Convert.ToHexStringLower(good.SpanId.Span));
+        var rejected = result.RejectedSpans.ShouldHaveSingleItem();
+        rejected.TraceId.ShouldBe("0102030405");
+        rejected.Reason.ShouldContain("trace_id must be 16 bytes, got 5");
+        result.RejectionMessage()!.ShouldStartWith("1 span(s) rejected: span '");
+    }
+
+    [TestMethod]
+    [DataRow(126)]
+    [DataRow(127)]
+    [DataRow(128)]
+    [DataRow(129)]
+    [DataRow(16383)]
+    [DataRow(16384)]
+    public void Decode_StringValueAtVarintLengthBoundary_ReadsItWhole(int length)
+    {
+        var value = new string('v', length);
+        var span = Span(0x11, 0x21, ("gen_ai.prompt", value));
+
+        var result = new OtlpTraceDecoder(new OtlpDecodeLimits { MaxAttributeValueLength = 20000 }).Decode(Request(null, span).ToByteArray());
+
+        result.Candidates.ShouldHaveSingleItem().Attributes[0].Value.StringValue.ShouldBe(value);
+    }
+
+    [TestMethod]
+    [DataRow(0L)]
+    [DataRow(127L)]
+    [DataRow(128L)]
+    [DataRow(16383L)]
+    [DataRow(16384L)]
+    [DataRow(-1L)]
+    [DataRow(long.MaxValue)]
+    [DataRow(long.MinValue)]
+    public void Decode_IntValueAtVarintBoundary_ReadsTheSameNumber(long number)
+    {
+        var span = Span(0x11, 0x21);
+        span.Attributes.Add(OtlpTestData.KeyValue("gen_ai.usage.input_tokens", new Common.AnyValue { IntValue = number }));
+
+        var result = new OtlpTraceDecoder().Decode(Request(null, span).ToByteArray());
+
+        result.Candidates.ShouldHaveSingleItem().Attributes[0].Value.IntValue.ShouldBe(number);
+    }
+
+    [TestMethod]
+    public void Decode_LongStringValue_TruncatesToTheConfiguredLength()
+    {
+        var span = Span(0x11, 0x21, ("gen_ai.request.model", new string('m', 100)));
+
+        var result = new OtlpTraceDecoder(new OtlpDecodeLimits { MaxAttributeValueLength = 10 }).Decode(Request(null, span).ToByteArray());
+
+        result.Candidates.ShouldHaveSingleItem().Attributes[0].Value.StringValue.ShouldBe("mmmmmmmmmm");
+    }
+
+    [TestMethod]
+    public void Decode_EveryTruncationOfAValidRequest_ThrowsDecodeExceptionOrReadsAPrefix()
+    {
+        var random = new Random(7);
+        var bytes = OtlpTestData.RandomRequest(random, candidateShare: 1).ToByteArray();
+        var decoder = new OtlpTraceDecoder();
+        var full = decoder.Decode(bytes).TotalSpanCount;
+        var failures = 0;
+
+        for (var length = 0; length < bytes.Length; length++)
+        {
+            try
+            {
+                decoder.Decode(bytes.AsSpan(0, length)).TotalSpanCount.ShouldBeLessThanOrEqualTo(full);
+            }
+            catch (OtlpDecodeException e)
+            {
+                e.Message.ShouldStartWith("malformed protobuf: ");
+                failures++;
+            }
+        }
+
+        failures.ShouldBeGreaterThan(bytes.Length / 2);
+    }
+
+    [TestMethod]
+    [DataRow(new byte[] { 0x0A, 0x05, 0x01 }, "runs past the end")]
+    [DataRow(new byte[] { 0x0F }, "invalid wire type 7")]
+    [DataRow(new byte[] { 0x0E }, "invalid wire type 6")]
+    [DataRow(new byte[] { 0x08, 0xFF }, "truncated varint")]
+    [DataRow(new byte[] { 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 }, "varint")]
+    [DataRow(new byte[] { 0x09, 0x01, 0x02 }, "truncated fixed64")]
+    [DataRow(new byte[] { 0x0C }, "end-group")]
+    [DataRow(new byte[] { 0x1B, 0x08, 0x01 }, "not closed")]
+    [DataRow(new byte[] { 0x1B, 0x24 }, "end-group for field 4 inside group 3")]
+    [DataRow(new byte[] { 0x00 }, "field number 0")]
+    public void Decode_MalformedBytes_ThrowsWithAReason(byte[] bytes, string reason)
+    {
+        var e = Should.Throw<OtlpDecodeException>(() => new OtlpTraceDecoder().Decode(bytes));
+
+        e.Message.ShouldContain(reason);
+    }
+
+    [TestMethod]
+    public void Decode_UnknownFieldsAndGroups_SkipsThemAndReadsTheRest()
+    {
+        var span = Span(0x11, 0x21, ("gen_ai.operation.name", "chat"));
+        var spanBytes = span.ToByteArray();
+        var unknown = new byte[]
+        {
+            0xA0, 0x06, 0x05, // field 100 varint
+            0xA2, 0x06, 0x02, 0xAA, 0xBB, // field 100 length-delimited
+            0xA5, 0x06, 1, 2, 3, 4, // field 100 fixed32
+            0xA3, 0x06, 0x08, 0x01, 0xAB, 0x06, 0xAC, 0x06, 0xA4, 0x06, // group 100 holding a nested group 101
+        };
+        var spanWithUnknowns = unknown.Concat(spanBytes).Concat(unknown).ToArray();
+        var request = Frame(1, Frame(2, Frame(2, spanWithUnknowns)).Concat(unknown).ToArray());
+
+        var result = new OtlpTraceDecoder().Decode(request);
+
+        result.Candidates.ShouldHaveSingleItem().Attributes.ShouldHaveSingleItem().Value.StringValue.ShouldBe("chat");
+    }
+
+    [TestMethod]
+    public void Decode_KnownFieldWithUnexpectedWireType_SkipsItLikeTheReferenceLibrary()
+    {
+        // span name (field 5) sent as a varint: protobuf treats it as an unknown field.
+        var span = Span(0x11, 0x21, ("gen_ai.operation.name", "chat"));
+        span.Name = "";
+        var bytes = span.ToByteArray().Concat(new byte[] { 0x28, 0x07 }).ToArray();
+
+        var reference = OtlpTrace.Span.Parser.ParseFrom(bytes);
+        var result = new OtlpTraceDecoder().Decode(Frame(1, Frame(2, Frame(2, bytes))));
+
+        result.Candidates.ShouldHaveSingleItem().Name.ShouldBe(reference.Name);
+    }
+
+    [TestMethod]
+    public void Decode_AttributeNestedTooDeeply_ThrowsDecodeException()
+    {
+        var value = new Common.AnyValue { StringValue = "leaf" };
+        for (var i = 0; i < 40; i++)
+        {
+            value = new Common.AnyValue { ArrayValue = new Common.ArrayValue { Values = { value } } };
+        }
+
+        var span = Span(0x11, 0x21);
+        span.Attributes.Add(OtlpTestData.KeyValue("gen_ai.x", value));
+
+        Should.Throw<OtlpDecodeException>(() => new OtlpTraceDecoder().Decode(Request(null, span).ToByteArray())).Message.ShouldContain("nested");
+    }
+
+    [TestMethod]
+    public void Decode_EmptyRequest_HasNoSpans()
+    {
+        var result = new OtlpTraceDecoder().Decode([]);
+
+        result.TotalSpanCount.ShouldBe(0);
+        result.Candidates.ShouldBeEmpty();
+    }
+
+    [TestMethod]
+    public void Decode_ResourceAfterScopeSpansOnTheWire_StillAttachesTheResource()
+    {
+        var span = Span(0x11, 0x21, ("gen_ai.operation.name", "chat"));
+        var scopeSpans = new OtlpTrace.ScopeSpans { Spans = { span } }.ToByteArray();
+        var resource = new ProtoResource.Resource { Attributes = { OtlpTestData.KeyValue("service.name", new Common.AnyValue { StringValue = "late" }) } }.ToByteArray();
+        var resourceSpans = Frame(2, scopeSpans).Concat(Frame(1, resource)).ToArray();
+
+        var result = new OtlpTraceDecoder().Decode(Frame(1, resourceSpans));
+
+        result.Candidates.ShouldHaveSingleItem().ResourceAttributes.ShouldHaveSingleItem().Value.StringValue.ShouldBe("late");
+    }
+
+    internal static OtlpTrace.Span Span(byte traceSeed, byte spanSeed, params (string Key, string Value)[] attributes)
+    {
+        var traceId = Enumerable.Range(0, 16).Select(i => (byte)(traceSeed + i)).ToArray();
+        var spanId = Enumerable.Range(0, 8).Select(i => (byte)(spanSeed + i)).ToArray();
+        var span = new OtlpTrace.Span
+        {
+            TraceId = ByteString.CopyFrom(traceId),
+            SpanId = ByteString.CopyFrom(spanId),
+            Name = "chat gpt-4o",
+            Kind = OtlpTrace.Span.Types.SpanKind.Client,
+            StartTimeUnixNano = 1_700_000_000_000_000_000,
+            EndTimeUnixNano = 1_700_000_001_000_000_000,
+        };
+        foreach (var (key, value) in attributes)
+        {
+            span.Attributes.Add(OtlpTestData.KeyValue(key, new Common.AnyValue { StringValue = value }));
+        }
+
+        return span;
+    }
+
+    internal static Service.ExportTraceServiceRequest Request(ProtoResource.Resource? resource, params OtlpTrace.Span[] spans)
+    {
+        var scopeSpans = new OtlpTrace.ScopeSpans { Scope = new Common.InstrumentationScope { Name = "test-scope", Version = "1.0" } };
+        scopeSpans.Spans.AddRange(spans);
+        var resourceSpans = new OtlpTrace.ResourceSpans { Resource = resource, ScopeSpans = { scopeSpans } };
+        return new Service.ExportTraceServiceRequest { ResourceSpans = { resourceSpans } };
+    }
+
+    /// <summary>A length-delimited field, written by hand (for layouts the reference library would not produce).</summary>
+    private static byte[] Frame(int field, byte[] content)
+    {
+        var output = new MemoryStream();
+        var coded = new CodedOutputStream(output);
+        coded.WriteTag(field, WireFormat.WireType.LengthDelimited);
+        coded.WriteBytes(ByteString.CopyFrom(content));
+        coded.Flush();
+        return output.ToArray();
+    }
+}

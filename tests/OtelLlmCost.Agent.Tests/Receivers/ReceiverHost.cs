@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+using OtelLlmCost.Agent.Receivers.Otlp;
+
+namespace OtelLlmCost.Agent.Tests.Receivers;
+
+/// <summary>A consumer that records every batch and answers what the test tells it to.</summary>
+internal sealed class RecordingConsumer : ITraceBatchConsumer
+{
+    public ConcurrentQueue<TraceBatch> Batches { get; } = new();
+
+    public Func<TraceBatch, ConsumeResult> Answer { get; set; } = _ => ConsumeResult.Accepted;
+
+    /// <summary>When set, the consumer waits for it before answering (a slow commit).</summary>
+    public Task? Gate { get; set; }
+
+    /// <summary>
+    /// Waits until at least <paramref name="count"/> batches arrived. The SDK's ForceFlush can return once the
+    /// spans left its buffer, a moment before the export request completes, so tests wait for the receiver side.
+    /// </summary>
+    public async Task<TraceBatch[]> WaitForBatchesAsync(int count, int timeoutMilliseconds = 10_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMilliseconds;
+        while (Batches.Count < count && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        return [.. Batches];
+    }
+
+    public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
+    {
+        Batches.Enqueue(batch);
+        if (Gate is not null)
+        {
+            await Gate.WaitAsync(cancellationToken);
+        }
+
+        return Answer(batch);
+    }
+}
+
+/// <summary>Both OTLP receivers on Kestrel, on loopback ports picked by the OS.</summary>
+internal sealed class ReceiverHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly OtlpListeners _listeners;
+
+    private ReceiverHost(WebApplication app, OtlpListeners listeners, RecordingConsumer consumer)
+    {
+        _app = app;
+        _listeners = listeners;
+        Consumer = consumer;
+    }
+
+    public RecordingConsumer Consumer { get; }
+
+    public Uri GrpcUri => new($"http://127.0.0.1:{_listeners.GrpcPort}");
+
+    public Uri HttpUri => new($"http://127.0.0.1:{_listeners.HttpPort}");
+
+    public static async Task<ReceiverHost> StartAsync(Action<OtlpReceiverOptions>? configure = null)
+    {
+        var options = new OtlpReceiverOptions { GrpcEndpoint = "127.0.0.1:0", HttpEndpoint = "127.0.0.1:0" };
+        configure?.Invoke(options);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        OtlpListeners? listeners = null;
+        builder.WebHost.ConfigureKestrel(kestrel => listeners = kestrel.ListenOtlp(options));
+        var app = builder.Build();
+        var consumer = new RecordingConsumer();
+        OtlpHttpReceiver.Map(app, options, consumer);
+        OtlpGrpcReceiver.Map(app, options, consumer);
+        await app.StartAsync();
+        return new ReceiverHost(app, listeners!, consumer);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

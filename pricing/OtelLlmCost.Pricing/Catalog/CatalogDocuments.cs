@@ -64,33 +64,41 @@ public class TokenPrices
 public sealed class PriceRowDefinition : TokenPrices
 {
     /// <summary>Stable id, by convention <c>provider/model@effective_from</c>; filled in at load when omitted.</summary>
+    [JsonPropertyOrder(-3)]
     [JsonPropertyName("id")]
     public string? Id { get; set; }
 
     /// <summary>UTC instant from which this row applies (inclusive). <c>2000-01-01</c> means "no earlier history known".</summary>
+    [JsonPropertyOrder(-2)]
     [JsonPropertyName("effective_from")]
     public required DateTime EffectiveFrom { get; set; }
 
     /// <summary>UTC instant at which this row stops applying (exclusive); null while current.</summary>
+    [JsonPropertyOrder(-1)]
     [JsonPropertyName("effective_to")]
     public DateTime? EffectiveTo { get; set; }
 
     /// <summary>Long-context tiers: all tokens of a request re-priced when its total input is strictly above the threshold.</summary>
+    [JsonPropertyOrder(1)]
     [JsonPropertyName("tiers")]
     public IList<LongContextTier>? Tiers { get; set; }
 
     /// <summary>Service tiers by name (<c>batch</c>, <c>flex</c>, <c>priority</c>).</summary>
+    [JsonPropertyOrder(1)]
     [JsonPropertyName("service_tiers")]
     public IDictionary<string, ServiceTierPrice>? ServiceTiers { get; set; }
 
     /// <summary>Multipliers for regional processing, by region (e.g. <c>eu</c>: 1.1 for data-residency endpoints).</summary>
+    [JsonPropertyOrder(1)]
     [JsonPropertyName("regional_multipliers")]
     public IDictionary<string, decimal>? RegionalMultipliers { get; set; }
 
     /// <summary>Clock windows (UTC) whose prices override this row's while the call starts inside them.</summary>
+    [JsonPropertyOrder(1)]
     [JsonPropertyName("time_windows")]
     public IList<TimeWindowPrice>? TimeWindows { get; set; }
 
+    [JsonPropertyOrder(1)]
     [JsonPropertyName("note")]
     public string? Note { get; set; }
 }
@@ -99,6 +107,7 @@ public sealed class PriceRowDefinition : TokenPrices
 public sealed class LongContextTier : TokenPrices
 {
     /// <summary>The tier applies when the request's total input tokens (cache included) are strictly greater than this.</summary>
+    [JsonPropertyOrder(-1)]
     [JsonPropertyName("above_input_tokens")]
     public required long AboveInputTokens { get; set; }
 }
@@ -109,6 +118,7 @@ public sealed class LongContextTier : TokenPrices
 /// </summary>
 public sealed class ServiceTierPrice : TokenPrices
 {
+    [JsonPropertyOrder(-1)]
     [JsonPropertyName("multiplier")]
     public decimal? Multiplier { get; set; }
 }
@@ -117,13 +127,16 @@ public sealed class ServiceTierPrice : TokenPrices
 public sealed class TimeWindowPrice : TokenPrices
 {
     /// <summary><c>HH:mm</c> or <c>HH:mm:ss</c>, UTC.</summary>
+    [JsonPropertyOrder(-3)]
     [JsonPropertyName("start")]
     public required string Start { get; set; }
 
+    [JsonPropertyOrder(-2)]
     [JsonPropertyName("end")]
     public required string End { get; set; }
 
     /// <summary>Optional days of week (<c>mon</c>..<c>sun</c>, of the start instant, UTC); all days when absent.</summary>
+    [JsonPropertyOrder(-1)]
     [JsonPropertyName("days")]
     public IList<string>? Days { get; set; }
 }

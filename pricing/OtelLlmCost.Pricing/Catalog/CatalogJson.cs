@@ -128,3 +128,11 @@ public sealed class CatalogFormatException : Exception
     {
     }
 }
+
+/// <summary>How the catalog spells instants: <c>yyyy-MM-dd</c> at midnight, else ISO-8601 UTC; always read as UTC.</summary>
+public static class CatalogDates
+{
+    public static DateTime? ParseUtc(string text) => CatalogJson.ParseUtc(text);
+
+    public static string FormatUtc(DateTime value) => CatalogJson.FormatUtc(value);
+}

@@ -185,8 +185,9 @@ internal static class PricesCommand
         var date = new Option<string?>("--source-date") { Description = "Date of the source data (provenance)." };
         var llCommit = new Option<string?>("--litellm-commit") { Description = "Commit of the LiteLLM file (provenance)." };
         var llDate = new Option<string?>("--litellm-date") { Description = "Date of the LiteLLM file (provenance)." };
+        var corrections = new Option<string?>("--corrections") { Description = "A layer of reviewed fixes applied to the imported data last." };
         command.Arguments.Add(file);
-        foreach (var option in new Option[] { from, litellm, outDir, version, commit, date, llCommit, llDate })
+        foreach (var option in new Option[] { from, litellm, outDir, version, commit, date, llCommit, llDate, corrections })
         {
             command.Options.Add(option);
         }
@@ -198,9 +199,10 @@ internal static class PricesCommand
             var source = new ImportSource(kind, parseResult.GetValue(commit), parseResult.GetValue(date));
             var sources = new List<Provenance> { new() { Source = kind, Commit = source.Commit, Date = source.Date, Key = Path.GetFileName(path) } };
             ImportResult result;
+            var fixes = parseResult.GetValue(corrections) is { } fixesPath ? PriceCatalog.ReadLayer(RequireFile(fixesPath)) : null;
             if (kind == "litellm")
             {
-                result = CatalogImport.Combine(LiteLlmImporter.Import(path, source), null);
+                result = CatalogImport.Combine(LiteLlmImporter.Import(path, source), null, fixes);
             }
             else
             {
@@ -212,7 +214,7 @@ internal static class PricesCommand
                     sources.Add(new Provenance { Source = "litellm", Commit = llSource.Commit, Date = llSource.Date, Key = Path.GetFileName(llPath) });
                 }
 
-                result = CatalogImport.Combine(GenAiPricesImporter.Import(path, source), filler);
+                result = CatalogImport.Combine(GenAiPricesImporter.Import(path, source), filler, fixes);
             }
 
             var catalogVersion = parseResult.GetValue(version) ?? DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + ".1";

@@ -3,7 +3,7 @@ namespace OtelLlmCost.Pricing.Catalog;
 /// <summary>
 /// Puts a user layer over a catalog. Later layers win: a provider in the layer merges into the provider of the same
 /// id (or is added); a model with prices replaces the model of the same id in place, or is added ahead of the shipped
-/// models so a custom name wins over a shipped pattern; a model with only a multiplier discounts the existing model;
+/// models so a custom name wins over a shipped pattern; a model with only a multiplier and/or a match discounts the existing model or replaces its match rule (corrections);
 /// a provider multiplier discounts all of that provider's own models.
 /// </summary>
 internal static class CatalogLayering
@@ -53,13 +53,15 @@ internal static class CatalogLayering
                 continue;
             }
 
-            if (index < 0 || model.Multiplier is null)
+            if (index < 0 || (model.Multiplier is null && model.Match is null))
             {
                 throw new CatalogFormatException(
-                    $"layer '{layer.Layer}': model '{overlay.Id}/{model.Id}' has no prices, so it must name an existing model and carry a multiplier.");
+                    $"layer '{layer.Layer}': model '{overlay.Id}/{model.Id}' has no prices, so it must name an existing model and carry a multiplier or a match.");
             }
 
-            models[index] = WithMultiplier(models[index], model.Multiplier.Value);
+            var existing = model.Multiplier is { } multiplier ? WithMultiplier(models[index], multiplier) : Copy(models[index]);
+            existing.Match = model.Match ?? existing.Match;
+            models[index] = existing;
         }
 
         added.AddRange(models);
@@ -84,14 +86,21 @@ internal static class CatalogLayering
         }
     }
 
-    private static ModelDefinition WithMultiplier(ModelDefinition model, decimal multiplier) => new()
+    private static ModelDefinition WithMultiplier(ModelDefinition model, decimal multiplier)
+    {
+        var copy = Copy(model);
+        copy.Multiplier = (model.Multiplier ?? 1m) * multiplier;
+        return copy;
+    }
+
+    private static ModelDefinition Copy(ModelDefinition model) => new()
     {
         Id = model.Id,
         Name = model.Name,
         Match = model.Match,
         ContextWindow = model.ContextWindow,
         Deprecated = model.Deprecated,
-        Multiplier = (model.Multiplier ?? 1m) * multiplier,
+        Multiplier = model.Multiplier,
         Provenance = model.Provenance,
         Prices = model.Prices,
     };

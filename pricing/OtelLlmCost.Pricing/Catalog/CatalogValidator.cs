@@ -148,7 +148,7 @@ public static class CatalogValidator
                 CheckMultiplier(model.Multiplier, mw, Error);
                 if (model.Prices is not { Count: > 0 })
                 {
-                    if (!(isLayer && model.Multiplier is not null))
+                    if (!(isLayer && (model.Multiplier is not null || model.Match is not null)))
                     {
                         Error(mw, "a model needs at least one price row.");
                     }

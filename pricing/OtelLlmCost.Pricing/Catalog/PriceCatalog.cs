@@ -95,6 +95,9 @@ public sealed class PriceCatalog
         return WithLayer(CatalogJson.Deserialize<CatalogLayer>(bytes, path));
     }
 
+    /// <summary>Reads a user layer file (shape errors throw <see cref="CatalogFormatException"/>).</summary>
+    public static CatalogLayer ReadLayer(string path) => CatalogJson.Deserialize<CatalogLayer>(File.ReadAllBytes(path), path);
+
     /// <summary>Returns this catalog with <paramref name="layer"/> over it. This instance is unchanged.</summary>
     public PriceCatalog WithLayer(CatalogLayer layer)
     {

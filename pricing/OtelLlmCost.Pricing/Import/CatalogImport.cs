@@ -13,7 +13,9 @@ public static class CatalogImport
     /// <summary>Batch is half price for every class at these providers (their published batch APIs).</summary>
     private static readonly string[] HalfPriceBatchProviders = ["openai", "anthropic", "google", "azure"];
 
-    public static ImportResult Combine(IReadOnlyList<ProviderDefinition> primary, IReadOnlyList<ProviderDefinition>? filler)
+    /// <param name="corrections">A layer of reviewed fixes to the public data (narrowed match rules, prices), applied last.</param>
+    public static ImportResult Combine(IReadOnlyList<ProviderDefinition> primary, IReadOnlyList<ProviderDefinition>? filler,
+        CatalogLayer? corrections = null)
     {
         ArgumentNullException.ThrowIfNull(primary);
         var providers = primary.ToList();
@@ -69,6 +71,11 @@ public static class CatalogImport
                 provider.ServiceTiers ??= new SortedDictionary<string, ServiceTierPrice>(StringComparer.Ordinal);
                 provider.ServiceTiers.TryAdd("batch", new ServiceTierPrice { Multiplier = 0.5m });
             }
+        }
+
+        if (corrections is not null)
+        {
+            providers = CatalogLayering.Apply(providers, corrections);
         }
 
         return new ImportResult(providers, enriched, added, disagreed);

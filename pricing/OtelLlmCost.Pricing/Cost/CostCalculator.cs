@@ -13,7 +13,8 @@ namespace OtelLlmCost.Pricing.Cost;
 /// </summary>
 public sealed class CostCalculator
 {
-    private const decimal TokensPerPriceUnit = 1_000_000m;
+    /// <summary>Prices are per million tokens; multiplying by 10⁻⁶ is exact in decimal and much cheaper than dividing.</summary>
+    private const decimal PerToken = 0.000001m;
 
     private readonly PriceCatalog _catalog;
 
@@ -293,7 +294,7 @@ public sealed class CostCalculator
     }
 
     private static decimal Cost(long tokens, decimal pricePerMillion) =>
-        tokens == 0 ? 0m : tokens * pricePerMillion / TokensPerPriceUnit;
+        tokens == 0 ? 0m : tokens * pricePerMillion * PerToken;
 
     private static string? InvalidUsage(TokenUsage usage)
     {

@@ -56,7 +56,7 @@ public sealed class CostCalculator
                 }
             }
 
-            result = Calculate(outcome, usage, call.ServiceTier, call.StartTime, region: null);
+            result = Calculate(outcome, usage, call.ServiceTier, call.StartTime, RegionFromServerAddress(call.ServerAddress));
         }
 
         call.PricingStatus = result.Status;
@@ -86,6 +86,22 @@ public sealed class CostCalculator
         }
 
         return Calculate(Matcher.Lookup(provider, model), usage, serviceTier, at, region);
+    }
+
+    /// <summary>OpenAI data-residency hosts (<c>eu.api.openai.com</c>, <c>us.api.openai.com</c>) carry a regional uplift.</summary>
+    internal static string? RegionFromServerAddress(string? serverAddress)
+    {
+        if (serverAddress is null)
+        {
+            return null;
+        }
+
+        if (serverAddress.StartsWith("eu.api.openai.com", StringComparison.OrdinalIgnoreCase))
+        {
+            return "eu";
+        }
+
+        return serverAddress.StartsWith("us.api.openai.com", StringComparison.OrdinalIgnoreCase) ? "us" : null;
     }
 
     private CostBreakdown NoUsage(string? model) => new()

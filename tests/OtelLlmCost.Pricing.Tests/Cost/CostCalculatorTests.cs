@@ -264,4 +264,20 @@ public sealed class CostCalculatorTests
         call.CostUsd.ShouldBeNull();
         call.Explanation!.ShouldContain("'secret-model'");
     }
+    [TestMethod]
+    public void Price_OpenAiEuResidencyHost_AppliesRegionalUplift()
+    {
+        var calculator = new CostCalculator(PriceCatalog.LoadShipped());
+        var call = new LlmCall
+        {
+            TraceId = "t", SpanId = "s", StartTime = Now, Provider = "openai", ServerAddress = "eu.api.openai.com",
+            ResponseModel = "gpt-5.4", Usage = new TokenUsage { InputTokens = 100_000 }, UsageReported = true,
+        };
+
+        calculator.Price(call);
+
+        // gpt-5.4 input 2.5 × 1.1
+        call.CostUsd.ShouldBe(0.275m);
+        call.Explanation!.ShouldContain("region eu");
+    }
 }

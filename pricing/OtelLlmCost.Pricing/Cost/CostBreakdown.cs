@@ -81,6 +81,12 @@ public sealed class CostBreakdown
     /// <summary>Compact, human-readable account of how the cost was reached.</summary>
     public string Explanation => _explanation ??= BuildExplanation();
 
+    /// <summary>
+    /// The parts of <see cref="Explanation"/> that the price id and catalog version do not already say (tier, service
+    /// tier, window, region, multiplier, fallbacks); null for a plain priced call, so the hot path allocates nothing.
+    /// </summary>
+    public string? Details => Status == PricingStatuses.Priced ? BuildDetails() : Explanation;
+
     private string BuildExplanation()
     {
         var text = new StringBuilder();
@@ -96,6 +102,24 @@ public sealed class CostBreakdown
         }
 
         text.Append(CultureInfo.InvariantCulture, $"price {PriceId} (catalog {CatalogVersion})");
+        var details = BuildDetails();
+        if (details is not null)
+        {
+            text.Append("; ").Append(details);
+        }
+
+        return text.ToString();
+    }
+
+    private string? BuildDetails()
+    {
+        if (TierAboveInputTokens is null && ServiceTier is null && TimeWindow is null && Region is null && Multiplier == 1m &&
+            Reason is null && Fallbacks.Count == 0)
+        {
+            return null;
+        }
+
+        var text = new StringBuilder();
         if (TierAboveInputTokens is { } tier)
         {
             text.Append(CultureInfo.InvariantCulture, $"; tier >{tier} input tokens");
@@ -131,6 +155,6 @@ public sealed class CostBreakdown
             text.Append("; ").Append(fallback);
         }
 
-        return text.ToString();
+        return text.ToString(2, text.Length - 2);
     }
 }

@@ -67,9 +67,12 @@ public sealed class CostCalculator
         call.OutputCostUsd = result.OutputCost;
         call.CacheReadCostUsd = result.CacheReadCost;
         call.CacheWriteCostUsd = result.CacheWriteCost;
-        call.Explanation = string.IsNullOrEmpty(call.Explanation)
-            ? result.Explanation
-            : call.Explanation + "; " + result.Explanation;
+        // The price row and catalog version have their own columns; only what they do not say goes to the explanation.
+        var details = result.Details;
+        if (details is not null)
+        {
+            call.Explanation = string.IsNullOrEmpty(call.Explanation) ? details : call.Explanation + "; " + details;
+        }
     }
 
     /// <summary>

@@ -238,7 +238,9 @@ public static class GenAiPricesImporter
 
     internal static void Set(TokenPrices target, string name, decimal value)
     {
-        value = CatalogJson.Normalize(value);
+        // Per-million prices never need more than 6 decimals (1e-12 USD per token, the store's scale); more digits
+        // are float noise from per-token sources (LiteLLM's 1.8000000000000002e-07).
+        value = CatalogJson.Normalize(Math.Round(value, 6, MidpointRounding.ToEven));
         switch (name)
         {
             case "input": target.Input = value; break;

@@ -215,10 +215,10 @@ public static partial class LiteLlmImporter
             row.Tiers = [.. tiers.Values];
         }
 
-        if (serviceTiers.TryGetValue("batch", out var batch) && batch.Input is { } batchInput && row.Input is { } input && input != 0m)
+        if (serviceTiers.TryGetValue("batch", out var batch) && batch.Input * 2 == row.Input && batch.Output * 2 == row.Output)
         {
-            // Batch discounts every class (cache included); LiteLLM prices only input and output, so the rest follow input's ratio.
-            batch.Multiplier = CatalogJson.Normalize(batchInput / input);
+            // Half-price batch discounts every class, cache included; LiteLLM prices only input and output.
+            batch.Multiplier = 0.5m;
         }
 
         if (serviceTiers.Count > 0)

@@ -37,28 +37,7 @@ public sealed class CostCalculator
     /// </summary>
     public void Price(LlmCall call)
     {
-        ArgumentNullException.ThrowIfNull(call);
-        var usage = call.Usage;
-        CostBreakdown result;
-        if (!call.UsageReported && IsEmpty(usage))
-        {
-            result = NoUsage(call.ResponseModel ?? call.RequestModel);
-        }
-        else
-        {
-            var outcome = Matcher.Lookup(call.Provider, call.ResponseModel);
-            if (outcome.Match is null && call.RequestModel is not null)
-            {
-                var byRequest = Matcher.Lookup(call.Provider, call.RequestModel);
-                if (byRequest.Match is not null || call.ResponseModel is null)
-                {
-                    outcome = byRequest;
-                }
-            }
-
-            result = Calculate(outcome, usage, call.ServiceTier, call.StartTime, RegionFromServerAddress(call.ServerAddress));
-        }
-
+        var result = Calculate(call);
         call.PricingStatus = result.Status;
         call.CatalogVersion = result.CatalogVersion;
         call.PriceId = result.PriceId;
@@ -73,6 +52,33 @@ public sealed class CostCalculator
         {
             call.Explanation = string.IsNullOrEmpty(call.Explanation) ? details : call.Explanation + "; " + details;
         }
+    }
+
+    /// <summary>
+    /// Prices a call without changing it (what <see cref="Price"/> writes; a re-pricing dry run compares it with the
+    /// stored cost). Response model first when it matches, else the request model; OpenAI data-residency hosts in
+    /// <see cref="LlmCall.ServerAddress"/> select the regional multiplier.
+    /// </summary>
+    public CostBreakdown Calculate(LlmCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var usage = call.Usage;
+        if (!call.UsageReported && IsEmpty(usage))
+        {
+            return NoUsage(call.ResponseModel ?? call.RequestModel);
+        }
+
+        var outcome = Matcher.Lookup(call.Provider, call.ResponseModel);
+        if (outcome.Match is null && call.RequestModel is not null)
+        {
+            var byRequest = Matcher.Lookup(call.Provider, call.RequestModel);
+            if (byRequest.Match is not null || call.ResponseModel is null)
+            {
+                outcome = byRequest;
+            }
+        }
+
+        return Calculate(outcome, usage, call.ServiceTier, call.StartTime, RegionFromServerAddress(call.ServerAddress));
     }
 
     /// <summary>

@@ -115,6 +115,80 @@ public sealed class LedgerStoreTests
         reader.GetBoolean(reader.GetOrdinal("usage_reported")).ShouldBeTrue();
     }
 
+    [TestMethod]
+    [DataRow(true, DisplayName = "stacked spans in one batch")]
+    [DataRow(false, DisplayName = "outer span first, inner span in a later batch")]
+    public void Writer_StackedInstrumentationsOfOneCall_KeepsOnlyTheInnerSpan(bool oneBatch)
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        var (outer, inner) = StackedPair();
+        if (oneBatch)
+        {
+            writer.Write([outer, inner]).ShouldBe(1);
+        }
+        else
+        {
+            writer.Write([outer]).ShouldBe(1);
+            writer.Write([inner]).ShouldBe(1);
+            writer.Write([outer]).ShouldBe(0); // a retried outer export does not come back
+        }
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(1L);
+        connection.ExecuteScalar("SELECT span_id FROM llm_calls").ShouldBe(inner.SpanId);
+        writer.StackedDuplicates.ShouldBeGreaterThan(0);
+    }
+
+    [TestMethod]
+    public void Writer_InnerSpanStoredFirst_DropsTheLaterOuterSpan()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        var (outer, inner) = StackedPair();
+        writer.Write([inner]).ShouldBe(1);
+        writer.Write([outer]).ShouldBe(0);
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId);
+    }
+
+    [TestMethod]
+    public void Writer_SameResponseIdInDifferentTraces_KeepsBoth()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        var first = SampleCall(1);
+        var second = SampleCall(2);
+        first.ResponseId = second.ResponseId = "chatcmpl-same";
+        writer.Write([first, second]).ShouldBe(2);
+    }
+
+    private static (LlmCall Outer, LlmCall Inner) StackedPair()
+    {
+        var outer = SampleCall(10);
+        outer.ResponseId = "chatcmpl-stacked";
+        outer.Dialect = "microsoft.extensions.ai";
+        var inner = new LlmCall
+        {
+            TraceId = outer.TraceId,
+            SpanId = "00000000000000ff",
+            ParentSpanId = outer.SpanId,
+            StartTime = outer.StartTime.AddMilliseconds(2),
+            DurationMs = outer.DurationMs - 5,
+            Provider = "openai",
+            Operation = "chat",
+            ResponseModel = outer.ResponseModel,
+            ResponseId = "chatcmpl-stacked",
+            Usage = outer.Usage,
+            UsageReported = true,
+            CostUsd = outer.CostUsd,
+        };
+        return (outer, inner);
+    }
+
     internal static LlmCall SampleCall(int index) => new()
     {
         TraceId = $"{index:x32}",

@@ -1,14 +1,20 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OtelLlmCost.Agent.Pipeline;
+using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Pricing.Catalog;
+using OtelLlmCost.Pricing.Cost;
+using OtelLlmCost.SemanticConventions.Recognition;
 
 namespace OtelLlmCost.Agent.Hosting;
 
 /// <summary>
-/// The agent process: opens the ledger, starts the listeners, and on stop (Ctrl+C, SIGTERM) closes them and
-/// the ledger in order. After start it writes the bound addresses to <c>agent.json</c> in the data directory
-/// so scripts and the CLI can find a running agent (port 0 picks free ports).
+/// The agent process: opens the ledger, loads the price catalog, starts the OTLP receivers and the API, and on
+/// stop (Ctrl+C, SIGTERM) closes the listeners first, then drains the ledger queue, then closes the ledger, so
+/// nothing acknowledged is lost. After start it writes the bound addresses to <c>agent.json</c> in the data
+/// directory so scripts and the CLI can find a running agent (port 0 picks free ports).
 /// </summary>
 internal sealed partial class AgentHost : IAsyncDisposable
 {
@@ -16,26 +22,46 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     private readonly WebApplication _application;
     private readonly LedgerStore _store;
+    private readonly GroupCommitLedgerWriter _writer;
+    private readonly IngestPipeline _pipeline;
+    private readonly OtlpListeners _otlpListeners;
+    private readonly ListenOptions _apiListener;
     private readonly string _addressFile;
+    private bool _disposed;
 
-    private AgentHost(WebApplication application, LedgerStore store, string addressFile)
+    private AgentHost(WebApplication application, LedgerStore store, GroupCommitLedgerWriter writer, IngestPipeline pipeline,
+        OtlpListeners otlpListeners, ListenOptions apiListener, PriceCatalog catalog, string addressFile)
     {
+        _apiListener = apiListener;
         _application = application;
         _store = store;
+        _writer = writer;
+        _pipeline = pipeline;
+        _otlpListeners = otlpListeners;
+        Catalog = catalog;
         _addressFile = addressFile;
     }
 
     public LedgerStore Store => _store;
 
-    /// <summary>The API's bound address (e.g. <c>http://127.0.0.1:4320</c>), known after <see cref="StartAsync"/>.</summary>
+    public PriceCatalog Catalog { get; }
+
+    /// <summary>The API's bound address (e.g. <c>http://127.0.0.1:4320/</c>), known after <see cref="StartAsync"/>.</summary>
     public Uri? ApiAddress { get; private set; }
+
+    public Uri GrpcAddress => new($"http://{Format(_otlpListeners.Grpc.IPEndPoint!)}/");
+
+    public Uri HttpAddress => new($"http://{Format(_otlpListeners.Http.IPEndPoint!)}/");
 
     public static AgentHost Create(AgentOptions options)
     {
         options.Validate();
+        var catalog = options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer));
         var store = LedgerStore.Open(options.DataDirectory);
+        GroupCommitLedgerWriter? writer = null;
         try
         {
+            writer = new GroupCommitLedgerWriter(store, options.Ledger);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>
@@ -45,16 +71,31 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 console.UseUtcTimestamp = true;
             });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-            var api = EndpointAddress.Parse(options.ApiEndpoint, "API address");
-            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(api));
+            var api = OtlpReceiverOptions.ParseEndpoint(options.ApiEndpoint);
+            OtlpListeners? otlpListeners = null;
+            ListenOptions? apiListener = null;
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.Listen(api, listen => apiListener = listen);
+                otlpListeners = kestrel.ListenOtlp(options.Otlp);
+            });
             builder.Services.AddSingleton(store);
             var application = builder.Build();
+            var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), new CostCalculator(catalog), writer,
+                application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"));
+            var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog,
+                Path.Combine(options.DataDirectory, AddressFileName));
+            application.Use(host.KeepListenersApart);
+            OtlpHttpReceiver.Map(application, options.Otlp, pipeline);
+            OtlpGrpcReceiver.Map(application, options.Otlp, pipeline);
             application.MapGet("/healthz", () => Results.Text("ok"));
-            application.MapGet("/readyz", (LedgerStore ledger) => Results.Json(new ReadyState("ready", ledger.FilePath, LedgerStore.SchemaVersion)));
-            return new AgentHost(application, store, Path.Combine(options.DataDirectory, AddressFileName));
+            application.MapGet("/readyz", (LedgerStore ledger) => Results.Json(new ReadyState(
+                "ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls)));
+            return host;
         }
         catch
         {
+            writer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             store.Dispose();
             throw;
         }
@@ -63,13 +104,15 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _application.StartAsync(cancellationToken);
-        var addresses = _application.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        ApiAddress = new Uri(addresses.First());
+        ApiAddress = new Uri($"http://{Format(_apiListener.IPEndPoint!)}/");
         var logger = _application.Logger;
+        LogListening(logger, "OTLP/gRPC", GrpcAddress);
+        LogListening(logger, "OTLP/HTTP", HttpAddress);
         LogListening(logger, "API", ApiAddress);
-        LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion);
+        LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
         await File.WriteAllTextAsync(_addressFile, JsonSerializer.Serialize(
-            new AddressFile(ApiAddress.ToString(), Environment.ProcessId, _store.FilePath), AddressFileJson.Options), cancellationToken);
+            new AddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath),
+            AddressFileJson.Options), cancellationToken);
     }
 
     /// <summary>Runs until Ctrl+C or SIGTERM.</summary>
@@ -81,11 +124,49 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+
+        // Listeners first (in-flight exports finish and are acknowledged), then the queue drains, then the file closes.
         await _application.StopAsync();
         await _application.DisposeAsync();
+        await _writer.DisposeAsync();
+        _pipeline.Dispose();
         TryDelete(_addressFile);
         _store.Dispose();
     }
+
+    /// <summary>
+    /// One process, three listeners: OTLP paths answer only on the OTLP ports and the API only on its port, so
+    /// exposing one listener never exposes the others' endpoints.
+    /// </summary>
+    private Task KeepListenersApart(HttpContext context, Func<Task> next)
+    {
+        var port = context.Connection.LocalPort;
+        var otlpPath = IsOtlpPath(context.Request.Path);
+
+        // The gRPC listener speaks only HTTP/2 gRPC and answers unknown methods itself.
+        var allowed = port == _otlpListeners.GrpcPort || (port == _otlpListeners.HttpPort ? otlpPath : !otlpPath);
+        if (allowed)
+        {
+            return next();
+        }
+
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
+    }
+
+    private static bool IsOtlpPath(PathString path) =>
+        path.StartsWithSegments("/v1/traces") || path.StartsWithSegments("/v1/metrics") || path.StartsWithSegments("/v1/logs")
+        || (path.Value?.StartsWith("/opentelemetry.proto.", StringComparison.Ordinal) ?? false);
+
+    private static string Format(System.Net.IPEndPoint endpoint) => endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+        ? $"[{endpoint.Address}]:{endpoint.Port}"
+        : $"{endpoint.Address}:{endpoint.Port}";
 
     private static void TryDelete(string path)
     {
@@ -102,12 +183,12 @@ internal sealed partial class AgentHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "{Listener} listening on {Address}")]
     private static partial void LogListening(ILogger logger, string listener, Uri address);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ledger {Path} (schema version {Version})")]
-    private static partial void LogLedger(ILogger logger, string path, int version);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ledger {Path} (schema version {Version}); price catalog {CatalogVersion}")]
+    private static partial void LogLedger(ILogger logger, string path, int version, string catalogVersion);
 
-    private sealed record ReadyState(string Status, string Ledger, int SchemaVersion);
+    private sealed record ReadyState(string Status, string Ledger, int SchemaVersion, string CatalogVersion, long QueuedCalls);
 
-    internal sealed record AddressFile(string Api, int ProcessId, string Ledger);
+    internal sealed record AddressFile(string Api, string Grpc, string Http, int ProcessId, string Ledger);
 
     private static class AddressFileJson
     {

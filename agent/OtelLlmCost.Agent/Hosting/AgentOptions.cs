@@ -1,12 +1,26 @@
+using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.SemanticConventions.Recognition;
+
 namespace OtelLlmCost.Agent.Hosting;
 
 /// <summary>What <c>serve</c> runs with. Listeners default to loopback so nothing is exposed unless configured.</summary>
 internal sealed class AgentOptions
 {
-    public string DataDirectory { get; init; } = "./data";
+    public string DataDirectory { get; set; } = "./data";
 
-    public string ApiEndpoint { get; init; } = "127.0.0.1:4320";
+    public string ApiEndpoint { get; set; } = "127.0.0.1:4320";
 
+    public OtlpReceiverOptions Otlp { get; set; } = new();
+
+    public LedgerWriterOptions Ledger { get; set; } = new();
+
+    public RecognizerOptions Recognizer { get; set; } = new();
+
+    /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
+    public IReadOnlyList<string> PriceLayers { get; set; } = [];
+
+    /// <summary>Throws naming the first invalid setting.</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(DataDirectory))
@@ -14,6 +28,20 @@ internal sealed class AgentOptions
             throw new ArgumentException("The data directory must not be empty.");
         }
 
-        EndpointAddress.Parse(ApiEndpoint, "API address");
+        if (!OtlpReceiverOptions.TryParseEndpoint(ApiEndpoint, out _))
+        {
+            throw new FormatException($"API address '{ApiEndpoint}' is not HOST:PORT (for example 127.0.0.1:4320; port 0 picks a free port).");
+        }
+
+        Otlp.Validate();
+        Ledger.Validate();
+        Recognizer.Validate();
+        foreach (var layer in PriceLayers)
+        {
+            if (!File.Exists(layer))
+            {
+                throw new FileNotFoundException($"Price layer file '{layer}' does not exist.", layer);
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using OtelLlmCost.Agent.Hosting;
+using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.Analytics.Store;
 
 namespace OtelLlmCost.Agent.Tests.Cli;
@@ -13,7 +14,12 @@ public sealed class ServeCommandTests
     public async Task AgentHost_OnFreePort_ServesHealthAndWritesAddressFile()
     {
         using var directory = new TemporaryDirectory();
-        await using (var host = AgentHost.Create(new AgentOptions { DataDirectory = directory.Path, ApiEndpoint = "127.0.0.1:0" }))
+        await using (var host = AgentHost.Create(new AgentOptions
+        {
+            DataDirectory = directory.Path,
+            ApiEndpoint = "127.0.0.1:0",
+            Otlp = new OtlpReceiverOptions { GrpcEndpoint = "127.0.0.1:0", HttpEndpoint = "127.0.0.1:0" },
+        }))
         {
             await host.StartAsync();
             host.ApiAddress!.Host.ShouldBe("127.0.0.1");
@@ -48,7 +54,7 @@ public sealed class ServeCommandTests
         using var directory = new TemporaryDirectory();
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { RepositoryPaths.AgentAssembly, "serve", "--data-dir", directory.Path, "--api", "127.0.0.1:0" },
+            ArgumentList = { RepositoryPaths.AgentAssembly, "serve", "--data-dir", directory.Path, "--api", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };

@@ -8,10 +8,10 @@ namespace OtelLlmCost.Analytics.Store.Ledger;
 public sealed class LedgerWriterOptions
 {
     /// <summary>Calls waiting for commit above which new batches are refused (retryable), bounding memory.</summary>
-    public int MaxQueuedCalls { get; init; } = 200_000;
+    public int MaxQueuedCalls { get; set; } = 200_000;
 
     /// <summary>Calls committed together at most; waiting batches beyond it wait for the next commit.</summary>
-    public int MaxCallsPerCommit { get; init; } = 50_000;
+    public int MaxCallsPerCommit { get; set; } = 50_000;
 
     public void Validate()
     {

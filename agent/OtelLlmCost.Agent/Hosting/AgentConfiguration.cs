@@ -1,0 +1,78 @@
+using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.SemanticConventions.Recognition;
+using OtelLlmCost.SemanticConventions.Recognition.Attribution;
+
+namespace OtelLlmCost.Agent.Hosting;
+
+/// <summary>
+/// Reads <see cref="AgentOptions"/> the usual ASP.NET way, later sources winning: <c>appsettings.json</c> in the
+/// working directory, the <c>--config</c> file, environment variables prefixed <c>OTELLLMCOST__</c>
+/// (<c>OTELLLMCOST__Otlp__GrpcEndpoint=0.0.0.0:4317</c>), then command-line flags.
+/// </summary>
+internal static class AgentConfiguration
+{
+    public const string EnvironmentPrefix = "OTELLLMCOST__";
+
+    public static IConfiguration Build(string? configFile, IReadOnlyDictionary<string, string?> flags)
+    {
+        var builder = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true, reloadOnChange: false);
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile))
+            {
+                throw new FileNotFoundException($"Configuration file '{configFile}' does not exist.", configFile);
+            }
+
+            builder.AddJsonFile(Path.GetFullPath(configFile), optional: false, reloadOnChange: false);
+        }
+
+        return builder
+            .AddEnvironmentVariables(EnvironmentPrefix)
+            .AddInMemoryCollection(flags.Where(flag => flag.Value is not null))
+            .Build();
+    }
+
+    public static AgentOptions Read(IConfiguration configuration)
+    {
+        var agent = configuration.GetSection("Agent");
+        var options = new AgentOptions
+        {
+            DataDirectory = agent["DataDirectory"] ?? "./data",
+            ApiEndpoint = agent["ApiEndpoint"] ?? "127.0.0.1:4320",
+            Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
+            Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),
+            Recognizer = new RecognizerOptions
+            {
+                KeepContent = configuration.GetValue("Recognizer:KeepContent", false),
+                Attribution = ReadAttribution(configuration.GetSection("Attribution")),
+            },
+            PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],
+        };
+        return options;
+    }
+
+    /// <summary>A configured dimension replaces its default key list; dimensions not configured keep theirs.</summary>
+    private static AttributionRules ReadAttribution(IConfigurationSection section)
+    {
+        var rules = new AttributionRules();
+        rules.Service = Keys(section, "Service") ?? rules.Service;
+        rules.Environment = Keys(section, "Environment") ?? rules.Environment;
+        rules.Team = Keys(section, "Team") ?? rules.Team;
+        rules.Feature = Keys(section, "Feature") ?? rules.Feature;
+        rules.User = Keys(section, "User") ?? rules.User;
+        rules.Tenant = Keys(section, "Tenant") ?? rules.Tenant;
+        rules.Workload = Keys(section, "Workload") ?? rules.Workload;
+        rules.Conversation = Keys(section, "Conversation") ?? rules.Conversation;
+        rules.Agent = Keys(section, "Agent") ?? rules.Agent;
+        rules.TagKeys = Keys(section, "TagKeys") ?? rules.TagKeys;
+        return rules;
+    }
+
+    private static string[]? Keys(IConfigurationSection section, string name)
+    {
+        var child = section.GetSection(name);
+        return child.Exists() ? child.Get<string[]>() ?? [] : null;
+    }
+}

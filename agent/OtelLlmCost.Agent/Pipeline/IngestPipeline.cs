@@ -1,0 +1,114 @@
+using System.Diagnostics.Metrics;
+using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Pricing.Cost;
+using OtelLlmCost.SemanticConventions.Calls;
+using OtelLlmCost.SemanticConventions.Recognition;
+
+namespace OtelLlmCost.Agent.Pipeline;
+
+/// <summary>
+/// Recognize → price → attribute → ledger, for one export request. The pure stages (recognizer, calculator)
+/// run on the receiving thread; the batch is then handed to the single ledger writer and the export is
+/// acknowledged only after its rows are committed. A full writer queue answers QueueFull (429 /
+/// RESOURCE_EXHAUSTED) at once; a failed commit answers a retryable failure, and a retry is idempotent.
+/// </summary>
+internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
+{
+    public const string MeterName = "OtelLlmCost.Agent";
+
+    private readonly LlmCallRecognizer _recognizer;
+    private readonly CostCalculator _calculator;
+    private readonly GroupCommitLedgerWriter _writer;
+    private readonly ILogger _logger;
+    private readonly Meter _meter;
+    private readonly Counter<long> _spansClassified;
+    private readonly Counter<long> _callsByStatus;
+    private readonly Histogram<double> _ackLatency;
+
+    public IngestPipeline(LlmCallRecognizer recognizer, CostCalculator calculator, GroupCommitLedgerWriter writer, ILogger logger)
+    {
+        _recognizer = recognizer;
+        _calculator = calculator;
+        _writer = writer;
+        _logger = logger;
+        _meter = new Meter(MeterName);
+        _spansClassified = _meter.CreateCounter<long>("otelllmcost.pipeline.spans", "{span}",
+            "Candidate spans by recognition outcome (llm_call, wrapper, not_llm).");
+        _callsByStatus = _meter.CreateCounter<long>("otelllmcost.pipeline.llm_calls", "{call}",
+            "LLM calls recognized, by pricing status (priced, unpriced_model, no_usage, ...).");
+        _ackLatency = _meter.CreateHistogram<double>("otelllmcost.pipeline.commit_wait", "s",
+            "Time from a batch entering the ledger queue to its commit (the acknowledgement delay).");
+    }
+
+    public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
+    {
+        var calls = Process(batch);
+        if (calls.Count == 0)
+        {
+            return ConsumeResult.Accepted;
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (!_writer.TryEnqueue(calls, out var committed))
+        {
+            return ConsumeResult.QueueFull(TimeSpan.FromSeconds(1));
+        }
+
+        try
+        {
+            await committed.WaitAsync(cancellationToken);
+            _ackLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return ConsumeResult.Accepted;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away; the batch still commits, and its retry will be deduplicated.
+            throw;
+        }
+        catch (Exception exception)
+        {
+            LogCommitFailed(_logger, exception, calls.Count);
+            return ConsumeResult.Failed("the ledger could not commit this batch; retry", retryable: true);
+        }
+    }
+
+    /// <summary>The pure part: candidate spans to priced, attributed calls.</summary>
+    internal List<LlmCall> Process(TraceBatch batch)
+    {
+        var calls = new List<LlmCall>(batch.Spans.Count);
+        foreach (var span in batch.Spans)
+        {
+            var result = _recognizer.Recognize(span);
+            _spansClassified.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeName(result.Outcome)));
+            if (result.Outcome != RecognitionOutcome.LlmCall || result.Call is not { } call)
+            {
+                continue;
+            }
+
+            // An ingest token names the workload for everything sent with it; it outranks span attributes.
+            if (batch.Workload is { } workload)
+            {
+                call.Workload = workload;
+            }
+
+            _calculator.Price(call);
+            _callsByStatus.Add(1, new KeyValuePair<string, object?>("pricing_status", call.PricingStatus));
+            calls.Add(call);
+        }
+
+        return calls;
+    }
+
+    public void Dispose() => _meter.Dispose();
+
+    private static string OutcomeName(RecognitionOutcome outcome) => outcome switch
+    {
+        RecognitionOutcome.LlmCall => "llm_call",
+        RecognitionOutcome.Wrapper => "wrapper",
+        _ => "not_llm",
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Committing {Count} LLM calls to the ledger failed; the export was refused as retryable")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, int count);
+}

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace OtelLlmCost.Agent.Tests.EndToEnd;
+
+/// <summary>The OpenTelemetry JS exporters (gRPC, HTTP JSON, HTTP protobuf), run by Node, against the agent.</summary>
+[TestClass]
+public sealed class JsExporterEndToEndTests
+{
+    private static string ScriptDirectory => Path.Combine(RepositoryPaths.Root, "tests", "interop", "js");
+
+    [TestMethod]
+    [DataRow("grpc")]
+    [DataRow("http-json")]
+    [DataRow("http-proto")]
+    public async Task JsExporter_GenAiSpans_AreStoredOncePricedAndPlainSpansAreNot(string protocol)
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        var endpoint = protocol == "grpc" ? agent.Host.GrpcAddress.ToString().TrimEnd('/') : agent.TracesHttpUri.ToString();
+        var sent = await RunNodeAsync(protocol, endpoint, count: 4);
+
+        sent.GetProperty("exportedSpans").GetInt32().ShouldBe(8);
+        var llmSpans = sent.GetProperty("llmSpans").EnumerateArray().ToList();
+        llmSpans.Count.ShouldBe(4);
+        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(4L);
+        foreach (var span in llmSpans)
+        {
+            var traceId = span.GetProperty("traceId").GetString();
+            var spanId = span.GetProperty("spanId").GetString();
+            var input = span.GetProperty("inputTokens").GetInt64();
+            using var connection = agent.Host.Store.Connect();
+            using var reader = connection.Query(
+                $"SELECT input_tokens, cache_read_tokens, reasoning_tokens, cost_usd, service, feature, pricing_status FROM llm_calls WHERE trace_id = '{traceId}' AND span_id = '{spanId}'");
+            reader.Read().ShouldBeTrue($"span {spanId} should be in the ledger");
+            reader.GetInt64(0).ShouldBe(input);
+            reader.GetInt64(1).ShouldBe(512);
+            reader.GetInt64(2).ShouldBe(64);
+            reader.GetDecimal(3).ShouldBe(((input - 512) * 2.5m / 1_000_000m) + (512 * 1.25m / 1_000_000m) + (200 * 10m / 1_000_000m));
+            reader.GetString(4).ShouldBe("js-interop");
+            reader.GetString(5).ShouldBe($"js-{protocol}");
+            reader.GetString(6).ShouldBe("priced");
+        }
+    }
+
+    private static async Task<JsonElement> RunNodeAsync(string protocol, string endpoint, int count)
+    {
+        var start = new ProcessStartInfo("node")
+        {
+            ArgumentList = { "send-spans.mjs", protocol, endpoint, count.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            WorkingDirectory = ScriptDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        process.ExitCode.ShouldBe(0, await error);
+        return JsonDocument.Parse(await output).RootElement.Clone();
+    }
+}

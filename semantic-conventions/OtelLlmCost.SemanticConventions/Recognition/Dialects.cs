@@ -59,7 +59,7 @@ public static class Dialects
                 return OpenAiDotNet;
             }
 
-            if (scope.StartsWith("openlit", StringComparison.Ordinal))
+            if (scope.StartsWith("openlit", StringComparison.Ordinal) || scope.StartsWith("@openlit/", StringComparison.Ordinal))
             {
                 return OpenLit;
             }

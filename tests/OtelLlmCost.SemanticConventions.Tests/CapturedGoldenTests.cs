@@ -185,4 +185,25 @@ public sealed class CapturedGoldenTests
         calls["chat gpt-4o-ratelimited"].Status.ShouldBe("error");
         calls.Values.ShouldAllBe(c => ContentTests.AllText(c).All(text => !text.Contains("SECRET")));
     }
+
+    [TestMethod]
+    public void Recognize_CapturedLangfuseTracing_AddsExclusiveCachePartsAndSumsCostDetails()
+    {
+        var results = Recognize("captured-langfuse-tracing.json");
+
+        results.Single(r => r.Name == "answer-question").Result.Outcome.ShouldBe(RecognitionOutcome.Wrapper);
+
+        // usage_details {input 50, output 200, cache_read 3000, cache_creation 1200}: Langfuse parts are exclusive.
+        var generation = results.Single(r => r.Name == "claude-call").Result.Call!;
+        generation.Usage.ShouldBe(new TokenUsage { InputTokens = 4250, CacheReadTokens = 3000, CacheWriteTokens = 1200, OutputTokens = 200 });
+        generation.ReportedCostUsd.ShouldBe(0.00015m + 0.003m + 0.0009m + 0.0045m);
+        generation.RequestModel.ShouldBe("claude-sonnet-4-5");
+        generation.Dialect.ShouldBe(Dialects.Langfuse);
+
+        var embedding = results.Single(r => r.Name == "embed-docs").Result.Call!;
+        embedding.Operation.ShouldBe("embeddings");
+        embedding.Usage.InputTokens.ShouldBe(42);
+        results.Where(r => r.Result.Call is not null)
+            .ShouldAllBe(r => ContentTests.AllText(r.Result.Call!).All(text => !text.Contains("SECRET")));
+    }
 }

@@ -162,4 +162,48 @@ public sealed class CapturedGoldenTests
         error.RequestModel.ShouldBe("gpt-4o-ratelimited");
         calls.ShouldAllBe(c => ContentTests.AllText(c).All(text => !text.Contains("SECRET")));
     }
+
+    [TestMethod]
+    public void Recognize_CapturedOpenLit_KeepsItsCostAsReportedOnly()
+    {
+        var results = Recognize("captured-openlit-openai.json");
+        results.ShouldAllBe(r => r.Result.Outcome == RecognitionOutcome.LlmCall);
+        var calls = results.ToDictionary(r => r.Name, r => r.Result.Call!);
+
+        // Mock usage: prompt 2000 (1500 cached), completion 800. OpenLIT's own cost with the capture's price
+        // table ($/1k: 0.0011 in, 0.000275 cached, 0.0044 out) is 0.5*0.0011 + 1.5*0.000275 + 0.8*0.0044.
+        var chat = calls["chat o4-mini"];
+        chat.Usage.ShouldBe(new TokenUsage { InputTokens = 2000, CacheReadTokens = 1500, OutputTokens = 800 });
+        chat.ReportedCostUsd.ShouldBe(0.0044825m);
+        chat.CostUsd.ShouldBeNull();
+        chat.Dialect.ShouldBe(Dialects.OpenLit);
+        chat.ServiceTier.ShouldBe("default");
+        chat.Service.ShouldBe("captured-openlit-app");
+        chat.Environment.ShouldBe("dev");
+
+        calls["embeddings text-embedding-3-small"].Usage.InputTokens.ShouldBe(42);
+        calls["chat gpt-4o-ratelimited"].Status.ShouldBe("error");
+        calls.Values.ShouldAllBe(c => ContentTests.AllText(c).All(text => !text.Contains("SECRET")));
+    }
+
+    [TestMethod]
+    public void Recognize_CapturedLangfuseTracing_AddsExclusiveCachePartsAndSumsCostDetails()
+    {
+        var results = Recognize("captured-langfuse-tracing.json");
+
+        results.Single(r => r.Name == "answer-question").Result.Outcome.ShouldBe(RecognitionOutcome.Wrapper);
+
+        // usage_details {input 50, output 200, cache_read 3000, cache_creation 1200}: Langfuse parts are exclusive.
+        var generation = results.Single(r => r.Name == "claude-call").Result.Call!;
+        generation.Usage.ShouldBe(new TokenUsage { InputTokens = 4250, CacheReadTokens = 3000, CacheWriteTokens = 1200, OutputTokens = 200 });
+        generation.ReportedCostUsd.ShouldBe(0.00015m + 0.003m + 0.0009m + 0.0045m);
+        generation.RequestModel.ShouldBe("claude-sonnet-4-5");
+        generation.Dialect.ShouldBe(Dialects.Langfuse);
+
+        var embedding = results.Single(r => r.Name == "embed-docs").Result.Call!;
+        embedding.Operation.ShouldBe("embeddings");
+        embedding.Usage.InputTokens.ShouldBe(42);
+        results.Where(r => r.Result.Call is not null)
+            .ShouldAllBe(r => ContentTests.AllText(r.Result.Call!).All(text => !text.Contains("SECRET")));
+    }
 }

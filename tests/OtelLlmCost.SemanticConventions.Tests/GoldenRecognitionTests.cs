@@ -26,7 +26,7 @@ public sealed class GoldenRecognitionTests
     [TestMethod]
     public void GoldenFiles_EachNamesItsOrigin()
     {
-        GoldenFiles.Length.ShouldBeGreaterThanOrEqualTo(17);
+        GoldenFiles.Length.ShouldBeGreaterThanOrEqualTo(20);
         foreach (var file in GoldenFiles)
         {
             OtlpJsonLoader.Origin(file).ShouldNotBeNullOrWhiteSpace(file);

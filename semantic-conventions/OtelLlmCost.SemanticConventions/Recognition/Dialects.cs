@@ -17,9 +17,6 @@ public static class Dialects
     public const string SpringAi = "spring-ai";
     public const string OtelJsOpenAi = "otel-js-openai";
 
-    /// <summary>Usage keys without any other GenAI marker.</summary>
-    public const string Generic = "generic";
-
     internal static string Detect(AttributeIndex span, string? scopeName)
     {
         if (span.Contains(KnownKeys.VercelOperationId) || span.Contains(KnownKeys.SentryVercelOperationId) || scopeName is "ai")
@@ -59,7 +56,7 @@ public static class Dialects
                 return OpenAiDotNet;
             }
 
-            if (scope.StartsWith("openlit", StringComparison.Ordinal))
+            if (scope.StartsWith("openlit", StringComparison.Ordinal) || scope.StartsWith("@openlit/", StringComparison.Ordinal))
             {
                 return OpenLit;
             }

@@ -135,10 +135,11 @@ internal static class PricesCommand
         var reasoning = new Option<long>("--reasoning-tokens") { Description = "Of the output tokens, those spent reasoning." };
         var serviceTier = new Option<string?>("--service-tier") { Description = "batch, flex, priority (default: standard)." };
         var at = new Option<string?>("--at") { Description = "When the call started (ISO-8601, UTC); default now." };
+        var region = new Option<string?>("--region") { Description = "Processing region for regional multipliers (e.g. eu); Bedrock ids carry their own." };
         var catalog = CatalogOption();
         var layers = LayerOption();
         var format = FormatOption();
-        foreach (var option in new Option[] { provider, model, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, serviceTier, at, catalog, layers, format })
+        foreach (var option in new Option[] { provider, model, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, serviceTier, at, region, catalog, layers, format })
         {
             command.Options.Add(option);
         }
@@ -160,7 +161,7 @@ internal static class PricesCommand
                 ReasoningTokens = parseResult.GetValue(reasoning),
             };
             var result = new CostCalculator(cat).Calculate(parseResult.GetValue(provider), parseResult.GetValue(model), usage,
-                parseResult.GetValue(serviceTier), when);
+                parseResult.GetValue(serviceTier), when, parseResult.GetValue(region));
             if (result.Status != PricingStatuses.Priced)
             {
                 throw new BadInputException(result.Explanation);
@@ -314,7 +315,7 @@ internal static class PricesCommand
 
     private static void PrintCost(ParseResult parseResult, string format, CostBreakdown r)
     {
-        string[] header = ["part", "tokens_price_usd_per_1m", "cost_usd"];
+        string[] header = ["part", "price_usd_per_1m", "cost_usd"];
         List<string[]> rows =
         [
             ["input", Num(r.Prices.Input), Num(r.InputCost)],

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace OtelLlmCost.Pricing.Catalog;
 
 /// <summary>The three kinds of catalog document, told apart by their required members.</summary>
-public enum CatalogDocumentKind
+internal enum CatalogDocumentKind
 {
     Unknown,
     Manifest,

@@ -131,19 +131,6 @@ internal sealed class ProviderEntry
 
         return null;
     }
-
-    public ModelEntry? FindModelById(string id)
-    {
-        foreach (var model in Models)
-        {
-            if (string.Equals(model.Id, id, StringComparison.OrdinalIgnoreCase))
-            {
-                return model;
-            }
-        }
-
-        return null;
-    }
 }
 
 internal sealed class ModelEntry

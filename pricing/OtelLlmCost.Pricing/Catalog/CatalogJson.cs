@@ -23,10 +23,11 @@ internal static class CatalogJson
             ReadCommentHandling = JsonCommentHandling.Skip,
             AllowTrailingCommas = true,
             Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            TypeInfoResolver = CatalogJsonContext.Default,
         };
         options.Converters.Add(new UtcDateConverter());
         options.Converters.Add(new NormalizedDecimalConverter());
-        options.MakeReadOnly(populateMissingResolver: true);
+        options.MakeReadOnly();
         return options;
     }
 

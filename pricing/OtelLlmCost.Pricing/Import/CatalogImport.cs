@@ -5,8 +5,8 @@ namespace OtelLlmCost.Pricing.Import;
 
 /// <summary>
 /// Builds the shipped catalog: genai-prices first (history, windows, tiers, match rules), then LiteLLM fills
-/// batch/flex/priority prices and regional multipliers on the models both know (only where both agree on the
-/// standard input and output price), and adds the models genai-prices lacks.
+/// batch/flex/priority prices, regional multipliers and missing cache prices on the models both know (only where
+/// both agree on the standard input and output price), and adds the models genai-prices lacks.
 /// </summary>
 public static class CatalogImport
 {
@@ -81,22 +81,48 @@ public static class CatalogImport
         return new ImportResult(providers, enriched, added, disagreed);
     }
 
-    /// <summary>True when service tiers or regional multipliers were copied; false when the sources disagree; null when there was nothing to copy.</summary>
+    /// <summary>True when service tiers, regional multipliers or missing cache prices were copied; false when the sources disagree; null when there was nothing to copy.</summary>
     private static bool? Enrich(ModelDefinition target, ModelDefinition source)
     {
         var from = source.Prices?.FirstOrDefault();
         var to = target.Prices?.LastOrDefault(r => r.EffectiveTo is null);
-        if (from is null || to is null || (from.ServiceTiers is null && from.RegionalMultipliers is null))
+        if (from is null || to is null)
         {
             return null;
         }
 
         if (from.Input != to.Input || from.Output != to.Output)
         {
-            return false;
+            return from.ServiceTiers is null && from.RegionalMultipliers is null ? null : false;
         }
 
-        var copied = false;
+        var filled = new List<string>();
+
+        // Cache classes genai-prices leaves out (1h writes on Bedrock, for example) would fall back to a cheaper parent
+        // price; take LiteLLM's where both agree on the standard price. Not on tiered rows (the tier would not move
+        // them), and not a zero (a free class that genai-prices does not list is more likely a gap than a price).
+        if (to.Tiers is null)
+        {
+            if (to.CacheRead is null && from.CacheRead > 0m)
+            {
+                to.CacheRead = from.CacheRead;
+                filled.Add("cache_read");
+            }
+
+            if (to.CacheWrite5m is null && from.CacheWrite5m > 0m)
+            {
+                to.CacheWrite5m = from.CacheWrite5m;
+                filled.Add("cache_write_5m");
+            }
+
+            if (to.CacheWrite1h is null && from.CacheWrite1h > 0m)
+            {
+                to.CacheWrite1h = from.CacheWrite1h;
+                filled.Add("cache_write_1h");
+            }
+        }
+
+        var copied = filled.Count > 0;
         if (to.ServiceTiers is null && from.ServiceTiers is not null)
         {
             to.ServiceTiers = from.ServiceTiers;
@@ -121,12 +147,14 @@ public static class CatalogImport
                     Commit = provenance.Commit,
                     Date = provenance.Date,
                     Key = provenance.Key,
-                    Note = "service tiers and regional multipliers of the current row",
+                    Note = filled.Count == 0
+                        ? "service tiers and regional multipliers of the current row"
+                        : "service tiers, regional multipliers and " + string.Join(", ", filled) + " of the current row",
                 });
             }
         }
 
-        return copied;
+        return copied ? true : null;
     }
 }
 

@@ -3,7 +3,10 @@ using OtelLlmCost.Pricing.Catalog;
 
 namespace OtelLlmCost.Pricing.Matching;
 
-/// <summary>A compiled <see cref="MatchClause"/>: case-insensitive, ordinal, regexes precompiled once at load.</summary>
+/// <summary>
+/// A compiled <see cref="MatchClause"/>: case-insensitive, ordinal. Regexes are built once at load and interpreted, not
+/// compiled to IL: they run only on a pair's first lookup (answers are cached), so IL compilation would only add start-up time.
+/// </summary>
 internal abstract class MatchRule
 {
     private static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(100);
@@ -53,7 +56,7 @@ internal abstract class MatchRule
             try
             {
                 rule = new RegexRule(new Regex(clause.Regex,
-                    RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, RegexTimeout));
+                    RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, RegexTimeout));
             }
             catch (ArgumentException ex)
             {

@@ -36,7 +36,7 @@ public sealed class ModelMatch
 /// <summary>
 /// Finds the catalog model for a provider name and model string as spans carry them. After the first lookup of a
 /// pair the answer comes from a cache (one dictionary probe, no allocation); a first lookup tries, per provider and
-/// its fallbacks, the exact-name dictionary and then the pattern rules (regexes last, precompiled) on a short list
+/// its fallbacks, the exact-name dictionary and then the pattern rules (regexes last, built once at load) on a short list
 /// of normalized spellings: the name as given, without <c>vendor/</c> paths, without Bedrock region and vendor
 /// prefixes, without <c>-v1:0</c>, <c>@version</c> and date suffixes.
 /// </summary>

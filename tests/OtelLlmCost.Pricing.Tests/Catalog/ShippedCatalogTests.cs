@@ -11,7 +11,6 @@ public sealed class ShippedCatalogTests
         var catalog = PriceCatalog.LoadShipped();
 
         catalog.Version.ShouldBe("2026-11-22.1");
-        catalog.Providers.Select(p => p.Id).ShouldBeSubsetOf(catalog.Providers.Select(p => p.Id));
         foreach (var id in new[] { "openai", "anthropic", "aws", "google", "azure", "mistral", "deepseek" })
         {
             catalog.Providers.ShouldContain(p => p.Id == id);

@@ -221,4 +221,15 @@ public sealed class WorkedCasesTests
         cost.TotalCost.ShouldBe(0.275m);
         cost.Multiplier.ShouldBe(1.1m);
     }
+    [TestMethod]
+    public void Calculate_BedrockRegionalOneHourWrites_TwiceTheRegionalInputPrice()
+    {
+        // us. profile of claude-sonnet-4-5: input 3.3, 5m write 4.125, 1h write 6.6 (2 × input; hermes-agent #43353).
+        var usage = new TokenUsage { InputTokens = 1_000_000, CacheWriteTokens = 1_000_000, CacheWrite1hTokens = 1_000_000 };
+
+        var cost = Calculator.Calculate("aws.bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", usage, null, Now);
+
+        cost.CacheWrite1hCost.ShouldBe(6.6m);
+        cost.Fallbacks.ShouldBeEmpty();
+    }
 }

@@ -74,7 +74,8 @@ public sealed class LiteLlmImporterTests
 
         var result = CatalogImport.Combine(primary, filler);
 
-        result.Enriched.ShouldBe(1);
+        // gpt-4o gains its service tiers; the toy sonnet its missing cache-write prices.
+        result.Enriched.ShouldBe(2);
         result.Added.ShouldBe(0);
         var calculator = new CostCalculator(PriceCatalog.FromProviders("t", result.Providers));
         var usage = new TokenUsage { InputTokens = 1_000_000, OutputTokens = 1_000_000 };
@@ -97,5 +98,23 @@ public sealed class LiteLlmImporterTests
         gpt41.ServiceTiers["batch"].Output.ShouldBe(4m);
         providers.ShouldContain(p => p.Id == "aws");
         CatalogValidator.Validate(providers).Where(i => i.Severity == CatalogIssueSeverity.Error).ShouldBeEmpty();
+    }
+    [TestMethod]
+    public void Combine_MissingOneHourWritePrice_FilledFromAgreeingLiteLlmEntry()
+    {
+        var row = Row(3m, 15m, 0.3m);
+        row.CacheWrite5m = 3.75m;
+        var primary = new List<ProviderDefinition> { Provider("anthropic", Model("claude-sonnet-4-5", row)) };
+        var filler = LiteLlmImporter.Import(Encoding.UTF8.GetBytes("""
+            { "claude-sonnet-4-5": { "litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 3e-06,
+              "output_cost_per_token": 1.5e-05, "cache_creation_input_token_cost_above_1hr": 6e-06 } }
+            """), Source);
+
+        var result = CatalogImport.Combine(primary, filler);
+
+        result.Enriched.ShouldBe(1);
+        var model = result.Providers.Single().Models!.Single();
+        model.Prices!.Single().CacheWrite1h.ShouldBe(6m);
+        model.Provenance!.Last().Note!.ShouldContain("cache_write_1h");
     }
 }

@@ -315,36 +315,20 @@ internal static class OtlpTestData
         _ => "empty",
     };
 
-    /// <summary>Truncation to a number of UTF-16 units that never splits a surrogate pair, stated independently.</summary>
+    /// <summary>Truncation to a number of UTF-16 units that never splits a surrogate pair, stated independently (by runes).</summary>
     private static string Cut(string text, int maxLength)
     {
-        if (text.Length <= maxLength)
+        var builder = new StringBuilder();
+        foreach (var rune in text.EnumerateRunes())
         {
-            return text;
-        }
-
-        var cut = new StringInfoCutter(text, maxLength);
-        return cut.Result;
-    }
-
-    private readonly struct StringInfoCutter
-    {
-        public StringInfoCutter(string text, int maxLength)
-        {
-            var builder = new StringBuilder();
-            foreach (var rune in text.EnumerateRunes())
+            if (builder.Length + rune.Utf16SequenceLength > maxLength)
             {
-                if (builder.Length + rune.Utf16SequenceLength > maxLength)
-                {
-                    break;
-                }
-
-                builder.Append(rune.ToString());
+                break;
             }
 
-            Result = builder.ToString();
+            builder.Append(rune.ToString());
         }
 
-        public string Result { get; }
+        return builder.ToString();
     }
 }

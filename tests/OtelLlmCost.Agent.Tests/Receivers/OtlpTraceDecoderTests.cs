@@ -67,6 +67,21 @@ public sealed class OtlpTraceDecoderTests
     }
 
     [TestMethod]
+    public void Decode_SpansOfOneTraceThenAnother_EachCarriesItsOwnTraceId()
+    {
+        var first = Span(0x11, 0x21, ("gen_ai.operation.name", "chat"));
+        var sameTrace = Span(0x11, 0x22, ("gen_ai.operation.name", "chat"));
+        var otherTrace = Span(0x12, 0x23, ("gen_ai.operation.name", "chat"));
+        var backToFirst = Span(0x11, 0x24, ("gen_ai.operation.name", "chat"));
+
+        var result = new OtlpTraceDecoder().Decode(Request(null, first, sameTrace, otherTrace, backToFirst).ToByteArray());
+
+        result.Candidates.Select(c => c.TraceId).ShouldBe(
+            new[] { first, sameTrace, otherTrace, backToFirst }.Select(s => Convert.ToHexStringLower(s.TraceId.Span)));
+        result.Candidates[0].TraceId.ShouldNotBe(result.Candidates[2].TraceId);
+    }
+
+    [TestMethod]
     public void Decode_SpanWithShortTraceId_RejectsItAndKeepsItsNeighbour()
     {
         var bad = Span(0x11, 0x21, ("gen_ai.operation.name", "chat"));

@@ -36,6 +36,73 @@ public class OtlpDecodeBenchmarks
     [Benchmark]
     public int Decode() => _decoder.Decode(_request).Candidates.Count;
 
+    /// <summary>
+    /// Baseline measured in the same run: a read-and-discard walk over every span field and every attribute key
+    /// (what the decoder must do for any span before it knows whether it matters). The ratio shows what the
+    /// candidate test and the materialization cost on top, and is steadier than absolute times on a shared machine.
+    /// </summary>
+    [Benchmark(Baseline = true)]
+    public int ReadAndDiscard()
+    {
+        var count = 0;
+        var keyBytes = 0;
+        var request = new ProtobufReader(_request);
+        while (request.TryReadTag(out var field, out var wireType))
+        {
+            if (field != 1 || wireType != WireType.LengthDelimited)
+            {
+                request.SkipField(field, wireType);
+                continue;
+            }
+
+            var resourceSpans = new ProtobufReader(request.ReadLengthDelimited());
+            while (resourceSpans.TryReadTag(out field, out wireType))
+            {
+                if (field != 2 || wireType != WireType.LengthDelimited)
+                {
+                    resourceSpans.SkipField(field, wireType);
+                    continue;
+                }
+
+                var scopeSpans = new ProtobufReader(resourceSpans.ReadLengthDelimited());
+                while (scopeSpans.TryReadTag(out field, out wireType))
+                {
+                    if (field != 2 || wireType != WireType.LengthDelimited)
+                    {
+                        scopeSpans.SkipField(field, wireType);
+                        continue;
+                    }
+
+                    count++;
+                    var span = new ProtobufReader(scopeSpans.ReadLengthDelimited());
+                    while (span.TryReadTag(out field, out wireType))
+                    {
+                        if (field != 9 || wireType != WireType.LengthDelimited)
+                        {
+                            span.SkipField(field, wireType);
+                            continue;
+                        }
+
+                        var keyValue = new ProtobufReader(span.ReadLengthDelimited());
+                        while (keyValue.TryReadTag(out field, out wireType))
+                        {
+                            if (field == 1 && wireType == WireType.LengthDelimited)
+                            {
+                                keyBytes += keyValue.ReadLengthDelimited().Length;
+                            }
+                            else
+                            {
+                                keyValue.SkipField(field, wireType);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return count + keyBytes;
+    }
+
     private static byte[] BuildRequest(int spanCount, int genAiPercent)
     {
         var random = new Random(42);

@@ -111,6 +111,7 @@ internal sealed class OtlpTraceDecoder
         var spanId = ReadOnlySpan<byte>.Empty;
         var parentSpanId = ReadOnlySpan<byte>.Empty;
         var isCandidate = false;
+        var attributeCount = 0;
         var reader = new ProtobufReader(message);
         while (reader.TryReadTag(out var field, out var wireType))
         {
@@ -132,6 +133,7 @@ internal sealed class OtlpTraceDecoder
                     parentSpanId = reader.ReadLengthDelimited();
                     break;
                 case F.Span.Attributes:
+                    attributeCount++;
                     var keyValue = reader.ReadLengthDelimited();
                     isCandidate = isCandidate || LlmSpanPrefilter.IsCandidateKey(ReadKey(keyValue));
                     break;
@@ -153,14 +155,15 @@ internal sealed class OtlpTraceDecoder
             return;
         }
 
-        result.AddCandidate(MaterializeSpan(message, traceId, spanId, parentSpanId, context.GetResourceAttributes(this, resource), context.GetScope(this, scope)));
+        result.AddCandidate(MaterializeSpan(message, context.GetTraceIdText(traceId), spanId, parentSpanId, attributeCount, context.GetResourceAttributes(this, resource), context.GetScope(this, scope)));
     }
 
     private SpanSnapshot MaterializeSpan(
         ReadOnlySpan<byte> message,
-        ReadOnlySpan<byte> traceId,
+        string traceId,
         ReadOnlySpan<byte> spanId,
         ReadOnlySpan<byte> parentSpanId,
+        int attributeCount,
         IReadOnlyList<SpanAttribute> resourceAttributes,
         (string? Name, string? Version) scope)
     {
@@ -170,7 +173,7 @@ internal sealed class OtlpTraceDecoder
         ulong end = 0;
         var statusCode = SpanStatusCode.Unset;
         string? statusMessage = null;
-        var attributes = new List<SpanAttribute>();
+        var attributes = new List<SpanAttribute>(attributeCount);
         List<SpanEvent>? events = null;
 
         var reader = new ProtobufReader(message);
@@ -207,7 +210,7 @@ internal sealed class OtlpTraceDecoder
 
         return new SpanSnapshot
         {
-            TraceId = Convert.ToHexStringLower(traceId),
+            TraceId = traceId,
             SpanId = Convert.ToHexStringLower(spanId),
             ParentSpanId = parentSpanId.IsEmpty ? null : Convert.ToHexStringLower(parentSpanId),
             Name = name,
@@ -452,11 +455,27 @@ internal sealed class OtlpTraceDecoder
         return AttributeText.Truncate(text, _limits.MaxAttributeValueLength);
     }
 
-    /// <summary>The resource and scope of the spans being walked, materialized at most once per group.</summary>
+    /// <summary>
+    /// The resource and scope of the spans being walked, materialized at most once per group; and the last trace
+    /// id's text, since the spans of one trace usually travel together.
+    /// </summary>
     private sealed class GroupContext
     {
+        private readonly byte[] _lastTraceId = new byte[SpanIds.TraceIdLength];
+        private string? _lastTraceIdText;
         private IReadOnlyList<SpanAttribute>? _resourceAttributes;
         private (string? Name, string? Version)? _scope;
+
+        public string GetTraceIdText(ReadOnlySpan<byte> traceId)
+        {
+            if (_lastTraceIdText is null || !traceId.SequenceEqual(_lastTraceId))
+            {
+                traceId.CopyTo(_lastTraceId);
+                _lastTraceIdText = Convert.ToHexStringLower(traceId);
+            }
+
+            return _lastTraceIdText;
+        }
 
         public void ResetScope() => _scope = null;
 

@@ -11,6 +11,8 @@ internal static class AgentCommandLine
             "OtelLlmCost: an OpenTelemetry-native LLM cost ledger. Point your OTLP exporter at it; query the ledger with SQL.");
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(QueryCommand.Create());
+        root.Subcommands.Add(PricesCommand.Create());
+        root.Subcommands.Add(RepriceCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
         return root;
     }

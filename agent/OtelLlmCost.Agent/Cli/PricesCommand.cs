@@ -33,12 +33,12 @@ internal static class PricesCommand
         return prices;
     }
 
-    private static Option<string?> CatalogOption() => new("--catalog")
+    internal static Option<string?> CatalogOption() => new("--catalog")
     {
         Description = "A catalog directory or catalog.json to use instead of the shipped catalog.",
     };
 
-    private static Option<string[]> LayerOption() => new("--layer")
+    internal static Option<string[]> LayerOption() => new("--layer")
     {
         Description = "A user layer file over the catalog (repeatable; later layers win).",
         AllowMultipleArgumentsPerToken = false,
@@ -283,7 +283,7 @@ internal static class PricesCommand
         return command;
     }
 
-    private static PriceCatalog LoadCatalog(string? path, string[]? layers)
+    internal static PriceCatalog LoadCatalog(string? path, string[]? layers)
     {
         var catalog = path is null || path == "shipped" ? PriceCatalog.LoadShipped() : PriceCatalog.Load(RequireFileOrDirectory(path));
         foreach (var layer in layers ?? [])
@@ -428,5 +428,5 @@ internal static class PricesCommand
         return text.ToString().TrimEnd();
     }
 
-    private sealed class BadInputException(string message) : Exception(message);
+    internal sealed class BadInputException(string message) : Exception(message);
 }

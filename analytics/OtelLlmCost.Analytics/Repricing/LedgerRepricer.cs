@@ -1,5 +1,6 @@
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Pricing.Cost;
 using OtelLlmCost.SemanticConventions.Calls;
 
@@ -73,8 +74,10 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
                 var oldPriceId = reader.GetString(21);
                 var oldVersion = reader.GetString(22);
                 var cost = calculator.Calculate(call);
-                var changed = cost.TotalCost != oldCost || cost.Status != oldStatus || cost.PriceId != oldPriceId
-                    || cost.CatalogVersion != oldVersion;
+                // A row counts as changed when what it costs or how it is priced changes; every row in the window is
+                // still stamped with the catalog version that priced it last.
+                var changed = LlmCallRow.Money(cost.TotalCost) != oldCost || cost.Status != oldStatus || cost.PriceId != oldPriceId;
+                var restamp = changed || cost.CatalogVersion != oldVersion;
                 var key = (call.Provider ?? "", call.ResponseModel ?? call.RequestModel ?? "");
                 if (!lines.TryGetValue(key, out var totals))
                 {
@@ -88,6 +91,10 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
                 if (changed)
                 {
                     totals.Changed++;
+                }
+
+                if (restamp)
+                {
                     changes.Add((call.TraceId, call.SpanId, cost));
                 }
 
@@ -134,8 +141,9 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
         {
             foreach (var (traceId, spanId, cost) in changes)
             {
-                appender.Append(traceId).Append(spanId).Append(cost.TotalCost).Append(cost.InputCost).Append(cost.OutputCost)
-                    .Append(cost.CacheReadCost).Append(cost.CacheWriteCost).Append(cost.Status).Append(cost.PriceId)
+                appender.Append(traceId).Append(spanId).Append(LlmCallRow.Money(cost.TotalCost)).Append(LlmCallRow.Money(cost.InputCost))
+                    .Append(LlmCallRow.Money(cost.OutputCost)).Append(LlmCallRow.Money(cost.CacheReadCost))
+                    .Append(LlmCallRow.Money(cost.CacheWriteCost)).Append(cost.Status).Append(cost.PriceId)
                     .Append(cost.CatalogVersion);
                 appender.EndRow();
             }

@@ -78,6 +78,43 @@ public sealed class GroupCommitLedgerWriterTests
     }
 
     [TestMethod]
+    public async Task PoisonBatchGroupedWithGoodOnes_FailsAloneAndTheOthersCommit()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        await using var writer = new GroupCommitLedgerWriter(store);
+        var poison = LedgerStoreTests.SampleCall(100);
+        poison.CostUsd = 10_000_000m;
+        var good = new List<Task>();
+        writer.TryEnqueue([LedgerStoreTests.SampleCall(1)], out var first).ShouldBeTrue();
+        writer.TryEnqueue([poison], out var poisoned).ShouldBeTrue();
+        writer.TryEnqueue([LedgerStoreTests.SampleCall(2)], out var second).ShouldBeTrue();
+        good.Add(first);
+        good.Add(second);
+        await Task.WhenAll(good);
+        await Should.ThrowAsync<Exception>(() => poisoned);
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(2L);
+    }
+
+    [TestMethod]
+    public async Task CostWithMoreThanTwelveDecimals_IsRoundedToThePicoDollarNotRefused()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        await using (var writer = new GroupCommitLedgerWriter(store))
+        {
+            var call = LedgerStoreTests.SampleCall(1);
+            call.CostUsd = 0.0000123456789012345m;
+            writer.TryEnqueue([call], out var committed).ShouldBeTrue();
+            await committed;
+        }
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT cost_usd FROM llm_calls").ShouldBe(0.000012345679m);
+    }
+
+    [TestMethod]
     public async Task Dispose_CommitsEverythingQueued()
     {
         using var directory = new TemporaryDirectory();

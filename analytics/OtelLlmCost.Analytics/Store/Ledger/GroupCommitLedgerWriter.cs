@@ -126,27 +126,44 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
     private void Commit(List<PendingBatch> group, List<LlmCall> calls)
     {
-        var started = Stopwatch.GetTimestamp();
         try
         {
-            var inserted = _writer.Write(calls);
-            _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-            _callsCommitted.Add(inserted);
+            WriteAndComplete(group, calls);
+        }
+        catch (Exception) when (group.Count > 1)
+        {
+            // One bad batch must not fail the others it was grouped with: commit each alone, so only it faults.
             foreach (var batch in group)
             {
-                batch.Completion.TrySetResult();
+                try
+                {
+                    WriteAndComplete([batch], batch.Calls);
+                }
+                catch (Exception exception)
+                {
+                    batch.Completion.TrySetException(exception);
+                }
             }
         }
         catch (Exception exception)
         {
-            foreach (var batch in group)
-            {
-                batch.Completion.TrySetException(exception);
-            }
+            group[0].Completion.TrySetException(exception);
         }
         finally
         {
             Interlocked.Add(ref _queuedCalls, -calls.Count);
+        }
+    }
+
+    private void WriteAndComplete(List<PendingBatch> group, IReadOnlyList<LlmCall> calls)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var inserted = _writer.Write(calls);
+        _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        _callsCommitted.Add(inserted);
+        foreach (var batch in group)
+        {
+            batch.Completion.TrySetResult();
         }
     }
 

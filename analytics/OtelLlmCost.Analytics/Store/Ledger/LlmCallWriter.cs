@@ -180,9 +180,9 @@ public static class LlmCallRow
             .Append(usage.InputAudioTokens).Append(usage.OutputAudioTokens)
             .Append(usage.InputImageTokens).Append(usage.OutputImageTokens)
             .Append(call.UsageReported)
-            .Append(call.CostUsd).Append(call.InputCostUsd).Append(call.OutputCostUsd)
-            .Append(call.CacheReadCostUsd).Append(call.CacheWriteCostUsd)
-            .Append(call.PricingStatus).Append(call.PriceId).Append(call.CatalogVersion).Append(call.ReportedCostUsd)
+            .Append(Money(call.CostUsd)).Append(Money(call.InputCostUsd)).Append(Money(call.OutputCostUsd))
+            .Append(Money(call.CacheReadCostUsd)).Append(Money(call.CacheWriteCostUsd))
+            .Append(call.PricingStatus).Append(call.PriceId).Append(call.CatalogVersion).Append(Money(call.ReportedCostUsd))
             .Append(call.Service).Append(call.Environment).Append(call.Team).Append(call.Feature)
             .Append(call.UserId).Append(call.Tenant).Append(call.Workload)
             .Append(call.ConversationId).Append(call.AgentName)
@@ -191,4 +191,13 @@ public static class LlmCallRow
             .Append(ingestedAt);
         appender.EndRow();
     }
+
+    /// <summary>
+    /// Per-call money is stored to the pico-dollar (DECIMAL(18,12)). Multipliers (discounts, regional uplifts) can
+    /// produce more digits; they are rounded half-to-even here rather than refused, so one call never fails a batch.
+    /// </summary>
+    public static decimal? Money(decimal? value) =>
+        value is { } amount ? decimal.Round(amount, MoneyScale, MidpointRounding.ToEven) : null;
+
+    public const int MoneyScale = 12;
 }

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OtelLlmCost.Agent.Api;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Pricing.Catalog;
 using OtelLlmCost.Pricing.Cost;
@@ -57,7 +59,12 @@ internal sealed partial class AgentHost : IAsyncDisposable
     {
         options.Validate();
         var catalog = options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer));
-        var store = LedgerStore.Open(options.DataDirectory);
+        // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load extensions.
+        var store = LedgerStore.Open(options.DataDirectory, new DuckDbOpenOptions
+        {
+            AccessMode = DuckDbAccessMode.ReadWrite,
+            EnableExternalAccess = false,
+        });
         GroupCommitLedgerWriter? writer = null;
         try
         {
@@ -79,15 +86,21 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 kestrel.Listen(api, listen => apiListener = listen);
                 otlpListeners = kestrel.ListenOtlp(options.Otlp);
             });
+            var calculator = new CostCalculator(catalog);
             builder.Services.AddSingleton(store);
+            builder.Services.AddSingleton(catalog);
+            builder.Services.AddSingleton(calculator);
+            builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton(TimeProvider.System);
             var application = builder.Build();
-            var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), new CostCalculator(catalog), writer,
+            var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,
                 application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"));
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog,
                 Path.Combine(options.DataDirectory, AddressFileName));
             application.Use(host.KeepListenersApart);
             OtlpHttpReceiver.Map(application, options.Otlp, pipeline);
             OtlpGrpcReceiver.Map(application, options.Otlp, pipeline);
+            ApiEndpoints.Map(application);
             application.MapGet("/healthz", () => Results.Text("ok"));
             application.MapGet("/readyz", (LedgerStore ledger) => Results.Json(new ReadyState(
                 "ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls)));

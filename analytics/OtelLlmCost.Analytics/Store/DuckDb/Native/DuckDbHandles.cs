@@ -23,92 +23,78 @@ internal sealed class DuckDbDatabaseHandle : SafeHandle
 }
 
 /// <summary>
-/// A connection keeps its database alive: it holds a reference on the database handle until it is released, so
-/// disposing the database while a connection is open defers the close instead of freeing memory under it.
+/// A native object that must not outlive the object it was made from (a connection its database, a statement or
+/// an appender its connection). It holds a reference on its parent until it is released, so disposing the parent
+/// first defers the parent's release instead of freeing memory under the child.
 /// </summary>
-internal sealed class DuckDbConnectionHandle : SafeHandle
+internal abstract class DuckDbDependentHandle : SafeHandle
 {
-    private readonly DuckDbDatabaseHandle? _database;
+    private readonly SafeHandle? _parent;
 
-    public DuckDbConnectionHandle()
+    protected DuckDbDependentHandle()
         : base(IntPtr.Zero, ownsHandle: true)
+    {
+    }
+
+    protected DuckDbDependentHandle(IntPtr value, SafeHandle parent)
+        : this()
+    {
+        var added = false;
+        parent.DangerousAddRef(ref added);
+        _parent = parent;
+        SetHandle(value);
+    }
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    protected abstract void Destroy(IntPtr value);
+
+    protected sealed override bool ReleaseHandle()
+    {
+        Destroy(handle);
+        _parent?.DangerousRelease();
+        return true;
+    }
+}
+
+internal sealed class DuckDbConnectionHandle : DuckDbDependentHandle
+{
+    public DuckDbConnectionHandle()
     {
     }
 
     public DuckDbConnectionHandle(IntPtr connection, DuckDbDatabaseHandle database)
-        : this()
+        : base(connection, database)
     {
-        var added = false;
-        database.DangerousAddRef(ref added);
-        _database = database;
-        SetHandle(connection);
     }
 
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var connection = handle;
-        DuckDbNative.Disconnect(ref connection);
-        _database?.DangerousRelease();
-        return true;
-    }
+    protected override void Destroy(IntPtr value) => DuckDbNative.Disconnect(ref value);
 }
 
-internal sealed class DuckDbPreparedStatementHandle : SafeHandle
+internal sealed class DuckDbPreparedStatementHandle : DuckDbDependentHandle
 {
-    private readonly DuckDbConnectionHandle? _connection;
-
     public DuckDbPreparedStatementHandle()
-        : base(IntPtr.Zero, ownsHandle: true)
     {
     }
 
     public DuckDbPreparedStatementHandle(IntPtr statement, DuckDbConnectionHandle connection)
-        : this()
+        : base(statement, connection)
     {
-        var added = false;
-        connection.DangerousAddRef(ref added);
-        _connection = connection;
-        SetHandle(statement);
     }
 
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var statement = handle;
-        DuckDbNative.DestroyPrepare(ref statement);
-        _connection?.DangerousRelease();
-        return true;
-    }
+    protected override void Destroy(IntPtr value) => DuckDbNative.DestroyPrepare(ref value);
 }
 
-internal sealed class DuckDbAppenderHandle : SafeHandle
+internal sealed class DuckDbAppenderHandle : DuckDbDependentHandle
 {
-    private readonly DuckDbConnectionHandle? _connection;
-
     public DuckDbAppenderHandle()
-        : base(IntPtr.Zero, ownsHandle: true)
     {
     }
 
     public DuckDbAppenderHandle(IntPtr appender, DuckDbConnectionHandle connection)
-        : this()
+        : base(appender, connection)
     {
-        var added = false;
-        connection.DangerousAddRef(ref added);
-        _connection = connection;
-        SetHandle(appender);
     }
 
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var appender = handle;
-        DuckDbNative.AppenderDestroy(ref appender);
-        _connection?.DangerousRelease();
-        return true;
-    }
+    protected override void Destroy(IntPtr value) => DuckDbNative.AppenderDestroy(ref value);
 }

@@ -64,6 +64,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
         {
             AccessMode = DuckDbAccessMode.ReadWrite,
             EnableExternalAccess = false,
+            MemoryLimit = options.StoreMemoryLimit,
+            Threads = options.StoreThreads,
         });
         GroupCommitLedgerWriter? writer = null;
         try

@@ -11,6 +11,12 @@ internal sealed class AgentOptions
 
     public string ApiEndpoint { get; set; } = "127.0.0.1:4320";
 
+    /// <summary>DuckDB's memory limit for the ledger (its buffer pool, indexes and query memory; it spills to disk beyond).</summary>
+    public string StoreMemoryLimit { get; set; } = "512MB";
+
+    /// <summary>DuckDB worker threads; null leaves one per core.</summary>
+    public int? StoreThreads { get; set; }
+
     public OtlpReceiverOptions Otlp { get; set; } = new();
 
     public LedgerWriterOptions Ledger { get; set; } = new();

@@ -21,9 +21,12 @@ namespace OtelLlmCost.Agent.Tests.EndToEnd;
 /// <c>gen_ai.system=openai</c>, operation, request and response model, response id, finish reasons and
 /// <c>gen_ai.usage.input_tokens</c>/<c>output_tokens</c> only. OpenAI's <c>cached_tokens</c> and
 /// <c>reasoning_tokens</c> are not on the span, so the ledger can only price the whole prompt at the full input
-/// price. MEAI's span over the same call carries both; the stacked-call rule keeps that one.
+/// price. MEAI's span over the same call carries both; the stacked-call rule keeps that one. With
+/// <c>OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental</c> the SDK switches to <c>gen_ai.provider.name</c> and
+/// also reports <c>gen_ai.usage.cache_read.input_tokens</c> and <c>gen_ai.usage.reasoning.output_tokens</c>.
 /// </remarks>
 [TestClass]
+[DoNotParallelize] // Two tests set OTEL_SEMCONV_STABILITY_OPT_IN for the process while they run.
 public sealed class OpenAiSdkEndToEndTests
 {
     // gpt-4o's row in the shipped catalog (openai/gpt-4o@2000-01-01): USD per million tokens.
@@ -169,6 +172,75 @@ public sealed class OpenAiSdkEndToEndTests
     }
 
     [TestMethod]
+    public async Task OpenAiSdk_LatestGenAiConventions_SpanCarriesCacheAndReasoningAndIsPricedWithThem()
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        await using var openAi = await FakeOpenAiServer.StartAsync(Usage);
+        var exported = new ExportedSpans();
+        string traceId;
+        using (LatestGenAiConventions())
+        using (var tracing = Tracing(agent, OtlpExportProtocol.Grpc, exported, "checkout-api"))
+        {
+            using (var request = tracing.Source.StartActivity("POST /checkout", ActivityKind.Server)!)
+            {
+                traceId = request.TraceId.ToHexString();
+                var chat = new ChatClient("gpt-4o", new ApiKeyCredential("sk-test"), ClientOptions(openAi));
+                await chat.CompleteChatAsync([new UserChatMessage("Is order 1234 fraudulent?")]);
+            }
+
+            tracing.Provider.ForceFlush(10_000).ShouldBeTrue();
+        }
+
+        var sdkSpan = exported.Single(span => span.Source.Name == "OpenAI.ChatClient");
+        sdkSpan.GetTagItem("gen_ai.provider.name").ShouldBe("openai");
+        sdkSpan.GetTagItem("gen_ai.system").ShouldBeNull();
+        (await agent.WaitForAsync($"SELECT count(*) FROM llm_calls WHERE trace_id = '{traceId}'", 1L)).ShouldBe(1L);
+        using var connection = agent.Host.Store.Connect();
+        using var reader = connection.Query($"""
+            SELECT span_id, provider, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, cost_usd, pricing_status
+            FROM llm_calls WHERE trace_id = '{traceId}'
+            """);
+        reader.Read().ShouldBeTrue();
+        reader.GetString(0).ShouldBe(sdkSpan.SpanId.ToHexString());
+        reader.GetString(1).ShouldBe("openai");
+        reader.GetInt64(2).ShouldBe(Usage.PromptTokens);
+        reader.GetInt64(3).ShouldBe(Usage.CompletionTokens);
+        reader.GetInt64(4).ShouldBe(Usage.CachedTokens);
+        reader.GetInt64(5).ShouldBe(Usage.ReasoningTokens);
+        reader.GetDecimal(6).ShouldBe(((5_000 - 4_096) * InputPerMillion / 1_000_000m) + (4_096 * CacheReadPerMillion / 1_000_000m) + (300 * OutputPerMillion / 1_000_000m));
+        reader.GetString(7).ShouldBe("priced");
+    }
+
+    [TestMethod]
+    public async Task MeaiOverOpenAiSdk_LatestGenAiConventionsEquallyDetailed_StoresOneRowFromTheInnerSdkSpan()
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        await using var openAi = await FakeOpenAiServer.StartAsync(Usage);
+        var exported = new ExportedSpans();
+        using (LatestGenAiConventions())
+        using (var tracing = Tracing(agent, OtlpExportProtocol.HttpProtobuf, exported, "support-bot", MeaiSource))
+        {
+            var chat = new OpenAIClient(new ApiKeyCredential("sk-test"), ClientOptions(openAi))
+                .GetChatClient("gpt-4o").AsIChatClient().AsBuilder().UseOpenTelemetry().Build();
+            await chat.GetResponseAsync("Summarize ticket 42.");
+            tracing.Provider.ForceFlush(10_000).ShouldBeTrue();
+        }
+
+        var sdkSpan = exported.Single(span => span.Source.Name == "OpenAI.ChatClient");
+        var meaiSpan = exported.Single(span => span.Source.Name == MeaiSource);
+        sdkSpan.GetTagItem("gen_ai.usage.cache_read.input_tokens").ShouldBe(meaiSpan.GetTagItem("gen_ai.usage.cache_read.input_tokens"));
+        var traceId = sdkSpan.TraceId.ToHexString();
+        (await agent.WaitForAsync($"SELECT count(*) FROM llm_calls WHERE trace_id = '{traceId}'", 1L)).ShouldBe(1L);
+        await Task.Delay(300);
+        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(1L, "one provider call is one ledger row");
+
+        // Equal usage detail: the span closest to the provider (the SDK's, MEAI's child) is the one kept.
+        agent.Scalar("SELECT span_id FROM llm_calls").ShouldBe(sdkSpan.SpanId.ToHexString());
+        agent.Scalar("SELECT cache_read_tokens FROM llm_calls").ShouldBe(Usage.CachedTokens);
+        agent.Scalar("SELECT service FROM llm_calls").ShouldBe("support-bot");
+    }
+
+    [TestMethod]
     public async Task OpenAiSdk_RateLimitedCall_IsStoredAsErrorAndNotPricedAsZero()
     {
         await using var agent = await AgentFixture.StartAsync();
@@ -232,6 +304,12 @@ public sealed class OpenAiSdkEndToEndTests
         reader.GetString(6).ShouldBe("search-svc");
     }
 
+    /// <summary>
+    /// Opts the OpenAI SDK into the latest experimental GenAI conventions for clients created until disposed; the SDK
+    /// reads the variable each time it creates a client. Tests in this assembly run one at a time.
+    /// </summary>
+    private static EnvironmentVariable LatestGenAiConventions() => new("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental");
+
     private static OpenAIClientOptions ClientOptions(FakeOpenAiServer server) =>
         new() { Endpoint = server.Endpoint, RetryPolicy = new ClientRetryPolicy(maxRetries: 0) };
 
@@ -250,6 +328,22 @@ public sealed class OpenAiSdkEndToEndTests
             })
             .Build();
         return new TestTracing(source, provider);
+    }
+
+    /// <summary>Sets an environment variable and restores its previous value on dispose.</summary>
+    private sealed class EnvironmentVariable : IDisposable
+    {
+        private readonly string _name;
+        private readonly string? _previous;
+
+        public EnvironmentVariable(string name, string value)
+        {
+            _name = name;
+            _previous = Environment.GetEnvironmentVariable(name);
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        public void Dispose() => Environment.SetEnvironmentVariable(_name, _previous);
     }
 
     /// <summary>A test's own tracer provider and the source for its request span.</summary>

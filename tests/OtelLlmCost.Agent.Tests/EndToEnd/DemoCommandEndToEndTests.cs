@@ -1,4 +1,7 @@
+using System.CommandLine;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using OtelLlmCost.Agent.Demo;
 
 namespace OtelLlmCost.Agent.Tests.EndToEnd;
@@ -70,5 +73,57 @@ public sealed class DemoCommandEndToEndTests
         output.ToString().ShouldContain($"backfilled {result.Calls - live} calls over {backfillDays} day(s)");
         agent.Scalar($"SELECT count(*) FROM llm_calls WHERE start_time < TIMESTAMPTZ '{startedAt.AddDays(-backfillDays).AddMinutes(-1):yyyy-MM-dd HH:mm:ss}+00'").ShouldBe(0L);
         ((long)agent.Scalar("SELECT count(DISTINCT hour(start_time AT TIME ZONE 'UTC')) FROM llm_calls")!).ShouldBe(24L);
+    }
+
+    [TestMethod]
+    public async Task Demo_NoReceiverAtTheEndpoint_FailsFastSaysWhyAndCountsNothingSent()
+    {
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        var closed = new Uri($"http://127.0.0.1:{ClosedPort()}/");
+
+        var result = await DemoCommand.RunAsync(
+            new DemoCommand.DemoOptions(closed, Http: false, Rate: 200, Duration: TimeSpan.FromSeconds(2), BackfillDays: 0, Seed: 7), output, CancellationToken.None);
+
+        result.ShouldBe(new DemoCommand.DemoResult(0, Flushed: false));
+        output.ToString().ShouldStartWith($"error: no OTLP trace receiver accepted a test export at {closed} (grpc)");
+    }
+
+    [TestMethod]
+    public async Task Demo_HttpProtocolAimedAtTheGrpcListener_FailsFastAndStoresNothing()
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        var result = await DemoCommand.RunAsync(
+            new DemoCommand.DemoOptions(agent.Host.GrpcAddress, Http: true, Rate: 200, Duration: TimeSpan.FromSeconds(2), BackfillDays: 0, Seed: 7), output, CancellationToken.None);
+
+        result.Calls.ShouldBe(0);
+        result.Flushed.ShouldBeFalse();
+        output.ToString().ShouldContain("(http/protobuf)");
+        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(0L);
+    }
+
+    [TestMethod]
+    [DataRow("http", "http://127.0.0.1:4318/")]
+    [DataRow("grpc", "http://127.0.0.1:4317/")]
+    public async Task DemoCommandLine_ProtocolWithoutEndpoint_TargetsThatProtocolsDefaultListener(string protocol, string expectedEndpoint)
+    {
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+
+        // Nothing is sent whether or not an agent listens there (no live traffic, no backfill); the output names the endpoint.
+        await DemoCommand.Create().Parse(["--protocol", protocol, "--duration", "00:00:00"]).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+
+        error.ToString().ShouldBeEmpty();
+        output.ToString().ShouldContain(expectedEndpoint);
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 }

@@ -15,10 +15,9 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var endpoint = new Option<string>("--endpoint")
+        var endpoint = new Option<string?>("--endpoint")
         {
-            Description = "OTLP endpoint of the agent: http://127.0.0.1:4317 for grpc, http://127.0.0.1:4318 for http.",
-            DefaultValueFactory = _ => "http://127.0.0.1:4317",
+            Description = "OTLP endpoint of the agent. Default: http://127.0.0.1:4317 for grpc, http://127.0.0.1:4318 for http.",
         };
         var protocol = new Option<string>("--protocol") { Description = "grpc or http (http/protobuf).", DefaultValueFactory = _ => "grpc" };
         protocol.AcceptOnlyFromAmong("grpc", "http");
@@ -44,7 +43,8 @@ internal static class DemoCommand
         {
             var error = parseResult.InvocationConfiguration.Error;
             var output = parseResult.InvocationConfiguration.Output;
-            if (!Uri.TryCreate(parseResult.GetValue(endpoint), UriKind.Absolute, out var endpointUri))
+            var http = parseResult.GetValue(protocol) == "http";
+            if (!Uri.TryCreate(parseResult.GetValue(endpoint) ?? DefaultEndpoint(http), UriKind.Absolute, out var endpointUri))
             {
                 await error.WriteLineAsync("error: --endpoint must be an absolute URL such as http://127.0.0.1:4317");
                 return 1;
@@ -56,12 +56,15 @@ internal static class DemoCommand
                 return 1;
             }
 
-            var sent = await RunAsync(new DemoOptions(endpointUri, parseResult.GetValue(protocol) == "http", parseResult.GetValue(rate),
+            var sent = await RunAsync(new DemoOptions(endpointUri, http, parseResult.GetValue(rate),
                 parseResult.GetValue(duration), parseResult.GetValue(backfillDays), parseResult.GetValue(seed)), output, cancellationToken);
             return sent.Flushed ? 0 : 1;
         });
         return command;
     }
+
+    /// <summary>The agent's default OTLP listener for the protocol (gRPC and HTTP listen on different ports).</summary>
+    internal static string DefaultEndpoint(bool http) => http ? "http://127.0.0.1:4318" : "http://127.0.0.1:4317";
 
     internal sealed record DemoOptions(Uri Endpoint, bool Http, int Rate, TimeSpan Duration, int BackfillDays, int Seed);
 
@@ -69,6 +72,14 @@ internal static class DemoCommand
 
     internal static async Task<DemoResult> RunAsync(DemoOptions options, TextWriter output, CancellationToken cancellationToken)
     {
+        var protocol = options.Http ? "http/protobuf" : "grpc";
+        if (await OtlpEndpointCheck.ProblemAsync(options.Endpoint, options.Http, cancellationToken) is { } problem)
+        {
+            await output.WriteLineAsync($"error: no OTLP trace receiver accepted a test export at {options.Endpoint} ({protocol}): {problem}. "
+                + "Is the agent running (otel-llm-cost serve), and do --endpoint and --protocol match its listener?");
+            return new DemoResult(0, Flushed: false);
+        }
+
         // One tracer provider per service, as separate apps would have: service.name lives on the resource.
         using var services = new DemoServices(options);
         var traffic = new DemoTraffic(options.Seed);
@@ -76,18 +87,20 @@ internal static class DemoCommand
         var now = DateTime.UtcNow;
         if (options.BackfillDays > 0)
         {
-            // Ten-second steps over past days, thinned by the daily shape: about rate/10 calls per step at peak.
+            // Ten-second steps over past days, each kept with the daily shape's probability: at most one call per step
+            // (about 4,000 a day), whatever the live rate.
             for (var at = now.AddDays(-options.BackfillDays); at < now && !cancellationToken.IsCancellationRequested; at = at.AddSeconds(10))
             {
                 if (traffic.KeepAt(at))
                 {
                     Emit(services, traffic.Next(), at);
                     calls++;
-                }
 
-                if (calls % 5_000 == 0)
-                {
-                    services.Flush();
+                    // Bounded export queues: drain every 5,000 calls (once, not again on each skipped step after).
+                    if (calls % 5_000 == 0)
+                    {
+                        services.Flush();
+                    }
                 }
             }
 
@@ -116,7 +129,7 @@ internal static class DemoCommand
 
         calls += live;
         var flushed = services.Flush();
-        await output.WriteLineAsync($"sent {calls} LLM calls to {options.Endpoint} ({(options.Http ? "http/protobuf" : "grpc")}); flushed: {flushed}");
+        await output.WriteLineAsync($"sent {calls} LLM calls to {options.Endpoint} ({protocol}); flushed: {flushed}");
         return new DemoResult(calls, flushed);
     }
 

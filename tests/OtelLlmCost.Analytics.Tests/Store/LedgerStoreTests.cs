@@ -155,6 +155,43 @@ public sealed class LedgerStoreTests
     }
 
     [TestMethod]
+    public void Writer_RestartBetweenStackedExports_StillKeepsOnlyTheInnerSpan()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var (outer, inner) = StackedPair();
+        using (var before = new LlmCallWriter(store))
+        {
+            before.Write([outer]).ShouldBe(1);
+        }
+
+        using (var after = new LlmCallWriter(store))
+        {
+            after.Write([inner]).ShouldBe(1);
+        }
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId);
+    }
+
+    [TestMethod]
+    public void RecentStackedCalls_ForgetsCallsOutsideTheWindowBehindTheNewest()
+    {
+        var recent = new RecentStackedCalls();
+        var old = SampleCall(1);
+        old.ResponseId = "r-old";
+        var fresh = SampleCall(2);
+        fresh.ResponseId = "r-new";
+        fresh = new LlmCall { TraceId = fresh.TraceId, SpanId = fresh.SpanId, ResponseId = "r-new", StartTime = old.StartTime + RecentStackedCalls.Window + TimeSpan.FromSeconds(1) };
+        recent.Remember(old);
+        recent.Find($"{old.TraceId}/r-old").ShouldNotBeNull();
+        recent.Remember(fresh);
+        recent.Find($"{old.TraceId}/r-old").ShouldBeNull();
+        recent.Find($"{fresh.TraceId}/r-new").ShouldNotBeNull();
+        recent.Count.ShouldBe(1);
+    }
+
+    [TestMethod]
     public void Writer_SameResponseIdInDifferentTraces_KeepsBoth()
     {
         using var directory = new TemporaryDirectory();

@@ -7,8 +7,12 @@ namespace OtelLlmCost.Analytics.Store.Ledger;
 
 public sealed class LedgerWriterOptions
 {
-    /// <summary>Calls waiting for commit above which new batches are refused (retryable), bounding memory.</summary>
-    public int MaxQueuedCalls { get; set; } = 200_000;
+    /// <summary>
+    /// Calls waiting for commit above which new batches are refused (retryable), bounding memory and the
+    /// acknowledgement delay: about two seconds of the writer's measured commit rate, well inside an OTel
+    /// exporter's 10 s timeout (docs/load-and-crash.md).
+    /// </summary>
+    public int MaxQueuedCalls { get; set; } = 10_000;
 
     /// <summary>Calls committed together at most; waiting batches beyond it wait for the next commit.</summary>
     public int MaxCallsPerCommit { get; set; } = 50_000;

@@ -16,17 +16,16 @@ public sealed class LlmCallWriter : IDisposable
 {
     private const string StagingTable = "llm_calls_staging";
 
-    /// <summary>Stacked spans of one call are close in time; stored rows are searched only this far around the batch.</summary>
-    private static readonly TimeSpan StackedSearchWindow = TimeSpan.FromHours(1);
-
     private readonly DuckDbConnection _connection;
     private readonly TimeProvider _clock;
+    private readonly RecentStackedCalls _recent;
 
     public LlmCallWriter(LedgerStore store, TimeProvider? clock = null)
     {
         _connection = store.Connect();
         _clock = clock ?? TimeProvider.System;
         _connection.Execute($"CREATE TEMP TABLE IF NOT EXISTS {StagingTable} AS SELECT * FROM llm_calls LIMIT 0");
+        _recent = RecentStackedCalls.LoadFrom(_connection);
     }
 
     /// <summary>Stacked duplicates dropped or replaced since the writer was created.</summary>
@@ -41,28 +40,48 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         var (unique, stacked) = KeepOnePerStackedCall(calls);
-        var ingestedAt = _clock.GetUtcNow().UtcDateTime;
-        using var transaction = _connection.BeginTransaction();
-        _connection.Execute($"DELETE FROM {StagingTable}");
-        using (var appender = _connection.CreateAppender(StagingTable))
-        {
-            foreach (var call in unique)
-            {
-                LlmCallRow.Append(appender, call, ingestedAt);
-            }
-
-            appender.Close();
-        }
-
+        var replacedStored = new List<LlmCall>();
         if (stacked.Count > 0)
         {
-            ResolveAgainstLedger(stacked);
+            unique = ResolveAgainstRecent(unique, stacked, replacedStored);
         }
 
-        // DISTINCT ON keeps one row when a batch itself repeats a span (a client retrying inside one request).
-        var inserted = _connection.Execute(
-            $"INSERT OR IGNORE INTO llm_calls SELECT DISTINCT ON (trace_id, span_id) * FROM {StagingTable}");
-        transaction.Commit();
+        var ingestedAt = _clock.GetUtcNow().UtcDateTime;
+        long inserted;
+        using (var transaction = _connection.BeginTransaction())
+        {
+            _connection.Execute($"DELETE FROM {StagingTable}");
+            using (var appender = _connection.CreateAppender(StagingTable))
+            {
+                foreach (var call in unique)
+                {
+                    LlmCallRow.Append(appender, call, ingestedAt);
+                }
+
+                appender.Close();
+            }
+
+            if (replacedStored.Count > 0)
+            {
+                using var delete = _connection.Prepare("DELETE FROM llm_calls WHERE trace_id = $1 AND span_id = $2");
+                foreach (var stored in replacedStored)
+                {
+                    delete.Bind(1, stored.TraceId).Bind(2, stored.SpanId).Execute();
+                }
+            }
+
+            // DISTINCT ON keeps one row when a batch itself repeats a span (a client retrying inside one request).
+            inserted = _connection.Execute(
+                $"INSERT OR IGNORE INTO llm_calls SELECT DISTINCT ON (trace_id, span_id) * FROM {StagingTable}");
+            transaction.Commit();
+        }
+
+        // Only what is committed is remembered, so a failed commit leaves the index as the ledger is.
+        foreach (var call in stacked.Values)
+        {
+            _recent.Remember(call);
+        }
+
         return (int)inserted;
     }
 
@@ -103,64 +122,136 @@ public sealed class LlmCallWriter : IDisposable
         return (unique, stacked);
     }
 
-    /// <summary>Against the ledger: a staged call whose stacked twin is already stored replaces it or is dropped.</summary>
-    private void ResolveAgainstLedger(Dictionary<string, LlmCall> stacked)
+    /// <summary>
+    /// Against what is already stored: a staged call whose stacked twin was committed earlier either replaces it
+    /// (the stored row is deleted in the same transaction) or is dropped. Looked up in memory, never by scanning
+    /// the ledger on the commit path.
+    /// </summary>
+    private IReadOnlyList<LlmCall> ResolveAgainstRecent(IReadOnlyList<LlmCall> unique, Dictionary<string, LlmCall> stacked,
+        List<LlmCall> replacedStored)
     {
-        var earliest = stacked.Values.Min(call => call.StartTime) - StackedSearchWindow;
-        var latest = stacked.Values.Max(call => call.StartTime) + StackedSearchWindow;
-        var losers = new List<(string TraceId, string SpanId, bool Stored)>();
-        using (var find = _connection.Prepare($"""
-            SELECT l.trace_id, l.span_id, l.parent_span_id, l.start_time, l.duration_ms, l.response_id, l.usage_reported,
-                   l.cache_read_tokens, l.cache_write_tokens, l.cache_write_1h_tokens, l.reasoning_tokens,
-                   l.input_audio_tokens + l.output_audio_tokens + l.input_image_tokens + l.output_image_tokens
-            FROM llm_calls l
-            JOIN {StagingTable} s ON l.trace_id = s.trace_id AND l.response_id = s.response_id AND l.span_id <> s.span_id
-            WHERE l.start_time BETWEEN $1 AND $2
-            """))
+        HashSet<LlmCall>? dropped = null;
+        foreach (var (key, staged) in stacked.ToList())
         {
-            using var reader = find.Bind(1, earliest).Bind(2, latest).Query();
-            while (reader.Read())
+            if (_recent.Find(key) is not { } stored || stored.SpanId == staged.SpanId)
             {
-                var stored = new LlmCall
-                {
-                    TraceId = reader.GetString(0)!,
-                    SpanId = reader.GetString(1)!,
-                    ParentSpanId = reader.GetString(2),
-                    StartTime = reader.GetDateTime(3),
-                    DurationMs = reader.IsDBNull(4) ? 0 : reader.GetDouble(4),
-                    ResponseId = reader.GetString(5),
-                    UsageReported = reader.GetBoolean(6),
-                    Usage = new TokenUsage
-                    {
-                        CacheReadTokens = reader.GetInt64(7),
-                        CacheWriteTokens = reader.GetInt64(8),
-                        CacheWrite1hTokens = reader.GetInt64(9),
-                        ReasoningTokens = reader.GetInt64(10),
-                        InputAudioTokens = reader.GetInt64(11),
-                    },
-                };
-                var staged = stacked[StackedCalls.DedupeKey(stored)!];
-                losers.Add(StackedCalls.PreferOver(staged, stored)
-                    ? (stored.TraceId, stored.SpanId, true)
-                    : (staged.TraceId, staged.SpanId, false));
+                continue;
+            }
+
+            StackedDuplicates++;
+            if (StackedCalls.PreferOver(staged, stored))
+            {
+                replacedStored.Add(stored);
+            }
+            else
+            {
+                (dropped ??= new HashSet<LlmCall>(ReferenceEqualityComparer.Instance)).Add(staged);
+                stacked[key] = stored;
             }
         }
 
-        if (losers.Count == 0)
+        return dropped is null ? unique : unique.Where(call => !dropped.Contains(call)).ToList();
+    }
+
+    public void Dispose() => _connection.Dispose();
+}
+
+/// <summary>
+/// The calls with a response id committed most recently, by stacked key, with what <see cref="StackedCalls.PreferOver"/>
+/// needs. Stacked spans of one call end within moments of each other, so a bounded window suffices: twins further
+/// apart than <see cref="Window"/> (by start time, behind the newest call seen) or beyond <see cref="Capacity"/>
+/// recent keys are not matched and both are kept. Loaded from the ledger at start, so a restart between two
+/// stacked exports is covered.
+/// </summary>
+internal sealed class RecentStackedCalls
+{
+    public static readonly TimeSpan Window = TimeSpan.FromMinutes(10);
+
+    public const int Capacity = 50_000;
+
+    private readonly Dictionary<string, LlmCall> _byKey = new(StringComparer.Ordinal);
+    private readonly Queue<(string Key, string SpanId, DateTime StartTime)> _order = new();
+    private DateTime _newest = DateTime.MinValue;
+
+    public int Count => _byKey.Count;
+
+    public static RecentStackedCalls LoadFrom(DuckDbConnection connection)
+    {
+        var recent = new RecentStackedCalls();
+        using var reader = connection.Query($"""
+            SELECT trace_id, span_id, parent_span_id, start_time, duration_ms, response_id, usage_reported,
+                   cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
+                   input_audio_tokens + output_audio_tokens + input_image_tokens + output_image_tokens
+            FROM (SELECT * FROM llm_calls
+                  WHERE response_id IS NOT NULL
+                    AND start_time >= (SELECT max(start_time) FROM llm_calls) - INTERVAL {(int)Window.TotalMinutes} MINUTE
+                  ORDER BY start_time DESC LIMIT {Capacity})
+            ORDER BY start_time
+            """);
+        while (reader.Read())
+        {
+            recent.Remember(new LlmCall
+            {
+                TraceId = reader.GetString(0)!,
+                SpanId = reader.GetString(1)!,
+                ParentSpanId = reader.GetString(2),
+                StartTime = reader.GetDateTime(3),
+                DurationMs = reader.IsDBNull(4) ? 0 : reader.GetDouble(4),
+                ResponseId = reader.GetString(5),
+                UsageReported = reader.GetBoolean(6),
+                Usage = new TokenUsage
+                {
+                    CacheReadTokens = reader.GetInt64(7),
+                    CacheWriteTokens = reader.GetInt64(8),
+                    CacheWrite1hTokens = reader.GetInt64(9),
+                    ReasoningTokens = reader.GetInt64(10),
+                    InputAudioTokens = reader.GetInt64(11),
+                },
+            });
+        }
+
+        return recent;
+    }
+
+    public LlmCall? Find(string key) => _byKey.GetValueOrDefault(key);
+
+    /// <summary>Records a committed call (the kept one of its stacked key) and forgets what fell out of the window.</summary>
+    public void Remember(LlmCall call)
+    {
+        if (StackedCalls.DedupeKey(call) is not { } key)
         {
             return;
         }
 
-        StackedDuplicates += losers.Count;
-        using var deleteStored = _connection.Prepare("DELETE FROM llm_calls WHERE trace_id = $1 AND span_id = $2");
-        using var deleteStaged = _connection.Prepare($"DELETE FROM {StagingTable} WHERE trace_id = $1 AND span_id = $2");
-        foreach (var (traceId, spanId, isStored) in losers)
+        _byKey[key] = Trimmed(call);
+        _order.Enqueue((key, call.SpanId, call.StartTime));
+        if (call.StartTime > _newest)
         {
-            (isStored ? deleteStored : deleteStaged).Bind(1, traceId).Bind(2, spanId).Execute();
+            _newest = call.StartTime;
+        }
+
+        while (_order.Count > 0 && (_order.Count > Capacity || _order.Peek().StartTime < _newest - Window))
+        {
+            var (oldKey, oldSpan, _) = _order.Dequeue();
+            if (_byKey.TryGetValue(oldKey, out var current) && current.SpanId == oldSpan)
+            {
+                _byKey.Remove(oldKey);
+            }
         }
     }
 
-    public void Dispose() => _connection.Dispose();
+    // Only the fields PreferOver reads, so a remembered call holds no strings beyond its ids.
+    private static LlmCall Trimmed(LlmCall call) => new()
+    {
+        TraceId = call.TraceId,
+        SpanId = call.SpanId,
+        ParentSpanId = call.ParentSpanId,
+        StartTime = call.StartTime,
+        DurationMs = call.DurationMs,
+        ResponseId = call.ResponseId,
+        UsageReported = call.UsageReported,
+        Usage = call.Usage,
+    };
 }
 
 /// <summary>The column order of <c>llm_calls</c> (schema version 1), in one place.</summary>

@@ -79,11 +79,12 @@ public sealed class LedgerStoreTests
         writer.Write(batch).ShouldBe(3000);
         writer.Write(batch).ShouldBe(0);
         writer.Write([SampleCall(1), SampleCall(1), SampleCall(5000)]).ShouldBe(1);
+        writer.Write([SampleCall(2), SampleCall(6000)]).ShouldBe(1); // a stored span beside a new one: the new one lands
 
         using var connection = store.Connect();
-        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(3001L);
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(3002L);
         connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls")
-            .ShouldBe(batch.Sum(c => c.CostUsd!.Value) + SampleCall(5000).CostUsd!.Value);
+            .ShouldBe(batch.Sum(c => c.CostUsd!.Value) + SampleCall(5000).CostUsd!.Value + SampleCall(6000).CostUsd!.Value);
     }
 
     [TestMethod]

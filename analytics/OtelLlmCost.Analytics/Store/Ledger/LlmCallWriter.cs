@@ -5,9 +5,10 @@ using OtelLlmCost.SemanticConventions.Recognition;
 namespace OtelLlmCost.Analytics.Store.Ledger;
 
 /// <summary>
-/// Writes batches of calls to <c>llm_calls</c> exactly once. A batch is appended to a staging table and moved
-/// into the ledger with <c>INSERT OR IGNORE</c> in one transaction, so a retried export (same trace and span
-/// ids) inserts nothing and a crash before commit leaves nothing half-written. Two instrumentations stacked on
+/// Writes batches of calls to <c>llm_calls</c> exactly once, each batch in one transaction, so a crash before
+/// commit leaves nothing half-written. New spans are appended directly; a batch holding a span already stored
+/// (a retried export) is refused by the unique key, rolled back, and moved in through a staging table with
+/// <c>INSERT OR IGNORE</c>, so a retry inserts nothing twice. Two instrumentations stacked on
 /// one provider call (same trace, same response id, different spans) are stored once, keeping the span
 /// <see cref="StackedCalls.PreferOver"/> chooses, whether they arrive in one batch or in two.
 /// Owns its connection; one thread.
@@ -47,34 +48,9 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         var ingestedAt = _clock.GetUtcNow().UtcDateTime;
-        long inserted;
-        using (var transaction = _connection.BeginTransaction())
-        {
-            _connection.Execute($"DELETE FROM {StagingTable}");
-            using (var appender = _connection.CreateAppender(StagingTable))
-            {
-                foreach (var call in unique)
-                {
-                    LlmCallRow.Append(appender, call, ingestedAt);
-                }
-
-                appender.Close();
-            }
-
-            if (replacedStored.Count > 0)
-            {
-                using var delete = _connection.Prepare("DELETE FROM llm_calls WHERE trace_id = $1 AND span_id = $2");
-                foreach (var stored in replacedStored)
-                {
-                    delete.Bind(1, stored.TraceId).Bind(2, stored.SpanId).Execute();
-                }
-            }
-
-            // DISTINCT ON keeps one row when a batch itself repeats a span (a client retrying inside one request).
-            inserted = _connection.Execute(
-                $"INSERT OR IGNORE INTO llm_calls SELECT DISTINCT ON (trace_id, span_id) * FROM {StagingTable}");
-            transaction.Commit();
-        }
+        var inserted = replacedStored.Count == 0 && TryAppendDirectly(unique, ingestedAt, out var appended)
+            ? appended
+            : WriteThroughStaging(unique, replacedStored, ingestedAt);
 
         // Only what is committed is remembered, so a failed commit leaves the index as the ledger is.
         foreach (var call in stacked.Values)
@@ -83,6 +59,86 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         return (int)inserted;
+    }
+
+    /// <summary>
+    /// The common case, a batch of spans never seen before: appended straight into the ledger in one transaction.
+    /// A span already stored (a retried export) makes DuckDB refuse the append on the unique key; the transaction
+    /// is rolled back and the batch takes the staging path, which skips what is stored.
+    /// </summary>
+    private bool TryAppendDirectly(IReadOnlyList<LlmCall> calls, DateTime ingestedAt, out long appended)
+    {
+        appended = 0;
+        var seen = new HashSet<(string, string)>();
+        foreach (var call in calls)
+        {
+            if (!seen.Add((call.TraceId, call.SpanId)))
+            {
+                return false; // the batch repeats a span: let DISTINCT ON pick one
+            }
+        }
+
+        var transaction = _connection.BeginTransaction();
+        try
+        {
+            using (var appender = _connection.CreateAppender("llm_calls"))
+            {
+                foreach (var call in calls)
+                {
+                    LlmCallRow.Append(appender, call, ingestedAt);
+                }
+
+                appender.Close();
+            }
+
+            transaction.Commit();
+            appended = calls.Count;
+            return true;
+        }
+        catch (DuckDbException exception) when (IsUniqueKeyViolation(exception))
+        {
+            transaction.Dispose();
+            return false;
+        }
+        catch
+        {
+            transaction.Dispose();
+            throw;
+        }
+    }
+
+    private static bool IsUniqueKeyViolation(DuckDbException exception) =>
+        exception.Message.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase)
+        || exception.Message.Contains("violates primary key", StringComparison.OrdinalIgnoreCase);
+
+    private long WriteThroughStaging(IReadOnlyList<LlmCall> unique, List<LlmCall> replacedStored, DateTime ingestedAt)
+    {
+        using var transaction = _connection.BeginTransaction();
+        _connection.Execute($"DELETE FROM {StagingTable}");
+        using (var appender = _connection.CreateAppender(StagingTable))
+        {
+            foreach (var call in unique)
+            {
+                LlmCallRow.Append(appender, call, ingestedAt);
+            }
+
+            appender.Close();
+        }
+
+        if (replacedStored.Count > 0)
+        {
+            using var delete = _connection.Prepare("DELETE FROM llm_calls WHERE trace_id = $1 AND span_id = $2");
+            foreach (var stored in replacedStored)
+            {
+                delete.Bind(1, stored.TraceId).Bind(2, stored.SpanId).Execute();
+            }
+        }
+
+        // DISTINCT ON keeps one row when a batch itself repeats a span (a client retrying inside one request).
+        var inserted = _connection.Execute(
+            $"INSERT OR IGNORE INTO llm_calls SELECT DISTINCT ON (trace_id, span_id) * FROM {StagingTable}");
+        transaction.Commit();
+        return inserted;
     }
 
     /// <summary>Within the batch: one call per stacked key. Returns the calls to stage and those with a key.</summary>

@@ -28,6 +28,9 @@ internal sealed class LoadOptions
     /// <summary>Skip the read-and-discard baseline (crash mode never runs it).</summary>
     public bool NoBaseline { get; set; }
 
+    /// <summary>GenAI spans carry gen_ai.response.id (as real instrumentations do); off is a diagnostic knob.</summary>
+    public bool ResponseIds { get; set; } = true;
+
     public int Kills { get; set; } = 20;
 
     public int Seed { get; set; } = Environment.TickCount;
@@ -49,6 +52,8 @@ internal sealed class LoadOptions
           --agent-process PATH    the agent's otel-llm-cost.dll (default: the one built beside this harness)
           --data-dir DIR          the agent's data directory (default: a new temporary directory)
           --no-baseline           skip the read-and-discard receiver
+          --response-ids on|off   GenAI spans carry gen_ai.response.id (default on; off is a diagnostic
+                                  that skips the ledger's stacked-call lookup)
           --kills N               crash mode: number of kill -9 (default 20)
           --seed N                crash mode: seed of the kill times
           --keep-data             keep the temporary data directory
@@ -75,6 +80,7 @@ internal sealed class LoadOptions
                 case "--agent-process": options.AgentProcess = Value(); break;
                 case "--data-dir": options.DataDirectory = Value(); break;
                 case "--no-baseline": options.NoBaseline = true; break;
+                case "--response-ids": options.ResponseIds = Value() switch { "on" => true, "off" => false, _ => throw new ArgumentException("--response-ids must be on or off") }; break;
                 case "--kills": options.Kills = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--seed": options.Seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--keep-data": options.KeepData = true; break;

@@ -22,7 +22,7 @@ internal static class CrashRun
 
     public static async Task<int> RunAsync(LoadOptions options)
     {
-        var source = new TrafficSource(options.Batch, options.GenAiShare);
+        var source = new TrafficSource(options.Batch, options.GenAiShare, options.ResponseIds);
         var dataDirectory = options.DataDirectory ?? Directory.CreateTempSubdirectory("otel-llm-cost-crash-").FullName;
         var agentDll = options.ResolveAgentDll();
         var random = new Random(options.Seed);

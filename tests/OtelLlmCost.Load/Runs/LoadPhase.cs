@@ -19,9 +19,13 @@ internal sealed record PhaseResult(
     double LatencyP50Ms,
     double LatencyP99Ms,
     double? CpuSeconds,
-    long? PeakRssBytes)
+    long? PeakRssBytes,
+    IReadOnlyList<double> TimelineSpansPerSecond)
 {
     public double SpansPerSecond => Spans / Seconds;
+
+    /// <summary>CPU time of the target per acknowledged span: robust to other load on the machine, unlike spans/s.</summary>
+    public double? CpuMicrosecondsPerSpan => Spans == 0 ? null : CpuSeconds * 1_000_000 / Spans;
 
     /// <summary>CPU of the target process in % of one core over the phase.</summary>
     public double? CpuPercentOfOneCore => CpuSeconds / Seconds * 100;
@@ -52,6 +56,7 @@ internal sealed class LoadPhase(LoadOptions options, TrafficSource source)
         var cpuBefore = target.ProcessId is { } pid ? ProcessStats.CpuTime(pid) : null;
         using var sampling = new CancellationTokenSource();
         var peakRss = target.ProcessId is { } sampled ? SamplePeakRssAsync(sampled, sampling.Token) : Task.FromResult<long?>(null);
+        var timeline = SampleTimelineAsync(counters, sampling.Token);
         long slot = 0;
         var interval = TimeSpan.FromSeconds(options.Batch / options.Rate);
 
@@ -86,7 +91,30 @@ internal sealed class LoadPhase(LoadOptions options, TrafficSource source)
         var all = latencies.SelectMany(l => l).Order().ToArray();
         return new PhaseResult(target.Name, elapsed, counters.Requests, counters.Spans, counters.GenAiSpans, counters.Refusals,
             counters.Failures, counters.Abandoned, counters.LastFailure, Percentile(all, 0.50), Percentile(all, 0.99),
-            (cpuAfter - cpuBefore)?.TotalSeconds, await peakRss);
+            (cpuAfter - cpuBefore)?.TotalSeconds, await peakRss, await timeline);
+    }
+
+    /// <summary>Acknowledged spans/s per 5-second bucket: shows whether throughput drifts as the ledger grows.</summary>
+    private static async Task<IReadOnlyList<double>> SampleTimelineAsync(PhaseCounters counters, CancellationToken cancellationToken)
+    {
+        var buckets = new List<double>();
+        var bucket = TimeSpan.FromSeconds(5);
+        var previous = 0L;
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(bucket, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return buckets;
+            }
+
+            var spans = counters.Spans;
+            buckets.Add(Math.Round((spans - previous) / bucket.TotalSeconds));
+            previous = spans;
+        }
     }
 
     private static async Task<long?> SamplePeakRssAsync(int processId, CancellationToken cancellationToken)

@@ -16,7 +16,7 @@ internal static class LoadRun
 
     public static async Task<int> RunAsync(LoadOptions options)
     {
-        var source = new TrafficSource(options.Batch, options.GenAiShare);
+        var source = new TrafficSource(options.Batch, options.GenAiShare, options.ResponseIds);
         var loadBefore = ProcessStats.LoadAverage();
         Console.WriteLine($"mode={options.Mode}{(options.Mode == "rate" ? $" rate={options.Rate:F0} spans/s" : "")} transport={options.Transport} " +
             $"concurrency={options.Concurrency} batch={source.SpansPerRequest} genai={source.GenAiSpansPerRequest}/request " +
@@ -60,6 +60,11 @@ internal static class LoadRun
         var stopSeconds = stopwatch.Elapsed.TotalSeconds;
         var rows = CountRows(LedgerStore.FilePathIn(dataDirectory));
         var loadAfter = ProcessStats.LoadAverage();
+        if (options.Mode == "rate" && measured.SpansPerSecond < options.Rate * 0.95)
+        {
+            Console.WriteLine($"agent: did NOT keep up with {options.Rate:F0} spans/s (achieved {measured.SpansPerSecond:F0} with {options.Concurrency} exporters)");
+        }
+
         var ratio = baseline is null ? (double?)null : measured.SpansPerSecond / baseline.SpansPerSecond;
         Console.WriteLine($"agent: stopped (exit {exitCode}) in {stopSeconds:F1}s; llm_calls rows {rows:N0}, GenAI spans acknowledged {agentGenAiAcked:N0} " +
             $"({(rows == agentGenAiAcked ? "equal" : "DIFFERENT")})");
@@ -108,7 +113,7 @@ internal static class LoadRun
     {
         if (options.WarmupSeconds <= 0)
         {
-            return new PhaseResult(target.Name, 0, 0, 0, 0, 0, 0, 0, null, 0, 0, null, null);
+            return new PhaseResult(target.Name, 0, 0, 0, 0, 0, 0, 0, null, 0, 0, null, null, []);
         }
 
         return await phase.RunAsync(target, options.WarmupSeconds);
@@ -116,10 +121,13 @@ internal static class LoadRun
 
     private static void Print(PhaseResult result)
     {
-        var cpu = result.CpuPercentOfOneCore is { } percent ? $"{percent:F1}% of one core" : "n/a (in the harness process)";
+        var cpu = result.CpuPercentOfOneCore is { } percent
+            ? $"{percent:F1}% of one core ({result.CpuMicrosecondsPerSpan:F1} µs CPU per span)"
+            : "n/a (in the harness process)";
         Console.WriteLine($"{result.Target,-17} {result.SpansPerSecond,12:N0} spans/s acknowledged ({result.Requests:N0} requests in {result.Seconds:F1}s), " +
             $"ack latency p50 {result.LatencyP50Ms:F1} ms p99 {result.LatencyP99Ms:F1} ms, refusals {result.Refusals}, failures {result.Failures}" +
             $"{(result.LastFailure is null ? "" : $" (last: {result.LastFailure})")}, abandoned {result.Abandoned}, CPU {cpu}, peak RSS {Mib(result.PeakRssBytes)}");
+        Console.WriteLine($"{"",-17} spans/s per 5 s: {string.Join(' ', result.TimelineSpansPerSecond.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))}");
     }
 
     internal static string Mib(long? bytes) => bytes is { } b ? $"{b / (1024.0 * 1024.0):F0} MiB" : "n/a";

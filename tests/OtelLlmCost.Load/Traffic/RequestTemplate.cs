@@ -44,7 +44,7 @@ internal sealed class RequestTemplate
     public int GenAiCount => GenAi.Count(g => g);
 
     /// <summary>Builds a template of <paramref name="spans"/> spans of which about <paramref name="genAiShare"/> are GenAI.</summary>
-    public static RequestTemplate Build(int seed, int spans, double genAiShare)
+    public static RequestTemplate Build(int seed, int spans, double genAiShare, bool responseIds = true)
     {
         var random = new Random(seed);
         var request = new Service.ExportTraceServiceRequest();
@@ -80,7 +80,7 @@ internal sealed class RequestTemplate
             var parent = i == root ? null : spanPlaceholders[root];
             var start = now - (ulong)random.Next(0, 60_000) * 1_000_000UL;
             var span = genAi[i]
-                ? SpanFactory.GenAiSpan(random, i)
+                ? SpanFactory.GenAiSpan(random, i, responseIds)
                 : SpanFactory.HttpServerSpan(random);
             span.TraceId = ByteString.CopyFrom(tracePlaceholders[trace]);
             span.SpanId = ByteString.CopyFrom(spanPlaceholders[i]);

@@ -44,7 +44,7 @@ internal static class SpanFactory
         return resource;
     }
 
-    public static OtlpTrace.Span GenAiSpan(Random random, int index)
+    public static OtlpTrace.Span GenAiSpan(Random random, int index, bool responseId)
     {
         var (provider, model, responseModel, server, reasoning) = Models[random.Next(Models.Length)];
         var (team, feature) = Workloads[random.Next(Workloads.Length)];
@@ -75,7 +75,11 @@ internal static class SpanFactory
             attributes.Add(Text("gen_ai.response.model", responseModel));
 
             // Unique within the trace (the ledger folds stacked instrumentations of one response id together).
-            attributes.Add(Text("gen_ai.response.id", $"chatcmpl-{random.NextInt64():x16}{index:x4}"));
+            if (responseId)
+            {
+                attributes.Add(Text("gen_ai.response.id", $"chatcmpl-{random.NextInt64():x16}{index:x4}"));
+            }
+
             attributes.Add(new Common.KeyValue
             {
                 Key = "gen_ai.response.finish_reasons",

@@ -15,9 +15,9 @@ internal sealed class TrafficSource
 
     private readonly RequestTemplate[] _templates;
 
-    public TrafficSource(int spansPerRequest, double genAiShare, int templateCount = 8)
+    public TrafficSource(int spansPerRequest, double genAiShare, bool responseIds = true, int templateCount = 8)
     {
-        _templates = [.. Enumerable.Range(0, templateCount).Select(seed => RequestTemplate.Build(seed + 1, spansPerRequest, genAiShare))];
+        _templates = [.. Enumerable.Range(0, templateCount).Select(seed => RequestTemplate.Build(seed + 1, spansPerRequest, genAiShare, responseIds))];
         RunNonce = BinaryPrimitives.ReadUInt64BigEndian(RandomNumberGenerator.GetBytes(8)) | 1UL;
         MaxRequestBytes = GrpcPrefixLength + _templates.Max(t => t.Length);
     }

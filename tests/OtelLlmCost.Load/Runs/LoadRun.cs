@@ -37,6 +37,7 @@ internal static class LoadRun
         PhaseResult measured;
         long? peakHwm;
         long agentGenAiAcked;
+        long unanswered;
         int exitCode;
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         var agent = await AgentProcess.StartAsync(options.ResolveAgentDll(), dataDirectory, TimeSpan.FromSeconds(60));
@@ -47,6 +48,7 @@ internal static class LoadRun
             measured = await phase.RunAsync(agent, options.DurationSeconds);
             Print(measured);
             agentGenAiAcked = warm.GenAiSpans + measured.GenAiSpans;
+            unanswered = warm.Failures + warm.Abandoned + measured.Failures + measured.Abandoned;
             peakHwm = ProcessStats.MemoryBytes(agent.ProcessId!.Value, "VmHWM");
             Console.WriteLine($"agent: started in {startSeconds:F1}s; peak RSS over its life (VmHWM) {Mib(peakHwm)}");
         }
@@ -66,8 +68,11 @@ internal static class LoadRun
         }
 
         var ratio = baseline is null ? (double?)null : measured.SpansPerSecond / baseline.SpansPerSecond;
+        // Rows beyond the acknowledged spans are allowed only from requests that ended without an answer the
+        // client saw (a timeout, or given up after refusals): the agent may have committed those.
+        var rowsConsistent = rows == agentGenAiAcked || (rows > agentGenAiAcked && unanswered > 0);
         Console.WriteLine($"agent: stopped (exit {exitCode}) in {stopSeconds:F1}s; llm_calls rows {rows:N0}, GenAI spans acknowledged {agentGenAiAcked:N0} " +
-            $"({(rows == agentGenAiAcked ? "equal" : "DIFFERENT")})");
+            $"({(rows == agentGenAiAcked ? "equal" : rows > agentGenAiAcked ? $"more rows: {unanswered} requests timed out or were given up, their rows may be committed" : "ROWS MISSING")})");
         if (ratio is { } r)
         {
             Console.WriteLine($"ratio agent / read-and-discard: {r:P1} of spans/s");
@@ -88,6 +93,7 @@ internal static class LoadRun
             AgentVmHwmBytes = peakHwm,
             RowsCommitted = rows,
             GenAiSpansAcknowledged = agentGenAiAcked,
+            RequestsUnanswered = unanswered,
             Ratio = ratio,
             LoadAverageBefore = loadBefore,
             LoadAverageAfter = loadAfter,
@@ -99,7 +105,7 @@ internal static class LoadRun
             Directory.Delete(dataDirectory, recursive: true);
         }
 
-        return rows == agentGenAiAcked && exitCode == 0 ? 0 : 2;
+        return rowsConsistent && exitCode == 0 ? 0 : 2;
     }
 
     internal static long CountRows(string ledgerFile)

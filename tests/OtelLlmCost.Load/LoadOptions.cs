@@ -40,8 +40,10 @@ internal sealed class LoadOptions
     public const string Usage = """
         otel-llm-cost-load: drives the agent (as a child process) and a read-and-discard receiver with OTLP traffic.
 
-          --mode max|rate|crash   max: as fast as the receiver acknowledges; rate: fixed --rate spans/s;
-                                  crash: kill -9 the agent --kills times under load, then check the ledger
+          --mode max|rate|crash|ledger
+                                  max: as fast as the receiver acknowledges; rate: fixed --rate spans/s;
+                                  crash: kill -9 the agent --kills times under load, then check the ledger;
+                                  ledger: diagnostic, the ledger writer alone with --batch calls per commit
           --rate N                spans/s in rate mode (default 10000)
           --duration S            measured seconds per target (default 20; crash: seconds of load, default 60)
           --warmup S              unmeasured seconds before each measurement (default 3)
@@ -100,9 +102,9 @@ internal sealed class LoadOptions
     /// <summary>Every loop of the harness is bounded by these limits.</summary>
     public void Validate()
     {
-        if (Mode is not ("max" or "rate" or "crash"))
+        if (Mode is not ("max" or "rate" or "crash" or "ledger"))
         {
-            throw new ArgumentException("--mode must be max, rate or crash");
+            throw new ArgumentException("--mode must be max, rate, crash or ledger");
         }
 
         if (Transport is not ("http" or "grpc"))

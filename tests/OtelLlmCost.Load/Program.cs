@@ -19,6 +19,9 @@ catch (Exception exception) when (exception is ArgumentException or FormatExcept
     return 64;
 }
 
-return options.Mode == "crash"
-    ? await CrashRun.RunAsync(options)
-    : await LoadRun.RunAsync(options);
+return options.Mode switch
+{
+    "crash" => await CrashRun.RunAsync(options),
+    "ledger" => LedgerRun.Run(options),
+    _ => await LoadRun.RunAsync(options),
+};

@@ -54,6 +54,7 @@ internal static class CrashRun
         })).ToArray();
 
         var kills = 0;
+        var startupKills = 0;
         var restartSeconds = new List<double>();
         try
         {
@@ -64,6 +65,13 @@ internal static class CrashRun
                 await Volatile.Read(ref current).KillAsync();
                 kills++;
                 await current.DisposeAsync();
+                if (kills % 4 == 0)
+                {
+                    // Every fourth time, also kill an incarnation while it is still starting up.
+                    await AgentProcess.KillDuringStartAsync(agentDll, dataDirectory, TimeSpan.FromMilliseconds(random.Next(100, 1200)));
+                    startupKills++;
+                }
+
                 var restart = Stopwatch.StartNew();
                 Volatile.Write(ref current, await AgentProcess.StartAsync(agentDll, dataDirectory, StartTimeout));
                 restartSeconds.Add(restart.Elapsed.TotalSeconds);
@@ -94,6 +102,7 @@ internal static class CrashRun
         {
             Kills = kills,
             KillsRequested = options.Kills,
+            StartupKills = startupKills,
             Seconds = Math.Round(elapsed, 1),
             RequestsAcknowledged = acknowledged.Count,
             GenAiSpansAcknowledged = expected.Count,
@@ -108,7 +117,7 @@ internal static class CrashRun
             FinalStopExitCode = exitCode,
             Seed = options.Seed,
         };
-        Console.WriteLine($"kills {kills}/{options.Kills} in {elapsed:F0}s (median restart {result.RestartMedianSeconds}s); requests acknowledged {acknowledged.Count:N0}; " +
+        Console.WriteLine($"kills {kills}/{options.Kills} under load (+{startupKills} during startup) in {elapsed:F0}s (median restart {result.RestartMedianSeconds}s); requests acknowledged {acknowledged.Count:N0}; " +
             $"GenAI spans acknowledged {expected.Count:N0}; llm_calls rows {rows:N0}; missing {missing}; duplicated {duplicates}; " +
             $"stored but never acknowledged {unacknowledgedStored} (allowed: committed just before a kill); refusals {counters.Refusals}, " +
             $"failed attempts {counters.Failures}, abandoned {counters.Abandoned}");

@@ -87,6 +87,30 @@ internal sealed class AgentProcess : ILoadTarget
         throw new TimeoutException($"The agent did not write {addressFile} within {startTimeout.TotalSeconds} s; see agent.log");
     }
 
+    /// <summary>
+    /// Starts an agent on the data directory and SIGKILLs it after <paramref name="lifetime"/>, whether or not it
+    /// finished starting (opening the ledger, replaying its WAL, migrating): recovery must survive that too.
+    /// </summary>
+    public static async Task KillDuringStartAsync(string agentDll, string dataDirectory, TimeSpan lifetime)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList =
+            {
+                agentDll, "serve", "--data-dir", dataDirectory,
+                "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--api", "127.0.0.1:0",
+            },
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
+            UseShellExecute = false,
+            WorkingDirectory = dataDirectory,
+        };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        await Task.Delay(lifetime);
+        process.Kill();
+        await process.WaitForExitAsync();
+    }
+
     /// <summary>SIGKILL: the process dies at once, with whatever it had in flight.</summary>
     public async Task KillAsync()
     {

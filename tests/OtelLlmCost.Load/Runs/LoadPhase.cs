@@ -16,8 +16,8 @@ internal sealed record PhaseResult(
     long Failures,
     long Abandoned,
     string? LastFailure,
-    double LatencyP50Ms,
-    double LatencyP99Ms,
+    double? LatencyP50Ms,
+    double? LatencyP99Ms,
     double? CpuSeconds,
     long? PeakRssBytes,
     IReadOnlyList<double> TimelineSpansPerSecond)
@@ -140,6 +140,6 @@ internal sealed class LoadPhase(LoadOptions options, TrafficSource source)
         return peak;
     }
 
-    private static double Percentile(double[] sorted, double quantile) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
+    private static double? Percentile(double[] sorted, double quantile) =>
+        sorted.Length == 0 ? null : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
 }

@@ -67,7 +67,7 @@ internal static class LoadRun
             Console.WriteLine($"agent: did NOT keep up with {options.Rate:F0} spans/s (achieved {measured.SpansPerSecond:F0} with {options.Concurrency} exporters)");
         }
 
-        var ratio = baseline is null ? (double?)null : measured.SpansPerSecond / baseline.SpansPerSecond;
+        var ratio = baseline is null || baseline.Spans == 0 ? (double?)null : measured.SpansPerSecond / baseline.SpansPerSecond;
         // Rows beyond the acknowledged spans are allowed only from requests that ended without an answer the
         // client saw (a timeout, or given up after refusals): the agent may have committed those.
         var rowsConsistent = rows == agentGenAiAcked || (rows > agentGenAiAcked && unanswered > 0);
@@ -128,13 +128,15 @@ internal static class LoadRun
     private static void Print(PhaseResult result)
     {
         var cpu = result.CpuPercentOfOneCore is { } percent
-            ? $"{percent:F1}% of one core ({result.CpuMicrosecondsPerSpan:F1} µs CPU per span)"
+            ? $"{percent:F1}% of one core ({(result.CpuMicrosecondsPerSpan is { } perSpan ? $"{perSpan:F1} µs" : "n/a")} CPU per span)"
             : "n/a (in the harness process)";
         Console.WriteLine($"{result.Target,-17} {result.SpansPerSecond,12:N0} spans/s acknowledged ({result.Requests:N0} requests in {result.Seconds:F1}s), " +
-            $"ack latency p50 {result.LatencyP50Ms:F1} ms p99 {result.LatencyP99Ms:F1} ms, refusals {result.Refusals}, failures {result.Failures}" +
+            $"ack latency p50 {Ms(result.LatencyP50Ms)} p99 {Ms(result.LatencyP99Ms)}, refusals {result.Refusals}, failures {result.Failures}" +
             $"{(result.LastFailure is null ? "" : $" (last: {result.LastFailure})")}, abandoned {result.Abandoned}, CPU {cpu}, peak RSS {Mib(result.PeakRssBytes)}");
         Console.WriteLine($"{"",-17} spans/s per 5 s: {string.Join(' ', result.TimelineSpansPerSecond.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))}");
     }
+
+    private static string Ms(double? milliseconds) => milliseconds is { } ms ? $"{ms:F1} ms" : "n/a";
 
     internal static string Mib(long? bytes) => bytes is { } b ? $"{b / (1024.0 * 1024.0):F0} MiB" : "n/a";
 }

@@ -41,6 +41,8 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
             "Time from a batch entering the ledger queue to its commit (the acknowledgement delay).");
     }
 
+    public bool IsSaturated => _writer.IsFull;
+
     public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
     {
         var calls = Process(batch);

@@ -13,6 +13,11 @@ internal sealed class RecordingConsumer : ITraceBatchConsumer
 
     public Func<TraceBatch, ConsumeResult> Answer { get; set; } = _ => ConsumeResult.Accepted;
 
+    /// <summary>What <see cref="ITraceBatchConsumer.IsSaturated"/> answers.</summary>
+    public bool Saturated { get; set; }
+
+    bool ITraceBatchConsumer.IsSaturated => Saturated;
+
     /// <summary>When set, the consumer waits for it before answering (a slow commit).</summary>
     public Task? Gate { get; set; }
 

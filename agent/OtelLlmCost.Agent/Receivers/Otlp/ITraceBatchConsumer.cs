@@ -10,6 +10,12 @@ namespace OtelLlmCost.Agent.Receivers.Otlp;
 internal interface ITraceBatchConsumer
 {
     ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True while the consumer would refuse any batch (its queue is full). Receivers ask before reading a trace
+    /// export's body, so overload is refused without buffering and decoding requests that cannot be taken.
+    /// </summary>
+    bool IsSaturated => false;
 }
 
 /// <summary>Which wire the batch arrived on (for counters and logs).</summary>

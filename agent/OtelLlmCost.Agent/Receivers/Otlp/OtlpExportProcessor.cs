@@ -51,6 +51,9 @@ internal sealed class OtlpExportProcessor
 
     public OtlpReceiverOptions Options { get; }
 
+    /// <summary>The pipeline refuses everything right now; trace exports are answered QueueFull unread.</summary>
+    public bool IsSaturated => _consumer.IsSaturated;
+
     public async ValueTask<ExportOutcome> ExportTracesAsync(
         ReadOnlyMemory<byte> body,
         OtlpTransport transport,

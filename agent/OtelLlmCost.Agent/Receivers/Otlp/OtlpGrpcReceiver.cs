@@ -99,6 +99,13 @@ internal static class OtlpGrpcReceiver
             return;
         }
 
+        if (signal == OtlpSignal.Traces && processor.IsSaturated)
+        {
+            processor.Metrics.RequestReceived(Transport, metricSignal, OtlpHttpReceiver.OutcomeName(ExportOutcomeKind.QueueFull), 0);
+            Fail(response, GrpcStatusCode.ResourceExhausted, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter);
+            return;
+        }
+
         var maxMessage = processor.Options.MaxGrpcMessageBytes;
         var bodySizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (bodySizeFeature is { IsReadOnly: false })

@@ -82,6 +82,14 @@ internal static class OtlpHttpReceiver
             return;
         }
 
+        if (signal == OtlpSignal.Traces && processor.IsSaturated)
+        {
+            processor.Metrics.RequestReceived(Transport, signal, OutcomeName(ExportOutcomeKind.QueueFull), 0);
+            reply.SetRetryAfter(ConsumeResult.DefaultRetryAfter);
+            await reply.StatusAsync(StatusCodes.Status429TooManyRequests, GrpcStatusCode.ResourceExhausted, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter).ConfigureAwait(false);
+            return;
+        }
+
         var encoding = request.Headers.ContentEncoding.ToString();
         var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
         if (!gzip && encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))

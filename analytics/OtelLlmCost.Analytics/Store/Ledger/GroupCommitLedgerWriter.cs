@@ -66,6 +66,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// <summary>Calls waiting for commit right now.</summary>
     public long QueuedCalls => Interlocked.Read(ref _queuedCalls);
 
+    /// <summary>True while any new batch would be refused.</summary>
+    public bool IsFull => QueuedCalls >= _options.MaxQueuedCalls;
+
     /// <summary>
     /// Queues a batch. Returns false (and queues nothing) when the queue is full; otherwise
     /// <paramref name="committed"/> completes once the batch is durable (rows already in the ledger are skipped,

@@ -41,6 +41,7 @@ internal static class AgentConfiguration
         {
             DataDirectory = agent["DataDirectory"] ?? "./data",
             ApiEndpoint = agent["ApiEndpoint"] ?? "127.0.0.1:4320",
+            AdminToken = string.IsNullOrWhiteSpace(agent["AdminToken"]) ? null : agent["AdminToken"],
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
             Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),
             Recognizer = new RecognizerOptions

@@ -14,6 +14,7 @@ internal static class AgentCommandLine
         root.Subcommands.Add(PricesCommand.Create());
         root.Subcommands.Add(RepriceCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
         return root;
     }

@@ -22,8 +22,10 @@ internal static class ExportCommand
         var to = new Option<DateTime?>("--to") { Description = "Only calls starting before this UTC time (ISO 8601)." };
         var output = new Option<string>("--out") { Description = "Directory to write into (created if missing).", Required = true };
         var grain = new Option<ChargePeriodGrain>("--grain") { Description = "FOCUS charge period: day or hour (UTC).", DefaultValueFactory = _ => ChargePeriodGrain.Day };
+        var focusVersion = new Option<string>("--focus-version") { Description = "FOCUS column profile: 1.2 (default) or 1.3 (adds ServiceProviderName, HostProviderName).", DefaultValueFactory = _ => "1.2" };
+        focusVersion.AcceptOnlyFromAmong("1.2", "1.3");
         var command = new Command("export", "Export the ledger as Parquet, CSV or FinOps FOCUS 1.2.");
-        foreach (var option in new Option[] { dataDirectory, format, from, to, output, grain })
+        foreach (var option in new Option[] { dataDirectory, format, from, to, output, grain, focusVersion })
         {
             command.Options.Add(option);
         }
@@ -40,7 +42,8 @@ internal static class ExportCommand
                 }
 
                 var request = new ExportRequest(parseResult.GetValue(format), parseResult.GetValue(output)!, Utc(parseResult.GetValue(from)),
-                    Utc(parseResult.GetValue(to)), parseResult.GetValue(grain));
+                    Utc(parseResult.GetValue(to)), parseResult.GetValue(grain),
+                    parseResult.GetValue(focusVersion) == "1.3" ? FocusVersion.V1_3 : FocusVersion.V1_2);
                 if (request.From >= request.To)
                 {
                     throw new PricesCommand.BadInputException("--from must be before --to");

@@ -37,6 +37,15 @@ public static class FocusExporter
         "x_Model", "x_RequestCount", "x_PriceCatalogVersion", "x_CostSource", "x_ServiceName", "x_Workload",
     ];
 
+    /// <summary>
+    /// FOCUS 1.3 adds ServiceProviderName and HostProviderName (ProviderName and PublisherName stay, deprecated); they
+    /// go after the 1.2 FOCUS columns, before ours.
+    /// </summary>
+    public static IReadOnlyList<string> ColumnsFor(FocusVersion version) => version == FocusVersion.V1_3
+        ? [.. Columns.TakeWhile(c => !c.StartsWith("x_", StringComparison.Ordinal)), "HostProviderName", "ServiceProviderName",
+            .. Columns.SkipWhile(c => !c.StartsWith("x_", StringComparison.Ordinal))]
+        : Columns;
+
     private static readonly (string Class, string Meter)[] TokenClasses =
     [
         ("input", "Input Tokens"),
@@ -61,7 +70,8 @@ public static class FocusExporter
         using (var writer = new StreamWriter(file, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)))
         {
             var line = new StringBuilder();
-            WriteLine(writer, line, Columns);
+            var columns = ColumnsFor(request.FocusVersion);
+            WriteLine(writer, line, columns);
             using var reader = connection.Query($"""
                 SELECT (epoch_us(start_time) // {grainMicros}) * {grainMicros} AS bucket,
                        coalesce(provider, 'unknown') AS provider, coalesce(response_model, request_model) AS model, price_id,
@@ -78,6 +88,7 @@ public static class FocusExporter
                 ORDER BY ALL
                 """);
             var values = new string?[Columns.Count];
+            var output = new string?[columns.Count];
             while (reader.Read())
             {
                 var group = Group.Read(reader, grainMicros);
@@ -92,7 +103,7 @@ public static class FocusExporter
                     }
 
                     Project(group, TokenClasses[i].Class, TokenClasses[i].Meter, tokens, cost, values);
-                    WriteLine(writer, line, values);
+                    WriteLine(writer, line, Profile(request.FocusVersion, group, values, output));
                     rows++;
                     total += cost;
                 }
@@ -156,6 +167,24 @@ public static class FocusExporter
         values[i++] = "estimated";                                        // x_CostSource
         values[i++] = group.Service;                                      // x_ServiceName
         values[i] = group.Workload;                                       // x_Workload
+    }
+
+    /// <summary>1.2 values as they are; for 1.3 the two provider columns inserted before the x_ columns.</summary>
+    private static string?[] Profile(FocusVersion version, Group group, string?[] values, string?[] output)
+    {
+        if (version == FocusVersion.V1_2)
+        {
+            return values;
+        }
+
+        var focusColumns = Columns.Count(c => !c.StartsWith("x_", StringComparison.Ordinal));
+        Array.Copy(values, output, focusColumns);
+        var company = ProviderNames.For(group.Provider).Company;
+        // The host is not visible from a span (Azure/Bedrock hosting shows as the provider itself), so it equals the provider.
+        output[focusColumns] = company;
+        output[focusColumns + 1] = company;
+        Array.Copy(values, focusColumns, output, focusColumns + 2, values.Length - focusColumns);
+        return output;
     }
 
     /// <summary>A flat JSON object of the non-null pairs, keys in the given order.</summary>

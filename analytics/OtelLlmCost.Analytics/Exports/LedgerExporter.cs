@@ -15,6 +15,13 @@ public enum ExportFormat
     Focus,
 }
 
+/// <summary>FOCUS column profile: 1.2 (default, widest tool support) or 1.3 (adds ServiceProviderName and HostProviderName).</summary>
+public enum FocusVersion
+{
+    V1_2,
+    V1_3,
+}
+
 public enum ChargePeriodGrain
 {
     Day,
@@ -23,7 +30,7 @@ public enum ChargePeriodGrain
 
 /// <summary>What to export: a format, an optional UTC window [From, To) over start time, and the target directory.</summary>
 public sealed record ExportRequest(ExportFormat Format, string OutputDirectory, DateTime? From = null, DateTime? To = null,
-    ChargePeriodGrain Grain = ChargePeriodGrain.Day);
+    ChargePeriodGrain Grain = ChargePeriodGrain.Day, FocusVersion FocusVersion = FocusVersion.V1_2);
 
 /// <summary>The file written, its data rows, the ledger calls and cost it covers, and calls left out (FOCUS: unpriced).</summary>
 public sealed record ExportResult(string File, long Rows, long Calls, decimal CostUsd, long UnpricedCallsExcluded);

@@ -47,6 +47,21 @@ public sealed class ExportCommandTests
     }
 
     [TestMethod]
+    public async Task Export_Focus13_HeaderHasServiceProviderName()
+    {
+        using var directory = new TemporaryDirectory();
+        WriteLedger(directory.Path);
+        var output = Path.Combine(directory.Path, "focus13");
+
+        var (exit, _, error) = await RunAsync("export", "--data-dir", directory.Path, "--format", "focus", "--focus-version", "1.3", "--out", output);
+
+        exit.ShouldBe(0, error);
+        var header = File.ReadLines(Path.Combine(output, "focus.csv")).First().Split(',');
+        header.ShouldContain("ServiceProviderName");
+        header.ShouldContain("HostProviderName");
+    }
+
+    [TestMethod]
     public async Task Export_NoLedger_ExitsOne()
     {
         using var directory = new TemporaryDirectory();

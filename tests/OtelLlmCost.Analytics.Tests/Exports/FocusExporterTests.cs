@@ -159,7 +159,34 @@ public sealed partial class FocusExporterTests
         Cell(claude, "SubAccountId").ShouldBeNull();
     }
 
-    private static (ExportResult Result, decimal LedgerTotal) ExportFixtureLedger(TemporaryDirectory directory, ChargePeriodGrain grain)
+    [TestMethod]
+    public void Export_Focus13_AddsProviderColumnsAndKeepsTheRest()
+    {
+        using var directory = new TemporaryDirectory();
+        var (v12, _) = ExportFixtureLedger(directory, ChargePeriodGrain.Day);
+        var (header12, rows12) = ReadCsv(v12.File);
+        using var other = new TemporaryDirectory();
+        var (v13, _) = ExportFixtureLedger(other, ChargePeriodGrain.Day, FocusVersion.V1_3);
+        var (header13, rows13) = ReadCsv(v13.File);
+
+        header13.Except(header12).ShouldBe(["HostProviderName", "ServiceProviderName"], ignoreOrder: true);
+        header12.Except(header13).ShouldBeEmpty();
+        header13.SkipWhile(c => !c.StartsWith("x_", StringComparison.Ordinal)).ShouldAllBe(c => c.StartsWith("x_", StringComparison.Ordinal));
+        rows13.Count.ShouldBe(rows12.Count);
+        for (var r = 0; r < rows12.Count; r++)
+        {
+            foreach (var column in header12)
+            {
+                rows13[r][Array.IndexOf(header13, column)].ShouldBe(rows12[r][Array.IndexOf(header12, column)], column);
+            }
+
+            rows13[r][Array.IndexOf(header13, "ServiceProviderName")].ShouldBe(rows12[r][Array.IndexOf(header12, "ProviderName")]);
+            rows13[r][Array.IndexOf(header13, "HostProviderName")].ShouldNotBeNullOrEmpty();
+        }
+    }
+
+    private static (ExportResult Result, decimal LedgerTotal) ExportFixtureLedger(TemporaryDirectory directory, ChargePeriodGrain grain,
+        FocusVersion version = FocusVersion.V1_2)
     {
         var data = Path.Combine(directory.Path, "data");
         using (var store = LedgerStore.Open(data))
@@ -172,7 +199,7 @@ public sealed partial class FocusExporterTests
         var window = (From: ExportFixture.Day1, To: ExportFixture.Day1.AddMonths(1));
         var ledgerTotal = (decimal)connection.ExecuteScalar(
             "SELECT sum(cost_usd) FROM llm_calls WHERE start_time >= TIMESTAMPTZ '2026-10-01 00:00:00+00' AND start_time < TIMESTAMPTZ '2026-11-01 00:00:00+00'")!;
-        var result = FocusExporter.Export(connection, new ExportRequest(ExportFormat.Focus, Path.Combine(directory.Path, "out"), window.From, window.To, grain));
+        var result = FocusExporter.Export(connection, new ExportRequest(ExportFormat.Focus, Path.Combine(directory.Path, "out"), window.From, window.To, grain, version));
         return (result, ledgerTotal);
     }
 

@@ -105,7 +105,7 @@ internal static class QueryCommand
 
     private static string MissingLedgerHint(string filePath, string message)
     {
-        if (!File.Exists(filePath) && message.Contains("does not exist", StringComparison.Ordinal))
+        if (!File.Exists(filePath) && message.Contains("Table with name", StringComparison.Ordinal))
         {
             return $" (no ledger at {filePath}; run 'otel-llm-cost serve' or pass --data-dir)";
         }

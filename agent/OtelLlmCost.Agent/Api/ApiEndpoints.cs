@@ -1,3 +1,7 @@
+using System.Security.Cryptography;
+using System.Text;
+using OtelLlmCost.Agent.Hosting;
+
 namespace OtelLlmCost.Agent.Api;
 
 /// <summary>
@@ -9,7 +13,41 @@ internal static class ApiEndpoints
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api/v1");
+        api.AddEndpointFilter(RequireAdminToken);
         SpendEndpoints.Map(api);
         QueryEndpoints.Map(api);
+    }
+
+    /// <summary>
+    /// With <see cref="AgentOptions.AdminToken"/> set, every <c>/api/v1</c> route needs <c>Authorization: Bearer
+    /// TOKEN</c> (401 otherwise); health probes stay open. Compared in constant time.
+    /// </summary>
+    private static async ValueTask<object?> RequireAdminToken(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var token = context.HttpContext.RequestServices.GetRequiredService<AgentOptions>().AdminToken;
+        if (string.IsNullOrEmpty(token) || HasToken(context.HttpContext.Request, token))
+        {
+            return await next(context);
+        }
+
+        context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+        return Results.Json(new Dictionary<string, string>
+        {
+            ["error"] = "This agent requires its admin token: send 'Authorization: Bearer <token>'.",
+            ["code"] = "unauthorized",
+        }, statusCode: StatusCodes.Status401Unauthorized);
+    }
+
+    private static bool HasToken(HttpRequest request, string token)
+    {
+        var header = request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        if (!header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(
+            Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim()), Encoding.UTF8.GetBytes(token));
     }
 }

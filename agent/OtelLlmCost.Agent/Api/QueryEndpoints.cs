@@ -1,10 +1,149 @@
+using System.Text.Json;
+using OtelLlmCost.Agent.Cli;
+using OtelLlmCost.Analytics.AdHoc;
+using OtelLlmCost.Analytics.Store;
+
 namespace OtelLlmCost.Agent.Api;
 
-/// <summary>Ad-hoc read-only SQL (issue 6).</summary>
+/// <summary>
+/// <c>POST /api/v1/query</c>: ad-hoc read-only SQL on the ledger (issue 6). Body
+/// <c>{"sql": "...", "limit": 1000, "timeout_ms": 10000}</c>; answer
+/// <c>{"columns": [{"name", "type"}], "rows": [[...]], "row_count", "truncated", "elapsed_ms"}</c> with decimals
+/// exact (never through double) and timestamps ISO 8601 UTC. Every refusal is a 400 with
+/// <c>{"error": "...", "code": "..."}</c>; at most <see cref="MaxConcurrentQueries"/> run at once (429 beyond), so
+/// analysts cannot starve ingest of its two cores.
+/// </summary>
 internal static class QueryEndpoints
 {
+    public const string Path = "/query";
+
+    public const int MaxConcurrentQueries = 2;
+
+    private static readonly SemaphoreSlim Slots = new(MaxConcurrentQueries, MaxConcurrentQueries);
+
     public static void Map(RouteGroupBuilder api)
     {
         ArgumentNullException.ThrowIfNull(api);
+        api.MapPost(Path, RunAsync);
+    }
+
+    private static async Task RunAsync(HttpContext context, LedgerStore store)
+    {
+        AdHocQuery query;
+        try
+        {
+            query = await ReadQueryAsync(context.Request, context.RequestAborted);
+        }
+        catch (AdHocQueryException exception)
+        {
+            await WriteErrorAsync(context.Response, StatusCodes.Status400BadRequest, exception.Message, exception.Code);
+            return;
+        }
+
+        if (!await Slots.WaitAsync(TimeSpan.Zero, context.RequestAborted))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await WriteErrorAsync(context.Response, StatusCodes.Status429TooManyRequests,
+                $"{MaxConcurrentQueries} ad-hoc queries are already running; retry shortly.", "busy");
+            return;
+        }
+
+        AdHocResult result;
+        try
+        {
+            // DuckDB blocks the calling thread for the whole query; keep it off the request thread.
+            result = await Task.Run(() => new AdHocQueryRunner(store.Database).Run(query, context.RequestAborted), context.RequestAborted);
+        }
+        catch (AdHocQueryException exception)
+        {
+            await WriteErrorAsync(context.Response, StatusCodes.Status400BadRequest, exception.Message, exception.Code);
+            return;
+        }
+        finally
+        {
+            Slots.Release();
+        }
+
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await using var json = new Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteStartArray("columns");
+        foreach (var column in result.Columns)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", column.Name);
+            json.WriteString("type", column.Type);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("rows");
+        foreach (var row in result.Rows)
+        {
+            json.WriteStartArray();
+            foreach (var value in row)
+            {
+                ResultWriter.WriteJsonValue(json, value);
+            }
+
+            json.WriteEndArray();
+        }
+
+        json.WriteEndArray();
+        json.WriteNumber("row_count", result.Rows.Count);
+        json.WriteBoolean("truncated", result.Truncated);
+        json.WriteNumber("elapsed_ms", Math.Round(result.Elapsed.TotalMilliseconds, 3));
+        json.WriteEndObject();
+        await json.FlushAsync(context.RequestAborted);
+    }
+
+    private static async Task<AdHocQuery> ReadQueryAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (!request.HasJsonContentType())
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest,
+                "Send the query as JSON (Content-Type: application/json): {\"sql\": \"SELECT ...\", \"limit\": 1000}.");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException exception)
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest, $"The body is not valid JSON: {exception.Message}");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("sql", out var sql) || sql.ValueKind != JsonValueKind.String)
+            {
+                throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The body needs a string property \"sql\".");
+            }
+
+            return new AdHocQuery(sql.GetString()!, OptionalInt(root, "limit"),
+                OptionalInt(root, "timeout_ms") is { } milliseconds ? TimeSpan.FromMilliseconds(milliseconds) : null);
+        }
+    }
+
+    private static int? OptionalInt(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)
+            ? number
+            : throw new AdHocQueryException(AdHocRefusal.InvalidRequest, $"\"{name}\" must be a whole number.");
+    }
+
+    internal static Task WriteErrorAsync(HttpResponse response, int status, string message, string code)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json; charset=utf-8";
+        return response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, string> { ["error"] = message, ["code"] = code }));
     }
 }

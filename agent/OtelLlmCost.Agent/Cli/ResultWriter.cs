@@ -2,58 +2,55 @@ using System.Collections;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.AdHoc;
 using Spectre.Console;
 
 namespace OtelLlmCost.Agent.Cli;
 
 /// <summary>
-/// Prints a query result. CSV and JSON are exact for machines: decimals keep every digit (never via double),
-/// timestamps are ISO 8601 UTC, NULL is an empty CSV field and JSON null.
+/// Prints a result table (a query's, a report's). CSV and JSON are exact for machines: decimals keep every digit
+/// (never via double), timestamps are ISO 8601 UTC, NULL is an empty CSV field and JSON null.
 /// </summary>
 internal static class ResultWriter
 {
-    public static void Write(DuckDbDataReader reader, OutputFormat format, TextWriter output)
+    public static void Write(IReadOnlyList<AdHocColumn> columns, IEnumerable<object?[]> rows, OutputFormat format, TextWriter output)
     {
         switch (format)
         {
             case OutputFormat.Csv:
-                WriteCsv(reader, output);
+                WriteCsv(columns, rows, output);
                 break;
             case OutputFormat.Json:
-                WriteJson(reader, output);
+                WriteJson(columns, rows, output);
                 break;
             default:
-                WriteTable(reader, output);
+                WriteTable(columns, rows, output);
                 break;
         }
     }
 
-    private static void WriteTable(DuckDbDataReader reader, TextWriter output)
+    public static void Write(AdHocResult result, OutputFormat format, TextWriter output) =>
+        Write(result.Columns, result.Rows, format, output);
+
+    private static void WriteTable(IReadOnlyList<AdHocColumn> columns, IEnumerable<object?[]> rows, TextWriter output)
     {
         var table = new Table().Border(TableBorder.Rounded);
-        for (var i = 0; i < reader.FieldCount; i++)
+        foreach (var column in columns)
         {
-            var column = new TableColumn(Markup.Escape(reader.GetName(i)));
-            if (IsNumeric(reader.GetColumnType(i).TypeId))
+            var tableColumn = new TableColumn(Markup.Escape(column.Name));
+            if (IsNumeric(column.Type))
             {
-                column.RightAligned();
+                tableColumn.RightAligned();
             }
 
-            table.AddColumn(column);
+            table.AddColumn(tableColumn);
         }
 
-        var rows = 0;
-        while (reader.Read())
+        var count = 0;
+        foreach (var row in rows)
         {
-            var cells = new string[reader.FieldCount];
-            for (var i = 0; i < reader.FieldCount; i++)
-            {
-                cells[i] = Markup.Escape(FormatText(reader.GetValue(i)) ?? "NULL");
-            }
-
-            table.AddRow(cells);
-            rows++;
+            table.AddRow(row.Select(value => Markup.Escape(FormatText(value) ?? "NULL")).ToArray());
+            count++;
         }
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -65,31 +62,31 @@ internal static class ResultWriter
         });
         console.Profile.Width = 200;
         console.Write(table);
-        output.WriteLine(rows == 1 ? "1 row" : $"{rows} rows");
+        output.WriteLine(count == 1 ? "1 row" : $"{count} rows");
     }
 
-    private static void WriteCsv(DuckDbDataReader reader, TextWriter output)
+    private static void WriteCsv(IReadOnlyList<AdHocColumn> columns, IEnumerable<object?[]> rows, TextWriter output)
     {
         var line = new StringBuilder();
-        for (var i = 0; i < reader.FieldCount; i++)
+        for (var i = 0; i < columns.Count; i++)
         {
-            AppendCsvField(line, i, reader.GetName(i));
+            AppendCsvField(line, i, columns[i].Name);
         }
 
         output.Write(line.Append("\r\n"));
-        while (reader.Read())
+        foreach (var row in rows)
         {
             line.Clear();
-            for (var i = 0; i < reader.FieldCount; i++)
+            for (var i = 0; i < row.Length; i++)
             {
-                AppendCsvField(line, i, FormatText(reader.GetValue(i)));
+                AppendCsvField(line, i, FormatText(row[i]));
             }
 
             output.Write(line.Append("\r\n"));
         }
     }
 
-    private static void AppendCsvField(StringBuilder line, int index, string? text)
+    internal static void AppendCsvField(StringBuilder line, int index, string? text)
     {
         if (index > 0)
         {
@@ -111,19 +108,19 @@ internal static class ResultWriter
         }
     }
 
-    private static void WriteJson(DuckDbDataReader reader, TextWriter output)
+    private static void WriteJson(IReadOnlyList<AdHocColumn> columns, IEnumerable<object?[]> rows, TextWriter output)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartArray();
-            while (reader.Read())
+            foreach (var row in rows)
             {
                 json.WriteStartObject();
-                for (var i = 0; i < reader.FieldCount; i++)
+                for (var i = 0; i < columns.Count; i++)
                 {
-                    json.WritePropertyName(reader.GetName(i));
-                    WriteJsonValue(json, reader.GetValue(i));
+                    json.WritePropertyName(columns[i].Name);
+                    WriteJsonValue(json, row[i]);
                 }
 
                 json.WriteEndObject();
@@ -135,7 +132,7 @@ internal static class ResultWriter
         output.WriteLine(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
     }
 
-    private static void WriteJsonValue(Utf8JsonWriter json, object? value)
+    internal static void WriteJsonValue(Utf8JsonWriter json, object? value)
     {
         switch (value)
         {
@@ -197,7 +194,7 @@ internal static class ResultWriter
         _ => value.ToString(),
     };
 
-    private static bool IsNumeric(DuckDbTypeId type) => type is DuckDbTypeId.TinyInt or DuckDbTypeId.SmallInt or DuckDbTypeId.Integer
-        or DuckDbTypeId.BigInt or DuckDbTypeId.UTinyInt or DuckDbTypeId.USmallInt or DuckDbTypeId.UInteger or DuckDbTypeId.UBigInt
-        or DuckDbTypeId.HugeInt or DuckDbTypeId.UHugeInt or DuckDbTypeId.Float or DuckDbTypeId.Double or DuckDbTypeId.Decimal;
+    /// <summary>Numeric by the SQL type name, so columns that came over the API align like local ones.</summary>
+    private static bool IsNumeric(string type) => type.StartsWith("DECIMAL", StringComparison.Ordinal) || type is "TINYINT" or "SMALLINT"
+        or "INTEGER" or "BIGINT" or "UTINYINT" or "USMALLINT" or "UINTEGER" or "UBIGINT" or "HUGEINT" or "UHUGEINT" or "FLOAT" or "DOUBLE";
 }

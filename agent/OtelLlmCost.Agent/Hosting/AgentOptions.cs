@@ -26,6 +26,9 @@ internal sealed class AgentOptions
     /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
     public IReadOnlyList<string> PriceLayers { get; set; } = [];
 
+    /// <summary>When set, every <c>/api/v1</c> request needs <c>Authorization: Bearer</c> with this token.</summary>
+    public string? AdminToken { get; set; }
+
     /// <summary>Throws naming the first invalid setting.</summary>
     public void Validate()
     {

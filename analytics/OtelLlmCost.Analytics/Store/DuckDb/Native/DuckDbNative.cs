@@ -204,6 +204,34 @@ internal static unsafe partial class DuckDbNative
     [LibraryImport(Library, EntryPoint = "duckdb_execute_prepared")]
     internal static partial int ExecutePrepared(DuckDbPreparedStatementHandle statement, out DuckDbResultStruct result);
 
+    // statement extraction, statement types and streaming execution (ad-hoc queries)
+    [LibraryImport(Library, EntryPoint = "duckdb_extract_statements")]
+    internal static partial ulong ExtractStatements(DuckDbConnectionHandle connection, byte* sql, out IntPtr extracted);
+
+    [LibraryImport(Library, EntryPoint = "duckdb_extract_statements_error")]
+    internal static partial byte* ExtractStatementsError(IntPtr extracted);
+
+    [LibraryImport(Library, EntryPoint = "duckdb_prepare_extracted_statement")]
+    internal static partial int PrepareExtractedStatement(DuckDbConnectionHandle connection, IntPtr extracted, ulong index, out IntPtr statement);
+
+    [LibraryImport(Library, EntryPoint = "duckdb_destroy_extracted")]
+    internal static partial void DestroyExtracted(ref IntPtr extracted);
+
+    [LibraryImport(Library, EntryPoint = "duckdb_prepared_statement_type")]
+    internal static partial DuckDbStatementType PreparedStatementType(DuckDbPreparedStatementHandle statement);
+
+    [LibraryImport(Library, EntryPoint = "duckdb_pending_prepared_streaming")]
+    internal static partial int PendingPreparedStreaming(DuckDbPreparedStatementHandle statement, out IntPtr pending);
+
+    [LibraryImport(Library, EntryPoint = "duckdb_pending_error")]
+    internal static partial byte* PendingError(IntPtr pending);
+
+    [LibraryImport(Library, EntryPoint = "duckdb_execute_pending")]
+    internal static partial int ExecutePending(IntPtr pending, out DuckDbResultStruct result);
+
+    [LibraryImport(Library, EntryPoint = "duckdb_destroy_pending")]
+    internal static partial void DestroyPending(ref IntPtr pending);
+
     // appender
     [LibraryImport(Library, EntryPoint = "duckdb_appender_create", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int AppenderCreate(DuckDbConnectionHandle connection, string? schema, string table, out IntPtr appender);

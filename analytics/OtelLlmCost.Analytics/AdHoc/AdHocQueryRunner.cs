@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Globalization;
+using OtelLlmCost.Analytics.Store.DuckDb;
+
+namespace OtelLlmCost.Analytics.AdHoc;
+
+/// <summary>Limits for ad-hoc queries.</summary>
+public sealed class AdHocQueryOptions
+{
+    public const int DefaultRowLimit = 1_000;
+
+    public const int MaxRowLimit = 100_000;
+
+    public TimeSpan DefaultTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest timeout a request may ask for.</summary>
+    public TimeSpan MaxTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>
+/// Runs one user-written query against the ledger, read-only, on a connection of its own: DuckDB splits the SQL and
+/// exactly one statement must be a query (<c>SELECT</c>, including <c>SHOW</c>/<c>DESCRIBE</c>/<c>SUMMARIZE</c>
+/// which DuckDB turns into selects, or <c>EXPLAIN</c>); it runs inside <c>BEGIN TRANSACTION READ ONLY</c>, which is
+/// rolled back afterwards, so even a statement that slipped through could not write. File access, ATTACH and
+/// extension loading are the database's business (the agent opens it with external access disabled). A timer
+/// interrupts the query at its timeout; the result streams, so the row limit bounds memory.
+/// Thread-safe: every run opens and closes its own connection.
+/// </summary>
+public sealed class AdHocQueryRunner
+{
+    private readonly DuckDbDatabase _database;
+
+    public AdHocQueryRunner(DuckDbDatabase database, AdHocQueryOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
+        Options = options ?? new AdHocQueryOptions();
+    }
+
+    public AdHocQueryOptions Options { get; }
+
+    /// <summary>Runs the query; throws <see cref="AdHocQueryException"/> when it is refused, fails or times out.</summary>
+    public AdHocResult Run(AdHocQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var (limit, timeout) = Validate(query);
+        var stopwatch = Stopwatch.StartNew();
+        using var connection = _database.Connect();
+        using var watchdog = new Watchdog(connection, timeout);
+        using var cancellation = cancellationToken.Register(watchdog.Cancel);
+        try
+        {
+            connection.Execute("BEGIN TRANSACTION READ ONLY");
+            var result = Execute(connection, query.Sql, limit, stopwatch);
+            watchdog.Finish();
+            return result;
+        }
+        catch (DuckDbException exception)
+        {
+            watchdog.Finish();
+            if (watchdog.TimedOut)
+            {
+                throw new AdHocQueryException(AdHocRefusal.Timeout,
+                    $"The query ran longer than its {Seconds(timeout)} s timeout and was stopped.", exception);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new AdHocQueryException(AdHocRefusal.Rejected, OneLine(exception.Message), exception);
+        }
+        finally
+        {
+            watchdog.Finish();
+            TryRollback(connection);
+        }
+    }
+
+    private (int Limit, TimeSpan Timeout) Validate(AdHocQuery query)
+    {
+        if (string.IsNullOrWhiteSpace(query.Sql))
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The SQL is empty.");
+        }
+
+        var limit = query.RowLimit ?? AdHocQueryOptions.DefaultRowLimit;
+        if (limit is < 1 or > AdHocQueryOptions.MaxRowLimit)
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest,
+                $"The row limit must be between 1 and {AdHocQueryOptions.MaxRowLimit}; got {limit}.");
+        }
+
+        var timeout = query.Timeout ?? Options.DefaultTimeout;
+        if (timeout <= TimeSpan.Zero || timeout > Options.MaxTimeout)
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest,
+                $"The timeout must be above 0 and at most {Seconds(Options.MaxTimeout)} s; got {Seconds(timeout)} s.");
+        }
+
+        return (limit, timeout);
+    }
+
+    private static AdHocResult Execute(DuckDbConnection connection, string sql, int limit, Stopwatch stopwatch)
+    {
+        using var statement = AdHocStatement.PrepareSingle(connection, sql, out var count);
+        if (statement is null)
+        {
+            throw new AdHocQueryException(AdHocRefusal.NotOneStatement, count == 0
+                ? "The SQL holds no statement."
+                : $"Send exactly one statement; this SQL holds {count}.");
+        }
+
+        if (statement.StatementType is not (DuckDbStatementType.Select or DuckDbStatementType.Explain))
+        {
+            throw new AdHocQueryException(AdHocRefusal.NotReadOnly,
+                $"Only read-only queries (SELECT, WITH, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN) are allowed; this is a {Describe(statement.StatementType)} statement.");
+        }
+
+        if (statement.ParameterCount > 0)
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest,
+                "The query has parameters ($1, ?); write the values into the SQL instead.");
+        }
+
+        using var reader = statement.ExecuteStreaming();
+        var columns = new AdHocColumn[reader.FieldCount];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            var type = reader.GetColumnType(i);
+            columns[i] = new AdHocColumn(reader.GetName(i), type.ToString(), type.TypeId);
+        }
+
+        var rows = new List<object?[]>();
+        var truncated = false;
+        try
+        {
+            while (reader.Read())
+            {
+                if (rows.Count == limit)
+                {
+                    truncated = true;
+                    break;
+                }
+
+                var row = new object?[columns.Length];
+                for (var i = 0; i < row.Length; i++)
+                {
+                    row[i] = reader.GetValue(i);
+                }
+
+                rows.Add(row);
+            }
+        }
+        catch (NotSupportedException exception)
+        {
+            throw new AdHocQueryException(AdHocRefusal.Rejected,
+                $"{OneLine(exception.Message)} Cast the column to VARCHAR to read it.", exception);
+        }
+
+        return new AdHocResult(columns, rows, truncated, stopwatch.Elapsed);
+    }
+
+    private static string Describe(DuckDbStatementType type) => type switch
+    {
+        DuckDbStatementType.VariableSet or DuckDbStatementType.Set => "SET",
+        DuckDbStatementType.Load or DuckDbStatementType.Extension => "INSTALL/LOAD",
+        DuckDbStatementType.CreateFunction => "CREATE FUNCTION",
+        DuckDbStatementType.Invalid => "unknown",
+        _ => type.ToString().ToUpperInvariant(),
+    };
+
+    private static void TryRollback(DuckDbConnection connection)
+    {
+        try
+        {
+            connection.Execute("ROLLBACK");
+        }
+        catch (DuckDbException)
+        {
+            // No transaction left to roll back (BEGIN failed); closing the connection ends anything else.
+        }
+    }
+
+    private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static string OneLine(string message)
+    {
+        var line = message.Split('\n', 2)[0].Trim();
+        return line.Length > 0 ? line : message.Trim();
+    }
+
+    /// <summary>
+    /// Interrupts the connection once the timeout passes, and again every 100 ms until the query finishes: an
+    /// interrupt that lands between DuckDB's internal steps may be cleared when the next step starts.
+    /// </summary>
+    private sealed class Watchdog : IDisposable
+    {
+        private static readonly TimeSpan Repeat = TimeSpan.FromMilliseconds(100);
+
+        private readonly Lock _lock = new();
+        private readonly DuckDbConnection _connection;
+        private readonly Timer _timer;
+        private bool _finished;
+
+        public Watchdog(DuckDbConnection connection, TimeSpan timeout)
+        {
+            _connection = connection;
+            _timer = new Timer(_ => Fire(timedOut: true), null, timeout, Repeat);
+        }
+
+        public bool TimedOut { get; private set; }
+
+        public void Cancel() => Fire(timedOut: false);
+
+        /// <summary>After this no interrupt reaches the connection (so the rollback runs undisturbed).</summary>
+        public void Finish()
+        {
+            lock (_lock)
+            {
+                _finished = true;
+            }
+
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        public void Dispose()
+        {
+            Finish();
+            _timer.Dispose();
+        }
+
+        private void Fire(bool timedOut)
+        {
+            lock (_lock)
+            {
+                if (_finished)
+                {
+                    return;
+                }
+
+                TimedOut |= timedOut;
+                _connection.Interrupt();
+            }
+        }
+    }
+}

@@ -381,12 +381,6 @@ internal static class PricesCommand
 
                 break;
             case "table":
-                var console = AnsiConsole.Create(new AnsiConsoleSettings
-                {
-                    Out = new AnsiConsoleOutput(output),
-                    Ansi = AnsiSupport.No,
-                    ColorSystem = ColorSystemSupport.NoColors,
-                });
                 var table = new Table();
                 foreach (var column in header)
                 {
@@ -398,7 +392,7 @@ internal static class PricesCommand
                     table.AddRow([.. row.Select(Markup.Escape)]);
                 }
 
-                console.Write(table);
+                PlainConsole.Write(table, output);
                 output.WriteLine(caption);
                 break;
             default:

@@ -127,15 +127,7 @@ internal static class RepriceCommand
                 Text(line.OldCostUsd), Text(line.NewCostUsd), Text(line.DeltaUsd), Text(line.NewlyPriced));
         }
 
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(output),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = 200;
-        console.Write(table);
+        PlainConsole.Write(table, output);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{(report.DryRun ? "dry run: would change" : "changed")} {report.RowsChanged} of {report.Rows} rows; total {report.OldCostUsd} -> {report.NewCostUsd} USD (catalog {report.CatalogVersion})"));
     }

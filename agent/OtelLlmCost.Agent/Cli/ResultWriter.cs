@@ -53,15 +53,7 @@ internal static class ResultWriter
             count++;
         }
 
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(output),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = 200;
-        console.Write(table);
+        PlainConsole.Write(table, output);
         output.WriteLine(count == 1 ? "1 row" : $"{count} rows");
     }
 

@@ -13,6 +13,7 @@ internal static class AgentCommandLine
         root.Subcommands.Add(QueryCommand.Create());
         root.Subcommands.Add(PricesCommand.Create());
         root.Subcommands.Add(RepriceCommand.Create());
+        root.Subcommands.Add(RollupsCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
         return root;
     }

@@ -1,4 +1,5 @@
 using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Recognition;
 using OtelLlmCost.SemanticConventions.Recognition.Attribution;
@@ -43,6 +44,7 @@ internal static class AgentConfiguration
             ApiEndpoint = agent["ApiEndpoint"] ?? "127.0.0.1:4320",
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
             Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),
+            Rollups = configuration.GetSection("Rollups").Get<RollupOptions>() ?? new RollupOptions(),
             Recognizer = new RecognizerOptions
             {
                 KeepContent = configuration.GetValue("Recognizer:KeepContent", false),

@@ -19,7 +19,12 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
 
     private void Run(CancellationToken stoppingToken)
     {
-        using var maintainer = new RollupMaintainer(store, options.Rollups, clock);
+        using var maintainer = Open(stoppingToken);
+        if (maintainer is null)
+        {
+            return;
+        }
+
         var nextRetention = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -46,6 +51,25 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
 
             stoppingToken.WaitHandle.WaitOne(options.Rollups.Interval);
         }
+    }
+
+    /// <summary>Opening may rebuild day buckets (a new time zone); a failure is retried rather than stopping the agent.</summary>
+    private RollupMaintainer? Open(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                return new RollupMaintainer(store, options.Rollups, clock);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                LogPassFailed(logger, exception);
+                stoppingToken.WaitHandle.WaitOne(options.Rollups.Interval);
+            }
+        }
+
+        return null;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Rows} ledger rows starting before {Cutoff:o} in {Chunks} chunks")]

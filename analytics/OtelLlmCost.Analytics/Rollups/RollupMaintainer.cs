@@ -79,6 +79,7 @@ public sealed class RollupMaintainer : IDisposable
             CREATE TEMP TABLE IF NOT EXISTS rollup_touched (m TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_touched_hours (h TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_touched_days (d TIMESTAMPTZ);
+            CREATE TEMP TABLE IF NOT EXISTS rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_new AS
                 SELECT trace_id, span_id, response_id, start_time, ingested_at FROM llm_calls LIMIT 0;
             """);
@@ -168,12 +169,12 @@ public sealed class RollupMaintainer : IDisposable
     /// </summary>
     public RetentionPass ApplyRetention()
     {
+        Update();
         if (_options.RetentionDays == 0)
         {
             return new RetentionPass(null, 0, 0);
         }
 
-        Update();
         var cutoff = FloorMinute(_clock.GetUtcNow().UtcDateTime - TimeSpan.FromDays(_options.RetentionDays));
         if (ReadTime(Horizon) is not { } horizon || horizon < cutoff)
         {
@@ -308,20 +309,7 @@ public sealed class RollupMaintainer : IDisposable
             DELETE FROM rollup_day WHERE bucket_start IN (SELECT d FROM rollup_touched_days);
             DELETE FROM rollup_user_day WHERE bucket_start IN (SELECT d FROM rollup_touched_days);
             """);
-        var dayFilter = """
-            WHERE bucket_start >= $1 AND bucket_start < $2
-              AND time_bucket(INTERVAL 1 day, bucket_start, $3::VARCHAR) IN (SELECT d FROM rollup_touched_days)
-            """;
-        Run($"""
-            INSERT INTO rollup_day
-            SELECT time_bucket(INTERVAL 1 day, bucket_start, $3::VARCHAR), {RollupDimensions}, {RollupMeasures}
-            FROM rollup_minute {dayFilter} GROUP BY ALL
-            """, low.AddDays(-2), high.AddDays(2), _options.TimeZone);
-        Run($"""
-            INSERT INTO rollup_user_day
-            SELECT time_bucket(INTERVAL 1 day, bucket_start, $3::VARCHAR), user_id, {RollupMeasures}
-            FROM rollup_user_minute {dayFilter} GROUP BY ALL
-            """, low.AddDays(-2), high.AddDays(2), _options.TimeZone);
+        DeriveDays(low.AddDays(-2), high.AddDays(2), onlyTouched: true);
         return count;
     }
 
@@ -329,21 +317,39 @@ public sealed class RollupMaintainer : IDisposable
     private void RebuildDays()
     {
         _connection.Execute("DELETE FROM rollup_day; DELETE FROM rollup_user_day;");
-        using (var days = _connection.Prepare($"""
-            INSERT INTO rollup_day
-            SELECT time_bucket(INTERVAL 1 day, bucket_start, $1::VARCHAR), {RollupDimensions}, {RollupMeasures}
-            FROM rollup_minute GROUP BY ALL
-            """))
+        DeriveDays(DateTime.UnixEpoch, DateTime.MaxValue.AddYears(-1), onlyTouched: false);
+    }
+
+    /// <summary>
+    /// Inserts the day buckets of the minute rollups in [low, high) (only the touched days when asked). The local day
+    /// of each distinct minute is computed once into <c>rollup_minute_days</c> and joined, because the zone-aware
+    /// <c>time_bucket</c> costs a calendar conversion per call: a few thousand per pass instead of one per row.
+    /// </summary>
+    private void DeriveDays(DateTime low, DateTime high, bool onlyTouched)
+    {
+        _connection.Execute("DELETE FROM rollup_minute_days");
+        Run("""
+            INSERT INTO rollup_minute_days
+            SELECT m, time_bucket(INTERVAL 1 day, m, $3::VARCHAR)
+            FROM (SELECT DISTINCT bucket_start AS m FROM rollup_minute WHERE bucket_start >= $1 AND bucket_start < $2)
+            """, low, high, _options.TimeZone);
+        if (onlyTouched)
         {
-            days.Bind(1, _options.TimeZone).Execute();
+            _connection.Execute("DELETE FROM rollup_minute_days WHERE d NOT IN (SELECT d FROM rollup_touched_days)");
         }
 
-        using var users = _connection.Prepare($"""
+        Run($"""
+            INSERT INTO rollup_day
+            SELECT k.d, {RollupDimensions}, {RollupMeasures}
+            FROM rollup_minute r JOIN rollup_minute_days k ON r.bucket_start = k.m
+            WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL
+            """, low, high);
+        Run($"""
             INSERT INTO rollup_user_day
-            SELECT time_bucket(INTERVAL 1 day, bucket_start, $1::VARCHAR), user_id, {RollupMeasures}
-            FROM rollup_user_minute GROUP BY ALL
-            """);
-        users.Bind(1, _options.TimeZone).Execute();
+            SELECT k.d, user_id, {RollupMeasures}
+            FROM rollup_user_minute r JOIN rollup_minute_days k ON r.bucket_start = k.m
+            WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL
+            """, low, high);
     }
 
     private void Run(string sql, DateTime low, DateTime high, string? timeZone = null)

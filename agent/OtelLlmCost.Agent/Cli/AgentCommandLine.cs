@@ -15,6 +15,7 @@ internal static class AgentCommandLine
         root.Subcommands.Add(RepriceCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(RollupsCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
         return root;
     }

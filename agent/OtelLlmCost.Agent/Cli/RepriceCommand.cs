@@ -55,6 +55,11 @@ internal static class RepriceCommand
 
                 using var store = LedgerStore.Open(directory);
                 var report = new LedgerRepricer(new CostCalculator(priceCatalog)).Reprice(store, start, end, parseResult.GetValue(dryRun));
+                if (!report.DryRun)
+                {
+                    RollupsCommand.RecomputeAfterReprice(store, start, end);
+                }
+
                 Print(report, parseResult.GetValue(format), output);
                 return 0;
             }

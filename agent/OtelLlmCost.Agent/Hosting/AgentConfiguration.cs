@@ -1,4 +1,5 @@
 using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Recognition;
 using OtelLlmCost.SemanticConventions.Recognition.Attribution;
@@ -46,6 +47,7 @@ internal static class AgentConfiguration
             AdminToken = string.IsNullOrWhiteSpace(agent["AdminToken"]) ? null : agent["AdminToken"],
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
             Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),
+            Rollups = configuration.GetSection("Rollups").Get<RollupOptions>() ?? new RollupOptions(),
             Recognizer = new RecognizerOptions
             {
                 KeepContent = configuration.GetValue("Recognizer:KeepContent", false),

@@ -94,6 +94,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
             builder.Services.AddSingleton(calculator);
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(TimeProvider.System);
+            builder.Services.AddHostedService<Rollups.RollupService>();
             var application = builder.Build();
             var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,
                 application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"));

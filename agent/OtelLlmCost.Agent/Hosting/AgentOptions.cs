@@ -1,4 +1,5 @@
 using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Recognition;
 
@@ -23,6 +24,9 @@ internal sealed class AgentOptions
 
     public RecognizerOptions Recognizer { get; set; } = new();
 
+    /// <summary>Rollup maintenance, retention of raw ledger rows and the time zone of day buckets.</summary>
+    public RollupOptions Rollups { get; set; } = new();
+
     /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
     public IReadOnlyList<string> PriceLayers { get; set; } = [];
 
@@ -45,6 +49,7 @@ internal sealed class AgentOptions
         Otlp.Validate();
         Ledger.Validate();
         Recognizer.Validate();
+        Rollups.Validate();
         foreach (var layer in PriceLayers)
         {
             if (!File.Exists(layer))

@@ -7,6 +7,12 @@ internal sealed record Migration(int Version, string Description, string Sql);
 /// The store's schema history. Money columns are int64-backed decimals (DECIMAL(18,12) per call, exact for every
 /// published per-token price; DECIMAL(18,9) in rollups) and never DOUBLE (DESIGN §4).
 /// </summary>
+/// <remarks>
+/// Version 2 (rollups): dimension keys are NOT NULL and store <c>''</c> for a call whose attribute was not set, so
+/// group keys compare with plain equality; <c>model</c> is <c>coalesce(response_model, request_model)</c>. Minute and
+/// hour buckets start at UTC minute/hour boundaries; day buckets start at local midnight in the time zone recorded
+/// in <c>rollup_state</c> (<c>time_zone</c>). See <c>Rollups/RollupMaintainer</c> for how they are kept exact.
+/// </remarks>
 internal static class Migrations
 {
     public static IReadOnlyList<Migration> All { get; } =
@@ -67,6 +73,137 @@ internal static class Migrations
                 version      VARCHAR PRIMARY KEY,
                 content_hash VARCHAR NOT NULL,
                 loaded_at    TIMESTAMPTZ NOT NULL
+            );
+            """),
+        new(2, "rollups at minute, hour and day grain, the daily per-user rollup and their maintenance state", """
+            CREATE TABLE rollup_minute (
+                bucket_start       TIMESTAMPTZ NOT NULL,
+                service            VARCHAR NOT NULL,
+                environment        VARCHAR NOT NULL,
+                provider           VARCHAR NOT NULL,
+                model              VARCHAR NOT NULL,
+                team               VARCHAR NOT NULL,
+                feature            VARCHAR NOT NULL,
+                workload           VARCHAR NOT NULL,
+                tenant             VARCHAR NOT NULL,
+                calls              BIGINT NOT NULL,
+                errors             BIGINT NOT NULL,
+                unpriced_calls     BIGINT NOT NULL,
+                input_tokens       BIGINT NOT NULL,
+                output_tokens      BIGINT NOT NULL,
+                cache_read_tokens  BIGINT NOT NULL,
+                cache_write_tokens BIGINT NOT NULL,
+                reasoning_tokens   BIGINT NOT NULL,
+                cost_usd           DECIMAL(18,9) NOT NULL,
+                input_cost_usd     DECIMAL(18,9) NOT NULL,
+                output_cost_usd    DECIMAL(18,9) NOT NULL,
+                cache_read_cost_usd  DECIMAL(18,9) NOT NULL,
+                cache_write_cost_usd DECIMAL(18,9) NOT NULL,
+                duration_ms_sum    DOUBLE NOT NULL,
+                duration_ms_max    DOUBLE
+            );
+            CREATE TABLE rollup_hour (
+                bucket_start       TIMESTAMPTZ NOT NULL,
+                service            VARCHAR NOT NULL,
+                environment        VARCHAR NOT NULL,
+                provider           VARCHAR NOT NULL,
+                model              VARCHAR NOT NULL,
+                team               VARCHAR NOT NULL,
+                feature            VARCHAR NOT NULL,
+                workload           VARCHAR NOT NULL,
+                tenant             VARCHAR NOT NULL,
+                calls              BIGINT NOT NULL,
+                errors             BIGINT NOT NULL,
+                unpriced_calls     BIGINT NOT NULL,
+                input_tokens       BIGINT NOT NULL,
+                output_tokens      BIGINT NOT NULL,
+                cache_read_tokens  BIGINT NOT NULL,
+                cache_write_tokens BIGINT NOT NULL,
+                reasoning_tokens   BIGINT NOT NULL,
+                cost_usd           DECIMAL(18,9) NOT NULL,
+                input_cost_usd     DECIMAL(18,9) NOT NULL,
+                output_cost_usd    DECIMAL(18,9) NOT NULL,
+                cache_read_cost_usd  DECIMAL(18,9) NOT NULL,
+                cache_write_cost_usd DECIMAL(18,9) NOT NULL,
+                duration_ms_sum    DOUBLE NOT NULL,
+                duration_ms_max    DOUBLE
+            );
+            CREATE TABLE rollup_day (
+                bucket_start       TIMESTAMPTZ NOT NULL,
+                service            VARCHAR NOT NULL,
+                environment        VARCHAR NOT NULL,
+                provider           VARCHAR NOT NULL,
+                model              VARCHAR NOT NULL,
+                team               VARCHAR NOT NULL,
+                feature            VARCHAR NOT NULL,
+                workload           VARCHAR NOT NULL,
+                tenant             VARCHAR NOT NULL,
+                calls              BIGINT NOT NULL,
+                errors             BIGINT NOT NULL,
+                unpriced_calls     BIGINT NOT NULL,
+                input_tokens       BIGINT NOT NULL,
+                output_tokens      BIGINT NOT NULL,
+                cache_read_tokens  BIGINT NOT NULL,
+                cache_write_tokens BIGINT NOT NULL,
+                reasoning_tokens   BIGINT NOT NULL,
+                cost_usd           DECIMAL(18,9) NOT NULL,
+                input_cost_usd     DECIMAL(18,9) NOT NULL,
+                output_cost_usd    DECIMAL(18,9) NOT NULL,
+                cache_read_cost_usd  DECIMAL(18,9) NOT NULL,
+                cache_write_cost_usd DECIMAL(18,9) NOT NULL,
+                duration_ms_sum    DOUBLE NOT NULL,
+                duration_ms_max    DOUBLE
+            );
+            CREATE TABLE rollup_user_minute (
+                bucket_start       TIMESTAMPTZ NOT NULL,
+                user_id            VARCHAR NOT NULL,
+                calls              BIGINT NOT NULL,
+                errors             BIGINT NOT NULL,
+                unpriced_calls     BIGINT NOT NULL,
+                input_tokens       BIGINT NOT NULL,
+                output_tokens      BIGINT NOT NULL,
+                cache_read_tokens  BIGINT NOT NULL,
+                cache_write_tokens BIGINT NOT NULL,
+                reasoning_tokens   BIGINT NOT NULL,
+                cost_usd           DECIMAL(18,9) NOT NULL,
+                input_cost_usd     DECIMAL(18,9) NOT NULL,
+                output_cost_usd    DECIMAL(18,9) NOT NULL,
+                cache_read_cost_usd  DECIMAL(18,9) NOT NULL,
+                cache_write_cost_usd DECIMAL(18,9) NOT NULL,
+                duration_ms_sum    DOUBLE NOT NULL,
+                duration_ms_max    DOUBLE
+            );
+            CREATE TABLE rollup_user_day (
+                bucket_start       TIMESTAMPTZ NOT NULL,
+                user_id            VARCHAR NOT NULL,
+                calls              BIGINT NOT NULL,
+                errors             BIGINT NOT NULL,
+                unpriced_calls     BIGINT NOT NULL,
+                input_tokens       BIGINT NOT NULL,
+                output_tokens      BIGINT NOT NULL,
+                cache_read_tokens  BIGINT NOT NULL,
+                cache_write_tokens BIGINT NOT NULL,
+                reasoning_tokens   BIGINT NOT NULL,
+                cost_usd           DECIMAL(18,9) NOT NULL,
+                input_cost_usd     DECIMAL(18,9) NOT NULL,
+                output_cost_usd    DECIMAL(18,9) NOT NULL,
+                cache_read_cost_usd  DECIMAL(18,9) NOT NULL,
+                cache_write_cost_usd DECIMAL(18,9) NOT NULL,
+                duration_ms_sum    DOUBLE NOT NULL,
+                duration_ms_max    DOUBLE
+            );
+            CREATE TABLE rollup_state (
+                name       VARCHAR PRIMARY KEY,
+                time_value TIMESTAMPTZ,
+                text_value VARCHAR
+            );
+            CREATE TABLE rollup_stacked_keys (
+                trace_id    VARCHAR NOT NULL,
+                span_id     VARCHAR NOT NULL,
+                response_id VARCHAR NOT NULL,
+                start_time  TIMESTAMPTZ NOT NULL,
+                ingested_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (trace_id, span_id)
             );
             """),
     ];

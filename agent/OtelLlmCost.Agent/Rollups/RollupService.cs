@@ -1,0 +1,80 @@
+using OtelLlmCost.Agent.Hosting;
+using OtelLlmCost.Analytics.Rollups;
+using OtelLlmCost.Analytics.Store;
+
+namespace OtelLlmCost.Agent.Rollups;
+
+/// <summary>
+/// Keeps the rollups current while the agent runs: an incremental pass every <see cref="RollupOptions.Interval"/>
+/// and a retention pass about once an hour (and at start). Runs its DuckDB work on its own thread so blocking
+/// store calls never hold thread-pool threads; a failed pass is logged and retried on the next tick.
+/// </summary>
+internal sealed partial class RollupService(LedgerStore store, AgentOptions options, TimeProvider clock, ILogger<RollupService> logger)
+    : BackgroundService
+{
+    private static readonly TimeSpan RetentionEvery = TimeSpan.FromHours(1);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        using var maintainer = Open(stoppingToken);
+        if (maintainer is null)
+        {
+            return;
+        }
+
+        var nextRetention = DateTimeOffset.MinValue;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (clock.GetUtcNow() >= nextRetention)
+                {
+                    var retention = maintainer.ApplyRetention();
+                    nextRetention = clock.GetUtcNow() + RetentionEvery;
+                    if (retention.RowsDeleted > 0)
+                    {
+                        LogRetention(logger, retention.RowsDeleted, retention.Cutoff, retention.Chunks);
+                    }
+                }
+                else
+                {
+                    maintainer.Update();
+                }
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                LogPassFailed(logger, exception);
+            }
+
+            stoppingToken.WaitHandle.WaitOne(options.Rollups.Interval);
+        }
+    }
+
+    /// <summary>Opening may rebuild day buckets (a new time zone); a failure is retried rather than stopping the agent.</summary>
+    private RollupMaintainer? Open(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                return new RollupMaintainer(store, options.Rollups, clock);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                LogPassFailed(logger, exception);
+                stoppingToken.WaitHandle.WaitOne(options.Rollups.Interval);
+            }
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Rows} ledger rows starting before {Cutoff:o} in {Chunks} chunks")]
+    private static partial void LogRetention(ILogger logger, long rows, DateTime? cutoff, int chunks);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollup pass failed; retrying on the next tick")]
+    private static partial void LogPassFailed(ILogger logger, Exception exception);
+}

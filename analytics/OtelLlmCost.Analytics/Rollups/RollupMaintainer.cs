@@ -1,0 +1,402 @@
+using System.Globalization;
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
+
+namespace OtelLlmCost.Analytics.Rollups;
+
+/// <summary>What one maintenance pass did.</summary>
+public sealed record RollupPass(long LedgerRowsSeen, long MinuteBuckets, DateTime? Watermark);
+
+/// <summary>What one retention pass did.</summary>
+public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunks);
+
+/// <summary>
+/// Keeps the rollup tables equal to aggregates of the ledger, incrementally and exactly.
+/// <para>
+/// Exactness comes from recomputing buckets, never adding to them: a pass collects the UTC minutes touched by rows
+/// ingested since its watermark (minus <see cref="RollupOptions.IngestOverlap"/>), deletes those minutes from
+/// <c>rollup_minute</c> and <c>rollup_user_minute</c> and aggregates them again from <c>llm_calls</c>; then the hours
+/// and local days containing them are re-derived from the minute rollups. A retried export (nothing inserted), a
+/// row seen twice through the overlap, or a <c>reprice</c> (then <see cref="Recompute"/> runs over its window) all
+/// end with the same, exact, buckets. A stacked-call replacement deletes a stored row that may lie in another minute
+/// than its replacement: the keys of rolled-up calls that carry a response id are remembered for
+/// <see cref="RollupOptions.StackedKeyHorizon"/> in <c>rollup_stacked_keys</c>, and a new row with a remembered
+/// twin (same trace and response id, other span) recomputes the twin's minute too.
+/// </para>
+/// <para>
+/// Day buckets in a zone other than UTC are derived from minute rollups, which is exact for every zone (all offsets
+/// are whole minutes), including half-hour zones and DST days of 23 or 25 hours. Retention deletes ledger rows
+/// before a horizon recorded in <c>rollup_state</c>; minutes before the horizon are never recomputed again (their
+/// rows are gone), so a call arriving later than the retention period is kept out of rollups.
+/// </para>
+/// Owns one connection; one thread at a time.
+/// </summary>
+public sealed class RollupMaintainer : IDisposable
+{
+    internal const string LedgerDimensions = """
+        coalesce(service, ''), coalesce(environment, ''), coalesce(provider, ''),
+        coalesce(nullif(response_model, ''), request_model, ''), coalesce(team, ''), coalesce(feature, ''),
+        coalesce(workload, ''), coalesce(tenant, '')
+        """;
+
+    internal const string RollupDimensions = "service, environment, provider, model, team, feature, workload, tenant";
+
+    private const string LedgerMeasures = """
+        count(*), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE cost_usd IS NULL),
+        coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_read_tokens), 0),
+        coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
+        CAST(coalesce(sum(cost_usd), 0) AS DECIMAL(18,9)), CAST(coalesce(sum(input_cost_usd), 0) AS DECIMAL(18,9)),
+        CAST(coalesce(sum(output_cost_usd), 0) AS DECIMAL(18,9)), CAST(coalesce(sum(cache_read_cost_usd), 0) AS DECIMAL(18,9)),
+        CAST(coalesce(sum(cache_write_cost_usd), 0) AS DECIMAL(18,9)),
+        coalesce(sum(duration_ms), 0), max(duration_ms)
+        """;
+
+    private const string RollupMeasures = """
+        sum(calls), sum(errors), sum(unpriced_calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+        sum(cache_write_tokens), sum(reasoning_tokens), CAST(sum(cost_usd) AS DECIMAL(18,9)),
+        CAST(sum(input_cost_usd) AS DECIMAL(18,9)), CAST(sum(output_cost_usd) AS DECIMAL(18,9)),
+        CAST(sum(cache_read_cost_usd) AS DECIMAL(18,9)), CAST(sum(cache_write_cost_usd) AS DECIMAL(18,9)),
+        sum(duration_ms_sum), max(duration_ms_max)
+        """;
+
+    private const string Watermark = "watermark";
+    private const string Horizon = "ledger_horizon";
+    private const string TimeZoneKey = "time_zone";
+
+    private readonly DuckDbConnection _connection;
+    private readonly RollupOptions _options;
+    private readonly TimeProvider _clock;
+
+    /// <summary>Opens a maintainer; when the stored day-bucket zone differs from the options', the day rollups are rebuilt in the new zone.</summary>
+    public RollupMaintainer(LedgerStore store, RollupOptions? options = null, TimeProvider? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _options = options ?? new RollupOptions();
+        _options.Validate();
+        _clock = clock ?? TimeProvider.System;
+        _connection = store.Connect();
+        _connection.Execute("""
+            CREATE TEMP TABLE IF NOT EXISTS rollup_touched (m TIMESTAMPTZ);
+            CREATE TEMP TABLE IF NOT EXISTS rollup_touched_hours (h TIMESTAMPTZ);
+            CREATE TEMP TABLE IF NOT EXISTS rollup_touched_days (d TIMESTAMPTZ);
+            CREATE TEMP TABLE IF NOT EXISTS rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);
+            CREATE TEMP TABLE IF NOT EXISTS rollup_new AS
+                SELECT trace_id, span_id, response_id, start_time, ingested_at FROM llm_calls LIMIT 0;
+            """);
+        var stored = ReadText(TimeZoneKey);
+        if (!string.Equals(stored, _options.TimeZone, StringComparison.Ordinal))
+        {
+            using var transaction = _connection.BeginTransaction();
+            RebuildDays();
+            WriteState(TimeZoneKey, null, _options.TimeZone);
+            transaction.Commit();
+        }
+    }
+
+    public string TimeZone => _options.TimeZone;
+
+    /// <summary>The day-bucket zone recorded in a store (UTC when none is recorded yet).</summary>
+    public static string StoredTimeZone(LedgerStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        using var connection = store.Connect();
+        using var read = connection.Prepare("SELECT text_value FROM rollup_state WHERE name = $1");
+        using var reader = read.Bind(1, TimeZoneKey).Query();
+        return reader.Read() && reader.GetString(0) is { Length: > 0 } zone ? zone : "UTC";
+    }
+
+    /// <summary>Ledger rows starting before this instant have been deleted by retention (null: none yet).</summary>
+    public DateTime? LedgerHorizon => ReadTime(Horizon);
+
+    /// <summary>Rows ingested up to this instant are in the rollups (null: nothing rolled up yet).</summary>
+    public DateTime? CurrentWatermark => ReadTime(Watermark);
+
+    /// <summary>The incremental pass: recomputes only the buckets touched by rows ingested since the last pass.</summary>
+    public RollupPass Update()
+    {
+        var watermark = ReadTime(Watermark);
+        using var transaction = _connection.BeginTransaction();
+        _connection.Execute("DELETE FROM rollup_new");
+        using (var collect = _connection.Prepare("""
+            INSERT INTO rollup_new SELECT trace_id, span_id, response_id, start_time, ingested_at
+            FROM llm_calls WHERE ingested_at > $1
+            """))
+        {
+            collect.Bind(1, Utc(watermark is { } seen ? seen - _options.IngestOverlap : DateTime.UnixEpoch)).Execute();
+        }
+
+        var newRows = Convert.ToInt64(_connection.ExecuteScalar("SELECT count(*) FROM rollup_new"), CultureInfo.InvariantCulture);
+        if (newRows == 0)
+        {
+            transaction.Commit();
+            return new RollupPass(0, 0, watermark);
+        }
+
+        var newest = (DateTime)_connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
+        _connection.Execute("""
+            DELETE FROM rollup_touched;
+            INSERT INTO rollup_touched
+                SELECT time_bucket(INTERVAL 1 minute, start_time) FROM rollup_new
+                UNION
+                SELECT time_bucket(INTERVAL 1 minute, k.start_time)
+                FROM rollup_stacked_keys k
+                JOIN rollup_new n ON k.trace_id = n.trace_id AND k.response_id = n.response_id AND k.span_id <> n.span_id;
+            INSERT OR IGNORE INTO rollup_stacked_keys
+                SELECT trace_id, span_id, response_id, start_time, ingested_at FROM rollup_new
+                WHERE response_id IS NOT NULL AND response_id <> '';
+            """);
+        using (var prune = _connection.Prepare("DELETE FROM rollup_stacked_keys WHERE ingested_at < $1"))
+        {
+            prune.Bind(1, Utc(newest - _options.StackedKeyHorizon)).Execute();
+        }
+
+        var buckets = RecomputeTouched();
+        var advanced = watermark is { } old && old > newest ? old : newest;
+        WriteState(Watermark, advanced, null);
+        transaction.Commit();
+        return new RollupPass(newRows, buckets, advanced);
+    }
+
+    /// <summary>Recomputes every bucket the ledger still holds rows for, and all day buckets; older rollups are kept.</summary>
+    public RollupPass Rebuild() => RecomputeRange(null, null, rebuildAllDays: true);
+
+    /// <summary>Recomputes the buckets of calls starting in [from, to) (after a reprice of that window).</summary>
+    public RollupPass Recompute(DateTime? from, DateTime? to) => RecomputeRange(from, to, rebuildAllDays: false);
+
+    /// <summary>
+    /// Deletes ledger rows older than the retention period, oldest first, one <see cref="RollupOptions.RetentionChunk"/>
+    /// of start time per transaction so the writer is never held up for long. Rolls up pending rows first.
+    /// </summary>
+    public RetentionPass ApplyRetention()
+    {
+        Update();
+        if (_options.RetentionDays == 0)
+        {
+            return new RetentionPass(null, 0, 0);
+        }
+
+        var cutoff = FloorMinute(_clock.GetUtcNow().UtcDateTime - TimeSpan.FromDays(_options.RetentionDays));
+        if (ReadTime(Horizon) is not { } horizon || horizon < cutoff)
+        {
+            WriteState(Horizon, cutoff, null);
+        }
+
+        long deleted = 0;
+        var chunks = 0;
+        using var oldest = _connection.Prepare("SELECT min(start_time) FROM llm_calls WHERE start_time < $1");
+        using var delete = _connection.Prepare("DELETE FROM llm_calls WHERE start_time < $1");
+        while (true)
+        {
+            using var reader = oldest.Bind(1, Utc(cutoff)).Query();
+            if (!reader.Read() || reader.IsDBNull(0))
+            {
+                break;
+            }
+
+            var start = reader.GetDateTime(0);
+            var chunkEnd = start + _options.RetentionChunk < cutoff ? start + _options.RetentionChunk : cutoff;
+            deleted += delete.Bind(1, Utc(chunkEnd)).Execute();
+            chunks++;
+        }
+
+        using (var prune = _connection.Prepare("DELETE FROM rollup_stacked_keys WHERE start_time < $1"))
+        {
+            prune.Bind(1, Utc(cutoff)).Execute();
+        }
+
+        return new RetentionPass(cutoff, deleted, chunks);
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    private RollupPass RecomputeRange(DateTime? from, DateTime? to, bool rebuildAllDays)
+    {
+        using var transaction = _connection.BeginTransaction();
+        _connection.Execute("DELETE FROM rollup_touched");
+        var low = from ?? DateTime.UnixEpoch;
+        var high = to ?? DateTime.MaxValue.AddYears(-1);
+        using (var collect = _connection.Prepare("""
+            INSERT INTO rollup_touched
+                SELECT DISTINCT time_bucket(INTERVAL 1 minute, start_time) FROM llm_calls WHERE start_time >= $1 AND start_time < $2
+                UNION
+                SELECT bucket_start FROM rollup_minute WHERE bucket_start >= time_bucket(INTERVAL 1 minute, $1::TIMESTAMPTZ) AND bucket_start < $2
+            """))
+        {
+            collect.Bind(1, Utc(low)).Bind(2, Utc(high)).Execute();
+        }
+
+        var buckets = RecomputeTouched();
+        if (rebuildAllDays)
+        {
+            RebuildDays();
+            _connection.Execute("""
+                DELETE FROM rollup_stacked_keys;
+                DELETE FROM rollup_new;
+                """);
+            var newest = _connection.ExecuteScalar("SELECT max(ingested_at) FROM llm_calls") as DateTime?;
+            if (newest is { } watermark)
+            {
+                using var keys = _connection.Prepare("""
+                    INSERT INTO rollup_stacked_keys SELECT trace_id, span_id, response_id, start_time, ingested_at
+                    FROM llm_calls WHERE response_id IS NOT NULL AND response_id <> '' AND ingested_at >= $1
+                    """);
+                keys.Bind(1, Utc(watermark - _options.StackedKeyHorizon)).Execute();
+                WriteState(Watermark, watermark, null);
+            }
+        }
+
+        transaction.Commit();
+        return new RollupPass(0, buckets, ReadTime(Watermark));
+    }
+
+    /// <summary>Recomputes the minutes in <c>rollup_touched</c> from the ledger, then their hours and days. Inside a transaction.</summary>
+    private long RecomputeTouched()
+    {
+        if (ReadTime(Horizon) is { } horizon)
+        {
+            using var clamp = _connection.Prepare("DELETE FROM rollup_touched WHERE m < $1");
+            clamp.Bind(1, Utc(horizon)).Execute();
+        }
+
+        using var range = _connection.Query("SELECT min(m), max(m), count(*) FROM rollup_touched");
+        range.Read();
+        var count = range.GetInt64(2);
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        var low = range.GetDateTime(0);
+        var high = range.GetDateTime(1).AddMinutes(1);
+        _connection.Execute("""
+            DELETE FROM rollup_minute WHERE bucket_start IN (SELECT m FROM rollup_touched);
+            DELETE FROM rollup_user_minute WHERE bucket_start IN (SELECT m FROM rollup_touched);
+            """);
+        var filter = "WHERE start_time >= $1 AND start_time < $2 AND time_bucket(INTERVAL 1 minute, start_time) IN (SELECT m FROM rollup_touched)";
+        Run($"""
+            INSERT INTO rollup_minute
+            SELECT time_bucket(INTERVAL 1 minute, start_time), {LedgerDimensions}, {LedgerMeasures}
+            FROM llm_calls {filter} GROUP BY ALL
+            """, low, high);
+        Run($"""
+            INSERT INTO rollup_user_minute
+            SELECT time_bucket(INTERVAL 1 minute, start_time), coalesce(user_id, ''), {LedgerMeasures}
+            FROM llm_calls {filter} GROUP BY ALL
+            """, low, high);
+
+        _connection.Execute("""
+            DELETE FROM rollup_touched_hours;
+            INSERT INTO rollup_touched_hours SELECT DISTINCT time_bucket(INTERVAL 1 hour, m) FROM rollup_touched;
+            DELETE FROM rollup_hour WHERE bucket_start IN (SELECT h FROM rollup_touched_hours);
+            """);
+        Run($"""
+            INSERT INTO rollup_hour
+            SELECT time_bucket(INTERVAL 1 hour, bucket_start), {RollupDimensions}, {RollupMeasures}
+            FROM rollup_minute
+            WHERE bucket_start >= $1 AND bucket_start < $2 AND time_bucket(INTERVAL 1 hour, bucket_start) IN (SELECT h FROM rollup_touched_hours)
+            GROUP BY ALL
+            """, low.AddHours(-1), high.AddHours(1));
+
+        using (var days = _connection.Prepare("""
+            INSERT INTO rollup_touched_days SELECT DISTINCT time_bucket(INTERVAL 1 day, m, $1::VARCHAR) FROM rollup_touched
+            """))
+        {
+            _connection.Execute("DELETE FROM rollup_touched_days");
+            days.Bind(1, _options.TimeZone).Execute();
+        }
+
+        _connection.Execute("""
+            DELETE FROM rollup_day WHERE bucket_start IN (SELECT d FROM rollup_touched_days);
+            DELETE FROM rollup_user_day WHERE bucket_start IN (SELECT d FROM rollup_touched_days);
+            """);
+        DeriveDays(low.AddDays(-2), high.AddDays(2), onlyTouched: true);
+        return count;
+    }
+
+    /// <summary>Re-derives every day bucket from the minute rollups in the configured zone. Inside a transaction.</summary>
+    private void RebuildDays()
+    {
+        _connection.Execute("DELETE FROM rollup_day; DELETE FROM rollup_user_day;");
+        DeriveDays(DateTime.UnixEpoch, DateTime.MaxValue.AddYears(-1), onlyTouched: false);
+    }
+
+    /// <summary>
+    /// Inserts the day buckets of the minute rollups in [low, high) (only the touched days when asked). The local day
+    /// of each distinct minute is computed once into <c>rollup_minute_days</c> and joined, because the zone-aware
+    /// <c>time_bucket</c> costs a calendar conversion per call: a few thousand per pass instead of one per row.
+    /// </summary>
+    private void DeriveDays(DateTime low, DateTime high, bool onlyTouched)
+    {
+        _connection.Execute("DELETE FROM rollup_minute_days");
+        Run("""
+            INSERT INTO rollup_minute_days
+            SELECT m, time_bucket(INTERVAL 1 day, m, $3::VARCHAR)
+            FROM (SELECT DISTINCT bucket_start AS m FROM rollup_minute WHERE bucket_start >= $1 AND bucket_start < $2)
+            """, low, high, _options.TimeZone);
+        if (onlyTouched)
+        {
+            _connection.Execute("DELETE FROM rollup_minute_days WHERE d NOT IN (SELECT d FROM rollup_touched_days)");
+        }
+
+        Run($"""
+            INSERT INTO rollup_day
+            SELECT k.d, {RollupDimensions}, {RollupMeasures}
+            FROM rollup_minute r JOIN rollup_minute_days k ON r.bucket_start = k.m
+            WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL
+            """, low, high);
+        Run($"""
+            INSERT INTO rollup_user_day
+            SELECT k.d, user_id, {RollupMeasures}
+            FROM rollup_user_minute r JOIN rollup_minute_days k ON r.bucket_start = k.m
+            WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL
+            """, low, high);
+    }
+
+    private void Run(string sql, DateTime low, DateTime high, string? timeZone = null)
+    {
+        using var statement = _connection.Prepare(sql);
+        statement.Bind(1, Utc(low)).Bind(2, Utc(high));
+        if (timeZone is not null)
+        {
+            statement.Bind(3, timeZone);
+        }
+
+        statement.Execute();
+    }
+
+    private DateTime? ReadTime(string name)
+    {
+        using var read = _connection.Prepare("SELECT time_value FROM rollup_state WHERE name = $1");
+        using var reader = read.Bind(1, name).Query();
+        return reader.Read() && !reader.IsDBNull(0) ? reader.GetDateTime(0) : null;
+    }
+
+    private string? ReadText(string name)
+    {
+        using var read = _connection.Prepare("SELECT text_value FROM rollup_state WHERE name = $1");
+        using var reader = read.Bind(1, name).Query();
+        return reader.Read() ? reader.GetString(0) : null;
+    }
+
+    private void WriteState(string name, DateTime? time, string? text)
+    {
+        using var write = _connection.Prepare("INSERT OR REPLACE INTO rollup_state VALUES ($1, $2, $3)");
+        write.Bind(1, name);
+        if (time is { } value)
+        {
+            write.Bind(2, Utc(value));
+        }
+        else
+        {
+            write.BindNull(2);
+        }
+
+        write.Bind(3, text).Execute();
+    }
+
+    /// <summary>Binds as TIMESTAMPTZ: a plain TIMESTAMP compared with a TIMESTAMPTZ column would be read in the session's zone.</summary>
+    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc), TimeSpan.Zero);
+
+    internal static DateTime FloorMinute(DateTime value) =>
+        new(value.Ticks - (value.Ticks % TimeSpan.TicksPerMinute), DateTimeKind.Utc);
+}

@@ -1,0 +1,55 @@
+namespace OtelLlmCost.Analytics.Rollups;
+
+/// <summary>How rollups are maintained and how long raw ledger rows are kept.</summary>
+public sealed class RollupOptions
+{
+    /// <summary>IANA time zone whose local midnights start the day buckets (and daily windows).</summary>
+    public string TimeZone { get; set; } = "UTC";
+
+    /// <summary>Raw ledger rows older than this many days are deleted (rollups are kept). 0 keeps them forever.</summary>
+    public int RetentionDays { get; set; } = 30;
+
+    /// <summary>Time between incremental rollup passes in the agent.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Rows are found by <c>ingested_at</c>, stamped before their transaction commits; a pass re-reads this much before
+    /// its watermark so a commit that took longer than one pass is still seen. Re-reading is harmless (buckets are
+    /// recomputed, not added to).
+    /// </summary>
+    public TimeSpan IngestOverlap { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long the keys of rolled-up calls with a response id are remembered to catch stacked-call replacements.</summary>
+    public TimeSpan StackedKeyHorizon { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>Ledger time deleted per retention transaction, so a retention pass never holds the ledger for long.</summary>
+    public TimeSpan RetentionChunk { get; set; } = TimeSpan.FromHours(1);
+
+    public void Validate()
+    {
+        if (RetentionDays < 0)
+        {
+            throw new ArgumentException("Rollups:RetentionDays must be zero (keep forever) or positive.");
+        }
+
+        if (Interval <= TimeSpan.Zero || IngestOverlap < TimeSpan.Zero || StackedKeyHorizon < TimeSpan.Zero || RetentionChunk <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Rollups:Interval and Rollups:RetentionChunk must be positive and the overlaps not negative.");
+        }
+
+        _ = ResolveTimeZone(TimeZone);
+    }
+
+    /// <summary>The IANA zone, or an exception naming the bad value.</summary>
+    public static TimeZoneInfo ResolveTimeZone(string id)
+    {
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById(id);
+        }
+        catch (Exception exception) when (exception is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
+        {
+            throw new ArgumentException($"Unknown time zone '{id}'; use an IANA name such as UTC or Europe/Berlin.", exception);
+        }
+    }
+}

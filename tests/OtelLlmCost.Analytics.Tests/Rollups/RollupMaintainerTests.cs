@@ -1,0 +1,222 @@
+using OtelLlmCost.Analytics.Rollups;
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Analytics.Tests.Store;
+using OtelLlmCost.SemanticConventions.Calls;
+
+namespace OtelLlmCost.Analytics.Tests.Rollups;
+
+[TestClass]
+public sealed class RollupMaintainerTests
+{
+    private static readonly DateTime Base = new(2026, 11, 20, 22, 58, 30, DateTimeKind.Utc);
+
+    [TestMethod]
+    public void Update_AfterIngest_EveryGrainEqualsTheLedger()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        writer.Write(Calls(0, 500));
+        using var maintainer = new RollupMaintainer(store, new RollupOptions { TimeZone = "Europe/Berlin" });
+
+        var pass = maintainer.Update();
+
+        pass.LedgerRowsSeen.ShouldBe(500);
+        RollupChecks.AssertEqualToLedger(store, "Europe/Berlin");
+    }
+
+    [TestMethod]
+    public void Update_RetriedBatchAndRepeatedPasses_ChangeNothing()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        using var maintainer = new RollupMaintainer(store);
+        var batch = Calls(0, 200);
+        writer.Write(batch);
+        maintainer.Update();
+        writer.Write(batch).ShouldBe(0);
+        writer.Write(Calls(200, 50));
+        maintainer.Update();
+        maintainer.Update();
+
+        RollupChecks.AssertEqualToLedger(store, "UTC");
+        RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_day").ShouldBe(250m);
+    }
+
+    [TestMethod]
+    public void Update_StackedReplacementInAnotherMinuteAndTeam_RemovesTheReplacedRow()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        using var maintainer = new RollupMaintainer(store);
+        var outer = Call(1, Base.AddSeconds(29.9), durationMs: 5000);
+        outer.ResponseId = "chatcmpl-stacked";
+        outer.Team = "outer-team";
+        writer.Write([outer]);
+        maintainer.Update();
+        RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_minute WHERE team = 'outer-team'").ShouldBe(1m);
+
+        // The inner span starts in the next minute and carries another team; it replaces the stored outer row.
+        var inner = Call(3, Base.AddSeconds(30.5), durationMs: 1000, parentSpanId: outer.SpanId, traceId: outer.TraceId);
+        inner.ResponseId = "chatcmpl-stacked";
+        inner.Team = "inner-team";
+        writer.Write([inner]).ShouldBe(1);
+        RollupChecks.Scalar(store, "SELECT count(*) FROM llm_calls").ShouldBe(1m);
+        maintainer.Update();
+
+        RollupChecks.AssertEqualToLedger(store, "UTC");
+        RollupChecks.Scalar(store, "SELECT coalesce(sum(calls), 0) FROM rollup_minute WHERE team = 'outer-team'").ShouldBe(0m);
+    }
+
+    [TestMethod]
+    public void Recompute_AfterCostsChangeInPlace_FollowsTheLedger()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        using var maintainer = new RollupMaintainer(store, new RollupOptions { IngestOverlap = TimeSpan.Zero });
+        writer.Write(Calls(0, 300));
+        maintainer.Update();
+        using (var connection = store.Connect())
+        {
+            // What a reprice does: rewrite costs without touching ingested_at.
+            connection.Execute("UPDATE llm_calls SET cost_usd = cost_usd * 2, input_cost_usd = input_cost_usd * 2");
+        }
+
+        maintainer.Update().LedgerRowsSeen.ShouldBe(0);
+        maintainer.Recompute(Base.AddDays(-1), Base.AddDays(1));
+
+        RollupChecks.AssertEqualToLedger(store, "UTC");
+    }
+
+    [TestMethod]
+    public void Rebuild_FromEmptyRollups_EqualsTheLedgerAndKeepsRolledUpHistoryBeforeRetention()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        var clock = new ManualClock(Base.AddDays(40));
+        using var maintainer = new RollupMaintainer(store, new RollupOptions { RetentionDays = 30, RetentionChunk = TimeSpan.FromMinutes(3) }, clock);
+        writer.Write(Calls(0, 120, spacing: TimeSpan.FromMinutes(1)));
+        writer.Write(Calls(1000, 50, start: Base.AddDays(35)));
+        var ledgerTotal = RollupChecks.Scalar(store, "SELECT sum(cost_usd) FROM llm_calls");
+
+        var retention = maintainer.ApplyRetention();
+
+        retention.RowsDeleted.ShouldBe(120);
+        retention.Chunks.ShouldBeGreaterThan(1);
+        RollupChecks.Scalar(store, "SELECT count(*) FROM llm_calls").ShouldBe(50m);
+        RollupChecks.Scalar(store, "SELECT sum(cost_usd) FROM rollup_day").ShouldBe(decimal.Round(ledgerTotal, 9));
+        maintainer.Rebuild();
+        RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_hour").ShouldBe(170m);
+        RollupChecks.Scalar(store, "SELECT sum(cost_usd) FROM rollup_minute").ShouldBe(decimal.Round(ledgerTotal, 9));
+        RollupChecks.AssertEqualToLedger(store, "UTC", from: retention.Cutoff);
+    }
+
+    [TestMethod]
+    public void NewTimeZone_RebuildsDayBucketsAtLocalMidnight()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        // 22:58:30 UTC .. 23:48 UTC on Nov 20: in Berlin (UTC+1) the calls after 23:00 UTC fall on Nov 21.
+        writer.Write(Calls(0, 100, spacing: TimeSpan.FromSeconds(30)));
+        using (var utc = new RollupMaintainer(store))
+        {
+            utc.Update();
+            RollupChecks.Scalar(store, "SELECT count(DISTINCT bucket_start) FROM rollup_day").ShouldBe(1m);
+        }
+
+        using var berlin = new RollupMaintainer(store, new RollupOptions { TimeZone = "Europe/Berlin" });
+        RollupMaintainer.StoredTimeZone(store).ShouldBe("Europe/Berlin");
+        using var connection = store.Connect();
+        using var reader = connection.Query("SELECT bucket_start, sum(calls)::BIGINT FROM rollup_day GROUP BY 1 ORDER BY 1");
+        var expectedBefore = Calls(0, 100, spacing: TimeSpan.FromSeconds(30)).Count(c => c.StartTime < new DateTime(2026, 11, 20, 23, 0, 0, DateTimeKind.Utc));
+        reader.Read().ShouldBeTrue();
+        reader.GetDateTime(0).ShouldBe(new DateTime(2026, 11, 19, 23, 0, 0, DateTimeKind.Utc));
+        reader.GetInt64(1).ShouldBe(expectedBefore);
+        reader.Read().ShouldBeTrue();
+        reader.GetDateTime(0).ShouldBe(new DateTime(2026, 11, 20, 23, 0, 0, DateTimeKind.Utc));
+        reader.GetInt64(1).ShouldBe(100 - expectedBefore);
+    }
+
+    internal static List<LlmCall> Calls(int first, int count, DateTime? start = null, TimeSpan? spacing = null) =>
+        [.. Enumerable.Range(first, count).Select(i => Call(i, (start ?? Base) + ((spacing ?? TimeSpan.FromSeconds(7)) * (i - first))))];
+
+    internal static LlmCall Call(int index, DateTime startTime, double? durationMs = null, string? parentSpanId = null, string? traceId = null)
+    {
+        var call = LedgerStoreTests.SampleCall(index);
+        var copy = new LlmCall
+        {
+            TraceId = traceId ?? call.TraceId,
+            SpanId = call.SpanId,
+            ParentSpanId = parentSpanId,
+            StartTime = startTime,
+            DurationMs = durationMs ?? 100 + (index % 17),
+            Provider = index % 3 == 0 ? "anthropic" : "openai",
+            RequestModel = call.RequestModel,
+            ResponseModel = index % 5 == 0 ? null : call.ResponseModel,
+            Status = index % 11 == 0 ? "error" : "ok",
+            Usage = call.Usage,
+            UsageReported = true,
+            CostUsd = index % 13 == 0 ? null : call.CostUsd,
+            InputCostUsd = index % 13 == 0 ? null : call.InputCostUsd,
+            OutputCostUsd = index % 13 == 0 ? null : call.OutputCostUsd,
+            CacheReadCostUsd = index % 13 == 0 ? null : call.CacheReadCostUsd,
+            CacheWriteCostUsd = index % 13 == 0 ? null : call.CacheWriteCostUsd,
+            PricingStatus = index % 13 == 0 ? "unpriced_model" : "priced",
+            Service = call.Service,
+            Environment = call.Environment,
+            Team = index % 4 == 0 ? null : $"team-{index % 3}",
+            Feature = index % 7 == 0 ? null : "summaries",
+            UserId = index % 2 == 0 ? $"user-{index % 5}" : null,
+            Tenant = "acme",
+        };
+        return copy;
+    }
+}
+
+internal sealed class ManualClock(DateTime utcNow) : TimeProvider
+{
+    public DateTime UtcNow { get; set; } = utcNow;
+
+    public override DateTimeOffset GetUtcNow() => new(UtcNow, TimeSpan.Zero);
+}
+
+/// <summary>Aggregates the ledger independently of the maintainer and compares every rollup table with it.</summary>
+internal static class RollupChecks
+{
+    public static decimal Scalar(LedgerStore store, string sql)
+    {
+        using var connection = store.Connect();
+        return Convert.ToDecimal(connection.ExecuteScalar($"SELECT CAST(({sql}) AS DECIMAL(38,12))"), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public static void AssertEqualToLedger(LedgerStore store, string timeZone, DateTime? from = null)
+    {
+        using var connection = store.Connect();
+        connection.Execute($"SET TimeZone = '{timeZone}'");
+        var since = from is { } value ? $"'{value:yyyy-MM-dd HH:mm:ss}+00'" : "'1970-01-01 00:00:00+00'";
+        var dims = "ifnull(service, ''), ifnull(environment, ''), ifnull(provider, ''), ifnull(nullif(response_model, ''), ifnull(request_model, '')), ifnull(team, ''), ifnull(feature, ''), ifnull(workload, ''), ifnull(tenant, '')";
+        var measures = "count(*)::BIGINT, sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END)::BIGINT, sum(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END)::BIGINT, sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, round(ifnull(sum(cost_usd), 0), 9)::DECIMAL(18,9), round(ifnull(sum(input_cost_usd), 0), 9)::DECIMAL(18,9), max(duration_ms)";
+        var rollupMeasures = "sum(calls)::BIGINT, sum(errors)::BIGINT, sum(unpriced_calls)::BIGINT, sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, round(sum(cost_usd), 9)::DECIMAL(18,9), round(sum(input_cost_usd), 9)::DECIMAL(18,9), max(duration_ms_max)";
+        foreach (var (table, bucket) in new[] { ("rollup_minute", "minute"), ("rollup_hour", "hour"), ("rollup_day", "day") })
+        {
+            // date_trunc on TIMESTAMPTZ truncates in the session zone, set above.
+            var ledger = $"SELECT date_trunc('{bucket}', start_time) b, {dims}, {measures} FROM llm_calls WHERE start_time >= {since} GROUP BY ALL";
+            var rollup = $"SELECT bucket_start b, service, environment, provider, model, team, feature, workload, tenant, {rollupMeasures} FROM {table} WHERE bucket_start >= {since} GROUP BY ALL";
+            var difference = connection.ExecuteScalar($"SELECT count(*) FROM (({ledger}) EXCEPT ({rollup}))");
+            difference.ShouldBe(0L, $"{table} differs from the ledger");
+            var reverse = connection.ExecuteScalar($"SELECT count(*) FROM (({rollup}) EXCEPT ({ledger}))");
+            reverse.ShouldBe(0L, $"{table} has buckets the ledger does not");
+        }
+
+        var users = $"SELECT date_trunc('day', start_time) b, ifnull(user_id, ''), {measures} FROM llm_calls WHERE start_time >= {since} GROUP BY ALL";
+        var userRollup = $"SELECT bucket_start b, user_id, {rollupMeasures} FROM rollup_user_day WHERE bucket_start >= {since} GROUP BY ALL";
+        connection.ExecuteScalar($"SELECT count(*) FROM (({users}) EXCEPT ({userRollup}))").ShouldBe(0L, "rollup_user_day differs from the ledger");
+        connection.ExecuteScalar($"SELECT count(*) FROM (({userRollup}) EXCEPT ({users}))").ShouldBe(0L, "rollup_user_day has extra buckets");
+    }
+}

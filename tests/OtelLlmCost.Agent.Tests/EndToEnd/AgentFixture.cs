@@ -28,6 +28,9 @@ internal sealed class AgentFixture : IAsyncDisposable
             DataDirectory = directory.Path,
             ApiEndpoint = "127.0.0.1:0",
             Otlp = new OtlpReceiverOptions { GrpcEndpoint = "127.0.0.1:0", HttpEndpoint = "127.0.0.1:0" },
+
+            // Tests write calls dated in the past; the default 30-day retention would race them away.
+            Rollups = new OtelLlmCost.Analytics.Rollups.RollupOptions { RetentionDays = 0 },
         };
         configure?.Invoke(options);
         var host = AgentHost.Create(options);

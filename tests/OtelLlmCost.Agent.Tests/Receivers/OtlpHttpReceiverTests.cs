@@ -217,10 +217,29 @@ public sealed class OtlpHttpReceiverTests
         };
         request.Content.Headers.ContentType = new("application/x-protobuf");
 
-        using var response = await client.SendAsync(request);
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await client.SendAsync(request);
+        }
+        catch (HttpRequestException exception) when (chunked && exception.InnerException is IOException)
+        {
+            // The server answered 413 and closed the connection while the client was still sending chunks; a
+            // client may see the reset before the answer. Either way nothing was accepted.
+        }
 
-        response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
-        Rpc.Status.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync()).Message.ShouldContain("limit of 1000 bytes");
+        using (response)
+        {
+            if (response is not null)
+            {
+                response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+                Rpc.Status.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync()).Message.ShouldContain("limit of 1000 bytes");
+            }
+        }
+
+        host.Consumer.Batches.ShouldBeEmpty();
+        using var next = await client.PostAsync("/v1/traces", OtlpWire.Content([], Protobuf));
+        next.StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
     [TestMethod]

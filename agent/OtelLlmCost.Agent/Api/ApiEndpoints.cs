@@ -16,6 +16,7 @@ internal static class ApiEndpoints
         api.AddEndpointFilter(RequireAdminToken);
         SpendEndpoints.Map(api);
         QueryEndpoints.Map(api);
+        ReportEndpoints.Map(api);
     }
 
     /// <summary>

@@ -4,13 +4,14 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
-using OtelLlmCost.Agent.Cli;
 using OtelLlmCost.Agent.Tests.EndToEnd;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Pricing.Catalog;
 using OtelLlmCost.Pricing.Cost;
 using OtelLlmCost.SemanticConventions.Calls;
+
+using OtelLlmCost.Agent.Tests.Cli;
 
 namespace OtelLlmCost.Agent.Tests.Api;
 
@@ -201,12 +202,12 @@ public sealed class SpendApiTests
             writer.Write(calls);
         }
 
-        var (exit, output, error) = await RunAsync("rollups", "rebuild", "--data-dir", directory.Path);
+        var (exit, output, error) = await CliRunner.RunAsync("rollups", "rebuild", "--data-dir", directory.Path);
         exit.ShouldBe(0, error);
         output.ShouldContain("rebuilt");
         RollupCost(directory.Path).ShouldBe(calls.Count);
 
-        (exit, _, error) = await RunAsync("reprice", "--data-dir", directory.Path);
+        (exit, _, error) = await CliRunner.RunAsync("reprice", "--data-dir", directory.Path);
         exit.ShouldBe(0, error);
         using var database = LedgerStore.OpenReadOnly(LedgerStore.FilePathIn(directory.Path));
         using var connection = database.Connect();
@@ -276,13 +277,5 @@ public sealed class SpendApiTests
         var text = await response.Content.ReadAsStringAsync();
         response.StatusCode.ShouldBe(HttpStatusCode.OK, text);
         return JsonDocument.Parse(text);
-    }
-
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await AgentCommandLine.RunAsync(args, output, error);
-        return (exit, output.ToString(), error.ToString());
     }
 }

@@ -1,4 +1,3 @@
-using OtelLlmCost.Agent.Cli;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
@@ -18,7 +17,7 @@ public sealed class ExportCommandTests
         WriteLedger(directory.Path);
         var output = Path.Combine(directory.Path, "out");
 
-        var (exit, stdout, error) = await RunAsync("export", "--data-dir", directory.Path, "--format", format,
+        var (exit, stdout, error) = await CliRunner.RunAsync("export", "--data-dir", directory.Path, "--format", format,
             "--from", "2026-10-01T00:00:00Z", "--to", "2026-11-01T00:00:00Z", "--out", output);
 
         exit.ShouldBe(0, error);
@@ -36,7 +35,7 @@ public sealed class ExportCommandTests
         WriteLedger(directory.Path);
         var output = Path.Combine(directory.Path, "focus");
 
-        var (exit, stdout, error) = await RunAsync("export", "--data-dir", directory.Path, "--format", "focus", "--grain", "hour", "--out", output);
+        var (exit, stdout, error) = await CliRunner.RunAsync("export", "--data-dir", directory.Path, "--format", "focus", "--grain", "hour", "--out", output);
 
         exit.ShouldBe(0, error);
         stdout.ShouldContain("3 calls, 3.500000000000 USD");
@@ -53,7 +52,7 @@ public sealed class ExportCommandTests
         WriteLedger(directory.Path);
         var output = Path.Combine(directory.Path, "focus13");
 
-        var (exit, _, error) = await RunAsync("export", "--data-dir", directory.Path, "--format", "focus", "--focus-version", "1.3", "--out", output);
+        var (exit, _, error) = await CliRunner.RunAsync("export", "--data-dir", directory.Path, "--format", "focus", "--focus-version", "1.3", "--out", output);
 
         exit.ShouldBe(0, error);
         var header = File.ReadLines(Path.Combine(output, "focus.csv")).First().Split(',');
@@ -65,7 +64,7 @@ public sealed class ExportCommandTests
     public async Task Export_NoLedger_ExitsOne()
     {
         using var directory = new TemporaryDirectory();
-        var (exit, _, error) = await RunAsync("export", "--data-dir", directory.Path, "--format", "csv", "--out", directory.Path);
+        var (exit, _, error) = await CliRunner.RunAsync("export", "--data-dir", directory.Path, "--format", "csv", "--out", directory.Path);
         exit.ShouldBe(1);
         error.ShouldContain("no ledger at");
     }
@@ -100,12 +99,4 @@ public sealed class ExportCommandTests
         UsageReported = true,
         Usage = new TokenUsage { InputTokens = 0, OutputTokens = 100_000 },
     };
-
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await AgentCommandLine.RunAsync(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
 }

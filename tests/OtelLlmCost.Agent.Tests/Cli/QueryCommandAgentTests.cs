@@ -24,7 +24,7 @@ public sealed class QueryCommandAgentTests
         QueryCommand.RunningAgent.Find(agent.DataDirectory).ShouldBe(agent.Host.ApiAddress);
 
         // The agent holds the file's lock, so only the API path can answer.
-        var (exit, output, error) = await RunAsync("query", "--data-dir", agent.DataDirectory, "--format", "csv", Sql);
+        var (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", agent.DataDirectory, "--format", "csv", Sql);
 
         exit.ShouldBe(0, error);
         output.ShouldBe("team,calls,cost\r\nads,2,1.250000000003\r\nsearch,1,0.000000000007\r\n");
@@ -40,7 +40,7 @@ public sealed class QueryCommandAgentTests
             QueryEndpointTests.WriteCalls(agent);
             for (var i = 0; i < 3; i++)
             {
-                var (exit, output, error) = await RunAsync("query", "--data-dir", directory.Path, "--format", Formats[i], Sql);
+                var (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "--format", Formats[i], Sql);
                 exit.ShouldBe(0, error);
                 viaAgent[i] = output;
             }
@@ -49,7 +49,7 @@ public sealed class QueryCommandAgentTests
         File.Exists(Path.Combine(directory.Path, AgentHost.AddressFileName)).ShouldBeFalse();
         for (var i = 0; i < 3; i++)
         {
-            var (exit, output, error) = await RunAsync("query", "--data-dir", directory.Path, "--format", Formats[i], Sql);
+            var (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "--format", Formats[i], Sql);
             exit.ShouldBe(0, error);
             output.ShouldBe(viaAgent[i], Formats[i]);
         }
@@ -59,12 +59,12 @@ public sealed class QueryCommandAgentTests
     public async Task Query_ThroughAgent_RefusalAndTruncationAreReported()
     {
         await using var agent = await AgentFixture.StartAsync();
-        var (exit, output, error) = await RunAsync("query", "--data-dir", agent.DataDirectory, "DELETE FROM llm_calls");
+        var (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", agent.DataDirectory, "DELETE FROM llm_calls");
         exit.ShouldBe(1);
         output.ShouldBeEmpty();
         error.ShouldStartWith("error: Only read-only queries");
 
-        (exit, output, error) = await RunAsync("query", "--data-dir", agent.DataDirectory, "--format", "json", "--limit", "3", "SELECT * FROM range(10)");
+        (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", agent.DataDirectory, "--format", "json", "--limit", "3", "SELECT * FROM range(10)");
         exit.ShouldBe(0, error);
         JsonDocument.Parse(output).RootElement.GetArrayLength().ShouldBe(3);
         error.ShouldContain("only the first 3 rows");
@@ -74,11 +74,11 @@ public sealed class QueryCommandAgentTests
     public async Task Query_AgentWithAdminToken_NeedsTheToken()
     {
         await using var agent = await AgentFixture.StartAsync(options => options.AdminToken = "cli-token");
-        var (exit, _, error) = await RunAsync("query", "--data-dir", agent.DataDirectory, "--admin-token", "", "SELECT 1");
+        var (exit, _, error) = await CliRunner.RunAsync("query", "--data-dir", agent.DataDirectory, "--admin-token", "", "SELECT 1");
         exit.ShouldBe(1);
         error.ShouldContain("admin token");
 
-        (exit, var output, error) = await RunAsync("query", "--data-dir", agent.DataDirectory, "--admin-token", "cli-token", "SELECT 41 + 1 AS answer");
+        (exit, var output, error) = await CliRunner.RunAsync("query", "--data-dir", agent.DataDirectory, "--admin-token", "cli-token", "SELECT 41 + 1 AS answer");
         exit.ShouldBe(0, error);
         output.ShouldContain("42");
     }
@@ -99,18 +99,10 @@ public sealed class QueryCommandAgentTests
             $$"""{"api": "http://127.0.0.1:1/", "process_id": {{finished.Id}}}""");
 
         QueryCommand.RunningAgent.Find(directory.Path).ShouldBeNull();
-        var (exit, output, error) = await RunAsync("query", "--data-dir", directory.Path, "--format", "csv", "SELECT team, cost_usd FROM llm_calls");
+        var (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "--format", "csv", "SELECT team, cost_usd FROM llm_calls");
         exit.ShouldBe(0, error);
         output.ShouldBe("team,cost_usd\r\nops,2.500000000000\r\n");
     }
 
     private static readonly string[] Formats = ["table", "csv", "json"];
-
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await AgentCommandLine.RunAsync(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
 }

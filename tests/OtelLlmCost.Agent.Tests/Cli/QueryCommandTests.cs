@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using OtelLlmCost.Agent.Cli;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Calls;
@@ -14,7 +13,7 @@ public sealed class QueryCommandTests
     public async Task Query_Select42_PrintsTableAndExitsZero()
     {
         using var directory = new TemporaryDirectory();
-        var (exit, output, error) = await RunAsync("query", "--data-dir", directory.Path, "SELECT 42 AS answer");
+        var (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "SELECT 42 AS answer");
         exit.ShouldBe(0, error);
         output.ShouldContain("answer");
         output.ShouldContain("42");
@@ -27,7 +26,7 @@ public sealed class QueryCommandTests
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
 
-        var (exit, output, error) = await RunAsync("query", "--data-dir", directory.Path, "--format", "json",
+        var (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "--format", "json",
             "SELECT team, count(*) AS calls, sum(cost_usd) AS cost, min(start_time) AS first FROM llm_calls GROUP BY team ORDER BY team");
         exit.ShouldBe(0, error);
         using var json = JsonDocument.Parse(output);
@@ -38,7 +37,7 @@ public sealed class QueryCommandTests
         rows[0].GetProperty("cost").GetDecimal().ShouldBe(0.000000000003m + 1.25m);
         rows[0].GetProperty("first").GetString().ShouldBe("2026-11-22T09:30:00.000001Z");
 
-        (exit, output, error) = await RunAsync("query", "--data-dir", directory.Path, "--format", "csv",
+        (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "--format", "csv",
             "SELECT team, sum(cost_usd) AS cost, any_value(model_note) AS note FROM (SELECT *, 'a \"quoted\", note' AS model_note FROM llm_calls) GROUP BY team ORDER BY team");
         exit.ShouldBe(0, error);
         output.ShouldBe(
@@ -52,7 +51,7 @@ public sealed class QueryCommandTests
     {
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
-        var (exit, output, error) = await RunAsync("query", "--data-dir", directory.Path, "SELEC team FROM llm_calls");
+        var (exit, output, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "SELEC team FROM llm_calls");
         exit.ShouldBe(1);
         output.ShouldBeEmpty();
         error.Trim().Split('\n').Length.ShouldBe(1);
@@ -64,11 +63,11 @@ public sealed class QueryCommandTests
     {
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
-        var (exit, _, error) = await RunAsync("query", "--data-dir", directory.Path, "DELETE FROM llm_calls");
+        var (exit, _, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "DELETE FROM llm_calls");
         exit.ShouldBe(1);
         error.ShouldContain("read-only");
 
-        (exit, _, error) = await RunAsync("query", "--data-dir", directory.Path, "SELECT * FROM read_text('/etc/hostname')");
+        (exit, _, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "SELECT * FROM read_text('/etc/hostname')");
         exit.ShouldBe(1);
         error.ShouldContain("disabled");
     }
@@ -77,7 +76,7 @@ public sealed class QueryCommandTests
     public async Task Query_MissingLedgerTable_SaysWhereTheLedgerWasExpected()
     {
         using var directory = new TemporaryDirectory();
-        var (exit, _, error) = await RunAsync("query", "--data-dir", directory.Path, "SELECT * FROM llm_calls");
+        var (exit, _, error) = await CliRunner.RunAsync("query", "--data-dir", directory.Path, "SELECT * FROM llm_calls");
         exit.ShouldBe(1);
         error.ShouldContain("no ledger at");
     }
@@ -125,12 +124,4 @@ public sealed class QueryCommandTests
         UsageReported = true,
         Usage = new TokenUsage { InputTokens = 10, OutputTokens = 5 },
     };
-
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await AgentCommandLine.RunAsync(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
 }

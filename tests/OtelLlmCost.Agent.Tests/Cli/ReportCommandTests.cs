@@ -1,5 +1,4 @@
 using System.Text.Json;
-using OtelLlmCost.Agent.Cli;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Calls;
@@ -15,7 +14,7 @@ public sealed class ReportCommandTests
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
 
-        var (exit, output, error) = await RunAsync("report", "chargeback", "--data-dir", directory.Path, "--by", "team", "--period", "2026-10", "--format", "csv");
+        var (exit, output, error) = await CliRunner.RunAsync("report", "chargeback", "--data-dir", directory.Path, "--by", "team", "--period", "2026-10", "--format", "csv");
 
         exit.ShouldBe(0, error);
         output.ShouldBe(
@@ -30,7 +29,7 @@ public sealed class ReportCommandTests
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
 
-        var (exit, output, error) = await RunAsync("report", "chargeback", "--data-dir", directory.Path, "--period", "2026-10", "--format", "json");
+        var (exit, output, error) = await CliRunner.RunAsync("report", "chargeback", "--data-dir", directory.Path, "--period", "2026-10", "--format", "json");
 
         exit.ShouldBe(0, error);
         var root = JsonDocument.Parse(output).RootElement;
@@ -45,7 +44,7 @@ public sealed class ReportCommandTests
     {
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
-        var (exit, output, error) = await RunAsync("report", "chargeback", "--data-dir", directory.Path, "--period", "2026-10", "--by", "workload");
+        var (exit, output, error) = await CliRunner.RunAsync("report", "chargeback", "--data-dir", directory.Path, "--period", "2026-10", "--by", "workload");
         exit.ShouldBe(0, error);
         output.ShouldContain("TOTAL");
         output.ShouldContain("(unattributed)");
@@ -57,7 +56,7 @@ public sealed class ReportCommandTests
     {
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
-        var (exit, output, error) = await RunAsync("report", "weekly", "--data-dir", directory.Path, "--week", "2026-10-07", "--format", "json");
+        var (exit, output, error) = await CliRunner.RunAsync("report", "weekly", "--data-dir", directory.Path, "--week", "2026-10-07", "--format", "json");
         exit.ShouldBe(0, error);
         var root = JsonDocument.Parse(output).RootElement;
         root.GetProperty("week_start").GetString().ShouldBe("2026-10-05T00:00:00Z");
@@ -73,7 +72,7 @@ public sealed class ReportCommandTests
     {
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
-        var (exit, output, error) = await RunAsync("report", "whatif", "--data-dir", directory.Path, "--model", "no-such-model-zz", "--format", "json");
+        var (exit, output, error) = await CliRunner.RunAsync("report", "whatif", "--data-dir", directory.Path, "--model", "no-such-model-zz", "--format", "json");
         exit.ShouldBe(0, error);
         JsonDocument.Parse(output).RootElement.GetProperty("unpriceable_calls").GetInt64().ShouldBe(3);
     }
@@ -82,7 +81,7 @@ public sealed class ReportCommandTests
     public async Task Report_NoLedger_ExitsOneWithHint()
     {
         using var directory = new TemporaryDirectory();
-        var (exit, _, error) = await RunAsync("report", "chargeback", "--data-dir", directory.Path, "--period", "2026-10");
+        var (exit, _, error) = await CliRunner.RunAsync("report", "chargeback", "--data-dir", directory.Path, "--period", "2026-10");
         exit.ShouldBe(1);
         error.ShouldContain("no ledger at");
     }
@@ -92,7 +91,7 @@ public sealed class ReportCommandTests
     {
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
-        var (exit, _, error) = await RunAsync("report", "chargeback", "--data-dir", directory.Path, "--period", "Oct");
+        var (exit, _, error) = await CliRunner.RunAsync("report", "chargeback", "--data-dir", directory.Path, "--period", "Oct");
         exit.ShouldBe(1);
         error.ShouldContain("not a month");
     }
@@ -124,12 +123,4 @@ public sealed class ReportCommandTests
         UsageReported = true,
         Usage = new TokenUsage { InputTokens = 10, OutputTokens = 5 },
     };
-
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await AgentCommandLine.RunAsync(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using OtelLlmCost.Agent.Cli;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Pricing.Catalog;
@@ -19,7 +18,7 @@ public sealed class RepriceCommandTests
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
 
-        var (exit, output, error) = await RunAsync("reprice", "--data-dir", directory.Path, "--dry-run", "--format", "json");
+        var (exit, output, error) = await CliRunner.RunAsync("reprice", "--data-dir", directory.Path, "--dry-run", "--format", "json");
         exit.ShouldBe(0, error);
         using var report = JsonDocument.Parse(output);
         report.RootElement.GetProperty("dry_run").GetBoolean().ShouldBeTrue();
@@ -40,7 +39,7 @@ public sealed class RepriceCommandTests
                 "prices": [ { "effective_from": "2026-01-01", "input": 0.1, "output": 0.2 } ] } ] } ] }
             """);
 
-        var (exit, output, error) = await RunAsync("reprice", "--data-dir", directory.Path, "--layer", layer,
+        var (exit, output, error) = await CliRunner.RunAsync("reprice", "--data-dir", directory.Path, "--layer", layer,
             "--from", "2026-11-01T00:00:00Z", "--to", "2026-12-01T00:00:00Z");
         exit.ShouldBe(0, error);
         output.ShouldContain("changed 2 of 3 rows");
@@ -53,7 +52,7 @@ public sealed class RepriceCommandTests
         Scalar(directory.Path, "SELECT count(*) FROM catalog_versions WHERE version LIKE '%+acme'").ShouldBe(1L);
 
         // Running it again changes nothing: re-pricing is idempotent.
-        (exit, output, _) = await RunAsync("reprice", "--data-dir", directory.Path, "--layer", layer);
+        (exit, output, _) = await CliRunner.RunAsync("reprice", "--data-dir", directory.Path, "--layer", layer);
         exit.ShouldBe(0);
         output.ShouldContain("changed 0 of 3 rows");
     }
@@ -63,11 +62,11 @@ public sealed class RepriceCommandTests
     {
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
-        var (exit, output, _) = await RunAsync("reprice", "--data-dir", directory.Path, "--from", "2025-01-01T00:00:00Z", "--to", "2025-02-01T00:00:00Z");
+        var (exit, output, _) = await CliRunner.RunAsync("reprice", "--data-dir", directory.Path, "--from", "2025-01-01T00:00:00Z", "--to", "2025-02-01T00:00:00Z");
         exit.ShouldBe(0);
         output.ShouldContain("changed 0 of 0 rows");
 
-        (exit, _, var error) = await RunAsync("reprice", "--data-dir", directory.Path, "--from", "2026-02-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z");
+        (exit, _, var error) = await CliRunner.RunAsync("reprice", "--data-dir", directory.Path, "--from", "2026-02-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z");
         exit.ShouldBe(1);
         error.ShouldContain("--from must be before --to");
     }
@@ -107,13 +106,5 @@ public sealed class RepriceCommandTests
         using var database = LedgerStore.OpenReadOnly(LedgerStore.FilePathIn(dataDirectory));
         using var connection = database.Connect();
         return connection.ExecuteScalar(sql);
-    }
-
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await AgentCommandLine.RunAsync(args, output, error);
-        return (exit, output.ToString(), error.ToString());
     }
 }

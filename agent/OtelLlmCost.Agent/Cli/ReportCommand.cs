@@ -91,7 +91,7 @@ internal static class ReportCommand
         {
             var calculator = new CostCalculator(PricesCommand.LoadCatalog(parseResult.GetValue(catalog), parseResult.GetValue(layers)));
             var scenario = new WhatIfScenario(parseResult.GetValue(model)!, parseResult.GetValue(targetProvider), parseResult.GetValue(fromModel),
-                parseResult.GetValue(provider), Utc(parseResult.GetValue(from)), Utc(parseResult.GetValue(to)), parseResult.GetValue(serviceTier));
+                parseResult.GetValue(provider), CommonOptions.Utc(parseResult.GetValue(from)), CommonOptions.Utc(parseResult.GetValue(to)), parseResult.GetValue(serviceTier));
             PrintWhatIf(new WhatIfReporter(calculator).Build(connection, scenario), parseResult.GetValue(format), output);
         }));
         return command;
@@ -156,7 +156,7 @@ internal static class ReportCommand
             return;
         }
 
-        var columns = Columns((key, "VARCHAR"), ("calls", "BIGINT"), ("unpriced_calls", "BIGINT"), ("input_tokens", "BIGINT"),
+        var columns = CommonOptions.Columns((key, "VARCHAR"), ("calls", "BIGINT"), ("unpriced_calls", "BIGINT"), ("input_tokens", "BIGINT"),
             ("output_tokens", "BIGINT"), ("cost_usd", "DECIMAL"), ("charge_usd", "DECIMAL"), ("share", "DECIMAL"));
         var rows = report.Lines.Select(line => new object?[]
         {
@@ -211,16 +211,16 @@ internal static class ReportCommand
         }
 
         Section(format, output, $"Spend by workload, week of {report.Week.From:yyyy-MM-dd} (previous week {report.PreviousCostUsd} USD, this week {report.CostUsd} USD)",
-            Columns(("workload", "VARCHAR"), ("calls", "BIGINT"), ("cost_usd", "DECIMAL"), ("previous_cost_usd", "DECIMAL"), ("change_usd", "DECIMAL"), ("change_percent", "DECIMAL")),
+            CommonOptions.Columns(("workload", "VARCHAR"), ("calls", "BIGINT"), ("cost_usd", "DECIMAL"), ("previous_cost_usd", "DECIMAL"), ("change_usd", "DECIMAL"), ("change_percent", "DECIMAL")),
             report.Workloads.Select(w => new object?[] { w.Workload ?? ChargebackLine.UnattributedLabel, w.Calls, w.CostUsd, w.PreviousCostUsd, w.ChangeUsd, w.ChangePercent }));
         Section(format, output, "Model-mix shifts (the feature's costliest model changed)",
-            Columns(("feature", "VARCHAR"), ("previous_model", "VARCHAR"), ("model", "VARCHAR"), ("previous_cost_per_call_usd", "DECIMAL"), ("cost_per_call_usd", "DECIMAL")),
+            CommonOptions.Columns(("feature", "VARCHAR"), ("previous_model", "VARCHAR"), ("model", "VARCHAR"), ("previous_cost_per_call_usd", "DECIMAL"), ("cost_per_call_usd", "DECIMAL")),
             report.ModelShifts.Select(s => new object?[] { s.Feature, s.PreviousModel, s.Model, Round(s.PreviousCostPerCall), Round(s.CostPerCall) }));
         Section(format, output, "Top features by cost per call",
-            Columns(("feature", "VARCHAR"), ("calls", "BIGINT"), ("cost_usd", "DECIMAL"), ("cost_per_call_usd", "DECIMAL")),
+            CommonOptions.Columns(("feature", "VARCHAR"), ("calls", "BIGINT"), ("cost_usd", "DECIMAL"), ("cost_per_call_usd", "DECIMAL")),
             report.TopFeaturesByCostPerCall.Select(f => new object?[] { f.Feature, f.Calls, f.CostUsd, Round(f.CostPerCallUsd) }));
         Section(format, output, "Gaps",
-            Columns(("what", "VARCHAR"), ("calls", "BIGINT"), ("cost_usd", "DECIMAL")),
+            CommonOptions.Columns(("what", "VARCHAR"), ("calls", "BIGINT"), ("cost_usd", "DECIMAL")),
             [["unattributed (no workload)", report.UnattributedCalls, report.UnattributedCostUsd], ["unpriced", report.UnpricedCalls, null]]);
     }
 
@@ -246,7 +246,7 @@ internal static class ReportCommand
             return;
         }
 
-        var columns = Columns(("provider", "VARCHAR"), ("model", "VARCHAR"), ("calls", "BIGINT"), ("repriced_calls", "BIGINT"),
+        var columns = CommonOptions.Columns(("provider", "VARCHAR"), ("model", "VARCHAR"), ("calls", "BIGINT"), ("repriced_calls", "BIGINT"),
             ("actual_cost_usd", "DECIMAL"), ("whatif_cost_usd", "DECIMAL"), ("difference_usd", "DECIMAL"));
         var rows = report.Lines.Select(l => new object?[] { l.Provider, l.Model, l.Calls, l.RepricedCalls, l.ActualCostUsd, l.WhatIfCostUsd, l.DifferenceUsd }).ToList();
         if (format == OutputFormat.Table)
@@ -269,15 +269,6 @@ internal static class ReportCommand
         output.WriteLine();
     }
 
-    private static AdHocColumn[] Columns(params (string Name, string Type)[] columns) =>
-        columns.Select(column => new AdHocColumn(column.Name, column.Type, DuckDbTypeId.Invalid)).ToArray();
-
     private static decimal Round(decimal value) => decimal.Round(value, 12);
 
-    private static DateTime? Utc(DateTime? value) => value switch
-    {
-        null => null,
-        { Kind: DateTimeKind.Local } local => local.ToUniversalTime(),
-        { } other => DateTime.SpecifyKind(other, DateTimeKind.Utc),
-    };
 }

@@ -46,8 +46,8 @@ internal static class RepriceCommand
                     throw new PricesCommand.BadInputException($"no ledger at {LedgerStore.FilePathIn(directory)}");
                 }
 
-                var start = Utc(parseResult.GetValue(from));
-                var end = Utc(parseResult.GetValue(to));
+                var start = CommonOptions.Utc(parseResult.GetValue(from));
+                var end = CommonOptions.Utc(parseResult.GetValue(to));
                 if (start >= end)
                 {
                     throw new PricesCommand.BadInputException("--from must be before --to");
@@ -73,12 +73,6 @@ internal static class RepriceCommand
         return command;
     }
 
-    private static DateTime? Utc(DateTime? value) => value switch
-    {
-        null => null,
-        { Kind: DateTimeKind.Local } local => local.ToUniversalTime(),
-        { } other => DateTime.SpecifyKind(other, DateTimeKind.Utc),
-    };
 
     private static void Print(RepriceReport report, OutputFormat format, TextWriter output)
     {
@@ -108,34 +102,20 @@ internal static class RepriceCommand
             return;
         }
 
-        if (format == OutputFormat.Csv)
+        var columns = CommonOptions.Columns(("provider", "VARCHAR"), ("model", "VARCHAR"), ("rows", "BIGINT"),
+            ("rows_changed", "BIGINT"), ("old_cost_usd", "DECIMAL"), ("new_cost_usd", "DECIMAL"), ("delta_usd", "DECIMAL"),
+            ("newly_priced", "BIGINT"), ("no_longer_priced", "BIGINT"));
+        var rows = report.Lines.Select(line => new object?[]
         {
-            output.Write("provider,model,rows,rows_changed,old_cost_usd,new_cost_usd,delta_usd,newly_priced,no_longer_priced\r\n");
-            foreach (var line in report.Lines)
-            {
-                output.Write(string.Create(CultureInfo.InvariantCulture,
-                    $"{line.Provider},{line.Model},{line.Rows},{line.RowsChanged},{line.OldCostUsd},{line.NewCostUsd},{line.DeltaUsd},{line.NewlyPriced},{line.NoLongerPriced}\r\n"));
-            }
-
-            return;
-        }
-
-        var table = new Table().Border(TableBorder.Rounded);
-        foreach (var header in new[] { "provider", "model", "rows", "changed", "old USD", "new USD", "delta USD", "newly priced" })
+            line.Provider, line.Model, line.Rows, line.RowsChanged, line.OldCostUsd, line.NewCostUsd, line.DeltaUsd,
+            line.NewlyPriced, line.NoLongerPriced,
+        });
+        ResultWriter.Write(columns, rows, format, output);
+        if (format == OutputFormat.Table)
         {
-            table.AddColumn(header);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{(report.DryRun ? "dry run: would change" : "changed")} {report.RowsChanged} of {report.Rows} rows; total {report.OldCostUsd} -> {report.NewCostUsd} USD (catalog {report.CatalogVersion})"));
         }
-
-        foreach (var line in report.Lines)
-        {
-            table.AddRow(Markup.Escape(line.Provider), Markup.Escape(line.Model), Text(line.Rows), Text(line.RowsChanged),
-                Text(line.OldCostUsd), Text(line.NewCostUsd), Text(line.DeltaUsd), Text(line.NewlyPriced));
-        }
-
-        PlainConsole.Write(table, output);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{(report.DryRun ? "dry run: would change" : "changed")} {report.RowsChanged} of {report.Rows} rows; total {report.OldCostUsd} -> {report.NewCostUsd} USD (catalog {report.CatalogVersion})"));
     }
 
-    private static string Text(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
 }

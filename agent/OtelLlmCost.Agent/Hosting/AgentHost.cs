@@ -177,7 +177,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
     }
 
     private static bool IsOtlpPath(PathString path) =>
-        path.StartsWithSegments("/v1/traces") || path.StartsWithSegments("/v1/metrics") || path.StartsWithSegments("/v1/logs")
+        path.StartsWithSegments(OtlpHttpReceiver.TracesPath) || path.StartsWithSegments(OtlpHttpReceiver.MetricsPath)
+        || path.StartsWithSegments(OtlpHttpReceiver.LogsPath)
         || (path.Value?.StartsWith("/opentelemetry.proto.", StringComparison.Ordinal) ?? false);
 
     private static string Format(System.Net.IPEndPoint endpoint) => endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6

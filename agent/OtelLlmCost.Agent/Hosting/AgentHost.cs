@@ -94,6 +94,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
             builder.Services.AddSingleton(calculator);
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(TimeProvider.System);
+            // Alert delivery (webhooks) replaces this; until then incidents are recorded where they are raised.
+            builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(Analytics.Alerts.DiscardingAlertSink.Instance);
             builder.Services.AddHostedService<Rollups.RollupService>();
             var application = builder.Build();
             var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,

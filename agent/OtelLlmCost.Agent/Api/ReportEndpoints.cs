@@ -6,7 +6,8 @@ namespace OtelLlmCost.Agent.Api;
 
 /// <summary>
 /// The reports of <c>otel-llm-cost report</c> from the running agent, so they need no stopped agent:
-/// <c>GET /api/v1/reports/chargeback?by=team&amp;period=2026-10</c> and <c>GET /api/v1/reports/weekly[?week=2026-11-16]</c>.
+/// <c>GET /api/v1/reports/chargeback?by=team&amp;period=2026-10</c>, <c>GET /api/v1/reports/weekly[?week=2026-11-16]</c> and
+/// <c>GET /api/v1/reports/whatif?model=..&amp;service_tier=..&amp;cache=none|hit-ratio:0.6&amp;from_model=..&amp;provider=..&amp;from=..&amp;to=..</c>.
 /// Computed from the ledger on a connection of the agent's own database (exact to the cent).
 /// </summary>
 internal static class ReportEndpoints
@@ -15,6 +16,7 @@ internal static class ReportEndpoints
     {
         api.MapGet("/reports/chargeback", Chargeback);
         api.MapGet("/reports/weekly", Weekly);
+        api.MapGet("/reports/whatif", WhatIf);
     }
 
     private static IResult Chargeback(HttpRequest request, LedgerStore store)
@@ -84,6 +86,58 @@ internal static class ReportEndpoints
         using var connection = store.Connect();
         return Results.Json(WeeklyReporter.Build(connection, weekStart), SpendEndpoints.Json);
     }
+
+    private static IResult WhatIf(HttpRequest request, LedgerStore store, Pricing.Cost.CostCalculator calculator)
+    {
+        string? Text(string name) => request.Query[name].ToString() is { Length: > 0 } value ? value : null;
+        WhatIfScenario scenario;
+        try
+        {
+            var cache = Text("cache") is { } cacheText ? CachePolicy.Parse(cacheText) : null;
+            scenario = new WhatIfScenario(Text("model"), Text("target_provider"), Text("from_model"), Text("provider"),
+                Time(Text("from"), "from"), Time(Text("to"), "to"), Text("service_tier"), cache);
+        }
+        catch (FormatException exception)
+        {
+            return Error(exception.Message);
+        }
+
+        if (scenario.TargetModel is null && scenario.ServiceTier is null && scenario.Cache is null)
+        {
+            return Error("Say what to change: model, service_tier and/or cache.");
+        }
+
+        using var connection = store.Connect();
+        var report = new WhatIfReporter(calculator).Build(connection, scenario);
+        return Results.Json(new
+        {
+            scenario = scenario.Describe(),
+            target_model = scenario.TargetModel,
+            target_provider = scenario.TargetProvider,
+            service_tier = scenario.ServiceTier,
+            cache_hit_ratio = scenario.Cache?.Ratio,
+            catalog_version = report.CatalogVersion,
+            actual_cost_usd = report.ActualCostUsd,
+            whatif_cost_usd = report.WhatIfCostUsd,
+            difference_usd = report.DifferenceUsd,
+            unpriceable_calls = report.UnpriceableCalls,
+            lines = report.Lines.Select(line => new
+            {
+                provider = line.Provider,
+                model = line.Model,
+                calls = line.Calls,
+                repriced_calls = line.RepricedCalls,
+                actual_cost_usd = line.ActualCostUsd,
+                whatif_cost_usd = line.WhatIfCostUsd,
+                difference_usd = line.DifferenceUsd,
+            }),
+        }, SpendEndpoints.Json);
+    }
+
+    private static DateTime? Time(string? text, string name) =>
+        text is null ? null
+        : DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time) ? time
+        : throw new FormatException($"{name} must be an ISO 8601 time such as 2026-10-01 or 2026-10-01T12:00:00Z; not '{text}'.");
 
     private static IResult Error(string message) => Results.Json(new { error = message }, statusCode: StatusCodes.Status400BadRequest);
 }

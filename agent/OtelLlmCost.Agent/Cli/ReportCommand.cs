@@ -72,26 +72,34 @@ internal static class ReportCommand
     {
         var dataDirectory = CommonOptions.DataDirectory();
         var format = CommonOptions.Format();
-        var model = new Option<string>("--model") { Description = "The model to reprice the traffic as.", Required = true };
+        var model = new Option<string?>("--model") { Description = "The model to reprice the traffic as (default: each call's own)." };
         var targetProvider = new Option<string?>("--target-provider") { Description = "The target model's provider (default: the call's own, else found by the model name)." };
         var fromModel = new Option<string?>("--from-model") { Description = "Only calls to this model (request or response model)." };
         var provider = new Option<string?>("--provider") { Description = "Only calls to this provider." };
         var serviceTier = new Option<string?>("--service-tier") { Description = "Reprice as this service tier (batch, flex, priority) instead of each call's own." };
         var from = new Option<DateTime?>("--from") { Description = "Only calls starting at or after this UTC time." };
         var to = new Option<DateTime?>("--to") { Description = "Only calls starting before this UTC time." };
+        var cache = new Option<string?>("--cache") { Description = "Reprice with this cache behaviour: 'none' (no prompt caching) or a hit ratio (hit-ratio:0.6, 0.6, 60%)." };
         var catalog = PricesCommand.CatalogOption();
         var layers = PricesCommand.LayerOption();
-        var command = new Command("whatif", "Reprice historical calls as if they had gone to another model or service tier, and show the difference.");
-        foreach (var option in new Option[] { dataDirectory, format, model, targetProvider, fromModel, provider, serviceTier, from, to, catalog, layers })
+        var command = new Command("whatif", "Reprice historical calls as if they had gone to another model, service tier or cache policy, and show the difference.");
+        foreach (var option in new Option[] { dataDirectory, format, model, targetProvider, fromModel, provider, serviceTier, cache, from, to, catalog, layers })
         {
             command.Options.Add(option);
         }
 
         command.SetAction(parseResult => Run(parseResult, dataDirectory, (connection, output) =>
         {
+            var cachePolicy = parseResult.GetValue(cache) is { } cacheText ? CachePolicy.Parse(cacheText) : null;
+            if (parseResult.GetValue(model) is null && parseResult.GetValue(serviceTier) is null && cachePolicy is null)
+            {
+                throw new PricesCommand.BadInputException("say what to change: --model, --service-tier and/or --cache");
+            }
+
             var calculator = new CostCalculator(PricesCommand.LoadCatalog(parseResult.GetValue(catalog), parseResult.GetValue(layers)));
-            var scenario = new WhatIfScenario(parseResult.GetValue(model)!, parseResult.GetValue(targetProvider), parseResult.GetValue(fromModel),
-                parseResult.GetValue(provider), CommonOptions.Utc(parseResult.GetValue(from)), CommonOptions.Utc(parseResult.GetValue(to)), parseResult.GetValue(serviceTier));
+            var scenario = new WhatIfScenario(parseResult.GetValue(model), parseResult.GetValue(targetProvider), parseResult.GetValue(fromModel),
+                parseResult.GetValue(provider), CommonOptions.Utc(parseResult.GetValue(from)), CommonOptions.Utc(parseResult.GetValue(to)),
+                parseResult.GetValue(serviceTier), cachePolicy);
             PrintWhatIf(new WhatIfReporter(calculator).Build(connection, scenario), parseResult.GetValue(format), output);
         }));
         return command;
@@ -232,6 +240,9 @@ internal static class ReportCommand
             {
                 target_model = report.Scenario.TargetModel,
                 target_provider = report.Scenario.TargetProvider,
+                service_tier = report.Scenario.ServiceTier,
+                cache_hit_ratio = report.Scenario.Cache?.Ratio,
+                scenario = report.Scenario.Describe(),
                 catalog_version = report.CatalogVersion,
                 actual_cost_usd = report.ActualCostUsd,
                 whatif_cost_usd = report.WhatIfCostUsd,
@@ -251,7 +262,7 @@ internal static class ReportCommand
         var rows = report.Lines.Select(l => new object?[] { l.Provider, l.Model, l.Calls, l.RepricedCalls, l.ActualCostUsd, l.WhatIfCostUsd, l.DifferenceUsd }).ToList();
         if (format == OutputFormat.Table)
         {
-            output.WriteLine($"What if the traffic had gone to {report.Scenario.TargetModel} (catalog {report.CatalogVersion})");
+            output.WriteLine($"What if the traffic had gone to {report.Scenario.Describe()} (catalog {report.CatalogVersion})");
             rows.Add(["TOTAL", null, report.Lines.Sum(l => l.Calls), report.Lines.Sum(l => l.RepricedCalls), report.ActualCostUsd, report.WhatIfCostUsd, report.DifferenceUsd]);
         }
 

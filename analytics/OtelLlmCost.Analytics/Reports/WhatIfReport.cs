@@ -1,18 +1,107 @@
+using System.Globalization;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Pricing.Cost;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Reports;
 
-/// <summary>What to reprice and as what: the target model (and provider), and which historical calls.</summary>
+/// <summary>
+/// What to reprice and as what. Any of the three levers may be pulled alone or together: another model
+/// (<see cref="TargetModel"/>; null keeps each call's own), another service tier, another cache behaviour.
+/// </summary>
 public sealed record WhatIfScenario(
-    string TargetModel,
+    string? TargetModel,
     string? TargetProvider = null,
     string? FromModel = null,
     string? Provider = null,
     DateTime? From = null,
     DateTime? To = null,
-    string? ServiceTier = null);
+    string? ServiceTier = null,
+    CachePolicy? Cache = null)
+{
+    /// <summary>One line for titles: "gpt-4o-mini, batch tier, cache hit ratio 60%".</summary>
+    public string Describe()
+    {
+        var parts = new List<string> { TargetModel ?? "each call's own model" };
+        if (ServiceTier is not null)
+        {
+            parts.Add($"{ServiceTier} tier");
+        }
+
+        if (Cache is not null)
+        {
+            parts.Add(Cache.ToString());
+        }
+
+        return string.Join(", ", parts);
+    }
+}
+
+/// <summary>
+/// How prompt caching would have behaved. <see cref="None"/> prices every input token as uncached (what caching
+/// saved); <see cref="HitRatio"/> reads that share of each call's input from the cache (what a better cache would
+/// save). Cache writes are kept as observed under a hit ratio (a warmer cache still has to be written) and dropped
+/// under <see cref="None"/>. Token counts stay whole: reads are rounded down and never exceed the input left after
+/// writes.
+/// </summary>
+public sealed record CachePolicy
+{
+    private CachePolicy(decimal? hitRatio) => Ratio = hitRatio;
+
+    /// <summary>The share of input read from cache, or null for no caching at all.</summary>
+    public decimal? Ratio { get; }
+
+    public static CachePolicy None { get; } = new((decimal?)null);
+
+    public static CachePolicy HitRatio(decimal ratio) => ratio is >= 0m and <= 1m
+        ? new CachePolicy(ratio)
+        : throw new ArgumentOutOfRangeException(nameof(ratio), ratio, "A cache hit ratio is between 0 and 1.");
+
+    /// <summary>Parses <c>none</c>, <c>hit-ratio:0.6</c>, <c>0.6</c> or <c>60%</c>.</summary>
+    public static CachePolicy Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var value = text.Trim();
+        if (value.Equals("none", StringComparison.OrdinalIgnoreCase) || value.Equals("off", StringComparison.OrdinalIgnoreCase))
+        {
+            return None;
+        }
+
+        const string Prefix = "hit-ratio:";
+        if (value.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            value = value[Prefix.Length..].Trim();
+        }
+
+        var percent = value.EndsWith('%');
+        if (decimal.TryParse(percent ? value[..^1] : value, NumberStyles.Number, CultureInfo.InvariantCulture, out var number))
+        {
+            var ratio = percent ? number / 100m : number;
+            if (ratio is >= 0m and <= 1m)
+            {
+                return new CachePolicy(ratio);
+            }
+        }
+
+        throw new FormatException($"Cache policy '{text}' is not 'none' or a hit ratio between 0 and 1 (hit-ratio:0.6, 0.6 or 60%).");
+    }
+
+    /// <summary>The same call's usage under this policy (input and output totals unchanged).</summary>
+    public TokenUsage Apply(TokenUsage usage)
+    {
+        if (Ratio is not { } ratio)
+        {
+            return usage with { CacheReadTokens = 0, CacheWriteTokens = 0, CacheWrite1hTokens = 0 };
+        }
+
+        var reads = (long)decimal.Floor(usage.InputTokens * ratio);
+        return usage with { CacheReadTokens = Math.Min(reads, usage.InputTokens - usage.CacheWriteTokens) };
+    }
+
+    public override string ToString() => Ratio is { } ratio
+        ? string.Create(CultureInfo.InvariantCulture, $"cache hit ratio {ratio:0.##%}")
+        : "no prompt caching";
+}
 
 /// <summary>One original provider and model: what its calls cost and what they would have cost on the target.</summary>
 public sealed record WhatIfLine(
@@ -37,7 +126,7 @@ public sealed record WhatIfReport(WhatIfScenario Scenario, string CatalogVersion
 }
 
 /// <summary>
-/// Reprices historical traffic as if it had gone to another model (or service tier): each call's stored usage is
+/// Reprices historical traffic as if it had gone to another model, service tier or cache policy: each call's stored usage is
 /// priced with <see cref="CostCalculator.Calculate(string?, string?, TokenUsage, string?, DateTime, string?)"/> at the
 /// call's own start time, so the comparison uses the prices that would have applied then. Only calls that are priced
 /// both ways enter the sums, so a difference never comes from a missing price; the rest are counted.
@@ -84,7 +173,7 @@ public sealed class WhatIfReporter(CostCalculator calculator)
             var at = reader.GetDateTime(2);
             var tier = scenario.ServiceTier ?? (reader.IsDBNull(3) ? null : reader.GetString(3));
             var actual = reader.IsDBNull(14) ? (decimal?)null : reader.GetDecimal(14);
-            var target = Reprice(scenario, provider, usage, tier, at);
+            var target = Reprice(scenario, provider, model, scenario.Cache?.Apply(usage) ?? usage, tier, at);
 
             var key = (provider, model);
             lines.TryGetValue(key, out var line);
@@ -113,13 +202,14 @@ public sealed class WhatIfReporter(CostCalculator calculator)
     }
 
     /// <summary>The target cost rounded as the ledger stores money, or null when the target cannot price this usage.</summary>
-    private decimal? Reprice(WhatIfScenario scenario, string? provider, TokenUsage usage, string? tier, DateTime at)
+    private decimal? Reprice(WhatIfScenario scenario, string? provider, string? model, TokenUsage usage, string? tier, DateTime at)
     {
-        var cost = calculator.Calculate(scenario.TargetProvider ?? provider, scenario.TargetModel, usage, tier, at);
-        if (cost.Status != PricingStatuses.Priced && scenario.TargetProvider is null)
+        var targetModel = scenario.TargetModel ?? model;
+        var cost = calculator.Calculate(scenario.TargetProvider ?? provider, targetModel, usage, tier, at);
+        if (cost.Status != PricingStatuses.Priced && scenario.TargetProvider is null && scenario.TargetModel is not null)
         {
             // Switching providers without naming the new one: let the matcher find the model's provider.
-            cost = calculator.Calculate(null, scenario.TargetModel, usage, tier, at);
+            cost = calculator.Calculate(null, targetModel, usage, tier, at);
         }
 
         return cost.Status == PricingStatuses.Priced && cost.TotalCost is { } total

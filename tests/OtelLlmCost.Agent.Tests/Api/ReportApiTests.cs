@@ -29,6 +29,9 @@ public sealed class ReportApiTests
     [DataRow("api/v1/reports/chargeback?by=colour&period=2026-10")]
     [DataRow("api/v1/reports/chargeback?by=team&period=October")]
     [DataRow("api/v1/reports/weekly?week=last-week")]
+    [DataRow("api/v1/reports/whatif")]
+    [DataRow("api/v1/reports/whatif?cache=sometimes")]
+    [DataRow("api/v1/reports/whatif?model=gpt-4o-mini&from=yesterday")]
     public async Task Reports_BadParameters_Answer400WithAMessage(string path)
     {
         await using var agent = await AgentFixture.StartAsync();
@@ -49,5 +52,43 @@ public sealed class ReportApiTests
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         json.RootElement.GetProperty("cost_usd").GetDecimal().ShouldBe(1.25000000001m);
         json.RootElement.GetProperty("calls").GetInt64().ShouldBe(3);
+    }
+
+    [TestMethod]
+    public async Task WhatIf_FullCacheHitsOnGpt4o_HalvesInputOnlySpend()
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        // gpt-4o reads from cache at half its input price, so input-only calls cost half with every token a cache hit.
+        var start = new DateTime(2026, 10, 3, 12, 0, 0, DateTimeKind.Utc);
+        var calls = Enumerable.Range(1, 3).Select(index => new OtelLlmCost.SemanticConventions.Calls.LlmCall
+        {
+            TraceId = "5bf92f3577b34da6a3ce929d0e0e4736",
+            SpanId = index.ToString("x16", System.Globalization.CultureInfo.InvariantCulture),
+            StartTime = start.AddMinutes(index),
+            Status = "ok",
+            Provider = "openai",
+            RequestModel = "gpt-4o",
+            UsageReported = true,
+            Usage = new OtelLlmCost.SemanticConventions.Calls.TokenUsage { InputTokens = 1_000_000 * index },
+        }).ToList();
+        var calculator = new OtelLlmCost.Pricing.Cost.CostCalculator(agent.Host.Catalog);
+        calls.ForEach(calculator.Price);
+        using (var writer = new OtelLlmCost.Analytics.Store.Ledger.LlmCallWriter(agent.Host.Store))
+        {
+            writer.Write(calls);
+        }
+
+        using var client = new HttpClient { BaseAddress = agent.Host.ApiAddress };
+        using var response = await client.GetAsync("api/v1/reports/whatif?cache=100%25&from=2026-10-01&to=2026-11-01");
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = json.RootElement;
+        var actual = root.GetProperty("actual_cost_usd").GetDecimal();
+        actual.ShouldBe((decimal)agent.Scalar("SELECT sum(cost_usd) FROM llm_calls WHERE request_model = 'gpt-4o'")!);
+        actual.ShouldBeGreaterThan(0m);
+        root.GetProperty("whatif_cost_usd").GetDecimal().ShouldBe(actual / 2);
+        root.GetProperty("scenario").GetString().ShouldBe("each call's own model, cache hit ratio 100%");
+        root.GetProperty("lines")[0].GetProperty("repriced_calls").GetInt64().ShouldBe(3);
     }
 }

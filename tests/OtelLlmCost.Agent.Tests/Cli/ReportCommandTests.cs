@@ -78,6 +78,26 @@ public sealed class ReportCommandTests
     }
 
     [TestMethod]
+    public async Task WhatIf_NothingToChange_ExitsOneSayingWhichOptions()
+    {
+        using var directory = new TemporaryDirectory();
+        WriteLedger(directory.Path);
+        var (exit, _, error) = await CliRunner.RunAsync("report", "whatif", "--data-dir", directory.Path);
+        exit.ShouldBe(1);
+        error.ShouldContain("--cache");
+    }
+
+    [TestMethod]
+    public async Task WhatIf_CachePolicyOnly_TitlesTheScenario()
+    {
+        using var directory = new TemporaryDirectory();
+        WriteLedger(directory.Path);
+        var (exit, output, error) = await CliRunner.RunAsync("report", "whatif", "--data-dir", directory.Path, "--cache", "none");
+        exit.ShouldBe(0, error);
+        output.ShouldContain("What if the traffic had gone to each call's own model, no prompt caching");
+    }
+
+    [TestMethod]
     public async Task Report_NoLedger_ExitsOneWithHint()
     {
         using var directory = new TemporaryDirectory();

@@ -77,6 +77,77 @@ public sealed class WhatIfReportTests
         report.DifferenceUsd.ShouldBe(0m);
     }
 
+    [TestMethod]
+    public void Build_NoCachingOnOwnModel_ShowsWhatCachingSaved()
+    {
+        using var ledger = new SampleLedger();
+        // big with 200k of 1M input read from cache: 18.2 actual; with every input token uncached: 1M×10 + 0.5M×20 = 20.
+        ledger.Add(At("2026-10-02T00:00:00Z"), 18.2m, model: "big", input: 1_000_000, output: 500_000, cacheRead: 200_000);
+        var reporter = new WhatIfReporter(new CostCalculator(CatalogWithLayer()));
+        using var connection = ledger.Store.Connect();
+
+        var report = reporter.Build(connection, new WhatIfScenario(null, Cache: CachePolicy.None));
+
+        report.Lines.Single().Model.ShouldBe("big");
+        report.WhatIfCostUsd.ShouldBe(20m);
+        report.DifferenceUsd.ShouldBe(1.8m);
+    }
+
+    [TestMethod]
+    public void Build_HigherHitRatio_MovesInputToCacheReadPrice()
+    {
+        using var ledger = new SampleLedger();
+        // At a 50% hit ratio: 0.5M×10 + 0.5M×1 + 0.5M×20 = 15.5.
+        ledger.Add(At("2026-10-02T00:00:00Z"), 18.2m, model: "big", input: 1_000_000, output: 500_000, cacheRead: 200_000);
+        var reporter = new WhatIfReporter(new CostCalculator(CatalogWithLayer()));
+        using var connection = ledger.Store.Connect();
+
+        var report = reporter.Build(connection, new WhatIfScenario(null, Cache: CachePolicy.Parse("hit-ratio:0.5")));
+
+        report.WhatIfCostUsd.ShouldBe(15.5m);
+        report.Scenario.Describe().ShouldBe("each call's own model, cache hit ratio 50%");
+    }
+
+    [TestMethod]
+    public void Build_OtherModelWithoutCaching_CombinesBothLevers()
+    {
+        using var ledger = new SampleLedger();
+        // small, all input uncached: 1M×1 + 0.5M×2 = 2.
+        ledger.Add(At("2026-10-02T00:00:00Z"), 18.2m, model: "big", input: 1_000_000, output: 500_000, cacheRead: 200_000);
+        var reporter = new WhatIfReporter(new CostCalculator(CatalogWithLayer()));
+        using var connection = ledger.Store.Connect();
+
+        var report = reporter.Build(connection, new WhatIfScenario("small", Cache: CachePolicy.None));
+
+        report.WhatIfCostUsd.ShouldBe(2m);
+    }
+
+    [TestMethod]
+    [DataRow("none", null)]
+    [DataRow("hit-ratio:0.6", "0.6")]
+    [DataRow("0.25", "0.25")]
+    [DataRow("80%", "0.8")]
+    public void CachePolicyParse_KnownForms_GiveTheRatio(string text, string? ratio) =>
+        CachePolicy.Parse(text).Ratio.ShouldBe(ratio is null ? null : decimal.Parse(ratio, System.Globalization.CultureInfo.InvariantCulture));
+
+    [TestMethod]
+    [DataRow("1.5")]
+    [DataRow("hit-ratio:")]
+    [DataRow("-0.1")]
+    [DataRow("always")]
+    public void CachePolicyParse_OutOfRangeOrUnknown_ThrowsFormatException(string text) =>
+        Should.Throw<FormatException>(() => CachePolicy.Parse(text)).Message.ShouldContain(text);
+
+    [TestMethod]
+    public void CachePolicyApply_RatioAboveInputLeftAfterWrites_CapsReads()
+    {
+        var usage = new OtelLlmCost.SemanticConventions.Calls.TokenUsage { InputTokens = 1000, CacheWriteTokens = 300, OutputTokens = 5 };
+
+        var applied = CachePolicy.HitRatio(0.9m).Apply(usage);
+
+        (applied.CacheReadTokens, applied.CacheWriteTokens, applied.InputTokens, applied.OutputTokens).ShouldBe((700L, 300L, 1000L, 5L));
+    }
+
     private static PriceCatalog CatalogWithLayer()
     {
         var path = Path.Combine(Path.GetTempPath(), $"whatif-layer-{Guid.NewGuid():N}.json");

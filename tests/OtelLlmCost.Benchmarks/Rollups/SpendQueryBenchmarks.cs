@@ -36,7 +36,8 @@ public class SpendQueryBenchmarks
             Directory.Delete(directory, recursive: true);
         }
 
-        _store = LedgerStore.Open(directory);
+        // Bounded so generating 100M rows cannot take the machine's memory; queries need far less.
+        _store = LedgerStore.Open(directory, new DuckDbOpenOptions { AccessMode = DuckDbAccessMode.ReadWrite, MemoryLimit = "6GB" });
         if (!File.Exists(marker))
         {
             var now = DateTime.UtcNow;
@@ -110,10 +111,20 @@ public class SpendQueryBenchmarks
 
     private int Run(SpendQuery query) => SpendQueries.Run(_connection!, query).Rows.Count;
 
+    /// <summary>Rows per INSERT, so one transaction's undo data and index growth stay bounded at 100M rows.</summary>
+    private const long GenerateChunk = 10_000_000;
+
     internal static void Generate(DuckDbConnection connection, long rows, DateTime now)
     {
         var start = now.AddDays(-30).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
         var stepMicros = (long)(TimeSpan.FromDays(30).TotalMicroseconds / rows);
+        for (long first = 0; first < rows; first += GenerateChunk)
+        {
+            GenerateRange(connection, first, Math.Min(rows, first + GenerateChunk), start, stepMicros);
+        }
+    }
+
+    private static void GenerateRange(DuckDbConnection connection, long first, long end, string start, long stepMicros) =>
         connection.Execute(string.Create(CultureInfo.InvariantCulture, $"""
             INSERT INTO llm_calls (trace_id, span_id, start_time, duration_ms, provider, operation, request_model, response_model,
                 status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
@@ -133,7 +144,6 @@ public class SpendQueryBenchmarks
                    'svc-' || (c % 10), ['prod', 'staging', 'dev'][1 + c % 3],
                    CASE WHEN c % 10 = 0 THEN NULL ELSE 'team-' || (c % 20) END, 'feature-' || (c % 30),
                    'user-' || (i % 1000), 'tenant-' || (c % 50), 'wl-' || (c % 5), ts
-            FROM (SELECT i, (hash(i) % 400)::BIGINT AS c, TIMESTAMPTZ '{start}+00' + to_microseconds(i * {stepMicros}) AS ts FROM range({rows}) t(i))
+            FROM (SELECT i, (hash(i) % 400)::BIGINT AS c, TIMESTAMPTZ '{start}+00' + to_microseconds(i * {stepMicros}) AS ts FROM range({first}, {end}) t(i))
             """));
-    }
 }

@@ -29,7 +29,8 @@ public sealed record BudgetForecast(decimal BurnRateUsdPerHour, decimal Projecte
         DateTime? crosses = null;
         if (spentUsd < limitUsd && projected >= limitUsd)
         {
-            crosses = now + TimeSpan.FromTicks((long)decimal.Ceiling((limitUsd - spentUsd) / perTick));
+            // (limit − spent) × elapsed ÷ spent multiplies before dividing, so whole-day rates give whole-tick answers.
+            crosses = now + TimeSpan.FromTicks((long)decimal.Round((limitUsd - spentUsd) * elapsed.Ticks / spentUsd));
         }
 
         return new BudgetForecast(decimal.Round(perTick * TimeSpan.TicksPerHour, 9), decimal.Round(projected, 9), crosses);

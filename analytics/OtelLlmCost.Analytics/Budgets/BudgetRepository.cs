@@ -22,6 +22,11 @@ public sealed class BudgetRepository(LedgerStore store, TimeProvider? clock = nu
     public IReadOnlyList<BudgetDefinition> ListBudgets()
     {
         using var connection = store.Connect();
+        return ReadBudgets(connection);
+    }
+
+    internal static List<BudgetDefinition> ReadBudgets(DuckDbConnection connection)
+    {
         using var reader = connection.Query($"SELECT {BudgetColumns} FROM budgets ORDER BY id");
         var budgets = new List<BudgetDefinition>();
         while (reader.Read())

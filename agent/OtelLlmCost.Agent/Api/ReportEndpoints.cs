@@ -63,7 +63,7 @@ internal static class ReportEndpoints
         }, SpendEndpoints.Json);
     }
 
-    private static IResult Weekly(HttpRequest request, LedgerStore store, TimeProvider clock)
+    private static IResult Weekly(HttpRequest request, LedgerStore store, TimeProvider clock, Budgets.BudgetRegistry budgets)
     {
         var weekText = request.Query["week"].ToString();
         DateTime weekStart;
@@ -82,7 +82,8 @@ internal static class ReportEndpoints
         }
 
         using var connection = store.Connect();
-        return Results.Json(WeeklyReporter.Build(connection, weekStart), SpendEndpoints.Json);
+        return Results.Json(WeeklyReporter.Build(connection, weekStart, [.. budgets.Budgets().Select(b => b.Budget)], budgets.TimeZoneId),
+            SpendEndpoints.Json);
     }
 
     private static IResult Error(string message) => Results.Json(new { error = message }, statusCode: StatusCodes.Status400BadRequest);

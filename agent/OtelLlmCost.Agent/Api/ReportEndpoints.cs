@@ -65,7 +65,7 @@ internal static class ReportEndpoints
         }, SpendEndpoints.Json);
     }
 
-    private static IResult Weekly(HttpRequest request, LedgerStore store, TimeProvider clock)
+    private static IResult Weekly(HttpRequest request, LedgerStore store, TimeProvider clock, Budgets.BudgetRegistry budgets)
     {
         var weekText = request.Query["week"].ToString();
         DateTime weekStart;
@@ -84,7 +84,8 @@ internal static class ReportEndpoints
         }
 
         using var connection = store.Connect();
-        return Results.Json(WeeklyReporter.Build(connection, weekStart), SpendEndpoints.Json);
+        return Results.Json(WeeklyReporter.Build(connection, weekStart, [.. budgets.Budgets().Select(b => b.Budget)], budgets.TimeZoneId),
+            SpendEndpoints.Json);
     }
 
     private static IResult WhatIf(HttpRequest request, LedgerStore store, Pricing.Cost.CostCalculator calculator)

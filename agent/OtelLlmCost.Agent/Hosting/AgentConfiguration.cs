@@ -48,6 +48,7 @@ internal static class AgentConfiguration
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
             Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),
             Rollups = configuration.GetSection("Rollups").Get<RollupOptions>() ?? new RollupOptions(),
+            Budgets = configuration.GetSection("Budgets").Get<Analytics.Budgets.BudgetsOptions>() ?? new Analytics.Budgets.BudgetsOptions(),
             Recognizer = new RecognizerOptions
             {
                 KeepContent = configuration.GetValue("Recognizer:KeepContent", false),

@@ -97,9 +97,11 @@ internal sealed partial class AgentHost : IAsyncDisposable
             // Alert delivery (webhooks) replaces this; until then incidents are recorded where they are raised.
             builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(Analytics.Alerts.DiscardingAlertSink.Instance);
             builder.Services.AddHostedService<Rollups.RollupService>();
+            Budgets.BudgetServices.Add(builder.Services);
             var application = builder.Build();
             var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,
                 application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"));
+            Budgets.BudgetServices.Attach(application.Services, pipeline);
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog,
                 Path.Combine(options.DataDirectory, AddressFileName));
             application.Use(host.KeepListenersApart);

@@ -27,6 +27,9 @@ internal sealed class AgentOptions
     /// <summary>Rollup maintenance, retention of raw ledger rows and the time zone of day buckets.</summary>
     public RollupOptions Rollups { get; set; } = new();
 
+    /// <summary>Budgets and model policies declared in config (merged with those created through the API) and their timing.</summary>
+    public Analytics.Budgets.BudgetsOptions Budgets { get; set; } = new();
+
     /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
     public IReadOnlyList<string> PriceLayers { get; set; } = [];
 
@@ -50,6 +53,7 @@ internal sealed class AgentOptions
         Ledger.Validate();
         Recognizer.Validate();
         Rollups.Validate();
+        Budgets.Validate();
         foreach (var layer in PriceLayers)
         {
             if (!File.Exists(layer))

@@ -43,6 +43,9 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 
     public bool IsSaturated => _writer.IsFull;
 
+    /// <summary>Told about each batch once it is committed (the budget snapshot counts its cost); must not block or throw.</summary>
+    public Action<IReadOnlyList<LlmCall>>? Committed { get; set; }
+
     public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
     {
         var calls = Process(batch);
@@ -60,6 +63,7 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         try
         {
             await committed.WaitAsync(cancellationToken);
+            Committed?.Invoke(calls);
             _ackLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             return ConsumeResult.Accepted;
         }

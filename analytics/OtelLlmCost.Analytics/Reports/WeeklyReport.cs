@@ -1,3 +1,4 @@
+using OtelLlmCost.Analytics.Budgets;
 using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Analytics.Reports;
@@ -30,7 +31,15 @@ public sealed record WeeklyReport(
     IReadOnlyList<FeatureCostPerCall> TopFeaturesByCostPerCall,
     decimal UnattributedCostUsd,
     long UnattributedCalls,
-    long UnpricedCalls);
+    long UnpricedCalls)
+{
+    /// <summary>Budgets that had used at least <see cref="WeeklyReporter.NearCapPercent"/>% of their limit when the week ended, fullest first.</summary>
+    public IReadOnlyList<BudgetNearCap> BudgetsNearCap { get; init; } = [];
+}
+
+/// <summary>A budget close to (or over) its limit in the window that contains the end of the report's week.</summary>
+public sealed record BudgetNearCap(string BudgetId, string? Name, string Scope, string Window, DateTime WindowStart, DateTime WindowEnd,
+    decimal LimitUsd, decimal SpentUsd, decimal UsedPercent);
 
 /// <summary>
 /// The five-minute weekly review, from the ledger: spend by workload (sorted, with week-over-week change), features
@@ -41,6 +50,9 @@ public static class WeeklyReporter
 {
     public const int TopFeatures = 10;
 
+    /// <summary>A budget at or above this share of its limit is listed as near its cap.</summary>
+    public const decimal NearCapPercent = 80;
+
     /// <summary>The Monday that starts the last complete week before <paramref name="now"/>.</summary>
     public static DateTime LastCompleteWeek(DateTime now)
     {
@@ -49,7 +61,12 @@ public static class WeeklyReporter
         return DateTime.SpecifyKind(day.AddDays(-sinceMonday - 7), DateTimeKind.Utc);
     }
 
-    public static WeeklyReport Build(DuckDbConnection connection, DateTime weekStart)
+    /// <param name="connection">The ledger.</param>
+    /// <param name="weekStart">Monday 00:00 UTC of the week.</param>
+    /// <param name="budgets">Budgets to check for "near their cap"; null reads those persisted in the store.</param>
+    /// <param name="budgetTimeZone">IANA zone of calendar budget windows.</param>
+    public static WeeklyReport Build(DuckDbConnection connection, DateTime weekStart, IReadOnlyList<BudgetDefinition>? budgets = null,
+        string budgetTimeZone = "UTC")
     {
         ArgumentNullException.ThrowIfNull(connection);
         var start = DateTime.SpecifyKind(weekStart.Date, DateTimeKind.Utc);
@@ -115,7 +132,38 @@ public static class WeeklyReporter
         return new WeeklyReport(week, previous, current.Sum(r => r.Cost), before.Sum(r => r.Cost), current.Sum(r => r.Calls), workloads,
             shifts.OrderByDescending(shift => shift.CostPerCall - shift.PreviousCostPerCall).ToList(), topFeatures,
             current.Where(r => r.Workload is null).Sum(r => r.Cost), current.Where(r => r.Workload is null).Sum(r => r.Calls),
-            current.Sum(r => r.Unpriced));
+            current.Sum(r => r.Unpriced))
+        {
+            BudgetsNearCap = NearCap(connection, budgets ?? BudgetRepository.ReadBudgets(connection), budgetTimeZone, week.To.AddTicks(-1)),
+        };
+    }
+
+    /// <summary>Each budget's spend in its window containing <paramref name="at"/> (spend up to that instant), kept when near the cap.</summary>
+    private static List<BudgetNearCap> NearCap(DuckDbConnection connection, IReadOnlyList<BudgetDefinition> budgets, string timeZone, DateTime at)
+    {
+        if (budgets.Count == 0)
+        {
+            return [];
+        }
+
+        var zone = Rollups.RollupOptions.ResolveTimeZone(timeZone);
+        var horizon = BudgetSpend.LedgerHorizon(connection);
+        var rollupZone = connection.ExecuteScalar("SELECT text_value FROM rollup_state WHERE name = 'time_zone'") as string ?? "UTC";
+        var near = new List<BudgetNearCap>();
+        foreach (var budget in budgets)
+        {
+            var window = BudgetWindow.At(budget.WindowKind, at, zone);
+            var end = window.End < at ? window.End : at.AddTicks(1);
+            var spent = BudgetSpend.Read(connection, budget.Scope, window.Start, end, at, horizon, rollupZone).CostUsd;
+            var used = decimal.Round(spent / budget.LimitUsd * 100, 1);
+            if (used >= NearCapPercent)
+            {
+                near.Add(new BudgetNearCap(budget.Id, budget.Name, budget.Scope.ToString(), BudgetWindow.Name(window.Kind), window.Start, window.End,
+                    budget.LimitUsd, spent, used));
+            }
+        }
+
+        return near.OrderByDescending(b => b.UsedPercent).ThenBy(b => b.BudgetId, StringComparer.Ordinal).ToList();
     }
 
     private static string? TopModel(List<Row> rows) => rows.GroupBy(row => row.Model)

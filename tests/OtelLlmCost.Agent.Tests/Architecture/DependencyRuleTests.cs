@@ -12,6 +12,9 @@ public sealed class DependencyRuleTests
         ["OtelLlmCost.Pricing"] = ["OtelLlmCost.SemanticConventions"],
         ["OtelLlmCost.Analytics"] = ["OtelLlmCost.SemanticConventions", "OtelLlmCost.Pricing"],
         ["OtelLlmCost.Agent"] = ["OtelLlmCost.SemanticConventions", "OtelLlmCost.Pricing", "OtelLlmCost.Analytics"],
+
+        // The budget-check client ships to apps and gateways: it talks to the agent over HTTP and references nothing of ours.
+        ["OtelLlmCost.Client"] = [],
     };
 
     [TestMethod]

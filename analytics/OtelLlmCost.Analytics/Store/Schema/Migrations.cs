@@ -206,5 +206,48 @@ internal static class Migrations
                 PRIMARY KEY (trace_id, span_id)
             );
             """),
+        new(3, "budgets, model policies and the budget events (thresholds, forecasts, violations) already fired", """
+            CREATE TABLE budgets (
+                id          VARCHAR PRIMARY KEY,
+                name        VARCHAR,
+                workload    VARCHAR,
+                team        VARCHAR,
+                feature     VARCHAR,
+                user_id     VARCHAR,
+                tenant      VARCHAR,
+                environment VARCHAR,
+                provider    VARCHAR,
+                model       VARCHAR,
+                limit_usd   DECIMAL(18,9) NOT NULL,
+                window_kind VARCHAR NOT NULL,
+                thresholds  VARCHAR NOT NULL,
+                updated_at  TIMESTAMPTZ NOT NULL
+            );
+            CREATE TABLE model_policies (
+                id                VARCHAR PRIMARY KEY,
+                description       VARCHAR,
+                workload          VARCHAR,
+                team              VARCHAR,
+                feature           VARCHAR,
+                user_id           VARCHAR,
+                tenant            VARCHAR,
+                environment       VARCHAR,
+                allowed_models    VARCHAR,
+                denied_models     VARCHAR,
+                allowed_providers VARCHAR,
+                denied_providers  VARCHAR,
+                updated_at        TIMESTAMPTZ NOT NULL
+            );
+            CREATE TABLE budget_events (
+                subject_id   VARCHAR NOT NULL,
+                period_start TIMESTAMPTZ NOT NULL,
+                kind         VARCHAR NOT NULL,
+                detail       VARCHAR NOT NULL,
+                fired_at     TIMESTAMPTZ NOT NULL,
+                spent_usd    DECIMAL(18,9),
+                limit_usd    DECIMAL(18,9),
+                PRIMARY KEY (subject_id, period_start, kind, detail)
+            );
+            """),
     ];
 }

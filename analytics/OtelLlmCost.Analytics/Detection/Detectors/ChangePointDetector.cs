@@ -127,7 +127,7 @@ public sealed class ChangePointDetector : ISeriesDetector
 
             var direction = cusum.Add(i, step.Z, out var start);
             var score = direction == 0 ? cusum.Statistic : _options.Threshold;
-            if (direction != 0)
+            if (direction != 0 && baseline.Settled)
             {
                 baseline.Shift(Cusum.ShiftSize(residuals, start, i), start);
             }

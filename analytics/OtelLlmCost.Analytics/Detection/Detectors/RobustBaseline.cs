@@ -13,7 +13,7 @@ public sealed class BaselineOptions
     public int Seasons { get; init; } = 4;
 
     /// <summary>Recent residuals whose MAD is the scale.</summary>
-    public int ScaleWindow { get; init; } = 64;
+    public int ScaleWindow { get; init; } = 200;
 
     /// <summary>Scale floor as a fraction of the expected level, so a near-constant series does not alert on rounding.</summary>
     public double MinimumRelativeScale { get; init; } = 0.005;
@@ -53,7 +53,7 @@ internal readonly record struct BaselineStep(bool Ready, double Expected, double
 internal sealed class RobustBaseline
 {
     private const int RefreshEvery = 8;
-    private const double ErrorAlpha = 1.0 / 32;
+    private const double ErrorAlpha = 1.0 / 256;
     private const int Maturity = 32;
 
     private readonly int[] _periods;
@@ -93,6 +93,13 @@ internal sealed class RobustBaseline
 
         _scratch = new double[Math.Max(options.ScaleWindow, options.Seasons)];
     }
+
+    /// <summary>
+    /// Whether the shortest seasonal predictor has had time to prove itself (one period plus its maturity). Before that
+    /// a rhythmic series is judged by the trailing median, whose runs of large residuals are the rhythm, not a shift:
+    /// re-anchoring on them would imprint false offsets on the history the seasonal predictor learns from.
+    /// </summary>
+    public bool Settled => _periods.Length == 0 || _count >= _periods.Min() + Maturity;
 
     /// <summary>Points seen so far, missing ones included.</summary>
     public int Count => _count;

@@ -80,7 +80,7 @@ public sealed class SeasonalBaselineDetector : ISeriesDetector
                 run.Add(step.Residual);
             }
 
-            var shift = run.Count >= _options.ShiftRun;
+            var shift = run.Count >= _options.ShiftRun && baseline.Settled;
             if (shift)
             {
                 baseline.Shift(RobustBaseline.Median(run.ToArray()), runStart);

@@ -150,7 +150,7 @@ public sealed class CostSeriesDetector : ISeriesDetector
             var score = Math.Abs(z);
             var inflation = tail.Inflation;
             var spikeLevel = Math.Max(options.SpikeThreshold, double.IsPositiveInfinity(tail.Threshold) ? 0 : tail.Threshold);
-            tail.Add(score);
+            tail.Add(Math.Min(score, spikeLevel)); // winsorized: an incident must not desensitize the series for a week
             var direction = cusum.Add(i, z / inflation, out var start);
             if (direction != 0 && baseline.Settled)
             {

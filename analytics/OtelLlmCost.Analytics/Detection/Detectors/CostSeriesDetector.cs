@@ -46,8 +46,8 @@ public sealed class CostSeriesDetectorOptions
 
     /// <summary>
     /// Defaults for a cost series judged at <paramref name="interval"/>: the trailing median spans about two hours
-    /// (8 to 24 points), the daily and weekly periods come from the interval, warm-up is two trailing windows (at
-    /// least 24 points) and the cool-down 12 hours (4 to 144 points): a series alerts at most about twice a day unless
+    /// (8 to 24 points), the daily and weekly periods come from the interval, warm-up is a day plus 32 points (or two
+    /// trailing windows, at least 24 points, without a period) and the cool-down 12 hours (4 to 144 points): a series alerts at most about twice a day unless
     /// an incident doubles in size. These were chosen on NAB's 5-minute series as a whole (see the evaluation test),
     /// not per file.
     /// </summary>
@@ -56,10 +56,13 @@ public sealed class CostSeriesDetectorOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
         var perHour = TimeSpan.FromHours(1) / interval;
         var local = (int)Math.Clamp(Math.Round(2 * perHour), 8, 24);
+        var periods = Seasonality.CandidatePeriods(interval);
         return new CostSeriesDetectorOptions
         {
-            Baseline = new BaselineOptions { LocalWindow = local, Periods = Seasonality.CandidatePeriods(interval) },
-            WarmUp = Math.Max(2 * local, 24),
+            Baseline = new BaselineOptions { LocalWindow = local, Periods = periods },
+            // Until the daily predictor has seen a day and proven itself, a rhythmic series would be judged by the
+            // trailing median, whose errors are the rhythm itself.
+            WarmUp = Math.Max(Math.Max(2 * local, 24), periods.Count == 0 ? 0 : periods.Min() + 32),
             Cooldown = (int)Math.Clamp(Math.Round(12 * perHour), 4, 144),
         };
     }

@@ -52,11 +52,12 @@ internal readonly record struct BaselineStep(bool Ready, double Expected, double
 /// </summary>
 internal sealed class RobustBaseline
 {
-    private const int RefreshEvery = 8;
-    private const double ErrorAlpha = 1.0 / 256;
+    private const int RefreshEvery = 24;
     private const int Maturity = 32;
 
     private readonly int[] _periods;
+    private readonly int _settledAt;
+    private readonly double _errorAlpha;
     private readonly int _seasons;
     private readonly double _minimumRelativeScale;
     private readonly SortedWindow _local;
@@ -77,6 +78,10 @@ internal sealed class RobustBaseline
     {
         options.Validate();
         _periods = [.. periods];
+        _settledAt = _periods.Length == 0 ? 0 : _periods.Min() + Maturity;
+        // Errors are averaged over about a day of points (the shortest period), so the choice between predictors
+        // reflects the whole rhythm rather than the last hour of it.
+        _errorAlpha = 1.0 / Math.Clamp(_periods.Length == 0 ? Maturity : _periods.Min(), Maturity, 288);
         _seasons = options.Seasons;
         _minimumRelativeScale = options.MinimumRelativeScale;
         _local = new SortedWindow(options.LocalWindow);
@@ -99,7 +104,7 @@ internal sealed class RobustBaseline
     /// a rhythmic series is judged by the trailing median, whose runs of large residuals are the rhythm, not a shift:
     /// re-anchoring on them would imprint false offsets on the history the seasonal predictor learns from.
     /// </summary>
-    public bool Settled => _periods.Length == 0 || _count >= _periods.Min() + Maturity;
+    public bool Settled => _count >= _settledAt;
 
     /// <summary>Points seen so far, missing ones included.</summary>
     public int Count => _count;
@@ -228,7 +233,7 @@ internal sealed class RobustBaseline
             var residual = y - _predicted[j];
             var error = Math.Abs(residual);
             // Winsorize so one spike cannot make its predictor look bad (or the scale look large) for long.
-            _error[j] = _predictions[j] == 0 ? error : _error[j] + (ErrorAlpha * (Math.Min(error, 4 * Math.Max(_error[j], 1e-12)) - _error[j]));
+            _error[j] = _predictions[j] == 0 ? error : _error[j] + (_errorAlpha * (Math.Min(error, 4 * Math.Max(_error[j], 1e-12)) - _error[j]));
             _predictions[j]++;
             var ring = _residuals[j];
             ring[_residualCount[j] % ring.Length] = residual;
@@ -259,10 +264,69 @@ internal sealed class RobustBaseline
         return Median(span);
     }
 
+    /// <summary>Median by quickselect (reorders <paramref name="values"/>); O(n) on average, no allocation.</summary>
     internal static double Median(Span<double> values)
     {
-        values.Sort();
         var n = values.Length;
-        return n % 2 == 1 ? values[n / 2] : 0.5 * (values[(n / 2) - 1] + values[n / 2]);
+        var upper = Select(values, n / 2);
+        if (n % 2 == 1)
+        {
+            return upper;
+        }
+
+        // After selecting n/2, the lower middle is the largest value left of it.
+        var lower = values[0];
+        for (var i = 1; i < n / 2; i++)
+        {
+            lower = Math.Max(lower, values[i]);
+        }
+
+        return 0.5 * (lower + upper);
+    }
+
+    private static double Select(Span<double> values, int k)
+    {
+        var left = 0;
+        var right = values.Length - 1;
+        while (left < right)
+        {
+            var pivot = values[left + ((right - left) / 2)];
+            var i = left;
+            var j = right;
+            while (i <= j)
+            {
+                while (values[i] < pivot)
+                {
+                    i++;
+                }
+
+                while (values[j] > pivot)
+                {
+                    j--;
+                }
+
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (k <= j)
+            {
+                right = j;
+            }
+            else if (k >= i)
+            {
+                left = i;
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        return values[k];
     }
 }

@@ -65,9 +65,12 @@ internal sealed class TailCalibrator
         _sinceRefresh++;
     }
 
-    private static double Lower(int bin) => Math.Pow(2, bin / BinsPerOctave) - 1;
+    private static readonly double[] LowerEdges = [.. Enumerable.Range(0, Bins + 1).Select(b => Math.Pow(2, b / BinsPerOctave) - 1)];
+    private static readonly double[] Centres = [.. Enumerable.Range(0, Bins).Select(b => Math.Pow(2, (b + 0.5) / BinsPerOctave) - 1)];
 
-    private static double Centre(int bin) => Math.Pow(2, (bin + 0.5) / BinsPerOctave) - 1;
+    private static double Lower(int bin) => LowerEdges[bin];
+
+    private static double Centre(int bin) => Centres[bin];
 
     private void Refresh()
     {

@@ -214,6 +214,12 @@ internal static class ReportCommand
                 unattributed_cost_usd = report.UnattributedCostUsd,
                 unattributed_calls = report.UnattributedCalls,
                 unpriced_calls = report.UnpricedCalls,
+                budgets_near_cap = report.BudgetsNearCap.Select(b => new
+                {
+                    budget = b.BudgetId, name = b.Name, scope = b.Scope, window = b.Window,
+                    window_start = ResultWriter.FormatText(b.WindowStart), window_end = ResultWriter.FormatText(b.WindowEnd),
+                    limit_usd = b.LimitUsd, spent_usd = b.SpentUsd, used_percent = b.UsedPercent,
+                }),
             }, IndentedJson));
             return;
         }
@@ -230,6 +236,9 @@ internal static class ReportCommand
         Section(format, output, "Gaps",
             CommonOptions.Columns(("what", "VARCHAR"), ("calls", "BIGINT"), ("cost_usd", "DECIMAL")),
             [["unattributed (no workload)", report.UnattributedCalls, report.UnattributedCostUsd], ["unpriced", report.UnpricedCalls, null]]);
+        Section(format, output, "Budgets near their cap (80% or more at the end of the week)",
+            CommonOptions.Columns(("budget", "VARCHAR"), ("scope", "VARCHAR"), ("window", "VARCHAR"), ("limit_usd", "DECIMAL"), ("spent_usd", "DECIMAL"), ("used_percent", "DECIMAL")),
+            report.BudgetsNearCap.Select(b => new object?[] { b.Name ?? b.BudgetId, b.Scope, b.Window, b.LimitUsd, b.SpentUsd, b.UsedPercent }));
     }
 
     private static void PrintWhatIf(WhatIfReport report, OutputFormat format, TextWriter output)

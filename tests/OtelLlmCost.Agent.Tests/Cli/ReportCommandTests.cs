@@ -68,6 +68,31 @@ public sealed class ReportCommandTests
     }
 
     [TestMethod]
+    public async Task Weekly_BudgetOverItsCap_ListedInTheNearCapSection()
+    {
+        using var directory = new TemporaryDirectory();
+        WriteLedger(directory.Path);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            // The week's calls spend 1.25 USD in October; a 1 USD monthly budget on team ads is over its cap.
+            new OtelLlmCost.Analytics.Budgets.BudgetRepository(store).UpsertBudget(new OtelLlmCost.Analytics.Budgets.BudgetDefinition
+            {
+                Id = "ads-monthly",
+                Scope = new OtelLlmCost.Analytics.Budgets.BudgetScope { Team = "ads" },
+                LimitUsd = 1m,
+                Window = "month",
+            });
+        }
+
+        var (exit, output, error) = await CliRunner.RunAsync("report", "weekly", "--data-dir", directory.Path, "--week", "2026-10-07");
+
+        exit.ShouldBe(0, error);
+        var section = output[output.IndexOf("Budgets near their cap", StringComparison.Ordinal)..];
+        section.ShouldContain("ads-monthly");
+        section.ShouldContain("1.25");
+    }
+
+    [TestMethod]
     public async Task WhatIf_UnknownTarget_ReportsCallsLeftOut()
     {
         using var directory = new TemporaryDirectory();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OtelLlmCost.Agent.Api;
+using OtelLlmCost.Agent.Metrics;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.Analytics.Store;
@@ -97,15 +98,21 @@ internal sealed partial class AgentHost : IAsyncDisposable
             // Alert delivery (webhooks) replaces this; until then incidents are recorded where they are raised.
             builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(Analytics.Alerts.DiscardingAlertSink.Instance);
             builder.Services.AddHostedService<Rollups.RollupService>();
+            builder.Services.AddAgentTelemetry(options, writer, store.FilePath);
             var application = builder.Build();
             var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,
-                application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"));
+                application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"),
+                application.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>())
+            {
+                LlmMetrics = application.Services.GetRequiredService<LlmMetrics>(),
+            };
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog,
                 Path.Combine(options.DataDirectory, AddressFileName));
             application.Use(host.KeepListenersApart);
             OtlpHttpReceiver.Map(application, options.Otlp, pipeline);
             OtlpGrpcReceiver.Map(application, options.Otlp, pipeline);
             ApiEndpoints.Map(application);
+            application.MapAgentTelemetry();
             application.MapGet("/healthz", () => Results.Text("ok"));
             application.MapGet("/readyz", (LedgerStore ledger) => Results.Json(new ReadyState(
                 "ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls)));

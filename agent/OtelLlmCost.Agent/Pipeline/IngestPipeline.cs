@@ -22,17 +22,21 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
     private readonly GroupCommitLedgerWriter _writer;
     private readonly ILogger _logger;
     private readonly Meter _meter;
+    private readonly bool _ownsMeter;
     private readonly Counter<long> _spansClassified;
     private readonly Counter<long> _callsByStatus;
     private readonly Histogram<double> _ackLatency;
 
-    public IngestPipeline(LlmCallRecognizer recognizer, CostCalculator calculator, GroupCommitLedgerWriter writer, ILogger logger)
+    public IngestPipeline(LlmCallRecognizer recognizer, CostCalculator calculator, GroupCommitLedgerWriter writer, ILogger logger,
+        IMeterFactory? meterFactory = null)
     {
         _recognizer = recognizer;
         _calculator = calculator;
         _writer = writer;
         _logger = logger;
-        _meter = new Meter(MeterName);
+        // A factory owns the meters it creates; only a meter made here is disposed here.
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _spansClassified = _meter.CreateCounter<long>("otelllmcost.pipeline.spans", "{span}",
             "Candidate spans by recognition outcome (llm_call, wrapper, not_llm).");
         _callsByStatus = _meter.CreateCounter<long>("otelllmcost.pipeline.llm_calls", "{call}",
@@ -42,6 +46,9 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
     }
 
     public bool IsSaturated => _writer.IsFull;
+
+    /// <summary>Spend metrics, recorded once a batch is committed (a retried export of committed rows counts again here, not in the ledger).</summary>
+    public Metrics.LlmMetrics? LlmMetrics { get; init; }
 
     public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
     {
@@ -60,6 +67,7 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         try
         {
             await committed.WaitAsync(cancellationToken);
+            LlmMetrics?.RecordCommitted(calls);
             _ackLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             return ConsumeResult.Accepted;
         }
@@ -102,7 +110,13 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         return calls;
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
 
     private static string OutcomeName(RecognitionOutcome outcome) => outcome switch
     {

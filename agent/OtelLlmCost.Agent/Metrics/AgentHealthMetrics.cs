@@ -24,7 +24,7 @@ internal sealed class AgentHealthMetrics
         _snapshotDuration = meter.CreateHistogram("otelllmcost.snapshot.duration", "s", "Duration of one dashboard snapshot refresh.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = MetricsCollector.SecondsBuckets });
         _snapshotFailures = meter.CreateCounter<long>("otelllmcost.snapshot.failures", "{refresh}", "Dashboard snapshot refreshes that failed.");
-        meter.CreateObservableGauge("otelllmcost.snapshot.last_success", () =>
+        meter.CreateObservableGauge("otelllmcost.snapshot.last_success_timestamp", () =>
         {
             var last = Interlocked.Read(ref _lastSnapshotUnixMs);
             return last == 0 ? [] : new[] { new Measurement<double>(last / 1000.0) };

@@ -198,14 +198,15 @@ public sealed partial class PrometheusProofTests
     private static async Task<JsonNode> GetAsync(HttpClient http, string pathAndQuery) =>
         JsonNode.Parse(await http.GetStringAsync(new Uri(pathAndQuery, UriKind.Relative)))!;
 
-    /// <summary>One call of a model the catalog does not know and one priced call without a team, over OTLP/JSON.</summary>
-    private static async Task SendUnpricedAndUnattributedCallsAsync(AgentFixture agent)
+    /// <summary>One call of a model the catalog does not know and one priced call without a team, both by user-42, over OTLP/JSON.</summary>
+    internal static async Task SendUnpricedAndUnattributedCallsAsync(AgentFixture agent)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
         string Span(string spanId, string model) => $$$"""
             {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{{{spanId}}}","name":"chat {{{model}}}","kind":3,
              "startTimeUnixNano":"{{{now}}}","endTimeUnixNano":"{{{now + 800_000_000}}}",
              "attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},
+               {"key":"user.id","value":{"stringValue":"user-42"}},
                {"key":"gen_ai.provider.name","value":{"stringValue":"openai"}},
                {"key":"gen_ai.request.model","value":{"stringValue":"{{{model}}}"}},
                {"key":"gen_ai.usage.input_tokens","value":{"intValue":"1200"}},

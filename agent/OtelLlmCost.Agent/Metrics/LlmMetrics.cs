@@ -68,60 +68,80 @@ internal sealed class LlmMetrics
     /// <summary>Records how long one detection run took.</summary>
     public void RecordDetectionRun(TimeSpan duration) => _detectionDuration.Record(duration.TotalSeconds);
 
-    /// <summary>Records calls the ledger has just committed.</summary>
+    /// <summary>
+    /// Records calls the ledger has just committed. Counters are summed per label set within the batch first, so a
+    /// batch costs one measurement per series it touches rather than several per call; durations are recorded per call.
+    /// </summary>
     public void RecordCommitted(IReadOnlyList<LlmCall> calls)
     {
+        var groups = new Dictionary<SeriesKey, Sums>();
         foreach (var call in calls)
         {
-            Record(call);
+            var key = new SeriesKey(
+                _labels.Limit("provider", call.Provider),
+                _labels.Limit("model", call.RequestModel ?? call.ResponseModel),
+                _labels.Limit("service", call.Service),
+                _labels.Limit("environment", call.Environment),
+                _labels.Limit("team", call.Team),
+                _labels.Limit("feature", call.Feature),
+                _labels.Limit("workload", call.Workload),
+                call.Status == "error" ? "error" : "ok",
+                call.CostUsd is null ? _labels.Limit("reason", call.PricingStatus) : null);
+            _duration.Record(call.DurationMs / 1000.0, new TagList
+            {
+                { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment }, { "status", key.Status },
+            });
+
+            if (!groups.TryGetValue(key, out var sums))
+            {
+                sums = new Sums();
+                groups.Add(key, sums);
+            }
+
+            var usage = call.Usage;
+            sums.Calls++;
+            sums.Cost += (double)(call.CostUsd ?? 0m);
+            sums.Input += Math.Max(0, usage.InputTokens - usage.CacheReadTokens - usage.CacheWriteTokens);
+            sums.CacheRead += usage.CacheReadTokens;
+            sums.CacheWrite += usage.CacheWriteTokens;
+            sums.Output += usage.OutputTokens;
+        }
+
+        foreach (var (key, sums) in groups)
+        {
+            Emit(key, sums);
         }
     }
 
-    private void Record(LlmCall call)
+    private void Emit(SeriesKey key, Sums sums)
     {
-        var provider = _labels.Limit("provider", call.Provider);
-        var model = _labels.Limit("model", call.RequestModel ?? call.ResponseModel);
-        var service = _labels.Limit("service", call.Service);
-        var environment = _labels.Limit("environment", call.Environment);
-        var team = _labels.Limit("team", call.Team);
-        var feature = _labels.Limit("feature", call.Feature);
-        var workload = _labels.Limit("workload", call.Workload);
-        var status = call.Status == "error" ? "error" : "ok";
         var tags = new TagList
         {
-            { "provider", provider }, { "model", model }, { "service", service }, { "environment", environment },
-            { "team", team }, { "feature", feature }, { "workload", workload }, { "status", status },
+            { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment },
+            { "team", key.Team }, { "feature", key.Feature }, { "workload", key.Workload }, { "status", key.Status },
         };
 
-        _calls.Add(1, tags);
-        _duration.Record(call.DurationMs / 1000.0, new TagList
-        {
-            { "provider", provider }, { "model", model }, { "service", service }, { "environment", environment }, { "status", status },
-        });
+        _calls.Add(sums.Calls, tags);
+        AddTokens(tags, "input", sums.Input);
+        AddTokens(tags, "cache_read", sums.CacheRead);
+        AddTokens(tags, "cache_write", sums.CacheWrite);
+        AddTokens(tags, "output", sums.Output);
 
-        var usage = call.Usage;
-        var uncachedInput = Math.Max(0, usage.InputTokens - usage.CacheReadTokens - usage.CacheWriteTokens);
-        AddTokens(tags, "input", uncachedInput);
-        AddTokens(tags, "cache_read", usage.CacheReadTokens);
-        AddTokens(tags, "cache_write", usage.CacheWriteTokens);
-        AddTokens(tags, "output", usage.OutputTokens);
-
-        if (call.CostUsd is { } cost)
-        {
-            _cost.Add((double)cost, tags);
-            if (team == LabelLimiter.Unknown)
-            {
-                _unattributedCost.Add((double)cost, new TagList
-                {
-                    { "provider", provider }, { "model", model }, { "service", service }, { "environment", environment },
-                });
-            }
-        }
-        else
+        if (key.UnpricedReason is { } reason)
         {
             var reasonTags = tags;
-            reasonTags.Add("reason", _labels.Limit("reason", call.PricingStatus));
-            _unpricedCalls.Add(1, reasonTags);
+            reasonTags.Add("reason", reason);
+            _unpricedCalls.Add(sums.Calls, reasonTags);
+            return;
+        }
+
+        _cost.Add(sums.Cost, tags);
+        if (key.Team == LabelLimiter.Unknown)
+        {
+            _unattributedCost.Add(sums.Cost, new TagList
+            {
+                { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment },
+            });
         }
     }
 
@@ -166,5 +186,19 @@ internal sealed class LlmMetrics
             .GroupBy(entry => _labels.Limit(label, entry.Key), StringComparer.Ordinal)
             .Select(group => new Measurement<double>(group.Max(entry => entry.Value), new KeyValuePair<string, object?>(label, group.Key)))
             .ToList();
+    }
+
+    /// <summary>The bounded labels of one call; a priced call has no unpriced reason.</summary>
+    private readonly record struct SeriesKey(string Provider, string Model, string Service, string Environment, string Team, string Feature,
+        string Workload, string Status, string? UnpricedReason);
+
+    private sealed class Sums
+    {
+        public long Calls;
+        public double Cost;
+        public long Input;
+        public long CacheRead;
+        public long CacheWrite;
+        public long Output;
     }
 }

@@ -11,9 +11,13 @@ internal sealed class TagSet
 {
     private readonly int _hash;
 
-    private TagSet(KeyValuePair<string, string>[] tags, int hash)
+    // Instrumentation passes a series' tags in the same order each time, so lookups compare positionally first.
+    private readonly KeyValuePair<string, string>[] _firstSeenOrder;
+
+    private TagSet(KeyValuePair<string, string>[] tags, KeyValuePair<string, string>[] firstSeenOrder, int hash)
     {
         Tags = tags;
+        _firstSeenOrder = firstSeenOrder;
         _hash = hash;
     }
 
@@ -27,8 +31,9 @@ internal sealed class TagSet
             pairs[i] = new KeyValuePair<string, string>(tags[i].Key, Text(tags[i].Value));
         }
 
-        Array.Sort(pairs, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return new TagSet(pairs, Hash(tags));
+        var sorted = (KeyValuePair<string, string>[])pairs.Clone();
+        Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return new TagSet(sorted, pairs, Hash(tags));
     }
 
     public static string Text(object? value) => value switch
@@ -89,6 +94,11 @@ internal sealed class TagSet
                 return false;
             }
 
+            if (SameOrder(alternate, other._firstSeenOrder))
+            {
+                return true;
+            }
+
             foreach (var tag in alternate)
             {
                 if (!Contains(other.Tags, tag.Key, Text(tag.Value)))
@@ -103,6 +113,19 @@ internal sealed class TagSet
         public int GetHashCode(ReadOnlySpan<KeyValuePair<string, object?>> alternate) => Hash(alternate);
 
         public TagSet Create(ReadOnlySpan<KeyValuePair<string, object?>> alternate) => TagSet.Create(alternate);
+
+        private static bool SameOrder(ReadOnlySpan<KeyValuePair<string, object?>> tags, KeyValuePair<string, string>[] order)
+        {
+            for (var i = 0; i < tags.Length; i++)
+            {
+                if (!string.Equals(tags[i].Key, order[i].Key, StringComparison.Ordinal) || !string.Equals(Text(tags[i].Value), order[i].Value, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
 
         private static bool Contains(KeyValuePair<string, string>[] tags, string key, string value)
         {

@@ -16,10 +16,27 @@ internal static class BudgetServices
         services.AddHostedService(provider => provider.GetRequiredService<BudgetService>());
     }
 
-    /// <summary>Committed calls raise the snapshot's spent amounts between refreshes.</summary>
+    /// <summary>
+    /// Committed calls raise the snapshot's spent amounts between refreshes, and <c>/metrics</c> reads each budget's
+    /// used ratio from the same snapshot (by budget id: ids are unique and stable, names may repeat).
+    /// </summary>
     public static void Attach(IServiceProvider services, IngestPipeline pipeline)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
-        pipeline.Committed = services.GetRequiredService<BudgetSnapshot>().Record;
+        var snapshot = services.GetRequiredService<BudgetSnapshot>();
+        pipeline.Committed = snapshot.Record;
+        var clock = services.GetRequiredService<TimeProvider>();
+        services.GetRequiredService<Metrics.LlmMetrics>().RegisterBudgetSource(() => UsedRatios(snapshot, clock.GetUtcNow().UtcDateTime));
+    }
+
+    private static IEnumerable<(string Budget, double Ratio)> UsedRatios(BudgetSnapshot snapshot, DateTime now)
+    {
+        foreach (var entry in snapshot.Entries)
+        {
+            if (entry.Budget.LimitUsd > 0)
+            {
+                yield return (entry.Budget.Id, (double)(entry.ReadSpent(now) / entry.Budget.LimitUsd));
+            }
+        }
     }
 }

@@ -54,6 +54,7 @@ internal static class AgentConfiguration
                 KeepContent = configuration.GetValue("Recognizer:KeepContent", false),
                 Attribution = ReadAttribution(configuration.GetSection("Attribution")),
             },
+            Metrics = configuration.GetSection(Metrics.MetricsOptions.SectionName).Get<Metrics.MetricsOptions>() ?? new Metrics.MetricsOptions(),
             PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],
         };
         return options;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OtelLlmCost.Agent.Api;
+using OtelLlmCost.Agent.Metrics;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.Analytics.Store;
@@ -98,9 +99,14 @@ internal sealed partial class AgentHost : IAsyncDisposable
             builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(Analytics.Alerts.DiscardingAlertSink.Instance);
             builder.Services.AddHostedService<Rollups.RollupService>();
             Budgets.BudgetServices.Add(builder.Services);
+            builder.Services.AddAgentTelemetry(options, writer, store.FilePath);
             var application = builder.Build();
             var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,
-                application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"));
+                application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"),
+                application.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>())
+            {
+                LlmMetrics = application.Services.GetRequiredService<LlmMetrics>(),
+            };
             Budgets.BudgetServices.Attach(application.Services, pipeline);
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog,
                 Path.Combine(options.DataDirectory, AddressFileName));
@@ -108,6 +114,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
             OtlpHttpReceiver.Map(application, options.Otlp, pipeline);
             OtlpGrpcReceiver.Map(application, options.Otlp, pipeline);
             ApiEndpoints.Map(application);
+            application.MapAgentTelemetry();
             application.MapGet("/healthz", () => Results.Text("ok"));
             application.MapGet("/readyz", (LedgerStore ledger) => Results.Json(new ReadyState(
                 "ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls)));
@@ -130,9 +137,12 @@ internal sealed partial class AgentHost : IAsyncDisposable
         LogListening(logger, "OTLP/HTTP", HttpAddress);
         LogListening(logger, "API", ApiAddress);
         LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
-        await File.WriteAllTextAsync(_addressFile, JsonSerializer.Serialize(
+        // Written aside and renamed, so a CLI that sees the file never reads it half-written.
+        var pending = _addressFile + ".tmp";
+        await File.WriteAllTextAsync(pending, JsonSerializer.Serialize(
             new AddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath),
             AddressFileJson.Options), cancellationToken);
+        File.Move(pending, _addressFile, overwrite: true);
     }
 
     /// <summary>Runs until Ctrl+C or SIGTERM.</summary>

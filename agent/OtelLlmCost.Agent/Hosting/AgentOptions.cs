@@ -33,6 +33,9 @@ internal sealed class AgentOptions
     /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
     public IReadOnlyList<string> PriceLayers { get; set; } = [];
 
+    /// <summary>The <c>/metrics</c> exposition, its label bounds and the dashboard snapshot.</summary>
+    public Metrics.MetricsOptions Metrics { get; set; } = new();
+
     /// <summary>When set, every <c>/api/v1</c> request needs <c>Authorization: Bearer</c> with this token.</summary>
     public string? AdminToken { get; set; }
 
@@ -54,6 +57,7 @@ internal sealed class AgentOptions
         Recognizer.Validate();
         Rollups.Validate();
         Budgets.Validate();
+        Metrics.Validate();
         foreach (var layer in PriceLayers)
         {
             if (!File.Exists(layer))

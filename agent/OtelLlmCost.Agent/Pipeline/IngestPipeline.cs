@@ -22,17 +22,21 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
     private readonly GroupCommitLedgerWriter _writer;
     private readonly ILogger _logger;
     private readonly Meter _meter;
+    private readonly bool _ownsMeter;
     private readonly Counter<long> _spansClassified;
     private readonly Counter<long> _callsByStatus;
     private readonly Histogram<double> _ackLatency;
 
-    public IngestPipeline(LlmCallRecognizer recognizer, CostCalculator calculator, GroupCommitLedgerWriter writer, ILogger logger)
+    public IngestPipeline(LlmCallRecognizer recognizer, CostCalculator calculator, GroupCommitLedgerWriter writer, ILogger logger,
+        IMeterFactory? meterFactory = null)
     {
         _recognizer = recognizer;
         _calculator = calculator;
         _writer = writer;
         _logger = logger;
-        _meter = new Meter(MeterName);
+        // A factory owns the meters it creates; only a meter made here is disposed here.
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _spansClassified = _meter.CreateCounter<long>("otelllmcost.pipeline.spans", "{span}",
             "Candidate spans by recognition outcome (llm_call, wrapper, not_llm).");
         _callsByStatus = _meter.CreateCounter<long>("otelllmcost.pipeline.llm_calls", "{call}",
@@ -45,6 +49,9 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 
     /// <summary>Told about each batch once it is committed (the budget snapshot counts its cost); must not block or throw.</summary>
     public Action<IReadOnlyList<LlmCall>>? Committed { get; set; }
+
+    /// <summary>Spend metrics, recorded once a batch is committed (a retried export of committed rows counts again here, not in the ledger).</summary>
+    public Metrics.LlmMetrics? LlmMetrics { get; init; }
 
     public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
     {
@@ -64,6 +71,7 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         {
             await committed.WaitAsync(cancellationToken);
             Committed?.Invoke(calls);
+            LlmMetrics?.RecordCommitted(calls);
             _ackLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             return ConsumeResult.Accepted;
         }
@@ -106,7 +114,13 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         return calls;
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
 
     private static string OutcomeName(RecognitionOutcome outcome) => outcome switch
     {

@@ -9,7 +9,8 @@ namespace OtelLlmCost.Agent.Rollups;
 /// and a retention pass about once an hour (and at start). Runs its DuckDB work on its own thread so blocking
 /// store calls never hold thread-pool threads; a failed pass is logged and retried on the next tick.
 /// </summary>
-internal sealed partial class RollupService(LedgerStore store, AgentOptions options, TimeProvider clock, ILogger<RollupService> logger)
+internal sealed partial class RollupService(LedgerStore store, AgentOptions options, TimeProvider clock, ILogger<RollupService> logger,
+    Metrics.AgentHealthMetrics? health = null)
     : BackgroundService
 {
     private static readonly TimeSpan RetentionEvery = TimeSpan.FromHours(1);
@@ -28,10 +29,13 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
         var nextRetention = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var pass = "update";
             try
             {
                 if (clock.GetUtcNow() >= nextRetention)
                 {
+                    pass = "retention";
                     var retention = maintainer.ApplyRetention();
                     nextRetention = clock.GetUtcNow() + RetentionEvery;
                     if (retention.RowsDeleted > 0)
@@ -43,6 +47,8 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
                 {
                     maintainer.Update();
                 }
+
+                health?.RecordRollupPass(pass, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {

@@ -100,6 +100,7 @@ internal sealed class OtlpExportProcessor
         switch (result.Outcome)
         {
             case ConsumeOutcome.Accepted:
+                Metrics.SpansAccepted(transportName, accepted);
                 return new ExportOutcome(ExportOutcomeKind.Accepted, decoded.RejectedSpanCount, rejectedMessage, TimeSpan.Zero);
             case ConsumeOutcome.QueueFull:
                 Metrics.SpansRefused(transportName, "queue_full", accepted);

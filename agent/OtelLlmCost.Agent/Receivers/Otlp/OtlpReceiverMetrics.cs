@@ -13,6 +13,7 @@ internal sealed class OtlpReceiverMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Counter<long> _spansReceived;
     private readonly Counter<long> _spansRefused;
+    private readonly Counter<long> _spansAccepted;
     private readonly Counter<long> _bytesReceived;
 
     public OtlpReceiverMetrics(IMeterFactory? meterFactory = null)
@@ -23,6 +24,7 @@ internal sealed class OtlpReceiverMetrics : IDisposable
         _requests = _meter.CreateCounter<long>("otelllmcost.receiver.requests", "{request}", "OTLP export requests received, by transport, signal and outcome.");
         _spansReceived = _meter.CreateCounter<long>("otelllmcost.receiver.spans", "{span}", "Spans received in trace exports, by transport.");
         _spansRefused = _meter.CreateCounter<long>("otelllmcost.receiver.spans_refused", "{span}", "Spans not accepted, by transport and reason.");
+        _spansAccepted = _meter.CreateCounter<long>("otelllmcost.receiver.spans_accepted", "{span}", "Spans accepted (committed or not LLM calls), by transport.");
         _bytesReceived = _meter.CreateCounter<long>("otelllmcost.receiver.bytes", "By", "Request body bytes received as sent (before decompression), by transport and signal.");
     }
 
@@ -41,6 +43,14 @@ internal sealed class OtlpReceiverMetrics : IDisposable
         if (count > 0)
         {
             _spansReceived.Add(count, new KeyValuePair<string, object?>("transport", transport));
+        }
+    }
+
+    public void SpansAccepted(string transport, long count)
+    {
+        if (count > 0)
+        {
+            _spansAccepted.Add(count, new KeyValuePair<string, object?>("transport", transport));
         }
     }
 

@@ -39,6 +39,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
     private readonly Meter _meter = new(MeterName);
     private readonly Histogram<double> _commitDuration;
+    private readonly Histogram<long> _commitSize;
     private readonly Counter<long> _callsCommitted;
     private readonly Counter<long> _batchesRefused;
     private readonly LlmCallWriter _writer;
@@ -54,6 +55,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _writer = new LlmCallWriter(store, clock);
         _commitDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.commit.duration", "s", "Time to commit one group of batches to the ledger.");
+        _commitSize = _meter.CreateHistogram(
+            "otelllmcost.ledger.commit.calls", "{call}", "Calls written by one commit (the group size).",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 10, 100, 500, 1_000, 5_000, 10_000, 50_000] });
         _callsCommitted = _meter.CreateCounter<long>(
             "otelllmcost.ledger.calls.committed", "{call}", "Calls newly inserted into the ledger (duplicates excluded).");
         _batchesRefused = _meter.CreateCounter<long>(
@@ -62,6 +66,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "Calls waiting to be committed.");
         _loop = Task.Factory.StartNew(RunLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
+
+    /// <summary>The writer's meter, so an exposition can pick this writer's instruments out of a process that runs several.</summary>
+    public Meter Meter => _meter;
 
     /// <summary>Calls waiting for commit right now.</summary>
     public long QueuedCalls => Interlocked.Read(ref _queuedCalls);
@@ -167,6 +174,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         var inserted = _writer.Write(calls);
         _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        _commitSize.Record(calls.Count);
         _callsCommitted.Add(inserted);
         foreach (var batch in group)
         {

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using OtelLlmCost.SemanticConventions.Calls;
+
+namespace OtelLlmCost.Agent.Metrics;
+
+/// <summary>
+/// The LLM spend metrics, recorded when calls are committed to the ledger, with bounded labels (provider, model,
+/// service, environment, team, feature, workload, status; never user, tenant, conversation or trace ids). Budgets
+/// and anomalies are computed elsewhere and read at collection time from sources registered with
+/// <see cref="RegisterBudgetSource"/>, <see cref="RegisterOpenAnomaliesSource"/> and
+/// <see cref="RegisterAnomalyScoreSource"/>; until one is registered its gauge has no series.
+/// </summary>
+internal sealed class LlmMetrics
+{
+    public const string MeterName = "OtelLlmCost.Llm";
+
+    /// <summary>Call durations: 50 ms to 5 minutes (LLM calls are slow; sub-10 ms buckets would stay empty).</summary>
+    public static readonly double[] DurationBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300];
+
+    private readonly LabelLimiter _labels;
+    private readonly Counter<double> _cost;
+    private readonly Counter<long> _tokens;
+    private readonly Counter<long> _calls;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _unpricedCalls;
+    private readonly Counter<double> _unattributedCost;
+    private readonly Counter<long> _labelOverflow;
+    private readonly Histogram<double> _detectionDuration;
+    private Func<IEnumerable<(string Budget, double Ratio)>>? _budgets;
+    private Func<IEnumerable<(string Severity, long Open)>>? _openAnomalies;
+    private Func<IEnumerable<(string Series, double Score)>>? _anomalyScores;
+
+    public LlmMetrics(IMeterFactory meterFactory, MetricsOptions options)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _labelOverflow = meter.CreateCounter<long>("otelllmcost.metrics.label_overflow", "{measurement}",
+            "Measurements whose label value was folded into 'other' because the label reached Metrics:MaxLabelValues, by label.");
+        _labels = new LabelLimiter(options.MaxLabelValues, label => _labelOverflow.Add(1, new KeyValuePair<string, object?>("label", label)));
+        _cost = meter.CreateCounter<double>("otelllmcost.llm.cost", "USD", "Cost of committed LLM calls in US dollars (catalog prices).");
+        _tokens = meter.CreateCounter<long>("otelllmcost.llm.tokens", "{token}",
+            "Tokens of committed LLM calls by class: input (uncached), cache_read, cache_write, output (reasoning included); classes do not overlap.");
+        _calls = meter.CreateCounter<long>("otelllmcost.llm.calls", "{call}", "Committed LLM calls.");
+        _duration = meter.CreateHistogram("otelllmcost.llm.duration", "s", "Duration of committed LLM calls (span duration).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _unpricedCalls = meter.CreateCounter<long>("otelllmcost.llm.unpriced_calls", "{call}",
+            "Committed LLM calls without a cost (unknown model, no usage reported), by reason.");
+        _unattributedCost = meter.CreateCounter<double>("otelllmcost.llm.unattributed_cost", "USD",
+            "Cost of committed LLM calls that carry no team.");
+        _detectionDuration = meter.CreateHistogram("otelllmcost.detection.duration", "s", "Duration of one anomaly detection run.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = MetricsCollector.SecondsBuckets });
+        meter.CreateObservableGauge("otelllmcost.budget.used_ratio", ObserveBudgets, "1",
+            "Share of each budget used in its current period (1 = the whole budget).");
+        meter.CreateObservableGauge("otelllmcost.anomalies.open", ObserveOpenAnomalies, "{anomaly}", "Open anomalies by severity.");
+        meter.CreateObservableGauge("otelllmcost.anomaly.score", ObserveAnomalyScores, unit: null,
+            "Latest anomaly score of each monitored series (higher is more unusual).");
+    }
+
+    /// <summary>Budget usage, read at each collection: one (budget name, used / limit) per budget.</summary>
+    public void RegisterBudgetSource(Func<IEnumerable<(string Budget, double Ratio)>> source) => _budgets = source;
+
+    /// <summary>Open anomalies, read at each collection: one (severity, count) per severity.</summary>
+    public void RegisterOpenAnomaliesSource(Func<IEnumerable<(string Severity, long Open)>> source) => _openAnomalies = source;
+
+    /// <summary>Latest score per monitored series (a bounded series key such as <c>team=payments</c>), read at each collection.</summary>
+    public void RegisterAnomalyScoreSource(Func<IEnumerable<(string Series, double Score)>> source) => _anomalyScores = source;
+
+    /// <summary>Records how long one detection run took.</summary>
+    public void RecordDetectionRun(TimeSpan duration) => _detectionDuration.Record(duration.TotalSeconds);
+
+    /// <summary>
+    /// Records calls the ledger has just committed. Counters are summed per label set within the batch first, so a
+    /// batch costs one measurement per series it touches rather than several per call; durations are recorded per call.
+    /// </summary>
+    public void RecordCommitted(IReadOnlyList<LlmCall> calls)
+    {
+        var groups = new Dictionary<SeriesKey, Sums>();
+        foreach (var call in calls)
+        {
+            var key = new SeriesKey(
+                _labels.Limit("provider", call.Provider),
+                _labels.Limit("model", call.RequestModel ?? call.ResponseModel),
+                _labels.Limit("service", call.Service),
+                _labels.Limit("environment", call.Environment),
+                _labels.Limit("team", call.Team),
+                _labels.Limit("feature", call.Feature),
+                _labels.Limit("workload", call.Workload),
+                call.Status == "error" ? "error" : "ok",
+                call.CostUsd is null ? _labels.Limit("reason", call.PricingStatus) : null);
+            _duration.Record(call.DurationMs / 1000.0, new TagList
+            {
+                { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment }, { "status", key.Status },
+            });
+
+            if (!groups.TryGetValue(key, out var sums))
+            {
+                sums = new Sums();
+                groups.Add(key, sums);
+            }
+
+            var usage = call.Usage;
+            sums.Calls++;
+            sums.Cost += (double)(call.CostUsd ?? 0m);
+            sums.Input += Math.Max(0, usage.InputTokens - usage.CacheReadTokens - usage.CacheWriteTokens);
+            sums.CacheRead += usage.CacheReadTokens;
+            sums.CacheWrite += usage.CacheWriteTokens;
+            sums.Output += usage.OutputTokens;
+        }
+
+        foreach (var (key, sums) in groups)
+        {
+            Emit(key, sums);
+        }
+    }
+
+    private void Emit(SeriesKey key, Sums sums)
+    {
+        var tags = new TagList
+        {
+            { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment },
+            { "team", key.Team }, { "feature", key.Feature }, { "workload", key.Workload }, { "status", key.Status },
+        };
+
+        _calls.Add(sums.Calls, tags);
+        AddTokens(tags, "input", sums.Input);
+        AddTokens(tags, "cache_read", sums.CacheRead);
+        AddTokens(tags, "cache_write", sums.CacheWrite);
+        AddTokens(tags, "output", sums.Output);
+
+        if (key.UnpricedReason is { } reason)
+        {
+            var reasonTags = tags;
+            reasonTags.Add("reason", reason);
+            _unpricedCalls.Add(sums.Calls, reasonTags);
+            return;
+        }
+
+        _cost.Add(sums.Cost, tags);
+        if (key.Team == LabelLimiter.Unknown)
+        {
+            _unattributedCost.Add(sums.Cost, new TagList
+            {
+                { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment },
+            });
+        }
+    }
+
+    private void AddTokens(TagList tags, string tokenClass, long count)
+    {
+        if (count > 0)
+        {
+            tags.Add("class", tokenClass);
+            _tokens.Add(count, tags);
+        }
+    }
+
+    private IEnumerable<Measurement<double>> ObserveBudgets() =>
+        Observe(_budgets, "budget", static entry => (entry.Budget, entry.Ratio));
+
+    private IEnumerable<Measurement<long>> ObserveOpenAnomalies()
+    {
+        if (_openAnomalies is not { } source)
+        {
+            return [];
+        }
+
+        return source()
+            .GroupBy(entry => _labels.Limit("severity", entry.Severity), StringComparer.Ordinal)
+            .Select(group => new Measurement<long>(group.Sum(entry => entry.Open), new KeyValuePair<string, object?>("severity", group.Key)))
+            .ToList();
+    }
+
+    private IEnumerable<Measurement<double>> ObserveAnomalyScores() =>
+        Observe(_anomalyScores, "series", static entry => (entry.Series, entry.Score));
+
+    /// <summary>Values folded into 'other' keep the largest, so an overflowing budget or anomaly still shows.</summary>
+    private List<Measurement<double>> Observe<T>(Func<IEnumerable<T>>? source, string label, Func<T, (string Key, double Value)> select)
+    {
+        if (source is null)
+        {
+            return [];
+        }
+
+        return source()
+            .Select(select)
+            .GroupBy(entry => _labels.Limit(label, entry.Key), StringComparer.Ordinal)
+            .Select(group => new Measurement<double>(group.Max(entry => entry.Value), new KeyValuePair<string, object?>(label, group.Key)))
+            .ToList();
+    }
+
+    /// <summary>The bounded labels of one call; a priced call has no unpriced reason.</summary>
+    private readonly record struct SeriesKey(string Provider, string Model, string Service, string Environment, string Team, string Feature,
+        string Workload, string Status, string? UnpricedReason);
+
+    private sealed class Sums
+    {
+        public long Calls;
+        public double Cost;
+        public long Input;
+        public long CacheRead;
+        public long CacheWrite;
+        public long Output;
+    }
+}

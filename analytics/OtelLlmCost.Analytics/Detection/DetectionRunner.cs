@@ -389,7 +389,8 @@ public sealed class DetectionRunner : IDisposable
                     continue;
                 }
 
-                var byCalls = callScore >= costScore;
+                // Calls are the loop's own signature; cost alone flags an expensive trace of normal length.
+                var byCalls = callScore > guard.Threshold;
                 var score = Math.Max(callScore, costScore);
                 flagged.Add(new AnomalyRecord
                 {

@@ -54,6 +54,8 @@ internal static class AgentConfiguration
                 Attribution = ReadAttribution(configuration.GetSection("Attribution")),
             },
             PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],
+            Detection = Detection.DetectionConfiguration.Read(configuration.GetSection(Detection.DetectionConfiguration.SectionName)),
+            Alerts = configuration.GetSection("Alerts").Get<Alerts.AlertOptions>() ?? new Alerts.AlertOptions(),
         };
         return options;
     }

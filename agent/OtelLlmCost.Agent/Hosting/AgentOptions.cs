@@ -27,6 +27,12 @@ internal sealed class AgentOptions
     /// <summary>Rollup maintenance, retention of raw ledger rows and the time zone of day buckets.</summary>
     public RollupOptions Rollups { get; set; } = new();
 
+    /// <summary>Anomaly detection over the rollups and the per-trace guard (config section <c>Detection</c>).</summary>
+    public Analytics.Detection.DetectionOptions Detection { get; set; } = new();
+
+    /// <summary>Alert delivery: webhooks, retries, dead letters (config section <c>Alerts</c>).</summary>
+    public Alerts.AlertOptions Alerts { get; set; } = new();
+
     /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
     public IReadOnlyList<string> PriceLayers { get; set; } = [];
 
@@ -50,6 +56,8 @@ internal sealed class AgentOptions
         Ledger.Validate();
         Recognizer.Validate();
         Rollups.Validate();
+        Detection.Validate();
+        Alerts.Validate();
         foreach (var layer in PriceLayers)
         {
             if (!File.Exists(layer))

@@ -326,6 +326,11 @@ public sealed class DetectionRunner : IDisposable
             fields["dominant_factor"] = CostDecomposition.Name(d.Dominant);
             fields["cost_ratio"] = d.CostRatio.ToString("G4", CultureInfo.InvariantCulture);
         }
+        else if (record.StoredFactors is { Dominant: { } dominant } stored)
+        {
+            fields["dominant_factor"] = dominant;
+            fields["cost_ratio"] = (stored.CostRatio ?? double.NaN).ToString("G4", CultureInfo.InvariantCulture);
+        }
 
         var severity = record.Severity switch
         {

@@ -34,6 +34,7 @@ internal sealed partial class WebhookAlertSink : IAlertSink, IHostedService, IDi
     private readonly CancellationTokenSource _stopping = new();
     private readonly HttpClient _client;
     private Task[] _workers = [];
+    private int _disposed;
 
     public WebhookAlertSink(AlertOptions options, string dataDirectory, ILogger<WebhookAlertSink> logger, TimeProvider? clock = null,
         HttpMessageHandler? handler = null)
@@ -115,6 +116,11 @@ internal sealed partial class WebhookAlertSink : IAlertSink, IHostedService, IDi
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
         foreach (var destination in _destinations)
         {
@@ -131,8 +137,14 @@ internal sealed partial class WebhookAlertSink : IAlertSink, IHostedService, IDi
         }
     }
 
+    /// <summary>Idempotent: DI disposes the instance once per registration (the sink and the hosted service are one object).</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _stopping.Cancel();
         _stopping.Dispose();
         _client.Dispose();

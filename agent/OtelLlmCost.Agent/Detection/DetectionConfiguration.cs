@@ -22,6 +22,7 @@ internal static class DetectionConfiguration
             MinimumCalls = section.GetValue("MinimumCalls", defaults.MinimumCalls),
             MinimumCallsPerBucket = section.GetValue("MinimumCallsPerBucket", defaults.MinimumCallsPerBucket),
             QuietBucketsToResolve = section.GetValue("QuietBucketsToResolve", defaults.QuietBucketsToResolve),
+            WarmUpBuckets = section.GetValue("WarmUpBuckets", defaults.WarmUpBuckets),
             AlertMaxAge = section.GetValue("AlertMaxAge", defaults.AlertMaxAge),
             TraceGuard = section.GetSection("TraceGuard").Get<TraceGuardOptions>() ?? defaults.TraceGuard,
             Schedules = section.GetSection("Schedules").Get<List<DetectionSchedule>>() ?? [],

@@ -181,6 +181,23 @@ public static class AnomalyStore
         return reader.Read() ? ReadRecord(reader) : null;
     }
 
+    /// <summary>
+    /// Whether a series incident of this dimension value at another bucket width overlaps [from, to): the same event seen
+    /// at 5 minutes and at 1 hour is one incident, owned by whichever width saw it first.
+    /// </summary>
+    public static bool OverlapsOtherInterval(DuckDbConnection connection, string dimension, string value, int intervalSeconds, DateTime from, DateTime to)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var statement = connection.Prepare("""
+            SELECT count(*) FROM anomalies
+            WHERE kind = 'series' AND dimension = $1 AND dimension_value = $2 AND interval_seconds <> $3
+              AND first_seen < $5 AND last_seen + to_seconds(interval_seconds) > $4
+            """);
+        using var reader = statement.Bind(1, dimension).Bind(2, value).Bind(3, intervalSeconds).Bind(4, RollupMaintainer.Utc(from))
+            .Bind(5, RollupMaintainer.Utc(to)).Query();
+        return reader.Read() && reader.GetInt64(0) > 0;
+    }
+
     /// <summary>Inserts a new incident (its <see cref="AnomalyRecord.Id"/> is set) or updates the stored one with the same key.</summary>
     public static void Save(DuckDbConnection connection, AnomalyRecord record, DateTime now)
     {

@@ -52,6 +52,12 @@ public sealed class DetectionOptions
     /// <summary>Ratio metrics of a bucket with fewer calls than this are NaN (not judged): 1 error in 2 calls is no error rate.</summary>
     public long MinimumCallsPerBucket { get; set; } = 5;
 
+    /// <summary>
+    /// A series is judged from this many buckets after its first bucket with calls; the empty buckets before that are
+    /// not history (a feature that did not exist yet), so its first traffic is not an anomaly.
+    /// </summary>
+    public int WarmUpBuckets { get; set; } = 12;
+
     /// <summary>An open incident is resolved after this many judged buckets in a row without an anomaly; an anomaly before that joins it.</summary>
     public int QuietBucketsToResolve { get; set; } = 6;
 
@@ -91,9 +97,9 @@ public sealed class DetectionOptions
             throw new ArgumentException("Detection:Dimensions and Detection:Metrics must not be empty.");
         }
 
-        if (MinimumCalls < 0 || MinimumCallsPerBucket < 1 || QuietBucketsToResolve < 1)
+        if (MinimumCalls < 0 || MinimumCallsPerBucket < 1 || QuietBucketsToResolve < 1 || WarmUpBuckets < 0)
         {
-            throw new ArgumentException("Detection:MinimumCalls must not be negative; MinimumCallsPerBucket and QuietBucketsToResolve must be at least 1.");
+            throw new ArgumentException("Detection:MinimumCalls and WarmUpBuckets must not be negative; MinimumCallsPerBucket and QuietBucketsToResolve must be at least 1.");
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal);

@@ -141,16 +141,25 @@ public sealed class DetectionRunner : IDisposable
         DateTime now, PassBuilder result)
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
+        // The detector sees the series from its first bucket with calls; verdict i is for bucket born + i.
+        var born = 0;
+        while (born < series.Buckets.Count && series.Buckets[born].Calls == 0)
+        {
+            born++;
+        }
+
         var values = new Dictionary<SeriesMetric, double[]>();
         var verdicts = new Dictionary<SeriesMetric, PointVerdict[]>();
         foreach (var metric in metrics)
         {
             values[metric] = series.Values(metric, _options.MinimumCallsPerBucket);
-            verdicts[metric] = _detector.Evaluate(values[metric], schedule.Interval);
+            var judged = _detector.Evaluate(values[metric].AsSpan(born), schedule.Interval);
+            verdicts[metric] = new PointVerdict[values[metric].Length];
+            judged.CopyTo(verdicts[metric], born);
         }
 
         result.SeriesJudged += metrics.Count;
-        var first = (int)((actFrom - series.From).Ticks / schedule.Interval.Ticks);
+        var first = Math.Max((int)((actFrom - series.From).Ticks / schedule.Interval.Ticks), born + _options.WarmUpBuckets);
         var last = (int)((actTo - series.From).Ticks / schedule.Interval.Ticks);
         var open = AnomalyStore.LatestOpen(_connection, series.Dimension, series.Value, intervalSeconds);
         if (open is not null && open.FirstSeen >= actFrom)
@@ -216,6 +225,13 @@ public sealed class DetectionRunner : IDisposable
 
             var key = string.Create(CultureInfo.InvariantCulture, $"anomaly:{series.Dimension}={series.Value}/{schedule.Name}/{t:yyyy-MM-ddTHH:mm}Z");
             var existing = AnomalyStore.FindByKey(_connection, key);
+            if (existing is null && AnomalyStore.OverlapsOtherInterval(_connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval))
+            {
+                // Another bucket width already holds this event: one incident, one alert.
+                open = null;
+                continue;
+            }
+
             if (existing is not null)
             {
                 // This incident is stored already (history judged before): keep its identity, do not raise it again.

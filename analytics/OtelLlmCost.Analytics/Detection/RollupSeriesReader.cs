@@ -33,10 +33,19 @@ public sealed class DimensionSeries(string dimension, string value, DateTime fro
         return values;
     }
 
-    /// <summary>The sum of buckets [start, end) (clamped to the series) and how many buckets that is.</summary>
+    /// <summary>
+    /// The sum of buckets [start, end) and how many buckets that is, clamped to the series and to its first bucket with
+    /// calls: the empty buckets before a series began are not a baseline of zero traffic.
+    /// </summary>
     public (BucketAggregate Sum, int Buckets) Sum(int start, int end)
     {
-        start = Math.Max(0, start);
+        var firstWithCalls = 0;
+        while (firstWithCalls < Buckets.Count && Buckets[firstWithCalls].Calls == 0)
+        {
+            firstWithCalls++;
+        }
+
+        start = Math.Max(firstWithCalls, start);
         end = Math.Min(Buckets.Count, end);
         var sum = new BucketAggregate();
         for (var i = start; i < end; i++)

@@ -104,6 +104,33 @@ public sealed class DetectionServiceTests
     }
 
     [TestMethod]
+    public async Task Agent_WebhookHangs_DetectionAndIngestCarryOn()
+    {
+        await using var webhook = await WebhookTestServer.StartAsync(WebhookBehaviour.Hang);
+        await using var agent = await AgentFixture.StartAsync(options =>
+        {
+            Scenario(options.DataDirectory);
+            Configure(options, webhook.Url);
+            options.Alerts.Timeout = TimeSpan.FromSeconds(30);
+        });
+
+        (await agent.WaitForAsync("SELECT count(*) FROM anomalies WHERE kind = 'series'", 1L)).ShouldBe(1L);
+        (await WebhookTestServer.EventuallyAsync(() => webhook.Requests == 1)).ShouldBeTrue();
+
+        // The webhook holds its request open; passes go on (the watermark moves) and exports are acknowledged.
+        var watermark = agent.Scalar("SELECT judged_until FROM detection_watermarks WHERE name = 'trace_guard'");
+        (await WebhookTestServer.EventuallyAsync(() => !Equals(agent.Scalar("SELECT judged_until FROM detection_watermarks WHERE name = 'trace_guard'"), watermark)))
+            .ShouldBeTrue();
+        using var client = new HttpClient();
+        using var content = new ByteArrayContent(Google.Protobuf.MessageExtensions.ToByteArray(EndToEnd.OtelSdkEndToEndTests.ExportRequest(traceByte: 0x77, calls: 3)));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-protobuf");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        (await client.PostAsync(agent.TracesHttpUri, content)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        watch.ElapsedMilliseconds.ShouldBeLessThan(5_000);
+        webhook.Delivered.ShouldBeEmpty();
+    }
+
+    [TestMethod]
     [DataRow("severity=huge")]
     [DataRow("series=colour=red")]
     [DataRow("limit=0")]

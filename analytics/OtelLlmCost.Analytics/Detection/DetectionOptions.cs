@@ -123,7 +123,8 @@ public sealed class DetectionOptions
 
 /// <summary>
 /// Flags a trace whose LLM call count or cost is far above its feature's norm (a runaway agent loop): robust median
-/// and MAD over the feature's traces in <see cref="BaselineWindow"/>, judged for traces active in <see cref="RecentWindow"/>.
+/// and MAD over the feature's traces in <see cref="BaselineWindow"/> (refreshed every <see cref="BaselineRefresh"/>),
+/// judged for traces with calls ingested since the last pass, over their calls in <see cref="RecentWindow"/>.
 /// </summary>
 public sealed class TraceGuardOptions
 {
@@ -132,6 +133,9 @@ public sealed class TraceGuardOptions
     public TimeSpan RecentWindow { get; set; } = TimeSpan.FromHours(1);
 
     public TimeSpan BaselineWindow { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long the per-feature norms (a query over the whole baseline window) are reused before being recomputed.</summary>
+    public TimeSpan BaselineRefresh { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>A feature needs this many traces in the baseline window before its traces are judged.</summary>
     public int MinimumBaselineTraces { get; set; } = 20;
@@ -147,7 +151,7 @@ public sealed class TraceGuardOptions
 
     public void Validate()
     {
-        if (RecentWindow <= TimeSpan.Zero || BaselineWindow < RecentWindow || MinimumBaselineTraces < 3 || MinimumCalls < 1 || MinimumCostUsd < 0 || Threshold <= 0)
+        if (RecentWindow <= TimeSpan.Zero || BaselineWindow < RecentWindow || BaselineRefresh < TimeSpan.Zero || MinimumBaselineTraces < 3 || MinimumCalls < 1 || MinimumCostUsd < 0 || Threshold <= 0)
         {
             throw new ArgumentException("Detection:TraceGuard needs positive windows (baseline ≥ recent), MinimumBaselineTraces ≥ 3, MinimumCalls ≥ 1, a non-negative MinimumCostUsd and a positive Threshold.");
         }

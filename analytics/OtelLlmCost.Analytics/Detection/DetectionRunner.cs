@@ -38,6 +38,8 @@ public sealed class DetectionRunner : IDisposable
     private readonly DetectionOptions _options;
     private readonly ISeriesDetector _detector;
     private readonly TimeProvider _clock;
+    private Dictionary<string, (double MedianCalls, double MadCalls, double MedianCost, double MadCost)> _traceBaseline = new(StringComparer.Ordinal);
+    private DateTime? _traceBaselineAt;
 
     public DetectionRunner(LedgerStore store, DetectionOptions? options = null, ISeriesDetector? detector = null, TimeProvider? clock = null)
     {
@@ -376,33 +378,44 @@ public sealed class DetectionRunner : IDisposable
     private void RunTraceGuard(DateTime now, PassBuilder result)
     {
         var guard = _options.TraceGuard;
+        if (_traceBaselineAt is not { } computed || now - computed >= guard.BaselineRefresh || now < computed)
+        {
+            _traceBaseline = ReadTraceBaseline(now);
+            _traceBaselineAt = now;
+        }
+
+        // Only traces with calls ingested since the last pass (minus an overlap for commits in flight) are judged again;
+        // ingested_at follows append order, so DuckDB's zone maps keep this a short scan of the ledger's tail.
+        var since = AnomalyStore.ReadWatermark(_connection, TraceGuardWatermark) is { } last && last > now - guard.RecentWindow
+            ? last - TimeSpan.FromMinutes(2)
+            : now - guard.RecentWindow;
         using var statement = _connection.Prepare("""
-            WITH t AS (
-                SELECT coalesce(feature, '') AS f, trace_id, count(*)::DOUBLE AS c, coalesce(sum(cost_usd), 0)::DOUBLE AS s,
-                       min(start_time) AS first, max(start_time) AS last
-                FROM llm_calls WHERE start_time >= $1 AND start_time <= $2 GROUP BY ALL),
-            stats AS (SELECT f, count(*) AS n, median(c) AS mc, median(s) AS ms FROM t GROUP BY f),
-            mad AS (SELECT t.f, median(abs(t.c - stats.mc)) AS madc, median(abs(t.s - stats.ms)) AS mads FROM t JOIN stats ON t.f = stats.f GROUP BY t.f)
-            SELECT t.f, t.trace_id, t.c, t.s, t.first, t.last, stats.mc, mad.madc, stats.ms, mad.mads
-            FROM t JOIN stats ON t.f = stats.f JOIN mad ON t.f = mad.f
-            WHERE t.last >= $3 AND stats.n >= $4 AND (t.c >= $5 OR t.s >= $6)
+            WITH active AS (SELECT DISTINCT trace_id FROM llm_calls WHERE ingested_at > $1 AND start_time >= $2)
+            SELECT coalesce(c.feature, ''), c.trace_id, count(*)::DOUBLE, coalesce(sum(c.cost_usd), 0)::DOUBLE, min(c.start_time), max(c.start_time)
+            FROM llm_calls c JOIN active a ON c.trace_id = a.trace_id
+            WHERE c.start_time >= $2 AND c.start_time <= $3
+            GROUP BY ALL
+            HAVING count(*) >= $4 OR coalesce(sum(c.cost_usd), 0) >= $5
             """);
-        statement.Bind(1, Rollups.RollupMaintainer.Utc(now - guard.BaselineWindow)).Bind(2, Rollups.RollupMaintainer.Utc(now))
-            .Bind(3, Rollups.RollupMaintainer.Utc(now - guard.RecentWindow)).Bind(4, (long)guard.MinimumBaselineTraces)
-            .Bind(5, (double)guard.MinimumCalls).Bind(6, (double)guard.MinimumCostUsd);
+        statement.Bind(1, Rollups.RollupMaintainer.Utc(since)).Bind(2, Rollups.RollupMaintainer.Utc(now - guard.RecentWindow))
+            .Bind(3, Rollups.RollupMaintainer.Utc(now)).Bind(4, (long)guard.MinimumCalls).Bind(5, guard.MinimumCostUsd);
         var flagged = new List<AnomalyRecord>();
         using (var reader = statement.Query())
         {
             while (reader.Read())
             {
                 var feature = reader.GetString(0) ?? "";
+                if (!_traceBaseline.TryGetValue(feature, out var norm))
+                {
+                    continue;
+                }
+
                 var traceId = reader.GetString(1)!;
                 var calls = reader.GetDouble(2);
                 var cost = reader.GetDouble(3);
-                var medianCalls = reader.GetDouble(6);
-                var medianCost = reader.GetDouble(8);
-                var callScale = Math.Max(RobustZScoreDetector.MadToSigma * reader.GetDouble(7), Math.Max(1, 0.1 * medianCalls));
-                var costScale = Math.Max(RobustZScoreDetector.MadToSigma * reader.GetDouble(9), Math.Max(1e-6, 0.1 * medianCost));
+                var (medianCalls, madCalls, medianCost, madCost) = norm;
+                var callScale = Math.Max(RobustZScoreDetector.MadToSigma * madCalls, Math.Max(1, 0.1 * medianCalls));
+                var costScale = Math.Max(RobustZScoreDetector.MadToSigma * madCost, Math.Max(1e-6, 0.1 * medianCost));
                 var callScore = calls >= guard.MinimumCalls ? (calls - medianCalls) / callScale : 0;
                 var costScore = cost >= (double)guard.MinimumCostUsd ? (cost - medianCost) / costScale : 0;
                 if (Math.Max(callScore, costScore) <= guard.Threshold)
@@ -458,6 +471,36 @@ public sealed class DetectionRunner : IDisposable
                 result.Alerts.Add(ToAlert(record, null));
             }
         }
+    }
+
+    /// <summary>
+    /// Per feature with at least <see cref="TraceGuardOptions.MinimumBaselineTraces"/> traces in the baseline window: the
+    /// median and MAD of calls and of cost per trace. The heavy query of the guard, so it is cached for
+    /// <see cref="TraceGuardOptions.BaselineRefresh"/>.
+    /// </summary>
+    private Dictionary<string, (double MedianCalls, double MadCalls, double MedianCost, double MadCost)> ReadTraceBaseline(DateTime now)
+    {
+        var guard = _options.TraceGuard;
+        using var statement = _connection.Prepare("""
+            WITH t AS (
+                SELECT coalesce(feature, '') AS f, trace_id, count(*)::DOUBLE AS c, coalesce(sum(cost_usd), 0)::DOUBLE AS s
+                FROM llm_calls WHERE start_time >= $1 AND start_time <= $2 GROUP BY ALL),
+            stats AS (SELECT f, count(*) AS n, median(c) AS mc, median(s) AS ms FROM t GROUP BY f)
+            SELECT t.f, any_value(stats.mc), median(abs(t.c - stats.mc)), any_value(stats.ms), median(abs(t.s - stats.ms))
+            FROM t JOIN stats ON t.f = stats.f
+            WHERE stats.n >= $3
+            GROUP BY t.f
+            """);
+        statement.Bind(1, Rollups.RollupMaintainer.Utc(now - guard.BaselineWindow)).Bind(2, Rollups.RollupMaintainer.Utc(now))
+            .Bind(3, (long)guard.MinimumBaselineTraces);
+        var baseline = new Dictionary<string, (double, double, double, double)>(StringComparer.Ordinal);
+        using var reader = statement.Query();
+        while (reader.Read())
+        {
+            baseline[reader.GetString(0) ?? ""] = (reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4));
+        }
+
+        return baseline;
     }
 
     private sealed class PassBuilder

@@ -18,6 +18,7 @@ internal static class ApiEndpoints
         QueryEndpoints.Map(api);
         ReportEndpoints.Map(api);
         BudgetEndpoints.Map(api);
+        AnomalyEndpoints.Map(api);
     }
 
     /// <summary>

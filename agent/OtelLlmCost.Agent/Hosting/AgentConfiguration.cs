@@ -56,6 +56,8 @@ internal static class AgentConfiguration
             },
             Metrics = configuration.GetSection(Metrics.MetricsOptions.SectionName).Get<Metrics.MetricsOptions>() ?? new Metrics.MetricsOptions(),
             PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],
+            Detection = Detection.DetectionConfiguration.Read(configuration.GetSection(Detection.DetectionConfiguration.SectionName)),
+            Alerts = configuration.GetSection("Alerts").Get<Alerts.AlertOptions>() ?? new Alerts.AlertOptions(),
         };
         return options;
     }

@@ -95,11 +95,14 @@ internal sealed partial class AgentHost : IAsyncDisposable
             builder.Services.AddSingleton(calculator);
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(TimeProvider.System);
-            // Alert delivery (webhooks) replaces this; until then incidents are recorded where they are raised.
-            builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(Analytics.Alerts.DiscardingAlertSink.Instance);
+            builder.Services.AddSingleton(services => new Alerts.WebhookAlertSink(options.Alerts, options.DataDirectory,
+                services.GetRequiredService<ILogger<Alerts.WebhookAlertSink>>(), services.GetRequiredService<TimeProvider>()));
+            builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(services => services.GetRequiredService<Alerts.WebhookAlertSink>());
+            builder.Services.AddHostedService(services => services.GetRequiredService<Alerts.WebhookAlertSink>());
             builder.Services.AddHostedService<Rollups.RollupService>();
             Budgets.BudgetServices.Add(builder.Services);
             builder.Services.AddAgentTelemetry(options, writer, store.FilePath);
+            builder.Services.AddHostedService<Detection.DetectionService>();
             var application = builder.Build();
             var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,
                 application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"),

@@ -30,6 +30,12 @@ internal sealed class AgentOptions
     /// <summary>Budgets and model policies declared in config (merged with those created through the API) and their timing.</summary>
     public Analytics.Budgets.BudgetsOptions Budgets { get; set; } = new();
 
+    /// <summary>Anomaly detection over the rollups and the per-trace guard (config section <c>Detection</c>).</summary>
+    public Analytics.Detection.DetectionOptions Detection { get; set; } = new();
+
+    /// <summary>Alert delivery: webhooks, retries, dead letters (config section <c>Alerts</c>).</summary>
+    public Alerts.AlertOptions Alerts { get; set; } = new();
+
     /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
     public IReadOnlyList<string> PriceLayers { get; set; } = [];
 
@@ -58,6 +64,8 @@ internal sealed class AgentOptions
         Rollups.Validate();
         Budgets.Validate();
         Metrics.Validate();
+        Detection.Validate();
+        Alerts.Validate();
         foreach (var layer in PriceLayers)
         {
             if (!File.Exists(layer))

@@ -12,6 +12,12 @@ internal sealed record Migration(int Version, string Description, string Sql);
 /// group keys compare with plain equality; <c>model</c> is <c>coalesce(response_model, request_model)</c>. Minute and
 /// hour buckets start at UTC minute/hour boundaries; day buckets start at local midnight in the time zone recorded
 /// in <c>rollup_state</c> (<c>time_zone</c>). See <c>Rollups/RollupMaintainer</c> for how they are kept exact.
+/// <para>
+/// Version 4 (anomalies): one row per incident, keyed by <c>incident_key</c> (unique by construction: only the
+/// detection runner writes it, from one thread), updated while the incident lasts; no index, so updating
+/// <c>last_seen</c> never trips DuckDB's index-update limits. <c>detection_watermarks</c> records up to where each
+/// schedule has judged, so a restart neither re-judges nor re-raises.
+/// </para>
 /// </remarks>
 internal static class Migrations
 {
@@ -247,6 +253,46 @@ internal static class Migrations
                 spent_usd    DECIMAL(18,9),
                 limit_usd    DECIMAL(18,9),
                 PRIMARY KEY (subject_id, period_start, kind, detail)
+        new(4, "anomalies (one row per incident, with its cost decomposition) and the detection watermarks", """
+            CREATE SEQUENCE anomaly_ids START 1;
+            CREATE TABLE anomalies (
+                id                     BIGINT NOT NULL DEFAULT nextval('anomaly_ids'),
+                incident_key           VARCHAR NOT NULL,
+                kind                   VARCHAR NOT NULL,
+                dimension              VARCHAR NOT NULL,
+                dimension_value        VARCHAR NOT NULL,
+                metric                 VARCHAR NOT NULL,
+                interval_seconds       INTEGER NOT NULL,
+                bucket_start           TIMESTAMPTZ NOT NULL,
+                observed               DOUBLE,
+                expected               DOUBLE,
+                lower_bound            DOUBLE,
+                upper_bound            DOUBLE,
+                score                  DOUBLE NOT NULL,
+                severity               VARCHAR NOT NULL,
+                detector               VARCHAR NOT NULL,
+                trace_id               VARCHAR,
+                metrics                VARCHAR NOT NULL,
+                cost_ratio             DOUBLE,
+                volume_factor          DOUBLE,
+                tokens_per_call_factor DOUBLE,
+                price_per_token_factor DOUBLE,
+                model_mix_factor       DOUBLE,
+                cache_hit_factor       DOUBLE,
+                dominant_factor        VARCHAR,
+                decomposition          VARCHAR,
+                message                VARCHAR NOT NULL,
+                first_seen             TIMESTAMPTZ NOT NULL,
+                last_seen              TIMESTAMPTZ NOT NULL,
+                points                 INTEGER NOT NULL,
+                status                 VARCHAR NOT NULL,
+                resolved_at            TIMESTAMPTZ,
+                created_at             TIMESTAMPTZ NOT NULL,
+                updated_at             TIMESTAMPTZ NOT NULL
+            );
+            CREATE TABLE detection_watermarks (
+                name         VARCHAR PRIMARY KEY,
+                judged_until TIMESTAMPTZ NOT NULL
             );
             """),
     ];

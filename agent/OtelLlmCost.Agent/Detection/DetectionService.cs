@@ -1,0 +1,84 @@
+using OtelLlmCost.Agent.Hosting;
+using OtelLlmCost.Analytics.Alerts;
+using OtelLlmCost.Analytics.Detection;
+using OtelLlmCost.Analytics.Store;
+
+namespace OtelLlmCost.Agent.Detection;
+
+/// <summary>
+/// Runs anomaly detection while the agent runs: an incremental pass every <see cref="DetectionOptions.PassInterval"/>
+/// over the rollups (only buckets completed since the last pass) and the per-trace guard, publishing one alert per new
+/// incident. Works on its own thread and its own DuckDB connection, reading rollups and writing only
+/// <c>anomalies</c>, so it never holds up ingest; a failed pass is logged and retried on the next tick.
+/// <para>
+/// The detector is the <see cref="ISeriesDetector"/> registered in DI, or the default one when none
+/// is (see <see cref="DetectorFactory"/>). At start, open incidents still within <see cref="DetectionOptions.AlertMaxAge"/> are published again: the alert
+/// sink drops keys it already delivered, so an alert still queued when the agent stopped is sent, and none twice.
+/// </para>
+/// </summary>
+internal sealed partial class DetectionService(LedgerStore store, AgentOptions options, TimeProvider clock, IAlertSink alerts,
+    IServiceProvider services, ILogger<DetectionService> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Detection.Enabled
+        ? Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+        : Task.CompletedTask;
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        var detector = services.GetService<ISeriesDetector>() ?? DetectorFactory.Create();
+        DetectionRunner? runner = null;
+        try
+        {
+            var republished = false;
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    runner ??= new DetectionRunner(store, options.Detection, detector, clock);
+                    if (!republished)
+                    {
+                        RepublishOpen();
+                        republished = true;
+                    }
+
+                    var pass = runner.RunIncremental();
+                    foreach (var alert in pass.Alerts)
+                    {
+                        alerts.Publish(alert);
+                    }
+
+                    if (pass.Opened.Count > 0 || pass.Resolved > 0)
+                    {
+                        LogPass(logger, pass.Opened.Count, pass.Updated, pass.Resolved, pass.SeriesJudged);
+                    }
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    LogPassFailed(logger, exception);
+                }
+
+                stoppingToken.WaitHandle.WaitOne(options.Detection.PassInterval);
+            }
+        }
+        finally
+        {
+            runner?.Dispose();
+        }
+    }
+
+    private void RepublishOpen()
+    {
+        using var connection = store.Connect();
+        var since = clock.GetUtcNow().UtcDateTime - options.Detection.AlertMaxAge;
+        foreach (var record in AnomalyStore.Query(connection, new AnomalyFilter(From: since, Status: AnomalyRecord.Open, Limit: 1000)))
+        {
+            alerts.Publish(DetectionRunner.AlertFor(record));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Detection: {Opened} new incidents, {Updated} updated, {Resolved} resolved over {Series} series")]
+    private static partial void LogPass(ILogger logger, int opened, int updated, long resolved, int series);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Detection pass failed; retrying on the next tick")]
+    private static partial void LogPassFailed(ILogger logger, Exception exception);
+}

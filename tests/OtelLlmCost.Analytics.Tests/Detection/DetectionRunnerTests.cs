@@ -1,0 +1,194 @@
+using OtelLlmCost.Analytics.Detection;
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Tests.Rollups;
+
+namespace OtelLlmCost.Analytics.Tests.Detection;
+
+[TestClass]
+public sealed class DetectionRunnerTests
+{
+    private static readonly DateTime IncidentStart = new(2026, 11, 21, 14, 0, 0, DateTimeKind.Utc);
+    private static readonly TimeSpan Five = TimeSpan.FromMinutes(5);
+
+    private static DetectionOptions FiveMinuteOptions() => new()
+    {
+        Dimensions = ["feature"],
+        Schedules = [new DetectionSchedule { Name = "5m", Interval = Five, Lookback = TimeSpan.FromDays(2), BaselineBuckets = 288 }],
+        TraceGuard = new TraceGuardOptions { Enabled = false },
+    };
+
+    /// <summary>
+    /// support-bot: 2 days of steady traffic (36–44 calls per 5 min, 78% cache hits) whose cache hit ratio collapses to
+    /// 12% for <paramref name="incidentBuckets"/> buckets from <see cref="IncidentStart"/>, then recovers; "rare": one call
+    /// an hour with a cost spike, too little volume to judge.
+    /// </summary>
+    private static void Seed(LedgerStore store, int incidentBuckets, DateTime until, DateTime? secondIncident = null)
+    {
+        var rows = new List<(DateTime, string, SeedTraffic)>();
+        var first = IncidentStart - TimeSpan.FromDays(2);
+        var index = 0;
+        for (var t = first; t < until; t += Five, index++)
+        {
+            var inIncident = (t >= IncidentStart && t < IncidentStart + (Five * incidentBuckets))
+                || (secondIncident is { } second && t >= second && t < second + (Five * 2));
+            var hit = inIncident ? 0.12 : 0.78 + (0.005 * ((index % 5) - 2));
+            var calls = 40 + ((index * 7) % 9) - 4;
+            rows.Add((t, "support-bot", new SeedTraffic("claude-sonnet", calls, 2000, 50, hit, 3e-6, 0.3e-6, 15e-6)));
+            if (index % 12 == 0)
+            {
+                var spike = t == IncidentStart;
+                rows.Add((t, "rare", new SeedTraffic("claude-sonnet", 1, spike ? 200_000 : 2000, 50, 0, 3e-6, 0.3e-6, 15e-6)));
+            }
+        }
+
+        DetectionRollupSeed.Write(store, rows);
+    }
+
+    [TestMethod]
+    public void RunIncremental_CacheCollapse_RaisesOneIncidentNamingTheCause()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(IncidentStart + TimeSpan.FromMinutes(52));
+        Seed(store, incidentBuckets: 6, until: clock.UtcNow);
+        using var runner = new DetectionRunner(store, FiveMinuteOptions(), clock: clock);
+
+        var pass = runner.RunIncremental();
+
+        var incident = pass.Opened.ShouldHaveSingleItem();
+        incident.DimensionValue.ShouldBe("support-bot");
+        incident.FirstSeen.ShouldBe(IncidentStart);
+        pass.Alerts.ShouldHaveSingleItem().IncidentKey.ShouldBe(incident.IncidentKey);
+        using var connection = store.Connect();
+        var stored = AnomalyStore.Query(connection, new AnomalyFilter()).ShouldHaveSingleItem();
+        stored.Points.ShouldBe(6);
+        stored.LastSeen.ShouldBe(IncidentStart + (Five * 5));
+        stored.Status.ShouldBe(AnomalyRecord.Open);
+        stored.Metrics.Split(',').ShouldContain("cache_hit_ratio");
+        stored.Metrics.Split(',').ShouldContain("cost");
+        stored.StoredFactors!.Dominant.ShouldBe("cache_hit_ratio");
+        stored.Message.ShouldStartWith("support-bot ");
+        stored.Message.ShouldEndWith(": cache hit ratio fell from 78% to 12%");
+        stored.StoredFactors.CostRatio!.Value.ShouldBeGreaterThan(2);
+    }
+
+    [TestMethod]
+    public void RunIncremental_AgainAndAfterRestart_RaisesNothingNew()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new ManualClock(IncidentStart + TimeSpan.FromMinutes(52));
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            Seed(store, incidentBuckets: 6, until: clock.UtcNow);
+            using var runner = new DetectionRunner(store, FiveMinuteOptions(), clock: clock);
+            runner.RunIncremental().Opened.Count.ShouldBe(1);
+            runner.RunIncremental().Opened.ShouldBeEmpty();
+        }
+
+        using (var reopened = LedgerStore.Open(directory.Path))
+        {
+            using var restarted = new DetectionRunner(reopened, FiveMinuteOptions(), clock: clock);
+            var pass = restarted.RunIncremental();
+            pass.Opened.ShouldBeEmpty();
+            pass.Alerts.ShouldBeEmpty();
+            RollupChecks.Scalar(reopened, "SELECT count(*) FROM anomalies").ShouldBe(1m);
+        }
+    }
+
+    [TestMethod]
+    public void RunIncremental_SeriesBackToNormal_ResolvesAndALaterIncidentIsNew()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var second = IncidentStart + TimeSpan.FromHours(3);
+        var end = second + TimeSpan.FromMinutes(40);
+        Seed(store, incidentBuckets: 6, until: end, secondIncident: second);
+        var clock = new ManualClock(IncidentStart + TimeSpan.FromMinutes(52));
+        using var runner = new DetectionRunner(store, FiveMinuteOptions(), clock: clock);
+        runner.RunIncremental();
+
+        clock.UtcNow = second - TimeSpan.FromMinutes(10);
+        var quiet = runner.RunIncremental();
+        clock.UtcNow = end;
+        var later = runner.RunIncremental();
+
+        quiet.Resolved.ShouldBe(1);
+        later.Opened.ShouldHaveSingleItem().FirstSeen.ShouldBe(second);
+        using var connection = store.Connect();
+        var all = AnomalyStore.Query(connection, new AnomalyFilter()).OrderBy(a => a.FirstSeen).ToList();
+        all.Count.ShouldBe(2);
+        all[0].Status.ShouldBe(AnomalyRecord.Resolved);
+        all[0].ResolvedAt.ShouldBe(all[0].LastSeen + (Five * 7));
+        all[1].Status.ShouldBe(AnomalyRecord.Open);
+        AnomalyStore.Query(connection, new AnomalyFilter(Status: "resolved")).ShouldHaveSingleItem().Id.ShouldBe(all[0].Id);
+    }
+
+    [TestMethod]
+    public void RunIncremental_SparseFeature_IsNotJudgedBelowTheMinimumVolume()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(IncidentStart + TimeSpan.FromMinutes(52));
+        Seed(store, incidentBuckets: 0, until: clock.UtcNow);
+        var options = FiveMinuteOptions();
+        options.MinimumCalls = 100;
+
+        using var runner = new DetectionRunner(store, options, clock: clock);
+        var pass = runner.RunIncremental();
+
+        // "rare" has 48 calls in 2 days and a ×100 cost spike, support-bot is steady: nothing is raised.
+        pass.Opened.ShouldBeEmpty();
+        pass.SeriesJudged.ShouldBe(options.Metrics.Count);
+    }
+
+    [TestMethod]
+    public void RunRange_OverHistoryTwice_FindsTheIncidentOnceAndSendsNoAlertForOldOnes()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var end = IncidentStart + TimeSpan.FromHours(2);
+        Seed(store, incidentBuckets: 4, until: end);
+        var clock = new ManualClock(end + TimeSpan.FromDays(3));
+        using var runner = new DetectionRunner(store, FiveMinuteOptions(), clock: clock);
+        var reports = new List<DetectionProgress>();
+
+        var first = runner.RunRange(IncidentStart - TimeSpan.FromHours(12), end, progress: new SyncProgress(reports));
+        var second = runner.RunRange(IncidentStart - TimeSpan.FromHours(12), end);
+
+        var incident = first.Opened.ShouldHaveSingleItem();
+        using (var connection = store.Connect())
+        {
+            AnomalyStore.FindByKey(connection, incident.IncidentKey)!.Status.ShouldBe(AnomalyRecord.Resolved);
+        }
+
+        first.Alerts.ShouldBeEmpty();
+        second.Opened.ShouldBeEmpty();
+        reports.ShouldNotBeEmpty();
+        reports[^1].Done.ShouldBe(reports[^1].Total);
+        RollupChecks.Scalar(store, "SELECT count(*) FROM anomalies").ShouldBe(1m);
+    }
+
+    [TestMethod]
+    public void RunRange_HourlySchedule_ReadsHourRollups()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var end = IncidentStart + TimeSpan.FromHours(3);
+        Seed(store, incidentBuckets: 12, until: end);
+        var options = FiveMinuteOptions();
+        options.Schedules = [new DetectionSchedule { Name = "1h", Interval = TimeSpan.FromHours(1), Lookback = TimeSpan.FromDays(2), BaselineBuckets = 24 }];
+        using var runner = new DetectionRunner(store, options, clock: new ManualClock(end));
+
+        var pass = runner.RunRange(IncidentStart - TimeSpan.FromHours(1), end);
+
+        var incident = pass.Opened.ShouldHaveSingleItem();
+        incident.IntervalSeconds.ShouldBe(3600);
+        incident.BucketStart.ShouldBe(IncidentStart);
+        incident.Message.ShouldEndWith("cache hit ratio fell from 78% to 12%");
+    }
+
+    private sealed class SyncProgress(List<DetectionProgress> reports) : IProgress<DetectionProgress>
+    {
+        public void Report(DetectionProgress value) => reports.Add(value);
+    }
+}

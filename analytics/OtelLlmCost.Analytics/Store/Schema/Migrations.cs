@@ -253,6 +253,8 @@ internal static class Migrations
                 spent_usd    DECIMAL(18,9),
                 limit_usd    DECIMAL(18,9),
                 PRIMARY KEY (subject_id, period_start, kind, detail)
+            );
+            """),
         new(4, "anomalies (one row per incident, with its cost decomposition) and the detection watermarks", """
             CREATE SEQUENCE anomaly_ids START 1;
             CREATE TABLE anomalies (

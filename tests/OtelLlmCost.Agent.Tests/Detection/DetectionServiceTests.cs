@@ -20,8 +20,9 @@ public sealed class DetectionServiceTests
     {
         var end = RollupSeriesReader.Floor(DateTime.UtcNow, Five);
         var incident = end - (Five * 3);
+        // Two days of history: the agent's ensemble learns a daily rhythm before it judges (one day plus a margin).
         DetectionTraffic.WriteLedger(dataDirectory,
-            DetectionTraffic.Calls("support-bot", end - TimeSpan.FromHours(12), end + TimeSpan.FromHours(1), incident, 3));
+            DetectionTraffic.Calls("support-bot", end - TimeSpan.FromDays(2), end + TimeSpan.FromHours(1), incident, 3));
         return incident;
     }
 
@@ -32,7 +33,7 @@ public sealed class DetectionServiceTests
             PassInterval = TimeSpan.FromMilliseconds(200),
             SettleDelay = TimeSpan.Zero,
             Dimensions = ["feature"],
-            Schedules = [new DetectionSchedule { Name = "5m", Interval = Five, Lookback = TimeSpan.FromDays(1), BaselineBuckets = 72 }],
+            Schedules = [new DetectionSchedule { Name = "5m", Interval = Five, Lookback = TimeSpan.FromDays(3), BaselineBuckets = 72 }],
         };
         options.Alerts = new AlertOptions
         {

@@ -1,4 +1,6 @@
+using OtelLlmCost.Agent.Forwarding;
 using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Recognition;
@@ -53,6 +55,8 @@ internal static class AgentConfiguration
                 KeepContent = configuration.GetValue("Recognizer:KeepContent", false),
                 Attribution = ReadAttribution(configuration.GetSection("Attribution")),
             },
+            Traces = configuration.GetSection(TraceOptions.SectionName).Get<TraceOptions>() ?? new TraceOptions(),
+            Forwarding = configuration.GetSection(ForwarderOptions.SectionName).Get<ForwarderOptions>() ?? new ForwarderOptions(),
             PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],
         };
         return options;

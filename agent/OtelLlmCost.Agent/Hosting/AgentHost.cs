@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OtelLlmCost.Agent.Api;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
@@ -26,14 +27,16 @@ internal sealed partial class AgentHost : IAsyncDisposable
     private readonly LedgerStore _store;
     private readonly GroupCommitLedgerWriter _writer;
     private readonly IngestPipeline _pipeline;
+    private readonly TraceFeatures _traces;
     private readonly OtlpListeners _otlpListeners;
     private readonly ListenOptions _apiListener;
     private readonly string _addressFile;
     private bool _disposed;
 
     private AgentHost(WebApplication application, LedgerStore store, GroupCommitLedgerWriter writer, IngestPipeline pipeline,
-        OtlpListeners otlpListeners, ListenOptions apiListener, PriceCatalog catalog, string addressFile)
+        OtlpListeners otlpListeners, ListenOptions apiListener, PriceCatalog catalog, string addressFile, TraceFeatures traces)
     {
+        _traces = traces;
         _apiListener = apiListener;
         _application = application;
         _store = store;
@@ -47,6 +50,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public LedgerStore Store => _store;
 
     public PriceCatalog Catalog { get; }
+
+    /// <summary>Trace-aware attribution and the forwarder (for tests and diagnostics).</summary>
+    internal TraceFeatures TraceFeatures => _traces;
 
     /// <summary>The API's bound address (e.g. <c>http://127.0.0.1:4320/</c>), known after <see cref="StartAsync"/>.</summary>
     public Uri? ApiAddress { get; private set; }
@@ -100,11 +106,12 @@ internal sealed partial class AgentHost : IAsyncDisposable
             var application = builder.Build();
             var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,
                 application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"));
+            var traces = TraceFeatures.Create(options, store, pipeline, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog,
-                Path.Combine(options.DataDirectory, AddressFileName));
+                Path.Combine(options.DataDirectory, AddressFileName), traces);
             application.Use(host.KeepListenersApart);
-            OtlpHttpReceiver.Map(application, options.Otlp, pipeline);
-            OtlpGrpcReceiver.Map(application, options.Otlp, pipeline);
+            OtlpHttpReceiver.Map(application, options.Otlp, traces.Consumer);
+            OtlpGrpcReceiver.Map(application, options.Otlp, traces.Consumer);
             ApiEndpoints.Map(application);
             application.MapGet("/healthz", () => Results.Text("ok"));
             application.MapGet("/readyz", (LedgerStore ledger) => Results.Json(new ReadyState(
@@ -153,6 +160,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         await _application.StopAsync();
         await _application.DisposeAsync();
         await _writer.DisposeAsync();
+        await _traces.DisposeAsync();
         _pipeline.Dispose();
         TryDelete(_addressFile);
         _store.Dispose();

@@ -27,9 +27,6 @@ public static class CostAttributes
     /// <summary>The catalog price row used.</summary>
     public const string PriceId = "otelllmcost.price.id";
 
-    /// <summary>Comma-separated attribution dimensions filled from an ancestor span (e.g. <c>team,feature</c>).</summary>
-    public const string Inherited = "otelllmcost.attribution.inherited";
-
     /// <summary>Every key above, so a re-forwarded span's old values are replaced, never duplicated.</summary>
-    public static IReadOnlyList<string> All { get; } = [Amount, Currency, Source, CatalogVersion, PricingStatus, PriceId, Inherited];
+    public static IReadOnlyList<string> All { get; } = [Amount, Currency, Source, CatalogVersion, PricingStatus, PriceId];
 }

@@ -206,5 +206,27 @@ internal static class Migrations
                 PRIMARY KEY (trace_id, span_id)
             );
             """),
+        new(3, "trace context of LLM calls (root operation, agent run, inherited dimensions) and business outcomes", """
+            CREATE TABLE trace_context (
+                trace_id          VARCHAR NOT NULL,
+                span_id           VARCHAR NOT NULL,
+                root_span_id      VARCHAR,
+                root_operation    VARCHAR,
+                agent_run_span_id VARCHAR,
+                agent_run_name    VARCHAR,
+                inherited         VARCHAR,
+                inherited_from    VARCHAR,
+                late              BOOLEAN NOT NULL,
+                resolved_at       TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (trace_id, span_id)
+            );
+            CREATE TABLE trace_outcomes (
+                trace_id    VARCHAR NOT NULL,
+                span_id     VARCHAR NOT NULL,
+                outcome     VARCHAR NOT NULL,
+                seen_at     TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (trace_id, span_id)
+            );
+            """),
     ];
 }

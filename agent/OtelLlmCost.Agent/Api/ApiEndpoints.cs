@@ -17,6 +17,7 @@ internal static class ApiEndpoints
         SpendEndpoints.Map(api);
         QueryEndpoints.Map(api);
         ReportEndpoints.Map(api);
+        TraceEndpoints.Map(api);
     }
 
     /// <summary>

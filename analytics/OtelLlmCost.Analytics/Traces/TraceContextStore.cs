@@ -63,7 +63,7 @@ public sealed class TraceContextStore : IDisposable
         if (contexts.Count > 0)
         {
             _connection.Execute($"DELETE FROM {Staging}");
-            using (var appender = _connection.CreateAppender(Staging, "temp"))
+            using (var appender = _connection.CreateAppender(Staging))
             {
                 foreach (var context in contexts)
                 {

@@ -70,7 +70,7 @@ public static class TraceRollupQuery
         using var connection = store.Connect();
         using var statement = connection.Prepare($"""
             SELECT {key} AS k, {label}, count(*), count(DISTINCT c.trace_id), count(*) FILTER (WHERE c.cost_usd IS NULL),
-                   coalesce(sum(c.cost_usd), 0), sum(c.input_tokens), sum(c.output_tokens), min(c.start_time), max(c.start_time)
+                   coalesce(sum(c.cost_usd), 0), CAST(sum(c.input_tokens) AS BIGINT), CAST(sum(c.output_tokens) AS BIGINT), min(c.start_time), max(c.start_time)
             FROM llm_calls c LEFT JOIN trace_context t ON t.trace_id = c.trace_id AND t.span_id = c.span_id
             WHERE c.start_time >= $1 AND c.start_time < $2 AND {key} IS NOT NULL
             GROUP BY k ORDER BY 6 DESC, k LIMIT $3

@@ -16,6 +16,7 @@ internal static class AgentCommandLine
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(RollupsCommand.Create());
+        root.Subcommands.Add(ReconcileCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
         return root;
     }

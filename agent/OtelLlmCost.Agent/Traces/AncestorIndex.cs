@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Traces;
@@ -11,12 +12,16 @@ namespace OtelLlmCost.Agent.Traces;
 /// <see cref="TraceOptions.MaxPendingCalls"/>; nothing here ever blocks or refuses ingest. One lock: each call
 /// holds it for a whole request's spans.
 /// </summary>
-internal sealed class AncestorIndex
+internal sealed class AncestorIndexShard
 {
     private const int MaxDepth = 128;
 
     private readonly object _lock = new();
     private readonly Dictionary<SpanKey, Node> _nodes = [];
+
+    // Values and names live beside the nodes, for the few spans that have them, so the large node table holds no
+    // references: the GC never has to scan it (it is long-lived and written on every request).
+    private readonly Dictionary<SpanKey, Extra> _extras = [];
     private readonly Queue<(SpanKey Key, long Arrived)> _order = new();
     private readonly Dictionary<SpanKey, List<TraceWalk>> _pending = [];
     private readonly Queue<(TraceWalk Walk, SpanKey Awaited)> _pendingOrder = new();
@@ -27,12 +32,12 @@ internal sealed class AncestorIndex
     private readonly int _allowedMask;
     private int _pendingCount;
 
-    public AncestorIndex(TraceOptions options, TimeProvider? clock = null)
+    public AncestorIndexShard(TraceOptions options, int shards, TimeProvider? clock = null)
     {
         _clock = clock ?? TimeProvider.System;
         _windowTicks = options.LateParentWindow.Ticks;
-        _maxSpans = options.MaxIndexedSpans;
-        _maxPending = options.MaxPendingCalls;
+        _maxSpans = Math.Max(1, options.MaxIndexedSpans / shards);
+        _maxPending = Math.Max(1, options.MaxPendingCalls / shards);
         foreach (var name in options.InheritedDimensions)
         {
             if (InheritedDimension.TryParse(name, out var slot))
@@ -160,7 +165,7 @@ internal sealed class AncestorIndex
     /// After the calls' rows are committed: each incomplete walk is tried again (its ancestor may have arrived
     /// meanwhile, returned as a late fix-up) and otherwise waits for its missing ancestor.
     /// </summary>
-    public List<TraceContextRow>? AwaitAfterCommit(IEnumerable<TraceWalk> walks)
+    public List<TraceContextRow>? AwaitAfterCommit(IReadOnlyList<TraceWalk> walks)
     {
         List<TraceContextRow>? late = null;
         lock (_lock)
@@ -219,7 +224,8 @@ internal sealed class AncestorIndex
                 return;
             }
 
-            if (node.Values is { } values && walk.Missing != 0)
+            var extra = node.HasExtra ? _extras[walk.Key.WithSpan(next)] : default;
+            if (extra.Values is { } values && walk.Missing != 0)
             {
                 for (var slot = 0; slot < InheritedDimension.Count; slot++)
                 {
@@ -230,17 +236,17 @@ internal sealed class AncestorIndex
                 }
             }
 
-            if (node.IsAgentRun && walk.AgentRunSpan == 0)
+            if (extra.IsAgentRun && walk.AgentRunSpan == 0)
             {
                 walk.AgentRunSpan = next;
-                walk.AgentRunName = node.Name;
+                walk.AgentRunName = extra.Name;
                 walk.Changed = true;
             }
 
             if (node.Parent == 0)
             {
                 walk.RootSpan = next;
-                walk.RootName = node.Name;
+                walk.RootName = extra.Name;
                 walk.Complete = true;
                 walk.Changed = true;
                 return;
@@ -293,13 +299,24 @@ internal sealed class AncestorIndex
 
     private void Insert(AncestorRecord record, long now)
     {
-        _nodes[record.Key] = new Node(record.Parent, record.Values, record.Name, record.IsAgentRun, now);
+        var hasExtra = record.Values is not null || record.Name is not null || record.IsAgentRun;
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_nodes, record.Key, out var existed);
+        if (existed && slot.HasExtra && !hasExtra)
+        {
+            _extras.Remove(record.Key);
+        }
+
+        slot = new Node(record.Parent, now, hasExtra);
+        if (hasExtra)
+        {
+            _extras[record.Key] = new Extra(record.Values, record.Name, record.IsAgentRun);
+        }
+
         _order.Enqueue((record.Key, now));
         while (_nodes.Count > _maxSpans && _order.TryDequeue(out var oldest))
         {
-            if (_nodes.TryGetValue(oldest.Key, out var node) && node.Arrived == oldest.Arrived)
+            if (Remove(oldest.Key, oldest.Arrived))
             {
-                _nodes.Remove(oldest.Key);
                 EvictedSpans++;
             }
         }
@@ -311,10 +328,7 @@ internal sealed class AncestorIndex
         while (_order.TryPeek(out var oldest) && oldest.Arrived <= horizon)
         {
             _order.Dequeue();
-            if (_nodes.TryGetValue(oldest.Key, out var node) && node.Arrived == oldest.Arrived)
-            {
-                _nodes.Remove(oldest.Key);
-            }
+            Remove(oldest.Key, oldest.Arrived);
         }
 
         while (_pendingOrder.TryPeek(out var waiting) && (waiting.Walk.Deadline <= now || waiting.Walk.Complete))
@@ -327,7 +341,26 @@ internal sealed class AncestorIndex
         }
     }
 
-    private readonly record struct Node(ulong Parent, string?[]? Values, string? Name, bool IsAgentRun, long Arrived);
+    /// <summary>Removes a span unless it was indexed again after <paramref name="arrived"/>.</summary>
+    private bool Remove(SpanKey key, long arrived)
+    {
+        if (!_nodes.TryGetValue(key, out var node) || node.Arrived != arrived)
+        {
+            return false;
+        }
+
+        _nodes.Remove(key);
+        if (node.HasExtra)
+        {
+            _extras.Remove(key);
+        }
+
+        return true;
+    }
+
+    private readonly record struct Node(ulong Parent, long Arrived, bool HasExtra);
+
+    private readonly record struct Extra(string?[]? Values, string? Name, bool IsAgentRun);
 }
 
 /// <summary>One call's walk up its trace; mutated only under the index's lock.</summary>

@@ -58,6 +58,23 @@ public sealed class ForwarderTests
     }
 
     [TestMethod]
+    public async Task Forward_GrpcProtocol_SecondAgentStoresFirstAgentsCost()
+    {
+        await using var second = await AgentFixture.StartAsync();
+        await using var first = await AgentFixture.StartAsync(options =>
+        {
+            options.Forwarding.Endpoint = second.Host.GrpcAddress.ToString();
+            options.Forwarding.Protocol = "grpc";
+        });
+        using var client = new HttpClient();
+        await PostAsync(client, first.TracesHttpUri, Request(Call(0x72, 0x3, 0)));
+
+        var trace = TraceHex(0x72);
+        (await second.WaitForAsync($"SELECT count(*) FROM llm_calls WHERE trace_id = '{trace}' AND reported_cost_usd IS NOT NULL", 1L)).ShouldBe(1L);
+        first.Host.TraceFeatures.Forwarder!.Sent.ShouldBe(1);
+    }
+
+    [TestMethod]
     public async Task Forward_KeepContent_ContentAttributesLeave()
     {
         await using var capture = await DownstreamStub.StartAsync();

@@ -34,7 +34,6 @@ public sealed class TraceContextStore : IDisposable
     public static IReadOnlyList<string> DimensionColumns { get; } =
         ["environment", "team", "feature", "user_id", "tenant", "workload", "conversation_id", "agent_name"];
 
-    private const string Staging = "trace_context_staging";
     private readonly DuckDbConnection _connection;
     private readonly DuckDbPreparedStatement _update;
     private readonly DuckDbPreparedStatement _outcome;
@@ -43,7 +42,6 @@ public sealed class TraceContextStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(store);
         _connection = store.Connect();
-        _connection.Execute($"CREATE TEMP TABLE IF NOT EXISTS {Staging} AS SELECT * FROM trace_context LIMIT 0");
         var sets = string.Join(", ", DimensionColumns.Select((column, i) => $"{column} = coalesce({column}, ${i + 3})"));
         _update = _connection.Prepare($"""
             UPDATE llm_calls SET {sets}, ingested_at = ${DimensionColumns.Count + 3},
@@ -62,8 +60,7 @@ public sealed class TraceContextStore : IDisposable
         using var transaction = _connection.BeginTransaction();
         if (contexts.Count > 0)
         {
-            _connection.Execute($"DELETE FROM {Staging}");
-            using (var appender = _connection.CreateAppender(Staging))
+            using (var appender = _connection.CreateAppender("trace_context"))
             {
                 foreach (var context in contexts)
                 {
@@ -74,11 +71,6 @@ public sealed class TraceContextStore : IDisposable
                 }
             }
 
-            // The latest row for a call wins (a late fix-up knows everything the immediate row knew, and more).
-            _connection.Execute($"""
-                INSERT OR REPLACE INTO trace_context
-                SELECT DISTINCT ON (trace_id, span_id) * FROM {Staging} ORDER BY trace_id, span_id, late DESC
-                """);
             foreach (var context in contexts)
             {
                 if (context.LateDimensions is not { Count: > 0 } late)

@@ -56,6 +56,12 @@ public static class TraceRollupQuery
 {
     public const string UnknownRoot = "(unknown)";
 
+    /// <summary>One context per call: the late row when there is one (it knows everything the immediate row knew).</summary>
+    private const string LatestContext = """
+        (SELECT * FROM trace_context
+         QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY late DESC, resolved_at DESC) = 1)
+        """;
+
     public static IReadOnlyList<TraceRollup> Top(LedgerStore store, TraceGrouping grouping, DateTime from, DateTime to, int limit)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -71,7 +77,7 @@ public static class TraceRollupQuery
         using var statement = connection.Prepare($"""
             SELECT {key} AS k, {label}, count(*), count(DISTINCT c.trace_id), count(*) FILTER (WHERE c.cost_usd IS NULL),
                    coalesce(sum(c.cost_usd), 0), CAST(sum(c.input_tokens) AS BIGINT), CAST(sum(c.output_tokens) AS BIGINT), min(c.start_time), max(c.start_time)
-            FROM llm_calls c LEFT JOIN trace_context t ON t.trace_id = c.trace_id AND t.span_id = c.span_id
+            FROM llm_calls c LEFT JOIN {LatestContext} t ON t.trace_id = c.trace_id AND t.span_id = c.span_id
             WHERE c.start_time >= $1 AND c.start_time < $2 AND {key} IS NOT NULL
             GROUP BY k ORDER BY 6 DESC, k LIMIT $3
             """);
@@ -91,9 +97,11 @@ public static class TraceRollupQuery
     public static IReadOnlyList<CallTraceContext> Context(DuckDbConnection connection, string traceId)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        using var statement = connection.Prepare("""
+        using var statement = connection.Prepare($"""
             SELECT span_id, root_span_id, root_operation, agent_run_span_id, agent_run_name, inherited, inherited_from, late
-            FROM trace_context WHERE trace_id = $1 ORDER BY span_id
+            FROM (SELECT * FROM trace_context WHERE trace_id = $1
+                  QUALIFY row_number() OVER (PARTITION BY span_id ORDER BY late DESC, resolved_at DESC) = 1)
+            ORDER BY span_id
             """);
         using var reader = statement.Bind(1, traceId).Query();
         var rows = new List<CallTraceContext>();

@@ -206,6 +206,8 @@ internal static class Migrations
                 PRIMARY KEY (trace_id, span_id)
             );
             """),
+        // trace_context has no key on purpose: it is appended to at ingest rate, and an index would cost as much as
+        // the ledger's. A call may have an immediate and a late row; readers take the late one (TraceRollupQuery).
         new(3, "trace context of LLM calls (root operation, agent run, inherited dimensions) and business outcomes", """
             CREATE TABLE trace_context (
                 trace_id          VARCHAR NOT NULL,
@@ -217,8 +219,7 @@ internal static class Migrations
                 inherited         VARCHAR,
                 inherited_from    VARCHAR,
                 late              BOOLEAN NOT NULL,
-                resolved_at       TIMESTAMPTZ NOT NULL,
-                PRIMARY KEY (trace_id, span_id)
+                resolved_at       TIMESTAMPTZ NOT NULL
             );
             CREATE TABLE trace_outcomes (
                 trace_id    VARCHAR NOT NULL,

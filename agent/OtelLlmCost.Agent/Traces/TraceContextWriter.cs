@@ -13,6 +13,12 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
 {
     private const int MaxBatch = 8192;
 
+    /// <summary>
+    /// Rows are gathered this long before a write: every DuckDB commit costs a WAL write, so committing each
+    /// export's few rows at once would cost more than the rows themselves (the ledger writer group-commits too).
+    /// </summary>
+    private static readonly TimeSpan GatherFor = TimeSpan.FromMilliseconds(250);
+
     private readonly Channel<object> _queue;
     private readonly TraceContextStore _store;
     private readonly TimeProvider _clock;
@@ -82,6 +88,11 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         while (await _queue.Reader.WaitToReadAsync())
         {
             Volatile.Write(ref _busy, 1);
+            if (_queue.Reader.Count < MaxBatch && !_queue.Reader.Completion.IsCompleted)
+            {
+                await Task.Delay(GatherFor);
+            }
+
             contexts.Clear();
             outcomes.Clear();
             while (contexts.Count + outcomes.Count < MaxBatch && _queue.Reader.TryRead(out var item))

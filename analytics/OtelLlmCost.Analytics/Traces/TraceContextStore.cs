@@ -62,11 +62,15 @@ public sealed class TraceContextStore : IDisposable
         {
             using (var appender = _connection.CreateAppender("trace_context"))
             {
+                // resolved_at rises by a microsecond per row, in the order the rows were learned, so the latest row
+                // of a call (the one that knows the most) is also the latest within one batch.
+                var resolvedAt = now;
                 foreach (var context in contexts)
                 {
+                    resolvedAt = resolvedAt.AddTicks(10);
                     appender.Append(context.TraceId).Append(context.SpanId).Append(context.RootSpanId).Append(context.RootOperation)
                         .Append(context.AgentRunSpanId).Append(context.AgentRunName).Append(context.Inherited)
-                        .Append(context.InheritedFrom).Append(context.LateDimensions is not null).Append(now);
+                        .Append(context.InheritedFrom).Append(context.LateDimensions is not null).Append(resolvedAt);
                     appender.EndRow();
                 }
             }

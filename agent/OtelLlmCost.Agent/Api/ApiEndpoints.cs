@@ -19,6 +19,7 @@ internal static class ApiEndpoints
         ReportEndpoints.Map(api);
         BudgetEndpoints.Map(api);
         AnomalyEndpoints.Map(api);
+        TraceEndpoints.Map(api);
     }
 
     /// <summary>

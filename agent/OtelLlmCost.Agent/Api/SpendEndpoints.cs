@@ -171,9 +171,16 @@ internal static class SpendEndpoints
             return Results.Json(new { error = $"No LLM calls recorded for trace {traceId}." }, Json, statusCode: StatusCodes.Status404NotFound);
         }
 
+        // Trace-aware attribution (issue 10): each call's root operation, agent run and inherited dimensions.
+        var context = Analytics.Traces.TraceRollupQuery.Context(connection, traceId);
         return Results.Json(new
         {
             trace_id = traceId,
+            root_operation = context.Select(c => c.RootOperation).FirstOrDefault(name => name is not null),
+            agent_runs = context.Where(c => c.AgentRunSpanId is not null).GroupBy(c => c.AgentRunSpanId)
+                .Select(run => new { span_id = run.Key, name = run.First().AgentRunName, calls = run.Count() }),
+            outcomes = Analytics.Traces.TraceRollupQuery.Outcomes(connection, traceId),
+            context,
             calls = rows,
             total = new
             {

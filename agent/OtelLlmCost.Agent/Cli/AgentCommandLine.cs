@@ -17,6 +17,7 @@ internal static class AgentCommandLine
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(RollupsCommand.Create());
         root.Subcommands.Add(DetectCommand.Create());
+        root.Subcommands.Add(ReconcileCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
         return root;
     }

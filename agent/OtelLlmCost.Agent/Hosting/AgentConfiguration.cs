@@ -1,4 +1,6 @@
+using OtelLlmCost.Agent.Forwarding;
 using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Recognition;
@@ -55,6 +57,8 @@ internal static class AgentConfiguration
                 Attribution = ReadAttribution(configuration.GetSection("Attribution")),
             },
             Metrics = configuration.GetSection(Metrics.MetricsOptions.SectionName).Get<Metrics.MetricsOptions>() ?? new Metrics.MetricsOptions(),
+            Traces = configuration.GetSection(TraceOptions.SectionName).Get<TraceOptions>() ?? new TraceOptions(),
+            Forwarding = configuration.GetSection(ForwarderOptions.SectionName).Get<ForwarderOptions>() ?? new ForwarderOptions(),
             PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],
             Detection = Detection.DetectionConfiguration.Read(configuration.GetSection(Detection.DetectionConfiguration.SectionName)),
             Alerts = configuration.GetSection("Alerts").Get<Alerts.AlertOptions>() ?? new Alerts.AlertOptions(),

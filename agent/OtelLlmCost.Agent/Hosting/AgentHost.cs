@@ -4,6 +4,7 @@ using OtelLlmCost.Agent.Api;
 using OtelLlmCost.Agent.Metrics;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
@@ -27,14 +28,16 @@ internal sealed partial class AgentHost : IAsyncDisposable
     private readonly LedgerStore _store;
     private readonly GroupCommitLedgerWriter _writer;
     private readonly IngestPipeline _pipeline;
+    private readonly TraceFeatures _traces;
     private readonly OtlpListeners _otlpListeners;
     private readonly ListenOptions _apiListener;
     private readonly string _addressFile;
     private bool _disposed;
 
     private AgentHost(WebApplication application, LedgerStore store, GroupCommitLedgerWriter writer, IngestPipeline pipeline,
-        OtlpListeners otlpListeners, ListenOptions apiListener, PriceCatalog catalog, string addressFile)
+        OtlpListeners otlpListeners, ListenOptions apiListener, PriceCatalog catalog, string addressFile, TraceFeatures traces)
     {
+        _traces = traces;
         _apiListener = apiListener;
         _application = application;
         _store = store;
@@ -48,6 +51,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public LedgerStore Store => _store;
 
     public PriceCatalog Catalog { get; }
+
+    /// <summary>Trace-aware attribution and the forwarder (for tests and diagnostics).</summary>
+    internal TraceFeatures TraceFeatures => _traces;
 
     /// <summary>The API's bound address (e.g. <c>http://127.0.0.1:4320/</c>), known after <see cref="StartAsync"/>.</summary>
     public Uri? ApiAddress { get; private set; }
@@ -111,11 +117,12 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 LlmMetrics = application.Services.GetRequiredService<LlmMetrics>(),
             };
             Budgets.BudgetServices.Attach(application.Services, pipeline);
+            var traces = TraceFeatures.Create(options, store, pipeline, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog,
-                Path.Combine(options.DataDirectory, AddressFileName));
+                Path.Combine(options.DataDirectory, AddressFileName), traces);
             application.Use(host.KeepListenersApart);
-            OtlpHttpReceiver.Map(application, options.Otlp, pipeline);
-            OtlpGrpcReceiver.Map(application, options.Otlp, pipeline);
+            OtlpHttpReceiver.Map(application, options.Otlp, traces.Consumer);
+            OtlpGrpcReceiver.Map(application, options.Otlp, traces.Consumer);
             ApiEndpoints.Map(application);
             application.MapAgentTelemetry();
             application.MapGet("/healthz", () => Results.Text("ok"));
@@ -168,6 +175,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         await _application.StopAsync();
         await _application.DisposeAsync();
         await _writer.DisposeAsync();
+        await _traces.DisposeAsync();
         _pipeline.Dispose();
         TryDelete(_addressFile);
         _store.Dispose();

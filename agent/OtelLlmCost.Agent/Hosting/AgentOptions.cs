@@ -1,4 +1,6 @@
+using OtelLlmCost.Agent.Forwarding;
 using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Recognition;
@@ -36,6 +38,12 @@ internal sealed class AgentOptions
     /// <summary>Alert delivery: webhooks, retries, dead letters (config section <c>Alerts</c>).</summary>
     public Alerts.AlertOptions Alerts { get; set; } = new();
 
+    /// <summary>Trace-aware attribution (ancestor index, late parents, outcomes).</summary>
+    public TraceOptions Traces { get; set; } = new();
+
+    /// <summary>The optional OTLP forwarder (off unless an endpoint is set).</summary>
+    public ForwarderOptions Forwarding { get; set; } = new();
+
     /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
     public IReadOnlyList<string> PriceLayers { get; set; } = [];
 
@@ -66,6 +74,8 @@ internal sealed class AgentOptions
         Metrics.Validate();
         Detection.Validate();
         Alerts.Validate();
+        Traces.Validate();
+        Forwarding.Validate();
         foreach (var layer in PriceLayers)
         {
             if (!File.Exists(layer))

@@ -53,9 +53,12 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
     /// <summary>Spend metrics, recorded once a batch is committed (a retried export of committed rows counts again here, not in the ledger).</summary>
     public Metrics.LlmMetrics? LlmMetrics { get; init; }
 
-    public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
+    public ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken) =>
+        CommitAsync(Process(batch), cancellationToken);
+
+    /// <summary>Hands processed calls to the ledger writer; Accepted once they are committed.</summary>
+    internal async ValueTask<ConsumeResult> CommitAsync(List<LlmCall> calls, CancellationToken cancellationToken)
     {
-        var calls = Process(batch);
         if (calls.Count == 0)
         {
             return ConsumeResult.Accepted;

@@ -134,5 +134,5 @@ internal static class GenAiKeys
     public static readonly string[] OutputImage = ["gen_ai.usage.image.output_tokens", "gen_ai.usage.details.output_image_tokens"];
 
     /// <summary>Costs computed by the emitter (USD); kept for cross-checks only (OpenInference, OpenLIT, pydantic-ai).</summary>
-    public static readonly string[] ReportedCost = ["llm.cost.total", "gen_ai.usage.cost", "operation.cost"];
+    public static readonly string[] ReportedCost = ["llm.cost.total", "gen_ai.usage.cost", "operation.cost", CostAttributes.Amount];
 }

@@ -1,3 +1,4 @@
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
@@ -16,6 +17,12 @@ internal interface ITraceBatchConsumer
     /// export's body, so overload is refused without buffering and decoding requests that cannot be taken.
     /// </summary>
     bool IsSaturated => false;
+
+    /// <summary>
+    /// When not null, the protobuf decoder also reports the request's other spans as <see cref="TraceBatch.Ancestors"/>
+    /// (ids, parent and these keys' values) for trace-aware attribution.
+    /// </summary>
+    AncestorKeys? AncestorKeys => null;
 }
 
 /// <summary>Which wire the batch arrived on (for counters and logs).</summary>
@@ -44,6 +51,15 @@ internal sealed class TraceBatch
     public string? Workload { get; init; }
 
     public OtlpTransport Transport { get; init; }
+
+    /// <summary>The request's other valid spans, when the consumer asked for them (<see cref="ITraceBatchConsumer.AncestorKeys"/>).</summary>
+    public IReadOnlyList<AncestorRecord> Ancestors { get; init; } = [];
+
+    /// <summary>
+    /// The decoded request body (protobuf, or JSON for <see cref="OtlpTransport.HttpJson"/>). Valid only until
+    /// <see cref="ITraceBatchConsumer.ConsumeAsync"/> returns: a consumer that keeps it must copy it.
+    /// </summary>
+    public ReadOnlyMemory<byte> Body { get; init; }
 }
 
 internal enum ConsumeOutcome

@@ -37,7 +37,7 @@ internal sealed class OtlpExportProcessor
     public OtlpExportProcessor(OtlpReceiverOptions options, ITraceBatchConsumer consumer, OtlpReceiverMetrics metrics)
     {
         var limits = options.DecodeLimits;
-        _protobufDecoder = new OtlpTraceDecoder(limits);
+        _protobufDecoder = new OtlpTraceDecoder(limits, consumer.AncestorKeys);
         _jsonDecoder = new OtlpJsonTraceDecoder(limits);
         _consumer = consumer;
         Metrics = metrics;
@@ -82,6 +82,8 @@ internal sealed class OtlpExportProcessor
             RejectedMessage = rejectedMessage,
             Workload = workload,
             Transport = transport,
+            Ancestors = decoded.Ancestors,
+            Body = body,
         };
 
         ConsumeResult result;

@@ -1,4 +1,5 @@
 using System.Text;
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Recognition;
 using OtelLlmCost.SemanticConventions.Spans;
 using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
@@ -14,10 +15,17 @@ namespace OtelLlmCost.Agent.Receivers.Otlp;
 internal sealed class OtlpTraceDecoder
 {
     private readonly OtlpDecodeLimits _limits;
+    private readonly AncestorKeys? _ancestors;
 
-    public OtlpTraceDecoder(OtlpDecodeLimits? limits = null)
+    /// <param name="limits">Decoder limits (defaults when null).</param>
+    /// <param name="ancestors">
+    /// When set, every valid span that is not a candidate is also reported as an <see cref="AncestorRecord"/> (ids,
+    /// parent, and only the values of the watched keys) for trace-aware attribution, still without materializing it.
+    /// </param>
+    public OtlpTraceDecoder(OtlpDecodeLimits? limits = null, AncestorKeys? ancestors = null)
     {
         _limits = limits ?? OtlpDecodeLimits.Default;
+        _ancestors = ancestors;
     }
 
     public TraceDecodeResult Decode(ReadOnlySpan<byte> request)
@@ -110,8 +118,10 @@ internal sealed class OtlpTraceDecoder
         var traceId = ReadOnlySpan<byte>.Empty;
         var spanId = ReadOnlySpan<byte>.Empty;
         var parentSpanId = ReadOnlySpan<byte>.Empty;
+        var name = ReadOnlySpan<byte>.Empty;
         var isCandidate = false;
         var attributeCount = 0;
+        var watched = default(WatchedValues);
         var reader = new ProtobufReader(message);
         while (reader.TryReadTag(out var field, out var wireType))
         {
@@ -132,10 +142,26 @@ internal sealed class OtlpTraceDecoder
                 case F.Span.ParentSpanId:
                     parentSpanId = reader.ReadLengthDelimited();
                     break;
+                case F.Span.Name:
+                    name = reader.ReadLengthDelimited();
+                    break;
                 case F.Span.Attributes:
                     attributeCount++;
                     var keyValue = reader.ReadLengthDelimited();
-                    isCandidate = isCandidate || LlmSpanPrefilter.IsCandidateKey(ReadKey(keyValue));
+                    if (_ancestors is null)
+                    {
+                        isCandidate = isCandidate || LlmSpanPrefilter.IsCandidateKey(ReadKey(keyValue));
+                    }
+                    else
+                    {
+                        var key = ReadKey(keyValue, out var value);
+                        isCandidate = isCandidate || LlmSpanPrefilter.IsCandidateKey(key);
+                        if (!isCandidate && _ancestors.TryMatch(key, out var slot, out var rank))
+                        {
+                            watched.Keep(slot, rank, value);
+                        }
+                    }
+
                     break;
                 default:
                     reader.SkipField(field, wireType);
@@ -152,6 +178,11 @@ internal sealed class OtlpTraceDecoder
 
         if (!isCandidate)
         {
+            if (_ancestors is not null)
+            {
+                result.AddAncestor(AncestorRecordOf(traceId, spanId, parentSpanId, name, ref watched));
+            }
+
             return;
         }
 
@@ -225,6 +256,64 @@ internal sealed class OtlpTraceDecoder
             ScopeName = scope.Name,
             ScopeVersion = scope.Version,
         };
+    }
+
+    /// <summary>
+    /// A non-candidate span as the ancestor index keeps it. Only watched values become strings, and the name only
+    /// for a root (the trace's root operation) or an outcome marker.
+    /// </summary>
+    private AncestorRecord AncestorRecordOf(
+        ReadOnlySpan<byte> traceId, ReadOnlySpan<byte> spanId, ReadOnlySpan<byte> parentSpanId, ReadOnlySpan<byte> name, ref WatchedValues watched)
+    {
+        var ancestors = _ancestors!;
+        string?[]? values = null;
+        string? outcome = null;
+        if (watched.Any)
+        {
+            values = new string?[AncestorKeys.SlotCount];
+            for (var slot = 0; slot < AncestorKeys.SlotCount; slot++)
+            {
+                values[slot] = watched.Text(slot, this);
+            }
+
+            if (values[AncestorKeys.OutcomeSlot] is { } marker)
+            {
+                outcome = ancestors.OutcomeFromAttribute(marker);
+            }
+        }
+
+        var parent = SpanKey.ParentFromBytes(parentSpanId);
+        if (outcome is null && ancestors.IsOutcomeSpanName(name))
+        {
+            outcome = ancestors.OutcomeSpanName;
+        }
+
+        var nameText = parent == 0 && !name.IsEmpty ? Encoding.UTF8.GetString(name) : null;
+        return new AncestorRecord(SpanKey.FromBytes(traceId, spanId), parent, values, nameText, false, outcome);
+    }
+
+    private static ReadOnlySpan<byte> ReadKey(ReadOnlySpan<byte> keyValue, out ReadOnlySpan<byte> value)
+    {
+        var reader = new ProtobufReader(keyValue);
+        var key = ReadOnlySpan<byte>.Empty;
+        value = ReadOnlySpan<byte>.Empty;
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.KeyValue.Key && wireType == WireType.LengthDelimited)
+            {
+                key = reader.ReadLengthDelimited();
+            }
+            else if (field == F.KeyValue.Value && wireType == WireType.LengthDelimited)
+            {
+                value = reader.ReadLengthDelimited();
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+
+        return key;
     }
 
     private static ReadOnlySpan<byte> ReadKey(ReadOnlySpan<byte> keyValue)
@@ -453,6 +542,67 @@ internal sealed class OtlpTraceDecoder
     {
         var text = Encoding.UTF8.GetString(utf8);
         return AttributeText.Truncate(text, _limits.MaxAttributeValueLength);
+    }
+
+    /// <summary>
+    /// The watched values of one span, kept as wire slices (one per slot, the best-ranked key winning) until the
+    /// span is known not to be a candidate; only then are they read as text.
+    /// </summary>
+    private ref struct WatchedValues
+    {
+        private ReadOnlySpan<byte> _environment, _team, _feature, _user, _tenant, _workload, _conversation, _agent, _outcome;
+        private ulong _ranks; // 7 bits per slot: the kept key's rank plus one (0: nothing kept)
+        private int _present;
+
+        public readonly bool Any => _present != 0;
+
+        public void Keep(int slot, int rank, ReadOnlySpan<byte> value)
+        {
+            var shift = slot * 7;
+            var kept = (int)((_ranks >> shift) & 0x7F);
+            var stored = Math.Min(rank + 1, 0x7F);
+            if (kept != 0 && stored >= kept)
+            {
+                return;
+            }
+
+            _ranks = (_ranks & ~(0x7FUL << shift)) | ((ulong)stored << shift);
+            _present |= 1 << slot;
+            switch (slot)
+            {
+                case 0: _environment = value; break;
+                case 1: _team = value; break;
+                case 2: _feature = value; break;
+                case 3: _user = value; break;
+                case 4: _tenant = value; break;
+                case 5: _workload = value; break;
+                case 6: _conversation = value; break;
+                case 7: _agent = value; break;
+                default: _outcome = value; break;
+            }
+        }
+
+        public readonly string? Text(int slot, OtlpTraceDecoder decoder)
+        {
+            if ((_present & (1 << slot)) == 0)
+            {
+                return null;
+            }
+
+            var value = slot switch
+            {
+                0 => _environment,
+                1 => _team,
+                2 => _feature,
+                3 => _user,
+                4 => _tenant,
+                5 => _workload,
+                6 => _conversation,
+                7 => _agent,
+                _ => _outcome,
+            };
+            return decoder.ReadAnyValue(value, 0).AsScalarText() is { Length: > 0 } text ? text : null;
+        }
     }
 
     /// <summary>

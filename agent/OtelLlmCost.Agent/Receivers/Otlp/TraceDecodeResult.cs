@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
@@ -22,8 +23,10 @@ internal sealed class TraceDecodeResult
         int totalSpanCount,
         IReadOnlyList<SpanSnapshot> candidates,
         int rejectedSpanCount,
-        IReadOnlyList<RejectedSpan> rejectedSpans)
+        IReadOnlyList<RejectedSpan> rejectedSpans,
+        IReadOnlyList<AncestorRecord>? ancestors = null)
     {
+        Ancestors = ancestors ?? [];
         TotalSpanCount = totalSpanCount;
         Candidates = candidates;
         RejectedSpanCount = rejectedSpanCount;
@@ -37,6 +40,9 @@ internal sealed class TraceDecodeResult
     public IReadOnlyList<SpanSnapshot> Candidates { get; }
 
     public int RejectedSpanCount { get; }
+
+    /// <summary>The valid non-candidate spans, as the ancestor index keeps them (empty unless the decoder was asked).</summary>
+    public IReadOnlyList<AncestorRecord> Ancestors { get; }
 
     /// <summary>At most <see cref="MaxRejectedSpansKept"/> of the rejected spans, in request order.</summary>
     public IReadOnlyList<RejectedSpan> RejectedSpans { get; }
@@ -76,12 +82,15 @@ internal sealed class TraceDecodeResultBuilder
 {
     private List<SpanSnapshot>? _candidates;
     private List<RejectedSpan>? _rejected;
+    private List<AncestorRecord>? _ancestors;
 
     public int TotalSpanCount { get; private set; }
 
     public int RejectedSpanCount { get; private set; }
 
     public void CountSpan() => TotalSpanCount++;
+
+    public void AddAncestor(AncestorRecord record) => (_ancestors ??= []).Add(record);
 
     public void AddCandidate(SpanSnapshot span) => (_candidates ??= []).Add(span);
 
@@ -98,7 +107,7 @@ internal sealed class TraceDecodeResultBuilder
     public TraceDecodeResult Build() =>
         TotalSpanCount == 0
             ? TraceDecodeResult.Empty
-            : new TraceDecodeResult(TotalSpanCount, (IReadOnlyList<SpanSnapshot>?)_candidates ?? [], RejectedSpanCount, (IReadOnlyList<RejectedSpan>?)_rejected ?? []);
+            : new TraceDecodeResult(TotalSpanCount, (IReadOnlyList<SpanSnapshot>?)_candidates ?? [], RejectedSpanCount, (IReadOnlyList<RejectedSpan>?)_rejected ?? [], _ancestors);
 }
 
 /// <summary>Decoder limits, taken from <see cref="OtlpReceiverOptions"/>.</summary>

@@ -297,5 +297,28 @@ internal static class Migrations
                 judged_until TIMESTAMPTZ NOT NULL
             );
             """),
+        // trace_context has no key on purpose: it is appended to at ingest rate, and an index would cost as much as
+        // the ledger's. A call may have an immediate and a late row; readers take the late one (TraceRollupQuery).
+        new(5, "trace context of LLM calls (root operation, agent run, inherited dimensions) and business outcomes", """
+            CREATE TABLE trace_context (
+                trace_id          VARCHAR NOT NULL,
+                span_id           VARCHAR NOT NULL,
+                root_span_id      VARCHAR,
+                root_operation    VARCHAR,
+                agent_run_span_id VARCHAR,
+                agent_run_name    VARCHAR,
+                inherited         VARCHAR,
+                inherited_from    VARCHAR,
+                late              BOOLEAN NOT NULL,
+                resolved_at       TIMESTAMPTZ NOT NULL
+            );
+            CREATE TABLE trace_outcomes (
+                trace_id    VARCHAR NOT NULL,
+                span_id     VARCHAR NOT NULL,
+                outcome     VARCHAR NOT NULL,
+                seen_at     TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (trace_id, span_id)
+            );
+            """),
     ];
 }

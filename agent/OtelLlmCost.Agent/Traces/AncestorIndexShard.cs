@@ -1,0 +1,450 @@
+using System.Runtime.InteropServices;
+using OtelLlmCost.SemanticConventions.Calls;
+
+namespace OtelLlmCost.Agent.Traces;
+
+/// <summary>
+/// A compact, short-lived index of recent spans (ids, parent, and only the attribution values the rules name),
+/// used to fill the dimensions an LLM call lacks from its nearest ancestor and to find its root operation and
+/// agent run. Spans arrive out of order: a call whose ancestor chain is broken waits (after its row is committed)
+/// for the missing span, up to <see cref="TraceOptions.LateParentWindow"/>; when it arrives the walk continues and
+/// the fix-up is returned for the ledger. Memory is bounded by <see cref="TraceOptions.MaxIndexedSpans"/> and
+/// <see cref="TraceOptions.MaxPendingCalls"/>; nothing here ever blocks or refuses ingest. One lock: each call
+/// holds it for a whole request's spans.
+/// </summary>
+internal sealed class AncestorIndexShard
+{
+    private const int MaxDepth = 128;
+
+    private readonly object _lock = new();
+    private readonly Dictionary<SpanKey, Node> _nodes = [];
+
+    // Values and names live beside the nodes, for the few spans that have them, so the large node table holds no
+    // references: the GC never has to scan it (it is long-lived and written on every request).
+    private readonly Dictionary<SpanKey, Extra> _extras = [];
+    private readonly Queue<(SpanKey Key, long Arrived)> _order = new();
+    private readonly Dictionary<SpanKey, List<TraceWalk>> _pending = [];
+    private readonly Queue<(TraceWalk Walk, SpanKey Awaited)> _pendingOrder = new();
+    private readonly TimeProvider _clock;
+    private readonly long _windowTicks;
+    private readonly int _maxSpans;
+    private readonly int _maxPending;
+    private readonly int _allowedMask;
+    private int _pendingCount;
+
+    public AncestorIndexShard(TraceOptions options, int shards, TimeProvider? clock = null)
+    {
+        _clock = clock ?? TimeProvider.System;
+        _windowTicks = options.LateParentWindow.Ticks;
+        _maxSpans = Math.Max(1, options.MaxIndexedSpans / shards);
+        _maxPending = Math.Max(1, options.MaxPendingCalls / shards);
+        foreach (var name in options.InheritedDimensions)
+        {
+            if (InheritedDimension.TryParse(name, out var slot))
+            {
+                _allowedMask |= 1 << slot;
+            }
+        }
+    }
+
+    public long EvictedSpans { get; private set; }
+
+    public long ExpiredWaits { get; private set; }
+
+    public long DroppedWaits { get; private set; }
+
+    public int IndexedSpans
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _nodes.Count;
+            }
+        }
+    }
+
+    public int PendingCalls
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _pendingCount;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Indexes spans; returns the late fix-ups of waiting calls whose missing ancestor is among them (or was found
+    /// through them), or null.
+    /// </summary>
+    public List<TraceContextRow>? Add(IReadOnlyList<AncestorRecord> records)
+    {
+        if (records.Count == 0)
+        {
+            return null;
+        }
+
+        List<TraceContextRow>? late = null;
+        lock (_lock)
+        {
+            var now = _clock.GetUtcNow().UtcTicks;
+            Expire(now);
+            foreach (var record in records)
+            {
+                Insert(record, now);
+            }
+
+            if (_pendingCount > 0)
+            {
+                foreach (var record in records)
+                {
+                    if (_pending.Remove(record.Key, out var waiting))
+                    {
+                        foreach (var walk in waiting)
+                        {
+                            _pendingCount--;
+                            Continue(walk, record.Key.SpanId, now, ref late);
+                        }
+                    }
+                }
+            }
+        }
+
+        return late;
+    }
+
+    /// <summary>
+    /// Before a call is written: walks its ancestors, fills its missing inheritable dimensions (marking them in its
+    /// explanation), and indexes the call itself. The returned walk is complete, or waits for
+    /// <see cref="TraceWalk.Awaiting"/> once <see cref="AwaitAfterCommit"/> is called.
+    /// </summary>
+    public TraceWalk Resolve(LlmCall call, string? spanName)
+    {
+        var key = SpanKey.FromHex(call.TraceId, call.SpanId);
+        var walk = new TraceWalk(call.TraceId, call.SpanId, key);
+        for (var slot = 0; slot < InheritedDimension.Count; slot++)
+        {
+            if ((_allowedMask & (1 << slot)) != 0 && string.IsNullOrEmpty(InheritedDimension.Get(call, slot)))
+            {
+                walk.Missing |= 1 << slot;
+            }
+        }
+
+        var parent = SpanKey.ParseSpanId(call.ParentSpanId);
+        lock (_lock)
+        {
+            var now = _clock.GetUtcNow().UtcTicks;
+            if (parent == 0)
+            {
+                walk.RootSpan = key.SpanId;
+                walk.RootName = spanName;
+                walk.Complete = true;
+            }
+            else
+            {
+                Walk(walk, parent);
+            }
+
+            walk.ApplyTo(call);
+            var values = new string?[AncestorKeys.SlotCount];
+            for (var slot = 0; slot < InheritedDimension.Count; slot++)
+            {
+                values[slot] = InheritedDimension.Get(call, slot);
+            }
+
+            Insert(new AncestorRecord(key, parent, values, parent == 0 ? spanName : null, false, null), now);
+        }
+
+        walk.Changed = false;
+        return walk;
+    }
+
+    /// <summary>
+    /// After the calls' rows are committed: each incomplete walk is tried again (its ancestor may have arrived
+    /// meanwhile, returned as a late fix-up) and otherwise waits for its missing ancestor.
+    /// </summary>
+    public List<TraceContextRow>? AwaitAfterCommit(IReadOnlyList<TraceWalk> walks)
+    {
+        List<TraceContextRow>? late = null;
+        lock (_lock)
+        {
+            var now = _clock.GetUtcNow().UtcTicks;
+            foreach (var walk in walks)
+            {
+                if (walk.Complete)
+                {
+                    continue;
+                }
+
+                walk.Deadline = now + _windowTicks;
+                Continue(walk, walk.Awaiting, now, ref late, fromMissing: true);
+            }
+        }
+
+        return late;
+    }
+
+    private void Continue(TraceWalk walk, ulong from, long now, ref List<TraceContextRow>? late, bool fromMissing = false)
+    {
+        if (fromMissing && !_nodes.ContainsKey(walk.Key.WithSpan(from)))
+        {
+            Pend(walk, from);
+            return;
+        }
+
+        Walk(walk, from);
+        if (walk.Changed)
+        {
+            walk.Changed = false;
+            (late ??= []).Add(walk.ToRow(late: true));
+        }
+
+        if (!walk.Complete)
+        {
+            if (walk.Deadline <= now)
+            {
+                ExpiredWaits++;
+            }
+            else
+            {
+                Pend(walk, walk.Awaiting);
+            }
+        }
+    }
+
+    private void Walk(TraceWalk walk, ulong next)
+    {
+        for (var depth = 0; next != 0 && depth < MaxDepth; depth++)
+        {
+            if (!_nodes.TryGetValue(walk.Key.WithSpan(next), out var node))
+            {
+                walk.Awaiting = next;
+                return;
+            }
+
+            var extra = node.HasExtra ? _extras[walk.Key.WithSpan(next)] : default;
+            if (extra.Values is { } values && walk.Missing != 0)
+            {
+                for (var slot = 0; slot < InheritedDimension.Count; slot++)
+                {
+                    if ((walk.Missing & (1 << slot)) != 0 && values[slot] is { } value)
+                    {
+                        walk.Inherit(slot, value, next);
+                    }
+                }
+            }
+
+            if (extra.IsAgentRun && walk.AgentRunSpan == 0)
+            {
+                walk.AgentRunSpan = next;
+                walk.AgentRunName = extra.Name;
+                walk.Changed = true;
+            }
+
+            if (node.Parent == 0)
+            {
+                walk.RootSpan = next;
+                walk.RootName = extra.Name;
+                walk.Complete = true;
+                walk.Changed = true;
+                return;
+            }
+
+            next = node.Parent;
+        }
+
+        // A chain deeper than the limit (or a cycle) ends the walk where it is.
+        walk.Complete = true;
+    }
+
+    private void Pend(TraceWalk walk, ulong awaited)
+    {
+        var key = walk.Key.WithSpan(awaited);
+        walk.Awaiting = awaited;
+        if (!_pending.TryGetValue(key, out var list))
+        {
+            _pending[key] = list = [];
+        }
+
+        list.Add(walk);
+        _pendingCount++;
+        _pendingOrder.Enqueue((walk, key));
+        while (_pendingCount > _maxPending && _pendingOrder.TryDequeue(out var oldest))
+        {
+            if (RemovePending(oldest.Walk, oldest.Awaited))
+            {
+                DroppedWaits++;
+            }
+        }
+    }
+
+    private bool RemovePending(TraceWalk walk, SpanKey awaited)
+    {
+        if (walk.Complete || walk.Key.WithSpan(walk.Awaiting) != awaited || !_pending.TryGetValue(awaited, out var list) || !list.Remove(walk))
+        {
+            return false;
+        }
+
+        if (list.Count == 0)
+        {
+            _pending.Remove(awaited);
+        }
+
+        _pendingCount--;
+        walk.Complete = true;
+        return true;
+    }
+
+    private void Insert(AncestorRecord record, long now)
+    {
+        var hasExtra = record.Values is not null || record.Name is not null || record.IsAgentRun;
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_nodes, record.Key, out var existed);
+        if (existed && slot.HasExtra && !hasExtra)
+        {
+            _extras.Remove(record.Key);
+        }
+
+        slot = new Node(record.Parent, now, hasExtra);
+        if (hasExtra)
+        {
+            _extras[record.Key] = new Extra(record.Values, record.Name, record.IsAgentRun);
+        }
+
+        _order.Enqueue((record.Key, now));
+        while (_nodes.Count > _maxSpans && _order.TryDequeue(out var oldest))
+        {
+            if (Remove(oldest.Key, oldest.Arrived))
+            {
+                EvictedSpans++;
+            }
+        }
+    }
+
+    private void Expire(long now)
+    {
+        var horizon = now - _windowTicks;
+        while (_order.TryPeek(out var oldest) && oldest.Arrived <= horizon)
+        {
+            _order.Dequeue();
+            Remove(oldest.Key, oldest.Arrived);
+        }
+
+        while (_pendingOrder.TryPeek(out var waiting) && (waiting.Walk.Deadline <= now || waiting.Walk.Complete))
+        {
+            _pendingOrder.Dequeue();
+            if (RemovePending(waiting.Walk, waiting.Awaited))
+            {
+                ExpiredWaits++;
+            }
+        }
+    }
+
+    /// <summary>Removes a span unless it was indexed again after <paramref name="arrived"/>.</summary>
+    private bool Remove(SpanKey key, long arrived)
+    {
+        if (!_nodes.TryGetValue(key, out var node) || node.Arrived != arrived)
+        {
+            return false;
+        }
+
+        _nodes.Remove(key);
+        if (node.HasExtra)
+        {
+            _extras.Remove(key);
+        }
+
+        return true;
+    }
+
+    private readonly record struct Node(ulong Parent, long Arrived, bool HasExtra);
+
+    private readonly record struct Extra(string?[]? Values, string? Name, bool IsAgentRun);
+}
+
+/// <summary>One call's walk up its trace; mutated only under the index's lock.</summary>
+internal sealed class TraceWalk
+{
+    private readonly string?[] _values = new string?[InheritedDimension.Count];
+    private readonly string?[] _from = new string?[InheritedDimension.Count];
+
+    public TraceWalk(string traceId, string spanId, SpanKey key)
+    {
+        TraceId = traceId;
+        SpanId = spanId;
+        Key = key;
+    }
+
+    public string TraceId { get; }
+
+    public string SpanId { get; }
+
+    public SpanKey Key { get; }
+
+    /// <summary>Bit per inheritable dimension the call still lacks.</summary>
+    public int Missing { get; set; }
+
+    public bool Complete { get; set; }
+
+    /// <summary>The first ancestor not indexed yet (when incomplete).</summary>
+    public ulong Awaiting { get; set; }
+
+    public long Deadline { get; set; }
+
+    /// <summary>Something was learned since the last row was produced.</summary>
+    public bool Changed { get; set; }
+
+    public ulong RootSpan { get; set; }
+
+    public string? RootName { get; set; }
+
+    public ulong AgentRunSpan { get; set; }
+
+    public string? AgentRunName { get; set; }
+
+    public bool InheritedAny { get; private set; }
+
+    public void Inherit(int slot, string value, ulong fromSpan)
+    {
+        _values[slot] = value;
+        _from[slot] = SpanKey.SpanHex(fromSpan);
+        Missing &= ~(1 << slot);
+        InheritedAny = true;
+        Changed = true;
+    }
+
+    /// <summary>Copies what was inherited into the call (before it is written) and says so in its explanation.</summary>
+    public void ApplyTo(LlmCall call)
+    {
+        if (!InheritedAny)
+        {
+            return;
+        }
+
+        var row = ToRow(late: false);
+        for (var slot = 0; slot < InheritedDimension.Count; slot++)
+        {
+            if (_values[slot] is { } value)
+            {
+                InheritedDimension.Set(call, slot, value);
+            }
+        }
+
+        var note = $"inherited {row.InheritedNames()} from ancestor span(s) {row.InheritedSources()}";
+        call.Explanation = string.IsNullOrEmpty(call.Explanation) ? note : call.Explanation + "; " + note;
+    }
+
+    public bool HasContext => InheritedAny || RootSpan != 0 || AgentRunSpan != 0;
+
+    public TraceContextRow ToRow(bool late) => new(
+        TraceId,
+        SpanId,
+        RootSpan == 0 ? null : SpanKey.SpanHex(RootSpan),
+        RootName,
+        AgentRunSpan == 0 ? null : SpanKey.SpanHex(AgentRunSpan),
+        AgentRunName,
+        (string?[])_values.Clone(),
+        (string?[])_from.Clone(),
+        late);
+}

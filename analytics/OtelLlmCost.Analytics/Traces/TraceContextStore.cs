@@ -1,0 +1,114 @@
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
+
+namespace OtelLlmCost.Analytics.Traces;
+
+/// <summary>
+/// What trace-aware attribution learned about one stored call. <see cref="LateDimensions"/> (ledger column →
+/// value) is set when the call's ancestor arrived after the call was written: those columns are filled in the
+/// ledger where they are still NULL.
+/// </summary>
+public sealed record TraceContextEntry(
+    string TraceId,
+    string SpanId,
+    string? RootSpanId,
+    string? RootOperation,
+    string? AgentRunSpanId,
+    string? AgentRunName,
+    string? Inherited,
+    string? InheritedFrom,
+    IReadOnlyDictionary<string, string>? LateDimensions);
+
+/// <summary>A span marking a business outcome (e.g. a resolved ticket).</summary>
+public sealed record TraceOutcomeEntry(string TraceId, string SpanId, string Outcome, DateTime SeenAt);
+
+/// <summary>
+/// Writes trace contexts and outcomes, and applies late attribution fix-ups to the ledger. A fix-up sets the
+/// row's <c>ingested_at</c> to now, so the rollup maintainer, which recomputes every bucket touched by rows
+/// ingested after its watermark, recomputes the row's buckets with the new dimensions: rollups stay exact
+/// (the old dimension's bucket loses the call, the new one gains it). Owns one connection; one thread.
+/// </summary>
+public sealed class TraceContextStore : IDisposable
+{
+    /// <summary>The ledger columns a late fix-up may fill.</summary>
+    public static IReadOnlyList<string> DimensionColumns { get; } =
+        ["environment", "team", "feature", "user_id", "tenant", "workload", "conversation_id", "agent_name"];
+
+    private readonly DuckDbConnection _connection;
+    private readonly DuckDbPreparedStatement _update;
+    private readonly DuckDbPreparedStatement _outcome;
+
+    public TraceContextStore(LedgerStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _connection = store.Connect();
+        var sets = string.Join(", ", DimensionColumns.Select((column, i) => $"{column} = coalesce({column}, ${i + 3})"));
+        _update = _connection.Prepare($"""
+            UPDATE llm_calls SET {sets}, ingested_at = ${DimensionColumns.Count + 3},
+                explanation = concat_ws('; ', nullif(explanation, ''), ${DimensionColumns.Count + 4})
+            WHERE trace_id = $1 AND span_id = $2
+            """);
+        _outcome = _connection.Prepare("INSERT OR IGNORE INTO trace_outcomes VALUES ($1, $2, $3, $4)");
+    }
+
+    /// <summary>Writes one batch in one transaction; returns the number of ledger rows a late fix-up changed.</summary>
+    public long Write(IReadOnlyList<TraceContextEntry> contexts, IReadOnlyList<TraceOutcomeEntry> outcomes, DateTime now)
+    {
+        ArgumentNullException.ThrowIfNull(contexts);
+        ArgumentNullException.ThrowIfNull(outcomes);
+        long updated = 0;
+        using var transaction = _connection.BeginTransaction();
+        if (contexts.Count > 0)
+        {
+            using (var appender = _connection.CreateAppender("trace_context"))
+            {
+                // resolved_at rises by a microsecond per row, in the order the rows were learned, so the latest row
+                // of a call (the one that knows the most) is also the latest within one batch.
+                var resolvedAt = now;
+                foreach (var context in contexts)
+                {
+                    resolvedAt = resolvedAt.AddTicks(10);
+                    appender.Append(context.TraceId).Append(context.SpanId).Append(context.RootSpanId).Append(context.RootOperation)
+                        .Append(context.AgentRunSpanId).Append(context.AgentRunName).Append(context.Inherited)
+                        .Append(context.InheritedFrom).Append(context.LateDimensions is not null).Append(resolvedAt);
+                    appender.EndRow();
+                }
+            }
+
+            foreach (var context in contexts)
+            {
+                if (context.LateDimensions is not { Count: > 0 } late)
+                {
+                    continue;
+                }
+
+                _update.ClearBindings();
+                _update.Bind(1, context.TraceId).Bind(2, context.SpanId);
+                for (var i = 0; i < DimensionColumns.Count; i++)
+                {
+                    _update.Bind(i + 3, late.GetValueOrDefault(DimensionColumns[i]));
+                }
+
+                _update.Bind(DimensionColumns.Count + 3, now)
+                    .Bind(DimensionColumns.Count + 4, $"inherited {context.Inherited} from late ancestor span(s) {context.InheritedFrom}");
+                updated += _update.Execute();
+            }
+        }
+
+        foreach (var outcome in outcomes)
+        {
+            _outcome.ClearBindings();
+            _outcome.Bind(1, outcome.TraceId).Bind(2, outcome.SpanId).Bind(3, outcome.Outcome).Bind(4, outcome.SeenAt).Execute();
+        }
+
+        transaction.Commit();
+        return updated;
+    }
+
+    public void Dispose()
+    {
+        _update.Dispose();
+        _outcome.Dispose();
+        _connection.Dispose();
+    }
+}

@@ -1,0 +1,50 @@
+using Google.Protobuf;
+using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Traces;
+using OtelLlmCost.SemanticConventions.Recognition.Attribution;
+using static OtelLlmCost.Agent.Tests.Traces.TraceSpans;
+
+namespace OtelLlmCost.Agent.Tests.Traces;
+
+[TestClass]
+public sealed class AncestorDecodingTests
+{
+    private static readonly AncestorKeys Keys = new(new AttributionRules(), new TraceOptions { OutcomeSpanName = "ticket.resolved" });
+
+    [TestMethod]
+    public void Decode_WithAncestorKeys_ReportsNonCandidatesWithWatchedValuesOnly()
+    {
+        var request = Request(
+            Plain(0x01, 0x10, 0, "POST /x", ("http.route", "/x"), ("app.team", "second-choice"), ("team", "first-choice")),
+            Plain(0x01, 0x11, 0x10, "db", ("db.system", "postgresql")),
+            Call(0x01, 0x12, 0x11));
+
+        var result = new OtlpTraceDecoder(null, Keys).Decode(request.ToByteArray());
+
+        result.Candidates.ShouldHaveSingleItem();
+        result.Ancestors.Count.ShouldBe(2);
+        var root = result.Ancestors[0];
+        root.Key.SpanId.ShouldBe(0x10UL);
+        root.Parent.ShouldBe(0UL);
+        root.Name.ShouldBe("POST /x");
+        root.Values![InheritedDimension.Team].ShouldBe("first-choice"); // the rule's first key wins, wherever it is on the wire
+        var child = result.Ancestors[1];
+        child.Parent.ShouldBe(0x10UL);
+        child.Values.ShouldBeNull();
+        child.Name.ShouldBeNull(); // names are kept for roots only
+    }
+
+    [TestMethod]
+    public void Decode_WithoutAncestorKeys_ReportsNoAncestors()
+    {
+        var result = new OtlpTraceDecoder().Decode(Request(Plain(0x02, 0x10, 0, "GET /", ("team", "a"))).ToByteArray());
+        result.Ancestors.ShouldBeEmpty();
+    }
+
+    [TestMethod]
+    public void Decode_OutcomeSpanName_IsReported()
+    {
+        var result = new OtlpTraceDecoder(null, Keys).Decode(Request(Plain(0x03, 0x20, 0x10, "ticket.resolved")).ToByteArray());
+        result.Ancestors.ShouldHaveSingleItem().Outcome.ShouldBe("ticket.resolved");
+    }
+}

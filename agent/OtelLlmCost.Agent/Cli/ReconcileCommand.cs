@@ -10,8 +10,8 @@ namespace OtelLlmCost.Agent.Cli;
 /// <summary>
 /// <c>otel-llm-cost reconcile --provider openai|anthropic FILE</c>: the provider's usage or cost export (the JSON
 /// of their usage/cost APIs, or a console CSV) beside the ledger, per UTC day × model (× scope with
-/// <c>--scope-column</c>), with the difference, and the lines only one side has. Reads the ledger file read-only,
-/// so the agent must not hold it (stop it first). Exit code 0 when every line matched, 2 when some did not.
+/// <c>--scope-column</c>), with the difference, and the lines only one side has. Reads the ledger file read-only, or
+/// the running agent's snapshot when an agent holds the ledger (<see cref="LedgerSource"/>). Exit code 0 when every line matched, 2 when some did not.
 /// </summary>
 internal static class ReconcileCommand
 {
@@ -53,7 +53,7 @@ internal static class ReconcileCommand
                 }
 
                 var lines = ProviderExport.Read(which, path);
-                using var database = LedgerStore.OpenReadOnly(LedgerStore.FilePathIn(parseResult.GetValue(dataDirectory)!));
+                using var database = LedgerStore.OpenReadOnly(LedgerSource.Resolve(parseResult.GetValue(dataDirectory)!, error));
                 using var connection = database.Connect();
                 var report = Reconciler.Compare(connection, which, lines, parseResult.GetValue(scopeColumn));
                 Print(report, parseResult.GetValue(format), output);

@@ -10,8 +10,8 @@ using OtelLlmCost.Pricing.Cost;
 namespace OtelLlmCost.Agent.Cli;
 
 /// <summary>
-/// <c>otel-llm-cost report chargeback|weekly|whatif</c>: reports computed from the ledger file (opened read-only,
-/// so the agent must not hold it). The logic is in <c>OtelLlmCost.Analytics.Reports</c>; this only parses and prints.
+/// <c>otel-llm-cost report chargeback|weekly|whatif</c>: reports computed from the ledger file, opened read-only, or
+/// from the running agent's snapshot when an agent holds the ledger (<see cref="LedgerSource"/>). The logic is in <c>OtelLlmCost.Analytics.Reports</c>; this only parses and prints.
 /// Exit 0 on success, 1 with a one-line reason on stderr.
 /// </summary>
 internal static class ReportCommand
@@ -108,9 +108,9 @@ internal static class ReportCommand
     private static int Run(ParseResult parseResult, Option<string> dataDirectory, Action<DuckDbConnection, TextWriter> report)
     {
         var error = parseResult.InvocationConfiguration.Error;
-        var filePath = LedgerStore.FilePathIn(parseResult.GetValue(dataDirectory)!);
         try
         {
+            var filePath = LedgerSource.Resolve(parseResult.GetValue(dataDirectory)!, error);
             if (!File.Exists(filePath))
             {
                 throw new PricesCommand.BadInputException($"no ledger at {filePath}; run 'otel-llm-cost serve' or pass --data-dir");

@@ -15,13 +15,27 @@ namespace OtelLlmCost.Agent.Detection;
 /// is (see <see cref="DetectorFactory"/>). At start, open incidents still within <see cref="DetectionOptions.AlertMaxAge"/> are published again: the alert
 /// sink drops keys it already delivered, so an alert still queued when the agent stopped is sent, and none twice.
 /// </para>
+/// <para>
+/// After each pass the <see cref="AnomalySummary"/> behind the <c>otelllmcost_anomalies_open</c> and
+/// <c>otelllmcost_anomaly_score</c> gauges is refreshed and the pass's duration recorded, so <c>/metrics</c> never queries DuckDB.
+/// </para>
 /// </summary>
 internal sealed partial class DetectionService(LedgerStore store, AgentOptions options, TimeProvider clock, IAlertSink alerts,
-    IServiceProvider services, ILogger<DetectionService> logger) : BackgroundService
+    IServiceProvider services, Metrics.LlmMetrics metrics, ILogger<DetectionService> logger) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Detection.Enabled
-        ? Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
-        : Task.CompletedTask;
+    private readonly AnomalySummary _summary = new();
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Detection.Enabled)
+        {
+            return Task.CompletedTask;
+        }
+
+        metrics.RegisterOpenAnomaliesSource(() => _summary.OpenBySeverity);
+        metrics.RegisterAnomalyScoreSource(() => _summary.Scores);
+        return Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
 
     private void Run(CancellationToken stoppingToken)
     {
@@ -41,7 +55,10 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
                         republished = true;
                     }
 
+                    var started = clock.GetTimestamp();
                     var pass = runner.RunIncremental();
+                    metrics.RecordDetectionRun(clock.GetElapsedTime(started));
+                    RefreshSummary();
                     foreach (var alert in pass.Alerts)
                     {
                         alerts.Publish(alert);
@@ -64,6 +81,12 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
         {
             runner?.Dispose();
         }
+    }
+
+    private void RefreshSummary()
+    {
+        using var connection = store.Connect();
+        _summary.Refresh(connection);
     }
 
     private void RepublishOpen()

@@ -7,8 +7,8 @@ namespace OtelLlmCost.Analytics.Rollups;
 /// <summary>What one maintenance pass did.</summary>
 public sealed record RollupPass(long LedgerRowsSeen, long MinuteBuckets, DateTime? Watermark);
 
-/// <summary>What one retention pass did.</summary>
-public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunks);
+/// <summary>What one retention pass did: ledger rows deleted (in <paramref name="Chunks"/> chunks) and trace context and outcome rows deleted.</summary>
+public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunks, long TraceRowsDeleted = 0);
 
 /// <summary>
 /// Keeps the rollup tables equal to aggregates of the ledger, incrementally and exactly.
@@ -186,10 +186,28 @@ public sealed class RollupMaintainer : IDisposable
             WriteState(Horizon, cutoff, null);
         }
 
+        var (deleted, chunks) = DeleteBefore("llm_calls", "start_time", cutoff);
+
+        // Trace context and outcomes carry no call time, only when they were resolved or seen, which is never before
+        // the call started: a row resolved before the cutoff belongs to a call the ledger no longer holds. (A backfilled
+        // old call's context goes when its resolution time passes the horizon, so these tables stay bounded all the same.)
+        var traceRows = DeleteBefore("trace_context", "resolved_at", cutoff).Deleted + DeleteBefore("trace_outcomes", "seen_at", cutoff).Deleted;
+
+        using (var prune = _connection.Prepare("DELETE FROM rollup_stacked_keys WHERE start_time < $1"))
+        {
+            prune.Bind(1, Utc(cutoff)).Execute();
+        }
+
+        return new RetentionPass(cutoff, deleted, chunks, traceRows);
+    }
+
+    /// <summary>Deletes rows older than <paramref name="cutoff"/> a <see cref="RollupOptions.RetentionChunk"/> at a time, so no one delete holds the store long.</summary>
+    private (long Deleted, int Chunks) DeleteBefore(string table, string timeColumn, DateTime cutoff)
+    {
         long deleted = 0;
         var chunks = 0;
-        using var oldest = _connection.Prepare("SELECT min(start_time) FROM llm_calls WHERE start_time < $1");
-        using var delete = _connection.Prepare("DELETE FROM llm_calls WHERE start_time < $1");
+        using var oldest = _connection.Prepare($"SELECT min({timeColumn}) FROM {table} WHERE {timeColumn} < $1");
+        using var delete = _connection.Prepare($"DELETE FROM {table} WHERE {timeColumn} < $1");
         while (true)
         {
             using var reader = oldest.Bind(1, Utc(cutoff)).Query();
@@ -204,12 +222,7 @@ public sealed class RollupMaintainer : IDisposable
             chunks++;
         }
 
-        using (var prune = _connection.Prepare("DELETE FROM rollup_stacked_keys WHERE start_time < $1"))
-        {
-            prune.Bind(1, Utc(cutoff)).Execute();
-        }
-
-        return new RetentionPass(cutoff, deleted, chunks);
+        return (deleted, chunks);
     }
 
     public void Dispose() => _connection.Dispose();

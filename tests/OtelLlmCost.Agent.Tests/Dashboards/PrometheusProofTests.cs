@@ -15,7 +15,8 @@ namespace OtelLlmCost.Agent.Tests.Dashboards;
 /// an unattributed call), Debian's Prometheus scrapes its <c>/metrics</c> every second with our rules loaded, then every
 /// PromQL expression of every dashboard panel, variable and rule runs through Prometheus's HTTP API. An error fails the
 /// test, and so does an empty result unless the expression selects a metric listed in
-/// <see cref="DashboardFiles.AllowedEmptyMetrics"/> (budgets and anomalies, fed by later work).
+/// <see cref="DashboardFiles.AllowedEmptyMetrics"/>. The ledger starts with a planted cache collapse, so detection opens an
+/// incident and the anomaly panels have a score to show.
 /// </summary>
 [TestClass]
 [DoNotParallelize]
@@ -50,6 +51,9 @@ public sealed partial class PrometheusProofTests
             // A budget over all traffic, so the budget panels and rules have a series to show.
             options.Budgets.Interval = TimeSpan.FromSeconds(1);
             options.Budgets.Items.Add(new OtelLlmCost.Analytics.Budgets.BudgetDefinition { Id = "all-traffic", LimitUsd = 1000m, Window = "30d" });
+            // A planted incident, so the anomaly gauges have an open series and a score.
+            Detection.DetectionServiceTests.Scenario(options.DataDirectory);
+            options.Detection = Detection.AnomalyMetricsTests.FastDetection();
         });
         var demo = DemoCommand.RunAsync(new DemoCommand.DemoOptions(agent.Host.GrpcAddress, Http: false, Rate: 40, Duration: TimeSpan.FromSeconds(10), BackfillDays: 0, Seed: 9),
             TextWriter.Null, CancellationToken.None);
@@ -88,7 +92,7 @@ public sealed partial class PrometheusProofTests
 
             // Rates need two scrapes after the traffic; recording rules one evaluation after that.
             var ready = await WaitForAsync(http, ["sum(rate(otelllmcost_llm_calls_total[1m])) > 0", "otelllmcost:llm_unpriced_share:rate1h > 0",
-                "otelllmcost:snapshot_age_seconds", "otelllmcost:llm_cost_usd_per_hour:avg7d"]);
+                "otelllmcost:snapshot_age_seconds", "otelllmcost:llm_cost_usd_per_hour:avg7d", "otelllmcost_anomaly_score"]);
             ready.ShouldBeTrue($"Prometheus never had the agent's data. Log:\n{log}");
 
             var failures = new List<string>();

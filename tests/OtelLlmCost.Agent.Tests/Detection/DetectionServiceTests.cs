@@ -16,7 +16,7 @@ public sealed class DetectionServiceTests
     /// 12 hours of support-bot traffic whose 3 buckets before the current one lose the cache; the traffic goes on for an
     /// hour after now, so a bucket completing during the test is ordinary rather than a drop to zero.
     /// </summary>
-    private static DateTime Scenario(string dataDirectory)
+    internal static DateTime Scenario(string dataDirectory)
     {
         var end = RollupSeriesReader.Floor(DateTime.UtcNow, Five);
         var incident = end - (Five * 3);

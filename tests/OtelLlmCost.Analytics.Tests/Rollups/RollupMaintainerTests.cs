@@ -117,6 +117,52 @@ public sealed class RollupMaintainerTests
     }
 
     [TestMethod]
+    public void ApplyRetention_TraceContextAndOutcomesPastTheHorizon_AreDeletedInChunksAndNewerKept()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var now = Base.AddDays(40);
+        using var maintainer = new RollupMaintainer(store, new RollupOptions { RetentionDays = 30, RetentionChunk = TimeSpan.FromMinutes(3) }, new ManualClock(now));
+        using (var connection = store.Connect())
+        {
+            // 20 old context rows a minute apart (more than one chunk), 5 inside the horizon; 4 old outcomes and 2 new.
+            using var context = connection.Prepare("INSERT INTO trace_context (trace_id, span_id, late, resolved_at) VALUES ($1, $2, false, $3)");
+            for (var i = 0; i < 25; i++)
+            {
+                var resolved = i < 20 ? Base.AddMinutes(i) : now.AddDays(-1).AddMinutes(i);
+                context.Bind(1, "trace" + i).Bind(2, "span" + i).Bind(3, new DateTimeOffset(resolved)).Execute();
+            }
+
+            using var outcome = connection.Prepare("INSERT INTO trace_outcomes VALUES ($1, 'root', 'success', $2)");
+            for (var i = 0; i < 6; i++)
+            {
+                outcome.Bind(1, "trace" + i).Bind(2, new DateTimeOffset(i < 4 ? Base.AddHours(i) : now.AddHours(-i))).Execute();
+            }
+        }
+
+        var retention = maintainer.ApplyRetention();
+
+        retention.TraceRowsDeleted.ShouldBe(24);
+        RollupChecks.Scalar(store, "SELECT count(*) FROM trace_context").ShouldBe(5m);
+        RollupChecks.Scalar(store, "SELECT count(*) FROM trace_outcomes").ShouldBe(2m);
+    }
+
+    [TestMethod]
+    public void ApplyRetention_RetentionOff_KeepsTraceContext()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var maintainer = new RollupMaintainer(store, new RollupOptions { RetentionDays = 0 }, new ManualClock(Base.AddDays(400)));
+        using (var connection = store.Connect())
+        {
+            connection.Execute("INSERT INTO trace_context (trace_id, span_id, late, resolved_at) VALUES ('t', 's', false, TIMESTAMPTZ '2020-01-01 00:00:00+00')");
+        }
+
+        maintainer.ApplyRetention().TraceRowsDeleted.ShouldBe(0);
+        RollupChecks.Scalar(store, "SELECT count(*) FROM trace_context").ShouldBe(1m);
+    }
+
+    [TestMethod]
     public void NewTimeZone_RebuildsDayBucketsAtLocalMidnight()
     {
         using var directory = new TemporaryDirectory();

@@ -8,7 +8,8 @@ namespace OtelLlmCost.Agent.Cli;
 /// Which file the offline commands (<c>export</c>, <c>report</c>, <c>reconcile</c>) read. With no agent running on the
 /// data directory it is the ledger. With one running (its <c>agent.json</c> names a live process, as
 /// <see cref="QueryCommand.RunningAgent"/> finds) the agent holds the ledger's lock, so they read its read-only snapshot
-/// (<see cref="SnapshotOptions.DefaultFileName"/> in the data directory) and say on stderr how old the data is; with no
+/// (the path the agent wrote into <c>agent.json</c>, else <see cref="SnapshotOptions.DefaultFileName"/> in the data
+/// directory) and say on stderr how old the data is; with no
 /// snapshot they stop with a clear reason rather than open a file another process writes.
 /// </summary>
 internal static class LedgerSource
@@ -19,12 +20,12 @@ internal static class LedgerSource
     {
         ArgumentNullException.ThrowIfNull(error);
         var ledger = LedgerStore.FilePathIn(dataDirectory);
-        if (QueryCommand.RunningAgent.Find(dataDirectory) is null)
+        if (QueryCommand.RunningAgent.FindWithSnapshot(dataDirectory) is not { } agent)
         {
             return ledger;
         }
 
-        var snapshot = Path.GetFullPath(Path.Combine(dataDirectory, SnapshotOptions.DefaultFileName));
+        var snapshot = agent.Snapshot ?? Path.GetFullPath(Path.Combine(dataDirectory, SnapshotOptions.DefaultFileName));
         if (!File.Exists(snapshot))
         {
             throw new IOException($"a running agent holds the ledger {ledger} and there is no snapshot at {snapshot} yet "

@@ -125,7 +125,13 @@ internal static class QueryCommand
     internal static class RunningAgent
     {
         /// <summary>The API address from <c>agent.json</c> when the process it names is alive; null otherwise.</summary>
-        public static Uri? Find(string dataDirectory)
+        public static Uri? Find(string dataDirectory) => FindWithSnapshot(dataDirectory)?.Api;
+
+        /// <summary>
+        /// The live agent's API address and the snapshot file it announced (null when it keeps none or predates the field);
+        /// null when no live agent runs on the directory.
+        /// </summary>
+        public static (Uri Api, string? Snapshot)? FindWithSnapshot(string dataDirectory)
         {
             var file = Path.Combine(dataDirectory, AgentHost.AddressFileName);
             if (!File.Exists(file))
@@ -139,7 +145,8 @@ internal static class QueryCommand
                 var root = document.RootElement;
                 var api = root.GetProperty("api").GetString();
                 var processId = root.GetProperty("process_id").GetInt32();
-                return api is not null && IsAlive(processId) && Uri.TryCreate(api, UriKind.Absolute, out var uri) ? uri : null;
+                var snapshot = root.TryGetProperty("snapshot", out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+                return api is not null && IsAlive(processId) && Uri.TryCreate(api, UriKind.Absolute, out var uri) ? (uri, snapshot) : null;
             }
             catch (Exception exception) when (exception is JsonException or IOException or KeyNotFoundException or InvalidOperationException
                 or FormatException or UnauthorizedAccessException)

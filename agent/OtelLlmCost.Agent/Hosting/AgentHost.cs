@@ -60,6 +60,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public Uri GrpcAddress => new($"http://{Format(_otlpListeners.Grpc.IPEndPoint!)}/");
 
+    /// <summary>The read-only DuckDB snapshot the agent refreshes, written into <c>agent.json</c> for the offline commands.</summary>
+    public string? SnapshotPath { get; private init; }
+
     public Uri HttpAddress => new($"http://{Format(_otlpListeners.Http.IPEndPoint!)}/");
 
     public static AgentHost Create(AgentOptions options)
@@ -119,7 +122,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
             Budgets.BudgetServices.Attach(application.Services, pipeline);
             var traces = TraceFeatures.Create(options, store, pipeline, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog,
-                Path.Combine(options.DataDirectory, AddressFileName), traces);
+                Path.Combine(options.DataDirectory, AddressFileName), traces)
+            {
+                SnapshotPath = options.Metrics.Enabled && options.Metrics.Snapshot.Enabled ? options.Metrics.Snapshot.FullPath(options.DataDirectory) : null,
+            };
             application.Use(host.KeepListenersApart);
             OtlpHttpReceiver.Map(application, options.Otlp, traces.Consumer);
             OtlpGrpcReceiver.Map(application, options.Otlp, traces.Consumer);
@@ -150,7 +156,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         // Written aside and renamed, so a CLI that sees the file never reads it half-written.
         var pending = _addressFile + ".tmp";
         await File.WriteAllTextAsync(pending, JsonSerializer.Serialize(
-            new AddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath),
+            new AddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath, SnapshotPath),
             AddressFileJson.Options), cancellationToken);
         File.Move(pending, _addressFile, overwrite: true);
     }
@@ -230,7 +236,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     private sealed record ReadyState(string Status, string Ledger, int SchemaVersion, string CatalogVersion, long QueuedCalls);
 
-    internal sealed record AddressFile(string Api, string Grpc, string Http, int ProcessId, string Ledger);
+    /// <summary>What a CLI on the same data directory needs: where to reach the agent, and which snapshot it keeps (null: none).</summary>
+    internal sealed record AddressFile(string Api, string Grpc, string Http, int ProcessId, string Ledger, string? Snapshot);
 
     private static class AddressFileJson
     {

@@ -13,11 +13,15 @@ namespace OtelLlmCost.Agent.Tests.Cli;
 public sealed partial class SnapshotReadTests
 {
     /// <summary>Starts an agent refreshing its snapshot every second, writes calls (by default the three query test calls) and waits until the snapshot holds them.</summary>
-    internal static async Task<AgentFixture> AgentWithSnapshotAsync(Action<AgentFixture>? write = null, long rows = 3)
+    internal static async Task<AgentFixture> AgentWithSnapshotAsync(Action<AgentFixture>? write = null, long rows = 3, string? snapshotPath = null)
     {
-        var agent = await AgentFixture.StartAsync(options => options.Metrics.Snapshot.Interval = TimeSpan.FromSeconds(1));
+        var agent = await AgentFixture.StartAsync(options =>
+        {
+            options.Metrics.Snapshot.Interval = TimeSpan.FromSeconds(1);
+            options.Metrics.Snapshot.Path = snapshotPath ?? options.Metrics.Snapshot.Path;
+        });
         (write ?? QueryEndpointTests.WriteCalls)(agent);
-        var snapshot = Path.Combine(agent.DataDirectory, SnapshotOptions.DefaultFileName);
+        var snapshot = Path.Combine(agent.DataDirectory, snapshotPath ?? SnapshotOptions.DefaultFileName);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (SnapshotRows(snapshot) != rows)
         {
@@ -47,6 +51,18 @@ public sealed partial class SnapshotReadTests
         output.ShouldContain("\r\nsearch,1,");
         var asOf = AsOf(error);
         asOf.ShouldBeInRange(before, DateTime.UtcNow.AddSeconds(1));
+    }
+
+    [TestMethod]
+    public async Task ReportChargeback_SnapshotAtAConfiguredPath_FoundThroughTheAddressFile()
+    {
+        await using var agent = await AgentWithSnapshotAsync(snapshotPath: Path.Combine("snapshots", "ledger-copy.duckdb"));
+
+        var (exit, output, error) = await CliRunner.RunAsync("report", "chargeback", "--data-dir", agent.DataDirectory, "--period", "2026-10", "--format", "csv");
+
+        exit.ShouldBe(0, error);
+        output.ShouldContain("\r\nads,2,");
+        AsOf(error);
     }
 
     [TestMethod]

@@ -312,7 +312,11 @@ internal sealed class RobustBaseline
         var right = values.Length - 1;
         while (left < right)
         {
-            var pivot = values[left + ((right - left) / 2)];
+            // Median of three: residual rings are in time order, where a fixed middle pivot can degrade badly.
+            var a = values[left];
+            var b = values[left + ((right - left) / 2)];
+            var c = values[right];
+            var pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
             var i = left;
             var j = right;
             while (i <= j)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 
 namespace OtelLlmCost.Analytics.Detection.Detectors;
@@ -118,7 +119,20 @@ public sealed class CostSeriesDetector : ISeriesDetector
     public PointVerdict[] Evaluate(ReadOnlySpan<double> values, TimeSpan interval)
     {
         var options = _options ?? CostSeriesDetectorOptions.ForInterval(interval);
-        var baseline = new RobustBaseline(options.Baseline, options.Baseline.Periods ?? Seasonality.CandidatePeriods(interval));
+        var baseline = new RobustBaseline(options.Baseline, options.Baseline.Periods ?? Seasonality.CandidatePeriods(interval), values.Length);
+        var residuals = ArrayPool<double>.Shared.Rent(values.Length);
+        try
+        {
+            return Evaluate(values, options, baseline, residuals);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(residuals);
+        }
+    }
+
+    private PointVerdict[] Evaluate(ReadOnlySpan<double> values, CostSeriesDetectorOptions options, RobustBaseline baseline, double[] residuals)
+    {
         var cusum = new Cusum(options.ChangeDrift, options.ChangeThreshold, options.ChangeClip);
         var cooldown = new Cooldown(options.Cooldown, options.CooldownRegrowth);
         var tail = new TailCalibrator(options.TailWindow, options.TailRisk, options.TailMinimumPoints);
@@ -129,7 +143,6 @@ public sealed class CostSeriesDetector : ISeriesDetector
         var buffer = new Complex[w + SpectralResidual.ExtensionPoints];
         var logAmplitude = new double[w + SpectralResidual.ExtensionPoints];
         var seen = 0;
-        var residuals = new double[values.Length];
         var verdicts = new PointVerdict[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
@@ -169,10 +182,10 @@ public sealed class CostSeriesDetector : ISeriesDetector
                 }
                 else if (score >= options.SpectralGate * spikeLevel && seen >= w)
                 {
-                    for (var j = 0; j < w; j++)
-                    {
-                        window[j] = ring[(seen + j) % w];
-                    }
+                    // Oldest first: the ring from the next write slot to its end, then its start.
+                    var oldest = seen % w;
+                    ring.AsSpan(oldest).CopyTo(window);
+                    ring.AsSpan(0, oldest).CopyTo(window.AsSpan(w - oldest));
 
                     SpectralResidual.Saliency(window, saliency, buffer, logAmplitude);
                     if (SpectralResidual.Ratio(saliency, w - 1, options.Spectral.JudgementWindow) / 10 > options.Spectral.Threshold)

@@ -67,14 +67,17 @@ internal sealed class RobustBaseline
     private readonly int[] _residualCount;
     private readonly double[] _predicted;
     private readonly double[] _scratch;
-    private double[] _history = new double[256];
+    private double[] _history;
     private int _count;
     private double _offset;
     private int _chosen = -1;
     private double _mad;
     private int _sinceRefresh;
 
-    public RobustBaseline(BaselineOptions options, IReadOnlyList<int> periods)
+    /// <param name="options">Baseline settings.</param>
+    /// <param name="periods">Seasonal periods in points.</param>
+    /// <param name="expectedPoints">Points the caller will step through, so the history is allocated once.</param>
+    public RobustBaseline(BaselineOptions options, IReadOnlyList<int> periods, int expectedPoints = 256)
     {
         options.Validate();
         _periods = [.. periods];
@@ -97,6 +100,7 @@ internal sealed class RobustBaseline
         }
 
         _scratch = new double[Math.Max(options.ScaleWindow, options.Seasons)];
+        _history = new double[Math.Max(expectedPoints, 16)];
     }
 
     /// <summary>
@@ -268,6 +272,24 @@ internal sealed class RobustBaseline
     internal static double Median(Span<double> values)
     {
         var n = values.Length;
+        if (n <= 8)
+        {
+            // Insertion sort beats quickselect on the few same-phase values of a seasonal prediction; same middle values.
+            for (var i = 1; i < n; i++)
+            {
+                var v = values[i];
+                var j = i - 1;
+                for (; j >= 0 && values[j] > v; j--)
+                {
+                    values[j + 1] = values[j];
+                }
+
+                values[j + 1] = v;
+            }
+
+            return n == 0 ? double.NaN : n % 2 == 1 ? values[n / 2] : 0.5 * (values[(n / 2) - 1] + values[n / 2]);
+        }
+
         var upper = Select(values, n / 2);
         if (n % 2 == 1)
         {
@@ -290,7 +312,11 @@ internal sealed class RobustBaseline
         var right = values.Length - 1;
         while (left < right)
         {
-            var pivot = values[left + ((right - left) / 2)];
+            // Median of three: residual rings are in time order, where a fixed middle pivot can degrade badly.
+            var a = values[left];
+            var b = values[left + ((right - left) / 2)];
+            var c = values[right];
+            var pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
             var i = left;
             var j = right;
             while (i <= j)

@@ -27,22 +27,52 @@ internal sealed class SortedWindow
         if (Count == _ring.Length)
         {
             var leaving = _ring[_next];
-            var at = Array.BinarySearch(_sorted, 0, Count, leaving);
+            var at = Find(leaving);
             Array.Copy(_sorted, at + 1, _sorted, at, Count - at - 1);
             Count--;
         }
 
-        var insert = Array.BinarySearch(_sorted, 0, Count, value);
-        if (insert < 0)
-        {
-            insert = ~insert;
-        }
-
+        var insert = InsertionPoint(value);
         Array.Copy(_sorted, insert, _sorted, insert + 1, Count - insert);
         _sorted[insert] = value;
         Count++;
         _ring[_next] = value;
         _next = (_next + 1) % _ring.Length;
+    }
+
+    // Windows are short (8 to 24 points): a linear scan beats a binary search, and among equal values any position
+    // leaves the same sorted contents.
+    private int Find(double value)
+    {
+        if (Count > 32)
+        {
+            return Array.BinarySearch(_sorted, 0, Count, value);
+        }
+
+        var i = 0;
+        while (_sorted[i] != value && !(double.IsNaN(_sorted[i]) && double.IsNaN(value)))
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    private int InsertionPoint(double value)
+    {
+        if (Count > 32)
+        {
+            var at = Array.BinarySearch(_sorted, 0, Count, value);
+            return at < 0 ? ~at : at;
+        }
+
+        var i = 0;
+        while (i < Count && _sorted[i].CompareTo(value) < 0)
+        {
+            i++;
+        }
+
+        return i;
     }
 
     public void Clear()

@@ -582,21 +582,21 @@ internal sealed class OtlpJsonTranscoder
 
     private static ulong ReadUInt64(ref Utf8JsonReader reader) => reader.TokenType switch
     {
-        JsonTokenType.Number => reader.TryGetUInt64(out var value) ? value : (ulong)IntegralDouble(reader.GetDouble()),
+        JsonTokenType.Number => reader.TryGetUInt64(out var value) ? value : (ulong)IntegralDouble(reader.GetDouble(), 0, 1.8446744073709552e19),
         JsonTokenType.String => ulong.Parse(StringValue(ref reader), NumberStyles.None, CultureInfo.InvariantCulture),
         _ => throw new FormatException("expected an unsigned integer"),
     };
 
     private static long ReadInt64(ref Utf8JsonReader reader) => reader.TokenType switch
     {
-        JsonTokenType.Number => reader.TryGetInt64(out var value) ? value : (long)IntegralDouble(reader.GetDouble()),
+        JsonTokenType.Number => reader.TryGetInt64(out var value) ? value : (long)IntegralDouble(reader.GetDouble(), -9.223372036854775808e18, 9.223372036854775808e18),
         JsonTokenType.String => long.Parse(StringValue(ref reader), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture),
         _ => throw new FormatException("expected an integer"),
     };
 
     /// <summary>Protobuf JSON allows an integer written with an exponent or a zero fraction (<c>1e3</c>, <c>5.0</c>).</summary>
-    private static double IntegralDouble(double value) =>
-        Math.Floor(value) == value && Math.Abs(value) < 9.2e18 ? value : throw new FormatException("expected an integer");
+    private static double IntegralDouble(double value, double min, double maxExclusive) =>
+        Math.Floor(value) == value && value >= min && value < maxExclusive ? value : throw new FormatException("expected an integer in range");
 
     private static double ReadDouble(ref Utf8JsonReader reader)
     {

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
 
@@ -756,6 +757,12 @@ internal sealed class OtlpJsonTranscoder
 
             if (!reader.ValueIsEscaped && !reader.HasValueSequence)
             {
+                // The reader does not check UTF-8 inside strings; a protobuf string must be valid UTF-8.
+                if (!Utf8.IsValid(reader.ValueSpan))
+                {
+                    throw new FormatException("a string is not valid UTF-8");
+                }
+
                 WriteBytesField(fieldNumber, reader.ValueSpan);
                 return;
             }

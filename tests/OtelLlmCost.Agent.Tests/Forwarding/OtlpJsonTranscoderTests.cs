@@ -157,9 +157,20 @@ public sealed class OtlpJsonTranscoderTests
     [DataRow("""{"resourceSpans":{"scopeSpans":[]}}""", DisplayName = "object for array")]
     [DataRow("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"x"}""", DisplayName = "truncated")]
     [DataRow("""[1,2]""", DisplayName = "not an object")]
+    [DataRow("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"\ud800"}]}]}]}""", DisplayName = "lone surrogate escape")]
+    [DataRow("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"\ud800"}]}]}]}""", DisplayName = "lone surrogate enum name")]
+    [DataRow("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"\u0030\u0031"}]}]}]}""", DisplayName = "escaped hex id")]
     public void Transcode_InvalidOtlpJson_ThrowsDecodeException(string json)
     {
         Should.Throw<OtlpDecodeException>(() => new OtlpJsonTranscoder().Transcode(Encoding.UTF8.GetBytes(json)));
+    }
+
+    [TestMethod]
+    public void Transcode_InvalidUtf8InString_ThrowsDecodeException()
+    {
+        var json = Encoding.UTF8.GetBytes("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"ab"}]}]}]}""");
+        json[json.AsSpan().IndexOf("\"ab\""u8) + 1] = 0xC3; // a lead byte followed by 'b'
+        Should.Throw<OtlpDecodeException>(() => new OtlpJsonTranscoder().Transcode(json));
     }
 
     [TestMethod]

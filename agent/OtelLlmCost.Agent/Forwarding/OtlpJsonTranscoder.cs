@@ -44,9 +44,9 @@ internal sealed class OtlpJsonTranscoder
         {
             Read(ref reader);
             ExpectToken(ref reader, JsonTokenType.StartObject, "ExportTraceServiceRequest");
-            while (NextProperty(ref reader))
+            while (NextProperty(ref reader, out var name))
             {
-                if (Is(ref reader, "resourceSpans"u8, "resource_spans"u8))
+                if (Is(name, "resourceSpans"u8, "resource_spans"u8))
                 {
                     RepeatedMessage(ref reader, F.ExportTraceServiceRequest.ResourceSpans, ResourceSpans);
                 }
@@ -80,17 +80,17 @@ internal sealed class OtlpJsonTranscoder
 
     private static void ResourceSpans(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "resource"u8, "resource"u8))
+            if (Is(name, "resource"u8, "resource"u8))
             {
                 self.Message(ref reader, F.ResourceSpans.Resource, Resource);
             }
-            else if (Is(ref reader, "scopeSpans"u8, "scope_spans"u8))
+            else if (Is(name, "scopeSpans"u8, "scope_spans"u8))
             {
                 self.RepeatedMessage(ref reader, F.ResourceSpans.ScopeSpans, ScopeSpans);
             }
-            else if (Is(ref reader, "schemaUrl"u8, "schema_url"u8))
+            else if (Is(name, "schemaUrl"u8, "schema_url"u8))
             {
                 self.String(ref reader, F.ResourceSpans.SchemaUrl);
             }
@@ -103,13 +103,13 @@ internal sealed class OtlpJsonTranscoder
 
     private static void Resource(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "attributes"u8, "attributes"u8))
+            if (Is(name, "attributes"u8, "attributes"u8))
             {
                 self.RepeatedMessage(ref reader, F.Resource.Attributes, KeyValue);
             }
-            else if (Is(ref reader, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
+            else if (Is(name, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
             {
                 self.UInt32(ref reader, F.Resource.DroppedAttributesCount);
             }
@@ -122,17 +122,17 @@ internal sealed class OtlpJsonTranscoder
 
     private static void ScopeSpans(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "scope"u8, "scope"u8))
+            if (Is(name, "scope"u8, "scope"u8))
             {
                 self.Message(ref reader, F.ScopeSpans.Scope, Scope);
             }
-            else if (Is(ref reader, "spans"u8, "spans"u8))
+            else if (Is(name, "spans"u8, "spans"u8))
             {
                 self.RepeatedMessage(ref reader, F.ScopeSpans.Spans, Span);
             }
-            else if (Is(ref reader, "schemaUrl"u8, "schema_url"u8))
+            else if (Is(name, "schemaUrl"u8, "schema_url"u8))
             {
                 self.String(ref reader, F.ScopeSpans.SchemaUrl);
             }
@@ -145,21 +145,21 @@ internal sealed class OtlpJsonTranscoder
 
     private static void Scope(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "name"u8, "name"u8))
+            if (Is(name, "name"u8, "name"u8))
             {
                 self.String(ref reader, F.InstrumentationScope.Name);
             }
-            else if (Is(ref reader, "version"u8, "version"u8))
+            else if (Is(name, "version"u8, "version"u8))
             {
                 self.String(ref reader, F.InstrumentationScope.Version);
             }
-            else if (Is(ref reader, "attributes"u8, "attributes"u8))
+            else if (Is(name, "attributes"u8, "attributes"u8))
             {
                 self.RepeatedMessage(ref reader, F.InstrumentationScope.Attributes, KeyValue);
             }
-            else if (Is(ref reader, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
+            else if (Is(name, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
             {
                 self.UInt32(ref reader, F.InstrumentationScope.DroppedAttributesCount);
             }
@@ -172,69 +172,69 @@ internal sealed class OtlpJsonTranscoder
 
     private static void Span(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "traceId"u8, "trace_id"u8))
+            if (Is(name, "traceId"u8, "trace_id"u8))
             {
                 self.HexId(ref reader, F.Span.TraceId);
             }
-            else if (Is(ref reader, "spanId"u8, "span_id"u8))
+            else if (Is(name, "spanId"u8, "span_id"u8))
             {
                 self.HexId(ref reader, F.Span.SpanId);
             }
-            else if (Is(ref reader, "traceState"u8, "trace_state"u8))
+            else if (Is(name, "traceState"u8, "trace_state"u8))
             {
                 self.String(ref reader, F.Span.TraceState);
             }
-            else if (Is(ref reader, "parentSpanId"u8, "parent_span_id"u8))
+            else if (Is(name, "parentSpanId"u8, "parent_span_id"u8))
             {
                 self.HexId(ref reader, F.Span.ParentSpanId);
             }
-            else if (Is(ref reader, "flags"u8, "flags"u8))
+            else if (Is(name, "flags"u8, "flags"u8))
             {
                 self.Fixed32(ref reader, F.Span.Flags);
             }
-            else if (Is(ref reader, "name"u8, "name"u8))
+            else if (Is(name, "name"u8, "name"u8))
             {
                 self.String(ref reader, F.Span.Name);
             }
-            else if (Is(ref reader, "kind"u8, "kind"u8))
+            else if (Is(name, "kind"u8, "kind"u8))
             {
                 self.Enum(ref reader, F.Span.Kind, SpanKindNumber);
             }
-            else if (Is(ref reader, "startTimeUnixNano"u8, "start_time_unix_nano"u8))
+            else if (Is(name, "startTimeUnixNano"u8, "start_time_unix_nano"u8))
             {
                 self.Fixed64(ref reader, F.Span.StartTimeUnixNano);
             }
-            else if (Is(ref reader, "endTimeUnixNano"u8, "end_time_unix_nano"u8))
+            else if (Is(name, "endTimeUnixNano"u8, "end_time_unix_nano"u8))
             {
                 self.Fixed64(ref reader, F.Span.EndTimeUnixNano);
             }
-            else if (Is(ref reader, "attributes"u8, "attributes"u8))
+            else if (Is(name, "attributes"u8, "attributes"u8))
             {
                 self.RepeatedMessage(ref reader, F.Span.Attributes, KeyValue);
             }
-            else if (Is(ref reader, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
+            else if (Is(name, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
             {
                 self.UInt32(ref reader, F.Span.DroppedAttributesCount);
             }
-            else if (Is(ref reader, "events"u8, "events"u8))
+            else if (Is(name, "events"u8, "events"u8))
             {
                 self.RepeatedMessage(ref reader, F.Span.Events, Event);
             }
-            else if (Is(ref reader, "droppedEventsCount"u8, "dropped_events_count"u8))
+            else if (Is(name, "droppedEventsCount"u8, "dropped_events_count"u8))
             {
                 self.UInt32(ref reader, F.Span.DroppedEventsCount);
             }
-            else if (Is(ref reader, "links"u8, "links"u8))
+            else if (Is(name, "links"u8, "links"u8))
             {
                 self.RepeatedMessage(ref reader, F.Span.Links, Link);
             }
-            else if (Is(ref reader, "droppedLinksCount"u8, "dropped_links_count"u8))
+            else if (Is(name, "droppedLinksCount"u8, "dropped_links_count"u8))
             {
                 self.UInt32(ref reader, F.Span.DroppedLinksCount);
             }
-            else if (Is(ref reader, "status"u8, "status"u8))
+            else if (Is(name, "status"u8, "status"u8))
             {
                 self.Message(ref reader, F.Span.Status, Status);
             }
@@ -247,21 +247,21 @@ internal sealed class OtlpJsonTranscoder
 
     private static void Event(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "timeUnixNano"u8, "time_unix_nano"u8))
+            if (Is(name, "timeUnixNano"u8, "time_unix_nano"u8))
             {
                 self.Fixed64(ref reader, F.SpanEvent.TimeUnixNano);
             }
-            else if (Is(ref reader, "name"u8, "name"u8))
+            else if (Is(name, "name"u8, "name"u8))
             {
                 self.String(ref reader, F.SpanEvent.Name);
             }
-            else if (Is(ref reader, "attributes"u8, "attributes"u8))
+            else if (Is(name, "attributes"u8, "attributes"u8))
             {
                 self.RepeatedMessage(ref reader, F.SpanEvent.Attributes, KeyValue);
             }
-            else if (Is(ref reader, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
+            else if (Is(name, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
             {
                 self.UInt32(ref reader, F.SpanEvent.DroppedAttributesCount);
             }
@@ -274,29 +274,29 @@ internal sealed class OtlpJsonTranscoder
 
     private static void Link(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "traceId"u8, "trace_id"u8))
+            if (Is(name, "traceId"u8, "trace_id"u8))
             {
                 self.HexId(ref reader, LinkTraceId);
             }
-            else if (Is(ref reader, "spanId"u8, "span_id"u8))
+            else if (Is(name, "spanId"u8, "span_id"u8))
             {
                 self.HexId(ref reader, LinkSpanId);
             }
-            else if (Is(ref reader, "traceState"u8, "trace_state"u8))
+            else if (Is(name, "traceState"u8, "trace_state"u8))
             {
                 self.String(ref reader, LinkTraceState);
             }
-            else if (Is(ref reader, "attributes"u8, "attributes"u8))
+            else if (Is(name, "attributes"u8, "attributes"u8))
             {
                 self.RepeatedMessage(ref reader, LinkAttributes, KeyValue);
             }
-            else if (Is(ref reader, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
+            else if (Is(name, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
             {
                 self.UInt32(ref reader, LinkDroppedAttributesCount);
             }
-            else if (Is(ref reader, "flags"u8, "flags"u8))
+            else if (Is(name, "flags"u8, "flags"u8))
             {
                 self.Fixed32(ref reader, LinkFlags);
             }
@@ -309,13 +309,13 @@ internal sealed class OtlpJsonTranscoder
 
     private static void Status(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "message"u8, "message"u8))
+            if (Is(name, "message"u8, "message"u8))
             {
                 self.String(ref reader, F.Status.Message);
             }
-            else if (Is(ref reader, "code"u8, "code"u8))
+            else if (Is(name, "code"u8, "code"u8))
             {
                 self.Enum(ref reader, F.Status.Code, StatusCodeNumber);
             }
@@ -328,13 +328,13 @@ internal sealed class OtlpJsonTranscoder
 
     private static void KeyValue(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "key"u8, "key"u8))
+            if (Is(name, "key"u8, "key"u8))
             {
                 self.String(ref reader, F.KeyValue.Key);
             }
-            else if (Is(ref reader, "value"u8, "value"u8))
+            else if (Is(name, "value"u8, "value"u8))
             {
                 self.Message(ref reader, F.KeyValue.Value, AnyValue);
             }
@@ -349,9 +349,9 @@ internal sealed class OtlpJsonTranscoder
     private static void AnyValue(OtlpJsonTranscoder self, ref Utf8JsonReader reader)
     {
         var output = self._out;
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "stringValue"u8, "string_value"u8))
+            if (Is(name, "stringValue"u8, "string_value"u8))
             {
                 Read(ref reader);
                 if (reader.TokenType != JsonTokenType.Null)
@@ -359,7 +359,7 @@ internal sealed class OtlpJsonTranscoder
                     output.WriteString(F.AnyValue.StringValue, ref reader);
                 }
             }
-            else if (Is(ref reader, "boolValue"u8, "bool_value"u8))
+            else if (Is(name, "boolValue"u8, "bool_value"u8))
             {
                 Read(ref reader);
                 if (reader.TokenType != JsonTokenType.Null)
@@ -367,7 +367,7 @@ internal sealed class OtlpJsonTranscoder
                     output.WriteVarintField(F.AnyValue.BoolValue, reader.GetBoolean() ? 1UL : 0UL);
                 }
             }
-            else if (Is(ref reader, "intValue"u8, "int_value"u8))
+            else if (Is(name, "intValue"u8, "int_value"u8))
             {
                 Read(ref reader);
                 if (reader.TokenType != JsonTokenType.Null)
@@ -375,7 +375,7 @@ internal sealed class OtlpJsonTranscoder
                     output.WriteVarintField(F.AnyValue.IntValue, (ulong)ReadInt64(ref reader));
                 }
             }
-            else if (Is(ref reader, "doubleValue"u8, "double_value"u8))
+            else if (Is(name, "doubleValue"u8, "double_value"u8))
             {
                 Read(ref reader);
                 if (reader.TokenType != JsonTokenType.Null)
@@ -383,7 +383,7 @@ internal sealed class OtlpJsonTranscoder
                     output.WriteFixed64Field(F.AnyValue.DoubleValue, (ulong)BitConverter.DoubleToInt64Bits(ReadDouble(ref reader)));
                 }
             }
-            else if (Is(ref reader, "bytesValue"u8, "bytes_value"u8))
+            else if (Is(name, "bytesValue"u8, "bytes_value"u8))
             {
                 Read(ref reader);
                 if (reader.TokenType != JsonTokenType.Null)
@@ -391,11 +391,11 @@ internal sealed class OtlpJsonTranscoder
                     output.WriteBytesField(F.AnyValue.BytesValue, ReadBase64(ref reader));
                 }
             }
-            else if (Is(ref reader, "arrayValue"u8, "array_value"u8))
+            else if (Is(name, "arrayValue"u8, "array_value"u8))
             {
                 self.Message(ref reader, F.AnyValue.ArrayValue, ArrayValue);
             }
-            else if (Is(ref reader, "kvlistValue"u8, "kvlist_value"u8))
+            else if (Is(name, "kvlistValue"u8, "kvlist_value"u8))
             {
                 self.Message(ref reader, F.AnyValue.KvlistValue, KeyValueList);
             }
@@ -413,9 +413,9 @@ internal sealed class OtlpJsonTranscoder
     /// <summary>ArrayValue and KeyValueList: elements in <c>values</c>.</summary>
     private static void ValueList(OtlpJsonTranscoder self, ref Utf8JsonReader reader, MessageBody element)
     {
-        while (NextProperty(ref reader))
+        while (NextProperty(ref reader, out var name))
         {
-            if (Is(ref reader, "values"u8, "values"u8))
+            if (Is(name, "values"u8, "values"u8))
             {
                 self.RepeatedMessage(ref reader, F.ValueList.Values, element);
             }
@@ -488,13 +488,19 @@ internal sealed class OtlpJsonTranscoder
         }
 
         ExpectToken(ref reader, JsonTokenType.String, "hex id");
-        var hex = reader.ValueSpan;
+        Span<byte> unescaped = stackalloc byte[256];
+        scoped ReadOnlySpan<byte> hex = reader.ValueSpan;
+        if (reader.ValueIsEscaped)
+        {
+            hex = hex.Length <= unescaped.Length ? unescaped[..reader.CopyString(unescaped)] : throw new FormatException("id too long");
+        }
+
         if (hex.Length == 0)
         {
             return;
         }
 
-        if (reader.ValueIsEscaped || hex.Length % 2 != 0 || hex.Length > 128)
+        if (hex.Length % 2 != 0 || hex.Length > 128)
         {
             throw new FormatException("trace and span ids must be even-length hex strings");
         }
@@ -640,15 +646,22 @@ internal sealed class OtlpJsonTranscoder
         _ => throw new FormatException("trace and span ids must be hex (OTLP/JSON does not use base64 for them)"),
     };
 
-    /// <summary>Advances to the next property name of the current object; false at its end.</summary>
-    private static bool NextProperty(ref Utf8JsonReader reader)
+    /// <summary>Advances to the next property of the current object and gives its (unescaped) name; false at its end.</summary>
+    private static bool NextProperty(ref Utf8JsonReader reader, out ReadOnlySpan<byte> name)
     {
         Read(ref reader);
-        return reader.TokenType == JsonTokenType.PropertyName;
+        if (reader.TokenType != JsonTokenType.PropertyName)
+        {
+            name = default;
+            return false;
+        }
+
+        name = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan;
+        return true;
     }
 
-    private static bool Is(ref Utf8JsonReader reader, ReadOnlySpan<byte> camel, ReadOnlySpan<byte> snake) =>
-        reader.ValueTextEquals(camel) || (snake != camel && reader.ValueTextEquals(snake));
+    private static bool Is(ReadOnlySpan<byte> name, ReadOnlySpan<byte> camel, ReadOnlySpan<byte> snake) =>
+        name.SequenceEqual(camel) || name.SequenceEqual(snake);
 
     /// <summary>Skips the value of the property the reader is on.</summary>
     private static void Skip(ref Utf8JsonReader reader)

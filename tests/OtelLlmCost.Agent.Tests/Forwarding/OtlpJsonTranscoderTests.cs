@@ -65,6 +65,33 @@ public sealed class OtlpJsonTranscoderTests
         Service.ExportTraceServiceRequest.Parser.ParseFrom(protobuf).ShouldBe(request);
     }
 
+    /// <summary>
+    /// Sweeps a string value's length across a varint boundary, so each enclosing message's length prefix
+    /// (AnyValue, KeyValue, Span, ScopeSpans, ResourceSpans) crosses from one size to the next in turn.
+    /// </summary>
+    [TestMethod]
+    [DataRow(100)] // 127/128
+    [DataRow(16_340)] // 16,383/16,384
+    [DataRow(2_097_110)] // 2,097,151/2,097,152
+    public void Transcode_NestedLengthsAcrossVarintBoundaries_ParsesToTheSameRequest(int fromLength)
+    {
+        var transcoder = new OtlpJsonTranscoder();
+        var formatter = new JsonFormatter(JsonFormatter.Settings.Default);
+        for (var length = fromLength; length < fromLength + 80; length++)
+        {
+            var span = new OtlpTrace.Span { SpanId = ByteString.CopyFrom(1, 2, 3, 4, 5, 6, 7, 8), Name = "s" };
+            span.Attributes.Add(OtlpTestData.KeyValue("k", new Common.AnyValue { StringValue = new string('v', length) }));
+            var request = new Service.ExportTraceServiceRequest
+            {
+                ResourceSpans = { new OtlpTrace.ResourceSpans { ScopeSpans = { new OtlpTrace.ScopeSpans { Spans = { span } } } } },
+            };
+
+            var protobuf = transcoder.Transcode(ToOtlpJson(formatter.Format(request)));
+
+            protobuf.ShouldBe(request.ToByteArray(), $"string length {length}");
+        }
+    }
+
     [TestMethod]
     public void Transcode_HandWrittenJsonInTheOtherAllowedForms_ParsesAsTheCanonicalRequest()
     {

@@ -71,6 +71,7 @@ public sealed class ForwarderTests
 
         var trace = TraceHex(0x72);
         (await second.WaitForAsync($"SELECT count(*) FROM llm_calls WHERE trace_id = '{trace}' AND reported_cost_usd IS NOT NULL", 1L)).ShouldBe(1L);
+        await WaitAsync(() => first.Host.TraceFeatures.Forwarder!.Sent == 1); // the second commits before the first sees its answer
         first.Host.TraceFeatures.Forwarder!.Sent.ShouldBe(1);
     }
 

@@ -28,44 +28,36 @@ internal sealed class CostEnricher
     private readonly ArrayBufferWriter<byte> _scope = new(4096);
     private readonly ArrayBufferWriter<byte> _span = new(1024);
 
+    // The nesting levels as cached delegates, so a rewrite allocates none.
+    private readonly MessageRewriter _rewriteResourceSpans;
+    private readonly MessageRewriter _rewriteScopeSpans;
+    private readonly MessageRewriter _rewriteSpan;
+
     public CostEnricher(bool keepContent)
     {
         _keepContent = keepContent;
+        _rewriteResourceSpans = RewriteResourceSpans;
+        _rewriteScopeSpans = RewriteScopeSpans;
+        _rewriteSpan = RewriteSpan;
     }
 
     /// <summary>Returns the rewritten request (or the input itself when nothing had to change).</summary>
     public byte[] Rewrite(byte[] request, IReadOnlyDictionary<SpanKey, LlmCall> calls)
     {
         var output = new ArrayBufferWriter<byte>(request.Length + (calls.Count * 160));
-        var changed = false;
-        var reader = new ProtobufReader(request);
-        while (!reader.IsAtEnd)
-        {
-            var start = reader.Position;
-            reader.TryReadTag(out var field, out var wireType);
-            if (field == F.ExportTraceServiceRequest.ResourceSpans && wireType == WireType.LengthDelimited)
-            {
-                var message = reader.ReadLengthDelimited();
-                _resource.Clear();
-                if (RewriteResourceSpans(message, calls, _resource))
-                {
-                    WriteField(output, field, _resource.WrittenSpan);
-                    changed = true;
-                    continue;
-                }
-            }
-            else
-            {
-                reader.SkipField(field, wireType);
-            }
-
-            output.Write(request.AsSpan(start, reader.Position - start));
-        }
-
+        var changed = RewriteChildren(request, F.ExportTraceServiceRequest.ResourceSpans, _rewriteResourceSpans, _resource, calls, output);
         return changed ? output.WrittenSpan.ToArray() : request;
     }
 
-    private bool RewriteResourceSpans(ReadOnlySpan<byte> message, IReadOnlyDictionary<SpanKey, LlmCall> calls, ArrayBufferWriter<byte> output)
+    private delegate bool MessageRewriter(ReadOnlySpan<byte> message, IReadOnlyDictionary<SpanKey, LlmCall> calls, ArrayBufferWriter<byte> output);
+
+    /// <summary>
+    /// Copies <paramref name="message"/> to <paramref name="output"/>, passing each length-delimited child at
+    /// <paramref name="childField"/> through <paramref name="rewriteChild"/> (into <paramref name="scratch"/>); a child it
+    /// leaves unchanged, and every other field, is copied as the bytes received. True when any child changed.
+    /// </summary>
+    private static bool RewriteChildren(ReadOnlySpan<byte> message, int childField, MessageRewriter rewriteChild,
+        ArrayBufferWriter<byte> scratch, IReadOnlyDictionary<SpanKey, LlmCall> calls, ArrayBufferWriter<byte> output)
     {
         var changed = false;
         var reader = new ProtobufReader(message);
@@ -73,13 +65,13 @@ internal sealed class CostEnricher
         {
             var start = reader.Position;
             reader.TryReadTag(out var field, out var wireType);
-            if (field == F.ResourceSpans.ScopeSpans && wireType == WireType.LengthDelimited)
+            if (field == childField && wireType == WireType.LengthDelimited)
             {
-                var scope = reader.ReadLengthDelimited();
-                _scope.Clear();
-                if (RewriteScopeSpans(scope, calls, _scope))
+                var child = reader.ReadLengthDelimited();
+                scratch.Clear();
+                if (rewriteChild(child, calls, scratch))
                 {
-                    WriteField(output, field, _scope.WrittenSpan);
+                    WriteField(output, field, scratch.WrittenSpan);
                     changed = true;
                     continue;
                 }
@@ -95,35 +87,11 @@ internal sealed class CostEnricher
         return changed;
     }
 
-    private bool RewriteScopeSpans(ReadOnlySpan<byte> message, IReadOnlyDictionary<SpanKey, LlmCall> calls, ArrayBufferWriter<byte> output)
-    {
-        var changed = false;
-        var reader = new ProtobufReader(message);
-        while (!reader.IsAtEnd)
-        {
-            var start = reader.Position;
-            reader.TryReadTag(out var field, out var wireType);
-            if (field == F.ScopeSpans.Spans && wireType == WireType.LengthDelimited)
-            {
-                var span = reader.ReadLengthDelimited();
-                _span.Clear();
-                if (RewriteSpan(span, calls, _span))
-                {
-                    WriteField(output, field, _span.WrittenSpan);
-                    changed = true;
-                    continue;
-                }
-            }
-            else
-            {
-                reader.SkipField(field, wireType);
-            }
+    private bool RewriteResourceSpans(ReadOnlySpan<byte> message, IReadOnlyDictionary<SpanKey, LlmCall> calls, ArrayBufferWriter<byte> output) =>
+        RewriteChildren(message, F.ResourceSpans.ScopeSpans, _rewriteScopeSpans, _scope, calls, output);
 
-            output.Write(message[start..reader.Position]);
-        }
-
-        return changed;
-    }
+    private bool RewriteScopeSpans(ReadOnlySpan<byte> message, IReadOnlyDictionary<SpanKey, LlmCall> calls, ArrayBufferWriter<byte> output) =>
+        RewriteChildren(message, F.ScopeSpans.Spans, _rewriteSpan, _span, calls, output);
 
     /// <summary>Writes the rewritten span and returns true, or returns false when the span passes unchanged.</summary>
     private bool RewriteSpan(ReadOnlySpan<byte> span, IReadOnlyDictionary<SpanKey, LlmCall> calls, ArrayBufferWriter<byte> output)

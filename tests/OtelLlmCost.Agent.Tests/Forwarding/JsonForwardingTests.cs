@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Google.Protobuf;
 using OtelLlmCost.Agent.Tests.EndToEnd;
+using OtelLlmCost.Agent.Tests.Receivers;
 using OtelLlmCost.Agent.Tests.Traces;
 using OtelLlmCost.SemanticConventions.Recognition;
 using static OtelLlmCost.Agent.Tests.Traces.TraceSpans;
@@ -96,7 +97,7 @@ public sealed class JsonForwardingTests
     }
 
     private static byte[] JsonOf(Service.ExportTraceServiceRequest request) =>
-        OtlpJsonTranscoderTests.ToOtlpJson(new JsonFormatter(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true)).Format(request));
+        OtlpTestData.ToOtlpJson(new JsonFormatter(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true)).Format(request));
 
     private static async Task PostJsonAsync(HttpClient client, Uri uri, byte[] json)
     {

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using Google.Protobuf;
 using OtelLlmCost.Agent.Forwarding;
 using OtelLlmCost.Agent.Receivers.Otlp;
@@ -14,8 +13,6 @@ namespace OtelLlmCost.Agent.Tests.Forwarding;
 [TestClass]
 public sealed class OtlpJsonTranscoderTests
 {
-    private static readonly string[] IdNames = ["traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"];
-
     [TestMethod]
     [DataRow(1, false)]
     [DataRow(2, true)]
@@ -29,7 +26,7 @@ public sealed class OtlpJsonTranscoderTests
         for (var i = 0; i < 40; i++)
         {
             var request = OtlpTestData.RandomRequest(random);
-            var json = ToOtlpJson(formatter.Format(request));
+            var json = OtlpTestData.ToOtlpJson(formatter.Format(request));
 
             var protobuf = transcoder.Transcode(json);
 
@@ -44,7 +41,7 @@ public sealed class OtlpJsonTranscoderTests
         var request = EveryField();
         var formatter = new JsonFormatter(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true));
 
-        var protobuf = new OtlpJsonTranscoder().Transcode(ToOtlpJson(formatter.Format(request)));
+        var protobuf = new OtlpJsonTranscoder().Transcode(OtlpTestData.ToOtlpJson(formatter.Format(request)));
 
         Service.ExportTraceServiceRequest.Parser.ParseFrom(protobuf).ShouldBe(request);
     }
@@ -60,7 +57,7 @@ public sealed class OtlpJsonTranscoderTests
             span.Events.Add(new OtlpTrace.Span.Types.Event { Name = "e" + i, TimeUnixNano = (ulong)i + 1 });
         }
 
-        var protobuf = new OtlpJsonTranscoder().Transcode(ToOtlpJson(new JsonFormatter(JsonFormatter.Settings.Default).Format(request)));
+        var protobuf = new OtlpJsonTranscoder().Transcode(OtlpTestData.ToOtlpJson(new JsonFormatter(JsonFormatter.Settings.Default).Format(request)));
 
         Service.ExportTraceServiceRequest.Parser.ParseFrom(protobuf).ShouldBe(request);
     }
@@ -86,7 +83,7 @@ public sealed class OtlpJsonTranscoderTests
                 ResourceSpans = { new OtlpTrace.ResourceSpans { ScopeSpans = { new OtlpTrace.ScopeSpans { Spans = { span } } } } },
             };
 
-            var protobuf = transcoder.Transcode(ToOtlpJson(formatter.Format(request)));
+            var protobuf = transcoder.Transcode(OtlpTestData.ToOtlpJson(formatter.Format(request)));
 
             protobuf.ShouldBe(request.ToByteArray(), $"string length {length}");
         }
@@ -205,7 +202,7 @@ public sealed class OtlpJsonTranscoderTests
     {
         var transcoder = new OtlpJsonTranscoder();
         var request = EveryField();
-        var json = ToOtlpJson(new JsonFormatter(JsonFormatter.Settings.Default).Format(request));
+        var json = OtlpTestData.ToOtlpJson(new JsonFormatter(JsonFormatter.Settings.Default).Format(request));
         Should.Throw<OtlpDecodeException>(() => transcoder.Transcode(json.AsSpan(0, json.Length / 2)));
 
         Service.ExportTraceServiceRequest.Parser.ParseFrom(transcoder.Transcode(json)).ShouldBe(request);
@@ -291,42 +288,5 @@ public sealed class OtlpJsonTranscoderTests
             SchemaUrl = "https://opentelemetry.io/schemas/1.26.0",
         };
         return new Service.ExportTraceServiceRequest { ResourceSpans = { resourceSpans, new OtlpTrace.ResourceSpans() } };
-    }
-
-    /// <summary>Proto3 JSON writes bytes as base64; OTLP/JSON wants trace and span ids (also in links) as hex.</summary>
-    internal static byte[] ToOtlpJson(string protoJson)
-    {
-        var node = JsonNode.Parse(protoJson)!;
-        ConvertIds(node);
-        return Encoding.UTF8.GetBytes(node.ToJsonString());
-    }
-
-    private static void ConvertIds(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var name in IdNames)
-                {
-                    if (obj[name] is JsonValue value && value.TryGetValue<string>(out var base64))
-                    {
-                        obj[name] = Convert.ToHexStringLower(Convert.FromBase64String(base64));
-                    }
-                }
-
-                foreach (var (_, child) in obj.ToList())
-                {
-                    ConvertIds(child);
-                }
-
-                break;
-            case JsonArray array:
-                foreach (var child in array)
-                {
-                    ConvertIds(child);
-                }
-
-                break;
-        }
     }
 }

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using Google.Protobuf;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.SemanticConventions.Spans;
@@ -9,8 +8,6 @@ namespace OtelLlmCost.Agent.Tests.Receivers;
 [TestClass]
 public sealed class OtlpJsonTraceDecoderTests
 {
-    private static readonly string[] IdNames = ["traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"];
-
     [TestMethod]
     [DataRow(1, false)]
     [DataRow(2, false)]
@@ -24,7 +21,7 @@ public sealed class OtlpJsonTraceDecoderTests
         for (var i = 0; i < 100; i++)
         {
             var request = OtlpTestData.RandomRequest(random);
-            var json = ToOtlpJson(formatter.Format(request));
+            var json = OtlpTestData.ToOtlpJson(formatter.Format(request), upperCaseHex: true);
             var maxLength = random.Next(2) == 0 ? 8192 : random.Next(1, 60);
 
             var result = new OtlpJsonTraceDecoder(new OtlpDecodeLimits { MaxAttributeValueLength = maxLength }).Decode(json);
@@ -136,43 +133,6 @@ public sealed class OtlpJsonTraceDecoderTests
         result.RejectedSpanCount.ShouldBe(1);
         result.RejectedSpans.ShouldHaveSingleItem().Reason.ShouldContain(reason);
         result.Candidates.ShouldHaveSingleItem().SpanId.ShouldBe("eee19b7ec3c1b175");
-    }
-
-    /// <summary>Proto3 JSON writes bytes as base64; OTLP/JSON wants trace and span ids as hex.</summary>
-    private static byte[] ToOtlpJson(string protoJson)
-    {
-        var node = JsonNode.Parse(protoJson)!;
-        ConvertIds(node);
-        return Encoding.UTF8.GetBytes(node.ToJsonString());
-    }
-
-    private static void ConvertIds(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var name in IdNames)
-                {
-                    if (obj[name] is JsonValue value && value.TryGetValue<string>(out var base64))
-                    {
-                        obj[name] = Convert.ToHexString(Convert.FromBase64String(base64));
-                    }
-                }
-
-                foreach (var (_, child) in obj.ToList())
-                {
-                    ConvertIds(child);
-                }
-
-                break;
-            case JsonArray array:
-                foreach (var child in array)
-                {
-                    ConvertIds(child);
-                }
-
-                break;
-        }
     }
 
 }

@@ -16,6 +16,49 @@ namespace OtelLlmCost.Agent.Tests.Receivers;
 /// </summary>
 internal static class OtlpTestData
 {
+    private static readonly string[] IdNames = ["traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"];
+
+    /// <summary>
+    /// Proto3 JSON (Google.Protobuf's formatter) writes bytes as base64; OTLP/JSON wants trace and span ids (also in
+    /// links) as hex. Upper-case hex is legal OTLP/JSON too, and lets a test check that a reader accepts it.
+    /// </summary>
+    public static byte[] ToOtlpJson(string protoJson, bool upperCaseHex = false)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(protoJson)!;
+        ConvertIds(node, upperCaseHex);
+        return Encoding.UTF8.GetBytes(node.ToJsonString());
+    }
+
+    private static void ConvertIds(System.Text.Json.Nodes.JsonNode? node, bool upperCaseHex)
+    {
+        switch (node)
+        {
+            case System.Text.Json.Nodes.JsonObject obj:
+                foreach (var name in IdNames)
+                {
+                    if (obj[name] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var base64))
+                    {
+                        var bytes = Convert.FromBase64String(base64);
+                        obj[name] = upperCaseHex ? Convert.ToHexString(bytes) : Convert.ToHexStringLower(bytes);
+                    }
+                }
+
+                foreach (var (_, child) in obj.ToList())
+                {
+                    ConvertIds(child, upperCaseHex);
+                }
+
+                break;
+            case System.Text.Json.Nodes.JsonArray array:
+                foreach (var child in array)
+                {
+                    ConvertIds(child, upperCaseHex);
+                }
+
+                break;
+        }
+    }
+
     private static readonly string[] CandidateKeys =
     [
         "gen_ai.operation.name", "gen_ai.request.model", "gen_ai.usage.input_tokens", "llm.token_count.prompt",

@@ -49,12 +49,6 @@ internal static class DetectCommand
                     throw new PricesCommand.BadInputException($"no ledger at {LedgerStore.FilePathIn(directory)}; run 'otel-llm-cost serve' or pass --data-dir");
                 }
 
-                if (QueryCommand.RunningAgent.Find(directory) is { } api)
-                {
-                    throw new PricesCommand.BadInputException(
-                        $"an agent is running on {directory} and detects continuously; read its findings at {api}api/v1/anomalies, or stop it to re-run detection over history");
-                }
-
                 var end = CommonOptions.Utc(parseResult.GetValue(to)) ?? DateTime.UtcNow;
                 var start = CommonOptions.Utc(parseResult.GetValue(from)) ?? end - TimeSpan.FromDays(7);
                 if (start >= end)
@@ -67,6 +61,8 @@ internal static class DetectCommand
                     .GetSection(DetectionConfiguration.SectionName));
                 options.Validate();
 
+                // An agent on this directory detects continuously (its findings: /api/v1/anomalies); re-running over history needs the ledger alone.
+                using var directoryLock = DataDirectoryLock.Acquire(directory);
                 using var store = LedgerStore.Open(directory);
                 using (var maintainer = new RollupMaintainer(store, new RollupOptions { TimeZone = RollupMaintainer.StoredTimeZone(store), RetentionDays = 0 }))
                 {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -131,30 +130,10 @@ internal static class QueryCommand
         /// The live agent's API address and the snapshot file it announced (null when it keeps none or predates the field);
         /// null when no live agent runs on the directory.
         /// </summary>
-        public static (Uri Api, string? Snapshot)? FindWithSnapshot(string dataDirectory)
-        {
-            var file = Path.Combine(dataDirectory, AgentHost.AddressFileName);
-            if (!File.Exists(file))
-            {
-                return null;
-            }
-
-            try
-            {
-                using var document = JsonDocument.Parse(File.ReadAllText(file));
-                var root = document.RootElement;
-                var api = root.GetProperty("api").GetString();
-                var processId = root.GetProperty("process_id").GetInt32();
-                var snapshot = root.TryGetProperty("snapshot", out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-                return api is not null && IsAlive(processId) && Uri.TryCreate(api, UriKind.Absolute, out var uri) ? (uri, snapshot) : null;
-            }
-            catch (Exception exception) when (exception is JsonException or IOException or KeyNotFoundException or InvalidOperationException
-                or FormatException or UnauthorizedAccessException)
-            {
-                // Unreadable or half-written: behave as if no agent ran (the file open then says why it cannot).
-                return null;
-            }
-        }
+        public static (Uri Api, string? Snapshot)? FindWithSnapshot(string dataDirectory) =>
+            AgentAddressFile.TryReadLive(dataDirectory) is { } agent && Uri.TryCreate(agent.Api, UriKind.Absolute, out var api)
+                ? (api, agent.Snapshot)
+                : null;
 
         /// <summary>Runs the query on the agent; null when the agent cannot be reached (it stopped meanwhile).</summary>
         public static async Task<AdHocResult?> QueryAsync(Uri api, AdHocQuery query, string? adminToken, CancellationToken cancellationToken)
@@ -260,22 +239,5 @@ internal static class QueryCommand
             JsonValueKind.Array => value.EnumerateArray().Select(ToValue).ToList(),
             _ => value.EnumerateObject().ToDictionary(property => (object)property.Name, property => ToValue(property.Value)),
         };
-
-        private static bool IsAlive(int processId)
-        {
-            try
-            {
-                using var process = Process.GetProcessById(processId);
-                return !process.HasExited;
-            }
-            catch (ArgumentException)
-            {
-                return false;
-            }
-            catch (InvalidOperationException)
-            {
-                return false;
-            }
-        }
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using OtelLlmCost.Agent.Hosting;
 using OtelLlmCost.Analytics.Repricing;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
@@ -53,6 +54,7 @@ internal static class RepriceCommand
                     throw new PricesCommand.BadInputException("--from must be before --to");
                 }
 
+                using var directoryLock = DataDirectoryLock.Acquire(directory);
                 using var store = LedgerStore.Open(directory);
                 var report = new LedgerRepricer(new CostCalculator(priceCatalog)).Reprice(store, start, end, parseResult.GetValue(dryRun));
                 if (!report.DryRun)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using OtelLlmCost.Agent.Hosting;
 using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
@@ -35,6 +36,7 @@ internal static class RollupsCommand
                     return 1;
                 }
 
+                using var directoryLock = DataDirectoryLock.Acquire(directory);
                 using var store = LedgerStore.Open(directory);
                 var zone = parseResult.GetValue(timeZone) ?? RollupMaintainer.StoredTimeZone(store);
                 using var maintainer = new RollupMaintainer(store, new RollupOptions { TimeZone = zone });

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OtelLlmCost.Agent.Api;
 using OtelLlmCost.Agent.Metrics;
@@ -15,14 +14,15 @@ using OtelLlmCost.SemanticConventions.Recognition;
 namespace OtelLlmCost.Agent.Hosting;
 
 /// <summary>
-/// The agent process: opens the ledger, loads the price catalog, starts the OTLP receivers and the API, and on
-/// stop (Ctrl+C, SIGTERM) closes the listeners first, then drains the ledger queue, then closes the ledger, so
-/// nothing acknowledged is lost. After start it writes the bound addresses to <c>agent.json</c> in the data
-/// directory so scripts and the CLI can find a running agent (port 0 picks free ports).
+/// The agent process: takes the data directory's lock (<see cref="DataDirectoryLock"/>; a second agent stops there),
+/// opens the ledger, loads the price catalog, starts the OTLP receivers and the API, and on stop (Ctrl+C, SIGTERM)
+/// closes the listeners first, then drains the ledger queue, then closes the ledger, then releases the lock, so nothing
+/// acknowledged is lost. After start it writes the bound addresses to <c>agent.json</c> in the data directory so
+/// scripts and the CLI can find a running agent (port 0 picks free ports).
 /// </summary>
 internal sealed partial class AgentHost : IAsyncDisposable
 {
-    public const string AddressFileName = "agent.json";
+    public const string AddressFileName = AgentAddressFile.FileName;
 
     private readonly WebApplication _application;
     private readonly LedgerStore _store;
@@ -31,12 +31,16 @@ internal sealed partial class AgentHost : IAsyncDisposable
     private readonly TraceFeatures _traces;
     private readonly OtlpListeners _otlpListeners;
     private readonly ListenOptions _apiListener;
-    private readonly string _addressFile;
+    private readonly DataDirectoryLock _directoryLock;
+    private readonly string _dataDirectory;
     private bool _disposed;
 
     private AgentHost(WebApplication application, LedgerStore store, GroupCommitLedgerWriter writer, IngestPipeline pipeline,
-        OtlpListeners otlpListeners, ListenOptions apiListener, PriceCatalog catalog, string addressFile, TraceFeatures traces)
+        OtlpListeners otlpListeners, ListenOptions apiListener, PriceCatalog catalog, DataDirectoryLock directoryLock, string dataDirectory,
+        TraceFeatures traces)
     {
+        _directoryLock = directoryLock;
+        _dataDirectory = dataDirectory;
         _traces = traces;
         _apiListener = apiListener;
         _application = application;
@@ -45,7 +49,6 @@ internal sealed partial class AgentHost : IAsyncDisposable
         _pipeline = pipeline;
         _otlpListeners = otlpListeners;
         Catalog = catalog;
-        _addressFile = addressFile;
     }
 
     public LedgerStore Store => _store;
@@ -65,21 +68,27 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public Uri HttpAddress => new($"http://{Format(_otlpListeners.Http.IPEndPoint!)}/");
 
+    /// <exception cref="DataDirectoryBusyException">Another agent (or a command that writes the ledger) holds the data directory.</exception>
     public static AgentHost Create(AgentOptions options)
     {
         options.Validate();
         var catalog = options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer));
-        // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load extensions.
-        var store = LedgerStore.Open(options.DataDirectory, new DuckDbOpenOptions
-        {
-            AccessMode = DuckDbAccessMode.ReadWrite,
-            EnableExternalAccess = false,
-            MemoryLimit = options.StoreMemoryLimit,
-            Threads = options.StoreThreads,
-        });
+        var snapshotPath = options.Metrics.Enabled && options.Metrics.Snapshot.Enabled ? options.Metrics.Snapshot.FullPath(options.DataDirectory) : null;
+        var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        LedgerStore? store = null;
         GroupCommitLedgerWriter? writer = null;
         try
         {
+            // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load
+            // extensions, except the snapshot's staging directory, where DuckDB itself writes the snapshot.
+            store = LedgerStore.Open(options.DataDirectory, new DuckDbOpenOptions
+            {
+                AccessMode = DuckDbAccessMode.ReadWrite,
+                EnableExternalAccess = false,
+                AllowedDirectories = snapshotPath is null ? [] : [Snapshot.LedgerSnapshot.StagingDirectory(snapshotPath) + Path.DirectorySeparatorChar],
+                MemoryLimit = options.StoreMemoryLimit,
+                Threads = options.StoreThreads,
+            });
             writer = new GroupCommitLedgerWriter(store, options.Ledger);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
@@ -121,10 +130,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
             };
             Budgets.BudgetServices.Attach(application.Services, pipeline);
             var traces = TraceFeatures.Create(options, store, pipeline, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
-            var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog,
-                Path.Combine(options.DataDirectory, AddressFileName), traces)
+            var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog, directoryLock,
+                options.DataDirectory, traces)
             {
-                SnapshotPath = options.Metrics.Enabled && options.Metrics.Snapshot.Enabled ? options.Metrics.Snapshot.FullPath(options.DataDirectory) : null,
+                SnapshotPath = snapshotPath,
             };
             application.Use(host.KeepListenersApart);
             OtlpHttpReceiver.Map(application, options.Otlp, traces.Consumer);
@@ -139,7 +148,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
         catch
         {
             writer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            store.Dispose();
+            store?.Dispose();
+            directoryLock.Dispose();
             throw;
         }
     }
@@ -153,12 +163,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
         LogListening(logger, "OTLP/HTTP", HttpAddress);
         LogListening(logger, "API", ApiAddress);
         LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
-        // Written aside and renamed, so a CLI that sees the file never reads it half-written.
-        var pending = _addressFile + ".tmp";
-        await File.WriteAllTextAsync(pending, JsonSerializer.Serialize(
-            new AddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath, SnapshotPath),
-            AddressFileJson.Options), cancellationToken);
-        File.Move(pending, _addressFile, overwrite: true);
+        await new AgentAddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath,
+            SnapshotPath).WriteAsync(_dataDirectory, cancellationToken);
     }
 
     /// <summary>Runs until Ctrl+C or SIGTERM.</summary>
@@ -183,8 +189,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
         await _writer.DisposeAsync();
         await _traces.DisposeAsync();
         _pipeline.Dispose();
-        TryDelete(_addressFile);
+        AgentAddressFile.DeleteIfWrittenBy(_dataDirectory, Environment.ProcessId);
         _store.Dispose();
+        _directoryLock.Dispose();
     }
 
     /// <summary>
@@ -216,18 +223,6 @@ internal sealed partial class AgentHost : IAsyncDisposable
         ? $"[{endpoint.Address}]:{endpoint.Port}"
         : $"{endpoint.Address}:{endpoint.Port}";
 
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The file only helps find a running agent; a stale one is detected by its process id.
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "{Listener} listening on {Address}")]
     private static partial void LogListening(ILogger logger, string listener, Uri address);
 
@@ -235,12 +230,4 @@ internal sealed partial class AgentHost : IAsyncDisposable
     private static partial void LogLedger(ILogger logger, string path, int version, string catalogVersion);
 
     private sealed record ReadyState(string Status, string Ledger, int SchemaVersion, string CatalogVersion, long QueuedCalls);
-
-    /// <summary>What a CLI on the same data directory needs: where to reach the agent, and which snapshot it keeps (null: none).</summary>
-    internal sealed record AddressFile(string Api, string Grpc, string Http, int ProcessId, string Ledger, string? Snapshot);
-
-    private static class AddressFileJson
-    {
-        public static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
-    }
 }

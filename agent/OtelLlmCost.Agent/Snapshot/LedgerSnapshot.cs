@@ -1,3 +1,5 @@
+using System.Globalization;
+using OtelLlmCost.Agent.Hosting;
 using OtelLlmCost.Analytics.Store;
 
 namespace OtelLlmCost.Agent.Snapshot;
@@ -8,78 +10,96 @@ namespace OtelLlmCost.Agent.Snapshot;
 /// the agent out.
 /// </summary>
 /// <remarks>
-/// Why a checkpoint and a file copy rather than SQL: the agent's database runs with external access disabled (so
-/// ad-hoc SQL can never touch files), which also forbids <c>ATTACH</c>, <c>COPY</c> and <c>EXPORT</c>, and the
-/// setting cannot be turned back on in a running database. A second DuckDB instance on the same file in the same
-/// process is not safe. After <c>CHECKPOINT</c> the main file alone is a complete database as of that moment: later
-/// commits go to the write-ahead log until the next checkpoint rewrites blocks of the main file. So the copy is
-/// consistent unless a checkpoint ran while it was being read, which shows as a changed length or write time of the
-/// file; then the copy is thrown away and taken again. The copy is opened and queried before it replaces the old
-/// snapshot by an atomic rename, so readers always see either the previous or the new complete file.
+/// DuckDB writes the copy itself (<see cref="LedgerStore.CopyTablesTo"/>, one consistent read of every table) into a
+/// staging directory beside the snapshot, the one place where the agent's SQL may write files. Nothing in the process
+/// opens the ledger file itself: closing any second descriptor of it would drop DuckDB's lock on it. No checkpoint is
+/// needed either, so ingest's write transactions are never waited on. The copy is opened and counted before it replaces
+/// the old snapshot by an atomic rename, so readers always see either the previous or the new complete file. A staging
+/// directory that a killed agent left behind is removed by <see cref="RemoveLeftovers"/> at the next start.
 /// </remarks>
 internal sealed class LedgerSnapshot(LedgerStore store, string snapshotPath)
 {
-    public const int Attempts = 3;
+    private const string StagedFileName = "snapshot.duckdb";
 
     public string SnapshotPath { get; } = snapshotPath;
 
-    /// <summary>Refreshes the snapshot; returns the number of ledger rows it holds. Throws when every attempt was torn.</summary>
+    /// <summary>Where this process stages the copy: <c>&lt;snapshot&gt;.tmp-&lt;pid&gt;</c>, a directory the ledger's SQL may write.</summary>
+    public static string StagingDirectory(string snapshotPath) => $"{snapshotPath}.tmp-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Refreshes the snapshot; returns the number of ledger rows it holds.</summary>
     public long Refresh()
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(SnapshotPath)!);
-        var temporary = $"{SnapshotPath}.tmp-{Environment.ProcessId}";
+        var staging = StagingDirectory(SnapshotPath);
+        DeleteQuietly(staging);
+        Directory.CreateDirectory(staging);
         try
         {
-            for (var attempt = 1; attempt <= Attempts; attempt++)
-            {
-                using (var connection = store.Connect())
-                {
-                    connection.Execute("CHECKPOINT");
-                }
-
-                var before = Stamp(store.FilePath);
-                File.Copy(store.FilePath, temporary, overwrite: true);
-                if (Stamp(store.FilePath) != before)
-                {
-                    continue;
-                }
-
-                var rows = Verify(temporary);
-                File.Move(temporary, SnapshotPath, overwrite: true);
-                return rows;
-            }
+            var staged = Path.Combine(staging, StagedFileName);
+            store.CopyTablesTo(staged);
+            var rows = Verify(staged);
+            File.Move(staged, SnapshotPath, overwrite: true);
+            return rows;
         }
         finally
         {
-            TryDelete(temporary);
-            TryDelete(temporary + ".wal");
+            DeleteQuietly(staging);
         }
-
-        throw new IOException($"The ledger was checkpointed during each of {Attempts} snapshot copies; will retry on the next refresh.");
     }
 
-    private static (long Length, DateTime Written) Stamp(string path)
+    /// <summary>
+    /// Removes what agents killed mid-refresh left beside the snapshot (<c>&lt;snapshot&gt;.tmp-&lt;pid&gt;</c> directories, and
+    /// the files of that name earlier versions wrote), but only of processes that are gone: a live one may be refreshing.
+    /// Returns the paths removed.
+    /// </summary>
+    public IReadOnlyList<string> RemoveLeftovers()
     {
-        var info = new FileInfo(path);
-        return (info.Length, info.LastWriteTimeUtc);
+        var directory = Path.GetDirectoryName(SnapshotPath)!;
+        if (!Directory.Exists(directory))
+        {
+            return [];
+        }
+
+        var prefix = Path.GetFileName(SnapshotPath) + ".tmp-";
+        var removed = new List<string>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory, prefix + "*"))
+        {
+            var owner = Path.GetFileName(entry)[prefix.Length..].Split('.')[0];
+            if (int.TryParse(owner, NumberStyles.None, CultureInfo.InvariantCulture, out var processId) && !AgentAddressFile.IsAlive(processId)
+                && DeleteQuietly(entry))
+            {
+                removed.Add(entry);
+            }
+        }
+
+        return removed;
     }
 
     private static long Verify(string path)
     {
         using var database = LedgerStore.OpenReadOnly(path);
         using var connection = database.Connect();
-        return Convert.ToInt64(connection.ExecuteScalar("SELECT count(*) FROM llm_calls"), System.Globalization.CultureInfo.InvariantCulture);
+        return Convert.ToInt64(connection.ExecuteScalar("SELECT count(*) FROM llm_calls"), CultureInfo.InvariantCulture);
     }
 
-    private static void TryDelete(string path)
+    private static bool DeleteQuietly(string path)
     {
         try
         {
-            File.Delete(path);
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            else
+            {
+                File.Delete(path);
+            }
+
+            return true;
         }
-        catch (IOException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            // A leftover temporary file is overwritten by the next refresh.
+            // What cannot be removed now is tried again at the next refresh or start.
+            return false;
         }
     }
 }

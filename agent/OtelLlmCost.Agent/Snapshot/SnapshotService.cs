@@ -4,44 +4,89 @@ using OtelLlmCost.Analytics.Store;
 
 namespace OtelLlmCost.Agent.Snapshot;
 
-/// <summary>Refreshes the dashboard snapshot every <see cref="SnapshotOptions.Interval"/> on its own thread.</summary>
+/// <summary>
+/// Refreshes the dashboard snapshot every <see cref="SnapshotOptions.Interval"/>; after a failed refresh it tries again
+/// soon (<see cref="RetryDelay"/>) rather than leaving the dashboards a whole interval behind. At start it removes the
+/// staging leftovers of killed agents.
+/// </summary>
 internal sealed partial class SnapshotService(LedgerStore store, AgentOptions options, MetricsOptions metricsOptions, AgentHealthMetrics health,
     TimeProvider clock, ILogger<SnapshotService> logger) : BackgroundService
 {
     /// <summary>The first refresh waits a little, so start-up (migrations, the first rollup pass) goes first.</summary>
     private static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(2);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    /// <summary>The wait after a first failure; it doubles with each further failure, up to the interval.</summary>
+    internal static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(5);
 
-    private void Run(CancellationToken stoppingToken)
+    private int _attempts;
+
+    /// <summary>Refreshes tried so far, failed or not (for tests and diagnostics).</summary>
+    internal int Attempts => Volatile.Read(ref _attempts);
+
+    /// <summary>How long to wait after <paramref name="consecutiveFailures"/> failed refreshes in a row (at least one).</summary>
+    internal static TimeSpan RetryDelay(int consecutiveFailures, TimeSpan interval)
+    {
+        var doublings = Math.Clamp(consecutiveFailures - 1, 0, 20);
+        var delay = FirstRetryDelay * Math.Pow(2, doublings);
+        return delay < interval ? delay : interval;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var snapshot = new LedgerSnapshot(store, metricsOptions.Snapshot.FullPath(options.DataDirectory));
-        stoppingToken.WaitHandle.WaitOne(Min(FirstDelay, metricsOptions.Snapshot.Interval));
-        while (!stoppingToken.IsCancellationRequested)
+        foreach (var leftover in snapshot.RemoveLeftovers())
         {
+            LogLeftoverRemoved(logger, leftover);
+        }
+
+        var interval = metricsOptions.Snapshot.Interval;
+        var delay = FirstDelay < interval ? FirstDelay : interval;
+        var failures = 0;
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(delay, clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                var rows = snapshot.Refresh();
+                // A refresh reads the whole ledger: it runs on a thread of its own, not on a pool thread.
+                var rows = await Task.Factory.StartNew(snapshot.Refresh, stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 health.RecordSnapshot(System.Diagnostics.Stopwatch.GetElapsedTime(started), succeeded: true, clock.GetUtcNow());
                 LogRefreshed(logger, snapshot.SnapshotPath, rows);
+                failures = 0;
+                delay = interval;
             }
-            catch (Exception exception) when (exception is not OperationCanceledException)
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception exception)
             {
                 health.RecordSnapshot(System.Diagnostics.Stopwatch.GetElapsedTime(started), succeeded: false, clock.GetUtcNow());
-                LogFailed(logger, exception, snapshot.SnapshotPath);
+                failures++;
+                delay = RetryDelay(failures, interval);
+                LogFailed(logger, exception, snapshot.SnapshotPath, delay);
             }
-
-            stoppingToken.WaitHandle.WaitOne(metricsOptions.Snapshot.Interval);
+            finally
+            {
+                Interlocked.Increment(ref _attempts);
+            }
         }
     }
-
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dashboard snapshot {Path} refreshed ({Rows} ledger rows)")]
     private static partial void LogRefreshed(ILogger logger, string path, long rows);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dashboard snapshot {Path} could not be refreshed; retrying on the next tick")]
-    private static partial void LogFailed(ILogger logger, Exception exception, string path);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dashboard snapshot {Path} could not be refreshed; retrying in {Delay}")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string path, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Path}, left by an agent that was stopped mid-refresh")]
+    private static partial void LogLeftoverRemoved(ILogger logger, string path);
 }

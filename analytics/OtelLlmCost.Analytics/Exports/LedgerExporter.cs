@@ -66,7 +66,7 @@ public static class LedgerExporter
         progress?.Report($"writing {file}");
         // COPY takes no parameters: the window is formatted by us (never user text) and the path is quoted as a literal.
         var rows = connection.Execute(
-            $"COPY (SELECT * FROM llm_calls {where} ORDER BY start_time, trace_id, span_id) TO {Literal(file)} ({options})");
+            $"COPY (SELECT * FROM llm_calls {where} ORDER BY start_time, trace_id, span_id) TO {DuckDbSql.Literal(file)} ({options})");
         var (calls, cost) = Totals(connection, where);
         progress?.Report($"wrote {rows} rows to {file}");
         return new ExportResult(file, rows, calls, cost, 0);
@@ -101,5 +101,4 @@ public static class LedgerExporter
         return $"TIMESTAMPTZ '{utc.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)}+00'";
     }
 
-    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 }

@@ -53,7 +53,22 @@ public sealed unsafe class DuckDbDatabase : IDisposable
                 throw new DuckDbException($"Cannot open DuckDB database '{path}': {message}");
             }
 
-            return new DuckDbDatabase(new DuckDbDatabaseHandle(database), path, options);
+            var opened = new DuckDbDatabase(new DuckDbDatabaseHandle(database), path, options);
+            try
+            {
+                using var connection = opened.Connect();
+                foreach (var statement in options.AfterOpenStatements())
+                {
+                    connection.Execute(statement);
+                }
+            }
+            catch
+            {
+                opened.Dispose();
+                throw;
+            }
+
+            return opened;
         }
         finally
         {

@@ -24,6 +24,13 @@ public sealed class DuckDbOpenOptions
     /// <summary>When true, SQL cannot change configuration (<c>SET</c>) after open, so the limits above hold.</summary>
     public bool LockConfiguration { get; init; }
 
+    /// <summary>
+    /// Directories whose files SQL may still read, write and attach while <see cref="EnableExternalAccess"/> is false
+    /// (DuckDB's <c>allowed_directories</c>; it refuses paths with <c>..</c>), e.g. where the agent's dashboard snapshot is
+    /// written. Each should end with a directory separator, since DuckDB matches them as prefixes.
+    /// </summary>
+    public IReadOnlyList<string> AllowedDirectories { get; init; } = [];
+
     /// <summary>Any other DuckDB configuration option by name.</summary>
     public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
 
@@ -48,20 +55,47 @@ public sealed class DuckDbOpenOptions
             _ => "AUTOMATIC",
         });
 
-        if (!EnableExternalAccess)
-        {
-            yield return new("enable_external_access", "false");
-        }
-
         foreach (var pair in Extra)
         {
             yield return pair;
+        }
+
+        // List-valued options cannot be given before open, and once external access is off (or the configuration
+        // locked) they cannot be set either; then all three are applied by SQL right after open.
+        if (AllowedDirectories.Count > 0)
+        {
+            yield break;
+        }
+
+        if (!EnableExternalAccess)
+        {
+            yield return new("enable_external_access", "false");
         }
 
         // Must come last: once set, DuckDB refuses further configuration changes.
         if (LockConfiguration)
         {
             yield return new("lock_configuration", "true");
+        }
+    }
+
+    /// <summary>The settings that must be applied by SQL after open, in order (empty unless <see cref="AllowedDirectories"/> is set).</summary>
+    internal IEnumerable<string> AfterOpenStatements()
+    {
+        if (AllowedDirectories.Count == 0)
+        {
+            yield break;
+        }
+
+        yield return $"SET allowed_directories = [{string.Join(", ", AllowedDirectories.Select(DuckDbSql.Literal))}]";
+        if (!EnableExternalAccess)
+        {
+            yield return "SET enable_external_access = false";
+        }
+
+        if (LockConfiguration)
+        {
+            yield return "SET lock_configuration = true";
         }
     }
 }

@@ -74,16 +74,17 @@ internal sealed class TraceAwareConsumer : ITraceBatchConsumer
         var index = _index!;
         var keys = _keys!;
         var records = batch.Ancestors;
-        Dictionary<string, string>? rootNames = null;
+        Dictionary<(string TraceId, string SpanId), string>? rootNames = null;
 
         // Candidate spans that are not calls (agent runs, workflows, chains) are ancestors too.
         if (batch.Spans.Count > calls.Count)
         {
-            var callSpans = new HashSet<string>(calls.Select(call => call.SpanId), StringComparer.Ordinal);
+            // Span ids are unique only within a trace: two traces may reuse one, so spans are keyed by both ids.
+            var callSpans = new HashSet<(string, string)>(calls.Select(call => (call.TraceId, call.SpanId)));
             List<AncestorRecord>? extra = null;
             foreach (var span in batch.Spans)
             {
-                if (!callSpans.Contains(span.SpanId))
+                if (!callSpans.Contains((span.TraceId, span.SpanId)))
                 {
                     (extra ??= new List<AncestorRecord>(records)).Add(RecordOf(span, keys));
                 }
@@ -100,14 +101,26 @@ internal sealed class TraceAwareConsumer : ITraceBatchConsumer
             string? name = null;
             if (call.ParentSpanId is null)
             {
-                rootNames ??= batch.Spans.ToDictionary(span => span.SpanId, span => span.Name, StringComparer.Ordinal);
-                name = rootNames.GetValueOrDefault(call.SpanId);
+                rootNames ??= RootNames(batch.Spans);
+                name = rootNames.GetValueOrDefault((call.TraceId, call.SpanId));
             }
 
             walks.Add(index.Resolve(call, name));
         }
 
         return walks;
+    }
+
+    // A request may repeat a span (a client retrying inside one request): the first one names it.
+    private static Dictionary<(string TraceId, string SpanId), string> RootNames(IReadOnlyList<SpanSnapshot> spans)
+    {
+        var names = new Dictionary<(string TraceId, string SpanId), string>(spans.Count);
+        foreach (var span in spans)
+        {
+            names.TryAdd((span.TraceId, span.SpanId), span.Name);
+        }
+
+        return names;
     }
 
     private void OfferOutcomes(IReadOnlyList<AncestorRecord> records)

@@ -16,6 +16,19 @@ public sealed class CostCalculator
     /// <summary>Prices are per million tokens; multiplying by 10⁻⁶ is exact in decimal and much cheaper than dividing.</summary>
     private const decimal PerToken = 0.000001m;
 
+    /// <summary>
+    /// The most tokens any one count of a call can plausibly hold: ten times the largest context window a catalog
+    /// model offers (10M tokens, Llama 4 Scout). A count above it is corrupt telemetry, not usage, and is never priced.
+    /// </summary>
+    public const long MaxPlausibleTokens = 100_000_000;
+
+    /// <summary>
+    /// The most one call can plausibly cost (a full 10M-token context at the dearest published output price is about
+    /// $6,000). Above it the price or the counts are wrong; such a call is <c>invalid_usage</c>, so the ledger's money
+    /// columns (DECIMAL(18,12), up to $999,999 a call) and their sums never overflow.
+    /// </summary>
+    public const decimal MaxPlausibleCallCostUsd = 100_000m;
+
     private readonly PriceCatalog _catalog;
 
     public CostCalculator(PriceCatalog catalog)
@@ -293,7 +306,7 @@ public sealed class CostCalculator
         var reasoningCost = Cost(reasoningOut, reasoning);
         var outputCost = Cost(textOut, outputPrice) + reasoningCost + Cost(audioOut, outputAudio) + Cost(imageOut, outputImage);
 
-        return new CostBreakdown
+        var priced = new CostBreakdown
         {
             Status = PricingStatuses.Priced,
             NormalizedModel = outcome.NormalizedModel,
@@ -316,6 +329,15 @@ public sealed class CostCalculator
             OutputCost = outputCost,
             ReasoningCost = reasoningCost,
         };
+        return priced.TotalCost <= MaxPlausibleCallCostUsd ? priced : new CostBreakdown
+        {
+            Status = PricingStatuses.InvalidUsage,
+            NormalizedModel = outcome.NormalizedModel,
+            CatalogVersion = _catalog.Version,
+            ProviderId = match.ProviderId,
+            ModelId = match.ModelId,
+            Reason = $"the usage would cost {priced.TotalCost:0.##} USD, above the plausible maximum of {MaxPlausibleCallCostUsd:0} USD for one call",
+        };
     }
 
     private static decimal Cost(long tokens, decimal pricePerMillion) =>
@@ -328,6 +350,12 @@ public sealed class CostCalculator
             usage.OutputAudioTokens < 0 || usage.InputImageTokens < 0 || usage.OutputImageTokens < 0)
         {
             return "negative token count";
+        }
+
+        if (Math.Max(Math.Max(usage.InputTokens, usage.OutputTokens), Math.Max(usage.CacheReadTokens, usage.CacheWriteTokens)) > MaxPlausibleTokens
+            || Math.Max(Math.Max(usage.InputAudioTokens, usage.OutputAudioTokens), Math.Max(usage.InputImageTokens, usage.OutputImageTokens)) > MaxPlausibleTokens)
+        {
+            return $"a token count above {MaxPlausibleTokens:N0} (more than any model's context holds)";
         }
 
         if (usage.UncachedInputTokens < 0)

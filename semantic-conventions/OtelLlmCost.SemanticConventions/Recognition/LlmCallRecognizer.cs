@@ -260,18 +260,35 @@ public sealed class LlmCallRecognizer
             if (attributes.TryGetMoney(key, out var amount))
             {
                 explain.Append("; reported_cost=").Append(KnownKeys.Names[key]);
-                return amount;
+                return Plausible(amount, explain);
             }
         }
 
         if (attributes.GetText(KnownKeys.LangfuseCostDetails) is { } details && JsonUsage.CostFromLangfuseDetails(details) is { } total)
         {
             explain.Append("; reported_cost=").Append(GenAiKeys.LangfuseCostDetails);
-            return total;
+            return Plausible(total, explain);
         }
 
         return null;
     }
+
+    /// <summary>
+    /// A reported cost the ledger's money column cannot hold (DECIMAL(18,12): under $1,000,000 a call), or a negative
+    /// one, is telemetry gone wrong: it is noted and dropped, never allowed to fail the batch.
+    /// </summary>
+    private static decimal? Plausible(decimal amount, StringBuilder explain)
+    {
+        if (amount is >= 0m and < MaxReportedCostUsd)
+        {
+            return amount;
+        }
+
+        explain.Append(" (implausible, ignored)");
+        return null;
+    }
+
+    private const decimal MaxReportedCostUsd = 1_000_000m;
 
     private void Attribute(AttributeIndex attributes, IReadOnlyList<SpanAttribute> resourceAttributes, LlmCall call, StringBuilder explain)
     {

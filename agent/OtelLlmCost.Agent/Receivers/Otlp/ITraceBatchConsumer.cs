@@ -87,6 +87,12 @@ internal readonly record struct ConsumeResult
 
     public string? Message { get; private init; }
 
+    /// <summary>
+    /// The failure is a known, passing condition (low disk, store memory, a busy store): retried as often as it
+    /// takes. An unexplained retryable failure becomes permanent when the same request fails the same way twice.
+    /// </summary>
+    public bool KnownTransient { get; private init; }
+
     public static ConsumeResult Accepted { get; } = new() { Outcome = ConsumeOutcome.Accepted };
 
     public static ConsumeResult QueueFull(TimeSpan? retryAfter = null) => new()
@@ -95,6 +101,16 @@ internal readonly record struct ConsumeResult
         RetryAfter = retryAfter ?? DefaultRetryAfter,
         Retryable = true,
         Message = "the ingest queue is full; retry later",
+    };
+
+    /// <summary>A known, passing condition with its reason; the client retries after <paramref name="retryAfter"/>.</summary>
+    public static ConsumeResult Unavailable(string reason, TimeSpan retryAfter) => new()
+    {
+        Outcome = ConsumeOutcome.Failed,
+        Message = reason,
+        Retryable = true,
+        KnownTransient = true,
+        RetryAfter = retryAfter,
     };
 
     public static ConsumeResult Failed(string message, bool retryable, TimeSpan? retryAfter = null) => new()

@@ -17,7 +17,7 @@ internal enum ExportOutcomeKind
     /// <summary>The pipeline failed but a retry may work: HTTP 503 / UNAVAILABLE with a retry delay.</summary>
     RetryableFailure,
 
-    /// <summary>The pipeline failed for good: HTTP 500 / INTERNAL.</summary>
+    /// <summary>The pipeline failed for good (the same request would fail again): HTTP 400 / INVALID_ARGUMENT, never retried.</summary>
     PermanentFailure,
 }
 
@@ -33,6 +33,7 @@ internal sealed class OtlpExportProcessor
     private readonly OtlpTraceDecoder _protobufDecoder;
     private readonly OtlpJsonTraceDecoder _jsonDecoder;
     private readonly ITraceBatchConsumer _consumer;
+    private readonly RepeatedFailures _failures = new();
 
     public OtlpExportProcessor(OtlpReceiverOptions options, ITraceBatchConsumer consumer, OtlpReceiverMetrics metrics)
     {
@@ -93,9 +94,15 @@ internal sealed class OtlpExportProcessor
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // An unclassified failure is treated as retryable, as the collector does for errors without a status:
-            // refusing for good could lose data the client would gladly send again.
+            // An unclassified failure is retryable the first time, as the collector treats errors without a status:
+            // refusing for good could lose data the client would gladly send again. The repeat check below stops it
+            // from being retried forever.
             result = ConsumeResult.Failed($"the pipeline failed: {e.Message}", retryable: true);
+        }
+
+        if (result is { Outcome: ConsumeOutcome.Failed, Retryable: true, KnownTransient: false } && _failures.IsRepeat(body.Span, result.Message))
+        {
+            result = ConsumeResult.Failed($"{result.Message} (this request failed the same way before; it is not retryable)", retryable: false);
         }
 
         var accepted = decoded.TotalSpanCount - decoded.RejectedSpanCount;

@@ -139,24 +139,15 @@ internal static class OtlpGrpcReceiver
                 ? await processor.ExportTracesAsync(message!.Memory, OtlpTransport.Grpc, workload, context.RequestAborted).ConfigureAwait(false)
                 : OtlpExportProcessor.ValidateOtherSignal(message!.Span, json: false);
             processor.Metrics.RequestReceived(Transport, metricSignal, OtlpHttpReceiver.OutcomeName(outcome.Kind), wireBytes);
-            switch (outcome.Kind)
+            if (outcome.Kind == ExportOutcomeKind.Accepted)
             {
-                case ExportOutcomeKind.Accepted:
-                    await WriteResponseAsync(response, OtlpResponses.ExportResponseProtobuf(outcome.RejectedCount, outcome.Message)).ConfigureAwait(false);
-                    break;
-                case ExportOutcomeKind.BadData:
-                    Fail(response, GrpcStatusCode.InvalidArgument, outcome.Message ?? "bad request");
-                    break;
-                case ExportOutcomeKind.QueueFull:
-                    // RESOURCE_EXHAUSTED is retried by OTLP clients only when RetryInfo is attached.
-                    Fail(response, GrpcStatusCode.ResourceExhausted, outcome.Message ?? "queue full", outcome.RetryAfter);
-                    break;
-                case ExportOutcomeKind.RetryableFailure:
-                    Fail(response, GrpcStatusCode.Unavailable, outcome.Message ?? "unavailable", outcome.RetryAfter);
-                    break;
-                default:
-                    Fail(response, GrpcStatusCode.Internal, outcome.Message ?? "internal error");
-                    break;
+                await WriteResponseAsync(response, OtlpResponses.ExportResponseProtobuf(outcome.RejectedCount, outcome.Message)).ConfigureAwait(false);
+            }
+            else
+            {
+                // RESOURCE_EXHAUSTED is retried by OTLP clients only when RetryInfo is attached.
+                var status = ExportOutcomeStatus.Of(outcome.Kind);
+                Fail(response, status.GrpcCode, outcome.Message ?? "the export was refused", status.Retryable ? outcome.RetryAfter : null);
             }
         }
     }

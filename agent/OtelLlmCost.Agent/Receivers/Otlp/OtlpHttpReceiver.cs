@@ -166,31 +166,22 @@ internal static class OtlpHttpReceiver
 
     private static Task WriteOutcomeAsync(Reply reply, ExportOutcome outcome)
     {
-        switch (outcome.Kind)
+        if (outcome.Kind == ExportOutcomeKind.Accepted)
         {
-            case ExportOutcomeKind.Accepted:
-                return reply.ExportResponseAsync(outcome.RejectedCount, outcome.Message);
-            case ExportOutcomeKind.BadData:
-                return reply.StatusAsync(StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument, outcome.Message ?? "bad request");
-            case ExportOutcomeKind.QueueFull:
-                reply.SetRetryAfter(outcome.RetryAfter);
-                return reply.StatusAsync(StatusCodes.Status429TooManyRequests, GrpcStatusCode.ResourceExhausted, outcome.Message ?? "queue full", outcome.RetryAfter);
-            case ExportOutcomeKind.RetryableFailure:
-                reply.SetRetryAfter(outcome.RetryAfter);
-                return reply.StatusAsync(StatusCodes.Status503ServiceUnavailable, GrpcStatusCode.Unavailable, outcome.Message ?? "unavailable", outcome.RetryAfter);
-            default:
-                return reply.StatusAsync(StatusCodes.Status500InternalServerError, GrpcStatusCode.Internal, outcome.Message ?? "internal error");
+            return reply.ExportResponseAsync(outcome.RejectedCount, outcome.Message);
         }
+
+        var status = ExportOutcomeStatus.Of(outcome.Kind);
+        if (!status.Retryable)
+        {
+            return reply.StatusAsync(status.HttpStatus, status.GrpcCode, outcome.Message ?? "the export was refused");
+        }
+
+        reply.SetRetryAfter(outcome.RetryAfter);
+        return reply.StatusAsync(status.HttpStatus, status.GrpcCode, outcome.Message ?? "unavailable; retry", outcome.RetryAfter);
     }
 
-    internal static string OutcomeName(ExportOutcomeKind kind) => kind switch
-    {
-        ExportOutcomeKind.Accepted => "accepted",
-        ExportOutcomeKind.BadData => "bad_request",
-        ExportOutcomeKind.QueueFull => "queue_full",
-        ExportOutcomeKind.RetryableFailure => "unavailable",
-        _ => "failed",
-    };
+    internal static string OutcomeName(ExportOutcomeKind kind) => ExportOutcomeStatus.Of(kind).MetricName;
 
     private static Task WritePlainAsync(HttpResponse response, int statusCode, string message)
     {

@@ -1,0 +1,19 @@
+namespace OtelLlmCost.Agent.Receivers.Otlp;
+
+/// <summary>How one <see cref="ExportOutcomeKind"/> is answered on each transport, and its name in the request counter.</summary>
+internal readonly record struct ExportOutcomeStatus(int HttpStatus, GrpcStatusCode GrpcCode, string MetricName, bool Retryable)
+{
+    /// <summary>
+    /// The one mapping both receivers use (the Collector's consumererror rule): bad data and permanent failures are
+    /// 400 / INVALID_ARGUMENT and never retried; a full queue is 429 / RESOURCE_EXHAUSTED and a retryable failure
+    /// 503 / UNAVAILABLE, both with a retry delay (Retry-After, RetryInfo).
+    /// </summary>
+    public static ExportOutcomeStatus Of(ExportOutcomeKind kind) => kind switch
+    {
+        ExportOutcomeKind.Accepted => new(StatusCodes.Status200OK, GrpcStatusCode.Ok, "accepted", Retryable: false),
+        ExportOutcomeKind.BadData => new(StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument, "bad_request", Retryable: false),
+        ExportOutcomeKind.QueueFull => new(StatusCodes.Status429TooManyRequests, GrpcStatusCode.ResourceExhausted, "queue_full", Retryable: true),
+        ExportOutcomeKind.RetryableFailure => new(StatusCodes.Status503ServiceUnavailable, GrpcStatusCode.Unavailable, "unavailable", Retryable: true),
+        _ => new(StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument, "failed", Retryable: false),
+    };
+}

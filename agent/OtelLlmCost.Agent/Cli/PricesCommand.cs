@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using OtelLlmCost.Pricing.Audit;
 using OtelLlmCost.Pricing.Catalog;
 using OtelLlmCost.Pricing.Cost;
 using OtelLlmCost.Pricing.Diff;
@@ -13,9 +14,9 @@ using Spectre.Console;
 namespace OtelLlmCost.Agent.Cli;
 
 /// <summary>
-/// <c>otel-llm-cost prices list|show|cost|import|diff|validate</c>. Thin: parsing and printing only; the catalog,
-/// matching, arithmetic, importers and diff live in OtelLlmCost.Pricing. Exit codes: 0 ok, 1 bad input (one line on
-/// stderr) or a catalog that fails validation.
+/// <c>otel-llm-cost prices list|show|cost|import|diff|validate|audit</c>. Thin: parsing and printing only; the catalog,
+/// matching, arithmetic, importers, diff and audit live in OtelLlmCost.Pricing. Exit codes: 0 ok, 1 bad input (one
+/// line on stderr) or a catalog that fails validation; <c>audit</c> exits 2 when disagreements are open.
 /// </summary>
 internal static class PricesCommand
 {
@@ -30,6 +31,7 @@ internal static class PricesCommand
         prices.Subcommands.Add(CreateImport());
         prices.Subcommands.Add(CreateDiff());
         prices.Subcommands.Add(CreateValidate());
+        prices.Subcommands.Add(CreateAudit());
         return prices;
     }
 
@@ -282,6 +284,102 @@ internal static class PricesCommand
         }));
         return command;
     }
+
+    /// <summary>Exit code of <c>prices audit</c> when disagreements without a reviewed decision remain.</summary>
+    internal const int OpenDisagreementsExitCode = 2;
+
+    private static Command CreateAudit()
+    {
+        var command = new Command("audit",
+            "Compare genai-prices and LiteLLM model by model with the catalog; list every disagreement, what the catalog took and whether a reviewed decision settles it. Exit 2 when some are open.");
+        var genAiPrices = new Option<string>("--genai-prices") { Description = "The genai-prices v2 data file (v2_data.json).", Required = true };
+        var litellm = new Option<string>("--litellm") { Description = "The LiteLLM file (model_prices_and_context_window.json).", Required = true };
+        var corrections = new Option<string?>("--corrections")
+        {
+            Description = "The corrections file whose decisions settle disagreements (default: the shipped one, with the shipped catalog).",
+        };
+        var provider = new Option<string[]>("--provider") { Description = "Only this catalog provider id (repeatable)." };
+        var at = new Option<string?>("--at") { Description = "Compare the prices in effect at this instant (ISO-8601, UTC); default now." };
+        var openOnly = new Option<bool>("--open") { Description = "List only the disagreements no decision settles." };
+        var catalog = CatalogOption();
+        var format = FormatOption();
+        foreach (var option in new Option[] { genAiPrices, litellm, corrections, provider, at, openOnly, catalog, format })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parseResult => Run(parseResult, () =>
+        {
+            var catalogPath = parseResult.GetValue(catalog);
+            var cat = LoadCatalog(catalogPath, null);
+            var decisions = parseResult.GetValue(corrections) is { } fixesPath
+                ? PriceCatalog.ReadLayer(RequireFile(fixesPath)).Decisions
+                : catalogPath is null or "shipped" ? PriceCatalog.LoadShippedCorrections().Decisions : null;
+            var atText = parseResult.GetValue(at);
+            var when = atText is null
+                ? DateTime.UtcNow
+                : CatalogDates.ParseUtc(atText) ?? throw new BadInputException($"--at '{atText}' is not an ISO-8601 date or time.");
+            var gp = GenAiPricesImporter.Import(RequireFile(parseResult.GetValue(genAiPrices)!), new ImportSource("genai-prices", null, null));
+            var ll = LiteLlmImporter.Import(RequireFile(parseResult.GetValue(litellm)!), new ImportSource("litellm", null, null));
+            var report = CatalogAudit.Run(gp, ll, cat, [.. decisions ?? []], when);
+            var only = parseResult.GetValue(provider) ?? [];
+            var findings = report.Findings
+                .Where(f => only.Length == 0 || only.Contains(f.Provider, StringComparer.OrdinalIgnoreCase))
+                .ToList();
+            var open = findings.Count(f => f.Status != AuditStatus.Resolved);
+            var summary = only.Length == 0
+                ? report.Summary
+                : $"{string.Join(", ", only)}: {findings.Count} disagreements: {findings.Count - open} resolved, {open} open (all providers: {report.Summary})";
+            var listed = parseResult.GetValue(openOnly) ? findings.Where(f => f.Status != AuditStatus.Resolved).ToList() : findings;
+            string[] header = ["provider", "model", "litellm_key", "aspect", "genai_prices", "litellm", "catalog", "catalog_took", "status", "decision_source", "checked"];
+            var rows = listed.Select(f => new[]
+            {
+                f.Provider, f.Model, f.LiteLlmKey, f.Aspect, f.GenAiPrices, f.LiteLlm, f.Catalog, f.CatalogTook, AuditStatusName(f.Status),
+                f.Decision?.Source ?? string.Empty, f.Decision?.Checked ?? string.Empty,
+            }).ToList();
+            var formatName = parseResult.GetValue(format)!;
+            if (formatName == "json")
+            {
+                var items = new JsonArray();
+                foreach (var row in rows)
+                {
+                    var item = new JsonObject();
+                    for (var i = 0; i < header.Length; i++)
+                    {
+                        item[header[i]] = row[i];
+                    }
+
+                    items.Add(item);
+                }
+
+                var json = new JsonObject
+                {
+                    ["catalog_version"] = cat.Version,
+                    ["at"] = CatalogDates.FormatUtc(when),
+                    ["disagreements"] = findings.Count,
+                    ["resolved"] = findings.Count - open,
+                    ["open"] = open,
+                    ["summary"] = summary,
+                    ["findings"] = items,
+                };
+                parseResult.InvocationConfiguration.Output.WriteLine(json.ToJsonString(JsonOutput));
+            }
+            else
+            {
+                Print(parseResult, formatName, header, rows, $"catalog {cat.Version}: {summary}");
+            }
+
+            return open > 0 ? OpenDisagreementsExitCode : 0;
+        }));
+        return command;
+    }
+
+    private static string AuditStatusName(AuditStatus status) => status switch
+    {
+        AuditStatus.Resolved => "resolved",
+        AuditStatus.NotApplied => "decision_not_applied",
+        _ => "open",
+    };
 
     internal static PriceCatalog LoadCatalog(string? path, string[]? layers)
     {

@@ -294,4 +294,52 @@ public sealed class CatalogLayer
 
     [JsonPropertyName("providers")]
     public required IList<ProviderDefinition> Providers { get; set; }
+
+    /// <summary>
+    /// Reviewed decisions on where the public catalogs disagree (<c>corrections.json</c>): each names a model, the
+    /// aspects it settles and the provider's own page it was checked against. <c>prices audit</c> counts a
+    /// disagreement as resolved when a decision covers it.
+    /// </summary>
+    [JsonPropertyName("decisions")]
+    public IList<PriceDecision>? Decisions { get; set; }
+}
+
+/// <summary>One reviewed price decision: what the catalog charges for a model, and the provider page that says so.</summary>
+public sealed class PriceDecision
+{
+    /// <summary>Catalog provider id.</summary>
+    [JsonPropertyName("provider")]
+    public required string Provider { get; set; }
+
+    /// <summary>Catalog model id (the model the audit reports the disagreement on).</summary>
+    [JsonPropertyName("model")]
+    public required string Model { get; set; }
+
+    /// <summary>
+    /// Audit aspects this decision settles, as prefixes (<c>input</c>, <c>tier&gt;200000</c>, <c>batch</c>,
+    /// <c>regional</c>, <c>time_windows</c>, <c>history</c>); every aspect of the model when absent.
+    /// </summary>
+    [JsonPropertyName("aspects")]
+    public IList<string>? Aspects { get; set; }
+
+    /// <summary><c>genai-prices</c>, <c>litellm</c> or <c>correction</c> (neither: the prices in this layer).</summary>
+    [JsonPropertyName("took")]
+    public required string Took { get; set; }
+
+    /// <summary>The provider's own pricing page or doc (URL) the decision was checked against.</summary>
+    [JsonPropertyName("source")]
+    public required string Source { get; set; }
+
+    /// <summary>When the source was read (the stored copy's date), <c>yyyy-MM-dd</c>.</summary>
+    [JsonPropertyName("checked")]
+    public required string Checked { get; set; }
+
+    [JsonPropertyName("note")]
+    public string? Note { get; set; }
+
+    /// <summary>True when this decision settles <paramref name="aspect"/> of the given catalog model.</summary>
+    public bool Covers(string provider, string model, string aspect) =>
+        string.Equals(Provider, provider, StringComparison.OrdinalIgnoreCase) &&
+        string.Equals(Model, model, StringComparison.OrdinalIgnoreCase) &&
+        (Aspects is not { Count: > 0 } || Aspects.Any(a => aspect.StartsWith(a, StringComparison.Ordinal)));
 }

@@ -69,7 +69,9 @@ internal static class CatalogLayering
         {
             Id = below.Id,
             Name = overlay.Name ?? below.Name,
-            Aliases = (below.Aliases ?? []).Concat(overlay.Aliases ?? []).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
+            Aliases = below.Aliases is null && overlay.Aliases is null
+                ? null
+                : (below.Aliases ?? []).Concat(overlay.Aliases ?? []).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
             ModelMatch = overlay.ModelMatch ?? below.ModelMatch,
             FallbackProviders = overlay.FallbackProviders ?? below.FallbackProviders,
             ServiceTiers = overlay.ServiceTiers ?? below.ServiceTiers,

@@ -53,6 +53,7 @@ public static class CatalogValidator
                 case CatalogDocumentKind.Layer:
                     var layer = CatalogJson.Deserialize<CatalogLayer>(bytes, file);
                     issues.AddRange(Validate([.. layer.Providers], isLayer: true));
+                    issues.AddRange(ValidateDecisions(layer));
                     break;
                 default:
                     issues.Add(new CatalogIssue(CatalogIssueSeverity.Error, file,
@@ -63,6 +64,55 @@ public static class CatalogValidator
         catch (Exception ex) when (ex is CatalogFormatException or IOException or UnauthorizedAccessException)
         {
             issues.Add(new CatalogIssue(CatalogIssueSeverity.Error, path, ex.Message));
+        }
+
+        return issues;
+    }
+
+    /// <summary>
+    /// A layer with price decisions (<c>corrections.json</c>): every decision cites a URL and the date it was read, and
+    /// every model whose prices the layer sets is named by a decision, so no price in it goes without its source.
+    /// </summary>
+    public static IReadOnlyList<CatalogIssue> ValidateDecisions(CatalogLayer layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        var issues = new List<CatalogIssue>();
+        if (layer.Decisions is not { } decisions)
+        {
+            return issues;
+        }
+
+        foreach (var decision in decisions)
+        {
+            var where = $"decisions/{decision.Provider}/{decision.Model}";
+            if (!Uri.TryCreate(decision.Source, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+            {
+                issues.Add(new CatalogIssue(CatalogIssueSeverity.Error, where, $"source '{decision.Source}' is not the URL of the provider's page."));
+            }
+
+            if (!DateOnly.TryParseExact(decision.Checked, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+            {
+                issues.Add(new CatalogIssue(CatalogIssueSeverity.Error, where, $"checked '{decision.Checked}' is not a yyyy-MM-dd date."));
+            }
+
+            if (decision.Took is not ("genai-prices" or "litellm" or "correction"))
+            {
+                issues.Add(new CatalogIssue(CatalogIssueSeverity.Error, where, $"took '{decision.Took}' is not genai-prices, litellm or correction."));
+            }
+        }
+
+        foreach (var provider in layer.Providers)
+        {
+            foreach (var model in provider.Models ?? [])
+            {
+                if (model.Prices is { Count: > 0 } && !decisions.Any(d =>
+                        string.Equals(d.Provider, provider.Id, StringComparison.OrdinalIgnoreCase) &&
+                        string.Equals(d.Model, model.Id, StringComparison.OrdinalIgnoreCase)))
+                {
+                    issues.Add(new CatalogIssue(CatalogIssueSeverity.Error, $"{provider.Id}/{model.Id}",
+                        "the layer sets prices for this model but no decision cites their source."));
+                }
+            }
         }
 
         return issues;

@@ -131,20 +131,26 @@ public sealed class PriceCatalog
         return new PriceCatalog(manifest.CatalogVersion, CatalogHash.Compute(files), providers, [], manifest);
     }
 
+    /// <summary>
+    /// The reviewed corrections the shipped catalog was generated with (<c>pricing/catalog/corrections.json</c>), with
+    /// their price decisions; already applied to <see cref="LoadShipped"/>, so this is for audits, not for pricing.
+    /// </summary>
+    public static CatalogLayer LoadShippedCorrections() =>
+        CatalogJson.Deserialize<CatalogLayer>(ReadResource("corrections.json"), "shipped corrections.json");
+
     private static PriceCatalog LoadShippedUncached()
     {
-        var assembly = typeof(PriceCatalog).Assembly;
-        byte[] Read(string name)
-        {
-            using var stream = assembly.GetManifestResourceStream(ResourcePrefix + name)
-                ?? throw new CatalogFormatException($"the shipped catalog has no embedded resource '{ResourcePrefix + name}'.");
-            using var buffer = new MemoryStream();
-            stream.CopyTo(buffer);
-            return buffer.ToArray();
-        }
+        var manifest = CatalogJson.Deserialize<CatalogManifest>(ReadResource("catalog.json"), "shipped catalog.json");
+        return FromManifest(manifest, name => ReadResource("providers/" + name), "shipped catalog");
+    }
 
-        var manifest = CatalogJson.Deserialize<CatalogManifest>(Read("catalog.json"), "shipped catalog.json");
-        return FromManifest(manifest, name => Read("providers/" + name), "shipped catalog");
+    private static byte[] ReadResource(string name)
+    {
+        using var stream = typeof(PriceCatalog).Assembly.GetManifestResourceStream(ResourcePrefix + name)
+            ?? throw new CatalogFormatException($"the shipped catalog has no embedded resource '{ResourcePrefix + name}'.");
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
     }
 }
 

@@ -28,7 +28,7 @@ public sealed class PricesCommandTests
         json.RootElement.GetProperty("total_usd").GetDecimal().ShouldBe(0.025m);
         json.RootElement.GetProperty("cache_read_usd").GetDecimal().ShouldBe(0.005m);
         json.RootElement.GetProperty("price_id").GetString().ShouldBe("openai/gpt-4o@2000-01-01");
-        json.RootElement.GetProperty("catalog_version").GetString().ShouldBe("2026-11-22.2");
+        json.RootElement.GetProperty("catalog_version").GetString().ShouldBe("2026-12-01.2");
     }
 
     [TestMethod]
@@ -129,5 +129,95 @@ public sealed class PricesCommandTests
         {
             File.Delete(path);
         }
+    }
+
+    [TestMethod]
+    public void Audit_SmallSourcesThatDisagree_ExitTwoAndEveryFormatCarriesBothValues()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"prices-audit-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var gp = Path.Combine(directory, "gp.json");
+            File.WriteAllText(gp, """
+                [ { "id": "openai", "name": "OpenAI", "api_pattern": "x", "models": [
+                    { "id": "gpt-4o", "match": { "equals": "gpt-4o" }, "prices": { "input_mtok": 2.5, "output_mtok": 10 } } ] } ]
+                """);
+            var ll = Path.Combine(directory, "ll.json");
+            File.WriteAllText(ll, """
+                { "gpt-4o": { "litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 5e-06, "output_cost_per_token": 1e-05 } }
+                """);
+            var catalog = Path.Combine(directory, "catalog");
+            Run("import", "--from", "genai-prices", gp, "--out", catalog, "--catalog-version", "2026-12-01.2").Code.ShouldBe(0);
+
+            var (code, output, error) = Run("audit", "--genai-prices", gp, "--litellm", ll, "--catalog", catalog, "--at", "2026-12-01", "--format", "json");
+
+            code.ShouldBe(2, error);
+            using var json = JsonDocument.Parse(output);
+            json.RootElement.GetProperty("open").GetInt32().ShouldBe(1);
+            var finding = json.RootElement.GetProperty("findings")[0];
+            finding.GetProperty("aspect").GetString().ShouldBe("input");
+            finding.GetProperty("genai_prices").GetString().ShouldBe("2.5");
+            finding.GetProperty("litellm").GetString().ShouldBe("5");
+            finding.GetProperty("catalog_took").GetString().ShouldBe("genai-prices");
+            finding.GetProperty("status").GetString().ShouldBe("open");
+
+            var csv = Run("audit", "--genai-prices", gp, "--litellm", ll, "--catalog", catalog, "--at", "2026-12-01", "--format", "csv");
+            csv.Code.ShouldBe(2);
+            csv.Output.ShouldContain("openai,gpt-4o,gpt-4o,input,2.5,5,2.5,genai-prices,open");
+            var table = Run("audit", "--genai-prices", gp, "--litellm", ll, "--catalog", catalog, "--at", "2026-12-01");
+            table.Output.ShouldContain("1 disagreements: 0 resolved, 1 open");
+
+            var corrections = Path.Combine(directory, "corrections.json");
+            File.WriteAllText(corrections, """
+                { "layer": "corrections", "providers": [], "decisions": [ { "provider": "openai", "model": "gpt-4o", "took": "genai-prices",
+                  "source": "https://openai.com/api/pricing/", "checked": "2026-12-01" } ] }
+                """);
+            Run("audit", "--genai-prices", gp, "--litellm", ll, "--catalog", catalog, "--corrections", corrections, "--at", "2026-12-01")
+                .Code.ShouldBe(0);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void Audit_MissingSourceFile_ExitOneWithOneLineReason()
+    {
+        var (code, output, error) = Run("audit", "--genai-prices", "/no/such/v2_data.json", "--litellm", "/no/such/ll.json");
+
+        code.ShouldBe(1);
+        output.ShouldBeEmpty();
+        error.Trim().ShouldBe("no such file: /no/such/v2_data.json");
+    }
+
+    [TestMethod]
+    public void Audit_ShippedCatalogAgainstSharedSources_OpenDisagreementsExitTwoAndDecisionsResolve()
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "OtelLlmCost.sln")))
+        {
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+        }
+
+        var prices = Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "prices"));
+        if (!Directory.Exists(prices))
+        {
+            Assert.Inconclusive($"{prices} is absent (a clone without ../shared); skipped.");
+        }
+
+        var (code, output, error) = Run("audit", "--genai-prices", Path.Combine(prices, "genai-prices", "v2_data.json"),
+            "--litellm", Path.Combine(prices, "litellm", "model_prices_and_context_window.json"), "--at", "2026-12-01",
+            "--provider", "anthropic", "--provider", "deepseek", "--format", "json");
+
+        error.ShouldBeEmpty();
+        using var json = JsonDocument.Parse(output);
+        var findings = json.RootElement.GetProperty("findings").EnumerateArray().ToList();
+        findings.ShouldAllBe(f => f.GetProperty("provider").GetString() == "anthropic" || f.GetProperty("provider").GetString() == "deepseek");
+        var sonnet4Tier = findings.Single(f => f.GetProperty("model").GetString() == "claude-sonnet-4-0" && f.GetProperty("aspect").GetString() == "tier>200000");
+        sonnet4Tier.GetProperty("status").GetString().ShouldBe("resolved");
+        sonnet4Tier.GetProperty("decision_source").GetString()!.ShouldStartWith("https://platform.claude.com/");
+        code.ShouldBe(json.RootElement.GetProperty("open").GetInt32() > 0 ? 2 : 0);
     }
 }

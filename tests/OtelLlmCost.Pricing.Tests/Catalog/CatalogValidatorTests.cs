@@ -122,4 +122,33 @@ public sealed class CatalogValidatorTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [TestMethod]
+    public void ValidateDecisions_PricedModelWithoutDecisionAndDecisionWithoutUrl_BothErrors()
+    {
+        var layer = new CatalogLayer
+        {
+            Layer = "corrections",
+            Providers = [Provider("deepseek", Model("deepseek-chat", Row(0.28m, 0.42m)))],
+            Decisions =
+            [
+                new PriceDecision { Provider = "openai", Model = "gpt-4o", Took = "litellm", Source = "the pricing page", Checked = "2026-12-01" },
+            ],
+        };
+
+        var issues = CatalogValidator.ValidateDecisions(layer);
+
+        issues.Count.ShouldBe(2);
+        issues.ShouldContain(i => i.Where == "deepseek/deepseek-chat" && i.Message.Contains("no decision cites their source"));
+        issues.ShouldContain(i => i.Where == "decisions/openai/gpt-4o" && i.Message.Contains("not the URL"));
+    }
+
+    [TestMethod]
+    public void ValidateFile_ShippedCorrections_EveryPriceDecisionCitesItsSource()
+    {
+        var issues = CatalogValidator.ValidateFile(Path.Combine(RepositoryRoot(), "pricing", "catalog", "corrections.json"));
+
+        issues.Where(i => i.Severity == CatalogIssueSeverity.Error).ShouldBeEmpty();
+        PriceCatalog.LoadShippedCorrections().Decisions.ShouldNotBeNull().ShouldAllBe(d => d.Source.StartsWith("https://"));
+    }
 }

@@ -153,6 +153,21 @@ public sealed class CostCalculatorTests
     }
 
     [TestMethod]
+    public void Calculate_BatchThatDoesNotDiscountCacheReads_HalvesTheRestOnly()
+    {
+        // A provider whose batch halves input and output but bills cache reads at the standard price: an explicit class
+        // price in the service tier beside its multiplier. 600,000×1.5 + 400,000×0.3 + 100,000×5.
+        var row = Row(input: 3m, output: 10m, cacheRead: 0.3m);
+        row.ServiceTiers = new Dictionary<string, ServiceTierPrice> { ["batch"] = new() { Multiplier = 0.5m, CacheRead = 0.3m } };
+        var calculator = new CostCalculator(CatalogOf(Provider("p", Model("m", row))));
+
+        var cost = calculator.Calculate("p", "m", new TokenUsage { InputTokens = 1_000_000, CacheReadTokens = 400_000, OutputTokens = 100_000 }, "batch", Now);
+
+        cost.CacheReadCost.ShouldBe(0.12m);
+        cost.TotalCost.ShouldBe(1.52m);
+    }
+
+    [TestMethod]
     public void Calculate_UnpricedServiceTier_StandardPriceAndRecorded()
     {
         var calculator = new CostCalculator(CatalogOf(Provider("p", Model("m", Row(input: 2m, output: 8m)))));

@@ -29,7 +29,7 @@ public sealed class WorkedCasesTests
         cost.OutputCost.ShouldBe(0.005m);
         cost.TotalCost.ShouldBe(0.025m);
         cost.PriceId.ShouldBe("openai/gpt-4o@2000-01-01");
-        cost.CatalogVersion.ShouldBe("2026-11-22.2");
+        cost.CatalogVersion.ShouldBe("2026-12-01.2");
     }
 
     [TestMethod]
@@ -131,14 +131,14 @@ public sealed class WorkedCasesTests
     }
 
     [TestMethod]
-    [DataRow("2026-10-01T00:29:59Z", "0.135")]
-    [DataRow("2026-10-01T00:30:00Z", "0.27")]
-    [DataRow("2026-10-01T10:00:00Z", "0.27")]
-    [DataRow("2026-10-01T16:30:00Z", "0.135")]
-    [DataRow("2026-10-01T20:00:00Z", "0.135")]
+    [DataRow("2025-08-01T00:29:59Z", "0.135")]
+    [DataRow("2025-08-01T00:30:00Z", "0.27")]
+    [DataRow("2025-08-01T10:00:00Z", "0.27")]
+    [DataRow("2025-08-01T16:30:00Z", "0.135")]
+    [DataRow("2025-08-01T20:00:00Z", "0.135")]
     public void Calculate_DeepSeekChatTimeOfDay_StandardInsideWindowOffPeakOutside(string at, string expected)
     {
-        // deepseek-chat (genai-prices): standard 0.27 input from 00:30 to 16:30 UTC, off-peak 0.135 otherwise.
+        // deepseek-chat before 2025-09-05 16:00 UTC: standard 0.27 input from 00:30 to 16:30 UTC, off-peak 0.135 otherwise.
         var usage = new TokenUsage { InputTokens = 1_000_000 };
 
         var cost = Calculator.Calculate("deepseek", "deepseek-chat", usage, null, At(at));

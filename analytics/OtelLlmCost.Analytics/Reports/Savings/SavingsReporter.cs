@@ -13,6 +13,8 @@ namespace OtelLlmCost.Analytics.Reports.Savings;
 /// </summary>
 public sealed class SavingsReporter(CostCalculator calculator, SavingsOptions options)
 {
+    private const decimal LedgerScaleZero = 0.000000000000m;
+
     private readonly WhatIfReporter _pricing = new(calculator);
     private readonly IReadOnlyDictionary<string, string> _downgrades = options.EffectiveDowngrades();
     private readonly IReadOnlySet<string> _frontier = options.EffectiveFrontierModels();
@@ -138,7 +140,9 @@ public sealed class SavingsReporter(CostCalculator calculator, SavingsOptions op
     private SavingsOpportunity Opportunity(
         (string Kind, string? Feature, string? Team, string? Workload, string? Provider, string? Model, string? Target) key, Sums sums, decimal monthFactor)
     {
-        var savings = sums.Actual - sums.Projected;
+        // Repriced sums carry the scale their prices give (0.21000000); at the ledger's scale they print like the actual cost.
+        var projected = sums.Projected + LedgerScaleZero;
+        var savings = sums.Actual - projected;
         var assumption = key.Kind switch
         {
             SavingsKinds.ModelDowngrade => $"the same calls and token counts on {key.Target}, one rung down the reviewed model ladder "
@@ -151,7 +155,7 @@ public sealed class SavingsReporter(CostCalculator calculator, SavingsOptions op
         return new SavingsOpportunity(key.Kind, key.Feature, key.Team, key.Workload, key.Provider, key.Model, key.Target,
             key.Kind == SavingsKinds.Batch ? options.BatchTier : null,
             key.Kind == SavingsKinds.PromptCaching ? options.TargetCacheHitRatio : null,
-            sums.Calls, sums.Actual, sums.Projected, savings, decimal.Round(savings * monthFactor, Store.Ledger.LlmCallRow.MoneyScale, MidpointRounding.ToEven),
+            sums.Calls, sums.Actual, projected, savings, decimal.Round(savings * monthFactor, Store.Ledger.LlmCallRow.MoneyScale, MidpointRounding.ToEven),
             assumption);
     }
 

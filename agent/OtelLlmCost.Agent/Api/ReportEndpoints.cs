@@ -17,6 +17,7 @@ internal static class ReportEndpoints
         api.MapGet("/reports/chargeback", Chargeback);
         api.MapGet("/reports/weekly", Weekly);
         api.MapGet("/reports/whatif", WhatIf);
+        api.MapGet("/reports/savings", SavingsEndpoint.Savings);
     }
 
     private static IResult Chargeback(HttpRequest request, LedgerStore store)
@@ -140,5 +141,5 @@ internal static class ReportEndpoints
         : DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time) ? time
         : throw new FormatException($"{name} must be an ISO 8601 time such as 2026-10-01 or 2026-10-01T12:00:00Z; not '{text}'.");
 
-    private static IResult Error(string message) => Results.Json(new { error = message }, statusCode: StatusCodes.Status400BadRequest);
+    internal static IResult Error(string message) => Results.Json(new { error = message }, statusCode: StatusCodes.Status400BadRequest);
 }

@@ -20,10 +20,11 @@ internal static class ReportCommand
 
     public static Command Create()
     {
-        var command = new Command("report", "Chargeback, weekly review and what-if reports from the ledger.");
+        var command = new Command("report", "Chargeback, weekly review, what-if and savings reports from the ledger.");
         command.Subcommands.Add(Chargeback());
         command.Subcommands.Add(Weekly());
         command.Subcommands.Add(WhatIf());
+        command.Subcommands.Add(SavingsCommand.Create());
         return command;
     }
 
@@ -105,7 +106,7 @@ internal static class ReportCommand
         return command;
     }
 
-    private static int Run(ParseResult parseResult, Option<string> dataDirectory, Action<DuckDbConnection, TextWriter> report)
+    internal static int Run(ParseResult parseResult, Option<string> dataDirectory, Action<DuckDbConnection, TextWriter> report)
     {
         var error = parseResult.InvocationConfiguration.Error;
         try
@@ -282,7 +283,7 @@ internal static class ReportCommand
         }
     }
 
-    private static void Section(OutputFormat format, TextWriter output, string title, IReadOnlyList<AdHocColumn> columns, IEnumerable<object?[]> rows)
+    internal static void Section(OutputFormat format, TextWriter output, string title, IReadOnlyList<AdHocColumn> columns, IEnumerable<object?[]> rows)
     {
         output.WriteLine(format == OutputFormat.Csv ? $"# {title}" : title);
         ResultWriter.Write(columns, rows, format, output);

@@ -62,6 +62,8 @@ internal static class AgentConfiguration
             PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],
             Detection = Detection.DetectionConfiguration.Read(configuration.GetSection(Detection.DetectionConfiguration.SectionName)),
             Alerts = configuration.GetSection("Alerts").Get<Alerts.AlertOptions>() ?? new Alerts.AlertOptions(),
+            Savings = configuration.GetSection(Analytics.Reports.Savings.SavingsOptions.SectionName).Get<Analytics.Reports.Savings.SavingsOptions>()
+                ?? new Analytics.Reports.Savings.SavingsOptions(),
         };
         return options;
     }

@@ -50,6 +50,9 @@ internal sealed class AgentOptions
     /// <summary>The <c>/metrics</c> exposition, its label bounds and the dashboard snapshot.</summary>
     public Metrics.MetricsOptions Metrics { get; set; } = new();
 
+    /// <summary>What the savings report looks for: downgrade overrides, non-interactive workloads, caching thresholds.</summary>
+    public Analytics.Reports.Savings.SavingsOptions Savings { get; set; } = new();
+
     /// <summary>When set, every <c>/api/v1</c> request needs <c>Authorization: Bearer</c> with this token.</summary>
     public string? AdminToken { get; set; }
 
@@ -76,6 +79,7 @@ internal sealed class AgentOptions
         Alerts.Validate();
         Traces.Validate();
         Forwarding.Validate();
+        Savings.Validate();
         foreach (var layer in PriceLayers)
         {
             if (!File.Exists(layer))

@@ -202,14 +202,21 @@ public sealed class WhatIfReporter(CostCalculator calculator)
     }
 
     /// <summary>The target cost rounded as the ledger stores money, or null when the target cannot price this usage.</summary>
-    private decimal? Reprice(WhatIfScenario scenario, string? provider, string? model, TokenUsage usage, string? tier, DateTime at)
+    private decimal? Reprice(WhatIfScenario scenario, string? provider, string? model, TokenUsage usage, string? tier, DateTime at) =>
+        Reprice(scenario.TargetProvider ?? provider, scenario.TargetModel ?? model, usage, tier, at,
+            findProvider: scenario.TargetProvider is null && scenario.TargetModel is not null);
+
+    /// <summary>
+    /// <paramref name="usage"/> priced on <paramref name="model"/> at <paramref name="at"/>, rounded as the ledger stores money;
+    /// null when it cannot be priced. <paramref name="findProvider"/>: when the provider does not serve the model, let the
+    /// matcher find the model's provider (switching providers without naming the new one).
+    /// </summary>
+    internal decimal? Reprice(string? provider, string? model, TokenUsage usage, string? tier, DateTime at, bool findProvider)
     {
-        var targetModel = scenario.TargetModel ?? model;
-        var cost = calculator.Calculate(scenario.TargetProvider ?? provider, targetModel, usage, tier, at);
-        if (cost.Status != PricingStatuses.Priced && scenario.TargetProvider is null && scenario.TargetModel is not null)
+        var cost = calculator.Calculate(provider, model, usage, tier, at);
+        if (cost.Status != PricingStatuses.Priced && findProvider)
         {
-            // Switching providers without naming the new one: let the matcher find the model's provider.
-            cost = calculator.Calculate(null, targetModel, usage, tier, at);
+            cost = calculator.Calculate(null, model, usage, tier, at);
         }
 
         return cost.Status == PricingStatuses.Priced && cost.TotalCost is { } total

@@ -32,6 +32,8 @@ public sealed class ReportApiTests
     [DataRow("api/v1/reports/whatif")]
     [DataRow("api/v1/reports/whatif?cache=sometimes")]
     [DataRow("api/v1/reports/whatif?model=gpt-4o-mini&from=yesterday")]
+    [DataRow("api/v1/reports/savings")]
+    [DataRow("api/v1/reports/savings?period=last-month")]
     public async Task Reports_BadParameters_Answer400WithAMessage(string path)
     {
         await using var agent = await AgentFixture.StartAsync();
@@ -39,6 +41,26 @@ public sealed class ReportApiTests
         using var response = await client.GetAsync(path);
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString().ShouldNotBeNullOrWhiteSpace();
+    }
+
+    [TestMethod]
+    public async Task Savings_FromTheRunningAgent_IsTheDocumentTheCliPrints()
+    {
+        await using var agent = await AgentFixture.StartAsync(options => options.Savings.NonInteractiveWorkloads.Add("nightly-eval"));
+        Cli.SavingsCommandTests.WriteLedger(agent.Host.Store);
+        using var client = new HttpClient { BaseAddress = agent.Host.ApiAddress };
+        using var response = await client.GetAsync("api/v1/reports/savings?period=2026-10");
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = json.RootElement;
+        // The CLI serializes the same record (SavingsCommandTests): same names, same exact decimals.
+        root.EnumerateObject().Select(p => p.Name).ShouldBe(["period_start", "period_end", "catalog_version", "month_factor", "priced_calls",
+            "unpriced_calls", "cost_usd", "opportunities", "frontier_share"]);
+        root.GetProperty("opportunities").EnumerateArray().Select(o => (o.GetProperty("kind").GetString(), o.GetProperty("savings_per_month_usd").GetRawText()))
+            .ShouldBe([("model_downgrade", "3.290000000000"), ("model_downgrade", "3.290000000000"), ("batch", "1.050000000000")]);
+        // gpt-4o is a frontier model (top of its ladder): all of summarize's spend, none of grading's.
+        var frontier = root.GetProperty("frontier_share").EnumerateArray().Single();
+        (frontier.GetProperty("feature").GetString(), frontier.GetProperty("frontier_share").GetDecimal()).ShouldBe(("summarize", 1m));
     }
 
     [TestMethod]

@@ -28,7 +28,7 @@ internal sealed class SampleLedger : IDisposable
 
     public SampleLedger Add(DateTime start, decimal? cost, string? team = null, string? feature = null, string? workload = null,
         string? tenant = null, string provider = "acme", string model = "big", long input = 1000, long output = 100, long cacheRead = 0,
-        string? environment = null)
+        string? environment = null, string? serviceTier = null, long cacheWrite = 0)
     {
         using var writer = new LlmCallWriter(Store);
         writer.Write([new LlmCall
@@ -45,10 +45,11 @@ internal sealed class SampleLedger : IDisposable
             Workload = workload,
             Tenant = tenant,
             Environment = environment,
+            ServiceTier = serviceTier,
             CostUsd = cost,
             PricingStatus = cost is null ? "unpriced_model" : "priced",
             UsageReported = true,
-            Usage = new TokenUsage { InputTokens = input, OutputTokens = output, CacheReadTokens = cacheRead },
+            Usage = new TokenUsage { InputTokens = input, OutputTokens = output, CacheReadTokens = cacheRead, CacheWriteTokens = cacheWrite },
         }]);
         return this;
     }

@@ -40,6 +40,18 @@ internal static class AgentCommandLine
             configuration.Error = error;
         }
 
-        return await Create().Parse(args).InvokeAsync(configuration);
+        var parseResult = Create().Parse(args);
+        if (!AsksForHelp(parseResult) && CommandLineErrors.Describe(parseResult) is { } problem)
+        {
+            await configuration.Error.WriteLineAsync(problem);
+            return 1;
+        }
+
+        return await parseResult.InvokeAsync(configuration);
     }
+
+    /// <summary><c>--help</c> (or <c>--version</c>) wins over errors elsewhere on the line, as the parser itself would have it.</summary>
+    private static bool AsksForHelp(ParseResult parseResult) =>
+        parseResult.Action is System.CommandLine.Help.HelpAction
+        || parseResult.RootCommandResult.Command.Options.OfType<VersionOption>().Any(version => version.Action == parseResult.Action);
 }

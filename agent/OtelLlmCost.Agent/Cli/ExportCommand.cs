@@ -17,13 +17,13 @@ internal static class ExportCommand
     public static Command Create()
     {
         var dataDirectory = CommonOptions.DataDirectory();
-        var format = new Option<ExportFormat>("--format") { Description = "parquet or csv (every ledger column), or focus (FinOps FOCUS 1.2 CSV).", Required = true };
+        var format = CommonOptions.Choice<ExportFormat>("--format", "parquet or csv (every ledger column), or focus (FinOps FOCUS 1.2 CSV).", required: true);
         var from = new Option<DateTime?>("--from") { Description = "Only calls starting at or after this UTC time (ISO 8601)." };
         var to = new Option<DateTime?>("--to") { Description = "Only calls starting before this UTC time (ISO 8601)." };
         var output = new Option<string>("--out") { Description = "Directory to write into (created if missing).", Required = true };
-        var grain = new Option<ChargePeriodGrain>("--grain") { Description = "FOCUS charge period: day or hour (UTC).", DefaultValueFactory = _ => ChargePeriodGrain.Day };
+        var grain = CommonOptions.Choice<ChargePeriodGrain>("--grain", "FOCUS charge period: day or hour (UTC).");
         var focusVersion = new Option<string>("--focus-version") { Description = "FOCUS column profile: 1.2 (default) or 1.3 (adds ServiceProviderName, HostProviderName).", DefaultValueFactory = _ => "1.2" };
-        focusVersion.AcceptOnlyFromAmong("1.2", "1.3");
+        focusVersion.OneOf("1.2", "1.3");
         var command = new Command("export", "Export the ledger as Parquet, CSV or FinOps FOCUS 1.2.");
         foreach (var option in new Option[] { dataDirectory, format, from, to, output, grain, focusVersion })
         {

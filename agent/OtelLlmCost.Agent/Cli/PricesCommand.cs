@@ -21,6 +21,7 @@ namespace OtelLlmCost.Agent.Cli;
 internal static class PricesCommand
 {
     private static readonly JsonSerializerOptions JsonOutput = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions JsonError = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Command Create()
     {
@@ -46,19 +47,13 @@ internal static class PricesCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
-    private static Option<string> FormatOption() => new("--format")
-    {
-        Description = "Output format: table, json or csv.",
-        DefaultValueFactory = _ => "table",
-    };
-
     private static Command CreateList()
     {
         var command = new Command("list", "List the current price of every model (or of one provider).");
         var provider = new Option<string?>("--provider") { Description = "Only this catalog provider id." };
         var catalog = CatalogOption();
         var layers = LayerOption();
-        var format = FormatOption();
+        var format = CommonOptions.Format();
         command.Options.Add(provider);
         command.Options.Add(catalog);
         command.Options.Add(layers);
@@ -67,6 +62,13 @@ internal static class PricesCommand
         {
             var cat = LoadCatalog(parseResult.GetValue(catalog), parseResult.GetValue(layers));
             var only = parseResult.GetValue(provider);
+            if (only is not null && !cat.Providers.Any(p => string.Equals(p.Id, only, StringComparison.OrdinalIgnoreCase)))
+            {
+                var known = cat.Providers.Select(p => p.Id).Order(StringComparer.Ordinal).ToList();
+                var suggestion = Suggestions.Closest(only, known) is { } close ? $"did you mean '{close}'? " : string.Empty;
+                throw new BadInputException($"--provider '{only}' is not a catalog provider; {suggestion}known: {string.Join(", ", known)}.");
+            }
+
             var rows = new List<string[]>();
             foreach (var p in cat.Providers.Where(p => only is null || string.Equals(p.Id, only, StringComparison.OrdinalIgnoreCase)))
             {
@@ -81,7 +83,7 @@ internal static class PricesCommand
                 }
             }
 
-            Print(parseResult, parseResult.GetValue(format)!,
+            Print(parseResult, parseResult.GetValue(format),
                 ["provider", "model", "price_id", "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "tiers"], rows,
                 $"catalog {cat.Version}, {rows.Count} models, USD per 1M tokens");
             return 0;
@@ -96,7 +98,7 @@ internal static class PricesCommand
         var provider = new Option<string?>("--provider") { Description = "Provider name (gen_ai.provider.name or catalog id)." };
         var catalog = CatalogOption();
         var layers = LayerOption();
-        var format = FormatOption();
+        var format = CommonOptions.Format();
         command.Arguments.Add(model);
         command.Options.Add(provider);
         command.Options.Add(catalog);
@@ -116,7 +118,7 @@ internal static class PricesCommand
                 string.Join(" ", (r.ServiceTiers ?? new Dictionary<string, ServiceTierPrice>()).Keys),
             }).ToList();
             var source = string.Join("; ", (match.Model.Provenance ?? []).Select(p => $"{p.Source} {p.Commit?[..Math.Min(12, p.Commit.Length)]} {p.Date} {p.Key}".Trim()));
-            Print(parseResult, parseResult.GetValue(format)!,
+            Print(parseResult, parseResult.GetValue(format),
                 ["price_id", "effective_from", "effective_to", "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning", "tiers", "service_tiers"],
                 rows, $"{match.ProviderId}/{match.ModelId} (catalog {cat.Version}) {match.Note} {source}".Trim());
             return 0;
@@ -127,7 +129,7 @@ internal static class PricesCommand
     private static Command CreateCost()
     {
         var command = new Command("cost", "Compute the cost of one call from its token counts.");
-        var provider = new Option<string>("--provider") { Description = "Provider name.", Required = true };
+        var provider = new Option<string?>("--provider") { Description = "Provider name (gen_ai.provider.name or catalog id); guessed from the model name when omitted." };
         var model = new Option<string>("--model") { Description = "Model name.", Required = true };
         var input = new Option<long>("--input-tokens") { Description = "All input tokens, cache reads and writes included.", Required = true };
         var output = new Option<long>("--output-tokens") { Description = "All output tokens, reasoning included.", Required = true };
@@ -140,7 +142,7 @@ internal static class PricesCommand
         var region = new Option<string?>("--region") { Description = "Processing region for regional multipliers (e.g. eu); Bedrock ids carry their own." };
         var catalog = CatalogOption();
         var layers = LayerOption();
-        var format = FormatOption();
+        var format = CommonOptions.Format();
         foreach (var option in new Option[] { provider, model, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, serviceTier, at, region, catalog, layers, format })
         {
             command.Options.Add(option);
@@ -169,7 +171,7 @@ internal static class PricesCommand
                 throw new BadInputException(result.Explanation);
             }
 
-            PrintCost(parseResult, parseResult.GetValue(format)!, result);
+            PrintCost(parseResult, parseResult.GetValue(format), result);
             return 0;
         }));
         return command;
@@ -178,10 +180,11 @@ internal static class PricesCommand
     private static Command CreateImport()
     {
         var command = new Command("import", "Generate catalog files from a public catalog (genai-prices v2 or LiteLLM).");
-        var from = new Option<string>("--from") { Description = "genai-prices or litellm.", Required = true };
-        from.AcceptOnlyFromAmong("genai-prices", "litellm");
+        // --source, not --from: elsewhere --from is a time. The old name stays as an alias for existing scripts.
+        var from = new Option<string>("--source", "--from") { Description = "The public catalog the file comes from.", Required = true }
+            .OneOf("genai-prices", "litellm");
         var file = new Argument<string>("file") { Description = "The source data file (v2_data.json or model_prices_and_context_window.json)." };
-        var litellm = new Option<string?>("--litellm") { Description = "With --from genai-prices: a LiteLLM file that fills service tiers and missing models." };
+        var litellm = new Option<string?>("--litellm") { Description = "With --source genai-prices: a LiteLLM file that fills service tiers and missing models." };
         var outDir = new Option<string>("--out") { Description = "Catalog directory to write.", Required = true };
         var version = new Option<string?>("--catalog-version") { Description = "Catalog version to record (default: today's date + .1)." };
         var commit = new Option<string?>("--source-commit") { Description = "Commit of the source data (provenance)." };
@@ -236,7 +239,7 @@ internal static class PricesCommand
         var command = new Command("diff", "List prices added, removed and changed from catalog A to catalog B.");
         var a = new Argument<string>("a") { Description = "Catalog directory or catalog.json (the older one); 'shipped' for the built-in catalog." };
         var b = new Argument<string>("b") { Description = "Catalog directory or catalog.json (the newer one); 'shipped' for the built-in catalog." };
-        var format = FormatOption();
+        var format = CommonOptions.Format();
         command.Arguments.Add(a);
         command.Arguments.Add(b);
         command.Options.Add(format);
@@ -245,7 +248,7 @@ internal static class PricesCommand
             var before = LoadCatalog(parseResult.GetValue(a), null);
             var after = LoadCatalog(parseResult.GetValue(b), null);
             var changes = CatalogDiff.Compare(before, after);
-            Print(parseResult, parseResult.GetValue(format)!, ["change", "provider", "model", "price_id", "detail"],
+            Print(parseResult, parseResult.GetValue(format), ["change", "provider", "model", "price_id", "detail"],
                 [.. changes.Select(c => new[] { c.Kind.ToString().ToLowerInvariant(), c.Provider, c.Model, c.PriceId ?? string.Empty, c.Detail })],
                 $"{before.Version} → {after.Version}: {changes.Count(c => c.Kind == CatalogChangeKind.Added)} added, " +
                 $"{changes.Count(c => c.Kind == CatalogChangeKind.Removed)} removed, {changes.Count(c => c.Kind == CatalogChangeKind.Changed)} changed");
@@ -258,7 +261,7 @@ internal static class PricesCommand
     {
         var command = new Command("validate", "Check a catalog, provider file or user layer: shape, ids, date ranges, tiers.");
         var file = new Argument<string>("file") { Description = "Catalog directory, catalog.json, provider file or layer file." };
-        var format = FormatOption();
+        var format = CommonOptions.Format();
         command.Arguments.Add(file);
         command.Options.Add(format);
         command.SetAction(parseResult => Run(parseResult, () =>
@@ -271,7 +274,7 @@ internal static class PricesCommand
 
             var issues = CatalogValidator.ValidateFile(path);
             var errors = issues.Count(i => i.Severity == CatalogIssueSeverity.Error);
-            Print(parseResult, parseResult.GetValue(format)!, ["severity", "where", "message"],
+            Print(parseResult, parseResult.GetValue(format), ["severity", "where", "message"],
                 [.. issues.Select(i => new[] { i.Severity.ToString().ToLowerInvariant(), i.Where, i.Message })],
                 $"{path}: {errors} errors, {issues.Count - errors} warnings");
             if (errors > 0)
@@ -406,12 +409,20 @@ internal static class PricesCommand
         }
         catch (Exception ex) when (ex is BadInputException or CatalogFormatException or IOException or JsonException)
         {
-            parseResult.InvocationConfiguration.Error.WriteLine(ex.Message.ReplaceLineEndings(" "));
+            var reason = ex.Message.ReplaceLineEndings(" ");
+            if (parseResult.CommandResult.Command.Options.Any(option => option.Name == "--format")
+                && parseResult.GetValue<OutputFormat>("--format") == OutputFormat.Json)
+            {
+                // A machine asked for JSON: it gets JSON on failure too, not text it cannot parse.
+                parseResult.InvocationConfiguration.Output.WriteLine(new JsonObject { ["error"] = reason }.ToJsonString(JsonError));
+            }
+
+            parseResult.InvocationConfiguration.Error.WriteLine(reason);
             return 1;
         }
     }
 
-    private static void PrintCost(ParseResult parseResult, string format, CostBreakdown r)
+    private static void PrintCost(ParseResult parseResult, OutputFormat format, CostBreakdown r)
     {
         string[] header = ["part", "price_usd_per_1m", "cost_usd"];
         List<string[]> rows =
@@ -423,7 +434,7 @@ internal static class PricesCommand
             ["output", Num(r.Prices.Output), Num(r.OutputCost)],
             ["total", string.Empty, Num(r.TotalCost)],
         ];
-        if (format == "json")
+        if (format == OutputFormat.Json)
         {
             var json = new JsonObject
             {
@@ -450,12 +461,12 @@ internal static class PricesCommand
         Print(parseResult, format, header, rows, r.Explanation);
     }
 
-    private static void Print(ParseResult parseResult, string format, string[] header, IReadOnlyList<string[]> rows, string caption)
+    private static void Print(ParseResult parseResult, OutputFormat format, string[] header, IReadOnlyList<string[]> rows, string caption)
     {
         var output = parseResult.InvocationConfiguration.Output;
         switch (format)
         {
-            case "json":
+            case OutputFormat.Json:
                 var array = new JsonArray();
                 foreach (var row in rows)
                 {
@@ -470,7 +481,7 @@ internal static class PricesCommand
 
                 output.WriteLine(array.ToJsonString(JsonOutput));
                 break;
-            case "csv":
+            case OutputFormat.Csv:
                 output.WriteLine(string.Join(",", header));
                 foreach (var row in rows)
                 {
@@ -478,7 +489,7 @@ internal static class PricesCommand
                 }
 
                 break;
-            case "table":
+            default:
                 var table = new Table();
                 foreach (var column in header)
                 {
@@ -493,8 +504,6 @@ internal static class PricesCommand
                 PlainConsole.Write(table, output);
                 output.WriteLine(caption);
                 break;
-            default:
-                throw new BadInputException($"--format '{format}' is not one of table, json, csv.");
         }
     }
 

@@ -24,7 +24,7 @@ internal static class ReconcileCommand
             Description = "openai or anthropic.",
             Required = true,
         };
-        provider.AcceptOnlyFromAmong("openai", "anthropic");
+        provider.OneOf("openai", "anthropic");
         var file = new Argument<FileInfo>("FILE") { Description = "The export: usage or cost API JSON (one page or an array of pages), or a console CSV." };
         var scopeColumn = new Option<string?>("--scope-column")
         {

@@ -32,7 +32,7 @@ internal static class ReportCommand
     {
         var dataDirectory = CommonOptions.DataDirectory();
         var format = CommonOptions.Format();
-        var by = new Option<ChargebackDimension>("--by") { Description = "Group by team, tenant, feature or workload.", DefaultValueFactory = _ => ChargebackDimension.Team };
+        var by = CommonOptions.Choice<ChargebackDimension>("--by", "Group by team, tenant, feature or workload.");
         var period = new Option<string>("--period") { Description = "A month (2026-10) or a day (2026-10-03), UTC.", Required = true };
         var command = new Command("chargeback", "Spend per team/tenant/feature/workload for a period; totals reconcile to the ledger to the cent.");
         foreach (var option in new Option[] { dataDirectory, format, by, period })

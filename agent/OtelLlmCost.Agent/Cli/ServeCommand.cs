@@ -10,6 +10,7 @@ internal static class ServeCommand
     public static Command Create()
     {
         var dataDirectory = new Option<string?>("--data-dir") { Description = "Directory holding the ledger database (default ./data)." };
+        CommonOptions.RejectFiles(dataDirectory);
         var grpc = new Option<string?>("--grpc") { Description = "HOST:PORT of the OTLP/gRPC receiver (default 127.0.0.1:4317; port 0 picks a free port)." };
         var http = new Option<string?>("--http") { Description = "HOST:PORT of the OTLP/HTTP receiver (default 127.0.0.1:4318)." };
         var api = new Option<string?>("--api") { Description = "HOST:PORT of the HTTP API: health, readiness, queries (default 127.0.0.1:4320)." };

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using OpenTelemetry;
+using OtelLlmCost.Agent.Cli;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -20,7 +21,7 @@ internal static class DemoCommand
             Description = "OTLP endpoint of the agent. Default: http://127.0.0.1:4317 for grpc, http://127.0.0.1:4318 for http.",
         };
         var protocol = new Option<string>("--protocol") { Description = "grpc or http (http/protobuf).", DefaultValueFactory = _ => "grpc" };
-        protocol.AcceptOnlyFromAmong("grpc", "http");
+        protocol.OneOf("grpc", "http");
         var rate = new Option<int>("--rate") { Description = "LLM calls per second sent live.", DefaultValueFactory = _ => 20 };
         var duration = new Option<TimeSpan>("--duration")
         {
@@ -99,7 +100,7 @@ internal static class DemoCommand
                     // Bounded export queues: drain every 5,000 calls (once, not again on each skipped step after).
                     if (calls % 5_000 == 0)
                     {
-                        services.Flush();
+                        services.Flush(30_000);
                     }
                 }
             }
@@ -128,7 +129,13 @@ internal static class DemoCommand
         }
 
         calls += live;
-        var flushed = services.Flush();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Said before the flush: the command line ends the process 2 s after Ctrl+C, flushed or not.
+            await output.WriteLineAsync($"interrupted: {calls} LLM calls made ({calls - live} backfilled, {live} live) for {options.Endpoint} ({protocol}); flushing what is queued");
+        }
+
+        var flushed = services.Flush(cancellationToken.IsCancellationRequested ? 1_500 : 30_000);
         await output.WriteLineAsync($"sent {calls} LLM calls to {options.Endpoint} ({protocol}); flushed: {flushed}");
         return new DemoResult(calls, flushed);
     }
@@ -209,7 +216,8 @@ internal static class DemoCommand
             return entry.Source;
         }
 
-        public bool Flush() => _services.Values.Select(entry => entry.Provider.ForceFlush(30_000)).ToList().TrueForAll(flushed => flushed);
+        public bool Flush(int timeoutMilliseconds) =>
+            _services.Values.Select(entry => entry.Provider.ForceFlush(timeoutMilliseconds)).ToList().TrueForAll(flushed => flushed);
 
         public void Dispose()
         {

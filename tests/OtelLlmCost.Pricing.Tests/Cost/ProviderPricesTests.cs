@@ -55,6 +55,18 @@ public sealed class ProviderPricesTests
         Cost("anthropic", model, "2026-12-01T12:00:00Z", input, output, cacheRead, cacheWrite, cacheWrite1h).ShouldBe(D(expected));
     }
 
+    // https://docs.aws.amazon.com/claude-platform/latest/userguide/data-residency.md (read 2026-12-01): inference_geo "us"
+    // costs 1.1x, "global" is standard; only Opus 4.6, Sonnet 4.6 and later accept it. Opus 4.6 is $5 / $25 flat to 1M
+    // since 2026-03-13: 1,000,000×5 + 100,000×25 = 7.5, ×1.1 in the US.
+    [TestMethod]
+    [DataRow("claude-opus-4-6", null, "7.5")]
+    [DataRow("claude-opus-4-6", "us", "8.25")]
+    [DataRow("claude-sonnet-5", "us", "3.3")]
+    public void Anthropic_UsOnlyInference_CostsTenPercentMore(string model, string? region, string expected)
+    {
+        Cost("anthropic", model, "2026-12-01T12:00:00Z", 1_000_000, 100_000, region: region).ShouldBe(D(expected));
+    }
+
     // https://api-docs.deepseek.com/quick_start/pricing (stored copy read 2026-12-01): until 16:00 UTC on 2025-09-05
     // deepseek-chat 0.27/1.10 (hit 0.07) from 00:30 to 16:30 UTC and 0.135/0.55 (hit 0.035) at night; reasoner
     // 0.55/2.19 (hit 0.14) by day; then one list for both, 0.56/1.68 (hit 0.07), no night discount; from the

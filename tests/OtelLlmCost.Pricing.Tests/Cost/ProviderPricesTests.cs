@@ -55,6 +55,18 @@ public sealed class ProviderPricesTests
         Cost("anthropic", model, "2026-12-01T12:00:00Z", input, output, cacheRead, cacheWrite, cacheWrite1h).ShouldBe(D(expected));
     }
 
+    // https://docs.aws.amazon.com/claude-platform/latest/userguide/data-residency.md (read 2026-12-01): inference_geo "us"
+    // costs 1.1x, "global" is standard; only Opus 4.6, Sonnet 4.6 and later accept it. Opus 4.6 is $5 / $25 flat to 1M
+    // since 2026-03-13: 1,000,000×5 + 100,000×25 = 7.5, ×1.1 in the US.
+    [TestMethod]
+    [DataRow("claude-opus-4-6", null, "7.5")]
+    [DataRow("claude-opus-4-6", "us", "8.25")]
+    [DataRow("claude-sonnet-5", "us", "3.3")]
+    public void Anthropic_UsOnlyInference_CostsTenPercentMore(string model, string? region, string expected)
+    {
+        Cost("anthropic", model, "2026-12-01T12:00:00Z", 1_000_000, 100_000, region: region).ShouldBe(D(expected));
+    }
+
     // https://api-docs.deepseek.com/quick_start/pricing (stored copy read 2026-12-01): until 16:00 UTC on 2025-09-05
     // deepseek-chat 0.27/1.10 (hit 0.07) from 00:30 to 16:30 UTC and 0.135/0.55 (hit 0.035) at night; reasoner
     // 0.55/2.19 (hit 0.14) by day; then one list for both, 0.56/1.68 (hit 0.07), no night discount; from the
@@ -104,11 +116,12 @@ public sealed class ProviderPricesTests
             .ShouldBe(0.37m);
     }
 
-    // https://ai.google.dev/gemini-api/docs/pricing and https://cloud.google.com/vertex-ai/generative-ai/pricing: no stored
-    // copy of Google's own pages was found (2026-12-01); these are the prices both public catalogs carry and that dated
-    // copies of the page quote (deploybase.ai, morphllm.com, 2026): 2.5 Pro 1.25 / 10 (cached 0.125) up to 200k
-    // prompt tokens, 2.50 / 15 (cached 0.25) above, thinking billed as output; 2.5 Flash 0.30 / 2.50 (cached 0.03);
-    // Batch 50%.
+    // https://ai.google.dev/gemini-api/docs/pricing, as transcribed verbatim on 2026-09-20 by api-evangelist
+    // (github.com/api-evangelist/gemini, plans/gemini-plans-pricing.yml; no stored copy of Google's page itself was
+    // found): 2.5 Pro 1.25 up to 200k prompt tokens, 2.50 above; 3.1 Pro Preview 2 / 12 up to 200k, 4 / 18 above;
+    // 2.5 Flash 0.30 text input; Batch API 50%. Output prices include thinking tokens. The 2.5 Pro output (10 / 15) and
+    // cached prices (0.125 / 0.25, 2.5 Flash 0.03) are the ones both public catalogs carry. Vertex AI prices the same
+    // models alike (https://cloud.google.com/vertex-ai/generative-ai/pricing, no stored copy found).
     [TestMethod]
     // 2.5 Pro above 200k: 150,000×2.5 + 60,000×0.25 + (1,000 + 4,000 thinking)×15.
     [DataRow("gcp.gemini", "gemini-2.5-pro", null, 210_000L, 60_000L, 5_000L, "0.465")]
@@ -118,6 +131,9 @@ public sealed class ProviderPricesTests
     // 2.5 Flash: 70,000×0.3 + 30,000×0.03 + 2,000×2.5; batch halves it.
     [DataRow("gcp.gemini", "gemini-2.5-flash", null, 100_000L, 30_000L, 2_000L, "0.0269")]
     [DataRow("gcp.gemini", "gemini-2.5-flash", "batch", 100_000L, 30_000L, 2_000L, "0.01345")]
+    // 3.1 Pro Preview above 200k: 250,000×4 + 10,000×18; at 200,000: 200,000×2 + 10,000×12.
+    [DataRow("gcp.gemini", "gemini-3.1-pro-preview", null, 250_000L, 0L, 10_000L, "1.18")]
+    [DataRow("gcp.gemini", "gemini-3.1-pro-preview", null, 200_000L, 0L, 10_000L, "0.52")]
     public void Google_GeminiAndVertex_ListPrices(string provider, string model, string? tier, long input, long cacheRead, long output,
         string expected)
     {

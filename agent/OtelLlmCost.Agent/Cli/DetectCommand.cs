@@ -61,7 +61,7 @@ internal static class DetectCommand
                     .GetSection(DetectionConfiguration.SectionName));
                 options.Validate();
 
-                // An agent on this directory detects continuously (its findings: /api/v1/anomalies); re-running over history needs the ledger alone.
+                // Re-running detection over history needs the ledger alone; an agent on this directory detects continuously.
                 using var directoryLock = DataDirectoryLock.Acquire(directory);
                 using var store = LedgerStore.Open(directory);
                 using (var maintainer = new RollupMaintainer(store, new RollupOptions { TimeZone = RollupMaintainer.StoredTimeZone(store), RetentionDays = 0 }))
@@ -78,6 +78,11 @@ internal static class DetectCommand
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"judged {pass.SeriesJudged} series ({pass.PointsJudged} points) from {start:yyyy-MM-ddTHH:mm}Z to {end:yyyy-MM-ddTHH:mm}Z with {runner.Detector.Name}: {pass.Opened.Count} new incidents, {records.Count} in the window"));
                 return 0;
+            }
+            catch (DataDirectoryBusyException busy) when (AgentAddressFile.TryReadLive(directory) is { } agent)
+            {
+                error.WriteLine($"error: {busy.Message} (it detects continuously: {agent.Api}api/v1/anomalies)");
+                return 1;
             }
             catch (Exception exception) when (exception is PricesCommand.BadInputException or DuckDbException or IOException or ArgumentException
                 or InvalidOperationException)

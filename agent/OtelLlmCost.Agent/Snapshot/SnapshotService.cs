@@ -18,9 +18,10 @@ internal sealed partial class SnapshotService(LedgerStore store, AgentOptions op
     /// <summary>The wait after a first failure; it doubles with each further failure, up to the interval.</summary>
     internal static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(5);
 
+    private readonly LedgerSnapshot _snapshot = new(store, metricsOptions.Snapshot.FullPath(options.DataDirectory));
     private int _attempts;
 
-    /// <summary>Refreshes tried so far, failed or not (for tests and diagnostics).</summary>
+    /// <summary>Refreshes tried so far, failed or not, each counted once the wait for the next is scheduled (for tests and diagnostics).</summary>
     internal int Attempts => Volatile.Read(ref _attempts);
 
     /// <summary>How long to wait after <paramref name="consecutiveFailures"/> failed refreshes in a row (at least one).</summary>
@@ -31,35 +32,41 @@ internal sealed partial class SnapshotService(LedgerStore store, AgentOptions op
         return delay < interval ? delay : interval;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Removes the leftovers of killed agents before the loop starts (on a pool thread, since .NET 10).</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var snapshot = new LedgerSnapshot(store, metricsOptions.Snapshot.FullPath(options.DataDirectory));
-        foreach (var leftover in snapshot.RemoveLeftovers())
+        foreach (var leftover in _snapshot.RemoveLeftovers())
         {
             LogLeftoverRemoved(logger, leftover);
         }
 
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         var interval = metricsOptions.Snapshot.Interval;
-        var delay = FirstDelay < interval ? FirstDelay : interval;
+        var wait = Task.Delay(FirstDelay < interval ? FirstDelay : interval, clock, stoppingToken);
         var failures = 0;
         while (true)
         {
             try
             {
-                await Task.Delay(delay, clock, stoppingToken);
+                await wait;
             }
             catch (OperationCanceledException)
             {
                 return;
             }
 
+            TimeSpan delay;
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 // A refresh reads the whole ledger: it runs on a thread of its own, not on a pool thread.
-                var rows = await Task.Factory.StartNew(snapshot.Refresh, stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                var rows = await Task.Factory.StartNew(_snapshot.Refresh, stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 health.RecordSnapshot(System.Diagnostics.Stopwatch.GetElapsedTime(started), succeeded: true, clock.GetUtcNow());
-                LogRefreshed(logger, snapshot.SnapshotPath, rows);
+                LogRefreshed(logger, _snapshot.SnapshotPath, rows);
                 failures = 0;
                 delay = interval;
             }
@@ -72,12 +79,12 @@ internal sealed partial class SnapshotService(LedgerStore store, AgentOptions op
                 health.RecordSnapshot(System.Diagnostics.Stopwatch.GetElapsedTime(started), succeeded: false, clock.GetUtcNow());
                 failures++;
                 delay = RetryDelay(failures, interval);
-                LogFailed(logger, exception, snapshot.SnapshotPath, delay);
+                LogFailed(logger, exception, _snapshot.SnapshotPath, delay);
             }
-            finally
-            {
-                Interlocked.Increment(ref _attempts);
-            }
+
+            // Counted once the next wait is on the clock, so a test that sees the count can move the clock past it.
+            wait = Task.Delay(delay, clock, stoppingToken);
+            Interlocked.Increment(ref _attempts);
         }
     }
 

@@ -69,13 +69,16 @@ internal sealed partial class AgentHost : IAsyncDisposable
     {
         options.Validate();
         var catalog = options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer));
-        // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load extensions.
+        // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load
+        // extensions, nor change the limits set here: the configuration is locked once they are applied.
         var store = LedgerStore.Open(options.DataDirectory, new DuckDbOpenOptions
         {
             AccessMode = DuckDbAccessMode.ReadWrite,
             EnableExternalAccess = false,
             MemoryLimit = options.StoreMemoryLimit,
+            MaxTempDirectorySize = options.StoreMaxTempDirectorySize,
             Threads = options.StoreThreads,
+            LockConfiguration = true,
         });
         GroupCommitLedgerWriter? writer = null;
         try

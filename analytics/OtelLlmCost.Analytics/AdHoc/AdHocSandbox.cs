@@ -39,9 +39,12 @@ internal static partial class AdHocSandbox
     /// <summary>Scalar functions whose output grows with an argument; the position of that argument.</summary>
     private static readonly Dictionary<string, int> RepeatingFunctions = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["repeat"] = 1, ["lpad"] = 1, ["rpad"] = 1, ["list_resize"] = 1, ["array_resize"] = 1, ["bar"] = 3,
+        ["repeat"] = 1, ["lpad"] = 1, ["rpad"] = 1, ["list_resize"] = 1, ["array_resize"] = 1, ["bar"] = 3, ["to_base"] = 2,
         ["range"] = -1, ["generate_series"] = -1,
     };
+
+    /// <summary>Functions whose format string can ask for any width (<c>printf('%100000000d', 1)</c>).</summary>
+    private static readonly HashSet<string> FormattingFunctions = new(StringComparer.OrdinalIgnoreCase) { "printf", "format" };
 
     private static readonly JsonDocumentOptions DeepTrees = new() { MaxDepth = 1 << 16 };
 
@@ -195,6 +198,23 @@ internal static partial class AdHocSandbox
         {
             CheckRepeatCount(expression, name, countArgument);
         }
+        else if (FormattingFunctions.Contains(name))
+        {
+            CheckFormatWidth(expression, name);
+        }
+    }
+
+    private static void CheckFormatWidth(JsonElement expression, string name)
+    {
+        var arguments = expression.GetProperty("children");
+        if (arguments.GetArrayLength() == 0
+            || Text(arguments[0], "class") != "CONSTANT"
+            || !arguments[0].GetProperty("value").TryGetProperty("value", out var format)
+            || format.ValueKind != JsonValueKind.String
+            || LongNumber().IsMatch(format.GetString()!))
+        {
+            throw NotAllowed($"{name}() in ad-hoc queries needs its format written in the SQL, with widths up to {MaxRepeatCount}.");
+        }
     }
 
     /// <summary>
@@ -267,6 +287,10 @@ internal static partial class AdHocSandbox
     private static string Describe(string kind) => kind.Replace('_', ' ').ToLowerInvariant();
 
     private static AdHocQueryException NotAllowed(string message) => new(AdHocRefusal.Rejected, message);
+
+    /// <summary>A number above <see cref="MaxRepeatCount"/> could be a width.</summary>
+    [GeneratedRegex("[0-9]{5,}")]
+    private static partial Regex LongNumber();
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_$]*$")]
     private static partial Regex PlainIdentifier();

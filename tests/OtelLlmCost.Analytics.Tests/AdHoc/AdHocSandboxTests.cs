@@ -63,6 +63,10 @@ public sealed class AdHocSandboxTests
     [DataRow("SELECT repeat('x', 100000000) FROM range(50)", "repeat")]
     [DataRow("SELECT length(lpad('x', count(*)::INT, 'y')) FROM llm_calls", "lpad")]
     [DataRow("SELECT range(1000000000)", "range")]
+    [DataRow("SELECT printf('%100000000d', 1) FROM range(50)", "printf")]
+    [DataRow("SELECT format('{:>100000000}', 'x')", "format")]
+    [DataRow("SELECT printf(team, 1) FROM llm_calls", "printf")]
+    [DataRow("SELECT to_base(1, 2, 100000000)", "to_base")]
     public void Run_RefusedFunctionOrFile_IsRejectedBeforeItRuns(string sql, string named)
     {
         var before = Scalar(Settings);
@@ -155,6 +159,7 @@ public sealed class AdHocSandboxTests
     [DataRow("SELECT date_trunc('day', start_time), extract(hour FROM start_time), strftime(start_time, '%Y'), now() > start_time FROM llm_calls")]
     [DataRow("SELECT regexp_extract('abc', 'b'), upper('x'), md5('x'), json_extract('{\"a\": 1}', '$.a'), uuid() IS NOT NULL, random() < 2")]
     [DataRow("SELECT unnest([1, 2]), generate_series(1, 3), range(5), repeat('-', 80), lpad('7', 3, '0'), bar(5, 0, 10, 20)")]
+    [DataRow("SELECT printf('%-10s|%5.2f', 'a', 1.5), format('{} costs {:.4f}', 'x', 2.0), to_base(255, 16, 4)")]
     [DataRow("SELECT * FROM range(3) a POSITIONAL JOIN range(3) b")]
     [DataRow("SELECT * FROM range(3) a ASOF JOIN range(3) b ON a.range >= b.range")]
     [DataRow("SELECT * FROM range(3) a, LATERAL (SELECT a.range + 1) b(x)")]

@@ -8,7 +8,7 @@ namespace OtelLlmCost.Agent.Api;
 /// <summary>
 /// <c>POST /api/v1/query</c>: ad-hoc read-only SQL on the ledger (issue 6). Body
 /// <c>{"sql": "...", "limit": 1000, "timeout_ms": 10000}</c>; answer
-/// <c>{"columns": [{"name", "type"}], "rows": [[...]], "row_count", "truncated", "elapsed_ms"}</c> with decimals
+/// <c>{"columns": [{"name", "type"}], "rows": [[...]], "row_count", "truncated", "truncated_by", "elapsed_ms"}</c> with decimals
 /// exact (never through double) and timestamps ISO 8601 UTC. Every refusal is a 400 with
 /// <c>{"error": "...", "code": "..."}</c>; at most <see cref="MaxConcurrentQueries"/> run at once (429 beyond), so
 /// analysts cannot starve ingest of its two cores.
@@ -92,6 +92,11 @@ internal static class QueryEndpoints
         json.WriteEndArray();
         json.WriteNumber("row_count", result.Rows.Count);
         json.WriteBoolean("truncated", result.Truncated);
+        if (result.Truncation is { } truncation)
+        {
+            json.WriteString("truncated_by", truncation == AdHocTruncation.ByteLimit ? "byte_limit" : "row_limit");
+        }
+
         json.WriteNumber("elapsed_ms", Math.Round(result.Elapsed.TotalMilliseconds, 3));
         json.WriteEndObject();
         await json.FlushAsync(context.RequestAborted);
@@ -123,7 +128,18 @@ internal static class QueryEndpoints
                 throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The body needs a string property \"sql\".");
             }
 
-            return new AdHocQuery(sql.GetString()!, OptionalInt(root, "limit"),
+            string text;
+            try
+            {
+                text = sql.GetString()!;
+            }
+            catch (InvalidOperationException exception)
+            {
+                // System.Text.Json checks a string's UTF-8 only when it is read.
+                throw new AdHocQueryException(AdHocRefusal.InvalidRequest, $"The body is not valid JSON: \"sql\" is not valid UTF-8 ({exception.Message}).");
+            }
+
+            return new AdHocQuery(text, OptionalInt(root, "limit"),
                 OptionalInt(root, "timeout_ms") is { } milliseconds ? TimeSpan.FromMilliseconds(milliseconds) : null);
         }
     }

@@ -73,7 +73,11 @@ internal static class QueryCommand
 
             result ??= RunOnFile(dataDirectory, query);
             ResultWriter.Write(result, format, output);
-            if (result.Truncated)
+            if (result.Truncation == AdHocTruncation.ByteLimit)
+            {
+                error.WriteLine($"note: only the first {result.Rows.Count} rows are shown; the result reached the byte limit ({AdHocQueryOptions.DefaultMaxResultBytes / (1024 * 1024)} MiB), select fewer or narrower columns.");
+            }
+            else if (result.Truncated)
             {
                 error.WriteLine($"note: only the first {result.Rows.Count} rows are shown; raise --limit (at most {AdHocQueryOptions.MaxRowLimit}) for more.");
             }
@@ -224,7 +228,15 @@ internal static class QueryCommand
                 .Select(row => row.EnumerateArray().Select(ToValue).ToArray())
                 .ToList();
             return new AdHocResult(columns, rows, root.GetProperty("truncated").GetBoolean(),
-                TimeSpan.FromMilliseconds(root.GetProperty("elapsed_ms").GetDouble()));
+                TimeSpan.FromMilliseconds(root.GetProperty("elapsed_ms").GetDouble()))
+            {
+                Truncation = root.TryGetProperty("truncated_by", out var truncatedBy) ? truncatedBy.GetString() switch
+                {
+                    "byte_limit" => AdHocTruncation.ByteLimit,
+                    "row_limit" => AdHocTruncation.RowLimit,
+                    _ => null,
+                } : null,
+            };
         }
 
         private static object? ToValue(JsonElement value) => value.ValueKind switch

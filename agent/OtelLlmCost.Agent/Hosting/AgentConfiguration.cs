@@ -46,6 +46,7 @@ internal static class AgentConfiguration
             ApiEndpoint = agent["ApiEndpoint"] ?? "127.0.0.1:4320",
             StoreMemoryLimit = agent["StoreMemoryLimit"] ?? "512MB",
             StoreThreads = agent.GetValue<int?>("StoreThreads"),
+            StoreMaxTempDirectorySize = agent["StoreMaxTempDirectorySize"] ?? AgentOptions.DefaultStoreMaxTempDirectorySize,
             AdminToken = string.IsNullOrWhiteSpace(agent["AdminToken"]) ? null : agent["AdminToken"],
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
             Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),

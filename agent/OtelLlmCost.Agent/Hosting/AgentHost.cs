@@ -80,14 +80,17 @@ internal sealed partial class AgentHost : IAsyncDisposable
         try
         {
             // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load
-            // extensions, except the snapshot's staging directory, where DuckDB itself writes the snapshot.
+            // extensions, except the snapshot's staging directory, where DuckDB itself writes the snapshot; nor change
+            // the limits set here: the configuration is locked once they are applied.
             store = LedgerStore.Open(options.DataDirectory, new DuckDbOpenOptions
             {
                 AccessMode = DuckDbAccessMode.ReadWrite,
                 EnableExternalAccess = false,
                 AllowedDirectories = snapshotPath is null ? [] : [Snapshot.LedgerSnapshot.StagingDirectory(snapshotPath) + Path.DirectorySeparatorChar],
                 MemoryLimit = options.StoreMemoryLimit,
+                MaxTempDirectorySize = options.StoreMaxTempDirectorySize,
                 Threads = options.StoreThreads,
+                LockConfiguration = true,
             });
             writer = new GroupCommitLedgerWriter(store, options.Ledger);
             var builder = WebApplication.CreateSlimBuilder();

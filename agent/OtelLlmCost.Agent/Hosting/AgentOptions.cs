@@ -17,6 +17,14 @@ internal sealed class AgentOptions
     /// <summary>DuckDB's memory limit for the ledger (its buffer pool, indexes and query memory; it spills to disk beyond).</summary>
     public string StoreMemoryLimit { get; set; } = "512MB";
 
+    public const string DefaultStoreMaxTempDirectorySize = "2GB";
+
+    /// <summary>
+    /// The most DuckDB may spill to <c>otel-llm-cost.duckdb.tmp</c> when work outgrows the memory limit; beyond it the
+    /// work fails instead of filling the disk (DuckDB's own default is 90% of the free space).
+    /// </summary>
+    public string StoreMaxTempDirectorySize { get; set; } = DefaultStoreMaxTempDirectorySize;
+
     /// <summary>DuckDB worker threads; null leaves one per core.</summary>
     public int? StoreThreads { get; set; }
 

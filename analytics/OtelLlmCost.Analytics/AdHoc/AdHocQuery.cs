@@ -10,14 +10,28 @@ public sealed record AdHocColumn(string Name, string Type, DuckDbTypeId TypeId);
 
 /// <summary>
 /// The first rows of a query result as CLR values (decimals exact, timestamps UTC <see cref="DateTime"/>); see
-/// <see cref="DuckDbDataReader.GetValue"/> for the value types. <see cref="Truncated"/> says more rows existed.
+/// <see cref="DuckDbDataReader.GetValue"/> for the value types. <see cref="Truncated"/> says more rows existed, and
+/// <see cref="Truncation"/> which limit stopped the reading (null when the answer came from elsewhere and did not say).
 /// </summary>
-public sealed record AdHocResult(IReadOnlyList<AdHocColumn> Columns, IReadOnlyList<object?[]> Rows, bool Truncated, TimeSpan Elapsed);
+public sealed record AdHocResult(IReadOnlyList<AdHocColumn> Columns, IReadOnlyList<object?[]> Rows, bool Truncated, TimeSpan Elapsed)
+{
+    public AdHocTruncation? Truncation { get; init; }
+}
+
+/// <summary>Which limit cut a result short.</summary>
+public enum AdHocTruncation
+{
+    /// <summary>The request's row limit.</summary>
+    RowLimit,
+
+    /// <summary><see cref="AdHocQueryOptions.MaxResultBytes"/>.</summary>
+    ByteLimit,
+}
 
 /// <summary>Why a query was refused or failed; all are the caller's to fix (HTTP 400), none is retried.</summary>
 public enum AdHocRefusal
 {
-    /// <summary>Empty SQL, a bad row limit or timeout.</summary>
+    /// <summary>Empty or overlong SQL, a bad row limit or timeout.</summary>
     InvalidRequest,
 
     /// <summary>More than one statement, or none.</summary>
@@ -26,7 +40,7 @@ public enum AdHocRefusal
     /// <summary>A statement other than a query (writes, DDL, COPY, ATTACH, SET, INSTALL/LOAD, PRAGMA, ...).</summary>
     NotReadOnly,
 
-    /// <summary>DuckDB refused it: a syntax or binder error, a disabled function (file access), a read-only violation.</summary>
+    /// <summary>A syntax or binder error, or a function, table or construct the sandbox does not allow (files, side effects).</summary>
     Rejected,
 
     /// <summary>It ran longer than its timeout and was interrupted.</summary>

@@ -11,6 +11,14 @@ public sealed class AdHocQueryOptions
 
     public const int MaxRowLimit = 100_000;
 
+    /// <summary>The longest SQL text accepted, in characters; longer text is refused before DuckDB parses it.</summary>
+    public const int MaxSqlLength = 64 * 1024;
+
+    public const long DefaultMaxResultBytes = 16L * 1024 * 1024;
+
+    /// <summary>Reading stops once the rows read hold about this many bytes of values (the result says it was truncated).</summary>
+    public long MaxResultBytes { get; init; } = DefaultMaxResultBytes;
+
     public TimeSpan DefaultTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The longest timeout a request may ask for.</summary>
@@ -18,12 +26,12 @@ public sealed class AdHocQueryOptions
 }
 
 /// <summary>
-/// Runs one user-written query against the ledger, read-only, on a connection of its own: DuckDB splits the SQL and
-/// exactly one statement must be a query (<c>SELECT</c>, including <c>SHOW</c>/<c>DESCRIBE</c>/<c>SUMMARIZE</c>
-/// which DuckDB turns into selects, or <c>EXPLAIN</c>); it runs inside <c>BEGIN TRANSACTION READ ONLY</c>, which is
-/// rolled back afterwards, so even a statement that slipped through could not write. File access, ATTACH and
-/// extension loading are the database's business (the agent opens it with external access disabled). A timer
-/// interrupts the query at its timeout; the result streams, so the row limit bounds memory.
+/// Runs one user-written query against the ledger, read-only, on a connection of its own. The SQL must be one
+/// statement, and <see cref="AdHocSandbox"/> must allow it before DuckDB binds or runs anything (a SELECT tree of
+/// allowed functions and tables only); it then runs inside <c>BEGIN TRANSACTION READ ONLY</c>, rolled back afterwards.
+/// File access, ATTACH and extension loading are also off in the database itself, and its configuration is locked,
+/// so each layer would hold without the others. A timer interrupts the query at its timeout; the result streams,
+/// and reading stops at the row limit or at <see cref="AdHocQueryOptions.MaxResultBytes"/>.
 /// Thread-safe: every run opens and closes its own connection.
 /// </summary>
 public sealed class AdHocQueryRunner
@@ -81,6 +89,18 @@ public sealed class AdHocQueryRunner
             throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The SQL is empty.");
         }
 
+        if (query.Sql.Length > AdHocQueryOptions.MaxSqlLength)
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest,
+                $"The SQL is {query.Sql.Length} characters long; at most {AdHocQueryOptions.MaxSqlLength} are accepted.");
+        }
+
+        // DuckDB reads the SQL up to the first NUL; what the sandbox checks must be all that runs.
+        if (query.Sql.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The SQL contains a NUL character.");
+        }
+
         var limit = query.RowLimit ?? AdHocQueryOptions.DefaultRowLimit;
         if (limit is < 1 or > AdHocQueryOptions.MaxRowLimit)
         {
@@ -98,16 +118,19 @@ public sealed class AdHocQueryRunner
         return (limit, timeout);
     }
 
-    private static AdHocResult Execute(DuckDbConnection connection, string sql, int limit, Stopwatch stopwatch)
+    private AdHocResult Execute(DuckDbConnection connection, string sql, int limit, Stopwatch stopwatch)
     {
-        using var statement = AdHocStatement.PrepareSingle(connection, sql, out var count);
-        if (statement is null)
+        var count = AdHocStatement.Count(connection, sql);
+        if (count != 1)
         {
             throw new AdHocQueryException(AdHocRefusal.NotOneStatement, count == 0
                 ? "The SQL holds no statement."
                 : $"Send exactly one statement; this SQL holds {count}.");
         }
 
+        AdHocSandbox.Check(connection, sql);
+        using var statement = AdHocStatement.Prepare(connection, sql);
+        // The sandbox allowed only queries; this says so again from what DuckDB actually prepared.
         if (statement.StatementType is not (DuckDbStatementType.Select or DuckDbStatementType.Explain))
         {
             throw new AdHocQueryException(AdHocRefusal.NotReadOnly,
@@ -129,14 +152,15 @@ public sealed class AdHocQueryRunner
         }
 
         var rows = new List<object?[]>();
-        var truncated = false;
+        AdHocTruncation? truncation = null;
+        long bytes = 0;
         try
         {
             while (reader.Read())
             {
                 if (rows.Count == limit)
                 {
-                    truncated = true;
+                    truncation = AdHocTruncation.RowLimit;
                     break;
                 }
 
@@ -144,6 +168,13 @@ public sealed class AdHocQueryRunner
                 for (var i = 0; i < row.Length; i++)
                 {
                     row[i] = reader.GetValue(i);
+                    bytes += ApproximateBytes(row[i]);
+                }
+
+                if (bytes > Options.MaxResultBytes)
+                {
+                    truncation = AdHocTruncation.ByteLimit;
+                    break;
                 }
 
                 rows.Add(row);
@@ -155,8 +186,19 @@ public sealed class AdHocQueryRunner
                 $"{OneLine(exception.Message)} Cast the column to VARCHAR to read it.", exception);
         }
 
-        return new AdHocResult(columns, rows, truncated, stopwatch.Elapsed);
+        return new AdHocResult(columns, rows, truncation is not null, stopwatch.Elapsed) { Truncation = truncation };
     }
+
+    /// <summary>About what a value costs in memory and in the answer; exact enough to bound a result, cheap per value.</summary>
+    private static long ApproximateBytes(object? value) => value switch
+    {
+        null => 1,
+        string text => text.Length + 2,
+        byte[] blob => blob.Length,
+        System.Collections.IDictionary map => 2 + map.Keys.Cast<object?>().Sum(ApproximateBytes) + map.Values.Cast<object?>().Sum(ApproximateBytes),
+        System.Collections.IEnumerable items => 2 + items.Cast<object?>().Sum(ApproximateBytes),
+        _ => 16,
+    };
 
     private static string Describe(DuckDbStatementType type) => type switch
     {

@@ -4,9 +4,9 @@ using OtelLlmCost.Analytics.Store.DuckDb.Native;
 namespace OtelLlmCost.Analytics.AdHoc;
 
 /// <summary>
-/// The single statement of an ad-hoc request, prepared from DuckDB's own statement splitter (so comments, strings
-/// and semicolons inside literals are split exactly as DuckDB would run them) and executed as a streaming result,
-/// so a row limit stops the work instead of materializing everything first.
+/// The single statement of an ad-hoc request, counted and prepared with DuckDB's own statement splitter (so comments,
+/// strings and semicolons inside literals are split exactly as DuckDB would run them) and executed as a streaming
+/// result, so a row or byte limit stops the work instead of materializing everything first.
 /// </summary>
 internal sealed unsafe class AdHocStatement : IDisposable
 {
@@ -23,32 +23,23 @@ internal sealed unsafe class AdHocStatement : IDisposable
 
     public int ParameterCount { get; }
 
-    /// <summary>Splits <paramref name="sql"/>; returns the statement count, and prepares the statement when there is exactly one.</summary>
-    public static AdHocStatement? PrepareSingle(DuckDbConnection connection, string sql, out int statementCount)
+    /// <summary>How many statements DuckDB's splitter finds in <paramref name="sql"/>; it parses only, nothing is bound or run.</summary>
+    public static int Count(DuckDbConnection connection, string sql)
     {
-        using var text = new Utf8Text(sql);
-        IntPtr extracted;
-        fixed (byte* pointer = text)
-        {
-            statementCount = (int)DuckDbNative.ExtractStatements(connection.Handle, pointer, out extracted);
-        }
+        var extracted = Extract(connection, sql, out var count);
+        DuckDbNative.DestroyExtracted(ref extracted);
+        return count;
+    }
 
+    /// <summary>Prepares (binds) the single statement of <paramref name="sql"/>; call only after the sandbox allowed it.</summary>
+    public static AdHocStatement Prepare(DuckDbConnection connection, string sql)
+    {
+        var extracted = Extract(connection, sql, out var count);
         try
         {
-            if (statementCount == 0)
+            if (count != 1)
             {
-                var error = DuckDbNative.ReadUtf8(DuckDbNative.ExtractStatementsError(extracted));
-                if (error is not null)
-                {
-                    throw new DuckDbException(error);
-                }
-
-                return null;
-            }
-
-            if (statementCount != 1)
-            {
-                return null;
+                throw new DuckDbException($"Expected one statement; found {count}.");
             }
 
             if (DuckDbNative.PrepareExtractedStatement(connection.Handle, extracted, 0, out var statement) != DuckDbNative.Success)
@@ -64,6 +55,28 @@ internal sealed unsafe class AdHocStatement : IDisposable
         {
             DuckDbNative.DestroyExtracted(ref extracted);
         }
+    }
+
+    private static IntPtr Extract(DuckDbConnection connection, string sql, out int count)
+    {
+        using var text = new Utf8Text(sql);
+        IntPtr extracted;
+        fixed (byte* pointer = text)
+        {
+            count = (int)DuckDbNative.ExtractStatements(connection.Handle, pointer, out extracted);
+        }
+
+        if (count == 0)
+        {
+            var error = DuckDbNative.ReadUtf8(DuckDbNative.ExtractStatementsError(extracted));
+            if (error is not null)
+            {
+                DuckDbNative.DestroyExtracted(ref extracted);
+                throw new DuckDbException(error);
+            }
+        }
+
+        return extracted;
     }
 
     /// <summary>Starts the statement; rows are computed as the reader asks for them.</summary>

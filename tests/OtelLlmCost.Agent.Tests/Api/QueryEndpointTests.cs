@@ -71,14 +71,14 @@ public sealed class QueryEndpointTests
     [TestMethod]
     [DataRow("SELECT * FROM read_csv('/etc/passwd')", "rejected", "disabled")]
     [DataRow("ATTACH '/tmp/otel-llm-cost-api-x.db'", "not_read_only", "ATTACH")]
-    [DataRow("COPY llm_calls TO '/tmp/otel-llm-cost-api-x.csv'", "rejected", "disabled")]
+    [DataRow("COPY llm_calls TO '/tmp/otel-llm-cost-api-x.csv'", "not_read_only", "COPY")]
     [DataRow("INSTALL httpfs", "not_read_only", "INSTALL")]
     [DataRow("LOAD httpfs", "not_read_only", "LOAD")]
     [DataRow("CREATE TABLE t (a INT)", "not_read_only", "CREATE")]
     [DataRow("DELETE FROM llm_calls", "not_read_only", "DELETE")]
     [DataRow("SET enable_external_access = true", "not_read_only", "SET")]
     [DataRow("SELECT 1; DELETE FROM llm_calls", "not_one_statement", "exactly one statement")]
-    [DataRow("EXPLAIN ANALYZE DELETE FROM llm_calls", "rejected", "read-only")]
+    [DataRow("EXPLAIN ANALYZE DELETE FROM llm_calls", "not_read_only", "this is a DELETE statement")]
     [DataRow("SELEC 1", "rejected", "Parser Error")]
     public async Task Query_AnythingButOneReadOnlyQuery_Is400WithReason(string sql, string code, string reason)
     {

@@ -87,8 +87,8 @@ public sealed class AdHocQueryRunnerTests
     [DataRow("SELECT * FROM read_csv('/etc/passwd')", AdHocRefusal.Rejected, "disabled")]
     [DataRow("SELECT * FROM read_text('/etc/hostname')", AdHocRefusal.Rejected, "disabled")]
     [DataRow("ATTACH '/tmp/otel-llm-cost-adhoc-x.db'", AdHocRefusal.NotReadOnly, "ATTACH")]
-    [DataRow("COPY llm_calls TO '/tmp/otel-llm-cost-adhoc-x.csv'", AdHocRefusal.Rejected, "disabled")]
-    [DataRow("COPY (SELECT 1) TO '/tmp/otel-llm-cost-adhoc-x.csv'", AdHocRefusal.Rejected, "disabled")]
+    [DataRow("COPY llm_calls TO '/tmp/otel-llm-cost-adhoc-x.csv'", AdHocRefusal.NotReadOnly, "COPY")]
+    [DataRow("COPY (SELECT 1) TO '/tmp/otel-llm-cost-adhoc-x.csv'", AdHocRefusal.NotReadOnly, "COPY")]
     [DataRow("INSTALL httpfs", AdHocRefusal.NotReadOnly, "INSTALL")]
     [DataRow("LOAD httpfs", AdHocRefusal.NotReadOnly, "LOAD")]
     [DataRow("CREATE TABLE t (a INT)", AdHocRefusal.NotReadOnly, "CREATE")]
@@ -99,7 +99,7 @@ public sealed class AdHocQueryRunnerTests
     [DataRow("SET enable_external_access = true", AdHocRefusal.NotReadOnly, "SET")]
     [DataRow("PRAGMA enable_profiling", AdHocRefusal.NotReadOnly, "PRAGMA")]
     [DataRow("CHECKPOINT", AdHocRefusal.NotReadOnly, "read-only")]
-    [DataRow("EXPORT DATABASE '/tmp/otel-llm-cost-adhoc-x'", AdHocRefusal.Rejected, "disabled")]
+    [DataRow("EXPORT DATABASE '/tmp/otel-llm-cost-adhoc-x'", AdHocRefusal.NotReadOnly, "EXPORT")]
     [DataRow("SELECT 1; DELETE FROM llm_calls", AdHocRefusal.NotOneStatement, "exactly one statement")]
     [DataRow("SELECT 1; SELECT 2", AdHocRefusal.NotOneStatement, "holds 2")]
     [DataRow("SELECT $1", AdHocRefusal.InvalidRequest, "parameters")]
@@ -134,11 +134,11 @@ public sealed class AdHocQueryRunnerTests
     }
 
     [TestMethod]
-    public void Run_ExplainAnalyzeOfAWrite_IsStoppedByTheReadOnlyTransaction()
+    public void Run_ExplainAnalyzeOfAWrite_IsRefusedBeforeItRuns()
     {
         var exception = Should.Throw<AdHocQueryException>(() => Runner.Run(new AdHocQuery("EXPLAIN ANALYZE DELETE FROM llm_calls")));
-        exception.Refusal.ShouldBe(AdHocRefusal.Rejected);
-        exception.Message.ShouldContain("read-only", Case.Insensitive);
+        exception.Refusal.ShouldBe(AdHocRefusal.NotReadOnly);
+        exception.Message.ShouldContain("this is a DELETE statement");
         CountRows().ShouldBe(3L);
     }
 

@@ -16,6 +16,9 @@ public sealed class DuckDbOpenOptions
     /// <summary>DuckDB memory limit such as <c>1GB</c>; null leaves DuckDB's default (80% of RAM).</summary>
     public string? MemoryLimit { get; init; }
 
+    /// <summary>The most DuckDB may spill to its temporary directory, such as <c>2GB</c>; null leaves DuckDB's default (90% of free disk).</summary>
+    public string? MaxTempDirectorySize { get; init; }
+
     public DuckDbAccessMode AccessMode { get; init; } = DuckDbAccessMode.Automatic;
 
     /// <summary>When false, SQL cannot read or write files, attach databases or load extensions.</summary>
@@ -46,6 +49,11 @@ public sealed class DuckDbOpenOptions
         if (MemoryLimit is { } memoryLimit)
         {
             yield return new("memory_limit", memoryLimit);
+        }
+
+        if (MaxTempDirectorySize is { } maxTempDirectorySize)
+        {
+            yield return new("max_temp_directory_size", maxTempDirectorySize);
         }
 
         yield return new("access_mode", AccessMode switch

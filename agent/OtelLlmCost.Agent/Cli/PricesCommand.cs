@@ -305,7 +305,7 @@ internal static class PricesCommand
         var at = new Option<string?>("--at") { Description = "Compare the prices in effect at this instant (ISO-8601, UTC); default now." };
         var openOnly = new Option<bool>("--open") { Description = "List only the disagreements no decision settles." };
         var catalog = CatalogOption();
-        var format = FormatOption();
+        var format = CommonOptions.Format();
         foreach (var option in new Option[] { genAiPrices, litellm, corrections, provider, at, openOnly, catalog, format })
         {
             command.Options.Add(option);
@@ -340,8 +340,8 @@ internal static class PricesCommand
                 f.Provider, f.Model, f.LiteLlmKey, f.Aspect, f.GenAiPrices, f.LiteLlm, f.Catalog, f.CatalogTook, AuditStatusName(f.Status),
                 f.Decision?.Source ?? string.Empty, f.Decision?.Checked ?? string.Empty,
             }).ToList();
-            var formatName = parseResult.GetValue(format)!;
-            if (formatName == "json")
+            var formatName = parseResult.GetValue(format);
+            if (formatName == OutputFormat.Json)
             {
                 var items = new JsonArray();
                 foreach (var row in rows)

@@ -32,7 +32,7 @@ internal static class LedgerSource
                 + "(Metrics:Snapshot:Enabled, refreshed every Metrics:Snapshot:Interval); stop the agent or wait for its first snapshot");
         }
 
-        // The snapshot is a copy of the ledger's main file right after a checkpoint; its write time is when that data was current.
+        // The snapshot is one consistent read of the ledger, written just before its write time; that is when its data was current.
         error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"note: an agent is running on this data directory; reading its snapshot, data as of {File.GetLastWriteTimeUtc(snapshot):yyyy-MM-dd HH:mm:ss} UTC"));
         return snapshot;

@@ -52,6 +52,15 @@ public sealed class AgentConfigurationTests
     }
 
     [TestMethod]
+    [DataRow(null, "2GB")]
+    [DataRow("500MB", "500MB")]
+    public void Read_StoreMaxTempDirectorySize_DefaultsToABound(string? configured, string expected)
+    {
+        var configuration = AgentConfiguration.Build(null, new Dictionary<string, string?> { ["Agent:StoreMaxTempDirectorySize"] = configured });
+        AgentConfiguration.Read(configuration).StoreMaxTempDirectorySize.ShouldBe(expected);
+    }
+
+    [TestMethod]
     public void MissingConfigFile_IsAClearError()
     {
         Should.Throw<FileNotFoundException>(() => AgentConfiguration.Build("/no/such/agent.json", new Dictionary<string, string?>()))

@@ -10,7 +10,7 @@ public sealed class InstallPathTests
     private static readonly string AgentProject = Path.Combine(RepositoryPaths.Root, "agent", "OtelLlmCost.Agent", "OtelLlmCost.Agent.csproj");
 
     /// <summary>Debug or Release: the configuration these tests were built with, so packing needs no second build.</summary>
-    private static string BuildConfiguration => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+    private static string BuildConfiguration => new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
     [TestMethod]
     [Timeout(300_000, CooperativeCancellation = true)]

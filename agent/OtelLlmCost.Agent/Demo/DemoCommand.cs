@@ -30,8 +30,9 @@ internal static class DemoCommand
         };
         var backfillDays = new Option<int>("--backfill-days")
         {
-            Description = "Days of history to send first, with a daily rhythm (timestamps in the past).",
-            DefaultValueFactory = _ => 0,
+            Description = "Days of history to send first, with a daily rhythm (timestamps in the past; about 6,500 calls a day). "
+                + "The default covers the last complete week, so the weekly report and the daily rhythm show at once; 0 sends only live traffic.",
+            DefaultValueFactory = _ => DefaultBackfillDays,
         };
         var seed = new Option<int>("--seed") { Description = "Random seed, for a reproducible run.", DefaultValueFactory = _ => 42 };
         var command = new Command("demo", "Send realistic synthetic GenAI traffic to a running agent through the OpenTelemetry exporter.");
@@ -64,6 +65,9 @@ internal static class DemoCommand
         return command;
     }
 
+    /// <summary>Two weeks: whatever the weekday, the last complete ISO week is in the history.</summary>
+    internal const int DefaultBackfillDays = 14;
+
     /// <summary>The agent's default OTLP listener for the protocol (gRPC and HTTP listen on different ports).</summary>
     internal static string DefaultEndpoint(bool http) => http ? "http://127.0.0.1:4318" : "http://127.0.0.1:4317";
 
@@ -88,19 +92,22 @@ internal static class DemoCommand
         var now = DateTime.UtcNow;
         if (options.BackfillDays > 0)
         {
-            // Ten-second steps over past days, each kept with the daily shape's probability: at most one call per step
-            // (about 4,000 a day), whatever the live rate.
+            // Ten-second steps over past days, each kept with the daily shape's probability: at most one step (a call or
+            // an agent run) per ten seconds, about 6,500 calls a day, whatever the live rate.
+            var unflushed = 0L;
             for (var at = now.AddDays(-options.BackfillDays); at < now && !cancellationToken.IsCancellationRequested; at = at.AddSeconds(10))
             {
                 if (traffic.KeepAt(at))
                 {
-                    Emit(services, traffic.Next(), at);
-                    calls++;
+                    var sent = Emit(services, traffic.NextRun(), at);
+                    calls += sent;
+                    unflushed += sent;
 
-                    // Bounded export queues: drain every 5,000 calls (once, not again on each skipped step after).
-                    if (calls % 5_000 == 0)
+                    // Bounded export queues (65,536 spans): drain every 5,000 calls.
+                    if (unflushed >= 5_000)
                     {
                         services.Flush(30_000);
+                        unflushed = 0;
                     }
                 }
             }
@@ -113,9 +120,9 @@ internal static class DemoCommand
         while (stopwatch.Elapsed < options.Duration && !cancellationToken.IsCancellationRequested)
         {
             var due = (long)(stopwatch.Elapsed.TotalSeconds * options.Rate);
-            for (; live < due; live++)
+            while (live < due)
             {
-                Emit(services, traffic.Next(), DateTime.UtcNow);
+                live += Emit(services, traffic.NextRun(), DateTime.UtcNow);
             }
 
             try
@@ -140,9 +147,45 @@ internal static class DemoCommand
         return new DemoResult(calls, flushed);
     }
 
-    private static void Emit(DemoServices services, DemoCall call, DateTime startUtc)
+    /// <summary>Sends one step and returns how many LLM calls it held.</summary>
+    private static int Emit(DemoServices services, DemoRun run, DateTime startUtc)
     {
-        using var activity = services.SourceFor(call.Service).StartActivity($"{call.Operation} {call.Model}", ActivityKind.Client, parentContext: default, startTime: startUtc);
+        if (run.AgentName is null)
+        {
+            Emit(services, run.Calls[0], startUtc, parent: default);
+            return 1;
+        }
+
+        // An agent run as GenAI instrumentations report one: an invoke_agent span whose children are the model calls,
+        // one after the other. The run's cost is the sum of its calls (the agent span itself carries no usage).
+        var first = run.Calls[0];
+        using var agent = services.SourceFor(first.Service).StartActivity($"invoke_agent {run.AgentName}", ActivityKind.Internal, parentContext: default, startTime: startUtc);
+        if (agent is null)
+        {
+            return 0;
+        }
+
+        agent.SetTag("gen_ai.operation.name", "invoke_agent");
+        agent.SetTag("gen_ai.agent.name", run.AgentName);
+        agent.SetTag("gen_ai.conversation.id", first.ConversationId);
+        agent.SetTag("team", first.Team);
+        agent.SetTag("feature", first.Feature);
+        agent.SetTag("workload", first.Workload);
+        agent.SetTag("user.id", first.UserId);
+        var at = startUtc.AddMilliseconds(5);
+        foreach (var call in run.Calls)
+        {
+            Emit(services, call, at, agent.Context);
+            at += call.Duration + TimeSpan.FromMilliseconds(20);
+        }
+
+        agent.SetEndTime(at);
+        return run.Calls.Count;
+    }
+
+    private static void Emit(DemoServices services, DemoCall call, DateTime startUtc, ActivityContext parent)
+    {
+        using var activity = services.SourceFor(call.Service).StartActivity($"{call.Operation} {call.Model}", ActivityKind.Client, parent, startTime: startUtc);
         if (activity is null)
         {
             return;
@@ -154,7 +197,13 @@ internal static class DemoCommand
         activity.SetTag("server.address", call.ServerAddress);
         activity.SetTag("team", call.Team);
         activity.SetTag("feature", call.Feature);
+        activity.SetTag("workload", call.Workload);
         activity.SetTag("user.id", call.UserId);
+        if (call.ConversationId is not null)
+        {
+            activity.SetTag("gen_ai.conversation.id", call.ConversationId);
+        }
+
         if (call.ErrorType is { } errorType)
         {
             activity.SetTag("error.type", errorType);

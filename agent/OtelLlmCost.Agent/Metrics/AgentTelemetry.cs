@@ -27,7 +27,9 @@ internal static class AgentTelemetry
             return new MetricsCollector(instrument => instrument.Meter.Name.StartsWith("OtelLlmCost.", StringComparison.Ordinal)
                 && (ReferenceEquals(instrument.Meter.Scope, factory) || ReferenceEquals(instrument.Meter, writer.Meter)));
         });
-        services.AddSingleton(_ => new OtlpMetricsPush(OtlpMetricsExport.Create(Environment.GetEnvironmentVariable)));
+        services.AddSingleton(provider => new OtlpMetricsPush(OtlpMetricsExport.Create(Environment.GetEnvironmentVariable,
+            [Receivers.Otlp.OtlpReceiverOptions.ParseEndpoint(options.Otlp.GrpcEndpoint), Receivers.Otlp.OtlpReceiverOptions.ParseEndpoint(options.Otlp.HttpEndpoint)],
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Metrics"))));
         if (options.Metrics.Snapshot.Enabled)
         {
             services.AddHostedService<Snapshot.SnapshotService>();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using OtelLlmCost.Agent.Demo;
 
 namespace OtelLlmCost.Agent.Tests.EndToEnd;
@@ -73,6 +74,60 @@ public sealed class DemoCommandEndToEndTests
         output.ToString().ShouldContain($"backfilled {result.Calls - live} calls over {backfillDays} day(s)");
         agent.Scalar($"SELECT count(*) FROM llm_calls WHERE start_time < TIMESTAMPTZ '{startedAt.AddDays(-backfillDays).AddMinutes(-1):yyyy-MM-dd HH:mm:ss}+00'").ShouldBe(0L);
         ((long)agent.Scalar("SELECT count(DISTINCT hour(start_time AT TIME ZONE 'UTC')) FROM llm_calls")!).ShouldBe(24L);
+    }
+
+    [TestMethod]
+    public async Task Demo_TellsTheTourStory_WorkloadsAgentRunsOfSeveralCallsAndConversations()
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+
+        var result = await DemoCommand.RunAsync(
+            new DemoCommand.DemoOptions(agent.Host.GrpcAddress, Http: false, Rate: 200, Duration: TimeSpan.FromSeconds(2), BackfillDays: 0, Seed: 11),
+            output,
+            CancellationToken.None);
+        (await agent.WaitForAsync("SELECT count(*) FROM llm_calls", result.Calls)).ShouldBe(result.Calls);
+
+        // Workloads: every call has one, so the weekly report is not one "(unattributed)" row.
+        agent.Scalar("SELECT count(*) FROM llm_calls WHERE workload IS NULL").ShouldBe(0L);
+        ((long)agent.Scalar("SELECT count(DISTINCT workload) FROM llm_calls")!).ShouldBeGreaterThanOrEqualTo(5);
+
+        // Agent runs: traces of several calls under one invoke_agent span, with the agent's name and a conversation.
+        ((long)agent.Scalar("SELECT count(*) FROM (SELECT trace_id FROM llm_calls GROUP BY trace_id HAVING count(*) >= 3)")!).ShouldBeGreaterThan(0);
+        agent.Scalar("SELECT count(*) FROM llm_calls WHERE feature = 'deep-research' AND parent_span_id IS NULL").ShouldBe(0L);
+        using var client = new HttpClient { BaseAddress = agent.Host.ApiAddress };
+        using var runs = JsonDocument.Parse(await client.GetStringAsync(new Uri("/api/v1/traces?by=agent_run&limit=5", UriKind.Relative)));
+        var rows = runs.RootElement.GetProperty("rows");
+        rows.GetArrayLength().ShouldBeGreaterThan(0, runs.RootElement.ToString());
+        rows[0].ToString().ShouldContain("deep-research");
+
+        // Conversations: support chats of several turns, each turn its own trace.
+        ((long)agent.Scalar("SELECT count(*) FROM (SELECT conversation_id FROM llm_calls WHERE feature = 'chat-assist' GROUP BY 1 HAVING count(DISTINCT trace_id) >= 2)")!)
+            .ShouldBeGreaterThan(0);
+    }
+
+    [TestMethod]
+    public async Task Demo_Interrupted_SaysHowManyCallsItMadeBeforeFlushing()
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var ctrlC = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+
+        var result = await DemoCommand.RunAsync(
+            new DemoCommand.DemoOptions(agent.Host.GrpcAddress, Http: false, Rate: 100, Duration: TimeSpan.FromMinutes(5), BackfillDays: 0, Seed: 3),
+            output,
+            ctrlC.Token);
+
+        result.Calls.ShouldBeGreaterThan(0);
+        output.ToString().ShouldContain($"interrupted: {result.Calls} LLM calls made (0 backfilled, {result.Calls} live)");
+    }
+
+    [TestMethod]
+    public void DemoCommand_WithoutBackfillDays_BackfillsTwoWeeks()
+    {
+        var parse = OtelLlmCost.Agent.Cli.AgentCommandLine.Create().Parse(["demo"]);
+
+        parse.GetValue<int>("--backfill-days").ShouldBe(14, "the last complete week, whatever the weekday, for the weekly report");
     }
 
     [TestMethod]

@@ -18,6 +18,7 @@ internal static class ReportEndpoints
         api.MapGet("/reports/weekly", Weekly);
         api.MapGet("/reports/whatif", WhatIf);
         api.MapGet("/reports/savings", SavingsEndpoint.Savings);
+        api.MapGet("/reports/unit-economics", UnitEconomicsEndpoint.UnitEconomics);
     }
 
     private static IResult Chargeback(HttpRequest request, LedgerStore store)

@@ -6,7 +6,6 @@ using OtelLlmCost.Analytics.Spend;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Pricing.Cost;
-using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Api;
 
@@ -52,7 +51,7 @@ internal static class SpendEndpoints
         api.MapGet("/calls", Calls);
         api.MapGet("/traces/{traceId}", Trace);
         api.MapGet("/prices", Prices);
-        api.MapPost("/estimate", Estimate);
+        api.MapPost("/estimate", EstimateEndpoint.Estimate);
     }
 
     private static IResult Spend(HttpRequest request, LedgerStore store, AgentOptions options, TimeProvider clock)
@@ -232,47 +231,6 @@ internal static class SpendEndpoints
         }, Json);
     }
 
-    private static async Task<IResult> Estimate(HttpRequest request, CostCalculator calculator, TimeProvider clock)
-    {
-        EstimateRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<EstimateRequest>(request.Body, Json, request.HttpContext.RequestAborted);
-        }
-        catch (JsonException exception)
-        {
-            return BadRequest($"The body is not a valid estimate request: {exception.Message}");
-        }
-
-        if (body is null || string.IsNullOrWhiteSpace(body.Model))
-        {
-            return BadRequest("model is required.");
-        }
-
-        if (body.InputTokens < 0 || body.MaxOutputTokens < 0 || body.CacheReadTokens < 0 || body.CacheReadTokens > body.InputTokens)
-        {
-            return BadRequest("Token counts must not be negative, and cache_read_tokens is part of input_tokens.");
-        }
-
-        var usage = new TokenUsage { InputTokens = body.InputTokens, OutputTokens = body.MaxOutputTokens, CacheReadTokens = body.CacheReadTokens };
-        var at = body.At?.UtcDateTime ?? clock.GetUtcNow().UtcDateTime;
-        var cost = calculator.Calculate(body.Provider, body.Model, usage, body.ServiceTier, at);
-        return Results.Json(new
-        {
-            model = body.Model,
-            provider = body.Provider,
-            pricing_status = cost.Status,
-            price_id = cost.PriceId,
-            catalog_version = cost.CatalogVersion,
-            input_tokens = body.InputTokens,
-            max_output_tokens = body.MaxOutputTokens,
-            input_cost_usd = cost.InputCost + cost.CacheReadCost,
-            max_output_cost_usd = cost.OutputCost,
-            max_cost_usd = cost.TotalCost,
-            explanation = cost.Explanation,
-        }, Json);
-    }
-
     private static List<Dictionary<string, object?>> ReadCalls(DuckDbConnection connection, string sql, List<object> parameters)
     {
         using var statement = connection.Prepare(sql);
@@ -364,13 +322,4 @@ internal static class SpendEndpoints
     }
 
     private static IResult BadRequest(string message) => Results.Json(new { error = message }, Json, statusCode: StatusCodes.Status400BadRequest);
-
-    private sealed record EstimateRequest(
-        string? Model,
-        string? Provider,
-        long InputTokens,
-        long MaxOutputTokens,
-        long CacheReadTokens = 0,
-        string? ServiceTier = null,
-        DateTimeOffset? At = null);
 }

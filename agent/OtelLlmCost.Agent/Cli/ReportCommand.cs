@@ -20,11 +20,12 @@ internal static class ReportCommand
 
     public static Command Create()
     {
-        var command = new Command("report", "Chargeback, weekly review, what-if and savings reports from the ledger.");
+        var command = new Command("report", "Chargeback, weekly review, what-if, savings and unit-economics reports from the ledger.");
         command.Subcommands.Add(Chargeback());
         command.Subcommands.Add(Weekly());
         command.Subcommands.Add(WhatIf());
         command.Subcommands.Add(SavingsCommand.Create());
+        command.Subcommands.Add(UnitEconomicsCommand.Create());
         return command;
     }
 

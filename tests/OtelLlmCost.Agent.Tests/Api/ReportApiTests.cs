@@ -34,6 +34,8 @@ public sealed class ReportApiTests
     [DataRow("api/v1/reports/whatif?model=gpt-4o-mini&from=yesterday")]
     [DataRow("api/v1/reports/savings")]
     [DataRow("api/v1/reports/savings?period=last-month")]
+    [DataRow("api/v1/reports/unit-economics")]
+    [DataRow("api/v1/reports/unit-economics?month=2026-10&top=none")]
     public async Task Reports_BadParameters_Answer400WithAMessage(string path)
     {
         await using var agent = await AgentFixture.StartAsync();
@@ -61,6 +63,19 @@ public sealed class ReportApiTests
         // gpt-4o is a frontier model (top of its ladder): all of summarize's spend, none of grading's.
         var frontier = root.GetProperty("frontier_share").EnumerateArray().Single();
         (frontier.GetProperty("feature").GetString(), frontier.GetProperty("frontier_share").GetDecimal()).ShouldBe(("summarize", 1m));
+    }
+
+    [TestMethod]
+    public async Task UnitEconomics_FromTheRunningAgent_IsTheDocumentTheCliPrints()
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        using var client = new HttpClient { BaseAddress = agent.Host.ApiAddress };
+        using var response = await client.GetAsync("api/v1/reports/unit-economics?month=2026-10&top=3");
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        // The same names as UnitEconomicsCommandTests.UnitEconomics_Json_IsTheReportDocument.
+        json.RootElement.EnumerateObject().Select(p => p.Name).ShouldBe(["month", "time_zone", "outlier_factor", "users", "tenants", "margins"]);
+        json.RootElement.GetProperty("users").GetProperty("distribution").GetProperty("units").GetInt64().ShouldBe(0);
     }
 
     [TestMethod]

@@ -28,7 +28,7 @@ internal sealed class SampleLedger : IDisposable
 
     public SampleLedger Add(DateTime start, decimal? cost, string? team = null, string? feature = null, string? workload = null,
         string? tenant = null, string provider = "acme", string model = "big", long input = 1000, long output = 100, long cacheRead = 0,
-        string? environment = null, string? serviceTier = null, long cacheWrite = 0)
+        string? environment = null, string? serviceTier = null, long cacheWrite = 0, string? user = null)
     {
         using var writer = new LlmCallWriter(Store);
         writer.Write([new LlmCall
@@ -46,6 +46,7 @@ internal sealed class SampleLedger : IDisposable
             Tenant = tenant,
             Environment = environment,
             ServiceTier = serviceTier,
+            UserId = user,
             CostUsd = cost,
             PricingStatus = cost is null ? "unpriced_model" : "priced",
             UsageReported = true,

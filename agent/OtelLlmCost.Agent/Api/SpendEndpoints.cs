@@ -234,17 +234,9 @@ internal static class SpendEndpoints
 
     private static async Task<IResult> Estimate(HttpRequest request, CostCalculator calculator, TimeProvider clock)
     {
-        EstimateRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<EstimateRequest>(request.Body, Json, request.HttpContext.RequestAborted);
-        }
-        catch (JsonException exception)
-        {
-            return BadRequest($"The body is not a valid estimate request: {exception.Message}");
-        }
-
-        if (body is null || string.IsNullOrWhiteSpace(body.Model))
+        var body = await ApiRequestJson.ReadAsync<EstimateRequest>(request,
+            "an estimate request: {\"model\", \"provider\", \"input_tokens\", \"max_output_tokens\", \"cache_read_tokens\", \"service_tier\", \"at\"}");
+        if (string.IsNullOrWhiteSpace(body.Model))
         {
             return BadRequest("model is required.");
         }

@@ -47,6 +47,7 @@ internal static class AgentConfiguration
             StoreMemoryLimit = agent["StoreMemoryLimit"] ?? "512MB",
             StoreThreads = agent.GetValue<int?>("StoreThreads"),
             AdminToken = string.IsNullOrWhiteSpace(agent["AdminToken"]) ? null : agent["AdminToken"],
+            AllowUnauthenticatedRemoteApi = agent.GetValue("AllowUnauthenticatedRemoteApi", false),
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
             Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),
             Rollups = configuration.GetSection("Rollups").Get<RollupOptions>() ?? new RollupOptions(),

@@ -253,6 +253,7 @@ internal static class OtlpGrpcReceiver
     /// <summary>A trailers-only reply: the status travels in the only HEADERS frame, with no message.</summary>
     private static void Fail(HttpResponse response, GrpcStatusCode code, string message, TimeSpan? retryDelay = null)
     {
+        Hosting.ClientErrorLog.NoteReason(response.HttpContext, message);
         response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = OtlpResponses.PercentEncodeGrpcMessage(message);
         if (retryDelay is { } delay)

@@ -220,6 +220,7 @@ internal static class OtlpHttpReceiver
 
         public Task StatusAsync(int statusCode, GrpcStatusCode code, string message, TimeSpan? retryDelay = null)
         {
+            Hosting.ClientErrorLog.NoteReason(response.HttpContext, message);
             var body = json ? OtlpResponses.StatusJson(code, message) : OtlpResponses.StatusProtobuf(code, message, retryDelay);
             return WriteAsync(statusCode, body);
         }

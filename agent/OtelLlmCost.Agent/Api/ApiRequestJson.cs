@@ -63,6 +63,11 @@ internal static partial class ApiRequestJson
             return $"Unknown key '{unknown.Groups[1].Value}'{at}; expected {shape}.";
         }
 
+        if (exception.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) && exception.Path is { Length: > 2 } valuePath)
+        {
+            return $"The value at {valuePath} has the wrong type; expected {shape}.";
+        }
+
         return $"The body is not valid JSON for this request ({shape}): {exception.Message}";
     }
 

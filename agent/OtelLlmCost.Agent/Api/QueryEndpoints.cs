@@ -108,7 +108,7 @@ internal static class QueryEndpoints
         QueryBody body;
         try
         {
-            body = await ApiRequestJson.ReadAsync<QueryBody>(request, "{\"sql\": \"SELECT ...\", \"limit\": 1000, \"timeout_ms\": 10000}");
+            body = await ApiRequestJson.ReadAsync<QueryBody>(request, "{\"sql\": \"SELECT ...\", \"limit\": a whole number of rows, \"timeout_ms\": a whole number}");
         }
         catch (ApiRequestException exception)
         {

@@ -55,11 +55,12 @@ internal sealed partial class ClientErrorLog
             }
 
             var reason = $"the request body could not be read: {exception.Message}";
+            var refusal = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
             context.Response.Clear();
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            context.Response.StatusCode = refusal;
             context.Response.ContentType = "text/plain; charset=utf-8";
             await context.Response.WriteAsync(reason);
-            Report(context, StatusCodes.Status400BadRequest, reason);
+            Report(context, refusal, reason);
             return;
         }
 

@@ -33,6 +33,18 @@ internal sealed partial class ClientErrorLog
 
     public TimeSpan Interval { get; }
 
+    /// <summary>Lines left out since the last one logged.</summary>
+    public long Suppressed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _suppressed;
+            }
+        }
+    }
+
     /// <summary>Records why a request is refused, for the one line logged after it is answered.</summary>
     public static void NoteReason(HttpContext context, string reason) => context.Items[ReasonKey] = reason;
 

@@ -26,10 +26,11 @@ public sealed class ClientErrorLogTests
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
         var logs = new CapturingLoggerProvider();
+        ClientErrorLog? errorLog = null;
         await using var agent = await AgentFixture.StartAsync(services: services =>
         {
             services.AddSingleton<ILoggerProvider>(logs);
-            services.AddSingleton(provider => new ClientErrorLog(provider.GetRequiredService<ILogger<ClientErrorLog>>(), clock, MaxLines, TimeSpan.FromMinutes(1)));
+            services.AddSingleton(provider => errorLog = new ClientErrorLog(provider.GetRequiredService<ILogger<ClientErrorLog>>(), clock, MaxLines, TimeSpan.FromMinutes(1)));
         });
 
         var sent = 0;
@@ -38,6 +39,8 @@ public sealed class ClientErrorLogTests
             sent += await SendBadRequestsAsync(agent);
         }
 
+        // The middleware logs after the reply has gone out; wait until it has seen the last refusal.
+        await WaitUntilAsync(() => errorLog!.Suppressed == sent - MaxLines);
         var lines = logs.Entries.Where(e => e.Category == typeof(ClientErrorLog).FullName).ToList();
         lines.Count.ShouldBe(MaxLines);
         lines.ShouldAllBe(e => e.Level == LogLevel.Warning && e.Exception == null && !e.Message.Contains('\n'));
@@ -50,10 +53,20 @@ public sealed class ClientErrorLogTests
         using var response = await client.PostAsync(agent.TracesHttpUri, OtlpWire.Content(ReceiverBadInputTests.BrokenGzip("truncated"), "application/x-protobuf", "gzip"));
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
 
+        await WaitUntilAsync(() => logs.Entries.Count(e => e.Category == typeof(ClientErrorLog).FullName) > MaxLines);
         var after = logs.Entries.Where(e => e.Category == typeof(ClientErrorLog).FullName).ToList();
         after.Count.ShouldBe(MaxLines + 1);
         after[^1].Message.ShouldContain($"({sent - MaxLines} more client errors were not logged)");
         (await client.GetStringAsync(new Uri(agent.Host.ApiAddress!, "/healthz"))).ShouldBe("ok");
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = Environment.TickCount64 + 10_000;
+        while (!condition() && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(10);
+        }
     }
 
     /// <summary>One bad request of each kind; returns how many were sent.</summary>

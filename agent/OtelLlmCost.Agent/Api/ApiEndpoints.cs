@@ -14,6 +14,7 @@ internal static class ApiEndpoints
     {
         var api = endpoints.MapGroup("/api/v1");
         api.AddEndpointFilter(RequireAdminToken);
+        api.AddEndpointFilter(ApiRequestJson.AnswerBadRequests);
         SpendEndpoints.Map(api);
         QueryEndpoints.Map(api);
         ReportEndpoints.Map(api);
@@ -26,7 +27,7 @@ internal static class ApiEndpoints
     /// With <see cref="AgentOptions.AdminToken"/> set, every <c>/api/v1</c> route needs <c>Authorization: Bearer
     /// TOKEN</c> (401 otherwise); health probes stay open. Compared in constant time.
     /// </summary>
-    private static async ValueTask<object?> RequireAdminToken(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> RequireAdminToken(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var token = context.HttpContext.RequestServices.GetRequiredService<AgentOptions>().AdminToken;
         if (string.IsNullOrEmpty(token) || HasToken(context.HttpContext.Request, token))

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using OtelLlmCost.Agent.Budgets;
 using OtelLlmCost.Analytics.Budgets;
 using OtelLlmCost.Analytics.Spend;
@@ -114,15 +113,10 @@ internal static class BudgetEndpoints
 
     private static async Task<IResult> Save(HttpRequest request, string? id, BudgetRegistry registry, BudgetService service)
     {
-        BudgetDefinition? budget;
         try
         {
-            budget = await JsonSerializer.DeserializeAsync<BudgetDefinition>(request.Body, SpendEndpoints.Json, request.HttpContext.RequestAborted);
-            if (budget is null)
-            {
-                return BadRequest("The body must be a budget: {\"id\", \"scope\", \"limit_usd\", \"window\", \"thresholds\"}.");
-            }
-
+            var budget = await ApiRequestJson.ReadAsync<BudgetDefinition>(request,
+                "a budget: {\"id\", \"name\", \"scope\": {" + string.Join(", ", BudgetScope.Dimensions.Select(d => $"\"{d}\"")) + "}, \"limit_usd\", \"window\", \"thresholds\"}");
             if (id is not null)
             {
                 if (!string.IsNullOrEmpty(budget.Id) && budget.Id != id)
@@ -146,7 +140,7 @@ internal static class BudgetEndpoints
             object body = entry is null ? budget : StatusJson(entry, request.HttpContext.RequestServices.GetRequiredService<TimeProvider>());
             return created ? Results.Json(body, SpendEndpoints.Json, statusCode: StatusCodes.Status201Created) : Results.Json(body, SpendEndpoints.Json);
         }
-        catch (Exception exception) when (exception is JsonException or ArgumentException)
+        catch (ArgumentException exception)
         {
             return BadRequest(exception.Message);
         }
@@ -175,12 +169,8 @@ internal static class BudgetEndpoints
     {
         try
         {
-            var policy = await JsonSerializer.DeserializeAsync<ModelPolicy>(request.Body, SpendEndpoints.Json, request.HttpContext.RequestAborted);
-            if (policy is null)
-            {
-                return BadRequest("The body must be a policy: {\"id\", \"scope\", \"allowed_models\", \"denied_models\", \"allowed_providers\", \"denied_providers\"}.");
-            }
-
+            var policy = await ApiRequestJson.ReadAsync<ModelPolicy>(request,
+                "a policy: {\"id\", \"description\", \"scope\", \"allowed_models\", \"denied_models\", \"allowed_providers\", \"denied_providers\"}");
             if (id is not null)
             {
                 if (!string.IsNullOrEmpty(policy.Id) && policy.Id != id)
@@ -202,7 +192,7 @@ internal static class BudgetEndpoints
             var body = PolicyJson(policy, BudgetRegistry.ApiSource);
             return created ? Results.Json(body, SpendEndpoints.Json, statusCode: StatusCodes.Status201Created) : Results.Json(body, SpendEndpoints.Json);
         }
-        catch (Exception exception) when (exception is JsonException or ArgumentException)
+        catch (ArgumentException exception)
         {
             return BadRequest(exception.Message);
         }

@@ -23,17 +23,9 @@ internal static class EstimateEndpoint
 
     public static async Task<IResult> Estimate(HttpRequest request, CostCalculator calculator, BudgetSnapshot budgets, TimeProvider clock)
     {
-        EstimateRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<EstimateRequest>(request.Body, SpendEndpoints.Json, request.HttpContext.RequestAborted);
-        }
-        catch (JsonException exception)
-        {
-            return BadRequest($"The body is not a valid estimate request: {exception.Message}");
-        }
-
-        if (body is null || string.IsNullOrWhiteSpace(body.Model))
+        var body = await ApiRequestJson.ReadAsync<EstimateRequest>(request,
+            "an estimate request: {\"model\", \"provider\", \"input_tokens\" or \"messages\" or \"text\", \"max_output_tokens\", \"cache_read_tokens\", \"cached_prefix_messages\", \"service_tier\", \"at\", budget scope keys}");
+        if (string.IsNullOrWhiteSpace(body.Model))
         {
             return BadRequest("model is required.");
         }

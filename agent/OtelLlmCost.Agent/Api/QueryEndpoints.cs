@@ -32,7 +32,7 @@ internal static class QueryEndpoints
         AdHocQuery query;
         try
         {
-            query = await ReadQueryAsync(context.Request, context.RequestAborted);
+            query = await ReadQueryAsync(context.Request);
         }
         catch (AdHocQueryException exception)
         {
@@ -102,7 +102,7 @@ internal static class QueryEndpoints
         await json.FlushAsync(context.RequestAborted);
     }
 
-    private static async Task<AdHocQuery> ReadQueryAsync(HttpRequest request, CancellationToken cancellationToken)
+    private static async Task<AdHocQuery> ReadQueryAsync(HttpRequest request)
     {
         if (!request.HasJsonContentType())
         {
@@ -110,51 +110,25 @@ internal static class QueryEndpoints
                 "Send the query as JSON (Content-Type: application/json): {\"sql\": \"SELECT ...\", \"limit\": 1000}.");
         }
 
-        JsonDocument document;
+        QueryBody body;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+            body = await ApiRequestJson.ReadAsync<QueryBody>(request, "{\"sql\": \"SELECT ...\", \"limit\": a whole number of rows, \"timeout_ms\": a whole number}");
         }
-        catch (JsonException exception)
+        catch (ApiRequestException exception)
         {
-            throw new AdHocQueryException(AdHocRefusal.InvalidRequest, $"The body is not valid JSON: {exception.Message}");
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest, exception.Message);
         }
 
-        using (document)
+        if (body.Sql is null)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("sql", out var sql) || sql.ValueKind != JsonValueKind.String)
-            {
-                throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The body needs a string property \"sql\".");
-            }
-
-            string text;
-            try
-            {
-                text = sql.GetString()!;
-            }
-            catch (InvalidOperationException exception)
-            {
-                // System.Text.Json checks a string's UTF-8 only when it is read.
-                throw new AdHocQueryException(AdHocRefusal.InvalidRequest, $"The body is not valid JSON: \"sql\" is not valid UTF-8 ({exception.Message}).");
-            }
-
-            return new AdHocQuery(text, OptionalInt(root, "limit"),
-                OptionalInt(root, "timeout_ms") is { } milliseconds ? TimeSpan.FromMilliseconds(milliseconds) : null);
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The body needs a string property \"sql\".");
         }
+
+        return new AdHocQuery(body.Sql, body.Limit, body.TimeoutMs is { } milliseconds ? TimeSpan.FromMilliseconds(milliseconds) : null);
     }
 
-    private static int? OptionalInt(JsonElement root, string name)
-    {
-        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)
-            ? number
-            : throw new AdHocQueryException(AdHocRefusal.InvalidRequest, $"\"{name}\" must be a whole number.");
-    }
+    private sealed record QueryBody(string? Sql, int? Limit, int? TimeoutMs);
 
     internal static Task WriteErrorAsync(HttpResponse response, int status, string message, string code)
     {

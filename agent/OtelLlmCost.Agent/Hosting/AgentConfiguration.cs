@@ -48,6 +48,7 @@ internal static class AgentConfiguration
             StoreThreads = agent.GetValue<int?>("StoreThreads"),
             StoreMaxTempDirectorySize = agent["StoreMaxTempDirectorySize"] ?? AgentOptions.DefaultStoreMaxTempDirectorySize,
             AdminToken = string.IsNullOrWhiteSpace(agent["AdminToken"]) ? null : agent["AdminToken"],
+            AllowUnauthenticatedRemoteApi = agent.GetValue("AllowUnauthenticatedRemoteApi", false),
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
             Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),
             Rollups = configuration.GetSection("Rollups").Get<RollupOptions>() ?? new RollupOptions(),

@@ -69,7 +69,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public Uri HttpAddress => new($"http://{Format(_otlpListeners.Http.IPEndPoint!)}/");
 
     /// <exception cref="DataDirectoryBusyException">Another agent (or a command that writes the ledger) holds the data directory.</exception>
-    public static AgentHost Create(AgentOptions options)
+    /// <param name="options">The settings, validated here.</param>
+    /// <param name="configureServices">Runs after the agent's own registrations (tests replace a clock or add a log sink).</param>
+    public static AgentHost Create(AgentOptions options, Action<IServiceCollection>? configureServices = null)
     {
         options.Validate();
         var catalog = options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer));
@@ -124,6 +126,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
             Budgets.BudgetServices.Add(builder.Services);
             builder.Services.AddAgentTelemetry(options, writer, store.FilePath);
             builder.Services.AddHostedService<Detection.DetectionService>();
+            builder.Services.AddSingleton(services => new ClientErrorLog(
+                services.GetRequiredService<ILogger<ClientErrorLog>>(), services.GetRequiredService<TimeProvider>()));
+            configureServices?.Invoke(builder.Services);
             var application = builder.Build();
             var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,
                 application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"),
@@ -138,6 +143,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
             {
                 SnapshotPath = snapshotPath,
             };
+            application.Use(application.Services.GetRequiredService<ClientErrorLog>().InvokeAsync);
             application.Use(host.KeepListenersApart);
             OtlpHttpReceiver.Map(application, options.Otlp, traces.Consumer);
             OtlpGrpcReceiver.Map(application, options.Otlp, traces.Consumer);

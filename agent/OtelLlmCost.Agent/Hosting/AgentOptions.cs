@@ -64,6 +64,12 @@ internal sealed class AgentOptions
     /// <summary>When set, every <c>/api/v1</c> request needs <c>Authorization: Bearer</c> with this token.</summary>
     public string? AdminToken { get; set; }
 
+    /// <summary>
+    /// The API serves ad-hoc SQL and changes budgets, so on any address but loopback it needs <see cref="AdminToken"/>;
+    /// true serves it there without one anyway (a trusted network, or a proxy that authenticates in front).
+    /// </summary>
+    public bool AllowUnauthenticatedRemoteApi { get; set; }
+
     /// <summary>Throws naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -72,9 +78,21 @@ internal sealed class AgentOptions
             throw new ArgumentException("The data directory must not be empty.");
         }
 
-        if (!OtlpReceiverOptions.TryParseEndpoint(ApiEndpoint, out _))
+        if (!OtlpReceiverOptions.TryParseEndpoint(ApiEndpoint, out var api))
         {
             throw new FormatException($"API address '{ApiEndpoint}' is not HOST:PORT (for example 127.0.0.1:4320; port 0 picks a free port).");
+        }
+
+        if (!System.Net.IPAddress.IsLoopback(api!.Address) && string.IsNullOrEmpty(AdminToken) && !AllowUnauthenticatedRemoteApi)
+        {
+            throw new InvalidOperationException(
+                $"Refusing to serve the API on {ApiEndpoint} without Agent:AdminToken: anyone who can reach that address could run SQL on the ledger "
+                + "and change budgets. Set Agent:AdminToken, bind the API to 127.0.0.1, or set Agent:AllowUnauthenticatedRemoteApi=true to serve it anyway.");
+        }
+
+        if (Metrics.RequireAdminToken && string.IsNullOrEmpty(AdminToken))
+        {
+            throw new InvalidOperationException("Metrics:RequireAdminToken needs Agent:AdminToken to be set.");
         }
 
         Otlp.Validate();

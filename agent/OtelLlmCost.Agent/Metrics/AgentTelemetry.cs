@@ -44,13 +44,18 @@ internal static class AgentTelemetry
         services.GetRequiredService<LlmMetrics>();
         services.GetRequiredService<AgentHealthMetrics>();
         services.GetRequiredService<OtlpMetricsPush>();
-        if (services.GetRequiredService<MetricsOptions>().Enabled)
+        var options = services.GetRequiredService<MetricsOptions>();
+        if (options.Enabled)
         {
-            application.MapGet(MetricsPath, (HttpContext context) =>
+            var endpoint = application.MapGet(MetricsPath, (HttpContext context) =>
             {
                 var format = PrometheusTextWriter.Negotiate(context.Request.Headers.Accept.ToString());
                 return Results.Text(PrometheusTextWriter.Write(collector.Collect(), format), PrometheusTextWriter.ContentType(format));
             });
+            if (options.RequireAdminToken)
+            {
+                endpoint.AddEndpointFilter(Api.ApiEndpoints.RequireAdminToken);
+            }
         }
     }
 

@@ -9,6 +9,12 @@ internal sealed class MetricsOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
+    /// <c>/metrics</c> needs the admin token (<c>Authorization: Bearer</c>) like <c>/api/v1</c>. Off by default so a
+    /// Prometheus scrape works without credentials; its series name teams, features and models.
+    /// </summary>
+    public bool RequireAdminToken { get; set; }
+
+    /// <summary>
     /// Distinct values kept per label (model, team, feature, ...) across the LLM metrics; later values are folded
     /// into <c>other</c> and counted in <c>otelllmcost_metrics_label_overflow_total</c>, so a noisy attribute can
     /// never grow the series count without bound.

@@ -265,7 +265,7 @@ public static class SpendQueries
               sum(output_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, sum(cache_write_tokens)::BIGINT, sum(reasoning_tokens)::BIGINT,
               sum(cost_usd)::DECIMAL(38,9), sum(input_cost_usd)::DECIMAL(38,9), sum(output_cost_usd)::DECIMAL(38,9),
               sum(cache_read_cost_usd)::DECIMAL(38,9), sum(cache_write_cost_usd)::DECIMAL(38,9), sum(duration_ms_sum), max(duration_ms_max)
-            """).Append(string.Concat(unattributedColumns)).Append("\nFROM src GROUP BY ALL ORDER BY ");
+            """).Append(string.Concat(unattributedColumns)).Append("\nFROM src GROUP BY ALL HAVING count(*) > 0 ORDER BY ");
         sql.Append(interval is null ? "" : "bucket, ").Append("sum(cost_usd) DESC");
         foreach (var column in columns)
         {

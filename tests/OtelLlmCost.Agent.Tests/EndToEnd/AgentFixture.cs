@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using OtelLlmCost.Agent.Hosting;
 using OtelLlmCost.Agent.Receivers.Otlp;
 
@@ -20,7 +21,7 @@ internal sealed class AgentFixture : IAsyncDisposable
 
     public Uri TracesHttpUri => new(Host.HttpAddress, OtlpHttpReceiver.TracesPath);
 
-    public static async Task<AgentFixture> StartAsync(Action<AgentOptions>? configure = null)
+    public static async Task<AgentFixture> StartAsync(Action<AgentOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
         var directory = new TemporaryDirectory();
         var options = new AgentOptions
@@ -33,7 +34,7 @@ internal sealed class AgentFixture : IAsyncDisposable
             Rollups = new OtelLlmCost.Analytics.Rollups.RollupOptions { RetentionDays = 0 },
         };
         configure?.Invoke(options);
-        var host = AgentHost.Create(options);
+        var host = AgentHost.Create(options, services);
         await host.StartAsync();
         return new AgentFixture(directory, host);
     }

@@ -91,13 +91,14 @@ public sealed class OtlpGrpcReceiverTests
     }
 
     [TestMethod]
-    public async Task Export_CompressedFlagWithoutEncoding_Internal()
+    public async Task Export_CompressedFlagWithoutEncoding_InvalidArgument()
     {
         await using var host = await ReceiverHost.StartAsync();
 
         var reply = await OtlpWire.CallAsync(host.GrpcUri, OtlpGrpcReceiver.TraceExportPath, OtlpWire.GrpcFrame(OtlpWire.Gzip([]), compressed: true));
 
-        reply.Status.ShouldBe(13);
+        // The gRPC spec suggests INTERNAL here; this project answers every client mistake INVALID_ARGUMENT (issue 14).
+        reply.Status.ShouldBe(3);
     }
 
     [TestMethod]

@@ -24,9 +24,9 @@ internal static class OtlpTestData
     /// </summary>
     public static byte[] ToOtlpJson(string protoJson, bool upperCaseHex = false)
     {
-        var node = System.Text.Json.Nodes.JsonNode.Parse(protoJson)!;
+        var node = System.Text.Json.Nodes.JsonNode.Parse(protoJson, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 256 })!;
         ConvertIds(node, upperCaseHex);
-        return Encoding.UTF8.GetBytes(node.ToJsonString());
+        return Encoding.UTF8.GetBytes(node.ToJsonString(new System.Text.Json.JsonSerializerOptions { MaxDepth = 256 }));
     }
 
     private static void ConvertIds(System.Text.Json.Nodes.JsonNode? node, bool upperCaseHex)

@@ -223,18 +223,13 @@ public sealed class OtlpTraceDecoderTests
     }
 
     [TestMethod]
-    public void Decode_AttributeNestedTooDeeply_ThrowsDecodeException()
+    public void Decode_AttributeNestedTooDeeply_RejectsOnlyThatSpan()
     {
-        var value = new Common.AnyValue { StringValue = "leaf" };
-        for (var i = 0; i < 40; i++)
-        {
-            value = new Common.AnyValue { ArrayValue = new Common.ArrayValue { Values = { value } } };
-        }
+        var result = new OtlpTraceDecoder().Decode(Hardening.ReceiverBadInputTests.DeeplyNestedBesideGood().ToByteArray());
 
-        var span = Span(0x11, 0x21);
-        span.Attributes.Add(OtlpTestData.KeyValue("gen_ai.x", value));
-
-        Should.Throw<OtlpDecodeException>(() => new OtlpTraceDecoder().Decode(Request(null, span).ToByteArray())).Message.ShouldContain("nested");
+        result.TotalSpanCount.ShouldBe(2);
+        result.RejectedSpans.ShouldHaveSingleItem().Reason.ShouldContain("nested");
+        result.Candidates.ShouldHaveSingleItem().SpanId.ShouldBe("2122232425262728");
     }
 
     [TestMethod]

@@ -125,6 +125,10 @@ internal static class OtlpGrpcReceiver
             // Kestrel refuses a body past the limit set above (at once when Content-Length announces it).
             (message, wireBytes, error) = (null, 0, (GrpcStatusCode.ResourceExhausted, $"message exceeds the limit of {maxMessage} bytes"));
         }
+        catch (Exception e) when (e is BadHttpRequestException or IOException && !context.RequestAborted.IsCancellationRequested)
+        {
+            (message, wireBytes, error) = (null, 0, (GrpcStatusCode.InvalidArgument, $"the request body could not be read: {e.Message}"));
+        }
 
         if (error is { } failure)
         {
@@ -165,19 +169,19 @@ internal static class OtlpGrpcReceiver
             var read = await body.ReadAtLeastAsync(prefix.AsMemory(0, PrefixLength), PrefixLength, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (read < PrefixLength)
             {
-                return (null, read, (GrpcStatusCode.Internal, read == 0 ? "the request carries no message" : "truncated gRPC message prefix"));
+                return (null, read, (GrpcStatusCode.InvalidArgument, read == 0 ? "the request carries no message" : "truncated gRPC message prefix"));
             }
 
             var compressed = prefix[0];
             var length = BinaryPrimitives.ReadUInt32BigEndian(prefix.AsSpan(1, 4));
             if (compressed > 1)
             {
-                return (null, read, (GrpcStatusCode.Internal, $"invalid compressed flag {compressed}"));
+                return (null, read, (GrpcStatusCode.InvalidArgument, $"invalid compressed flag {compressed}"));
             }
 
             if (compressed == 1 && !gzip)
             {
-                return (null, read, (GrpcStatusCode.Internal, "a compressed message needs a grpc-encoding header"));
+                return (null, read, (GrpcStatusCode.InvalidArgument, "a compressed message needs a grpc-encoding header"));
             }
 
             if (length > maxMessage)
@@ -219,7 +223,7 @@ internal static class OtlpGrpcReceiver
             {
                 GunzipResult.Ok => (inflated, wireBytes, null),
                 GunzipResult.TooLarge => (null, wireBytes, (GrpcStatusCode.ResourceExhausted, $"decompressed message exceeds the limit of {maxMessage} bytes")),
-                _ => (null, wireBytes, (GrpcStatusCode.Internal, "the message is not valid gzip")),
+                _ => (null, wireBytes, (GrpcStatusCode.InvalidArgument, OtlpResponses.InvalidGzipMessage)),
             };
         }
         finally
@@ -240,6 +244,7 @@ internal static class OtlpGrpcReceiver
     /// <summary>A trailers-only reply: the status travels in the only HEADERS frame, with no message.</summary>
     private static void Fail(HttpResponse response, GrpcStatusCode code, string message, TimeSpan? retryDelay = null)
     {
+        Hosting.ClientErrorLog.NoteReason(response.HttpContext, message);
         response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = OtlpResponses.PercentEncodeGrpcMessage(message);
         if (retryDelay is { } delay)

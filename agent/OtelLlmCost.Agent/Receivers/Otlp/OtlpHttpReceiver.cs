@@ -124,6 +124,14 @@ internal static class OtlpHttpReceiver
             // Kestrel counts the bytes it has buffered, which may pass the limit before our read does.
             raw = null;
         }
+        catch (Exception e) when (e is BadHttpRequestException or IOException && !context.RequestAborted.IsCancellationRequested)
+        {
+            // Broken framing (Kestrel reports an overflowing chunk size as an IOException, a body cut short as a bad
+            // request): the client's fault, answered with Kestrel's reason.
+            processor.Metrics.RequestReceived(Transport, signal, "bad_request", 0);
+            await reply.StatusAsync(StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument, $"the request body could not be read: {e.Message}").ConfigureAwait(false);
+            return;
+        }
 
         if (raw is null)
         {
@@ -145,7 +153,7 @@ internal static class OtlpHttpReceiver
                     processor.Metrics.RequestReceived(Transport, signal, result == GunzipResult.TooLarge ? "too_large" : "bad_request", wireBytes);
                     await (result == GunzipResult.TooLarge
                         ? reply.StatusAsync(StatusCodes.Status413PayloadTooLarge, GrpcStatusCode.InvalidArgument, $"decompressed body exceeds the limit of {options.MaxDecompressedBodyBytes} bytes")
-                        : reply.StatusAsync(StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument, "the body is not valid gzip")).ConfigureAwait(false);
+                        : reply.StatusAsync(StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument, OtlpResponses.InvalidGzipMessage)).ConfigureAwait(false);
                     return;
                 }
 
@@ -203,6 +211,7 @@ internal static class OtlpHttpReceiver
 
         public Task StatusAsync(int statusCode, GrpcStatusCode code, string message, TimeSpan? retryDelay = null)
         {
+            Hosting.ClientErrorLog.NoteReason(response.HttpContext, message);
             var body = json ? OtlpResponses.StatusJson(code, message) : OtlpResponses.StatusProtobuf(code, message, retryDelay);
             return WriteAsync(statusCode, body);
         }

@@ -15,7 +15,11 @@ namespace OtelLlmCost.Agent.Receivers.Otlp;
 /// </summary>
 internal sealed class OtlpJsonTraceDecoder
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
+    /// <summary>
+    /// Deep enough that an attribute nested past <see cref="OtlpDecodeLimits.MaxValueNestingDepth"/> (three JSON
+    /// levels per attribute level) still parses, so that only its span is rejected, not the whole request.
+    /// </summary>
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
 
     private readonly OtlpDecodeLimits _limits;
 
@@ -41,9 +45,17 @@ internal sealed class OtlpJsonTraceDecoder
             var root = document.RootElement;
             ExpectKind(root, JsonValueKind.Object, "ExportTraceServiceRequest");
             var result = new TraceDecodeResultBuilder();
-            foreach (var resourceSpans in ArrayProperty(root, "resourceSpans", "resource_spans"))
+            try
             {
-                DecodeResourceSpans(resourceSpans, result);
+                foreach (var resourceSpans in ArrayProperty(root, "resourceSpans", "resource_spans"))
+                {
+                    DecodeResourceSpans(resourceSpans, result);
+                }
+            }
+            catch (InvalidOperationException e)
+            {
+                // A string outside any span (a property name) that is not valid Unicode.
+                throw new OtlpDecodeException($"invalid OTLP/JSON: {e.Message}", e);
             }
 
             return result.Build();
@@ -62,28 +74,42 @@ internal sealed class OtlpJsonTraceDecoder
             {
                 ExpectKind(span, JsonValueKind.Object, "spans[]");
                 result.CountSpan();
-                var traceIdText = StringProperty(span, "traceId", "trace_id") ?? "";
-                var spanIdText = StringProperty(span, "spanId", "span_id") ?? "";
-                var parentText = StringProperty(span, "parentSpanId", "parent_span_id") ?? "";
-                var invalid = ValidateIds(traceIdText, spanIdText, parentText);
-                if (invalid is not null)
+                var traceIdText = "";
+                var spanIdText = "";
+                try
                 {
-                    result.Reject(traceIdText.ToLowerInvariant(), spanIdText.ToLowerInvariant(), invalid);
-                    continue;
-                }
+                    traceIdText = StringProperty(span, "traceId", "trace_id") ?? "";
+                    spanIdText = StringProperty(span, "spanId", "span_id") ?? "";
+                    var parentText = StringProperty(span, "parentSpanId", "parent_span_id") ?? "";
+                    var invalid = ValidateIds(traceIdText, spanIdText, parentText);
+                    if (invalid is not null)
+                    {
+                        result.Reject(traceIdText.ToLowerInvariant(), spanIdText.ToLowerInvariant(), invalid);
+                        continue;
+                    }
 
-                if (!IsCandidate(span))
+                    if (!IsCandidate(span))
+                    {
+                        continue;
+                    }
+
+                    resourceAttributes ??= TryGetObject(resourceSpans, "resource", "resource", out var resource)
+                        ? ReadAttributes(resource, "attributes")
+                        : [];
+                    scope ??= TryGetObject(scopeSpans, "scope", "scope", out var scopeElement)
+                        ? (NullIfEmpty(StringProperty(scopeElement, "name", "name")), NullIfEmpty(StringProperty(scopeElement, "version", "version")))
+                        : (null, null);
+                    result.AddCandidate(MaterializeSpan(span, traceIdText, spanIdText, parentText, resourceAttributes, scope.Value));
+                }
+                catch (OtlpSpanRejectedException e)
                 {
-                    continue;
+                    result.Reject(traceIdText.ToLowerInvariant(), spanIdText.ToLowerInvariant(), e.Message);
                 }
-
-                resourceAttributes ??= TryGetObject(resourceSpans, "resource", "resource", out var resource)
-                    ? ReadAttributes(resource, "attributes")
-                    : [];
-                scope ??= TryGetObject(scopeSpans, "scope", "scope", out var scopeElement)
-                    ? (NullIfEmpty(StringProperty(scopeElement, "name", "name")), NullIfEmpty(StringProperty(scopeElement, "version", "version")))
-                    : (null, null);
-                result.AddCandidate(MaterializeSpan(span, traceIdText, spanIdText, parentText, resourceAttributes, scope.Value));
+                catch (InvalidOperationException e)
+                {
+                    // JsonElement.GetString refuses invalid UTF-8 and lone surrogates (\ud800) only when read.
+                    result.Reject(traceIdText.ToLowerInvariant(), spanIdText.ToLowerInvariant(), $"a string is not valid Unicode ({e.Message})");
+                }
             }
         }
     }
@@ -236,7 +262,7 @@ internal sealed class OtlpJsonTraceDecoder
     {
         if (depth > _limits.MaxValueNestingDepth)
         {
-            throw new OtlpDecodeException($"attribute values nested deeper than {_limits.MaxValueNestingDepth} levels");
+            throw new OtlpSpanRejectedException($"attribute values nested deeper than {_limits.MaxValueNestingDepth} levels");
         }
 
         foreach (var property in anyValue.EnumerateObject())

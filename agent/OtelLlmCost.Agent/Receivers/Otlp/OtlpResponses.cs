@@ -18,6 +18,9 @@ internal enum OtlpSignal
 /// </summary>
 internal static class OtlpResponses
 {
+    /// <summary>The answer to a compressed body that does not inflate to the end (HTTP 400 / INVALID_ARGUMENT).</summary>
+    public const string InvalidGzipMessage = "the body is not valid gzip: corrupt, truncated, or followed by extra bytes";
+
     private const string RetryInfoTypeUrl = "type.googleapis.com/google.rpc.RetryInfo";
 
     /// <summary>An export response; empty (0 bytes) on full success, as the spec requires.</summary>

@@ -186,7 +186,18 @@ internal sealed class OtlpTraceDecoder
             return;
         }
 
-        result.AddCandidate(MaterializeSpan(message, context.GetTraceIdText(traceId), spanId, parentSpanId, attributeCount, context.GetResourceAttributes(this, resource), context.GetScope(this, scope)));
+        SpanSnapshot span;
+        try
+        {
+            span = MaterializeSpan(message, context.GetTraceIdText(traceId), spanId, parentSpanId, attributeCount, context.GetResourceAttributes(this, resource), context.GetScope(this, scope));
+        }
+        catch (OtlpSpanRejectedException e)
+        {
+            result.Reject(Convert.ToHexStringLower(traceId), Convert.ToHexStringLower(spanId), e.Message);
+            return;
+        }
+
+        result.AddCandidate(span);
     }
 
     private SpanSnapshot MaterializeSpan(
@@ -459,7 +470,7 @@ internal sealed class OtlpTraceDecoder
     {
         if (depth > _limits.MaxValueNestingDepth)
         {
-            ProtobufReader.ThrowMalformed($"attribute values nested deeper than {_limits.MaxValueNestingDepth} levels");
+            throw new OtlpSpanRejectedException($"attribute values nested deeper than {_limits.MaxValueNestingDepth} levels");
         }
 
         // A oneof: when several members appear on the wire, the last one wins (protobuf merge rules).

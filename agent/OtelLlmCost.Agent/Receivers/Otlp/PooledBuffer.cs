@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 
@@ -72,22 +73,23 @@ internal sealed class PooledBuffer : IDisposable
         }
     }
 
+    /// <summary>The smallest gzip member: a 10-byte header, an empty deflate block (2 bytes) and the 8-byte trailer.</summary>
+    private const int MinGzipLength = 20;
+
     /// <summary>
     /// Inflates gzip data, stopping as soon as the output passes <paramref name="limit"/>: a bomb costs at most
-    /// <paramref name="limit"/> bytes of memory and the time to inflate them. A gzip trailer that already
-    /// announces more than the limit is refused before inflating anything.
+    /// <paramref name="limit"/> bytes of memory and the time to inflate them. The data must be whole: .NET's
+    /// <see cref="GZipStream"/> ends quietly on a truncated or headerless stream, so the last member's trailer
+    /// (CRC-32 and size of its output, which is the tail of ours) is checked here; a cut-off stream, garbage after
+    /// a gzip header, or bytes appended after the last member are <see cref="GunzipResult.Invalid"/>.
     /// </summary>
     public static GunzipResult Gunzip(ReadOnlyMemory<byte> compressed, long limit, out PooledBuffer? output)
     {
         output = null;
-        if (compressed.Length >= 18)
+        var input = compressed.Span;
+        if (input.Length < MinGzipLength || input[0] != 0x1F || input[1] != 0x8B || input[2] != 8)
         {
-            // ISIZE (the last 4 bytes) is the last member's size mod 2^32; the real size is at least that.
-            var announced = BinaryPrimitives.ReadUInt32LittleEndian(compressed.Span[^4..]);
-            if (announced > limit)
-            {
-                return GunzipResult.TooLarge;
-            }
+            return GunzipResult.Invalid;
         }
 
         var buffer = new PooledBuffer((int)Math.Min(limit + 1, Math.Max(compressed.Length * 4L, 64 * 1024)));
@@ -106,8 +108,7 @@ internal sealed class PooledBuffer : IDisposable
                 var read = gzip.Read(buffer._array, buffer.Length, buffer._array.Length - buffer.Length);
                 if (read == 0)
                 {
-                    output = buffer;
-                    return GunzipResult.Ok;
+                    break;
                 }
 
                 buffer.Length += read;
@@ -123,6 +124,18 @@ internal sealed class PooledBuffer : IDisposable
             buffer.Dispose();
             return GunzipResult.Invalid;
         }
+
+        var trailer = input[^8..];
+        var lastMemberSize = BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]);
+        if (lastMemberSize > buffer.Length
+            || BinaryPrimitives.ReadUInt32LittleEndian(trailer) != Crc32.HashToUInt32(buffer.Span[(buffer.Length - (int)lastMemberSize)..]))
+        {
+            buffer.Dispose();
+            return GunzipResult.Invalid;
+        }
+
+        output = buffer;
+        return GunzipResult.Ok;
     }
 
     /// <summary>Doubles the array, up to one byte past the limit (so "over the limit" can be seen); false when already there.</summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using OtelLlmCost.Agent.Budgets;
 using OtelLlmCost.Agent.Estimation;
 using OtelLlmCost.Analytics.Budgets;

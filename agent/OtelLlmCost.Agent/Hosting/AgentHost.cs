@@ -80,7 +80,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         GroupCommitLedgerWriter? writer = null;
         try
         {
-            writer = new GroupCommitLedgerWriter(store, options.Ledger);
+            writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>
@@ -132,8 +132,11 @@ internal sealed partial class AgentHost : IAsyncDisposable
             ApiEndpoints.Map(application);
             application.MapAgentTelemetry();
             application.MapGet("/healthz", () => Results.Text("ok"));
-            application.MapGet("/readyz", (LedgerStore ledger) => Results.Json(new ReadyState(
-                "ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls)));
+            // Not ready while the ledger refuses batches (low disk, memory, a failing store), with the reason.
+            application.MapGet("/readyz", (LedgerStore ledger) => writer.CheckHeadroom() is { } reason
+                ? Results.Json(new ReadyState("not_ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls, reason),
+                    statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Json(new ReadyState("ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls, null)));
             return host;
         }
         catch
@@ -234,7 +237,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Ledger {Path} (schema version {Version}); price catalog {CatalogVersion}")]
     private static partial void LogLedger(ILogger logger, string path, int version, string catalogVersion);
 
-    private sealed record ReadyState(string Status, string Ledger, int SchemaVersion, string CatalogVersion, long QueuedCalls);
+    private sealed record ReadyState(string Status, string Ledger, int SchemaVersion, string CatalogVersion, long QueuedCalls, string? Reason);
 
     /// <summary>What a CLI on the same data directory needs: where to reach the agent, and which snapshot it keeps (null: none).</summary>
     internal sealed record AddressFile(string Api, string Grpc, string Http, int ProcessId, string Ledger, string? Snapshot);

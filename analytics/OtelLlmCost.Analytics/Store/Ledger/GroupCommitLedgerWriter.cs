@@ -17,13 +17,40 @@ public sealed class LedgerWriterOptions
     /// <summary>Calls committed together at most; waiting batches beyond it wait for the next commit.</summary>
     public int MaxCallsPerCommit { get; set; } = 50_000;
 
+    /// <summary>
+    /// Free space on the ledger's file system below which ingest is refused (retryable, with the reason) before a
+    /// write or checkpoint can hit ENOSPC, which invalidates a DuckDB database until it is reopened. The default
+    /// leaves room for a checkpoint of a full WAL (DuckDB checkpoints at 16 MB) many times over.
+    /// </summary>
+    public long MinFreeDiskBytes { get; set; } = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// DuckDB memory kept free for ingest commits; below it batches are refused (retryable) and rollup passes wait,
+    /// so a commit never runs out of memory halfway. Null: an eighth of the memory limit, at least 16 MB.
+    /// </summary>
+    public long? MemoryReserveBytes { get; set; }
+
+    public long ReserveFor(long memoryLimitBytes) =>
+        MemoryReserveBytes ?? Math.Max(16L * 1024 * 1024, memoryLimitBytes / 8);
+
     public void Validate()
     {
         if (MaxQueuedCalls < 1 || MaxCallsPerCommit < 1)
         {
             throw new ArgumentException("Ledger writer limits must be positive.");
         }
+
+        if (MinFreeDiskBytes < 0 || MemoryReserveBytes < 0)
+        {
+            throw new ArgumentException("Ledger:MinFreeDiskBytes and Ledger:MemoryReserveBytes cannot be negative.");
+        }
     }
+}
+
+/// <summary>What became of a committed batch: the calls the ledger refused for good (none, normally), and why.</summary>
+public readonly record struct BatchCommit(int Refused, string? RefusedReason)
+{
+    public static BatchCommit Complete { get; } = new(0, null);
 }
 
 /// <summary>
@@ -46,12 +73,17 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private readonly LedgerWriterOptions _options;
     private readonly Channel<PendingBatch> _queue = Channel.CreateUnbounded<PendingBatch>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
+    private readonly Func<long> _freeDiskBytes;
     private long _queuedCalls;
+    private volatile string? _unavailableReason;
 
-    public GroupCommitLedgerWriter(LedgerStore store, LedgerWriterOptions? options = null, TimeProvider? clock = null)
+    /// <param name="freeDiskBytes">Free bytes on the ledger's file system (tests simulate a filling disk); null asks the OS.</param>
+    public GroupCommitLedgerWriter(LedgerStore store, LedgerWriterOptions? options = null, TimeProvider? clock = null, Func<long>? freeDiskBytes = null)
     {
         _options = options ?? new LedgerWriterOptions();
         _options.Validate();
+        var directory = Path.GetDirectoryName(Path.GetFullPath(store.FilePath))!;
+        _freeDiskBytes = freeDiskBytes ?? (() => new DriveInfo(directory).AvailableFreeSpace);
         _writer = new LlmCallWriter(store, clock);
         _commitDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.commit.duration", "s", "Time to commit one group of batches to the ledger.");
@@ -77,15 +109,44 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     public bool IsFull => QueuedCalls >= _options.MaxQueuedCalls;
 
     /// <summary>
+    /// Why the ledger refuses batches right now (low disk, store memory exhausted, the last commit failed), or null
+    /// when it takes them. Set by each commit attempt; <see cref="CheckHeadroom"/> refreshes it when no batch comes.
+    /// </summary>
+    public string? UnavailableReason => _unavailableReason;
+
+    /// <summary>Measures the disk floor now (cheap: one statfs) and returns the reason the ledger is unavailable, if any.</summary>
+    public string? CheckHeadroom()
+    {
+        if (DiskRefusal(_freeDiskBytes()) is { } refusal)
+        {
+            return _unavailableReason = refusal;
+        }
+
+        if (_unavailableReason is { } reason && reason.StartsWith(LowDiskPrefix, StringComparison.Ordinal))
+        {
+            _unavailableReason = null;
+        }
+
+        return _unavailableReason;
+    }
+
+    private const string LowDiskPrefix = "the ledger's disk is nearly full";
+
+    private string? DiskRefusal(long free) => free < _options.MinFreeDiskBytes
+        ? $"{LowDiskPrefix}: {LedgerHeadroom.Megabytes(free)} free, below Ledger:MinFreeDiskBytes ({LedgerHeadroom.Megabytes(_options.MinFreeDiskBytes)}); free space to resume ingest"
+        : null;
+
+    /// <summary>
     /// Queues a batch. Returns false (and queues nothing) when the queue is full; otherwise
     /// <paramref name="committed"/> completes once the batch is durable (rows already in the ledger are skipped,
-    /// so a retried export adds nothing), or faults with the store's error (nothing of the batch was committed then).
+    /// so a retried export adds nothing), or faults with a <see cref="LedgerWriteException"/> saying why and whether
+    /// a retry can help (nothing of the batch was committed then).
     /// </summary>
-    public bool TryEnqueue(IReadOnlyList<LlmCall> calls, out Task committed)
+    public bool TryEnqueue(IReadOnlyList<LlmCall> calls, out Task<BatchCommit> committed)
     {
         if (calls.Count == 0)
         {
-            committed = Task.CompletedTask;
+            committed = Task.FromResult(BatchCommit.Complete);
             return true;
         }
 
@@ -95,7 +156,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             // An oversized batch alone is always admitted so a single large export can make progress.
             Interlocked.Add(ref _queuedCalls, -calls.Count);
             _batchesRefused.Add(1);
-            committed = Task.CompletedTask;
+            committed = Task.FromResult(BatchCommit.Complete);
             return false;
         }
 
@@ -142,9 +203,22 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     {
         try
         {
+            if (Refusal() is { } refusal)
+            {
+                // Refused before the store is touched: a commit that fails halfway is what must never happen.
+                _unavailableReason = refusal;
+                var unavailable = new LedgerWriteException(LedgerFailureKind.Unavailable, refusal);
+                foreach (var batch in group)
+                {
+                    batch.Completion.TrySetException(unavailable);
+                }
+
+                return;
+            }
+
             WriteAndComplete(group, calls);
         }
-        catch (Exception) when (group.Count > 1)
+        catch (Exception exception) when (group.Count > 1 && LedgerWriteException.Classify(exception).Kind != LedgerFailureKind.Unavailable)
         {
             // One bad batch must not fail the others it was grouped with: commit each alone, so only it faults.
             foreach (var batch in group)
@@ -153,15 +227,15 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
                 {
                     WriteAndComplete([batch], batch.Calls);
                 }
-                catch (Exception exception)
+                catch (Exception alone)
                 {
-                    batch.Completion.TrySetException(exception);
+                    Fail([batch], alone);
                 }
             }
         }
         catch (Exception exception)
         {
-            group[0].Completion.TrySetException(exception);
+            Fail(group, exception);
         }
         finally
         {
@@ -169,16 +243,45 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
     }
 
+    private void Fail(List<PendingBatch> batches, Exception exception)
+    {
+        var classified = LedgerWriteException.Classify(exception);
+        _unavailableReason = classified.Kind == LedgerFailureKind.Permanent ? _unavailableReason : classified.Message;
+        foreach (var batch in batches)
+        {
+            batch.Completion.TrySetException(classified);
+        }
+    }
+
+    private string? Refusal()
+    {
+        if (DiskRefusal(_freeDiskBytes()) is { } disk)
+        {
+            return disk;
+        }
+
+        var (headroom, reserve) = _writer.MeasureMemoryHeadroom(_options.ReserveFor);
+        return headroom.FreeMemoryBytes >= reserve
+            ? null
+            : $"the ledger's memory is nearly exhausted: DuckDB uses {LedgerHeadroom.Megabytes(headroom.MemoryUsedBytes)} of its "
+              + $"{LedgerHeadroom.Megabytes(headroom.MemoryLimitBytes)} limit ({LedgerHeadroom.Megabytes(headroom.IndexBytes)} of it the ledger's key index), "
+              + $"less than the {LedgerHeadroom.Megabytes(reserve)} kept for ingest; raise StoreMemoryLimit";
+    }
+
     private void WriteAndComplete(List<PendingBatch> group, IReadOnlyList<LlmCall> calls)
     {
         var started = Stopwatch.GetTimestamp();
         var inserted = _writer.Write(calls);
+        _unavailableReason = null;
         _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _commitSize.Record(calls.Count);
         _callsCommitted.Add(inserted);
+        var refused = _writer.LastRefused;
+        HashSet<LlmCall>? refusedCalls = refused.Count == 0 ? null : new(refused, ReferenceEqualityComparer.Instance);
         foreach (var batch in group)
         {
-            batch.Completion.TrySetResult();
+            var count = refusedCalls is null ? 0 : batch.Calls.Count(refusedCalls.Contains);
+            batch.Completion.TrySetResult(count == 0 ? BatchCommit.Complete : new BatchCommit(count, LlmCallWriter.OrphanedKeyReason));
         }
     }
 
@@ -186,6 +289,6 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     {
         public IReadOnlyList<LlmCall> Calls { get; } = calls;
 
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<BatchCommit> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -32,6 +32,22 @@ public sealed class LlmCallWriter : IDisposable
     /// <summary>Stacked duplicates dropped or replaced since the writer was created.</summary>
     public long StackedDuplicates { get; private set; }
 
+    /// <summary>
+    /// Keys of calls whose commit failed for a reason other than a duplicate (out of memory, I/O). DuckDB can fail a
+    /// commit after it has added the rows' keys to the primary-key index, and then leaves those keys there, pointing at
+    /// no row, even across a checkpoint and a reopen (reproduced with DuckDB 1.5 at a small memory limit; docs/load-and-crash.md).
+    /// Such a key refuses its span for good, INSERT OR IGNORE included, so it is remembered here to be recognized.
+    /// </summary>
+    private readonly HashSet<(string TraceId, string SpanId)> _failedCommitKeys = [];
+
+    private const int MaxFailedCommitKeys = 1_000_000;
+
+    /// <summary>Calls of the last <see cref="Write"/> the ledger cannot take (keys left behind by a failed commit), with the reason.</summary>
+    public IReadOnlyList<LlmCall> LastRefused { get; private set; } = [];
+
+    public const string OrphanedKeyReason =
+        "the ledger's key index still holds these spans from a commit that failed (DuckDB leaves such keys behind); they cannot be stored and are refused for good";
+
     /// <summary>Commits the batch; returns how many calls were new (the rest were already in the ledger).</summary>
     public int Write(IReadOnlyList<LlmCall> calls)
     {
@@ -47,10 +63,20 @@ public sealed class LlmCallWriter : IDisposable
             unique = ResolveAgainstRecent(unique, stacked, replacedStored);
         }
 
+        LastRefused = [];
         var ingestedAt = _clock.GetUtcNow().UtcDateTime;
-        var inserted = replacedStored.Count == 0 && TryAppendDirectly(unique, ingestedAt, out var appended)
-            ? appended
-            : WriteThroughStaging(unique, replacedStored, ingestedAt);
+        long inserted;
+        try
+        {
+            inserted = replacedStored.Count == 0 && TryAppendDirectly(unique, ingestedAt, out var appended)
+                ? appended
+                : WriteThroughStagingOrSkipOrphans(unique, replacedStored, ingestedAt);
+        }
+        catch (DuckDbException exception) when (!LedgerWriteException.IsUniqueKeyViolation(exception))
+        {
+            RememberFailedCommit(unique);
+            throw;
+        }
 
         // Only what is committed is remembered, so a failed commit leaves the index as the ledger is.
         foreach (var call in stacked.Values)
@@ -107,9 +133,88 @@ public sealed class LlmCallWriter : IDisposable
         }
     }
 
-    private static bool IsUniqueKeyViolation(DuckDbException exception) =>
-        exception.Message.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase)
-        || exception.Message.Contains("violates primary key", StringComparison.OrdinalIgnoreCase);
+    private static bool IsUniqueKeyViolation(DuckDbException exception) => LedgerWriteException.IsUniqueKeyViolation(exception);
+
+    private void RememberFailedCommit(IReadOnlyList<LlmCall> calls)
+    {
+        if (_failedCommitKeys.Count + calls.Count > MaxFailedCommitKeys)
+        {
+            _failedCommitKeys.Clear();
+        }
+
+        foreach (var call in calls)
+        {
+            _failedCommitKeys.Add((call.TraceId, call.SpanId));
+        }
+    }
+
+    /// <summary>
+    /// The staging path; when INSERT OR IGNORE still meets a duplicate key (which only an orphaned index key can cause)
+    /// and the batch holds keys of a failed commit that are not stored, those calls are set aside as
+    /// <see cref="LastRefused"/> and the rest are committed, so the batch is never refused as a whole, again and again.
+    /// </summary>
+    private long WriteThroughStagingOrSkipOrphans(IReadOnlyList<LlmCall> unique, List<LlmCall> replacedStored, DateTime ingestedAt)
+    {
+        try
+        {
+            return WriteThroughStaging(unique, replacedStored, ingestedAt);
+        }
+        catch (DuckDbException exception) when (IsUniqueKeyViolation(exception) && _failedCommitKeys.Count > 0)
+        {
+            var orphans = UnstoredKeys(unique.Where(call => _failedCommitKeys.Contains((call.TraceId, call.SpanId))).ToList());
+            if (orphans.Count == 0)
+            {
+                throw;
+            }
+
+            var remaining = unique.Where(call => !orphans.Contains((call.TraceId, call.SpanId))).ToList();
+            var inserted = remaining.Count == 0 ? 0 : WriteThroughStaging(remaining, replacedStored, ingestedAt);
+            LastRefused = unique.Where(call => orphans.Contains((call.TraceId, call.SpanId))).ToList();
+            return inserted;
+        }
+    }
+
+    private HashSet<(string, string)> UnstoredKeys(List<LlmCall> candidates)
+    {
+        var unstored = new HashSet<(string, string)>();
+        using var lookup = _connection.Prepare("SELECT count(*) FROM llm_calls WHERE trace_id = $1 AND span_id = $2");
+        foreach (var call in candidates)
+        {
+            using var reader = lookup.Bind(1, call.TraceId).Bind(2, call.SpanId).Query();
+            if (reader.Read() && reader.GetInt64(0) == 0)
+            {
+                unstored.Add((call.TraceId, call.SpanId));
+            }
+        }
+
+        return unstored;
+    }
+
+    /// <summary>
+    /// Memory and disk left to the store. Below the floors a commit would risk failing halfway (and leaving keys
+    /// behind, see <see cref="_failedCommitKeys"/>) or invalidating the database, so the writer refuses first.
+    /// A checkpoint is tried once when memory is short: it moves committed rows out of memory.
+    /// </summary>
+    public (LedgerHeadroom Headroom, long Reserve) MeasureMemoryHeadroom(Func<long, long> reserveForLimit)
+    {
+        var (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
+        var reserve = reserveForLimit(limit);
+        if (limit - used < reserve)
+        {
+            try
+            {
+                _connection.Execute("CHECKPOINT");
+            }
+            catch (DuckDbException)
+            {
+                // A busy store refuses to checkpoint; the measurement below decides.
+            }
+
+            (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
+        }
+
+        return (new LedgerHeadroom(used, limit, index, FreeDiskBytes: -1), reserve);
+    }
 
     private long WriteThroughStaging(IReadOnlyList<LlmCall> unique, List<LlmCall> replacedStored, DateTime ingestedAt)
     {

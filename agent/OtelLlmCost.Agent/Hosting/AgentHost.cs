@@ -131,7 +131,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
             OtlpGrpcReceiver.Map(application, options.Otlp, traces.Consumer);
             ApiEndpoints.Map(application);
             application.MapAgentTelemetry();
-            application.MapGet("/healthz", () => Results.Text("ok"));
+            // Unhealthy only when the ledger must be reopened (a commit failed halfway): a supervisor's restart is the cure.
+            application.MapGet("/healthz", () => writer.NeedsReopen is { } reason
+                ? Results.Text(reason, statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Text("ok"));
             // Not ready while the ledger refuses batches (low disk, memory, a failing store), with the reason.
             application.MapGet("/readyz", (LedgerStore ledger) => writer.CheckHeadroom() is { } reason
                 ? Results.Json(new ReadyState("not_ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls, reason),

@@ -114,9 +114,17 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// </summary>
     public string? UnavailableReason => _unavailableReason;
 
+    /// <summary>Why the ledger must be reopened (a commit failed halfway), or null: the agent is unhealthy while set.</summary>
+    public string? NeedsReopen => _writer.FailedHalfway;
+
     /// <summary>Measures the disk floor now (cheap: one statfs) and returns the reason the ledger is unavailable, if any.</summary>
     public string? CheckHeadroom()
     {
+        if (_writer.FailedHalfway is { } failed)
+        {
+            return failed;
+        }
+
         if (DiskRefusal(_freeDiskBytes()) is { } refusal)
         {
             return _unavailableReason = refusal;
@@ -255,6 +263,11 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
     private string? Refusal()
     {
+        if (_writer.FailedHalfway is { } failed)
+        {
+            return failed;
+        }
+
         if (DiskRefusal(_freeDiskBytes()) is { } disk)
         {
             return disk;
@@ -276,12 +289,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _commitSize.Record(calls.Count);
         _callsCommitted.Add(inserted);
-        var refused = _writer.LastRefused;
-        HashSet<LlmCall>? refusedCalls = refused.Count == 0 ? null : new(refused, ReferenceEqualityComparer.Instance);
         foreach (var batch in group)
         {
-            var count = refusedCalls is null ? 0 : batch.Calls.Count(refusedCalls.Contains);
-            batch.Completion.TrySetResult(count == 0 ? BatchCommit.Complete : new BatchCommit(count, LlmCallWriter.OrphanedKeyReason));
+            batch.Completion.TrySetResult(BatchCommit.Complete);
         }
     }
 

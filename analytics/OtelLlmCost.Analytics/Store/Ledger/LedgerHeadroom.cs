@@ -11,13 +11,14 @@ public readonly record struct LedgerHeadroom(long MemoryUsedBytes, long MemoryLi
     /// <summary>Reads DuckDB's buffer-pool accounting (the figures its out-of-memory errors quote); cheap, no scan.</summary>
     public static (long Used, long Limit, long Index) MeasureMemory(DuckDbConnection connection)
     {
+        // pragma_database_size's memory_usage is the buffer manager's own count, the one its limit applies to.
         using var reader = connection.Query("""
-            SELECT (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()),
-                   (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'),
+            SELECT (SELECT memory_usage FROM pragma_database_size() LIMIT 1),
+                   (SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory() WHERE tag = 'ART_INDEX'),
                    current_setting('memory_limit')
             """);
         reader.Read();
-        return (reader.GetInt64(0), ParseSize(reader.GetString(2)!), reader.GetInt64(1));
+        return (ParseSize(reader.GetString(0)!), ParseSize(reader.GetString(2)!), reader.GetInt64(1));
     }
 
     /// <summary>Parses DuckDB's rendering of a size (<c>488.2 MiB</c>, <c>1.0 GiB</c>, <c>512.0 MB</c>).</summary>

@@ -20,6 +20,10 @@ public sealed class LlmCallWriter : IDisposable
     private readonly DuckDbConnection _connection;
     private readonly TimeProvider _clock;
     private readonly RecentStackedCalls _recent;
+    private long _rows;
+
+    // ART bytes per stored key, as last seen fully loaded; 100 B is what a 32+16-hex-character key measured.
+    private double _indexBytesPerRow = 100;
 
     public LlmCallWriter(LedgerStore store, TimeProvider? clock = null)
     {
@@ -27,26 +31,21 @@ public sealed class LlmCallWriter : IDisposable
         _clock = clock ?? TimeProvider.System;
         _connection.Execute($"CREATE TEMP TABLE IF NOT EXISTS {StagingTable} AS SELECT * FROM llm_calls LIMIT 0");
         _recent = RecentStackedCalls.LoadFrom(_connection);
+        _rows = Convert.ToInt64(_connection.ExecuteScalar("SELECT count(*) FROM llm_calls"), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Stacked duplicates dropped or replaced since the writer was created.</summary>
     public long StackedDuplicates { get; private set; }
 
     /// <summary>
-    /// Keys of calls whose commit failed for a reason other than a duplicate (out of memory, I/O). DuckDB can fail a
-    /// commit after it has added the rows' keys to the primary-key index, and then leaves those keys there, pointing at
-    /// no row, even across a checkpoint and a reopen (reproduced with DuckDB 1.5 at a small memory limit; docs/load-and-crash.md).
-    /// Such a key refuses its span for good, INSERT OR IGNORE included, so it is remembered here to be recognized.
+    /// Set when a commit failed for a reason other than a duplicate key (out of memory, I/O). DuckDB can fail a commit
+    /// after it has added the rows' keys to the primary-key index and leave them there pointing at no row or at rows
+    /// appended later: the same spans are then refused for good, even by INSERT OR IGNORE, and later rows can read back
+    /// wrong (reproduced with DuckDB 1.5 at a small memory limit; docs/load-and-crash.md). A checkpoint would make that
+    /// state permanent; reopening the file without one replays the WAL and restores a correct index. So once this is
+    /// set the writer writes nothing more and the ledger must be reopened (the agent reports not ready/unhealthy).
     /// </summary>
-    private readonly HashSet<(string TraceId, string SpanId)> _failedCommitKeys = [];
-
-    private const int MaxFailedCommitKeys = 1_000_000;
-
-    /// <summary>Calls of the last <see cref="Write"/> the ledger cannot take (keys left behind by a failed commit), with the reason.</summary>
-    public IReadOnlyList<LlmCall> LastRefused { get; private set; } = [];
-
-    public const string OrphanedKeyReason =
-        "the ledger's key index still holds these spans from a commit that failed (DuckDB leaves such keys behind); they cannot be stored and are refused for good";
+    public string? FailedHalfway { get; private set; }
 
     /// <summary>Commits the batch; returns how many calls were new (the rest were already in the ledger).</summary>
     public int Write(IReadOnlyList<LlmCall> calls)
@@ -63,20 +62,27 @@ public sealed class LlmCallWriter : IDisposable
             unique = ResolveAgainstRecent(unique, stacked, replacedStored);
         }
 
-        LastRefused = [];
+        if (FailedHalfway is { } reason)
+        {
+            throw new LedgerWriteException(LedgerFailureKind.Unavailable, reason);
+        }
+
         var ingestedAt = _clock.GetUtcNow().UtcDateTime;
         long inserted;
         try
         {
             inserted = replacedStored.Count == 0 && TryAppendDirectly(unique, ingestedAt, out var appended)
                 ? appended
-                : WriteThroughStagingOrSkipOrphans(unique, replacedStored, ingestedAt);
+                : WriteThroughStaging(unique, replacedStored, ingestedAt);
         }
-        catch (DuckDbException exception) when (!LedgerWriteException.IsUniqueKeyViolation(exception))
+        catch (DuckDbException exception) when (!LedgerWriteException.IsUniqueKeyViolation(exception)
+            && exception.Message.Contains("commit", StringComparison.OrdinalIgnoreCase))
         {
-            RememberFailedCommit(unique);
-            throw;
+            FailedHalfway = $"a ledger commit failed halfway ({exception.Message.Split('\n', 2)[0].Trim()}); the ledger must be reopened: restart the agent (nothing acknowledged is lost)";
+            throw new LedgerWriteException(LedgerFailureKind.Unavailable, FailedHalfway, exception);
         }
+
+        _rows += inserted;
 
         // Only what is committed is remembered, so a failed commit leaves the index as the ledger is.
         foreach (var call in stacked.Values)
@@ -135,71 +141,23 @@ public sealed class LlmCallWriter : IDisposable
 
     private static bool IsUniqueKeyViolation(DuckDbException exception) => LedgerWriteException.IsUniqueKeyViolation(exception);
 
-    private void RememberFailedCommit(IReadOnlyList<LlmCall> calls)
-    {
-        if (_failedCommitKeys.Count + calls.Count > MaxFailedCommitKeys)
-        {
-            _failedCommitKeys.Clear();
-        }
-
-        foreach (var call in calls)
-        {
-            _failedCommitKeys.Add((call.TraceId, call.SpanId));
-        }
-    }
-
-    /// <summary>
-    /// The staging path; when INSERT OR IGNORE still meets a duplicate key (which only an orphaned index key can cause)
-    /// and the batch holds keys of a failed commit that are not stored, those calls are set aside as
-    /// <see cref="LastRefused"/> and the rest are committed, so the batch is never refused as a whole, again and again.
-    /// </summary>
-    private long WriteThroughStagingOrSkipOrphans(IReadOnlyList<LlmCall> unique, List<LlmCall> replacedStored, DateTime ingestedAt)
-    {
-        try
-        {
-            return WriteThroughStaging(unique, replacedStored, ingestedAt);
-        }
-        catch (DuckDbException exception) when (IsUniqueKeyViolation(exception) && _failedCommitKeys.Count > 0)
-        {
-            var orphans = UnstoredKeys(unique.Where(call => _failedCommitKeys.Contains((call.TraceId, call.SpanId))).ToList());
-            if (orphans.Count == 0)
-            {
-                throw;
-            }
-
-            var remaining = unique.Where(call => !orphans.Contains((call.TraceId, call.SpanId))).ToList();
-            var inserted = remaining.Count == 0 ? 0 : WriteThroughStaging(remaining, replacedStored, ingestedAt);
-            LastRefused = unique.Where(call => orphans.Contains((call.TraceId, call.SpanId))).ToList();
-            return inserted;
-        }
-    }
-
-    private HashSet<(string, string)> UnstoredKeys(List<LlmCall> candidates)
-    {
-        var unstored = new HashSet<(string, string)>();
-        using var lookup = _connection.Prepare("SELECT count(*) FROM llm_calls WHERE trace_id = $1 AND span_id = $2");
-        foreach (var call in candidates)
-        {
-            using var reader = lookup.Bind(1, call.TraceId).Bind(2, call.SpanId).Query();
-            if (reader.Read() && reader.GetInt64(0) == 0)
-            {
-                unstored.Add((call.TraceId, call.SpanId));
-            }
-        }
-
-        return unstored;
-    }
-
     /// <summary>
     /// Memory and disk left to the store. Below the floors a commit would risk failing halfway (and leaving keys
-    /// behind, see <see cref="_failedCommitKeys"/>) or invalidating the database, so the writer refuses first.
+    /// behind, see <see cref="FailedHalfway"/>) or invalidating the database, so the writer refuses first.
     /// A checkpoint is tried once when memory is short: it moves committed rows out of memory.
     /// </summary>
     public (LedgerHeadroom Headroom, long Reserve) MeasureMemoryHeadroom(Func<long, long> reserveForLimit)
     {
         var (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
+        // Commits pin the whole key index (it is loaded lazily after a checkpoint), so its full size counts as used.
+        if (_rows > 0 && index > 0)
+        {
+            _indexBytesPerRow = Math.Max(_indexBytesPerRow, (double)index / _rows);
+        }
+
+        used = Math.Max(used, (long)(_rows * _indexBytesPerRow));
         var reserve = reserveForLimit(limit);
-        if (limit - used < reserve)
+        if (limit - used < reserve && FailedHalfway is null)
         {
             try
             {
@@ -211,6 +169,7 @@ public sealed class LlmCallWriter : IDisposable
             }
 
             (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
+            used = Math.Max(used, (long)(_rows * _indexBytesPerRow));
         }
 
         return (new LedgerHeadroom(used, limit, index, FreeDiskBytes: -1), reserve);

@@ -75,11 +75,11 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 
         try
         {
-            var commit = await committed.WaitAsync(cancellationToken);
+            await committed.WaitAsync(cancellationToken);
             Committed?.Invoke(calls);
             LlmMetrics?.RecordCommitted(calls);
             _ackLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
-            return commit.Refused == 0 ? ConsumeResult.Accepted : ConsumeResult.PartlyAccepted(commit.Refused, commit.RefusedReason!);
+            return ConsumeResult.Accepted;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -93,17 +93,8 @@ internal readonly record struct ConsumeResult
     /// </summary>
     public bool KnownTransient { get; private init; }
 
-    /// <summary>Spans of an accepted batch the pipeline refused for good (reported as partial success), and why in <see cref="Message"/>.</summary>
-    public int RejectedCount { get; private init; }
-
     public static ConsumeResult Accepted { get; } = new() { Outcome = ConsumeOutcome.Accepted };
 
-    public static ConsumeResult PartlyAccepted(int rejected, string reason) => new()
-    {
-        Outcome = ConsumeOutcome.Accepted,
-        RejectedCount = rejected,
-        Message = reason,
-    };
 
     public static ConsumeResult QueueFull(TimeSpan? retryAfter = null) => new()
     {

@@ -109,11 +109,8 @@ internal sealed class OtlpExportProcessor
         switch (result.Outcome)
         {
             case ConsumeOutcome.Accepted:
-                Metrics.SpansAccepted(transportName, accepted - result.RejectedCount);
-                Metrics.SpansRefused(transportName, "permanent_failure", result.RejectedCount);
-                return new ExportOutcome(ExportOutcomeKind.Accepted, decoded.RejectedSpanCount + result.RejectedCount,
-                    result.RejectedCount == 0 ? rejectedMessage : string.Join("; ", new[] { rejectedMessage, result.Message }.Where(m => m is not null)),
-                    TimeSpan.Zero);
+                Metrics.SpansAccepted(transportName, accepted);
+                return new ExportOutcome(ExportOutcomeKind.Accepted, decoded.RejectedSpanCount, rejectedMessage, TimeSpan.Zero);
             case ConsumeOutcome.QueueFull:
                 Metrics.SpansRefused(transportName, "queue_full", accepted);
                 return new ExportOutcome(ExportOutcomeKind.QueueFull, 0, result.Message ?? "the ingest queue is full", result.RetryAfter);

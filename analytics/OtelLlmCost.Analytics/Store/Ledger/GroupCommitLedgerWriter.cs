@@ -47,12 +47,6 @@ public sealed class LedgerWriterOptions
     }
 }
 
-/// <summary>What became of a committed batch: the calls the ledger refused for good (none, normally), and why.</summary>
-public readonly record struct BatchCommit(int Refused, string? RefusedReason)
-{
-    public static BatchCommit Complete { get; } = new(0, null);
-}
-
 /// <summary>
 /// The single writer of the ledger. Callers enqueue a batch and await its commit; a dedicated thread drains
 /// every batch that is waiting and commits them in one transaction (group commit), so many concurrent exports
@@ -150,11 +144,11 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// so a retried export adds nothing), or faults with a <see cref="LedgerWriteException"/> saying why and whether
     /// a retry can help (nothing of the batch was committed then).
     /// </summary>
-    public bool TryEnqueue(IReadOnlyList<LlmCall> calls, out Task<BatchCommit> committed)
+    public bool TryEnqueue(IReadOnlyList<LlmCall> calls, out Task committed)
     {
         if (calls.Count == 0)
         {
-            committed = Task.FromResult(BatchCommit.Complete);
+            committed = Task.CompletedTask;
             return true;
         }
 
@@ -164,7 +158,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             // An oversized batch alone is always admitted so a single large export can make progress.
             Interlocked.Add(ref _queuedCalls, -calls.Count);
             _batchesRefused.Add(1);
-            committed = Task.FromResult(BatchCommit.Complete);
+            committed = Task.CompletedTask;
             return false;
         }
 
@@ -291,7 +285,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _callsCommitted.Add(inserted);
         foreach (var batch in group)
         {
-            batch.Completion.TrySetResult(BatchCommit.Complete);
+            batch.Completion.TrySetResult();
         }
     }
 
@@ -299,6 +293,6 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     {
         public IReadOnlyList<LlmCall> Calls { get; } = calls;
 
-        public TaskCompletionSource<BatchCommit> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -94,7 +94,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 Threads = options.StoreThreads,
                 LockConfiguration = true,
             });
-            writer = new GroupCommitLedgerWriter(store, options.Ledger);
+            writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>
@@ -149,9 +149,15 @@ internal sealed partial class AgentHost : IAsyncDisposable
             OtlpGrpcReceiver.Map(application, options.Otlp, traces.Consumer);
             ApiEndpoints.Map(application);
             application.MapAgentTelemetry();
-            application.MapGet("/healthz", () => Results.Text("ok"));
-            application.MapGet("/readyz", (LedgerStore ledger) => Results.Json(new ReadyState(
-                "ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls)));
+            // Unhealthy only when the ledger must be reopened (a commit failed halfway): a supervisor's restart is the cure.
+            application.MapGet("/healthz", () => writer.NeedsReopen is { } reason
+                ? Results.Text(reason, statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Text("ok"));
+            // Not ready while the ledger refuses batches (low disk, memory, a failing store), with the reason.
+            application.MapGet("/readyz", (LedgerStore ledger) => writer.CheckHeadroom() is { } reason
+                ? Results.Json(new ReadyState("not_ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls, reason),
+                    statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Json(new ReadyState("ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls, null)));
             return host;
         }
         catch
@@ -238,5 +244,5 @@ internal sealed partial class AgentHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Ledger {Path} (schema version {Version}); price catalog {CatalogVersion}")]
     private static partial void LogLedger(ILogger logger, string path, int version, string catalogVersion);
 
-    private sealed record ReadyState(string Status, string Ledger, int SchemaVersion, string CatalogVersion, long QueuedCalls);
+    private sealed record ReadyState(string Status, string Ledger, int SchemaVersion, string CatalogVersion, long QueuedCalls, string? Reason);
 }

@@ -32,6 +32,9 @@ internal sealed class AgentOptions
 
     public LedgerWriterOptions Ledger { get; set; } = new();
 
+    /// <summary>Free bytes on the ledger's file system; null asks the OS. Tests simulate a filling disk with it.</summary>
+    internal Func<long>? FreeDiskProbe { get; set; }
+
     public RecognizerOptions Recognizer { get; set; } = new();
 
     /// <summary>Rollup maintenance, retention of raw ledger rows and the time zone of day buckets.</summary>

@@ -45,6 +45,9 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
             "Time from a batch entering the ledger queue to its commit (the acknowledgement delay).");
     }
 
+    /// <summary>How long a client is asked to wait while the ledger is unavailable (low disk, memory): long enough not to spin.</summary>
+    public static readonly TimeSpan UnavailableRetryAfter = TimeSpan.FromSeconds(5);
+
     public bool IsSaturated => _writer.IsFull;
 
     /// <summary>Told about each batch once it is committed (the budget snapshot counts its cost); must not block or throw.</summary>
@@ -85,8 +88,19 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         }
         catch (Exception exception)
         {
-            LogCommitFailed(_logger, exception, calls.Count);
-            return ConsumeResult.Failed("the ledger could not commit this batch; retry", retryable: true);
+            var failure = LedgerWriteException.Classify(exception);
+            switch (failure.Kind)
+            {
+                case LedgerFailureKind.Unavailable:
+                    LogLedgerUnavailable(_logger, calls.Count, failure.Message);
+                    return ConsumeResult.Unavailable(failure.Message + "; retry later", UnavailableRetryAfter);
+                case LedgerFailureKind.Permanent:
+                    LogBatchRejected(_logger, calls.Count, failure.Message);
+                    return ConsumeResult.Failed(failure.Message, retryable: false);
+                default:
+                    LogCommitFailed(_logger, failure.InnerException ?? failure, calls.Count);
+                    return ConsumeResult.Failed(failure.Message + "; retry", retryable: true);
+            }
         }
     }
 
@@ -134,4 +148,10 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Committing {Count} LLM calls to the ledger failed; the export was refused as retryable")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The ledger refused {Count} LLM calls for now: {Reason}")]
+    private static partial void LogLedgerUnavailable(ILogger logger, int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The ledger rejected a batch of {Count} LLM calls for good: {Reason}")]
+    private static partial void LogBatchRejected(ILogger logger, int count, string reason);
 }

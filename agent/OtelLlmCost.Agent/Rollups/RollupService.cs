@@ -33,7 +33,12 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
             var pass = "update";
             try
             {
-                if (clock.GetUtcNow() >= nextRetention)
+                if (IngestNeedsTheMemory())
+                {
+                    // Ingest has priority: a pass that could take the memory reserved for commits waits for the next tick.
+                    LogPassDeferred(logger);
+                }
+                else if (clock.GetUtcNow() >= nextRetention)
                 {
                     pass = "retention";
                     var retention = maintainer.ApplyRetention();
@@ -59,6 +64,17 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
         }
     }
 
+    /// <summary>
+    /// True when DuckDB's free memory is under twice the ingest reserve: a pass (which can need as much as a commit)
+    /// would leave the writer less than its reserve, and a commit that fails halfway is the failure to avoid.
+    /// </summary>
+    private bool IngestNeedsTheMemory()
+    {
+        using var connection = store.Connect();
+        var (used, limit, _) = Analytics.Store.Ledger.LedgerHeadroom.MeasureMemory(connection);
+        return limit - used < 2 * options.Ledger.ReserveFor(limit);
+    }
+
     /// <summary>Opening may rebuild day buckets (a new time zone); a failure is retried rather than stopping the agent.</summary>
     private RollupMaintainer? Open(CancellationToken stoppingToken)
     {
@@ -80,6 +96,9 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Rows} ledger rows starting before {Cutoff:o} in {Chunks} chunks")]
     private static partial void LogRetention(ILogger logger, long rows, DateTime? cutoff, int chunks);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollup pass deferred: the ledger's memory is kept for ingest")]
+    private static partial void LogPassDeferred(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rollup pass failed; retrying on the next tick")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Text.Json;
+using Google.Protobuf;
 using OtelLlmCost.Agent.Tests.EndToEnd;
 
 namespace OtelLlmCost.Agent.Tests.Hardening;
@@ -49,6 +52,110 @@ public sealed class IngestHardeningTests
         agent.Scalar("SELECT count(*) FROM llm_calls WHERE input_tokens < 0 OR cost_usd < 0").ShouldBe(0L); // a negative count is not usage
         agent.Scalar($"SELECT cost_usd FROM llm_calls WHERE trace_id = '{LlmExport.TraceHex(0x40)}'").ShouldBe(0.75m);
         agent.Scalar("SELECT sum(cost_usd * 1) FROM llm_calls").ShouldBe(0.750006m);
+    }
+
+    [TestMethod]
+    [DataRow(LlmExport.Http)]
+    [DataRow(LlmExport.Grpc)]
+    public async Task Export_BelowTheFreeDiskFloor_IsRefusedRetryablyWithTheReason_AndResumesWhenSpaceReturns(string transport)
+    {
+        long freeBytes = 1024 * 1024;
+        await using var agent = await AgentFixture.StartAsync(options => options.FreeDiskProbe = () => Interlocked.Read(ref freeBytes));
+        var request = LlmExport.Request(LlmExport.Span(0x10, 0x11, "gpt-4o", 100, 10));
+
+        var refused = await SendAsync(agent, transport, request);
+
+        refused.Accepted.ShouldBeFalse();
+        (transport == LlmExport.Http ? refused.HttpStatus : refused.GrpcStatus).ShouldBe(transport == LlmExport.Http ? 503 : 14);
+        refused.Message.ShouldNotBeNull().ShouldContain("disk is nearly full");
+        refused.RetryAfter.ShouldBe(TimeSpan.FromSeconds(5));
+        var (status, reason) = await ReadyAsync(agent);
+        status.ShouldBe(HttpStatusCode.ServiceUnavailable);
+        reason.ShouldNotBeNull().ShouldContain("Ledger:MinFreeDiskBytes");
+
+        Interlocked.Exchange(ref freeBytes, 10L * 1024 * 1024 * 1024);
+        (await ReadyAsync(agent)).Status.ShouldBe(HttpStatusCode.OK);
+        (await SendAsync(agent, transport, request)).Accepted.ShouldBeTrue();
+        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(1L);
+    }
+
+    [TestMethod]
+    public async Task Export_WhenTheStoreRunsShortOfMemory_IsRefusedWithTheReasonNotWedged_AndTheRetryLandsOnce()
+    {
+        await using var agent = await AgentFixture.StartAsync(options =>
+        {
+            options.StoreMemoryLimit = "20MB";
+            options.StoreThreads = 1;
+            options.Ledger.MemoryReserveBytes = 8L * 1024 * 1024;
+        });
+        var random = new Random(5);
+        ExportAnswer? refused = null;
+        byte[]? refusedBody = null;
+        var accepted = 0L;
+        for (var i = 0; i < 400 && refused is null; i++)
+        {
+            var body = RandomRequest(random, 512);
+            var answer = await LlmExport.SendAsync(LlmExport.Http, agent.Host.HttpAddress, agent.Host.GrpcAddress, body);
+            if (answer.Accepted)
+            {
+                accepted += 512;
+            }
+            else
+            {
+                (refused, refusedBody) = (answer, body);
+            }
+        }
+
+        refused.ShouldNotBeNull("the memory reserve was never reached");
+        refused.HttpStatus.ShouldBe(503);
+        refused.Message.ShouldNotBeNull().ShouldContain("memory is nearly exhausted");
+        (await ReadyAsync(agent)).Status.ShouldBe(HttpStatusCode.ServiceUnavailable);
+
+        agent.Scalar("SET memory_limit = '512MB'");
+        (await LlmExport.SendAsync(LlmExport.Grpc, agent.Host.HttpAddress, agent.Host.GrpcAddress, refusedBody!)).Accepted.ShouldBeTrue();
+        (await LlmExport.SendAsync(LlmExport.Http, agent.Host.HttpAddress, agent.Host.GrpcAddress, refusedBody!)).Accepted.ShouldBeTrue();
+        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(accepted + 512);
+        (await ReadyAsync(agent)).Status.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [TestMethod]
+    [DataRow(LlmExport.Http)]
+    [DataRow(LlmExport.Grpc)]
+    public async Task Export_FailingTheSameWayTwice_IsAnsweredPermanentWithTheReason(string transport)
+    {
+        await using var host = await Receivers.ReceiverHost.StartAsync();
+        host.Consumer.Answer = _ => throw new InvalidOperationException("a bug in a stage");
+        var request = LlmExport.Request(LlmExport.Span(0x10, 0x11, "gpt-4o", 100, 10));
+
+        var first = await LlmExport.SendAsync(transport, host.HttpUri, host.GrpcUri, request);
+        var second = await LlmExport.SendAsync(transport, host.HttpUri, host.GrpcUri, request);
+
+        first.Retryable.ShouldBeTrue();
+        (transport == LlmExport.Http ? first.HttpStatus : first.GrpcStatus).ShouldBe(transport == LlmExport.Http ? 503 : 14);
+        second.Retryable.ShouldBeFalse();
+        (transport == LlmExport.Http ? second.HttpStatus : second.GrpcStatus).ShouldBe(transport == LlmExport.Http ? 400 : 3);
+        second.Message.ShouldNotBeNull().ShouldContain("a bug in a stage");
+        second.Message.ShouldContain("not retryable");
+    }
+
+    private static byte[] RandomRequest(Random random, int spans)
+    {
+        var request = LlmExport.Request([.. Enumerable.Range(0, spans).Select(_ =>
+        {
+            var span = LlmExport.Span(0, 0, "gpt-4o-mini", 1_000, 100);
+            span.TraceId = ByteString.CopyFrom(Receivers.OtlpTestData.RandomId(random, 16));
+            span.SpanId = ByteString.CopyFrom(Receivers.OtlpTestData.RandomId(random, 8));
+            return span;
+        })]);
+        return request.ToByteArray();
+    }
+
+    private static async Task<(HttpStatusCode Status, string? Reason)> ReadyAsync(AgentFixture agent)
+    {
+        using var client = new HttpClient { BaseAddress = agent.Host.ApiAddress };
+        using var response = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, json.RootElement.TryGetProperty("reason", out var reason) ? reason.GetString() : null);
     }
 
     private static Task<ExportAnswer> SendAsync(AgentFixture agent, string transport, Receivers.Proto.Collector.Trace.ExportTraceServiceRequest request) =>

@@ -260,7 +260,7 @@ public sealed class OtlpHttpReceiverTests
 
     [TestMethod]
     [DataRow(true, HttpStatusCode.ServiceUnavailable)]
-    [DataRow(false, HttpStatusCode.InternalServerError)]
+    [DataRow(false, HttpStatusCode.BadRequest)]
     public async Task Post_WhenTheConsumerFails_AnswersByRetryability(bool retryable, HttpStatusCode expected)
     {
         await using var host = await ReceiverHost.StartAsync();

@@ -95,6 +95,7 @@ internal readonly record struct ConsumeResult
 
     public static ConsumeResult Accepted { get; } = new() { Outcome = ConsumeOutcome.Accepted };
 
+
     public static ConsumeResult QueueFull(TimeSpan? retryAfter = null) => new()
     {
         Outcome = ConsumeOutcome.QueueFull,

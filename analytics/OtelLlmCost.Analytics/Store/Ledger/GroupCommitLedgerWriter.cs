@@ -17,11 +17,32 @@ public sealed class LedgerWriterOptions
     /// <summary>Calls committed together at most; waiting batches beyond it wait for the next commit.</summary>
     public int MaxCallsPerCommit { get; set; } = 50_000;
 
+    /// <summary>
+    /// Free space on the ledger's file system below which ingest is refused (retryable, with the reason) before a
+    /// write or checkpoint can hit ENOSPC, which invalidates a DuckDB database until it is reopened. The default
+    /// leaves room for a checkpoint of a full WAL (DuckDB checkpoints at 16 MB) many times over.
+    /// </summary>
+    public long MinFreeDiskBytes { get; set; } = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// DuckDB memory kept free for ingest commits; below it batches are refused (retryable) and rollup passes wait,
+    /// so a commit never runs out of memory halfway. Null: an eighth of the memory limit, at least 16 MB.
+    /// </summary>
+    public long? MemoryReserveBytes { get; set; }
+
+    public long ReserveFor(long memoryLimitBytes) =>
+        MemoryReserveBytes ?? Math.Max(16L * 1024 * 1024, memoryLimitBytes / 8);
+
     public void Validate()
     {
         if (MaxQueuedCalls < 1 || MaxCallsPerCommit < 1)
         {
             throw new ArgumentException("Ledger writer limits must be positive.");
+        }
+
+        if (MinFreeDiskBytes < 0 || MemoryReserveBytes < 0)
+        {
+            throw new ArgumentException("Ledger:MinFreeDiskBytes and Ledger:MemoryReserveBytes cannot be negative.");
         }
     }
 }
@@ -46,12 +67,17 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private readonly LedgerWriterOptions _options;
     private readonly Channel<PendingBatch> _queue = Channel.CreateUnbounded<PendingBatch>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
+    private readonly Func<long> _freeDiskBytes;
     private long _queuedCalls;
+    private volatile string? _unavailableReason;
 
-    public GroupCommitLedgerWriter(LedgerStore store, LedgerWriterOptions? options = null, TimeProvider? clock = null)
+    /// <param name="freeDiskBytes">Free bytes on the ledger's file system (tests simulate a filling disk); null asks the OS.</param>
+    public GroupCommitLedgerWriter(LedgerStore store, LedgerWriterOptions? options = null, TimeProvider? clock = null, Func<long>? freeDiskBytes = null)
     {
         _options = options ?? new LedgerWriterOptions();
         _options.Validate();
+        var directory = Path.GetDirectoryName(Path.GetFullPath(store.FilePath))!;
+        _freeDiskBytes = freeDiskBytes ?? (() => new DriveInfo(directory).AvailableFreeSpace);
         _writer = new LlmCallWriter(store, clock);
         _commitDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.commit.duration", "s", "Time to commit one group of batches to the ledger.");
@@ -77,9 +103,46 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     public bool IsFull => QueuedCalls >= _options.MaxQueuedCalls;
 
     /// <summary>
+    /// Why the ledger refuses batches right now (low disk, store memory exhausted, the last commit failed), or null
+    /// when it takes them. Set by each commit attempt; <see cref="CheckHeadroom"/> refreshes it when no batch comes.
+    /// </summary>
+    public string? UnavailableReason => _unavailableReason;
+
+    /// <summary>Why the ledger must be reopened (a commit failed halfway), or null: the agent is unhealthy while set.</summary>
+    public string? NeedsReopen => _writer.FailedHalfway;
+
+    /// <summary>Measures the disk floor now (cheap: one statfs) and returns the reason the ledger is unavailable, if any.</summary>
+    public string? CheckHeadroom()
+    {
+        if (_writer.FailedHalfway is { } failed)
+        {
+            return failed;
+        }
+
+        if (DiskRefusal(_freeDiskBytes()) is { } refusal)
+        {
+            return _unavailableReason = refusal;
+        }
+
+        if (_unavailableReason is { } reason && reason.StartsWith(LowDiskPrefix, StringComparison.Ordinal))
+        {
+            _unavailableReason = null;
+        }
+
+        return _unavailableReason;
+    }
+
+    private const string LowDiskPrefix = "the ledger's disk is nearly full";
+
+    private string? DiskRefusal(long free) => free < _options.MinFreeDiskBytes
+        ? $"{LowDiskPrefix}: {LedgerHeadroom.Megabytes(free)} free, below Ledger:MinFreeDiskBytes ({LedgerHeadroom.Megabytes(_options.MinFreeDiskBytes)}); free space to resume ingest"
+        : null;
+
+    /// <summary>
     /// Queues a batch. Returns false (and queues nothing) when the queue is full; otherwise
     /// <paramref name="committed"/> completes once the batch is durable (rows already in the ledger are skipped,
-    /// so a retried export adds nothing), or faults with the store's error (nothing of the batch was committed then).
+    /// so a retried export adds nothing), or faults with a <see cref="LedgerWriteException"/> saying why and whether
+    /// a retry can help (nothing of the batch was committed then).
     /// </summary>
     public bool TryEnqueue(IReadOnlyList<LlmCall> calls, out Task committed)
     {
@@ -142,9 +205,22 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     {
         try
         {
+            if (Refusal() is { } refusal)
+            {
+                // Refused before the store is touched: a commit that fails halfway is what must never happen.
+                _unavailableReason = refusal;
+                var unavailable = new LedgerWriteException(LedgerFailureKind.Unavailable, refusal);
+                foreach (var batch in group)
+                {
+                    batch.Completion.TrySetException(unavailable);
+                }
+
+                return;
+            }
+
             WriteAndComplete(group, calls);
         }
-        catch (Exception) when (group.Count > 1)
+        catch (Exception exception) when (group.Count > 1 && LedgerWriteException.Classify(exception).Kind != LedgerFailureKind.Unavailable)
         {
             // One bad batch must not fail the others it was grouped with: commit each alone, so only it faults.
             foreach (var batch in group)
@@ -153,15 +229,15 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
                 {
                     WriteAndComplete([batch], batch.Calls);
                 }
-                catch (Exception exception)
+                catch (Exception alone)
                 {
-                    batch.Completion.TrySetException(exception);
+                    Fail([batch], alone);
                 }
             }
         }
         catch (Exception exception)
         {
-            group[0].Completion.TrySetException(exception);
+            Fail(group, exception);
         }
         finally
         {
@@ -169,10 +245,41 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
     }
 
+    private void Fail(List<PendingBatch> batches, Exception exception)
+    {
+        var classified = LedgerWriteException.Classify(exception);
+        _unavailableReason = classified.Kind == LedgerFailureKind.Permanent ? _unavailableReason : classified.Message;
+        foreach (var batch in batches)
+        {
+            batch.Completion.TrySetException(classified);
+        }
+    }
+
+    private string? Refusal()
+    {
+        if (_writer.FailedHalfway is { } failed)
+        {
+            return failed;
+        }
+
+        if (DiskRefusal(_freeDiskBytes()) is { } disk)
+        {
+            return disk;
+        }
+
+        var (headroom, reserve) = _writer.MeasureMemoryHeadroom(_options.ReserveFor);
+        return headroom.FreeMemoryBytes >= reserve
+            ? null
+            : $"the ledger's memory is nearly exhausted: DuckDB uses {LedgerHeadroom.Megabytes(headroom.MemoryUsedBytes)} of its "
+              + $"{LedgerHeadroom.Megabytes(headroom.MemoryLimitBytes)} limit ({LedgerHeadroom.Megabytes(headroom.IndexBytes)} of it the ledger's key index), "
+              + $"less than the {LedgerHeadroom.Megabytes(reserve)} kept for ingest; raise StoreMemoryLimit";
+    }
+
     private void WriteAndComplete(List<PendingBatch> group, IReadOnlyList<LlmCall> calls)
     {
         var started = Stopwatch.GetTimestamp();
         var inserted = _writer.Write(calls);
+        _unavailableReason = null;
         _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _commitSize.Record(calls.Count);
         _callsCommitted.Add(inserted);

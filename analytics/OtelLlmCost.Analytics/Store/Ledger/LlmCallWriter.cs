@@ -20,6 +20,10 @@ public sealed class LlmCallWriter : IDisposable
     private readonly DuckDbConnection _connection;
     private readonly TimeProvider _clock;
     private readonly RecentStackedCalls _recent;
+    private long _rows;
+
+    // ART bytes per stored key, as last seen fully loaded; 100 B is what a 32+16-hex-character key measured.
+    private double _indexBytesPerRow = 100;
 
     public LlmCallWriter(LedgerStore store, TimeProvider? clock = null)
     {
@@ -27,10 +31,21 @@ public sealed class LlmCallWriter : IDisposable
         _clock = clock ?? TimeProvider.System;
         _connection.Execute($"CREATE TEMP TABLE IF NOT EXISTS {StagingTable} AS SELECT * FROM llm_calls LIMIT 0");
         _recent = RecentStackedCalls.LoadFrom(_connection);
+        _rows = Convert.ToInt64(_connection.ExecuteScalar("SELECT count(*) FROM llm_calls"), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Stacked duplicates dropped or replaced since the writer was created.</summary>
     public long StackedDuplicates { get; private set; }
+
+    /// <summary>
+    /// Set when a commit failed for a reason other than a duplicate key (out of memory, I/O). DuckDB can fail a commit
+    /// after it has added the rows' keys to the primary-key index and leave them there pointing at no row or at rows
+    /// appended later: the same spans are then refused for good, even by INSERT OR IGNORE, and later rows can read back
+    /// wrong (reproduced with DuckDB 1.5 at a small memory limit; docs/load-and-crash.md). A checkpoint would make that
+    /// state permanent; reopening the file without one replays the WAL and restores a correct index. So once this is
+    /// set the writer writes nothing more and the ledger must be reopened (the agent reports not ready/unhealthy).
+    /// </summary>
+    public string? FailedHalfway { get; private set; }
 
     /// <summary>Commits the batch; returns how many calls were new (the rest were already in the ledger).</summary>
     public int Write(IReadOnlyList<LlmCall> calls)
@@ -47,10 +62,27 @@ public sealed class LlmCallWriter : IDisposable
             unique = ResolveAgainstRecent(unique, stacked, replacedStored);
         }
 
+        if (FailedHalfway is { } reason)
+        {
+            throw new LedgerWriteException(LedgerFailureKind.Unavailable, reason);
+        }
+
         var ingestedAt = _clock.GetUtcNow().UtcDateTime;
-        var inserted = replacedStored.Count == 0 && TryAppendDirectly(unique, ingestedAt, out var appended)
-            ? appended
-            : WriteThroughStaging(unique, replacedStored, ingestedAt);
+        long inserted;
+        try
+        {
+            inserted = replacedStored.Count == 0 && TryAppendDirectly(unique, ingestedAt, out var appended)
+                ? appended
+                : WriteThroughStaging(unique, replacedStored, ingestedAt);
+        }
+        catch (DuckDbException exception) when (!LedgerWriteException.IsUniqueKeyViolation(exception)
+            && exception.Message.Contains("commit", StringComparison.OrdinalIgnoreCase))
+        {
+            FailedHalfway = $"a ledger commit failed halfway ({exception.Message.Split('\n', 2)[0].Trim()}); the ledger must be reopened: restart the agent (nothing acknowledged is lost)";
+            throw new LedgerWriteException(LedgerFailureKind.Unavailable, FailedHalfway, exception);
+        }
+
+        _rows += inserted;
 
         // Only what is committed is remembered, so a failed commit leaves the index as the ledger is.
         foreach (var call in stacked.Values)
@@ -107,9 +139,41 @@ public sealed class LlmCallWriter : IDisposable
         }
     }
 
-    private static bool IsUniqueKeyViolation(DuckDbException exception) =>
-        exception.Message.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase)
-        || exception.Message.Contains("violates primary key", StringComparison.OrdinalIgnoreCase);
+    private static bool IsUniqueKeyViolation(DuckDbException exception) => LedgerWriteException.IsUniqueKeyViolation(exception);
+
+    /// <summary>
+    /// Memory and disk left to the store. Below the floors a commit would risk failing halfway (and leaving keys
+    /// behind, see <see cref="FailedHalfway"/>) or invalidating the database, so the writer refuses first.
+    /// A checkpoint is tried once when memory is short: it moves committed rows out of memory.
+    /// </summary>
+    public (LedgerHeadroom Headroom, long Reserve) MeasureMemoryHeadroom(Func<long, long> reserveForLimit)
+    {
+        var (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
+        // Commits pin the whole key index (it is loaded lazily after a checkpoint), so its full size counts as used.
+        if (_rows > 0 && index > 0)
+        {
+            _indexBytesPerRow = Math.Max(_indexBytesPerRow, (double)index / _rows);
+        }
+
+        used = Math.Max(used, (long)(_rows * _indexBytesPerRow));
+        var reserve = reserveForLimit(limit);
+        if (limit - used < reserve && FailedHalfway is null)
+        {
+            try
+            {
+                _connection.Execute("CHECKPOINT");
+            }
+            catch (DuckDbException)
+            {
+                // A busy store refuses to checkpoint; the measurement below decides.
+            }
+
+            (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
+            used = Math.Max(used, (long)(_rows * _indexBytesPerRow));
+        }
+
+        return (new LedgerHeadroom(used, limit, index, FreeDiskBytes: -1), reserve);
+    }
 
     private long WriteThroughStaging(IReadOnlyList<LlmCall> unique, List<LlmCall> replacedStored, DateTime ingestedAt)
     {

@@ -1,0 +1,122 @@
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.SemanticConventions.Calls;
+
+namespace OtelLlmCost.Analytics.Tests.Store;
+
+/// <summary>
+/// Issue 14 item 0: DuckDB reaching its memory limit in a commit must not leave the ledger refusing the same spans
+/// forever. A small memory limit reaches the limit in seconds with the random ids real SDKs make.
+/// </summary>
+[TestClass]
+public sealed class LedgerMemoryExhaustionTests
+{
+    private const string SmallLimit = "20MB";
+
+    [TestMethod]
+    public void CommitFailingHalfway_RefusesWithTheReasonUntilReopened_ThenTheRetryIsStoredOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        var store = Open(directory, SmallLimit);
+        var writer = new LlmCallWriter(store);
+        var random = new Random(7);
+        List<LlmCall>? failed = null;
+        var stored = 0L;
+        while (failed is null && stored < 2_000_000)
+        {
+            var batch = RandomBatch(random, 512);
+            try
+            {
+                stored += writer.Write(batch);
+            }
+            catch (LedgerWriteException exception)
+            {
+                exception.Kind.ShouldBe(LedgerFailureKind.Unavailable);
+                exception.Message.ShouldContain("failed halfway");
+                failed = batch;
+            }
+        }
+
+        failed.ShouldNotBeNull("the memory limit was never reached");
+
+        // The retry is refused with the reason (never a duplicate key), and nothing more is written to the suspect file.
+        var retry = Should.Throw<LedgerWriteException>(() => writer.Write(failed));
+        retry.Message.ShouldContain("must be reopened");
+        writer.Dispose();
+        store.Dispose();
+
+        // Reopening (what a restart does) replays the log into a correct index: the retried batch lands, once.
+        using var reopened = Open(directory, "256MB");
+        using (var again = new LlmCallWriter(reopened))
+        {
+            again.Write(failed).ShouldBe(failed.Count);
+            again.Write(failed).ShouldBe(0);
+        }
+
+        using var connection = reopened.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(stored + failed.Count);
+    }
+
+    [TestMethod]
+    public async Task GroupCommitWriter_NearTheMemoryLimit_RefusesWithTheReasonBeforeACommitCanFail()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = Open(directory, SmallLimit);
+        var options = new LedgerWriterOptions { MemoryReserveBytes = 8L * 1024 * 1024 };
+        await using var writer = new GroupCommitLedgerWriter(store, options, freeDiskBytes: () => long.MaxValue);
+        var random = new Random(11);
+        var acknowledged = new List<LlmCall>();
+        LedgerWriteException? refusal = null;
+        List<LlmCall>? refused = null;
+        while (refusal is null && acknowledged.Count < 2_000_000)
+        {
+            var batch = RandomBatch(random, 512);
+            writer.TryEnqueue(batch, out var committed).ShouldBeTrue();
+            try
+            {
+                await committed;
+                acknowledged.AddRange(batch);
+            }
+            catch (LedgerWriteException exception)
+            {
+                (refusal, refused) = (exception, batch);
+            }
+        }
+
+        refusal.ShouldNotBeNull("the reserve was never reached");
+        refusal.Kind.ShouldBe(LedgerFailureKind.Unavailable);
+        refusal.Message.ShouldStartWith("the ledger's memory is nearly exhausted", Case.Sensitive, refusal.Message);
+        writer.UnavailableReason.ShouldBe(refusal.Message);
+
+        using var connection = store.Connect();
+        connection.Execute("SET memory_limit = '512MB'");
+        writer.TryEnqueue(refused!, out var retried).ShouldBeTrue();
+        await retried;
+        writer.UnavailableReason.ShouldBeNull();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe((long)acknowledged.Count + refused!.Count);
+    }
+
+    private static LedgerStore Open(TemporaryDirectory directory, string memoryLimit) =>
+        LedgerStore.Open(directory.Path, new DuckDbOpenOptions { AccessMode = DuckDbAccessMode.ReadWrite, MemoryLimit = memoryLimit, Threads = 1 });
+
+    // Compared as one string so DuckDB scans instead of asking the key index, which a failed commit leaves wrong.
+    internal static List<LlmCall> RandomBatch(Random random, int count) => Enumerable.Range(0, count).Select(_ => new LlmCall
+    {
+        TraceId = Convert.ToHexStringLower(RandomBytes(random, 16)),
+        SpanId = Convert.ToHexStringLower(RandomBytes(random, 8)),
+        StartTime = new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc),
+        Provider = "openai",
+        Operation = "chat",
+        RequestModel = "gpt-4o",
+        PricingStatus = "priced",
+        CostUsd = 0.001m,
+    }).ToList();
+
+    private static byte[] RandomBytes(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+}

@@ -15,7 +15,7 @@ public static class IncidentAlerts
     /// <summary>The follow-up for a resolved incident.</summary>
     public static Alert Resolved(AnomalyRecord record) => Build(record, AlertUpdate.Resolved);
 
-    /// <summary>"support-bot cost ×3.1: cache hit ratio fell from 78% to 12%".</summary>
+    /// <summary>"support-bot cost ×3.1, +$42.00/day: cache hit ratio fell from 78% to 12%" (the dollars are the excess spend rate).</summary>
     internal static string Describe(string value, SeriesMetric metric, double observed, double expected, CostDecomposition? decomposition,
         double? excessUsdPerDay = null)
     {
@@ -26,10 +26,12 @@ public static class IncidentAlerts
                 ? string.Create(CultureInfo.InvariantCulture, $"×{observed / expected:0.0#}")
                 : string.Create(CultureInfo.InvariantCulture, $"{observed:G4} (expected {expected:G4})");
         var title = $"{name} {metric.Label()} {change}";
-        var text = decomposition is null ? title : $"{title}: {decomposition.Explanation}";
-        return excessUsdPerDay is { } excess && double.IsFinite(excess)
-            ? string.Create(CultureInfo.InvariantCulture, $"{text} ({(excess < 0 ? "−" : "+")}${Math.Abs(excess):#,0.00}/day against expected)")
-            : text;
+        if (excessUsdPerDay is { } excess && double.IsFinite(excess))
+        {
+            title = string.Create(CultureInfo.InvariantCulture, $"{title}, {(excess < 0 ? "−" : "+")}${Math.Abs(excess):#,0.00}/day");
+        }
+
+        return decomposition is null ? title : $"{title}: {decomposition.Explanation}";
     }
 
     private static Alert Build(AnomalyRecord record, AlertUpdate update)

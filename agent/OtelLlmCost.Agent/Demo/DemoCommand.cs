@@ -33,8 +33,14 @@ internal static class DemoCommand
             DefaultValueFactory = _ => 0,
         };
         var seed = new Option<int>("--seed") { Description = "Random seed, for a reproducible run.", DefaultValueFactory = _ => 42 };
+        var incident = new Option<string?>("--incident") { Description = "Plant an incident in the traffic: " + string.Join(", ", DemoIncident.Names) + "." };
+        incident.AcceptOnlyFromAmong(DemoIncident.Names);
+        var incidentAt = new Option<DateTimeOffset?>("--incident-at")
+        {
+            Description = "When the incident starts, e.g. 2026-11-30T14:00Z. Default: 3 hours ago with --backfill-days, else now.",
+        };
         var command = new Command("demo", "Send realistic synthetic GenAI traffic to a running agent through the OpenTelemetry exporter.");
-        foreach (var option in new Option[] { endpoint, protocol, rate, duration, backfillDays, seed })
+        foreach (var option in new Option[] { endpoint, protocol, rate, duration, backfillDays, seed, incident, incidentAt })
         {
             command.Options.Add(option);
         }
@@ -56,8 +62,12 @@ internal static class DemoCommand
                 return 1;
             }
 
+            var planted = parseResult.GetValue(incident) is { } name
+                ? DemoIncident.Create(name, parseResult.GetValue(incidentAt)?.UtcDateTime
+                    ?? (parseResult.GetValue(backfillDays) > 0 ? DateTime.UtcNow.AddHours(-3) : DateTime.UtcNow))
+                : null;
             var sent = await RunAsync(new DemoOptions(endpointUri, http, parseResult.GetValue(rate),
-                parseResult.GetValue(duration), parseResult.GetValue(backfillDays), parseResult.GetValue(seed)), output, cancellationToken);
+                parseResult.GetValue(duration), parseResult.GetValue(backfillDays), parseResult.GetValue(seed), planted), output, cancellationToken);
             return sent.Flushed ? 0 : 1;
         });
         return command;
@@ -66,7 +76,7 @@ internal static class DemoCommand
     /// <summary>The agent's default OTLP listener for the protocol (gRPC and HTTP listen on different ports).</summary>
     internal static string DefaultEndpoint(bool http) => http ? "http://127.0.0.1:4318" : "http://127.0.0.1:4317";
 
-    internal sealed record DemoOptions(Uri Endpoint, bool Http, int Rate, TimeSpan Duration, int BackfillDays, int Seed);
+    internal sealed record DemoOptions(Uri Endpoint, bool Http, int Rate, TimeSpan Duration, int BackfillDays, int Seed, DemoIncident? Incident = null);
 
     internal sealed record DemoResult(long Calls, bool Flushed);
 
@@ -85,6 +95,12 @@ internal static class DemoCommand
         var traffic = new DemoTraffic(options.Seed);
         long calls = 0;
         var now = DateTime.UtcNow;
+        if (options.Incident is { } planted)
+        {
+            await output.WriteLineAsync($"planting {planted}");
+        }
+
+        long flushedAt = 0;
         if (options.BackfillDays > 0)
         {
             // Ten-second steps over past days, each kept with the daily shape's probability: at most one call per step
@@ -93,12 +109,12 @@ internal static class DemoCommand
             {
                 if (traffic.KeepAt(at))
                 {
-                    Emit(services, traffic.Next(), at);
-                    calls++;
+                    calls += Emit(services, options.Incident, traffic.Next(), at);
 
                     // Bounded export queues: drain every 5,000 calls (once, not again on each skipped step after).
-                    if (calls % 5_000 == 0)
+                    if (calls >= flushedAt + 5_000)
                     {
+                        flushedAt = calls;
                         services.Flush();
                     }
                 }
@@ -109,12 +125,13 @@ internal static class DemoCommand
 
         var stopwatch = Stopwatch.StartNew();
         var live = 0L;
+        var sentLive = 0L;
         while (stopwatch.Elapsed < options.Duration && !cancellationToken.IsCancellationRequested)
         {
             var due = (long)(stopwatch.Elapsed.TotalSeconds * options.Rate);
             for (; live < due; live++)
             {
-                Emit(services, traffic.Next(), DateTime.UtcNow);
+                sentLive += Emit(services, options.Incident, traffic.Next(), DateTime.UtcNow);
             }
 
             try
@@ -127,10 +144,23 @@ internal static class DemoCommand
             }
         }
 
-        calls += live;
+        calls += sentLive;
         var flushed = services.Flush();
         await output.WriteLineAsync($"sent {calls} LLM calls to {options.Endpoint} ({protocol}); flushed: {flushed}");
         return new DemoResult(calls, flushed);
+    }
+
+    /// <summary>Sends the call (or what the planted incident makes of it); returns how many calls were sent.</summary>
+    private static int Emit(DemoServices services, DemoIncident? incident, DemoCall call, DateTime startUtc)
+    {
+        var sent = 0;
+        foreach (var planted in incident?.Apply(call, startUtc) ?? [call])
+        {
+            Emit(services, planted, startUtc);
+            sent++;
+        }
+
+        return sent;
     }
 
     private static void Emit(DemoServices services, DemoCall call, DateTime startUtc)

@@ -164,7 +164,7 @@ public sealed class ImpactOptions
     /// A series with fewer calls per bucket than this on average (since its first call) is too sparse for its bucket
     /// width: it is judged only at the widest schedule, where its buckets hold more calls.
     /// </summary>
-    public double SparseCallsPerBucket { get; set; } = 5;
+    public double SparseCallsPerBucket { get; set; } = 20;
 
     public void Validate()
     {

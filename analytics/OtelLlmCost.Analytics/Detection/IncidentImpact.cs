@@ -3,6 +3,8 @@ namespace OtelLlmCost.Analytics.Detection;
 /// <summary>Whether an anomalous point costs money, how much (USD per day of excess spend), and the severity that gives.</summary>
 internal static class IncidentImpact
 {
+    public const int MinimumExtraFailures = 3;
+
     /// <summary>
     /// Whether the anomaly moved <paramref name="metric"/> the way that costs money: up for cost, calls, cost and tokens
     /// per call and error rate, down for the cache hit ratio; spend falling or traffic stopping only when configured.
@@ -42,9 +44,12 @@ internal static class IncidentImpact
         ArgumentNullException.ThrowIfNull(bucket);
         var cost = (double)bucket.CostUsd;
         var excess = double.IsFinite(expectedCost) ? cost - expectedCost : 0;
-        if (metric == SeriesMetric.ErrorRate && bucket.Calls > 0 && double.IsFinite(expected))
+        // A few failures in a small bucket are chance, not an incident: the error rate's own spend counts from
+        // MinimumExtraFailures failed calls above the expected number.
+        var extraFailures = (observed - expected) * bucket.Calls;
+        if (metric == SeriesMetric.ErrorRate && bucket.Calls > 0 && double.IsFinite(expected) && extraFailures >= MinimumExtraFailures)
         {
-            excess = Math.Max(excess, (observed - expected) * bucket.Calls * (cost / bucket.Calls));
+            excess = Math.Max(excess, extraFailures * (cost / bucket.Calls));
         }
 
         if (metric != SeriesMetric.CacheHitRatio && observed < expected)

@@ -32,7 +32,6 @@ public sealed class IncidentFigureTests
     private static readonly (string Model, double Input, double Output)[] Models =
         [("claude-sonnet", 3e-6, 15e-6), ("gpt-4o-mini", 0.15e-6, 0.6e-6), ("claude-haiku", 0.8e-6, 4e-6)];
 
-    private static readonly (string Model, double Input, double Output) Upgrade = ("gpt-4o", 2.5e-6, 10e-6);
 
     // Features an event is planted on (rotating by seed): enough spend that the event costs money.
     private static readonly int[] Targets = [0, 2, 4, 6];
@@ -144,7 +143,10 @@ public sealed class IncidentFigureTests
                     continue;
                 }
 
-                var model = upgrade && f == target && i >= start ? Upgrade : Models[f % Models.Length];
+                // A model upgrade: the feature moves to a model five times its price.
+                var model = upgrade && f == target && i >= start
+                    ? (Model: "upgraded-model", Input: Models[f % Models.Length].Input * 5, Output: Models[f % Models.Length].Output * 5)
+                    : Models[f % Models.Length];
                 var tokens = series.TokensPerCall[i];
                 var errors = random.NextDouble() < 0.02 * calls ? 1 : 0;
                 rows.Add((Monday + (Five * i), feature, team, workload, new SeedTraffic(model.Model, calls, (long)Math.Round(0.9 * tokens),

@@ -35,6 +35,7 @@ internal static class AlertPayloads
         json.WriteStartObject();
         json.WriteString("kind", alert.Kind);
         json.WriteString("incident_key", alert.IncidentKey);
+        json.WriteString("update", alert.Update.ToString().ToLowerInvariant());
         json.WriteString("severity", Severity(alert.Severity));
         json.WriteString("title", alert.Title);
         json.WriteString("text", alert.Text);
@@ -57,7 +58,7 @@ internal static class AlertPayloads
     public static byte[] Slack(Alert alert)
     {
         ArgumentNullException.ThrowIfNull(alert);
-        var marker = alert.Severity switch
+        var marker = alert.Update == AlertUpdate.Resolved ? ":white_check_mark:" : alert.Severity switch
         {
             AlertSeverity.Critical => ":red_circle:",
             AlertSeverity.Warning => ":warning:",

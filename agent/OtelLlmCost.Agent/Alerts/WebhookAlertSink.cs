@@ -76,26 +76,28 @@ internal sealed partial class WebhookAlertSink : IAlertSink, IHostedService, IDi
             bool first;
             lock (_logged)
             {
-                first = _logged.Add(alert.IncidentKey);
+                // A follow-up is logged only after its opening was (an incident nobody was told about is not updated).
+                first = (alert.Update == AlertUpdate.Opened || _logged.Contains(alert.IncidentKey)) && _logged.Add(alert.MessageKey);
             }
 
             if (first)
             {
-                LogAlert(_logger, AlertPayloads.Severity(alert.Severity), alert.Title, alert.Text, alert.IncidentKey);
+                LogAlert(_logger, AlertPayloads.Severity(alert.Severity), alert.Title, alert.Text, alert.MessageKey);
             }
 
             foreach (var destination in _destinations)
             {
                 lock (destination.Keys)
                 {
-                    if (!destination.Keys.Add(alert.IncidentKey))
+                    // One message per message key; a follow-up goes only where its incident's opening went.
+                    if ((alert.Update != AlertUpdate.Opened && !destination.Keys.Contains(alert.IncidentKey)) || !destination.Keys.Add(alert.MessageKey))
                     {
                         continue;
                     }
 
                     if (!destination.Queue.Writer.TryWrite(alert))
                     {
-                        destination.Keys.Remove(alert.IncidentKey);
+                        destination.Keys.Remove(alert.MessageKey);
                         LogQueueFull(_logger, destination.Options.DisplayName, alert.IncidentKey);
                     }
                 }
@@ -226,7 +228,7 @@ internal sealed partial class WebhookAlertSink : IAlertSink, IHostedService, IDi
     }
 
     private void Record(WebhookOptions webhook, Alert alert, string outcome) => AppendLine(_deliveredFile, JsonSerializer.Serialize(
-        new DeliveredLine(webhook.DisplayName, alert.IncidentKey, outcome, _clock.GetUtcNow().UtcDateTime), LineJson));
+        new DeliveredLine(webhook.DisplayName, alert.MessageKey, outcome, _clock.GetUtcNow().UtcDateTime), LineJson));
 
     private void WriteDeadLetter(WebhookOptions webhook, Alert alert, int attempts, string error)
     {

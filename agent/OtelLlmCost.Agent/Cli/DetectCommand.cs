@@ -70,7 +70,7 @@ internal static class DetectCommand
                     maintainer.Update();
                 }
 
-                using var runner = new DetectionRunner(store, options, DetectorFactory.Create());
+                using var runner = new DetectionRunner(store, options, DetectorFactory.Create(options.Detector));
                 var pass = runner.RunRange(start, end, selector, new Progress(error));
                 using var connection = store.Connect();
                 var records = AnomalyStore.Query(connection, new AnomalyFilter(start, end, parseResult.GetValue(series), Limit: 10_000));

@@ -35,8 +35,14 @@ internal static class DemoCommand
             DefaultValueFactory = _ => DefaultBackfillDays,
         };
         var seed = new Option<int>("--seed") { Description = "Random seed, for a reproducible run.", DefaultValueFactory = _ => 42 };
+        var incident = new Option<string?>("--incident") { Description = "Plant an incident in the traffic: " + string.Join(", ", DemoIncident.Names) + "." };
+        incident.AcceptOnlyFromAmong(DemoIncident.Names);
+        var incidentAt = new Option<DateTimeOffset?>("--incident-at")
+        {
+            Description = "When the incident starts, e.g. 2026-11-30T14:00Z. Default: 3 hours ago with --backfill-days, else now.",
+        };
         var command = new Command("demo", "Send realistic synthetic GenAI traffic to a running agent through the OpenTelemetry exporter.");
-        foreach (var option in new Option[] { endpoint, protocol, rate, duration, backfillDays, seed })
+        foreach (var option in new Option[] { endpoint, protocol, rate, duration, backfillDays, seed, incident, incidentAt })
         {
             command.Options.Add(option);
         }
@@ -58,8 +64,12 @@ internal static class DemoCommand
                 return 1;
             }
 
+            var planted = parseResult.GetValue(incident) is { } name
+                ? DemoIncident.Create(name, parseResult.GetValue(incidentAt)?.UtcDateTime
+                    ?? (parseResult.GetValue(backfillDays) > 0 ? DateTime.UtcNow.AddHours(-3) : DateTime.UtcNow))
+                : null;
             var sent = await RunAsync(new DemoOptions(endpointUri, http, parseResult.GetValue(rate),
-                parseResult.GetValue(duration), parseResult.GetValue(backfillDays), parseResult.GetValue(seed)), output, cancellationToken);
+                parseResult.GetValue(duration), parseResult.GetValue(backfillDays), parseResult.GetValue(seed), planted), output, cancellationToken);
             return sent.Flushed ? 0 : 1;
         });
         return command;
@@ -71,7 +81,7 @@ internal static class DemoCommand
     /// <summary>The agent's default OTLP listener for the protocol (gRPC and HTTP listen on different ports).</summary>
     internal static string DefaultEndpoint(bool http) => http ? "http://127.0.0.1:4318" : "http://127.0.0.1:4317";
 
-    internal sealed record DemoOptions(Uri Endpoint, bool Http, int Rate, TimeSpan Duration, int BackfillDays, int Seed);
+    internal sealed record DemoOptions(Uri Endpoint, bool Http, int Rate, TimeSpan Duration, int BackfillDays, int Seed, DemoIncident? Incident = null);
 
     internal sealed record DemoResult(long Calls, bool Flushed);
 
@@ -90,6 +100,11 @@ internal static class DemoCommand
         var traffic = new DemoTraffic(options.Seed);
         long calls = 0;
         var now = DateTime.UtcNow;
+        if (options.Incident is { } planted)
+        {
+            await output.WriteLineAsync($"planting {planted}");
+        }
+
         if (options.BackfillDays > 0)
         {
             // Ten-second steps over past days, each kept with the daily shape's probability: at most one step (a call or
@@ -99,7 +114,7 @@ internal static class DemoCommand
             {
                 if (traffic.KeepAt(at))
                 {
-                    var sent = Emit(services, traffic.NextRun(), at);
+                    var sent = Emit(services, options.Incident, traffic.NextRun(), at);
                     calls += sent;
                     unflushed += sent;
 
@@ -122,7 +137,7 @@ internal static class DemoCommand
             var due = (long)(stopwatch.Elapsed.TotalSeconds * options.Rate);
             while (live < due)
             {
-                live += Emit(services, traffic.NextRun(), DateTime.UtcNow);
+                live += Emit(services, options.Incident, traffic.NextRun(), DateTime.UtcNow);
             }
 
             try
@@ -148,12 +163,27 @@ internal static class DemoCommand
     }
 
     /// <summary>Sends one step and returns how many LLM calls it held.</summary>
-    private static int Emit(DemoServices services, DemoRun run, DateTime startUtc)
+    private static int Emit(DemoServices services, DemoIncident? incident, DemoRun run, DateTime startUtc)
     {
+        if (incident is not null)
+        {
+            run = run with { Calls = [.. run.Calls.SelectMany(call => incident.Apply(call, startUtc))] };
+        }
+
+        if (run.Calls.Count == 0)
+        {
+            return 0;
+        }
+
         if (run.AgentName is null)
         {
-            Emit(services, run.Calls[0], startUtc, parent: default);
-            return 1;
+            // A single call, or the calls a planted incident made of it (a runaway loop repeats it).
+            foreach (var call in run.Calls)
+            {
+                Emit(services, call, startUtc, parent: default);
+            }
+
+            return run.Calls.Count;
         }
 
         // An agent run as GenAI instrumentations report one: an invoke_agent span whose children are the model calls,

@@ -24,6 +24,8 @@ internal static class DetectionConfiguration
             QuietBucketsToResolve = section.GetValue("QuietBucketsToResolve", defaults.QuietBucketsToResolve),
             WarmUpBuckets = section.GetValue("WarmUpBuckets", defaults.WarmUpBuckets),
             AlertMaxAge = section.GetValue("AlertMaxAge", defaults.AlertMaxAge),
+            Detector = section.GetValue("Detector", defaults.Detector) ?? defaults.Detector,
+            Impact = section.GetSection("Impact").Get<ImpactOptions>() ?? defaults.Impact,
             TraceGuard = section.GetSection("TraceGuard").Get<TraceGuardOptions>() ?? defaults.TraceGuard,
             Schedules = section.GetSection("Schedules").Get<List<DetectionSchedule>>() ?? [],
         };

@@ -39,7 +39,7 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
 
     private void Run(CancellationToken stoppingToken)
     {
-        var detector = services.GetService<ISeriesDetector>() ?? DetectorFactory.Create();
+        var detector = services.GetService<ISeriesDetector>() ?? DetectorFactory.Create(options.Detection.Detector);
         DetectionRunner? runner = null;
         try
         {

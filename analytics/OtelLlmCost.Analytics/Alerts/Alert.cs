@@ -22,6 +22,10 @@ public enum AlertSeverity
 /// <param name="Text">The explanation ("cache hit ratio fell from 78% to 12%").</param>
 /// <param name="OccurredAt">When the incident happened (not when it was noticed).</param>
 /// <param name="Fields">Machine-readable details (series, budget id, observed, expected, ...), carried as-is in JSON.</param>
+/// <param name="Update">
+/// Whether this opens the incident or follows it up (it got worse, it resolved); a follow-up carries the same
+/// <see cref="IncidentKey"/> and is sent only for an incident whose opening was sent.
+/// </param>
 public sealed record Alert(
     string Kind,
     string IncidentKey,
@@ -29,7 +33,28 @@ public sealed record Alert(
     string Title,
     string Text,
     DateTimeOffset OccurredAt,
-    IReadOnlyDictionary<string, string> Fields);
+    IReadOnlyDictionary<string, string> Fields,
+    AlertUpdate Update = AlertUpdate.Opened)
+{
+    /// <summary>
+    /// Identity of this message: the incident key for the opening, the key with the update (and the severity reached,
+    /// for an escalation) for a follow-up, so each is delivered once.
+    /// </summary>
+    public string MessageKey => Update switch
+    {
+        AlertUpdate.Escalated => $"{IncidentKey}#escalated:{Severity.ToString().ToLowerInvariant()}",
+        AlertUpdate.Resolved => $"{IncidentKey}#resolved",
+        _ => IncidentKey,
+    };
+}
+
+/// <summary>What an alert says about its incident.</summary>
+public enum AlertUpdate
+{
+    Opened,
+    Escalated,
+    Resolved,
+}
 
 /// <summary>
 /// Where alerts go. <see cref="Publish"/> must never block or throw: a slow or failing destination may not hold up

@@ -73,6 +73,12 @@ public sealed class AnomalyRecord
 
     /// <summary>The series key in the API's terms, e.g. <c>feature=support-bot/cost</c>.</summary>
     public string Series => $"{Dimension}={DimensionValue}/{Metric}";
+
+    /// <summary>The other dimension values that moved with this one in the same event, e.g. <c>team=support,model=gpt-4o</c>.</summary>
+    public string Affected { get; set; } = "";
+
+    /// <summary>Spend per day above the expected value at the incident's worst point (USD); sets its severity.</summary>
+    public double? ExcessUsdPerDay { get; set; }
 }
 
 /// <summary>The stored factors of a decomposition.</summary>
@@ -157,7 +163,7 @@ public static class AnomalyStore
         id, incident_key, kind, dimension, dimension_value, metric, interval_seconds, bucket_start, observed, expected,
         lower_bound, upper_bound, score, severity, detector, trace_id, metrics, cost_ratio, volume_factor,
         tokens_per_call_factor, price_per_token_factor, model_mix_factor, cache_hit_factor, dominant_factor, decomposition,
-        message, first_seen, last_seen, points, status, resolved_at
+        message, first_seen, last_seen, points, status, resolved_at, coalesce(affected, ''), excess_usd_per_day
         """;
 
     public static AnomalyRecord? FindByKey(DuckDbConnection connection, string incidentKey)
@@ -181,23 +187,6 @@ public static class AnomalyStore
         return reader.Read() ? ReadRecord(reader) : null;
     }
 
-    /// <summary>
-    /// Whether a series incident of this dimension value at another bucket width overlaps [from, to): the same event seen
-    /// at 5 minutes and at 1 hour is one incident, owned by whichever width saw it first.
-    /// </summary>
-    public static bool OverlapsOtherInterval(DuckDbConnection connection, string dimension, string value, int intervalSeconds, DateTime from, DateTime to)
-    {
-        ArgumentNullException.ThrowIfNull(connection);
-        using var statement = connection.Prepare("""
-            SELECT count(*) FROM anomalies
-            WHERE kind = 'series' AND dimension = $1 AND dimension_value = $2 AND interval_seconds <> $3
-              AND first_seen < $5 AND last_seen + to_seconds(interval_seconds) > $4
-            """);
-        using var reader = statement.Bind(1, dimension).Bind(2, value).Bind(3, intervalSeconds).Bind(4, RollupMaintainer.Utc(from))
-            .Bind(5, RollupMaintainer.Utc(to)).Query();
-        return reader.Read() && reader.GetInt64(0) > 0;
-    }
-
     /// <summary>Inserts a new incident (its <see cref="AnomalyRecord.Id"/> is set) or updates the stored one with the same key.</summary>
     public static void Save(DuckDbConnection connection, AnomalyRecord record, DateTime now)
     {
@@ -211,7 +200,7 @@ public static class AnomalyStore
                     score = $8, severity = $9, detector = $10, metrics = $11, cost_ratio = $12, volume_factor = $13,
                     tokens_per_call_factor = $14, price_per_token_factor = $15, model_mix_factor = $16, cache_hit_factor = $17,
                     dominant_factor = $18, decomposition = $19, message = $20, first_seen = $21, last_seen = $22, points = $23,
-                    status = $24, resolved_at = $25, updated_at = $26
+                    status = $24, resolved_at = $25, updated_at = $26, affected = $27, excess_usd_per_day = $28
                 WHERE id = $1
                 """);
             update.Bind(1, existing);
@@ -225,31 +214,74 @@ public static class AnomalyStore
             INSERT INTO anomalies (metric, bucket_start, observed, expected, lower_bound, upper_bound, score, severity, detector,
                 metrics, cost_ratio, volume_factor, tokens_per_call_factor, price_per_token_factor, model_mix_factor,
                 cache_hit_factor, dominant_factor, decomposition, message, first_seen, last_seen, points, status, resolved_at,
-                updated_at, incident_key, kind, dimension, dimension_value, interval_seconds, trace_id, created_at)
+                updated_at, affected, excess_usd_per_day, incident_key, kind, dimension, dimension_value, interval_seconds, trace_id,
+                created_at)
             VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-                $25, $26, $1, $27, $28, $29, $30, $31, $26)
+                $25, $26, $27, $28, $1, $29, $30, $31, $32, $33, $26)
             RETURNING id
             """);
         insert.Bind(1, record.IncidentKey);
         BindMutable(insert, record, now);
-        insert.Bind(27, record.Kind).Bind(28, record.Dimension).Bind(29, record.DimensionValue).Bind(30, record.IntervalSeconds)
-            .Bind(31, record.TraceId);
+        insert.Bind(29, record.Kind).Bind(30, record.Dimension).Bind(31, record.DimensionValue).Bind(32, record.IntervalSeconds)
+            .Bind(33, record.TraceId);
         using var reader = insert.Query();
         reader.Read();
         record.Id = reader.GetInt64(0);
     }
 
-    /// <summary>Resolves open series incidents of one bucket width whose quiet run ended by <paramref name="judgedUntil"/>.</summary>
-    public static long ResolveQuiet(DuckDbConnection connection, int intervalSeconds, int quietBuckets, DateTime judgedUntil, DateTime now)
+    /// <summary>
+    /// Resolves open series incidents of one bucket width whose quiet run ended by <paramref name="judgedUntil"/>, and
+    /// returns them as resolved (a resolution is a follow-up message on the incident's key).
+    /// </summary>
+    public static IReadOnlyList<AnomalyRecord> ResolveQuiet(DuckDbConnection connection, int intervalSeconds, int quietBuckets, DateTime judgedUntil, DateTime now)
     {
         ArgumentNullException.ThrowIfNull(connection);
         var quiet = TimeSpan.FromSeconds((long)intervalSeconds * (quietBuckets + 1));
-        using var update = connection.Prepare("""
-            UPDATE anomalies SET status = 'resolved', resolved_at = last_seen + to_seconds($1), updated_at = $2
-            WHERE kind = 'series' AND status = 'open' AND interval_seconds = $3 AND last_seen <= $4
+        var resolved = new List<AnomalyRecord>();
+        using (var select = connection.Prepare($"""
+            SELECT {Columns} FROM anomalies
+            WHERE kind = 'series' AND status = 'open' AND interval_seconds = $1 AND last_seen <= $2
+            """))
+        {
+            using var reader = select.Bind(1, intervalSeconds).Bind(2, RollupMaintainer.Utc(judgedUntil - quiet)).Query();
+            while (reader.Read())
+            {
+                resolved.Add(ReadRecord(reader));
+            }
+        }
+
+        foreach (var record in resolved)
+        {
+            record.Status = AnomalyRecord.Resolved;
+            record.ResolvedAt = record.LastSeen + quiet;
+            using var update = connection.Prepare("UPDATE anomalies SET status = 'resolved', resolved_at = $2, updated_at = $3 WHERE id = $1");
+            update.Bind(1, record.Id).Bind(2, RollupMaintainer.Utc(record.ResolvedAt.Value)).Bind(3, RollupMaintainer.Utc(now)).Execute();
+        }
+
+        return resolved;
+    }
+
+    /// <summary>
+    /// The series incident an anomaly of <paramref name="dimension"/>=<paramref name="value"/> over [from, to) belongs to
+    /// when it is not its own: one of another dimension (the same event seen from the team, the model...) or of the same
+    /// value at another bucket width, whose span widened by <paramref name="slack"/> overlaps the window. The one with
+    /// the largest impact when several do.
+    /// </summary>
+    public static AnomalyRecord? EventOverlapping(DuckDbConnection connection, string dimension, string value, int intervalSeconds, DateTime from,
+        DateTime to, TimeSpan slack)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var statement = connection.Prepare($"""
+            SELECT {Columns} FROM anomalies
+            WHERE kind = 'series'
+              AND (dimension <> $1 OR (dimension_value = $2 AND interval_seconds <> $3))
+              AND first_seen - to_seconds($6) < $5 AND last_seen + to_seconds(interval_seconds + $6) > $4
+            ORDER BY coalesce(excess_usd_per_day, 0) DESC, id
+            LIMIT 1
             """);
-        return update.Bind(1, (long)quiet.TotalSeconds).Bind(2, RollupMaintainer.Utc(now)).Bind(3, intervalSeconds)
-            .Bind(4, RollupMaintainer.Utc(judgedUntil - quiet)).Execute();
+        using var reader = statement.Bind(1, dimension).Bind(2, value).Bind(3, intervalSeconds).Bind(4, RollupMaintainer.Utc(from))
+            .Bind(5, RollupMaintainer.Utc(to)).Bind(6, (long)slack.TotalSeconds).Query();
+        return reader.Read() ? ReadRecord(reader) : null;
     }
 
     public static IReadOnlyList<AnomalyRecord> Query(DuckDbConnection connection, AnomalyFilter filter)
@@ -361,7 +393,8 @@ public static class AnomalyStore
             statement.BindNull(25);
         }
 
-        statement.Bind(26, RollupMaintainer.Utc(now));
+        statement.Bind(26, RollupMaintainer.Utc(now)).Bind(27, r.Affected);
+        Nullable(statement, 28, r.ExcessUsdPerDay);
     }
 
     private static string DecompositionJson(CostDecomposition d) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
@@ -430,6 +463,8 @@ public static class AnomalyStore
             Points = reader.GetInt32(28),
             Status = reader.GetString(29)!,
             ResolvedAt = reader.IsDBNull(30) ? null : reader.GetDateTime(30),
+            Affected = reader.GetString(31)!,
+            ExcessUsdPerDay = D(32),
         };
     }
 }

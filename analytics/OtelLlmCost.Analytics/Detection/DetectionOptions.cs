@@ -64,6 +64,12 @@ public sealed class DetectionOptions
     /// <summary>An incident is alerted only while its newest anomalous bucket is this recent (a first pass over history does not page anyone).</summary>
     public TimeSpan AlertMaxAge { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>The series detector, by name (see <see cref="DetectorFactory"/>).</summary>
+    public string Detector { get; set; } = DetectorFactory.CostEnsemble;
+
+    /// <summary>Which anomalies cost enough money to be an incident, and how severe they are.</summary>
+    public ImpactOptions Impact { get; set; } = new();
+
     /// <summary>The per-trace runaway-loop guard.</summary>
     public TraceGuardOptions TraceGuard { get; set; } = new();
 
@@ -117,7 +123,56 @@ public sealed class DetectionOptions
             }
         }
 
+        if (!DetectorFactory.Names.Contains(Detector, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"Detection:Detector has unknown '{Detector}'; use {string.Join(", ", DetectorFactory.Names)}.");
+        }
+
+        Impact.Validate();
         TraceGuard.Validate();
+    }
+}
+
+/// <summary>
+/// What makes an anomaly an incident (config section <c>Detection:Impact</c>): it moves a metric the way that costs
+/// money (cost, calls, cost and tokens per call, error rate up; cache hit ratio down) and its excess spend against the
+/// expected value, as a rate per day, reaches <see cref="MinimumExcessUsdPerDay"/>. Severity is that rate against
+/// <see cref="WarningExcessUsdPerDay"/> and <see cref="CriticalExcessUsdPerDay"/>, the way FinOps anomaly tools rank
+/// impact: ×3 on a feature spending two cents a day stays quiet, +20% on one spending $1,000 a day does not.
+/// </summary>
+public sealed class ImpactOptions
+{
+    /// <summary>An anomaly whose excess spend is below this rate (USD per day) opens no incident.</summary>
+    public double MinimumExcessUsdPerDay { get; set; } = 1;
+
+    public double WarningExcessUsdPerDay { get; set; } = 10;
+
+    public double CriticalExcessUsdPerDay { get; set; } = 100;
+
+    /// <summary>Spend (cost, calls) falling is an incident too; off by default, it saves money.</summary>
+    public bool SpendDecreases { get; set; }
+
+    /// <summary>
+    /// Traffic stopping entirely (no calls in a bucket that expected at least <see cref="TrafficStopMinimumCalls"/>) is
+    /// an incident, whatever it saves: an outage signal. Off by default.
+    /// </summary>
+    public bool TrafficStops { get; set; }
+
+    public double TrafficStopMinimumCalls { get; set; } = 20;
+
+    /// <summary>
+    /// A series with fewer calls per bucket than this on average (since its first call) is too sparse for its bucket
+    /// width: it is judged only at the widest schedule, where its buckets hold more calls.
+    /// </summary>
+    public double SparseCallsPerBucket { get; set; } = 20;
+
+    public void Validate()
+    {
+        if (MinimumExcessUsdPerDay < 0 || WarningExcessUsdPerDay < MinimumExcessUsdPerDay || CriticalExcessUsdPerDay < WarningExcessUsdPerDay
+            || TrafficStopMinimumCalls < 1 || SparseCallsPerBucket < 0)
+        {
+            throw new ArgumentException("Detection:Impact needs 0 ≤ MinimumExcessUsdPerDay ≤ WarningExcessUsdPerDay ≤ CriticalExcessUsdPerDay, TrafficStopMinimumCalls ≥ 1 and a non-negative SparseCallsPerBucket.");
+        }
     }
 }
 

@@ -18,11 +18,19 @@ public readonly record struct DetectionProgress(string Schedule, int Done, int T
 /// For each schedule (bucket width) and configured dimension, every value with at least
 /// <see cref="DetectionOptions.MinimumCalls"/> calls in the window gets one series per metric, judged by the
 /// <see cref="ISeriesDetector"/> over the whole window (detectors are causal, so judging history at once gives the
-/// answers a live run would have given). Anomalous buckets of one dimension value are grouped into one incident,
-/// whatever the metric: an anomaly less than <see cref="DetectionOptions.QuietBucketsToResolve"/> buckets after the
-/// incident's newest joins it (the row's peak, metrics and last_seen are updated), a longer quiet run resolves it.
-/// Each new incident yields one <see cref="Alert"/> keyed by its incident key, only while it is recent
-/// (<see cref="DetectionOptions.AlertMaxAge"/>).
+/// answers a live run would have given). A series too sparse for the bucket width
+/// (<see cref="ImpactOptions.SparseCallsPerBucket"/>) is left to the widest schedule.
+/// </para>
+/// <para>
+/// An anomalous point counts only when it costs money (<see cref="IncidentImpact"/>: the direction of the move, and an
+/// excess spend of at least <see cref="ImpactOptions.MinimumExcessUsdPerDay"/>). Counted points of one dimension value
+/// are grouped into one incident, whatever the metric: one less than <see cref="DetectionOptions.QuietBucketsToResolve"/>
+/// buckets after the incident's newest joins it (peak, metrics and last_seen are updated; a higher severity is a
+/// follow-up alert), a longer quiet run resolves it (a follow-up alert too). One event seen from several dimensions is
+/// one incident: dimensions are judged in the configured order (most specific first), and a new anomaly overlapping an
+/// incident of another dimension, or of the same value at another bucket width, is listed in that incident's
+/// <see cref="AnomalyRecord.Affected"/> instead of opening its own. Alerts are built at the end of the pass (so they
+/// name what was affected) and only for recent incidents (<see cref="DetectionOptions.AlertMaxAge"/>).
 /// </para>
 /// <para>
 /// <see cref="RunIncremental"/> judges only buckets after each schedule's watermark (in <c>detection_watermarks</c>),
@@ -32,23 +40,21 @@ public readonly record struct DetectionProgress(string Schedule, int Done, int T
 /// </summary>
 public sealed class DetectionRunner : IDisposable
 {
-    private const string TraceGuardWatermark = "trace_guard";
-
     private readonly DuckDbConnection _connection;
     private readonly DetectionOptions _options;
     private readonly ISeriesDetector _detector;
     private readonly TimeProvider _clock;
-    private Dictionary<string, (double MedianCalls, double MadCalls, double MedianCost, double MadCost)> _traceBaseline = new(StringComparer.Ordinal);
-    private DateTime? _traceBaselineAt;
+    private readonly TraceGuard _traceGuard;
 
     public DetectionRunner(LedgerStore store, DetectionOptions? options = null, ISeriesDetector? detector = null, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         _options = options ?? new DetectionOptions();
         _options.Validate();
-        _detector = detector ?? new RobustZScoreDetector();
+        _detector = detector ?? DetectorFactory.Create(_options.Detector);
         _clock = clock ?? TimeProvider.System;
         _connection = store.Connect();
+        _traceGuard = new TraceGuard(_connection, _options.TraceGuard);
     }
 
     public ISeriesDetector Detector => _detector;
@@ -78,12 +84,12 @@ public sealed class DetectionRunner : IDisposable
         if (_options.TraceGuard.Enabled)
         {
             using var transaction = _connection.BeginTransaction();
-            RunTraceGuard(now, result);
-            AnomalyStore.WriteWatermark(_connection, TraceGuardWatermark, now);
+            RecordTraces(now, result);
+            AnomalyStore.WriteWatermark(_connection, TraceGuard.WatermarkName, now);
             transaction.Commit();
         }
 
-        return result.Build();
+        return result.Build(_connection);
     }
 
     /// <summary>
@@ -114,7 +120,7 @@ public sealed class DetectionRunner : IDisposable
             transaction.Commit();
         }
 
-        return result.Build();
+        return result.Build(_connection);
     }
 
     public void Dispose() => _connection.Dispose();
@@ -125,6 +131,7 @@ public sealed class DetectionRunner : IDisposable
         DateTime now, PassBuilder result, IProgress<DetectionProgress>? progress)
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
+        var widest = _options.EffectiveSchedules.Max(s => s.Interval) == schedule.Interval;
         var dimensions = _options.Dimensions.Where(d => selector is null || string.Equals(selector.Dimension, d, StringComparison.Ordinal)).ToList();
         var all = dimensions.SelectMany(d => RollupSeriesReader.Read(_connection, d, schedule.Interval, readFrom, actTo)).ToList();
         var judged = all.Where(s => s.TotalCalls >= _options.MinimumCalls && (selector is null || selector.Matches(s.Dimension, s.Value))).ToList();
@@ -132,11 +139,41 @@ public sealed class DetectionRunner : IDisposable
         var done = 0;
         foreach (var series in judged)
         {
-            JudgeSeries(schedule, series, metrics, actFrom, actTo, now, result);
+            if (widest || !IsSparse(series))
+            {
+                JudgeSeries(schedule, series, metrics, actFrom, actTo, now, result);
+            }
+
             progress?.Report(new DetectionProgress(schedule.Name, ++done, judged.Count));
         }
 
-        result.Resolved += AnomalyStore.ResolveQuiet(_connection, intervalSeconds, _options.QuietBucketsToResolve, actTo, now);
+        foreach (var resolved in AnomalyStore.ResolveQuiet(_connection, intervalSeconds, _options.QuietBucketsToResolve, actTo, now))
+        {
+            result.Resolved++;
+            if (now - resolved.ResolvedAt!.Value <= _options.AlertMaxAge)
+            {
+                result.FollowUps.Add(IncidentAlerts.Resolved(resolved));
+            }
+        }
+    }
+
+    /// <summary>Too few calls per bucket since its first call for this bucket width: noise, not signal (judged at the widest schedule).</summary>
+    private bool IsSparse(DimensionSeries series)
+    {
+        var born = FirstCall(series);
+        var buckets = series.Buckets.Count - born;
+        return buckets > 0 && series.Buckets.Skip(born).Sum(b => (double)b.Calls) / buckets < _options.Impact.SparseCallsPerBucket;
+    }
+
+    private static int FirstCall(DimensionSeries series)
+    {
+        var born = 0;
+        while (born < series.Buckets.Count && series.Buckets[born].Calls == 0)
+        {
+            born++;
+        }
+
+        return born;
     }
 
     private void JudgeSeries(DetectionSchedule schedule, DimensionSeries series, List<SeriesMetric> metrics, DateTime actFrom, DateTime actTo,
@@ -144,15 +181,11 @@ public sealed class DetectionRunner : IDisposable
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
         // The detector sees the series from its first bucket with calls; verdict i is for bucket born + i.
-        var born = 0;
-        while (born < series.Buckets.Count && series.Buckets[born].Calls == 0)
-        {
-            born++;
-        }
-
+        var born = FirstCall(series);
         var values = new Dictionary<SeriesMetric, double[]>();
         var verdicts = new Dictionary<SeriesMetric, PointVerdict[]>();
-        foreach (var metric in metrics)
+        // Cost is always judged: its expected value is what an anomaly's excess spend is measured against.
+        foreach (var metric in metrics.Append(SeriesMetric.Cost).Distinct())
         {
             values[metric] = series.Values(metric, _options.MinimumCallsPerBucket);
             var judged = _detector.Evaluate(values[metric].AsSpan(born), schedule.Interval);
@@ -172,23 +205,34 @@ public sealed class DetectionRunner : IDisposable
 
         var quiet = schedule.Interval * _options.QuietBucketsToResolve;
         var dirty = false;
+        var alertedSeverity = open?.Severity;
         for (var i = Math.Max(0, first); i < Math.Min(last, series.Buckets.Count); i++)
         {
             var t = series.BucketStart(i);
             result.PointsJudged += metrics.Count;
             SeriesMetric? peak = null;
+            var peakExcess = 0.0;
+            var trafficStop = false;
             var hits = new List<string>();
             foreach (var metric in metrics)
             {
                 var verdict = verdicts[metric][i];
-                if (verdict.IsAnomaly && double.IsFinite(values[metric][i]))
+                var observed = values[metric][i];
+                if (!verdict.IsAnomaly || !IncidentImpact.Counts(metric, observed, verdict.Expected, _options.Impact))
                 {
-                    hits.Add(metric.Name());
-                    if (peak is null || verdict.Score > verdicts[peak.Value][i].Score)
-                    {
-                        peak = metric;
-                    }
+                    continue;
                 }
+
+                hits.Add(metric.Name());
+                trafficStop |= IncidentImpact.IsTrafficStop(metric, observed, verdict.Expected, _options.Impact);
+                var excess = IncidentImpact.ExcessUsdPerDay(series.Buckets[i], verdicts[SeriesMetric.Cost][i].Expected, metric, observed,
+                    verdict.Expected, schedule.Interval);
+                if (peak is null || verdict.Score > verdicts[peak.Value][i].Score)
+                {
+                    peak = metric;
+                }
+
+                peakExcess = Math.Max(peakExcess, excess);
             }
 
             if (peak is not { } peakMetric)
@@ -202,9 +246,15 @@ public sealed class DetectionRunner : IDisposable
                 open.LastSeen = t;
                 open.Points++;
                 open.Metrics = string.Join(',', open.Metrics.Split(',', StringSplitOptions.RemoveEmptyEntries).Union(hits, StringComparer.Ordinal));
-                if (peakVerdict.Score > open.Score)
+                if (peakExcess > (open.ExcessUsdPerDay ?? 0))
                 {
-                    SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i]);
+                    SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess);
+                    if (IncidentImpact.Rank(open.Severity) > IncidentImpact.Rank(alertedSeverity ?? open.Severity) && IsRecent(t, schedule, now))
+                    {
+                        result.Escalated.Add(open.IncidentKey);
+                    }
+
+                    alertedSeverity = open.Severity;
                 }
 
                 dirty = true;
@@ -223,22 +273,42 @@ public sealed class DetectionRunner : IDisposable
                 open.ResolvedAt = open.LastSeen + quiet + schedule.Interval;
                 AnomalyStore.Save(_connection, open, now);
                 result.Updated++;
+                result.Resolved++;
+                if (now - open.ResolvedAt.Value <= _options.AlertMaxAge)
+                {
+                    result.FollowUps.Add(IncidentAlerts.Resolved(open));
+                }
+
+                open = null;
+                dirty = false;
+            }
+
+            if (peakExcess < _options.Impact.MinimumExcessUsdPerDay && !trafficStop)
+            {
+                // Real, but too cheap to be anyone's incident.
+                continue;
             }
 
             var key = string.Create(CultureInfo.InvariantCulture, $"anomaly:{series.Dimension}={series.Value}/{schedule.Name}/{t:yyyy-MM-ddTHH:mm}Z");
             var existing = AnomalyStore.FindByKey(_connection, key);
-            if (existing is null && AnomalyStore.OverlapsOtherInterval(_connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval))
-            {
-                // Another bucket width already holds this event: one incident, one alert.
-                open = null;
-                continue;
-            }
-
             if (existing is not null)
             {
                 // This incident is stored already (history judged before): keep its identity, do not raise it again.
                 open = existing;
-                dirty = false;
+                alertedSeverity = existing.Severity;
+                continue;
+            }
+
+            if (AnomalyStore.EventOverlapping(_connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval, quiet) is { } host)
+            {
+                // The same event, already an incident of a more specific dimension (or of this value at another width).
+                var self = $"{series.Dimension}={series.Value}";
+                if (host.Dimension != series.Dimension && !host.Affected.Split(',').Contains(self, StringComparer.Ordinal))
+                {
+                    host.Affected = host.Affected.Length == 0 ? self : $"{host.Affected},{self}";
+                    AnomalyStore.Save(_connection, host, now);
+                }
+
                 continue;
             }
 
@@ -254,12 +324,13 @@ public sealed class DetectionRunner : IDisposable
                 Points = 1,
                 Metrics = string.Join(',', hits),
             };
-            SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i]);
+            SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess);
+            alertedSeverity = open.Severity;
             AnomalyStore.Save(_connection, open, now);
             result.Opened.Add(open);
-            if (now - (t + schedule.Interval) <= _options.AlertMaxAge)
+            if (IsRecent(t, schedule, now))
             {
-                result.Alerts.Add(ToAlert(open, schedule));
+                result.ToAlert.Add(open.IncidentKey);
             }
         }
 
@@ -270,8 +341,10 @@ public sealed class DetectionRunner : IDisposable
         }
     }
 
-    private static void SetPeak(AnomalyRecord record, DimensionSeries series, DetectionSchedule schedule, int index, SeriesMetric metric,
-        PointVerdict verdict, double observed)
+    private bool IsRecent(DateTime bucketStart, DetectionSchedule schedule, DateTime now) => now - (bucketStart + schedule.Interval) <= _options.AlertMaxAge;
+
+    private void SetPeak(AnomalyRecord record, DimensionSeries series, DetectionSchedule schedule, int index, SeriesMetric metric,
+        PointVerdict verdict, double observed, double excessUsdPerDay)
     {
         record.Metric = metric.Name();
         record.BucketStart = series.BucketStart(index);
@@ -281,179 +354,21 @@ public sealed class DetectionRunner : IDisposable
         record.Upper = verdict.Upper;
         record.Score = verdict.Score;
         record.Detector = verdict.Detector;
-        record.Severity = SeverityOf(metric, observed, verdict.Expected);
+        record.ExcessUsdPerDay = excessUsdPerDay;
+        record.Severity = IncidentImpact.Severity(excessUsdPerDay, _options.Impact);
         var startIndex = (int)((record.FirstSeen - series.From).Ticks / schedule.Interval.Ticks);
         var (baseline, buckets) = series.Sum(startIndex - schedule.BaselineBuckets, startIndex);
         record.Decomposition = CostDecomposition.Decompose(series.Buckets[index], baseline, Math.Max(buckets, 1));
         record.StoredFactors = null;
-        record.Message = Describe(series.Value, metric, observed, verdict.Expected, record.Decomposition);
-    }
-
-    /// <summary>"support-bot cost ×3.1: cache hit ratio fell from 78% to 12%".</summary>
-    internal static string Describe(string value, SeriesMetric metric, double observed, double expected, CostDecomposition? decomposition)
-    {
-        var name = value.Length == 0 ? "(unattributed)" : value;
-        var change = metric.IsRatio()
-            ? string.Create(CultureInfo.InvariantCulture, $"{observed:0%} (expected {expected:0%})")
-            : expected > 0 && double.IsFinite(expected)
-                ? string.Create(CultureInfo.InvariantCulture, $"×{observed / expected:0.0#}")
-                : string.Create(CultureInfo.InvariantCulture, $"{observed:G4} (expected {expected:G4})");
-        var title = $"{name} {metric.Label()} {change}";
-        return decomposition is null ? title : $"{title}: {decomposition.Explanation}";
-    }
-
-    internal static string SeverityOf(SeriesMetric metric, double observed, double expected)
-    {
-        if (metric.IsRatio())
-        {
-            var delta = Math.Abs(observed - expected);
-            return delta >= 0.3 ? "critical" : delta >= 0.1 ? "warning" : "info";
-        }
-
-        var ratio = expected > 0 && observed > 0 ? Math.Max(observed / expected, expected / observed) : double.PositiveInfinity;
-        return ratio >= 3 ? "critical" : ratio >= 1.5 ? "warning" : "info";
-    }
-
-    private static Alert ToAlert(AnomalyRecord record, DetectionSchedule? schedule)
-    {
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["anomaly_id"] = record.Id.ToString(CultureInfo.InvariantCulture),
-            ["kind"] = record.Kind,
-            ["dimension"] = record.Dimension,
-            ["value"] = record.DimensionValue,
-            ["metric"] = record.Metric,
-            ["bucket_start"] = record.BucketStart.ToString("o", CultureInfo.InvariantCulture),
-            ["observed"] = (record.Observed ?? double.NaN).ToString("G6", CultureInfo.InvariantCulture),
-            ["expected"] = (record.Expected ?? double.NaN).ToString("G6", CultureInfo.InvariantCulture),
-            ["score"] = record.Score.ToString("G4", CultureInfo.InvariantCulture),
-            ["detector"] = record.Detector,
-        };
-        if (schedule is not null)
-        {
-            fields["interval"] = schedule.Name;
-        }
-
-        if (record.TraceId is not null)
-        {
-            fields["trace_id"] = record.TraceId;
-        }
-
-        if (record.Decomposition is { } d)
-        {
-            fields["dominant_factor"] = CostDecomposition.Name(d.Dominant);
-            fields["cost_ratio"] = d.CostRatio.ToString("G4", CultureInfo.InvariantCulture);
-        }
-        else if (record.StoredFactors is { Dominant: { } dominant } stored)
-        {
-            fields["dominant_factor"] = dominant;
-            fields["cost_ratio"] = (stored.CostRatio ?? double.NaN).ToString("G4", CultureInfo.InvariantCulture);
-        }
-
-        var severity = record.Severity switch
-        {
-            "critical" => AlertSeverity.Critical,
-            "info" => AlertSeverity.Info,
-            _ => AlertSeverity.Warning,
-        };
-        var title = record.Kind == AnomalyRecord.TraceKind
-            ? $"Runaway trace in {record.Dimension} {record.DimensionValue}"
-            : $"Anomaly in {record.Dimension} {record.DimensionValue}: {record.Metric.Replace('_', ' ')}";
-        return new Alert("anomaly", record.IncidentKey, severity, title, record.Message,
-            new DateTimeOffset(DateTime.SpecifyKind(record.FirstSeen, DateTimeKind.Utc)), fields);
+        record.Message = IncidentAlerts.Describe(series.Value, metric, observed, verdict.Expected, record.Decomposition, excessUsdPerDay);
     }
 
     /// <summary>The alert an incident raises (the agent re-publishes open ones at start; sinks deliver one message per key).</summary>
-    public static Alert AlertFor(AnomalyRecord record)
+    public static Alert AlertFor(AnomalyRecord record) => IncidentAlerts.Opened(record);
+
+    private void RecordTraces(DateTime now, PassBuilder result)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        return ToAlert(record, null);
-    }
-
-    /// <summary>
-    /// Flags traces active in the recent window whose call count or cost is far above their feature's norm: median and
-    /// scaled MAD over the feature's traces in the baseline window (computed in DuckDB), with floors of one call and
-    /// 10% of the median so a feature of identical traces does not flag a trace one call longer.
-    /// </summary>
-    private void RunTraceGuard(DateTime now, PassBuilder result)
-    {
-        var guard = _options.TraceGuard;
-        if (_traceBaselineAt is not { } computed || now - computed >= guard.BaselineRefresh || now < computed)
-        {
-            _traceBaseline = ReadTraceBaseline(now);
-            _traceBaselineAt = now;
-        }
-
-        // Only traces with calls ingested since the last pass (minus an overlap for commits in flight) are judged again;
-        // ingested_at follows append order, so DuckDB's zone maps keep this a short scan of the ledger's tail.
-        var since = AnomalyStore.ReadWatermark(_connection, TraceGuardWatermark) is { } last && last > now - guard.RecentWindow
-            ? last - TimeSpan.FromMinutes(2)
-            : now - guard.RecentWindow;
-        using var statement = _connection.Prepare("""
-            WITH active AS (SELECT DISTINCT trace_id FROM llm_calls WHERE ingested_at > $1 AND start_time >= $2)
-            SELECT coalesce(c.feature, ''), c.trace_id, count(*)::DOUBLE, coalesce(sum(c.cost_usd), 0)::DOUBLE, min(c.start_time), max(c.start_time)
-            FROM llm_calls c JOIN active a ON c.trace_id = a.trace_id
-            WHERE c.start_time >= $2 AND c.start_time <= $3
-            GROUP BY ALL
-            HAVING count(*) >= $4 OR coalesce(sum(c.cost_usd), 0) >= $5
-            """);
-        statement.Bind(1, Rollups.RollupMaintainer.Utc(since)).Bind(2, Rollups.RollupMaintainer.Utc(now - guard.RecentWindow))
-            .Bind(3, Rollups.RollupMaintainer.Utc(now)).Bind(4, (long)guard.MinimumCalls).Bind(5, guard.MinimumCostUsd);
-        var flagged = new List<AnomalyRecord>();
-        using (var reader = statement.Query())
-        {
-            while (reader.Read())
-            {
-                var feature = reader.GetString(0) ?? "";
-                if (!_traceBaseline.TryGetValue(feature, out var norm))
-                {
-                    continue;
-                }
-
-                var traceId = reader.GetString(1)!;
-                var calls = reader.GetDouble(2);
-                var cost = reader.GetDouble(3);
-                var (medianCalls, madCalls, medianCost, madCost) = norm;
-                var callScale = Math.Max(RobustZScoreDetector.MadToSigma * madCalls, Math.Max(1, 0.1 * medianCalls));
-                var costScale = Math.Max(RobustZScoreDetector.MadToSigma * madCost, Math.Max(1e-6, 0.1 * medianCost));
-                var callScore = calls >= guard.MinimumCalls ? (calls - medianCalls) / callScale : 0;
-                var costScore = cost >= (double)guard.MinimumCostUsd ? (cost - medianCost) / costScale : 0;
-                if (Math.Max(callScore, costScore) <= guard.Threshold)
-                {
-                    continue;
-                }
-
-                // Calls are the loop's own signature; cost alone flags an expensive trace of normal length.
-                var byCalls = callScore > guard.Threshold;
-                var score = Math.Max(callScore, costScore);
-                flagged.Add(new AnomalyRecord
-                {
-                    IncidentKey = "trace:" + traceId,
-                    Kind = AnomalyRecord.TraceKind,
-                    Dimension = "feature",
-                    DimensionValue = feature,
-                    IntervalSeconds = 0,
-                    TraceId = traceId,
-                    Metric = byCalls ? "trace_calls" : "trace_cost",
-                    Metrics = string.Join(',', new[] { callScore > guard.Threshold ? "trace_calls" : null, costScore > guard.Threshold ? "trace_cost" : null }.OfType<string>()),
-                    BucketStart = reader.GetDateTime(4),
-                    FirstSeen = reader.GetDateTime(4),
-                    LastSeen = reader.GetDateTime(5),
-                    Observed = byCalls ? calls : cost,
-                    Expected = byCalls ? medianCalls : medianCost,
-                    Lower = 0,
-                    Upper = byCalls ? medianCalls + (guard.Threshold * callScale) : medianCost + (guard.Threshold * costScale),
-                    Score = score,
-                    Severity = score >= 2 * guard.Threshold ? "critical" : "warning",
-                    Detector = "trace_guard",
-                    Points = (int)Math.Min(calls, int.MaxValue),
-                    Message = string.Create(CultureInfo.InvariantCulture,
-                        $"{(feature.Length == 0 ? "(unattributed)" : feature)} trace {traceId}: {calls:0} LLM calls costing ${cost:0.00##} (typical trace: {medianCalls:0.#} calls, ${medianCost:0.00##}); a runaway loop?"),
-                });
-            }
-        }
-
-        foreach (var record in flagged)
+        foreach (var record in _traceGuard.Flag(now))
         {
             var existing = AnomalyStore.FindByKey(_connection, record.IncidentKey);
             if (existing is not null)
@@ -468,39 +383,9 @@ public sealed class DetectionRunner : IDisposable
             result.Opened.Add(record);
             if (now - record.LastSeen <= _options.AlertMaxAge)
             {
-                result.Alerts.Add(ToAlert(record, null));
+                result.Alerts.Add(IncidentAlerts.Opened(record));
             }
         }
-    }
-
-    /// <summary>
-    /// Per feature with at least <see cref="TraceGuardOptions.MinimumBaselineTraces"/> traces in the baseline window: the
-    /// median and MAD of calls and of cost per trace. The heavy query of the guard, so it is cached for
-    /// <see cref="TraceGuardOptions.BaselineRefresh"/>.
-    /// </summary>
-    private Dictionary<string, (double MedianCalls, double MadCalls, double MedianCost, double MadCost)> ReadTraceBaseline(DateTime now)
-    {
-        var guard = _options.TraceGuard;
-        using var statement = _connection.Prepare("""
-            WITH t AS (
-                SELECT coalesce(feature, '') AS f, trace_id, count(*)::DOUBLE AS c, coalesce(sum(cost_usd), 0)::DOUBLE AS s
-                FROM llm_calls WHERE start_time >= $1 AND start_time <= $2 GROUP BY ALL),
-            stats AS (SELECT f, count(*) AS n, median(c) AS mc, median(s) AS ms FROM t GROUP BY f)
-            SELECT t.f, any_value(stats.mc), median(abs(t.c - stats.mc)), any_value(stats.ms), median(abs(t.s - stats.ms))
-            FROM t JOIN stats ON t.f = stats.f
-            WHERE stats.n >= $3
-            GROUP BY t.f
-            """);
-        statement.Bind(1, Rollups.RollupMaintainer.Utc(now - guard.BaselineWindow)).Bind(2, Rollups.RollupMaintainer.Utc(now))
-            .Bind(3, (long)guard.MinimumBaselineTraces);
-        var baseline = new Dictionary<string, (double, double, double, double)>(StringComparer.Ordinal);
-        using var reader = statement.Query();
-        while (reader.Read())
-        {
-            baseline[reader.GetString(0) ?? ""] = (reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4));
-        }
-
-        return baseline;
     }
 
     private sealed class PassBuilder
@@ -515,8 +400,37 @@ public sealed class DetectionRunner : IDisposable
 
         public long Resolved { get; set; }
 
+        /// <summary>Keys of new incidents to alert, built at the end of the pass so they carry what the event affected.</summary>
+        public List<string> ToAlert { get; } = [];
+
+        /// <summary>Keys of open incidents whose severity rose.</summary>
+        public List<string> Escalated { get; } = [];
+
+        public List<Alert> FollowUps { get; } = [];
+
         public List<Alert> Alerts { get; } = [];
 
-        public DetectionPass Build() => new(SeriesJudged, PointsJudged, Opened, Updated, Resolved, Alerts);
+        public DetectionPass Build(DuckDbConnection connection)
+        {
+            var alerts = new List<Alert>(Alerts);
+            foreach (var key in ToAlert.Distinct(StringComparer.Ordinal))
+            {
+                if (AnomalyStore.FindByKey(connection, key) is { } record)
+                {
+                    alerts.Add(IncidentAlerts.Opened(record));
+                }
+            }
+
+            foreach (var key in Escalated.Except(ToAlert, StringComparer.Ordinal).Distinct(StringComparer.Ordinal))
+            {
+                if (AnomalyStore.FindByKey(connection, key) is { } record)
+                {
+                    alerts.Add(IncidentAlerts.Escalated(record));
+                }
+            }
+
+            alerts.AddRange(FollowUps);
+            return new DetectionPass(SeriesJudged, PointsJudged, Opened, Updated, Resolved, alerts);
+        }
     }
 }

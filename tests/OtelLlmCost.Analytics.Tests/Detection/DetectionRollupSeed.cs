@@ -53,14 +53,18 @@ internal static class DetectionRollupSeed
     }
 
     /// <summary>One rollup_minute row per traffic at its minute; rollup_hour is then derived from rollup_minute.</summary>
-    public static void Write(LedgerStore store, IEnumerable<(DateTime Minute, string Feature, SeedTraffic Traffic)> rows)
+    public static void Write(LedgerStore store, IEnumerable<(DateTime Minute, string Feature, SeedTraffic Traffic)> rows) =>
+        Write(store, rows.Select(r => (r.Minute, r.Feature, "support", "chat", r.Traffic)));
+
+    /// <summary>The same with each row's team and workload.</summary>
+    public static void Write(LedgerStore store, IEnumerable<(DateTime Minute, string Feature, string Team, string Workload, SeedTraffic Traffic)> rows)
     {
         using var connection = store.Connect();
         using (var minutes = connection.CreateAppender("rollup_minute"))
         {
-            foreach (var (minute, feature, traffic) in rows)
+            foreach (var (minute, feature, team, workload, traffic) in rows)
             {
-                Append(minutes, minute, feature, traffic);
+                Append(minutes, minute, feature, team, workload, traffic);
             }
         }
 
@@ -74,10 +78,11 @@ internal static class DetectionRollupSeed
             """);
     }
 
-    private static void Append(OtelLlmCost.Analytics.Store.DuckDb.DuckDbAppender appender, DateTime minute, string feature, SeedTraffic t)
+    private static void Append(OtelLlmCost.Analytics.Store.DuckDb.DuckDbAppender appender, DateTime minute, string feature, string team,
+        string workload, SeedTraffic t)
     {
-        appender.Append(minute).Append("svc").Append("prod").Append("anthropic").Append(t.Model).Append("support").Append(feature)
-            .Append("chat").Append("acme")
+        appender.Append(minute).Append("svc").Append("prod").Append("anthropic").Append(t.Model).Append(team).Append(feature)
+            .Append(workload).Append("acme")
             .Append(t.Calls).Append(t.Errors).Append(0L).Append(t.Input).Append(t.Output).Append(t.CacheRead).Append(0L).Append(0L)
             .Append(t.Cost).Append(t.InputCost).Append(t.OutputCost).Append(t.CacheReadCost).Append((decimal?)0m)
             .Append(100.0 * t.Calls).Append(150.0);

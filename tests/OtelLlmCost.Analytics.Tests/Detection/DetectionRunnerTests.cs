@@ -1,3 +1,4 @@
+using OtelLlmCost.Analytics.Alerts;
 using OtelLlmCost.Analytics.Detection;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Tests.Rollups;
@@ -10,8 +11,10 @@ public sealed class DetectionRunnerTests
     private static readonly DateTime IncidentStart = new(2026, 11, 21, 14, 0, 0, DateTimeKind.Utc);
     private static readonly TimeSpan Five = TimeSpan.FromMinutes(5);
 
+    // These seeded series are two days long, shorter than the ensemble's daily warm-up: the plain robust z judges them.
     private static DetectionOptions FiveMinuteOptions() => new()
     {
+        Detector = DetectorFactory.RobustZ,
         Dimensions = ["feature"],
         Schedules = [new DetectionSchedule { Name = "5m", Interval = Five, Lookback = TimeSpan.FromDays(2), BaselineBuckets = 288 }],
         TraceGuard = new TraceGuardOptions { Enabled = false },
@@ -185,6 +188,79 @@ public sealed class DetectionRunnerTests
         incident.IntervalSeconds.ShouldBe(3600);
         incident.BucketStart.ShouldBe(IncidentStart);
         incident.Message.ShouldEndWith("cache hit ratio fell from 78% to 12%");
+    }
+
+    [TestMethod]
+    public void RunIncremental_OneEventSeenByFeatureTeamAndModel_OneIncidentNamingTheFeatureAndListingTheOthers()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(IncidentStart + TimeSpan.FromMinutes(52));
+        Seed(store, incidentBuckets: 6, until: clock.UtcNow);
+        var options = FiveMinuteOptions();
+        options.Dimensions = ["feature", "team", "model"];
+        using var runner = new DetectionRunner(store, options, clock: clock);
+
+        var pass = runner.RunIncremental();
+
+        var incident = pass.Opened.ShouldHaveSingleItem();
+        incident.Dimension.ShouldBe("feature");
+        incident.DimensionValue.ShouldBe("support-bot");
+        var alert = pass.Alerts.ShouldHaveSingleItem();
+        alert.Update.ShouldBe(AlertUpdate.Opened);
+        alert.Fields["affected"].Split(',').ShouldBe(["team=support", "model=claude-sonnet"], ignoreOrder: true);
+        alert.Text.ShouldContain("Also moved: ");
+        using var connection = store.Connect();
+        AnomalyStore.Query(connection, new AnomalyFilter()).ShouldHaveSingleItem().Affected.ShouldBe(alert.Fields["affected"]);
+    }
+
+    [TestMethod]
+    public void RunIncremental_IncidentBackToNormal_ResolutionIsAFollowUpOnTheSameKey()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(IncidentStart + TimeSpan.FromMinutes(52));
+        Seed(store, incidentBuckets: 6, until: IncidentStart + TimeSpan.FromMinutes(95));
+        using var runner = new DetectionRunner(store, FiveMinuteOptions(), clock: clock);
+        var opened = runner.RunIncremental().Alerts.ShouldHaveSingleItem();
+
+        clock.UtcNow = IncidentStart + TimeSpan.FromMinutes(92);
+        var pass = runner.RunIncremental();
+
+        pass.Resolved.ShouldBe(1);
+        var followUp = pass.Alerts.ShouldHaveSingleItem();
+        followUp.Update.ShouldBe(AlertUpdate.Resolved);
+        followUp.IncidentKey.ShouldBe(opened.IncidentKey);
+        followUp.MessageKey.ShouldBe(opened.IncidentKey + "#resolved");
+        followUp.Title.ShouldStartWith("Resolved: ");
+    }
+
+    [TestMethod]
+    [DataRow(1.0, 0)]
+    [DataRow(0.0, 1)]
+    public void RunIncremental_CheapFeatureTripled_StaysQuietUnderTheDollarMinimum(double minimumUsdPerDay, int expectedIncidents)
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(IncidentStart + TimeSpan.FromMinutes(52));
+        var rows = new List<(DateTime, string, SeedTraffic)>();
+        var index = 0;
+        for (var t = IncidentStart - TimeSpan.FromDays(2); t < clock.UtcNow; t += Five, index++)
+        {
+            // About $0.05 a day; ×3 calls for half an hour.
+            var calls = (t >= IncidentStart && t < IncidentStart + (Five * 6) ? 120 : 40) + ((index * 7) % 5) - 2;
+            rows.Add((t, "tiny", new SeedTraffic("gpt-4o-mini", calls, 20, 5, 0, 0.15e-6, 0.075e-6, 0.6e-6)));
+        }
+
+        DetectionRollupSeed.Write(store, rows);
+        var options = FiveMinuteOptions();
+        options.Impact.MinimumExcessUsdPerDay = minimumUsdPerDay;
+        using var runner = new DetectionRunner(store, options, clock: clock);
+
+        var pass = runner.RunIncremental();
+
+        pass.Opened.Count.ShouldBe(expectedIncidents);
+        pass.Alerts.Count.ShouldBe(expectedIncidents);
     }
 
     private sealed class SyncProgress(List<DetectionProgress> reports) : IProgress<DetectionProgress>

@@ -320,5 +320,11 @@ internal static class Migrations
                 PRIMARY KEY (trace_id, span_id)
             );
             """),
+        // One incident per event (issue 17): the other dimension values that moved with the incident's anchor, and its
+        // impact in dollars, which sets its severity and whether it is alerted at all.
+        new(6, "anomalies: the affected dimension values and the excess spend per day of an incident", """
+            ALTER TABLE anomalies ADD COLUMN affected VARCHAR DEFAULT '';
+            ALTER TABLE anomalies ADD COLUMN excess_usd_per_day DOUBLE;
+            """),
     ];
 }

@@ -1,0 +1,39 @@
+using OtelLlmCost.Agent.Demo;
+
+namespace OtelLlmCost.Agent.Tests.Demo;
+
+[TestClass]
+public sealed class DemoIncidentTests
+{
+    private static readonly DateTime Start = new(2026, 11, 30, 14, 0, 0, DateTimeKind.Utc);
+
+    private static DemoCall Call(string feature) => new("svc", "team", feature, "user-1", "anthropic", "claude-sonnet-4-5",
+        "claude-sonnet-4-5-20250929", "chat", "api.anthropic.com", 4000, 300, 2800, 0, 0, TimeSpan.FromSeconds(1), null);
+
+    [TestMethod]
+    [DataRow("cache-collapse", "chat-assist", 1)]
+    [DataRow("model-upgrade", "ticket-summaries", 1)]
+    [DataRow("runaway-loop", "deep-research", 8)]
+    [DataRow("spike", "fraud-explain", 5)]
+    public void Apply_DuringTheIncident_ChangesOnlyItsFeature(string name, string feature, int calls)
+    {
+        var incident = DemoIncident.Create(name, Start);
+
+        var during = incident.Apply(Call(feature), Start.AddMinutes(10)).ToList();
+
+        during.Count.ShouldBe(calls);
+        if (name == "cache-collapse")
+        {
+            during[0].CacheReadTokens.ShouldBe(0);
+        }
+
+        if (name == "model-upgrade")
+        {
+            during[0].Model.ShouldBe("gpt-4o");
+        }
+
+        incident.Apply(Call(feature), Start.AddMinutes(-1)).ShouldHaveSingleItem().ShouldBe(Call(feature));
+        incident.Apply(Call(feature), Start + incident.Duration).ShouldHaveSingleItem().ShouldBe(Call(feature));
+        incident.Apply(Call("rerank"), Start.AddMinutes(10)).ShouldHaveSingleItem().ShouldBe(Call("rerank"));
+    }
+}

@@ -7,7 +7,7 @@ public sealed class DemoIncidentTests
 {
     private static readonly DateTime Start = new(2026, 11, 30, 14, 0, 0, DateTimeKind.Utc);
 
-    private static DemoCall Call(string feature) => new("svc", "team", feature, "user-1", "anthropic", "claude-sonnet-4-5",
+    private static DemoCall Call(string feature) => new("svc", "team", feature, "workload", "user-1", null, "anthropic", "claude-sonnet-4-5",
         "claude-sonnet-4-5-20250929", "chat", "api.anthropic.com", 4000, 300, 2800, 0, 0, TimeSpan.FromSeconds(1), null);
 
     [TestMethod]

@@ -63,6 +63,12 @@ internal static partial class ApiRequestJson
             return $"Unknown key '{unknown.Groups[1].Value}'{at}; expected {shape}.";
         }
 
+        if (exception.InnerException is InvalidOperationException && exception.Path is { Length: > 2 } textPath)
+        {
+            // The reader checks a string's bytes only when it converts them, and reports that as a conversion failure.
+            return $"The value at {textPath} is not valid UTF-8 text (invalid bytes or a lone surrogate); expected {shape}.";
+        }
+
         if (exception.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) && exception.Path is { Length: > 2 } valuePath)
         {
             return $"The value at {valuePath} has the wrong type; expected {shape}.";

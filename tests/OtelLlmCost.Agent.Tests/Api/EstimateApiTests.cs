@@ -86,7 +86,7 @@ public sealed class EstimateApiTests
     [DataRow("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"cached_prefix_messages":2}""", "cached_prefix_messages")]
     [DataRow("""{"model":"gpt-4o","input_tokens":10,"max_tokens":5,"max_output_tokens":6}""", "disagree")]
     [DataRow("""{"model":"gpt-4o","input_tokens":10,"cache_read_tokens":11}""", "cannot exceed")]
-    [DataRow("""{"model":"gpt-4o","messages":"hello"}""", "not a valid estimate request")]
+    [DataRow("""{"model":"gpt-4o","messages":"hello"}""", "$.messages has the wrong type")]
     public async Task Estimate_InconsistentInput_Answers400WithTheReason(string body, string reason)
     {
         await using var agent = await AgentFixture.StartAsync();

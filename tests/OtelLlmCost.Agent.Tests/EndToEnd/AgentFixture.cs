@@ -15,7 +15,7 @@ internal sealed class AgentFixture : IAsyncDisposable
         Host = host;
     }
 
-    public AgentHost Host { get; }
+    public AgentHost Host { get; private set; }
 
     public string DataDirectory => _directory.Path;
 
@@ -24,9 +24,24 @@ internal sealed class AgentFixture : IAsyncDisposable
     public static async Task<AgentFixture> StartAsync(Action<AgentOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
         var directory = new TemporaryDirectory();
+        var host = AgentHost.Create(Options(directory.Path, configure), services);
+        await host.StartAsync();
+        return new AgentFixture(directory, host);
+    }
+
+    /// <summary>Stops the agent and starts a new one on the same data directory (a restart with other settings).</summary>
+    public async Task RestartAsync(Action<AgentOptions>? configure = null)
+    {
+        await Host.DisposeAsync();
+        Host = AgentHost.Create(Options(DataDirectory, configure));
+        await Host.StartAsync();
+    }
+
+    private static AgentOptions Options(string dataDirectory, Action<AgentOptions>? configure)
+    {
         var options = new AgentOptions
         {
-            DataDirectory = directory.Path,
+            DataDirectory = dataDirectory,
             ApiEndpoint = "127.0.0.1:0",
             Otlp = new OtlpReceiverOptions { GrpcEndpoint = "127.0.0.1:0", HttpEndpoint = "127.0.0.1:0" },
 
@@ -34,9 +49,7 @@ internal sealed class AgentFixture : IAsyncDisposable
             Rollups = new OtelLlmCost.Analytics.Rollups.RollupOptions { RetentionDays = 0 },
         };
         configure?.Invoke(options);
-        var host = AgentHost.Create(options, services);
-        await host.StartAsync();
-        return new AgentFixture(directory, host);
+        return options;
     }
 
     public object? Scalar(string sql)

@@ -111,7 +111,8 @@ public sealed class IngestHardeningTests
         refused.Message.ShouldNotBeNull().ShouldContain("memory is nearly exhausted");
         (await ReadyAsync(agent)).Status.ShouldBe(HttpStatusCode.ServiceUnavailable);
 
-        agent.Scalar("SET memory_limit = '512MB'");
+        // The store's configuration is locked at open: the operator's fix is a larger limit and a restart.
+        await agent.RestartAsync(options => options.StoreMemoryLimit = "512MB");
         (await LlmExport.SendAsync(LlmExport.Grpc, agent.Host.HttpAddress, agent.Host.GrpcAddress, refusedBody!)).Accepted.ShouldBeTrue();
         (await LlmExport.SendAsync(LlmExport.Http, agent.Host.HttpAddress, agent.Host.GrpcAddress, refusedBody!)).Accepted.ShouldBeTrue();
         agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(accepted + 512);

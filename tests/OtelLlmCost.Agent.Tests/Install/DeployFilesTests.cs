@@ -31,6 +31,7 @@ public sealed class DeployFilesTests
         ["Metrics"] = options => options.Metrics,
         ["Traces"] = options => options.Traces,
         ["Forwarding"] = options => options.Forwarding,
+        ["Savings"] = options => options.Savings,
     };
 
     [TestMethod]
@@ -99,7 +100,11 @@ public sealed class DeployFilesTests
         File.WriteAllText(settingsFile, Scalar(configMap, "data", "appsettings.json"));
         try
         {
-            var options = AgentConfiguration.Read(AgentConfiguration.Build(settingsFile, new Dictionary<string, string?>()));
+            // The API listens beyond loopback, so the Deployment gives the admin token from a Secret, as an environment variable.
+            var tokenVariable = ((YamlSequenceNode)Node(container, "env")).Children.Cast<YamlMappingNode>()
+                .Single(variable => Scalar(variable, "name") == "OTELLLMCOST__Agent__AdminToken");
+            Scalar(tokenVariable, "valueFrom", "secretKeyRef", "key").ShouldNotBeNullOrEmpty();
+            var options = AgentConfiguration.Read(AgentConfiguration.Build(settingsFile, new Dictionary<string, string?> { ["Agent:AdminToken"] = "from-the-secret" }));
             options.Validate();
             options.Otlp.GrpcEndpoint.ShouldBe($"0.0.0.0:{defaultPorts["otlp-grpc"]}");
             options.Otlp.HttpEndpoint.ShouldBe($"0.0.0.0:{defaultPorts["otlp-http"]}");

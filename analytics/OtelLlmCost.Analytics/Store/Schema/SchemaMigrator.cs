@@ -48,6 +48,12 @@ internal static class SchemaMigrator
 
             transaction.Commit();
             applied.Add(migration.Version);
+
+            // DuckDB 1.5.6 cannot replay an ALTER TABLE ... ADD COLUMN from its log when the table has a column default
+            // that calls a function (the anomalies table does): the database would then not open again after a crash, or
+            // after a reopen that skips the checkpoint on purpose (a commit that failed halfway). Checkpointing each step
+            // keeps schema changes out of the log.
+            connection.Execute("CHECKPOINT");
         }
 
         return applied;

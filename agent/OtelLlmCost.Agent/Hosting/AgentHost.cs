@@ -149,7 +149,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
             OtlpGrpcReceiver.Map(application, options.Otlp, traces.Consumer);
             ApiEndpoints.Map(application);
             application.MapAgentTelemetry();
-            // Unhealthy only when the ledger must be reopened (a commit failed halfway): a supervisor's restart is the cure.
+            // Unhealthy only while the ledger must be reopened (a commit failed halfway, DuckDB invalidated it): the writer
+            // reopens it by itself within seconds; the reason says when it gave up and a restart is the cure.
             application.MapGet("/healthz", () => writer.NeedsReopen is { } reason
                 ? Results.Text(reason, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("ok"));

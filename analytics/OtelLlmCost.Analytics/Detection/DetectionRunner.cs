@@ -34,8 +34,11 @@ public sealed class DetectionRunner : IDisposable
 {
     private const string TraceGuardWatermark = "trace_guard";
 
-    private readonly DuckDbConnection _connection;
+    private readonly LedgerConnection _ledger;
     private readonly DetectionOptions _options;
+
+    // Follows the store when it reopens the ledger.
+    private DuckDbConnection Connection => _ledger.Current;
     private readonly ISeriesDetector _detector;
     private readonly TimeProvider _clock;
     private Dictionary<string, (double MedianCalls, double MadCalls, double MedianCost, double MadCost)> _traceBaseline = new(StringComparer.Ordinal);
@@ -48,7 +51,7 @@ public sealed class DetectionRunner : IDisposable
         _options.Validate();
         _detector = detector ?? new RobustZScoreDetector();
         _clock = clock ?? TimeProvider.System;
-        _connection = store.Connect();
+        _ledger = store.ConnectLasting();
     }
 
     public ISeriesDetector Detector => _detector;
@@ -56,30 +59,31 @@ public sealed class DetectionRunner : IDisposable
     /// <summary>Judges the buckets completed since the last pass (all of each schedule's lookback on the first), then the trace guard.</summary>
     public DetectionPass RunIncremental()
     {
+        using var operation = _ledger.Use();
         var now = _clock.GetUtcNow().UtcDateTime;
         var result = new PassBuilder();
         foreach (var schedule in _options.EffectiveSchedules)
         {
             var actTo = RollupSeriesReader.Floor(now - _options.SettleDelay, schedule.Interval);
             var readFrom = actTo - schedule.Lookback;
-            var watermark = AnomalyStore.ReadWatermark(_connection, WatermarkName(schedule));
+            var watermark = AnomalyStore.ReadWatermark(Connection, WatermarkName(schedule));
             var actFrom = watermark is { } judged && judged > readFrom ? judged : readFrom;
             if (actFrom >= actTo)
             {
                 continue;
             }
 
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = Connection.BeginTransaction();
             RunSchedule(schedule, readFrom, actFrom, actTo, null, now, result, null);
-            AnomalyStore.WriteWatermark(_connection, WatermarkName(schedule), actTo);
+            AnomalyStore.WriteWatermark(Connection, WatermarkName(schedule), actTo);
             transaction.Commit();
         }
 
         if (_options.TraceGuard.Enabled)
         {
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = Connection.BeginTransaction();
             RunTraceGuard(now, result);
-            AnomalyStore.WriteWatermark(_connection, TraceGuardWatermark, now);
+            AnomalyStore.WriteWatermark(Connection, TraceGuardWatermark, now);
             transaction.Commit();
         }
 
@@ -98,6 +102,8 @@ public sealed class DetectionRunner : IDisposable
             throw new ArgumentException("from must be before to.");
         }
 
+        using var operation = _ledger.Use();
+
         var now = _clock.GetUtcNow().UtcDateTime;
         var result = new PassBuilder();
         foreach (var schedule in _options.EffectiveSchedules)
@@ -109,7 +115,7 @@ public sealed class DetectionRunner : IDisposable
                 actTo += schedule.Interval;
             }
 
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = Connection.BeginTransaction();
             RunSchedule(schedule, actFrom - schedule.Lookback, actFrom, actTo, selector, now, result, progress);
             transaction.Commit();
         }
@@ -117,7 +123,7 @@ public sealed class DetectionRunner : IDisposable
         return result.Build();
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _ledger.Dispose();
 
     private static string WatermarkName(DetectionSchedule schedule) => "series:" + schedule.Name;
 
@@ -126,7 +132,7 @@ public sealed class DetectionRunner : IDisposable
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
         var dimensions = _options.Dimensions.Where(d => selector is null || string.Equals(selector.Dimension, d, StringComparison.Ordinal)).ToList();
-        var all = dimensions.SelectMany(d => RollupSeriesReader.Read(_connection, d, schedule.Interval, readFrom, actTo)).ToList();
+        var all = dimensions.SelectMany(d => RollupSeriesReader.Read(Connection, d, schedule.Interval, readFrom, actTo)).ToList();
         var judged = all.Where(s => s.TotalCalls >= _options.MinimumCalls && (selector is null || selector.Matches(s.Dimension, s.Value))).ToList();
         var metrics = _options.Metrics.Where(m => selector?.Metric is null || string.Equals(selector.Metric, m.Name(), StringComparison.Ordinal)).ToList();
         var done = 0;
@@ -136,7 +142,7 @@ public sealed class DetectionRunner : IDisposable
             progress?.Report(new DetectionProgress(schedule.Name, ++done, judged.Count));
         }
 
-        result.Resolved += AnomalyStore.ResolveQuiet(_connection, intervalSeconds, _options.QuietBucketsToResolve, actTo, now);
+        result.Resolved += AnomalyStore.ResolveQuiet(Connection, intervalSeconds, _options.QuietBucketsToResolve, actTo, now);
     }
 
     private void JudgeSeries(DetectionSchedule schedule, DimensionSeries series, List<SeriesMetric> metrics, DateTime actFrom, DateTime actTo,
@@ -163,7 +169,7 @@ public sealed class DetectionRunner : IDisposable
         result.SeriesJudged += metrics.Count;
         var first = Math.Max((int)((actFrom - series.From).Ticks / schedule.Interval.Ticks), born + _options.WarmUpBuckets);
         var last = (int)((actTo - series.From).Ticks / schedule.Interval.Ticks);
-        var open = AnomalyStore.LatestOpen(_connection, series.Dimension, series.Value, intervalSeconds);
+        var open = AnomalyStore.LatestOpen(Connection, series.Dimension, series.Value, intervalSeconds);
         if (open is not null && open.FirstSeen >= actFrom)
         {
             // A history run over a window before or around the open incident: it is found again by its key.
@@ -221,13 +227,13 @@ public sealed class DetectionRunner : IDisposable
             {
                 open.Status = AnomalyRecord.Resolved;
                 open.ResolvedAt = open.LastSeen + quiet + schedule.Interval;
-                AnomalyStore.Save(_connection, open, now);
+                AnomalyStore.Save(Connection, open, now);
                 result.Updated++;
             }
 
             var key = string.Create(CultureInfo.InvariantCulture, $"anomaly:{series.Dimension}={series.Value}/{schedule.Name}/{t:yyyy-MM-ddTHH:mm}Z");
-            var existing = AnomalyStore.FindByKey(_connection, key);
-            if (existing is null && AnomalyStore.OverlapsOtherInterval(_connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval))
+            var existing = AnomalyStore.FindByKey(Connection, key);
+            if (existing is null && AnomalyStore.OverlapsOtherInterval(Connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval))
             {
                 // Another bucket width already holds this event: one incident, one alert.
                 open = null;
@@ -255,7 +261,7 @@ public sealed class DetectionRunner : IDisposable
                 Metrics = string.Join(',', hits),
             };
             SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i]);
-            AnomalyStore.Save(_connection, open, now);
+            AnomalyStore.Save(Connection, open, now);
             result.Opened.Add(open);
             if (now - (t + schedule.Interval) <= _options.AlertMaxAge)
             {
@@ -265,7 +271,7 @@ public sealed class DetectionRunner : IDisposable
 
         if (dirty && open is not null)
         {
-            AnomalyStore.Save(_connection, open, now);
+            AnomalyStore.Save(Connection, open, now);
             result.Updated++;
         }
     }
@@ -386,10 +392,10 @@ public sealed class DetectionRunner : IDisposable
 
         // Only traces with calls ingested since the last pass (minus an overlap for commits in flight) are judged again;
         // ingested_at follows append order, so DuckDB's zone maps keep this a short scan of the ledger's tail.
-        var since = AnomalyStore.ReadWatermark(_connection, TraceGuardWatermark) is { } last && last > now - guard.RecentWindow
+        var since = AnomalyStore.ReadWatermark(Connection, TraceGuardWatermark) is { } last && last > now - guard.RecentWindow
             ? last - TimeSpan.FromMinutes(2)
             : now - guard.RecentWindow;
-        using var statement = _connection.Prepare("""
+        using var statement = Connection.Prepare("""
             WITH active AS (SELECT DISTINCT trace_id FROM llm_calls WHERE ingested_at > $1 AND start_time >= $2)
             SELECT coalesce(c.feature, ''), c.trace_id, count(*)::DOUBLE, coalesce(sum(c.cost_usd), 0)::DOUBLE, min(c.start_time), max(c.start_time)
             FROM llm_calls c JOIN active a ON c.trace_id = a.trace_id
@@ -455,16 +461,16 @@ public sealed class DetectionRunner : IDisposable
 
         foreach (var record in flagged)
         {
-            var existing = AnomalyStore.FindByKey(_connection, record.IncidentKey);
+            var existing = AnomalyStore.FindByKey(Connection, record.IncidentKey);
             if (existing is not null)
             {
                 record.Id = existing.Id;
-                AnomalyStore.Save(_connection, record, now);
+                AnomalyStore.Save(Connection, record, now);
                 result.Updated++;
                 continue;
             }
 
-            AnomalyStore.Save(_connection, record, now);
+            AnomalyStore.Save(Connection, record, now);
             result.Opened.Add(record);
             if (now - record.LastSeen <= _options.AlertMaxAge)
             {
@@ -481,7 +487,7 @@ public sealed class DetectionRunner : IDisposable
     private Dictionary<string, (double MedianCalls, double MadCalls, double MedianCost, double MadCost)> ReadTraceBaseline(DateTime now)
     {
         var guard = _options.TraceGuard;
-        using var statement = _connection.Prepare("""
+        using var statement = Connection.Prepare("""
             WITH t AS (
                 SELECT coalesce(feature, '') AS f, trace_id, count(*)::DOUBLE AS c, coalesce(sum(cost_usd), 0)::DOUBLE AS s
                 FROM llm_calls WHERE start_time >= $1 AND start_time <= $2 GROUP BY ALL),

@@ -193,7 +193,8 @@ public sealed class LedgerStore : IDisposable
 
     /// <summary>True when DuckDB refuses everything on this database until it is reopened (<see cref="Reopen"/>).</summary>
     public static bool IsInvalidated(Exception exception) =>
-        exception.Message.Contains("database has been invalidated", StringComparison.OrdinalIgnoreCase);
+        exception.Message.Contains("database has been invalidated", StringComparison.OrdinalIgnoreCase)
+        || exception.Message.StartsWith("FATAL Error", StringComparison.Ordinal); // e.g. a failed rollback, which invalidates it
 
     internal void Forget(LedgerConnection connection)
     {

@@ -123,11 +123,18 @@ public sealed class IngestHardeningTests
     {
         await using var agent = await AgentFixture.StartAsync(options =>
         {
-            options.StoreMemoryLimit = "20MB";
+            options.StoreMemoryLimit = "64MB";
+            options.StoreMaxTempDirectorySize = "1MB";
             options.StoreThreads = 1;
             options.Ledger.MemoryReserveBytes = 0; // no reserve: let a commit run out of memory halfway
             options.Rollups.Interval = TimeSpan.FromMilliseconds(200);
         });
+
+        // A large uncommitted result held open takes most of the memory, so a commit fails halfway (or DuckDB, failing to
+        // roll one back, invalidates the database): either way the ledger must be reopened.
+        var hog = agent.Host.Store.Connect();
+        hog.Execute("BEGIN TRANSACTION");
+        hog.Execute("CREATE TEMP TABLE hog AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(600000)");
         var random = new Random(5);
         ExportAnswer? failed = null;
         byte[]? failedBody = null;
@@ -140,13 +147,15 @@ public sealed class IngestHardeningTests
             {
                 accepted += 512;
             }
-            else if (answer.Message?.Contains("failed halfway", StringComparison.Ordinal) == true)
+            else if (answer.Message is { } reason && (reason.Contains("failed halfway", StringComparison.Ordinal) || reason.Contains("invalidated", StringComparison.Ordinal)))
             {
                 (failed, failedBody) = (answer, body);
             }
         }
 
-        failed.ShouldNotBeNull("no commit failed halfway");
+        // The query ends; its connection was the last to the old database, which the writer waits for.
+        hog.Dispose();
+        failed.ShouldNotBeNull("no commit failed halfway, nor was the database invalidated");
         failed.HttpStatus.ShouldBe(503);
 
         // No restart: the agent reopens the ledger by itself and is healthy again.

@@ -36,14 +36,14 @@ public sealed class LedgerWriteException(LedgerFailureKind kind, string reason, 
             return new(LedgerFailureKind.Permanent, $"the batch holds a value the ledger cannot store: {firstLine}", exception);
         }
 
-        if (IsOutOfMemory(exception))
-        {
-            return new(LedgerFailureKind.Unavailable, $"the ledger ran out of memory: {firstLine}", exception);
-        }
-
         if (LedgerStore.IsInvalidated(exception))
         {
             return new(LedgerFailureKind.Unavailable, $"the ledger's database was invalidated and is being reopened: {firstLine}", exception);
+        }
+
+        if (IsOutOfMemory(exception))
+        {
+            return new(LedgerFailureKind.Unavailable, $"the ledger ran out of memory: {firstLine}", exception);
         }
 
         if (exception is IOException || message.Contains("No space left", StringComparison.OrdinalIgnoreCase))

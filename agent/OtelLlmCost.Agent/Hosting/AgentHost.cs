@@ -93,6 +93,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 MaxTempDirectorySize = options.StoreMaxTempDirectorySize,
                 Threads = options.StoreThreads,
                 LockConfiguration = true,
+
+                // The writer checkpoints (Ledger:CheckpointWalBytes): a checkpoint run by another connection's commit
+                // after a commit failed halfway would write the orphaned keys into the file before the reopen.
+                Extra = new Dictionary<string, string> { ["wal_autocheckpoint"] = "1TB" },
             });
             writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
             var builder = WebApplication.CreateSlimBuilder();

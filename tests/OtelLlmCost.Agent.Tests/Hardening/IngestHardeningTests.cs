@@ -171,8 +171,10 @@ public sealed class IngestHardeningTests
         health.StatusCode.ShouldBe(HttpStatusCode.OK, await health.Content.ReadAsStringAsync());
         health.Dispose();
         agent.Host.Store.Generation.ShouldBe(1);
-        (await LlmExport.SendAsync(LlmExport.Http, agent.Host.HttpAddress, agent.Host.GrpcAddress, failedBody!)).Accepted.ShouldBeTrue();
-        (await LlmExport.SendAsync(LlmExport.Grpc, agent.Host.HttpAddress, agent.Host.GrpcAddress, failedBody!)).Accepted.ShouldBeTrue();
+        var retried = await LlmExport.SendAsync(LlmExport.Http, agent.Host.HttpAddress, agent.Host.GrpcAddress, failedBody!);
+        retried.Accepted.ShouldBeTrue(retried.Message);
+        retried = await LlmExport.SendAsync(LlmExport.Grpc, agent.Host.HttpAddress, agent.Host.GrpcAddress, failedBody!);
+        retried.Accepted.ShouldBeTrue(retried.Message);
         var stored = accepted + 512;
         agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(stored);
         agent.Scalar("SELECT count(DISTINCT trace_id || span_id) FROM llm_calls").ShouldBe(stored);

@@ -31,6 +31,13 @@ public sealed class LedgerWriterOptions
     /// </summary>
     public long? MemoryReserveBytes { get; set; }
 
+    /// <summary>
+    /// Write-ahead log size at which the writer checkpoints after a commit (DuckDB's own automatic checkpoint is 16 MB).
+    /// Only useful where DuckDB's automatic checkpoint is off (the agent's <c>wal_autocheckpoint</c>): then only the
+    /// writer checkpoints, never after a commit failed halfway (that would write the orphaned keys into the file).
+    /// </summary>
+    public long CheckpointWalBytes { get; set; } = 16L * 1024 * 1024;
+
     /// <summary>Attempts to reopen the ledger after a commit failed halfway or DuckDB invalidated it, before giving up (restart needed).</summary>
     public int MaxReopenAttempts { get; set; } = 8;
 
@@ -345,6 +352,12 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _unavailableReason = null;
     }
 
+    private long WalBytes()
+    {
+        var wal = new FileInfo(_store.FilePath + ".wal");
+        return wal.Exists ? wal.Length : 0;
+    }
+
     private static readonly PendingBatch ReopenNudge = new([]);
 
     private void NoteIfReopenNeeded(Exception exception)
@@ -422,6 +435,10 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _commitSize.Record(calls.Count);
         _callsCommitted.Add(inserted);
+        if (WalBytes() >= _options.CheckpointWalBytes)
+        {
+            _writer.Checkpoint();
+        }
         foreach (var batch in group)
         {
             batch.Completion.TrySetResult();

@@ -274,6 +274,23 @@ public sealed class LlmCallWriter : IDisposable
         return dropped is null ? unique : unique.Where(call => !dropped.Contains(call)).ToList();
     }
 
+    /// <summary>Checkpoints unless a commit failed halfway (see <see cref="FailedHalfway"/>); a busy store refuses, and the next commit tries again.</summary>
+    public void Checkpoint()
+    {
+        if (FailedHalfway is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            _connection.Execute("CHECKPOINT");
+        }
+        catch (DuckDbException)
+        {
+        }
+    }
+
     public void Dispose() => _connection.Dispose();
 }
 

@@ -93,6 +93,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 MaxTempDirectorySize = options.StoreMaxTempDirectorySize,
                 Threads = options.StoreThreads,
                 LockConfiguration = true,
+
+                // The writer checkpoints (Ledger:CheckpointWalBytes): a checkpoint run by another connection's commit
+                // after a commit failed halfway would write the orphaned keys into the file before the reopen.
+                Extra = new Dictionary<string, string> { ["wal_autocheckpoint"] = "1TB" },
             });
             writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
             var builder = WebApplication.CreateSlimBuilder();
@@ -149,7 +153,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
             OtlpGrpcReceiver.Map(application, options.Otlp, traces.Consumer);
             ApiEndpoints.Map(application);
             application.MapAgentTelemetry();
-            // Unhealthy only when the ledger must be reopened (a commit failed halfway): a supervisor's restart is the cure.
+            // Unhealthy only while the ledger must be reopened (a commit failed halfway, DuckDB invalidated it): the writer
+            // reopens it by itself within seconds; the reason says when it gave up and a restart is the cure.
             application.MapGet("/healthz", () => writer.NeedsReopen is { } reason
                 ? Results.Text(reason, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("ok"));

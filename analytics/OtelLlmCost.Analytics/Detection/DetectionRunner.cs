@@ -40,8 +40,11 @@ public readonly record struct DetectionProgress(string Schedule, int Done, int T
 /// </summary>
 public sealed class DetectionRunner : IDisposable
 {
-    private readonly DuckDbConnection _connection;
+    private readonly LedgerConnection _ledger;
     private readonly DetectionOptions _options;
+
+    // Follows the store when it reopens the ledger.
+    private DuckDbConnection Connection => _ledger.Current;
     private readonly ISeriesDetector _detector;
     private readonly TimeProvider _clock;
     private readonly TraceGuard _traceGuard;
@@ -53,8 +56,8 @@ public sealed class DetectionRunner : IDisposable
         _options.Validate();
         _detector = detector ?? DetectorFactory.Create(_options.Detector);
         _clock = clock ?? TimeProvider.System;
-        _connection = store.Connect();
-        _traceGuard = new TraceGuard(_connection, _options.TraceGuard);
+        _ledger = store.ConnectLasting();
+        _traceGuard = new TraceGuard(_ledger, _options.TraceGuard);
     }
 
     public ISeriesDetector Detector => _detector;
@@ -62,34 +65,35 @@ public sealed class DetectionRunner : IDisposable
     /// <summary>Judges the buckets completed since the last pass (all of each schedule's lookback on the first), then the trace guard.</summary>
     public DetectionPass RunIncremental()
     {
+        using var operation = _ledger.Use();
         var now = _clock.GetUtcNow().UtcDateTime;
         var result = new PassBuilder();
         foreach (var schedule in _options.EffectiveSchedules)
         {
             var actTo = RollupSeriesReader.Floor(now - _options.SettleDelay, schedule.Interval);
             var readFrom = actTo - schedule.Lookback;
-            var watermark = AnomalyStore.ReadWatermark(_connection, WatermarkName(schedule));
+            var watermark = AnomalyStore.ReadWatermark(Connection, WatermarkName(schedule));
             var actFrom = watermark is { } judged && judged > readFrom ? judged : readFrom;
             if (actFrom >= actTo)
             {
                 continue;
             }
 
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = Connection.BeginTransaction();
             RunSchedule(schedule, readFrom, actFrom, actTo, null, now, result, null);
-            AnomalyStore.WriteWatermark(_connection, WatermarkName(schedule), actTo);
+            AnomalyStore.WriteWatermark(Connection, WatermarkName(schedule), actTo);
             transaction.Commit();
         }
 
         if (_options.TraceGuard.Enabled)
         {
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = Connection.BeginTransaction();
             RecordTraces(now, result);
-            AnomalyStore.WriteWatermark(_connection, TraceGuard.WatermarkName, now);
+            AnomalyStore.WriteWatermark(Connection, TraceGuard.WatermarkName, now);
             transaction.Commit();
         }
 
-        return result.Build(_connection);
+        return result.Build(Connection);
     }
 
     /// <summary>
@@ -104,6 +108,8 @@ public sealed class DetectionRunner : IDisposable
             throw new ArgumentException("from must be before to.");
         }
 
+        using var operation = _ledger.Use();
+
         var now = _clock.GetUtcNow().UtcDateTime;
         var result = new PassBuilder();
         foreach (var schedule in _options.EffectiveSchedules)
@@ -115,15 +121,15 @@ public sealed class DetectionRunner : IDisposable
                 actTo += schedule.Interval;
             }
 
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = Connection.BeginTransaction();
             RunSchedule(schedule, actFrom - schedule.Lookback, actFrom, actTo, selector, now, result, progress);
             transaction.Commit();
         }
 
-        return result.Build(_connection);
+        return result.Build(Connection);
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _ledger.Dispose();
 
     private static string WatermarkName(DetectionSchedule schedule) => "series:" + schedule.Name;
 
@@ -133,7 +139,7 @@ public sealed class DetectionRunner : IDisposable
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
         var widest = _options.EffectiveSchedules.Max(s => s.Interval) == schedule.Interval;
         var dimensions = _options.Dimensions.Where(d => selector is null || string.Equals(selector.Dimension, d, StringComparison.Ordinal)).ToList();
-        var all = dimensions.SelectMany(d => RollupSeriesReader.Read(_connection, d, schedule.Interval, readFrom, actTo)).ToList();
+        var all = dimensions.SelectMany(d => RollupSeriesReader.Read(Connection, d, schedule.Interval, readFrom, actTo)).ToList();
         var judged = all.Where(s => s.TotalCalls >= _options.MinimumCalls && (selector is null || selector.Matches(s.Dimension, s.Value))).ToList();
         var metrics = _options.Metrics.Where(m => selector?.Metric is null || string.Equals(selector.Metric, m.Name(), StringComparison.Ordinal)).ToList();
         var done = 0;
@@ -147,7 +153,7 @@ public sealed class DetectionRunner : IDisposable
             progress?.Report(new DetectionProgress(schedule.Name, ++done, judged.Count));
         }
 
-        foreach (var resolved in AnomalyStore.ResolveQuiet(_connection, intervalSeconds, _options.QuietBucketsToResolve, actTo, now))
+        foreach (var resolved in AnomalyStore.ResolveQuiet(Connection, intervalSeconds, _options.QuietBucketsToResolve, actTo, now))
         {
             result.Resolved++;
             if (now - resolved.ResolvedAt!.Value <= _options.AlertMaxAge)
@@ -196,7 +202,7 @@ public sealed class DetectionRunner : IDisposable
         result.SeriesJudged += metrics.Count;
         var first = Math.Max((int)((actFrom - series.From).Ticks / schedule.Interval.Ticks), born + _options.WarmUpBuckets);
         var last = (int)((actTo - series.From).Ticks / schedule.Interval.Ticks);
-        var open = AnomalyStore.LatestOpen(_connection, series.Dimension, series.Value, intervalSeconds);
+        var open = AnomalyStore.LatestOpen(Connection, series.Dimension, series.Value, intervalSeconds);
         if (open is not null && open.FirstSeen >= actFrom)
         {
             // A history run over a window before or around the open incident: it is found again by its key.
@@ -271,7 +277,7 @@ public sealed class DetectionRunner : IDisposable
             {
                 open.Status = AnomalyRecord.Resolved;
                 open.ResolvedAt = open.LastSeen + quiet + schedule.Interval;
-                AnomalyStore.Save(_connection, open, now);
+                AnomalyStore.Save(Connection, open, now);
                 result.Updated++;
                 result.Resolved++;
                 if (now - open.ResolvedAt.Value <= _options.AlertMaxAge)
@@ -290,7 +296,7 @@ public sealed class DetectionRunner : IDisposable
             }
 
             var key = string.Create(CultureInfo.InvariantCulture, $"anomaly:{series.Dimension}={series.Value}/{schedule.Name}/{t:yyyy-MM-ddTHH:mm}Z");
-            var existing = AnomalyStore.FindByKey(_connection, key);
+            var existing = AnomalyStore.FindByKey(Connection, key);
             if (existing is not null)
             {
                 // This incident is stored already (history judged before): keep its identity, do not raise it again.
@@ -299,14 +305,14 @@ public sealed class DetectionRunner : IDisposable
                 continue;
             }
 
-            if (AnomalyStore.EventOverlapping(_connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval, quiet) is { } host)
+            if (AnomalyStore.EventOverlapping(Connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval, quiet) is { } host)
             {
                 // The same event, already an incident of a more specific dimension (or of this value at another width).
                 var self = $"{series.Dimension}={series.Value}";
                 if (host.Dimension != series.Dimension && !host.Affected.Split(',').Contains(self, StringComparer.Ordinal))
                 {
                     host.Affected = host.Affected.Length == 0 ? self : $"{host.Affected},{self}";
-                    AnomalyStore.Save(_connection, host, now);
+                    AnomalyStore.Save(Connection, host, now);
                 }
 
                 continue;
@@ -326,7 +332,7 @@ public sealed class DetectionRunner : IDisposable
             };
             SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess);
             alertedSeverity = open.Severity;
-            AnomalyStore.Save(_connection, open, now);
+            AnomalyStore.Save(Connection, open, now);
             result.Opened.Add(open);
             if (IsRecent(t, schedule, now))
             {
@@ -336,7 +342,7 @@ public sealed class DetectionRunner : IDisposable
 
         if (dirty && open is not null)
         {
-            AnomalyStore.Save(_connection, open, now);
+            AnomalyStore.Save(Connection, open, now);
             result.Updated++;
         }
     }
@@ -370,16 +376,16 @@ public sealed class DetectionRunner : IDisposable
     {
         foreach (var record in _traceGuard.Flag(now))
         {
-            var existing = AnomalyStore.FindByKey(_connection, record.IncidentKey);
+            var existing = AnomalyStore.FindByKey(Connection, record.IncidentKey);
             if (existing is not null)
             {
                 record.Id = existing.Id;
-                AnomalyStore.Save(_connection, record, now);
+                AnomalyStore.Save(Connection, record, now);
                 result.Updated++;
                 continue;
             }
 
-            AnomalyStore.Save(_connection, record, now);
+            AnomalyStore.Save(Connection, record, now);
             result.Opened.Add(record);
             if (now - record.LastSeen <= _options.AlertMaxAge)
             {

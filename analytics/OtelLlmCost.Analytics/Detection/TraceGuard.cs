@@ -1,4 +1,5 @@
 using System.Globalization;
+using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Analytics.Detection;
@@ -7,12 +8,13 @@ namespace OtelLlmCost.Analytics.Detection;
 /// The per-trace runaway-loop guard: flags traces whose LLM call count or cost is far above their feature's norm. Reads
 /// through the runner's connection, inside its transaction; the runner records what it flags.
 /// </summary>
-internal sealed class TraceGuard(DuckDbConnection connection, TraceGuardOptions options)
+internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions options)
 {
     /// <summary>The watermark up to which traces were judged.</summary>
     public const string WatermarkName = "trace_guard";
 
-    private readonly DuckDbConnection _connection = connection;
+    // The runner's connection of the operation in progress (it follows the store when the ledger is reopened).
+    private DuckDbConnection Connection => ledger.Current;
     private readonly TraceGuardOptions _options = options;
     private Dictionary<string, (double MedianCalls, double MadCalls, double MedianCost, double MadCost)> _traceBaseline = new(StringComparer.Ordinal);
     private DateTime? _traceBaselineAt;
@@ -33,10 +35,10 @@ internal sealed class TraceGuard(DuckDbConnection connection, TraceGuardOptions 
 
         // Only traces with calls ingested since the last pass (minus an overlap for commits in flight) are judged again;
         // ingested_at follows append order, so DuckDB's zone maps keep this a short scan of the ledger's tail.
-        var since = AnomalyStore.ReadWatermark(_connection, WatermarkName) is { } last && last > now - guard.RecentWindow
+        var since = AnomalyStore.ReadWatermark(Connection, WatermarkName) is { } last && last > now - guard.RecentWindow
             ? last - TimeSpan.FromMinutes(2)
             : now - guard.RecentWindow;
-        using var statement = _connection.Prepare("""
+        using var statement = Connection.Prepare("""
             WITH active AS (SELECT DISTINCT trace_id FROM llm_calls WHERE ingested_at > $1 AND start_time >= $2)
             SELECT coalesce(c.feature, ''), c.trace_id, count(*)::DOUBLE, coalesce(sum(c.cost_usd), 0)::DOUBLE, min(c.start_time), max(c.start_time)
             FROM llm_calls c JOIN active a ON c.trace_id = a.trace_id
@@ -111,7 +113,7 @@ internal sealed class TraceGuard(DuckDbConnection connection, TraceGuardOptions 
     private Dictionary<string, (double MedianCalls, double MadCalls, double MedianCost, double MadCost)> ReadTraceBaseline(DateTime now)
     {
         var guard = _options;
-        using var statement = _connection.Prepare("""
+        using var statement = Connection.Prepare("""
             WITH t AS (
                 SELECT coalesce(feature, '') AS f, trace_id, count(*)::DOUBLE AS c, coalesce(sum(cost_usd), 0)::DOUBLE AS s
                 FROM llm_calls WHERE start_time >= $1 AND start_time <= $2 GROUP BY ALL),

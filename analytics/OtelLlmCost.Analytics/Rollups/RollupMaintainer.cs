@@ -68,8 +68,11 @@ public sealed class RollupMaintainer : IDisposable
     private const string Horizon = "ledger_horizon";
     private const string TimeZoneKey = "time_zone";
 
-    private readonly DuckDbConnection _connection;
+    private readonly LedgerConnection _ledger;
     private readonly RollupOptions _options;
+
+    // Kept across passes (its temporary tables), and following the store when it reopens the ledger.
+    private DuckDbConnection Connection => _ledger.Current;
     private readonly TimeProvider _clock;
 
     /// <summary>Opens a maintainer; when the stored day-bucket zone differs from the options', the day rollups are rebuilt in the new zone.</summary>
@@ -79,19 +82,19 @@ public sealed class RollupMaintainer : IDisposable
         _options = options ?? new RollupOptions();
         _options.Validate();
         _clock = clock ?? TimeProvider.System;
-        _connection = store.Connect();
-        _connection.Execute("""
+        _ledger = store.ConnectLasting(connection => connection.Execute("""
             CREATE TEMP TABLE IF NOT EXISTS rollup_touched (m TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_touched_hours (h TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_touched_days (d TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_new AS
                 SELECT trace_id, span_id, response_id, start_time, ingested_at FROM llm_calls LIMIT 0;
-            """);
+            """));
+        using var operation = _ledger.Use();
         var stored = ReadText(TimeZoneKey);
         if (!string.Equals(stored, _options.TimeZone, StringComparison.Ordinal))
         {
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = Connection.BeginTransaction();
             RebuildDays();
             WriteState(TimeZoneKey, null, _options.TimeZone);
             transaction.Commit();
@@ -111,18 +114,33 @@ public sealed class RollupMaintainer : IDisposable
     }
 
     /// <summary>Ledger rows starting before this instant have been deleted by retention (null: none yet).</summary>
-    public DateTime? LedgerHorizon => ReadTime(Horizon);
+    public DateTime? LedgerHorizon
+    {
+        get
+        {
+            using var operation = _ledger.Use();
+            return ReadTime(Horizon);
+        }
+    }
 
     /// <summary>Rows ingested up to this instant are in the rollups (null: nothing rolled up yet).</summary>
-    public DateTime? CurrentWatermark => ReadTime(Watermark);
+    public DateTime? CurrentWatermark
+    {
+        get
+        {
+            using var operation = _ledger.Use();
+            return ReadTime(Watermark);
+        }
+    }
 
     /// <summary>The incremental pass: recomputes only the buckets touched by rows ingested since the last pass.</summary>
     public RollupPass Update()
     {
+        using var operation = _ledger.Use();
         var watermark = ReadTime(Watermark);
-        using var transaction = _connection.BeginTransaction();
-        _connection.Execute("DELETE FROM rollup_new");
-        using (var collect = _connection.Prepare("""
+        using var transaction = Connection.BeginTransaction();
+        Connection.Execute("DELETE FROM rollup_new");
+        using (var collect = Connection.Prepare("""
             INSERT INTO rollup_new SELECT trace_id, span_id, response_id, start_time, ingested_at
             FROM llm_calls WHERE ingested_at > $1
             """))
@@ -130,15 +148,15 @@ public sealed class RollupMaintainer : IDisposable
             collect.Bind(1, Utc(watermark is { } seen ? seen - _options.IngestOverlap : DateTime.UnixEpoch)).Execute();
         }
 
-        var newRows = Convert.ToInt64(_connection.ExecuteScalar("SELECT count(*) FROM rollup_new"), CultureInfo.InvariantCulture);
+        var newRows = Convert.ToInt64(Connection.ExecuteScalar("SELECT count(*) FROM rollup_new"), CultureInfo.InvariantCulture);
         if (newRows == 0)
         {
             transaction.Commit();
             return new RollupPass(0, 0, watermark);
         }
 
-        var newest = (DateTime)_connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
-        _connection.Execute("""
+        var newest = (DateTime)Connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
+        Connection.Execute("""
             DELETE FROM rollup_touched;
             INSERT INTO rollup_touched
                 SELECT time_bucket(INTERVAL 1 minute, start_time) FROM rollup_new
@@ -150,7 +168,7 @@ public sealed class RollupMaintainer : IDisposable
                 SELECT trace_id, span_id, response_id, start_time, ingested_at FROM rollup_new
                 WHERE response_id IS NOT NULL AND response_id <> '';
             """);
-        using (var prune = _connection.Prepare("DELETE FROM rollup_stacked_keys WHERE ingested_at < $1"))
+        using (var prune = Connection.Prepare("DELETE FROM rollup_stacked_keys WHERE ingested_at < $1"))
         {
             prune.Bind(1, Utc(newest - _options.StackedKeyHorizon)).Execute();
         }
@@ -163,10 +181,18 @@ public sealed class RollupMaintainer : IDisposable
     }
 
     /// <summary>Recomputes every bucket the ledger still holds rows for, and all day buckets; older rollups are kept.</summary>
-    public RollupPass Rebuild() => RecomputeRange(null, null, rebuildAllDays: true);
+    public RollupPass Rebuild()
+    {
+        using var operation = _ledger.Use();
+        return RecomputeRange(null, null, rebuildAllDays: true);
+    }
 
     /// <summary>Recomputes the buckets of calls starting in [from, to) (after a reprice of that window).</summary>
-    public RollupPass Recompute(DateTime? from, DateTime? to) => RecomputeRange(from, to, rebuildAllDays: false);
+    public RollupPass Recompute(DateTime? from, DateTime? to)
+    {
+        using var operation = _ledger.Use();
+        return RecomputeRange(from, to, rebuildAllDays: false);
+    }
 
     /// <summary>
     /// Deletes ledger rows older than the retention period, oldest first, one <see cref="RollupOptions.RetentionChunk"/>
@@ -174,6 +200,7 @@ public sealed class RollupMaintainer : IDisposable
     /// </summary>
     public RetentionPass ApplyRetention()
     {
+        using var operation = _ledger.Use();
         Update();
         if (_options.RetentionDays == 0)
         {
@@ -193,7 +220,7 @@ public sealed class RollupMaintainer : IDisposable
         // old call's context goes when its resolution time passes the horizon, so these tables stay bounded all the same.)
         var traceRows = DeleteBefore("trace_context", "resolved_at", cutoff).Deleted + DeleteBefore("trace_outcomes", "seen_at", cutoff).Deleted;
 
-        using (var prune = _connection.Prepare("DELETE FROM rollup_stacked_keys WHERE start_time < $1"))
+        using (var prune = Connection.Prepare("DELETE FROM rollup_stacked_keys WHERE start_time < $1"))
         {
             prune.Bind(1, Utc(cutoff)).Execute();
         }
@@ -206,8 +233,8 @@ public sealed class RollupMaintainer : IDisposable
     {
         long deleted = 0;
         var chunks = 0;
-        using var oldest = _connection.Prepare($"SELECT min({timeColumn}) FROM {table} WHERE {timeColumn} < $1");
-        using var delete = _connection.Prepare($"DELETE FROM {table} WHERE {timeColumn} < $1");
+        using var oldest = Connection.Prepare($"SELECT min({timeColumn}) FROM {table} WHERE {timeColumn} < $1");
+        using var delete = Connection.Prepare($"DELETE FROM {table} WHERE {timeColumn} < $1");
         while (true)
         {
             using var reader = oldest.Bind(1, Utc(cutoff)).Query();
@@ -225,15 +252,15 @@ public sealed class RollupMaintainer : IDisposable
         return (deleted, chunks);
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _ledger.Dispose();
 
     private RollupPass RecomputeRange(DateTime? from, DateTime? to, bool rebuildAllDays)
     {
-        using var transaction = _connection.BeginTransaction();
-        _connection.Execute("DELETE FROM rollup_touched");
+        using var transaction = Connection.BeginTransaction();
+        Connection.Execute("DELETE FROM rollup_touched");
         var low = from ?? DateTime.UnixEpoch;
         var high = to ?? DateTime.MaxValue.AddYears(-1);
-        using (var collect = _connection.Prepare("""
+        using (var collect = Connection.Prepare("""
             INSERT INTO rollup_touched
                 SELECT DISTINCT time_bucket(INTERVAL 1 minute, start_time) FROM llm_calls WHERE start_time >= $1 AND start_time < $2
                 UNION
@@ -247,14 +274,14 @@ public sealed class RollupMaintainer : IDisposable
         if (rebuildAllDays)
         {
             RebuildDays();
-            _connection.Execute("""
+            Connection.Execute("""
                 DELETE FROM rollup_stacked_keys;
                 DELETE FROM rollup_new;
                 """);
-            var newest = _connection.ExecuteScalar("SELECT max(ingested_at) FROM llm_calls") as DateTime?;
+            var newest = Connection.ExecuteScalar("SELECT max(ingested_at) FROM llm_calls") as DateTime?;
             if (newest is { } watermark)
             {
-                using var keys = _connection.Prepare("""
+                using var keys = Connection.Prepare("""
                     INSERT INTO rollup_stacked_keys SELECT trace_id, span_id, response_id, start_time, ingested_at
                     FROM llm_calls WHERE response_id IS NOT NULL AND response_id <> '' AND ingested_at >= $1
                     """);
@@ -272,11 +299,11 @@ public sealed class RollupMaintainer : IDisposable
     {
         if (ReadTime(Horizon) is { } horizon)
         {
-            using var clamp = _connection.Prepare("DELETE FROM rollup_touched WHERE m < $1");
+            using var clamp = Connection.Prepare("DELETE FROM rollup_touched WHERE m < $1");
             clamp.Bind(1, Utc(horizon)).Execute();
         }
 
-        using var range = _connection.Query("SELECT min(m), max(m), count(*) FROM rollup_touched");
+        using var range = Connection.Query("SELECT min(m), max(m), count(*) FROM rollup_touched");
         range.Read();
         var count = range.GetInt64(2);
         if (count == 0)
@@ -286,7 +313,7 @@ public sealed class RollupMaintainer : IDisposable
 
         var low = range.GetDateTime(0);
         var high = range.GetDateTime(1).AddMinutes(1);
-        _connection.Execute("""
+        Connection.Execute("""
             DELETE FROM rollup_minute WHERE bucket_start IN (SELECT m FROM rollup_touched);
             DELETE FROM rollup_user_minute WHERE bucket_start IN (SELECT m FROM rollup_touched);
             """);
@@ -302,7 +329,7 @@ public sealed class RollupMaintainer : IDisposable
             FROM llm_calls {filter} GROUP BY ALL ORDER BY 1
             """, low, high);
 
-        _connection.Execute("""
+        Connection.Execute("""
             DELETE FROM rollup_touched_hours;
             INSERT INTO rollup_touched_hours SELECT DISTINCT time_bucket(INTERVAL 1 hour, m) FROM rollup_touched;
             DELETE FROM rollup_hour WHERE bucket_start IN (SELECT h FROM rollup_touched_hours);
@@ -315,15 +342,15 @@ public sealed class RollupMaintainer : IDisposable
             GROUP BY ALL ORDER BY 1
             """, low.AddHours(-1), high.AddHours(1));
 
-        using (var days = _connection.Prepare("""
+        using (var days = Connection.Prepare("""
             INSERT INTO rollup_touched_days SELECT DISTINCT time_bucket(INTERVAL 1 day, m, $1::VARCHAR) FROM rollup_touched
             """))
         {
-            _connection.Execute("DELETE FROM rollup_touched_days");
+            Connection.Execute("DELETE FROM rollup_touched_days");
             days.Bind(1, _options.TimeZone).Execute();
         }
 
-        _connection.Execute("""
+        Connection.Execute("""
             DELETE FROM rollup_day WHERE bucket_start IN (SELECT d FROM rollup_touched_days);
             DELETE FROM rollup_user_day WHERE bucket_start IN (SELECT d FROM rollup_touched_days);
             """);
@@ -334,7 +361,7 @@ public sealed class RollupMaintainer : IDisposable
     /// <summary>Re-derives every day bucket from the minute rollups in the configured zone. Inside a transaction.</summary>
     private void RebuildDays()
     {
-        _connection.Execute("DELETE FROM rollup_day; DELETE FROM rollup_user_day;");
+        Connection.Execute("DELETE FROM rollup_day; DELETE FROM rollup_user_day;");
         DeriveDays(DateTime.UnixEpoch, DateTime.MaxValue.AddYears(-1), onlyTouched: false);
     }
 
@@ -345,7 +372,7 @@ public sealed class RollupMaintainer : IDisposable
     /// </summary>
     private void DeriveDays(DateTime low, DateTime high, bool onlyTouched)
     {
-        _connection.Execute("DELETE FROM rollup_minute_days");
+        Connection.Execute("DELETE FROM rollup_minute_days");
         Run("""
             INSERT INTO rollup_minute_days
             SELECT m, time_bucket(INTERVAL 1 day, m, $3::VARCHAR)
@@ -353,7 +380,7 @@ public sealed class RollupMaintainer : IDisposable
             """, low, high, _options.TimeZone);
         if (onlyTouched)
         {
-            _connection.Execute("DELETE FROM rollup_minute_days WHERE d NOT IN (SELECT d FROM rollup_touched_days)");
+            Connection.Execute("DELETE FROM rollup_minute_days WHERE d NOT IN (SELECT d FROM rollup_touched_days)");
         }
 
         Run($"""
@@ -372,7 +399,7 @@ public sealed class RollupMaintainer : IDisposable
 
     private void Run(string sql, DateTime low, DateTime high, string? timeZone = null)
     {
-        using var statement = _connection.Prepare(sql);
+        using var statement = Connection.Prepare(sql);
         statement.Bind(1, Utc(low)).Bind(2, Utc(high));
         if (timeZone is not null)
         {
@@ -384,21 +411,21 @@ public sealed class RollupMaintainer : IDisposable
 
     private DateTime? ReadTime(string name)
     {
-        using var read = _connection.Prepare("SELECT time_value FROM rollup_state WHERE name = $1");
+        using var read = Connection.Prepare("SELECT time_value FROM rollup_state WHERE name = $1");
         using var reader = read.Bind(1, name).Query();
         return reader.Read() && !reader.IsDBNull(0) ? reader.GetDateTime(0) : null;
     }
 
     private string? ReadText(string name)
     {
-        using var read = _connection.Prepare("SELECT text_value FROM rollup_state WHERE name = $1");
+        using var read = Connection.Prepare("SELECT text_value FROM rollup_state WHERE name = $1");
         using var reader = read.Bind(1, name).Query();
         return reader.Read() ? reader.GetString(0) : null;
     }
 
     private void WriteState(string name, DateTime? time, string? text)
     {
-        using var write = _connection.Prepare("INSERT OR REPLACE INTO rollup_state VALUES ($1, $2, $3)");
+        using var write = Connection.Prepare("INSERT OR REPLACE INTO rollup_state VALUES ($1, $2, $3)");
         write.Bind(1, name);
         if (time is { } value)
         {

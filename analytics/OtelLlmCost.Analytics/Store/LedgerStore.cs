@@ -6,20 +6,45 @@ namespace OtelLlmCost.Analytics.Store;
 /// <summary>
 /// The ledger's database file in a data directory, opened for writing with the schema brought up to date.
 /// One process owns it at a time (DuckDB takes a file lock); other processes open it read-only with
-/// <see cref="OpenReadOnly"/> when no agent holds it.
+/// <see cref="OpenReadOnly"/> when no agent holds it. The store owns the live database: <see cref="Reopen"/> closes it
+/// without a checkpoint and opens the file again, and every connection taken afterwards (<see cref="Connect"/>,
+/// <see cref="ConnectLasting"/>) is to the new one.
 /// </summary>
 public sealed class LedgerStore : IDisposable
 {
     public const string DefaultFileName = "otel-llm-cost.duckdb";
 
+    private readonly Lock _gate = new();
+    private readonly Lock _reopening = new();
+    private readonly DuckDbOpenOptions _options;
+    private readonly List<LedgerConnection> _lasting = [];
+    private DuckDbDatabase? _database;
+    private DuckDbDatabase? _retired;
+    private long _generation;
+    private bool _disposed;
+
     private LedgerStore(DuckDbDatabase database, string filePath, IReadOnlyList<int> appliedMigrations)
     {
-        Database = database;
+        _database = database;
+        _options = database.Options;
         FilePath = filePath;
         AppliedMigrations = appliedMigrations;
     }
 
-    public DuckDbDatabase Database { get; }
+    /// <summary>The live database (it changes when the store reopens the file); prefer <see cref="Connect"/>.</summary>
+    public DuckDbDatabase Database
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _database ?? throw Closed();
+            }
+        }
+    }
+
+    /// <summary>Counts the times the database was closed to be reopened: a connection of an older generation is to a closed database.</summary>
+    public long Generation => Interlocked.Read(ref _generation);
 
     public string FilePath { get; }
 
@@ -64,7 +89,137 @@ public sealed class LedgerStore : IDisposable
         });
     }
 
-    public DuckDbConnection Connect() => Database.Connect();
+    /// <summary>A connection to the live database; throws a <see cref="DuckDbException"/> while the store is reopening it.</summary>
+    public DuckDbConnection Connect()
+    {
+        lock (_gate)
+        {
+            return (_database ?? throw Closed()).Connect();
+        }
+    }
+
+    /// <summary>A connection kept between operations that follows the store across <see cref="Reopen"/> (see <see cref="LedgerConnection"/>).</summary>
+    public LedgerConnection ConnectLasting(Action<DuckDbConnection>? prepare = null)
+    {
+        var connection = new LedgerConnection(this, prepare);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _lasting.Add(connection);
+        }
+
+        return connection;
+    }
+
+    /// <summary>
+    /// Closes the database WITHOUT a checkpoint and opens the file again with the same options, in this process (whose
+    /// data-directory lock stays held; DuckDB's own file lock is released on close and taken again on open). What a
+    /// restart does, without one: after a commit failed halfway (a primary-key index holding keys of rows that were never
+    /// written) or DuckDB invalidated the database (e.g. ENOSPC in a checkpoint), reopening replays the write-ahead log
+    /// into a correct index, whereas a checkpoint would write the bad index into the file. Idle lasting connections are let
+    /// go at once, busy ones when their operation ends; the old database must close within <paramref name="waitForClose"/>.
+    /// Throws (<see cref="TimeoutException"/>, <see cref="DuckDbException"/>) when it cannot: the store then stays closed
+    /// (<see cref="Connect"/> refuses) until a later call succeeds. Called by the ledger's writer; one call at a time.
+    /// </summary>
+    public void Reopen(TimeSpan waitForClose, TimeProvider? clock = null)
+    {
+        lock (_reopening)
+        {
+            LedgerConnection[] lasting;
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_database is { } live)
+                {
+                    DisableCheckpointOnClose(live);
+                    _database = null;
+                    _retired = live;
+                    Interlocked.Increment(ref _generation);
+                    live.Dispose();
+                }
+
+                lasting = [.. _lasting];
+            }
+
+            foreach (var connection in lasting)
+            {
+                connection.ReleaseIfIdle();
+            }
+
+            if (_retired is { } retired)
+            {
+                retired.Closed.WaitAsync(waitForClose, clock ?? TimeProvider.System).GetAwaiter().GetResult();
+                _retired = null;
+            }
+
+            var reopened = OpenAgain();
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    reopened.Dispose();
+                    throw new ObjectDisposedException(nameof(LedgerStore));
+                }
+
+                _database = reopened;
+            }
+        }
+    }
+
+    private DuckDbDatabase OpenAgain()
+    {
+        try
+        {
+            return DuckDbDatabase.Open(FilePath, _options);
+        }
+        catch (DuckDbException exception) when (_options.MemoryLimit is not null && Ledger.LedgerWriteException.IsOutOfMemory(exception))
+        {
+            // Replaying the log rebuilds the key index in memory, which the limit the ledger just ran short under may not
+            // hold (a restart would fail the same way). Replay it once without the limit and close, which checkpoints the
+            // now correct index into the file; then open with the limit over an empty log, the index loaded lazily.
+            using (DuckDbDatabase.Open(FilePath, new DuckDbOpenOptions
+            {
+                AccessMode = DuckDbAccessMode.ReadWrite,
+                Threads = _options.Threads,
+                MaxTempDirectorySize = _options.MaxTempDirectorySize,
+                EnableExternalAccess = false,
+            }))
+            {
+            }
+
+            return DuckDbDatabase.Open(FilePath, _options);
+        }
+    }
+
+    /// <summary>True when DuckDB refuses everything on this database until it is reopened (<see cref="Reopen"/>).</summary>
+    public static bool IsInvalidated(Exception exception) =>
+        exception.Message.Contains("database has been invalidated", StringComparison.OrdinalIgnoreCase)
+        || exception.Message.StartsWith("FATAL Error", StringComparison.Ordinal); // e.g. a failed rollback, which invalidates it
+
+    internal void Forget(LedgerConnection connection)
+    {
+        lock (_gate)
+        {
+            _lasting.Remove(connection);
+        }
+    }
+
+    private static DuckDbException Closed() =>
+        new("the ledger's database is being reopened (nothing acknowledged is lost); retry shortly");
+
+    // A pragma, not a configuration option, so it works with the configuration locked (the agent's). An invalidated
+    // database refuses it, as it refuses every write, a checkpoint included.
+    private static void DisableCheckpointOnClose(DuckDbDatabase database)
+    {
+        try
+        {
+            using var connection = database.Connect();
+            connection.Execute("PRAGMA disable_checkpoint_on_shutdown");
+        }
+        catch (DuckDbException exception) when (IsInvalidated(exception))
+        {
+        }
+    }
 
     /// <summary>
     /// Writes every table of the ledger, as of one consistent read, into a new DuckDB file at <paramref name="targetPath"/>
@@ -116,7 +271,15 @@ public sealed class LedgerStore : IDisposable
         }
     }
 
-    public void Dispose() => Database.Dispose();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _database?.Dispose();
+            _database = null;
+        }
+    }
 
     private static void RollBackIfOpen(DuckDbConnection connection)
     {

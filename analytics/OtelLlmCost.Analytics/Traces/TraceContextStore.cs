@@ -1,5 +1,4 @@
 using OtelLlmCost.Analytics.Store;
-using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Analytics.Traces;
 
@@ -34,21 +33,18 @@ public sealed class TraceContextStore : IDisposable
     public static IReadOnlyList<string> DimensionColumns { get; } =
         ["environment", "team", "feature", "user_id", "tenant", "workload", "conversation_id", "agent_name"];
 
-    private readonly DuckDbConnection _connection;
-    private readonly DuckDbPreparedStatement _update;
-    private readonly DuckDbPreparedStatement _outcome;
+    private static readonly string UpdateSql = $"""
+        UPDATE llm_calls SET {string.Join(", ", DimensionColumns.Select((column, i) => $"{column} = coalesce({column}, ${i + 3})"))},
+            ingested_at = ${DimensionColumns.Count + 3}, explanation = concat_ws('; ', nullif(explanation, ''), ${DimensionColumns.Count + 4})
+        WHERE trace_id = $1 AND span_id = $2
+        """;
+
+    private readonly LedgerConnection _ledger;
 
     public TraceContextStore(LedgerStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
-        _connection = store.Connect();
-        var sets = string.Join(", ", DimensionColumns.Select((column, i) => $"{column} = coalesce({column}, ${i + 3})"));
-        _update = _connection.Prepare($"""
-            UPDATE llm_calls SET {sets}, ingested_at = ${DimensionColumns.Count + 3},
-                explanation = concat_ws('; ', nullif(explanation, ''), ${DimensionColumns.Count + 4})
-            WHERE trace_id = $1 AND span_id = $2
-            """);
-        _outcome = _connection.Prepare("INSERT OR IGNORE INTO trace_outcomes VALUES ($1, $2, $3, $4)");
+        _ledger = store.ConnectLasting();
     }
 
     /// <summary>Writes one batch in one transaction; returns the number of ledger rows a late fix-up changed.</summary>
@@ -57,10 +53,14 @@ public sealed class TraceContextStore : IDisposable
         ArgumentNullException.ThrowIfNull(contexts);
         ArgumentNullException.ThrowIfNull(outcomes);
         long updated = 0;
-        using var transaction = _connection.BeginTransaction();
+        using var operation = _ledger.Use();
+        var connection = operation.Connection;
+        using var update = connection.Prepare(UpdateSql);
+        using var outcomeInsert = connection.Prepare("INSERT OR IGNORE INTO trace_outcomes VALUES ($1, $2, $3, $4)");
+        using var transaction = connection.BeginTransaction();
         if (contexts.Count > 0)
         {
-            using (var appender = _connection.CreateAppender("trace_context"))
+            using (var appender = connection.CreateAppender("trace_context"))
             {
                 // resolved_at rises by a microsecond per row, in the order the rows were learned, so the latest row
                 // of a call (the one that knows the most) is also the latest within one batch.
@@ -82,33 +82,28 @@ public sealed class TraceContextStore : IDisposable
                     continue;
                 }
 
-                _update.ClearBindings();
-                _update.Bind(1, context.TraceId).Bind(2, context.SpanId);
+                update.ClearBindings();
+                update.Bind(1, context.TraceId).Bind(2, context.SpanId);
                 for (var i = 0; i < DimensionColumns.Count; i++)
                 {
-                    _update.Bind(i + 3, late.GetValueOrDefault(DimensionColumns[i]));
+                    update.Bind(i + 3, late.GetValueOrDefault(DimensionColumns[i]));
                 }
 
-                _update.Bind(DimensionColumns.Count + 3, now)
+                update.Bind(DimensionColumns.Count + 3, now)
                     .Bind(DimensionColumns.Count + 4, $"inherited {context.Inherited} from late ancestor span(s) {context.InheritedFrom}");
-                updated += _update.Execute();
+                updated += update.Execute();
             }
         }
 
         foreach (var outcome in outcomes)
         {
-            _outcome.ClearBindings();
-            _outcome.Bind(1, outcome.TraceId).Bind(2, outcome.SpanId).Bind(3, outcome.Outcome).Bind(4, outcome.SeenAt).Execute();
+            outcomeInsert.ClearBindings();
+            outcomeInsert.Bind(1, outcome.TraceId).Bind(2, outcome.SpanId).Bind(3, outcome.Outcome).Bind(4, outcome.SeenAt).Execute();
         }
 
         transaction.Commit();
         return updated;
     }
 
-    public void Dispose()
-    {
-        _update.Dispose();
-        _outcome.Dispose();
-        _connection.Dispose();
-    }
+    public void Dispose() => _ledger.Dispose();
 }

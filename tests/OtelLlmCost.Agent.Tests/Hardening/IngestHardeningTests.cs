@@ -126,6 +126,84 @@ public sealed class IngestHardeningTests
     }
 
     [TestMethod]
+    public async Task Export_WhenACommitFailsHalfway_TheAgentReopensTheLedgerByItself_AndTheRetryLandsOnce()
+    {
+        await using var agent = await AgentFixture.StartAsync(options =>
+        {
+            options.StoreMemoryLimit = "64MB";
+            options.StoreMaxTempDirectorySize = "1MB";
+            options.StoreThreads = 1;
+            options.Ledger.MemoryReserveBytes = 0; // no reserve: let a commit run out of memory halfway
+            options.Rollups.Interval = TimeSpan.FromMilliseconds(200);
+        });
+
+        // A large uncommitted result held open takes most of the memory, so a commit fails halfway (or DuckDB, failing to
+        // roll one back, invalidates the database): either way the ledger must be reopened.
+        var hog = agent.Host.Store.Connect();
+        hog.Execute("BEGIN TRANSACTION");
+        hog.Execute("CREATE TEMP TABLE hog AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(600000)");
+        var random = new Random(5);
+        ExportAnswer? failed = null;
+        byte[]? failedBody = null;
+        var accepted = 0L;
+        for (var i = 0; i < 400 && failed is null; i++)
+        {
+            var body = RandomRequest(random, 512);
+            var answer = await LlmExport.SendAsync(LlmExport.Http, agent.Host.HttpAddress, agent.Host.GrpcAddress, body);
+            if (answer.Accepted)
+            {
+                accepted += 512;
+            }
+            else if (answer.Message is { } reason && (reason.Contains("failed halfway", StringComparison.Ordinal) || reason.Contains("invalidated", StringComparison.Ordinal)))
+            {
+                (failed, failedBody) = (answer, body);
+            }
+        }
+
+        // The query ends; its connection was the last to the old database, which the writer waits for.
+        hog.Dispose();
+        failed.ShouldNotBeNull("no commit failed halfway, nor was the database invalidated");
+        failed.HttpStatus.ShouldBe(503);
+
+        // No restart: the agent reopens the ledger by itself and is healthy again.
+        using var client = new HttpClient { BaseAddress = agent.Host.ApiAddress };
+        var deadline = Environment.TickCount64 + 30_000;
+        HttpResponseMessage health;
+        while ((health = await client.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode != HttpStatusCode.OK && Environment.TickCount64 < deadline)
+        {
+            health.Dispose();
+            await Task.Delay(50);
+        }
+
+        health.StatusCode.ShouldBe(HttpStatusCode.OK, await health.Content.ReadAsStringAsync());
+        health.Dispose();
+        agent.Host.Store.Generation.ShouldBe(1);
+        var retried = await LlmExport.SendAsync(LlmExport.Http, agent.Host.HttpAddress, agent.Host.GrpcAddress, failedBody!);
+        retried.Accepted.ShouldBeTrue(retried.Message);
+        retried = await LlmExport.SendAsync(LlmExport.Grpc, agent.Host.HttpAddress, agent.Host.GrpcAddress, failedBody!);
+        retried.Accepted.ShouldBeTrue(retried.Message);
+        var stored = accepted + 512;
+        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(stored);
+        agent.Scalar("SELECT count(DISTINCT trace_id || span_id) FROM llm_calls").ShouldBe(stored);
+
+        // Queries and the rollup service (its lasting connection) work on the reopened database.
+        (await agent.WaitForAsync("SELECT coalesce(sum(calls), 0)::BIGINT FROM rollup_day", stored, 30_000)).ShouldBe(stored);
+        using (var spend = await client.GetAsync(new Uri("/api/v1/spend?window=lifetime", UriKind.Relative)))
+        {
+            var text = await spend.Content.ReadAsStringAsync();
+            spend.StatusCode.ShouldBe(HttpStatusCode.OK, text);
+            using var json = JsonDocument.Parse(text);
+            json.RootElement.GetProperty("totals").GetProperty("calls").GetInt64().ShouldBe(stored);
+        }
+
+        using var query = new StringContent("""{"sql": "SELECT count(*) AS n FROM llm_calls"}""", System.Text.Encoding.UTF8, "application/json");
+        using var answered = await client.PostAsync(new Uri("/api/v1/query", UriKind.Relative), query);
+        var result = await answered.Content.ReadAsStringAsync();
+        answered.StatusCode.ShouldBe(HttpStatusCode.OK, result);
+        result.ShouldContain(stored.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [TestMethod]
     [DataRow(LlmExport.Http)]
     [DataRow(LlmExport.Grpc)]
     public async Task Export_FailingTheSameWayTwice_IsAnsweredPermanentWithTheReason(string transport)

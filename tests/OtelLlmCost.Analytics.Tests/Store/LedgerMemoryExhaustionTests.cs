@@ -1,3 +1,4 @@
+using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
@@ -56,6 +57,60 @@ public sealed class LedgerMemoryExhaustionTests
 
         using var connection = reopened.Connect();
         connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(stored + failed.Count);
+    }
+
+    [TestMethod]
+    public async Task GroupCommitWriter_CommitFailingHalfway_ReopensTheLedgerByItself_AndTheRetryIsStoredOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = Open(directory, SmallLimit);
+        using var rollups = new RollupMaintainer(store); // a lasting connection, which must follow the store
+        var options = new LedgerWriterOptions { MemoryReserveBytes = 0 }; // no reserve: let a commit run out of memory
+        await using var writer = new GroupCommitLedgerWriter(store, options, freeDiskBytes: () => long.MaxValue);
+        var random = new Random(7);
+        var acknowledged = 0L;
+        List<LlmCall>? failed = null;
+        while (failed is null && acknowledged < 2_000_000)
+        {
+            var batch = RandomBatch(random, 512);
+            writer.TryEnqueue(batch, out var committed).ShouldBeTrue();
+            try
+            {
+                await committed;
+                acknowledged += batch.Count;
+            }
+            catch (LedgerWriteException exception) when (exception.Message.Contains("failed halfway", StringComparison.Ordinal))
+            {
+                exception.Kind.ShouldBe(LedgerFailureKind.Unavailable);
+                failed = batch;
+            }
+        }
+
+        failed.ShouldNotBeNull("the memory limit was never reached");
+
+        // The writer closes the ledger without a checkpoint and opens it again (same store, same options) by itself.
+        SpinWait.SpinUntil(() => writer.Reopens == 1, TimeSpan.FromSeconds(30)).ShouldBeTrue(writer.NeedsReopen);
+        writer.NeedsReopen.ShouldBeNull();
+        store.Generation.ShouldBe(1);
+
+        // All the keys do not fit the small limit (the operator raises StoreMemoryLimit); then the exporter's retry
+        // lands once, and a second retry adds nothing.
+        using (var settings = store.Connect())
+        {
+            settings.Execute("SET memory_limit = '256MB'");
+        }
+
+        writer.TryEnqueue(failed, out var retried).ShouldBeTrue();
+        await retried;
+        writer.TryEnqueue(failed, out var again).ShouldBeTrue();
+        await again;
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(acknowledged + failed.Count);
+        connection.ExecuteScalar("SELECT count(DISTINCT trace_id || span_id) FROM llm_calls").ShouldBe(acknowledged + failed.Count);
+        connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls").ShouldBe((acknowledged + failed.Count) * 0.001m);
+        rollups.Update();
+        connection.ExecuteScalar("SELECT sum(calls)::BIGINT FROM rollup_minute").ShouldBe(acknowledged + failed.Count);
     }
 
     [TestMethod]

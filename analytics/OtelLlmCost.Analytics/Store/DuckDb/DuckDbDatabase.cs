@@ -87,6 +87,12 @@ public sealed unsafe class DuckDbDatabase : IDisposable
         return new DuckDbConnection(new DuckDbConnectionHandle(connection, _handle));
     }
 
+    /// <summary>
+    /// Completes once DuckDB has closed the database: after <see cref="Dispose"/> and the last connection made from it
+    /// (with every statement and appender) has been disposed. Only then may the file be opened again in this process.
+    /// </summary>
+    public Task Closed => _handle.Released;
+
     /// <summary>Closes the database once every connection made from it has been disposed.</summary>
     public void Dispose() => _handle.Dispose();
 }

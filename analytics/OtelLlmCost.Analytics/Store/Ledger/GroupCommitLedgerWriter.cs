@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Store.Ledger;
@@ -26,9 +27,25 @@ public sealed class LedgerWriterOptions
 
     /// <summary>
     /// DuckDB memory kept free for ingest commits; below it batches are refused (retryable) and rollup passes wait,
-    /// so a commit never runs out of memory halfway. Null: an eighth of the memory limit, at least 16 MB.
+    /// so a commit never runs out of memory halfway. Null: an eighth of the memory limit, at least 16 MB; 0: no check.
     /// </summary>
     public long? MemoryReserveBytes { get; set; }
+
+    /// <summary>
+    /// Write-ahead log size at which the writer checkpoints after a commit (DuckDB's own automatic checkpoint is 16 MB).
+    /// Only useful where DuckDB's automatic checkpoint is off (the agent's <c>wal_autocheckpoint</c>): then only the
+    /// writer checkpoints, never after a commit failed halfway (that would write the orphaned keys into the file).
+    /// </summary>
+    public long CheckpointWalBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>Attempts to reopen the ledger after a commit failed halfway or DuckDB invalidated it, before giving up (restart needed).</summary>
+    public int MaxReopenAttempts { get; set; } = 8;
+
+    /// <summary>Wait before the second reopen attempt (the first is immediate), doubling per attempt up to a minute.</summary>
+    public TimeSpan ReopenRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a reopen waits for the old database's connections (queries, rollup or detection passes) to end.</summary>
+    public TimeSpan ReopenCloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     public long ReserveFor(long memoryLimitBytes) =>
         MemoryReserveBytes ?? Math.Max(16L * 1024 * 1024, memoryLimitBytes / 8);
@@ -38,6 +55,11 @@ public sealed class LedgerWriterOptions
         if (MaxQueuedCalls < 1 || MaxCallsPerCommit < 1)
         {
             throw new ArgumentException("Ledger writer limits must be positive.");
+        }
+
+        if (MaxReopenAttempts < 1 || ReopenRetryDelay <= TimeSpan.Zero || ReopenCloseTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Ledger:MaxReopenAttempts, Ledger:ReopenRetryDelay and Ledger:ReopenCloseTimeout must be positive.");
         }
 
         if (MinFreeDiskBytes < 0 || MemoryReserveBytes < 0)
@@ -52,7 +74,9 @@ public sealed class LedgerWriterOptions
 /// every batch that is waiting and commits them in one transaction (group commit), so many concurrent exports
 /// cost one fsync. A batch's task completes only after its rows are durable, which is when a receiver may
 /// acknowledge the export. Admission is bounded by queued calls: a full queue refuses at once instead of
-/// growing memory.
+/// growing memory. When a commit fails halfway or DuckDB invalidates the database, the writer reopens the ledger
+/// (<see cref="LedgerStore.Reopen"/>: no checkpoint, the log replayed into a correct index) and resumes, retrying with
+/// backoff; batches are refused with the reason meanwhile, so nothing acknowledged is lost and a retry is stored once.
 /// </summary>
 public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 {
@@ -63,13 +87,23 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private readonly Histogram<long> _commitSize;
     private readonly Counter<long> _callsCommitted;
     private readonly Counter<long> _batchesRefused;
-    private readonly LlmCallWriter _writer;
+    private readonly Counter<long> _reopens;
+    private readonly LedgerStore _store;
+    private readonly TimeProvider? _writerClock;
+    private readonly TimeProvider _clock;
     private readonly LedgerWriterOptions _options;
     private readonly Channel<PendingBatch> _queue = Channel.CreateUnbounded<PendingBatch>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
     private readonly Func<long> _freeDiskBytes;
     private long _queuedCalls;
     private volatile string? _unavailableReason;
+    private volatile string? _needsReopen;
+    private LlmCallWriter _writer;
+    private string? _reopenCause;
+    private bool _reopenAbandoned;
+    private int _reopenAttempts;
+    private DateTimeOffset _nextReopen;
+    private ITimer? _reopenTimer;
 
     /// <param name="freeDiskBytes">Free bytes on the ledger's file system (tests simulate a filling disk); null asks the OS.</param>
     public GroupCommitLedgerWriter(LedgerStore store, LedgerWriterOptions? options = null, TimeProvider? clock = null, Func<long>? freeDiskBytes = null)
@@ -78,6 +112,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _options.Validate();
         var directory = Path.GetDirectoryName(Path.GetFullPath(store.FilePath))!;
         _freeDiskBytes = freeDiskBytes ?? (() => new DriveInfo(directory).AvailableFreeSpace);
+        _store = store;
+        _writerClock = clock;
+        _clock = clock ?? TimeProvider.System;
         _writer = new LlmCallWriter(store, clock);
         _commitDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.commit.duration", "s", "Time to commit one group of batches to the ledger.");
@@ -88,6 +125,8 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "otelllmcost.ledger.calls.committed", "{call}", "Calls newly inserted into the ledger (duplicates excluded).");
         _batchesRefused = _meter.CreateCounter<long>(
             "otelllmcost.ledger.batches.refused", "{batch}", "Batches refused because the writer queue was full.");
+        _reopens = _meter.CreateCounter<long>(
+            "otelllmcost.ledger.reopens", "{reopen}", "Times the ledger was reopened after a commit failed halfway or DuckDB invalidated it.");
         _meter.CreateObservableGauge("otelllmcost.ledger.queue.calls", () => Interlocked.Read(ref _queuedCalls), "{call}",
             "Calls waiting to be committed.");
         _loop = Task.Factory.StartNew(RunLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -108,13 +147,20 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// </summary>
     public string? UnavailableReason => _unavailableReason;
 
-    /// <summary>Why the ledger must be reopened (a commit failed halfway), or null: the agent is unhealthy while set.</summary>
-    public string? NeedsReopen => _writer.FailedHalfway;
+    /// <summary>
+    /// Why the ledger must be reopened (a commit failed halfway, DuckDB invalidated it) and how reopening goes, or null:
+    /// the agent is unhealthy while set. The writer reopens it by itself; after <see cref="LedgerWriterOptions.MaxReopenAttempts"/>
+    /// failed attempts it gives up and the reason says to restart the agent.
+    /// </summary>
+    public string? NeedsReopen => _needsReopen;
+
+    /// <summary>Times the writer has reopened the ledger.</summary>
+    public int Reopens { get; private set; }
 
     /// <summary>Measures the disk floor now (cheap: one statfs) and returns the reason the ledger is unavailable, if any.</summary>
     public string? CheckHeadroom()
     {
-        if (_writer.FailedHalfway is { } failed)
+        if (_needsReopen is { } failed)
         {
             return failed;
         }
@@ -178,6 +224,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop;
+        _reopenTimer?.Dispose();
         _writer.Dispose();
         _meter.Dispose();
     }
@@ -203,6 +250,16 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
     private void Commit(List<PendingBatch> group, List<LlmCall> calls)
     {
+        if (_needsReopen is not null)
+        {
+            TryReopen();
+        }
+
+        if (calls.Count == 0)
+        {
+            return; // only the reopen timer's nudge
+        }
+
         try
         {
             if (Refusal() is { } refusal)
@@ -243,10 +300,105 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         {
             Interlocked.Add(ref _queuedCalls, -calls.Count);
         }
+
+        if (_needsReopen is not null)
+        {
+            TryReopen(); // at once: the exporter's retry should find the ledger open again
+        }
+    }
+
+    /// <summary>
+    /// Closes the ledger without a checkpoint and opens it again, with a new <see cref="LlmCallWriter"/> (the old one's
+    /// connection must go first). On failure, tries again after a backoff (the timer nudges this loop); after
+    /// <see cref="LedgerWriterOptions.MaxReopenAttempts"/> it gives up and says to restart the agent.
+    /// </summary>
+    private void TryReopen()
+    {
+        if (_reopenAbandoned || _clock.GetUtcNow() < _nextReopen)
+        {
+            return;
+        }
+
+        try
+        {
+            _writer.Dispose();
+            _store.Reopen(_options.ReopenCloseTimeout, _clock);
+            _writer = new LlmCallWriter(_store, _writerClock);
+        }
+        catch (Exception exception) when (exception is DuckDbException or TimeoutException or IOException or LedgerWriteException)
+        {
+            _reopenAttempts++;
+            var detail = exception.Message.Split('\n', 2)[0].Trim();
+            if (_reopenAttempts >= _options.MaxReopenAttempts)
+            {
+                _reopenAbandoned = true;
+                _needsReopen = $"{_reopenCause}; reopening the ledger failed {_reopenAttempts} times (last: {detail}): restart the agent";
+                return;
+            }
+
+            var delay = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, _options.ReopenRetryDelay.Ticks << Math.Min(_reopenAttempts - 1, 20)));
+            _nextReopen = _clock.GetUtcNow() + delay;
+            _needsReopen = $"{_reopenCause}; reopening the ledger failed ({detail}), attempt {_reopenAttempts} of {_options.MaxReopenAttempts}, next in {delay.TotalSeconds:0.#} s";
+            _reopenTimer?.Dispose();
+            _reopenTimer = _clock.CreateTimer(_ => _queue.Writer.TryWrite(ReopenNudge), null, delay, Timeout.InfiniteTimeSpan);
+            return;
+        }
+
+        Reopens++;
+        _reopens.Add(1);
+        _reopenAttempts = 0;
+        _reopenCause = null;
+        _needsReopen = null;
+        _unavailableReason = null;
+    }
+
+    private long WalBytes()
+    {
+        var wal = new FileInfo(_store.FilePath + ".wal");
+        return wal.Exists ? wal.Length : 0;
+    }
+
+    private static readonly PendingBatch ReopenNudge = new([]);
+
+    private void NoteIfReopenNeeded(Exception exception)
+    {
+        if (_needsReopen is not null)
+        {
+            return;
+        }
+
+        if (_writer.FailedHalfway is { } halfway)
+        {
+            _reopenCause = halfway;
+        }
+        else if (IsInvalidated(exception))
+        {
+            _reopenCause = $"DuckDB invalidated the ledger's database ({exception.Message.Split('\n', 2)[0].Trim()}); it must be reopened (nothing acknowledged is lost)";
+        }
+        else
+        {
+            return;
+        }
+
+        _needsReopen = _reopenCause;
+    }
+
+    private static bool IsInvalidated(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (LedgerStore.IsInvalidated(exception))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void Fail(List<PendingBatch> batches, Exception exception)
     {
+        NoteIfReopenNeeded(exception);
         var classified = LedgerWriteException.Classify(exception);
         _unavailableReason = classified.Kind == LedgerFailureKind.Permanent ? _unavailableReason : classified.Message;
         foreach (var batch in batches)
@@ -257,7 +409,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
     private string? Refusal()
     {
-        if (_writer.FailedHalfway is { } failed)
+        if (_needsReopen is { } failed)
         {
             return failed;
         }
@@ -268,7 +420,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
 
         var (headroom, reserve) = _writer.MeasureMemoryHeadroom(_options.ReserveFor);
-        return headroom.FreeMemoryBytes >= reserve
+        return reserve == 0 || headroom.FreeMemoryBytes >= reserve
             ? null
             : $"the ledger's memory is nearly exhausted: DuckDB uses {LedgerHeadroom.Megabytes(headroom.MemoryUsedBytes)} of its "
               + $"{LedgerHeadroom.Megabytes(headroom.MemoryLimitBytes)} limit ({LedgerHeadroom.Megabytes(headroom.IndexBytes)} of it the ledger's key index), "
@@ -283,6 +435,10 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _commitSize.Record(calls.Count);
         _callsCommitted.Add(inserted);
+        if (WalBytes() >= _options.CheckpointWalBytes)
+        {
+            _writer.Checkpoint();
+        }
         foreach (var batch in group)
         {
             batch.Completion.TrySetResult();

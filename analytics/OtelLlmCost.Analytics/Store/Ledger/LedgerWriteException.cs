@@ -36,8 +36,12 @@ public sealed class LedgerWriteException(LedgerFailureKind kind, string reason, 
             return new(LedgerFailureKind.Permanent, $"the batch holds a value the ledger cannot store: {firstLine}", exception);
         }
 
-        if (message.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase) || message.Contains("failed to pin block", StringComparison.Ordinal)
-            || message.Contains("could not allocate block", StringComparison.Ordinal))
+        if (LedgerStore.IsInvalidated(exception))
+        {
+            return new(LedgerFailureKind.Unavailable, $"the ledger's database was invalidated and is being reopened: {firstLine}", exception);
+        }
+
+        if (IsOutOfMemory(exception))
         {
             return new(LedgerFailureKind.Unavailable, $"the ledger ran out of memory: {firstLine}", exception);
         }
@@ -49,6 +53,11 @@ public sealed class LedgerWriteException(LedgerFailureKind kind, string reason, 
 
         return new(LedgerFailureKind.Unexplained, $"the ledger could not commit this batch: {firstLine}", exception);
     }
+
+    /// <summary>True when DuckDB reached its memory limit.</summary>
+    public static bool IsOutOfMemory(Exception exception) =>
+        exception.Message.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase) || exception.Message.Contains("failed to pin block", StringComparison.Ordinal)
+        || exception.Message.Contains("could not allocate block", StringComparison.Ordinal);
 
     internal static bool IsUniqueKeyViolation(DuckDbException exception) =>
         exception.Message.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase)

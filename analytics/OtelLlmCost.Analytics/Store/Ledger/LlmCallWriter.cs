@@ -43,7 +43,8 @@ public sealed class LlmCallWriter : IDisposable
     /// appended later: the same spans are then refused for good, even by INSERT OR IGNORE, and later rows can read back
     /// wrong (reproduced with DuckDB 1.5 at a small memory limit; docs/load-and-crash.md). A checkpoint would make that
     /// state permanent; reopening the file without one replays the WAL and restores a correct index. So once this is
-    /// set the writer writes nothing more and the ledger must be reopened (the agent reports not ready/unhealthy).
+    /// set the writer writes nothing more and the ledger must be reopened (<see cref="LedgerStore.Reopen"/>, which
+    /// <see cref="GroupCommitLedgerWriter"/> does, then writing through a new writer).
     /// </summary>
     public string? FailedHalfway { get; private set; }
 
@@ -78,7 +79,7 @@ public sealed class LlmCallWriter : IDisposable
         catch (DuckDbException exception) when (!LedgerWriteException.IsUniqueKeyViolation(exception)
             && exception.Message.Contains("commit", StringComparison.OrdinalIgnoreCase))
         {
-            FailedHalfway = $"a ledger commit failed halfway ({exception.Message.Split('\n', 2)[0].Trim()}); the ledger must be reopened: restart the agent (nothing acknowledged is lost)";
+            FailedHalfway = $"a ledger commit failed halfway ({exception.Message.Split('\n', 2)[0].Trim()}); the ledger must be reopened (nothing acknowledged is lost)";
             throw new LedgerWriteException(LedgerFailureKind.Unavailable, FailedHalfway, exception);
         }
 
@@ -157,7 +158,7 @@ public sealed class LlmCallWriter : IDisposable
 
         used = Math.Max(used, (long)(_rows * _indexBytesPerRow));
         var reserve = reserveForLimit(limit);
-        if (limit - used < reserve && FailedHalfway is null)
+        if (reserve > 0 && limit - used < reserve && FailedHalfway is null)
         {
             try
             {
@@ -271,6 +272,23 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         return dropped is null ? unique : unique.Where(call => !dropped.Contains(call)).ToList();
+    }
+
+    /// <summary>Checkpoints unless a commit failed halfway (see <see cref="FailedHalfway"/>); a busy store refuses, and the next commit tries again.</summary>
+    public void Checkpoint()
+    {
+        if (FailedHalfway is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            _connection.Execute("CHECKPOINT");
+        }
+        catch (DuckDbException)
+        {
+        }
     }
 
     public void Dispose() => _connection.Dispose();

@@ -4,6 +4,8 @@ namespace OtelLlmCost.Analytics.Store.DuckDb.Native;
 
 internal sealed class DuckDbDatabaseHandle : SafeHandle
 {
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public DuckDbDatabaseHandle()
         : base(IntPtr.Zero, ownsHandle: true)
     {
@@ -14,10 +16,14 @@ internal sealed class DuckDbDatabaseHandle : SafeHandle
 
     public override bool IsInvalid => handle == IntPtr.Zero;
 
+    /// <summary>Completes once DuckDB has closed the database (after the last connection made from it).</summary>
+    public Task Released => _released.Task;
+
     protected override bool ReleaseHandle()
     {
         var database = handle;
         DuckDbNative.Close(ref database);
+        _released.TrySetResult();
         return true;
     }
 }

@@ -128,7 +128,7 @@ public sealed class LlmCallWriter : IDisposable
             appended = calls.Count;
             return true;
         }
-        catch (DuckDbException exception) when (IsUniqueKeyViolation(exception))
+        catch (DuckDbException exception) when (LedgerWriteException.IsUniqueKeyViolation(exception))
         {
             transaction.Dispose();
             return false;
@@ -139,8 +139,6 @@ public sealed class LlmCallWriter : IDisposable
             throw;
         }
     }
-
-    private static bool IsUniqueKeyViolation(DuckDbException exception) => LedgerWriteException.IsUniqueKeyViolation(exception);
 
     /// <summary>
     /// Memory and disk left to the store. Below the floors a commit would risk failing halfway (and leaving keys
@@ -160,15 +158,7 @@ public sealed class LlmCallWriter : IDisposable
         var reserve = reserveForLimit(limit);
         if (reserve > 0 && limit - used < reserve && FailedHalfway is null)
         {
-            try
-            {
-                _connection.Execute("CHECKPOINT");
-            }
-            catch (DuckDbException)
-            {
-                // A busy store refuses to checkpoint; the measurement below decides.
-            }
-
+            Checkpoint();
             (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
             used = Math.Max(used, (long)(_rows * _indexBytesPerRow));
         }
@@ -288,6 +278,7 @@ public sealed class LlmCallWriter : IDisposable
         }
         catch (DuckDbException)
         {
+            // A busy store refuses to checkpoint; the caller measures (or commits) again and decides.
         }
     }
 

@@ -155,6 +155,17 @@ public sealed class AdHocQueryRunnerTests
     }
 
     [TestMethod]
+    public void Run_QueryFailingAfterTheFirstStreamedChunk_IsRefusedNotAnsweredWithThePartialRows()
+    {
+        // Rows 0..2999 cast; row 3000 does not: the error comes after the first 2048-row chunk was streamed.
+        var exception = Should.Throw<AdHocQueryException>(() => Runner.Run(new AdHocQuery(
+            "SELECT (CASE WHEN range < 3000 THEN range::VARCHAR ELSE 'x' || range::VARCHAR END)::INTEGER AS n FROM range(5000)",
+            RowLimit: 100_000)));
+        exception.Refusal.ShouldBe(AdHocRefusal.Rejected);
+        exception.Message.ShouldContain("Conversion Error");
+    }
+
+    [TestMethod]
     [DataRow(0)]
     [DataRow(-1)]
     [DataRow(100_001)]

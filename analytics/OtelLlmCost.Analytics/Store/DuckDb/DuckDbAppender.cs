@@ -9,9 +9,9 @@ namespace OtelLlmCost.Analytics.Store.DuckDb;
 
 /// <summary>
 /// Bulk rows into one table. Values are written straight into a DuckDB data chunk (2048 rows) and the chunk is
-/// handed to DuckDB's appender when full (through DuckDB.NET.Bindings' native API: DuckDB.NET's own appender writes no
-/// MAP, STRUCT, 128-bit integer or ENUM, and calls into DuckDB once per value), so a row costs no native call per value and decimals are stored
-/// exactly (the unscaled integer is written, never a double). Rows become visible on <see cref="Flush"/> or
+/// handed to DuckDB's appender when full, so a row costs no native call per value (but one per string) and decimals
+/// are stored exactly (the unscaled integer is written, never a double). This is the one place that works at vector
+/// level, over DuckDB.NET.Bindings' native API: DuckDB.NET's own appender writes no MAP, STRUCT, 128-bit integer or ENUM. Rows become visible on <see cref="Flush"/> or
 /// <see cref="Close"/>, inside the connection's transaction if one is open. Same thread rules as its connection.
 /// Append one value per column in table order, then <see cref="EndRow"/>. A value that cannot be appended
 /// throws without advancing the row, so the caller may append a corrected value or <see cref="DiscardRow"/>.

@@ -120,7 +120,7 @@ public sealed class AdHocQueryRunnerTests
     [DataRow("COPY (SELECT 1) TO '{0}/x.csv'", "COPY")]
     [DataRow("EXPORT DATABASE '{0}/export'", "EXPORT")]
     [DataRow("ATTACH '{0}/x.db'", "ATTACH")]
-    public void Run_FileStatementOnDatabaseWithExternalAccess_IsStillRefusedByStatementType(string template, string kind)
+    public void Run_FileStatementOnDatabaseWithExternalAccess_IsStillRefusedAsNotAQuery(string template, string kind)
     {
         // Defence in depth: even where the database allows files (a user's CLI), the runner refuses non-queries.
         using var directory = new TemporaryDirectory();

@@ -165,6 +165,11 @@ internal static partial class AdHocSandbox
 
     private static void CheckExpression(JsonElement expression, string expressionClass, bool isTableFunction, AdHocFunctionCatalog catalog)
     {
+        if (expressionClass == "PARAMETER")
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The query has parameters ($1, ?); write the values into the SQL instead.");
+        }
+
         if (!ExpressionClasses.Contains(expressionClass))
         {
             throw NotAllowed($"The query uses {Describe(expressionClass)} expressions, which ad-hoc queries do not allow.");

@@ -120,7 +120,7 @@ public sealed class AdHocQueryRunnerTests
     [DataRow("COPY (SELECT 1) TO '{0}/x.csv'", "COPY")]
     [DataRow("EXPORT DATABASE '{0}/export'", "EXPORT")]
     [DataRow("ATTACH '{0}/x.db'", "ATTACH")]
-    public void Run_FileStatementOnDatabaseWithExternalAccess_IsStillRefusedByStatementType(string template, string kind)
+    public void Run_FileStatementOnDatabaseWithExternalAccess_IsStillRefusedAsNotAQuery(string template, string kind)
     {
         // Defence in depth: even where the database allows files (a user's CLI), the runner refuses non-queries.
         using var directory = new TemporaryDirectory();
@@ -152,6 +152,17 @@ public sealed class AdHocQueryRunnerTests
         exception.Message.ShouldContain("0.3 s timeout");
         started.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
         Runner.Run(new AdHocQuery("SELECT 1")).Rows.Count.ShouldBe(1);
+    }
+
+    [TestMethod]
+    public void Run_QueryFailingAfterTheFirstStreamedChunk_IsRefusedNotAnsweredWithThePartialRows()
+    {
+        // Rows 0..2999 cast; row 3000 does not: the error comes after the first 2048-row chunk was streamed.
+        var exception = Should.Throw<AdHocQueryException>(() => Runner.Run(new AdHocQuery(
+            "SELECT (CASE WHEN range < 3000 THEN range::VARCHAR ELSE 'x' || range::VARCHAR END)::INTEGER AS n FROM range(5000)",
+            RowLimit: 100_000)));
+        exception.Refusal.ShouldBe(AdHocRefusal.Rejected);
+        exception.Message.ShouldContain("Conversion Error");
     }
 
     [TestMethod]

@@ -1,25 +1,29 @@
 using System.Buffers;
 using System.Text;
-using OtelLlmCost.Analytics.Store.DuckDb.Native;
+using DuckDB.NET.Native;
+using Appenders = DuckDB.NET.Native.NativeMethods.Appender;
+using Chunks = DuckDB.NET.Native.NativeMethods.DataChunks;
+using Vectors = DuckDB.NET.Native.NativeMethods.Vectors;
 
 namespace OtelLlmCost.Analytics.Store.DuckDb;
 
 /// <summary>
 /// Bulk rows into one table. Values are written straight into a DuckDB data chunk (2048 rows) and the chunk is
-/// handed to DuckDB's appender when full, so a row costs no native call per value and decimals are stored
-/// exactly (the unscaled integer is written, never a double). Rows become visible on <see cref="Flush"/> or
+/// handed to DuckDB's appender when full, so a row costs no native call per value (but one per string) and decimals
+/// are stored exactly (the unscaled integer is written, never a double). This is the one place that works at vector
+/// level, over DuckDB.NET.Bindings' native API: DuckDB.NET's own appender writes no MAP, STRUCT, 128-bit integer or ENUM. Rows become visible on <see cref="Flush"/> or
 /// <see cref="Close"/>, inside the connection's transaction if one is open. Same thread rules as its connection.
 /// Append one value per column in table order, then <see cref="EndRow"/>. A value that cannot be appended
 /// throws without advancing the row, so the caller may append a corrected value or <see cref="DiscardRow"/>.
 /// </summary>
 public sealed unsafe class DuckDbAppender : IDisposable
 {
-    private readonly DuckDbAppenderHandle _handle;
+    private readonly DuckDBAppender _handle;
     private readonly DuckDbColumnType[] _types;
     private readonly IntPtr[] _vectors;
     private readonly void*[] _data;
     private readonly ulong _capacity;
-    private IntPtr _chunk;
+    private DuckDBDataChunk? _chunk;
     private ulong _row;
     private int _column;
     private bool _closed;
@@ -27,51 +31,48 @@ public sealed unsafe class DuckDbAppender : IDisposable
 
     internal DuckDbAppender(DuckDbConnection connection, string? schema, string table)
     {
-        if (DuckDbNative.AppenderCreate(connection.Handle, schema, table, out var appender) != DuckDbNative.Success)
+        if (Appenders.DuckDBAppenderCreate(connection.Inner.NativeConnection, schema, table, out var appender) != DuckDBState.Success)
         {
-            var message = DuckDbNative.ReadUtf8(DuckDbNative.AppenderError(appender)) ?? $"table '{table}' not found";
-            DuckDbNative.AppenderDestroy(ref appender);
-            throw new DuckDbException($"Cannot create an appender for '{table}': {message}");
+            using (appender)
+            {
+                throw new DuckDbException($"Cannot create an appender for '{table}': {ErrorOf(appender) ?? $"table '{table}' not found"}");
+            }
         }
 
-        _handle = new DuckDbAppenderHandle(appender, connection.Handle);
-        var count = (int)DuckDbNative.AppenderColumnCount(_handle);
+        _handle = appender;
+        var count = (int)Appenders.DuckDBAppenderColumnCount(_handle);
         _types = new DuckDbColumnType[count];
         _vectors = new IntPtr[count];
         _data = new void*[count];
-        var logicalTypes = stackalloc IntPtr[count];
-        for (var i = 0; i < count; i++)
-        {
-            logicalTypes[i] = DuckDbNative.AppenderColumnType(_handle, (ulong)i);
-        }
-
+        var logicalTypes = new DuckDBLogicalType[count];
         try
         {
             for (var i = 0; i < count; i++)
             {
-                _types[i] = DuckDbColumnType.FromNativeAndDestroy(logicalTypes[i]);
-                logicalTypes[i] = IntPtr.Zero;
+                logicalTypes[i] = Appenders.DuckDBAppenderColumnType(_handle, (ulong)i);
             }
 
-            _capacity = DuckDbNative.VectorSize();
+            _chunk = Chunks.DuckDBCreateDataChunk([.. logicalTypes.Select(type => type.DangerousGetHandle())], (ulong)count);
             for (var i = 0; i < count; i++)
             {
-                logicalTypes[i] = DuckDbNative.AppenderColumnType(_handle, (ulong)i);
+                _types[i] = DuckDbColumnType.FromNative(logicalTypes[i]);
             }
-
-            _chunk = DuckDbNative.CreateDataChunk(logicalTypes, (ulong)count);
+        }
+        catch
+        {
+            _chunk?.Dispose();
+            _handle.Dispose();
+            throw;
         }
         finally
         {
-            for (var i = 0; i < count; i++)
+            foreach (var type in logicalTypes)
             {
-                if (logicalTypes[i] != IntPtr.Zero)
-                {
-                    DuckDbNative.DestroyLogicalType(ref logicalTypes[i]);
-                }
+                type?.Dispose();
             }
         }
 
+        _capacity = NativeMethods.Helpers.DuckDBVectorSize();
         RefreshVectors();
     }
 
@@ -84,13 +85,13 @@ public sealed unsafe class DuckDbAppender : IDisposable
     {
         var column = NextColumn();
         var vector = _vectors[column];
-        DuckDbNative.VectorEnsureValidityWritable(vector);
-        var validity = DuckDbNative.VectorGetValidity(vector);
+        Vectors.DuckDBVectorEnsureValidityWritable(vector);
+        var validity = Vectors.DuckDBVectorGetValidity(vector);
         validity[_row >> 6] &= ~(1UL << (int)(_row & 63));
         if (_types[column].TypeId is DuckDbTypeId.List or DuckDbTypeId.Map)
         {
             // A NULL list still needs a well-formed entry: DuckDB validates offsets when it copies the chunk.
-            ((DuckDbListEntry*)_data[column])[_row] = new DuckDbListEntry { Offset = DuckDbNative.ListVectorGetSize(vector), Length = 0 };
+            ((DuckDBListEntry*)_data[column])[_row] = new DuckDBListEntry((ulong)Vectors.DuckDBListVectorGetSize(vector), 0);
         }
 
         return this;
@@ -237,7 +238,7 @@ public sealed unsafe class DuckDbAppender : IDisposable
         RequireType(column, DuckDbTypeId.List);
         var vector = _vectors[column];
         var offset = GrowList(vector, column, (ulong)values.Count);
-        var child = DuckDbNative.ListVectorGetChild(vector);
+        var child = Vectors.DuckDBListVectorGetChild(vector);
         for (var i = 0; i < values.Count; i++)
         {
             AssignString(child, offset + (ulong)i, values[i]);
@@ -258,9 +259,9 @@ public sealed unsafe class DuckDbAppender : IDisposable
         RequireType(column, DuckDbTypeId.Map);
         var vector = _vectors[column];
         var offset = GrowList(vector, column, (ulong)entries.Count);
-        var structVector = DuckDbNative.ListVectorGetChild(vector);
-        var keys = DuckDbNative.StructVectorGetChild(structVector, 0);
-        var values = DuckDbNative.StructVectorGetChild(structVector, 1);
+        var structVector = Vectors.DuckDBListVectorGetChild(vector);
+        var keys = Vectors.DuckDBStructVectorGetChild(structVector, 0);
+        var values = Vectors.DuckDBStructVectorGetChild(structVector, 1);
         var index = offset;
         foreach (var (key, value) in entries)
         {
@@ -292,7 +293,7 @@ public sealed unsafe class DuckDbAppender : IDisposable
     {
         ObjectDisposedException.ThrowIf(_closed, this);
         AppendChunk();
-        Check(DuckDbNative.AppenderFlush(_handle));
+        Check(Appenders.DuckDBAppenderFlush(_handle));
     }
 
     public void Close()
@@ -305,7 +306,7 @@ public sealed unsafe class DuckDbAppender : IDisposable
         try
         {
             AppendChunk();
-            Check(DuckDbNative.AppenderClose(_handle));
+            Check(Appenders.DuckDBAppenderClose(_handle));
         }
         finally
         {
@@ -319,7 +320,7 @@ public sealed unsafe class DuckDbAppender : IDisposable
     {
         for (var i = 0; i < _column; i++)
         {
-            var validity = DuckDbNative.VectorGetValidity(_vectors[i]);
+            var validity = Vectors.DuckDBVectorGetValidity(_vectors[i]);
             if (validity != null)
             {
                 validity[_row >> 6] |= 1UL << (int)(_row & 63);
@@ -395,14 +396,14 @@ public sealed unsafe class DuckDbAppender : IDisposable
 
     private ulong GrowList(IntPtr vector, int column, ulong count)
     {
-        var offset = DuckDbNative.ListVectorGetSize(vector);
-        if (DuckDbNative.ListVectorReserve(vector, offset + count) != DuckDbNative.Success
-            || DuckDbNative.ListVectorSetSize(vector, offset + count) != DuckDbNative.Success)
+        var offset = (ulong)Vectors.DuckDBListVectorGetSize(vector);
+        if (Vectors.DuckDBListVectorReserve(vector, offset + count) != DuckDBState.Success
+            || Vectors.DuckDBListVectorSetSize(vector, offset + count) != DuckDBState.Success)
         {
             throw new DuckDbException($"Cannot grow the list in column {column} to {offset + count} entries.");
         }
 
-        ((DuckDbListEntry*)_data[column])[_row] = new DuckDbListEntry { Offset = offset, Length = count };
+        ((DuckDBListEntry*)_data[column])[_row] = new DuckDBListEntry(offset, count);
         return offset;
     }
 
@@ -416,7 +417,7 @@ public sealed unsafe class DuckDbAppender : IDisposable
             var length = Encoding.UTF8.GetBytes(value, buffer);
             fixed (byte* pointer = buffer)
             {
-                DuckDbNative.VectorAssignStringElementLen(vector, row, pointer, (ulong)length);
+                Vectors.DuckDBUnsafeVectorAssignStringElementLength(vector, row, pointer, length);
             }
         }
         finally
@@ -440,9 +441,9 @@ public sealed unsafe class DuckDbAppender : IDisposable
             return;
         }
 
-        DuckDbNative.DataChunkSetSize(_chunk, _row);
-        var state = DuckDbNative.AppendDataChunk(_handle, _chunk);
-        DuckDbNative.DataChunkReset(_chunk);
+        Chunks.DuckDBDataChunkSetSize(_chunk!, _row);
+        var state = Appenders.DuckDBAppendDataChunk(_handle, _chunk!);
+        Chunks.DuckDBDataChunkReset(_chunk!);
         _row = 0;
         RefreshVectors();
         Check(state);
@@ -452,28 +453,31 @@ public sealed unsafe class DuckDbAppender : IDisposable
     {
         for (var i = 0; i < _types.Length; i++)
         {
-            _vectors[i] = DuckDbNative.DataChunkGetVector(_chunk, (ulong)i);
-            _data[i] = DuckDbNative.VectorGetData(_vectors[i]);
+            _vectors[i] = Chunks.DuckDBDataChunkGetVector(_chunk!, i);
+            _data[i] = Vectors.DuckDBVectorGetData(_vectors[i]);
         }
     }
 
     private void ReleaseChunk()
     {
-        if (_chunk != IntPtr.Zero)
+        _chunk?.Dispose();
+        _chunk = null;
+    }
+
+    private void Check(DuckDBState state)
+    {
+        if (state != DuckDBState.Success)
         {
-            DuckDbNative.DestroyDataChunk(ref _chunk);
-            _chunk = IntPtr.Zero;
+            _failed = true;
+            var message = ErrorOf(_handle) ?? "unknown error";
+            throw new DuckDbException($"Appender failed: {message}");
         }
     }
 
-    private void Check(int state)
+    private static string? ErrorOf(DuckDBAppender appender)
     {
-        if (state != DuckDbNative.Success)
-        {
-            _failed = true;
-            var message = DuckDbNative.ReadUtf8(DuckDbNative.AppenderError(_handle.DangerousGetHandle())) ?? "unknown error";
-            throw new DuckDbException($"Appender failed: {message}");
-        }
+        using var error = Appenders.DuckDBAppenderErrorData(appender);
+        return error.HasError ? error.Message : null;
     }
 
     private void RequireType(int column, DuckDbTypeId expected)

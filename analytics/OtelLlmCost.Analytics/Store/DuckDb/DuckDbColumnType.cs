@@ -1,10 +1,11 @@
-using OtelLlmCost.Analytics.Store.DuckDb.Native;
+using DuckDB.NET.Native;
+using LogicalTypes = DuckDB.NET.Native.NativeMethods.LogicalType;
 
 namespace OtelLlmCost.Analytics.Store.DuckDb;
 
 /// <summary>
-/// A DuckDB logical type, copied out of the native handle once per result or appender so that reading and
-/// writing never go back to the C API for type facts.
+/// A DuckDB logical type, described once per result or appender so that reading and writing never go back to the
+/// C API for type facts.
 /// </summary>
 public sealed class DuckDbColumnType
 {
@@ -36,51 +37,100 @@ public sealed class DuckDbColumnType
         _ => TypeId.ToString().ToUpperInvariant(),
     };
 
-    /// <summary>Reads the type and destroys the native handle.</summary>
-    internal static unsafe DuckDbColumnType FromNativeAndDestroy(IntPtr logicalType)
+    /// <summary>
+    /// A result column's type from what DuckDB.NET's reader tells: the type id, DECIMAL precision and scale, and the
+    /// element types of nested types as far as their CLR shapes show them (a STRUCT's fields are not named).
+    /// </summary>
+    internal static DuckDbColumnType FromResult(DuckDbTypeId id, Type clrType, byte width, byte scale) => id switch
     {
-        try
+        DuckDbTypeId.Decimal => new DuckDbColumnType(id) { DecimalWidth = width, DecimalScale = scale },
+        DuckDbTypeId.List or DuckDbTypeId.Array when clrType.IsGenericType =>
+            new DuckDbColumnType(DuckDbTypeId.List) { Child = FromClr(clrType.GetGenericArguments()[0]) },
+        DuckDbTypeId.Map when clrType.IsGenericType => new DuckDbColumnType(id)
         {
-            return FromNative(logicalType);
-        }
-        finally
+            StructFields = [("key", FromClr(clrType.GetGenericArguments()[0])), ("value", FromClr(clrType.GetGenericArguments()[1]))],
+        },
+        _ => new DuckDbColumnType(id),
+    };
+
+    private static DuckDbColumnType FromClr(Type clrType)
+    {
+        var type = Nullable.GetUnderlyingType(clrType) ?? clrType;
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>))
         {
-            DuckDbNative.DestroyLogicalType(ref logicalType);
+            return FromResult(DuckDbTypeId.List, type, 0, 0);
         }
+
+        if (type == typeof(Dictionary<string, object>))
+        {
+            return new DuckDbColumnType(DuckDbTypeId.Struct);
+        }
+
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>))
+        {
+            return FromResult(DuckDbTypeId.Map, type, 0, 0);
+        }
+
+        return new DuckDbColumnType(ClrTypeIds.GetValueOrDefault(type, DuckDbTypeId.Invalid));
     }
 
-    private static unsafe DuckDbColumnType FromNative(IntPtr logicalType)
+    private static readonly Dictionary<Type, DuckDbTypeId> ClrTypeIds = new()
     {
-        var id = DuckDbNative.GetTypeId(logicalType);
-        switch (id)
-        {
-            case DuckDbTypeId.Decimal:
-                return new DuckDbColumnType(id)
-                {
-                    DecimalWidth = DuckDbNative.DecimalWidth(logicalType),
-                    DecimalScale = DuckDbNative.DecimalScale(logicalType),
-                    DecimalStorage = DuckDbNative.DecimalInternalType(logicalType),
-                };
-            case DuckDbTypeId.List:
-                return new DuckDbColumnType(id) { Child = FromNativeAndDestroy(DuckDbNative.ListTypeChildType(logicalType)) };
-            case DuckDbTypeId.Map:
-                var key = FromNativeAndDestroy(DuckDbNative.MapTypeKeyType(logicalType));
-                var value = FromNativeAndDestroy(DuckDbNative.MapTypeValueType(logicalType));
-                return new DuckDbColumnType(id) { StructFields = [("key", key), ("value", value)] };
-            case DuckDbTypeId.Struct:
-                var count = DuckDbNative.StructTypeChildCount(logicalType);
-                var fields = new List<(string, DuckDbColumnType)>((int)count);
-                for (ulong i = 0; i < count; i++)
-                {
-                    var namePointer = DuckDbNative.StructTypeChildName(logicalType, i);
-                    var name = DuckDbNative.ReadUtf8(namePointer) ?? "";
-                    DuckDbNative.Free(namePointer);
-                    fields.Add((name, FromNativeAndDestroy(DuckDbNative.StructTypeChildType(logicalType, i))));
-                }
+        [typeof(bool)] = DuckDbTypeId.Boolean,
+        [typeof(sbyte)] = DuckDbTypeId.TinyInt,
+        [typeof(short)] = DuckDbTypeId.SmallInt,
+        [typeof(int)] = DuckDbTypeId.Integer,
+        [typeof(long)] = DuckDbTypeId.BigInt,
+        [typeof(byte)] = DuckDbTypeId.UTinyInt,
+        [typeof(ushort)] = DuckDbTypeId.USmallInt,
+        [typeof(uint)] = DuckDbTypeId.UInteger,
+        [typeof(ulong)] = DuckDbTypeId.UBigInt,
+        [typeof(float)] = DuckDbTypeId.Float,
+        [typeof(double)] = DuckDbTypeId.Double,
+        [typeof(decimal)] = DuckDbTypeId.Decimal,
+        [typeof(string)] = DuckDbTypeId.Varchar,
+        [typeof(DateTime)] = DuckDbTypeId.Timestamp,
+        [typeof(DateOnly)] = DuckDbTypeId.Date,
+        [typeof(TimeOnly)] = DuckDbTypeId.Time,
+        [typeof(TimeSpan)] = DuckDbTypeId.Interval,
+        [typeof(Guid)] = DuckDbTypeId.Uuid,
+        [typeof(System.Numerics.BigInteger)] = DuckDbTypeId.HugeInt,
+        [typeof(Stream)] = DuckDbTypeId.Blob,
+    };
 
-                return new DuckDbColumnType(id) { StructFields = fields };
-            default:
-                return new DuckDbColumnType(id);
+    /// <summary>Reads a native logical type (DuckDB.NET.Bindings' handle, which it then releases).</summary>
+    internal static DuckDbColumnType FromNative(DuckDBLogicalType logicalType)
+    {
+        using (logicalType)
+        {
+            var id = (DuckDbTypeId)(int)LogicalTypes.DuckDBGetTypeId(logicalType);
+            switch (id)
+            {
+                case DuckDbTypeId.Decimal:
+                    return new DuckDbColumnType(id)
+                    {
+                        DecimalWidth = LogicalTypes.DuckDBDecimalWidth(logicalType),
+                        DecimalScale = LogicalTypes.DuckDBDecimalScale(logicalType),
+                        DecimalStorage = (DuckDbTypeId)(int)LogicalTypes.DuckDBDecimalInternalType(logicalType),
+                    };
+                case DuckDbTypeId.List:
+                    return new DuckDbColumnType(id) { Child = FromNative(LogicalTypes.DuckDBListTypeChildType(logicalType)) };
+                case DuckDbTypeId.Map:
+                    var key = FromNative(LogicalTypes.DuckDBMapTypeKeyType(logicalType));
+                    var value = FromNative(LogicalTypes.DuckDBMapTypeValueType(logicalType));
+                    return new DuckDbColumnType(id) { StructFields = [("key", key), ("value", value)] };
+                case DuckDbTypeId.Struct:
+                    var count = LogicalTypes.DuckDBStructTypeChildCount(logicalType);
+                    var fields = new List<(string, DuckDbColumnType)>((int)count);
+                    for (var i = 0L; i < count; i++)
+                    {
+                        fields.Add((LogicalTypes.DuckDBStructTypeChildName(logicalType, i), FromNative(LogicalTypes.DuckDBStructTypeChildType(logicalType, i))));
+                    }
+
+                    return new DuckDbColumnType(id) { StructFields = fields };
+                default:
+                    return new DuckDbColumnType(id);
+            }
         }
     }
 }

@@ -1,51 +1,49 @@
-using OtelLlmCost.Analytics.Store.DuckDb.Native;
+using DuckDB.NET.Data;
 
 namespace OtelLlmCost.Analytics.Store.DuckDb;
 
 /// <summary>
-/// One DuckDB connection. Not thread-safe: use it (and its statements, readers and appenders) from one thread
-/// at a time; open more connections for parallel work. A failed statement leaves the connection usable (and
-/// an open transaction aborted, to be rolled back).
+/// One DuckDB connection (a DuckDB.NET connection). Not thread-safe: use it (and its statements, readers and appenders)
+/// from one thread at a time; open more connections for parallel work. A failed statement leaves the connection usable
+/// (and an open transaction aborted, to be rolled back). Every error surfaces as <see cref="DuckDbException"/>.
 /// </summary>
-public sealed unsafe class DuckDbConnection : IDisposable
+public sealed class DuckDbConnection : IDisposable
 {
-    private readonly DuckDbConnectionHandle _handle;
+    private readonly DuckDBConnection _connection;
+    private readonly DuckDbDatabase? _owner;
+    private int _disposed;
 
-    internal DuckDbConnection(DuckDbConnectionHandle handle)
+    internal DuckDbConnection(DuckDBConnection connection, DuckDbDatabase? owner)
     {
-        _handle = handle;
+        _connection = connection;
+        _owner = owner;
     }
 
-    internal DuckDbConnectionHandle Handle => _handle;
+    internal DuckDBConnection Inner
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            return _connection;
+        }
+    }
 
-    /// <summary>Runs one or more statements; returns the rows changed by the last one.</summary>
+    /// <summary>Runs one or more statements; returns the rows changed.</summary>
     public long Execute(string sql)
     {
-        using var reader = Query(sql);
-        return reader.RowsChanged;
+        using var command = Command(sql);
+        try
+        {
+            return command.ExecuteNonQuery();
+        }
+        catch (Exception exception) when (DuckDbErrors.IsFromDuckDb(exception))
+        {
+            throw DuckDbErrors.Wrap(exception);
+        }
     }
 
-    /// <summary>Runs SQL and returns a reader over the last statement's result.</summary>
-    public DuckDbDataReader Query(string sql)
-    {
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-        using var text = new Utf8Text(sql);
-        int state;
-        DuckDbResultStruct result;
-        fixed (byte* pointer = text)
-        {
-            state = DuckDbNative.Query(_handle, pointer, out result);
-        }
-
-        if (state != DuckDbNative.Success)
-        {
-            var message = DuckDbNative.ReadUtf8(DuckDbNative.ResultError(ref result)) ?? "unknown error";
-            DuckDbNative.DestroyResult(ref result);
-            throw new DuckDbException(message);
-        }
-
-        return new DuckDbDataReader(result);
-    }
+    /// <summary>Runs SQL and returns a reader over the first result that has rows (the whole result is computed first).</summary>
+    public DuckDbDataReader Query(string sql) => DuckDbDataReader.Execute(Command(sql), ownsCommand: true);
 
     /// <summary>Runs a query and returns the first column of the first row (null when there is no row).</summary>
     public object? ExecuteScalar(string sql)
@@ -54,26 +52,7 @@ public sealed unsafe class DuckDbConnection : IDisposable
         return reader.Read() ? reader.GetValue(0) : null;
     }
 
-    public DuckDbPreparedStatement Prepare(string sql)
-    {
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-        using var text = new Utf8Text(sql);
-        int state;
-        IntPtr statement;
-        fixed (byte* pointer = text)
-        {
-            state = DuckDbNative.Prepare(_handle, pointer, out statement);
-        }
-
-        if (state != DuckDbNative.Success)
-        {
-            var message = DuckDbNative.ReadUtf8(DuckDbNative.PrepareError(statement)) ?? "unknown error";
-            DuckDbNative.DestroyPrepare(ref statement);
-            throw new DuckDbException(message);
-        }
-
-        return new DuckDbPreparedStatement(new DuckDbPreparedStatementHandle(statement, _handle));
-    }
+    public DuckDbPreparedStatement Prepare(string sql) => new(this, sql);
 
     /// <summary>A bulk appender for <paramref name="table"/>; rows become visible when it flushes (and the
     /// surrounding transaction, if any, commits).</summary>
@@ -86,16 +65,40 @@ public sealed unsafe class DuckDbConnection : IDisposable
         return new DuckDbTransaction(this);
     }
 
-    /// <summary>Asks a running query on this connection to stop; safe to call from another thread.</summary>
+    /// <summary>
+    /// Asks a running query on this connection to stop; safe to call from another thread. DuckDB.NET ignores
+    /// <c>CommandTimeout</c>, so timeouts are a timer that calls this (what <c>DuckDBCommand.Cancel</c> does).
+    /// </summary>
     public void Interrupt()
     {
-        if (!_handle.IsClosed)
+        try
         {
-            DuckDbNative.Interrupt(_handle);
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                _connection.NativeConnection.Interrupt();
+            }
+        }
+        catch (Exception exception) when (exception is ObjectDisposedException or InvalidOperationException)
+        {
+            // Closed meanwhile: nothing runs on it any more.
         }
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_owner is not null)
+        {
+            _connection.Dispose();
+            _owner.Released();
+        }
+    }
+
+    internal DuckDBCommand Command(string sql) => new(sql, Inner);
 }
 
 public sealed class DuckDbTransaction : IDisposable

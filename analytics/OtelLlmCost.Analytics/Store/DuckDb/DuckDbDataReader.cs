@@ -1,82 +1,125 @@
-using OtelLlmCost.Analytics.Store.DuckDb.Native;
+using System.Collections;
+using System.Globalization;
+using System.Numerics;
+using DuckDB.NET.Data;
 
 namespace OtelLlmCost.Analytics.Store.DuckDb;
 
-/// <summary>
-/// Forward-only reader over a query result, one DuckDB data chunk (up to 2048 rows) at a time. Owned by the
-/// connection's thread like the connection itself; dispose it before the next statement on that connection.
-/// </summary>
-public sealed unsafe class DuckDbDataReader : IDisposable
+/// <summary>An INTERVAL as DuckDB stores it: months, days and microseconds are independent parts.</summary>
+public readonly record struct DuckDbInterval(int Months, int Days, long Micros)
 {
-    private readonly DuckDbColumnType[] _types;
-    private readonly string[] _names;
-    private readonly IntPtr[] _vectors;
-    private DuckDbResultStruct _result;
-    private IntPtr _chunk;
-    private ulong _chunkSize;
-    private ulong _row;
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Months} months {Days} days {TimeSpan.FromTicks(Micros * 10)}");
+}
+
+/// <summary>
+/// Forward-only reader over a query result (a DuckDB.NET reader), with values in the shapes the rest of the code uses:
+/// NULL as null, times as UTC <see cref="DateTime"/>s, HUGEINT as <see cref="Int128"/>, LIST as
+/// <c>List&lt;object?&gt;</c>, MAP as <c>Dictionary&lt;object, object?&gt;</c>, STRUCT as <c>Dictionary&lt;string, object?&gt;</c>,
+/// BLOB as <c>byte[]</c>, INTERVAL as <see cref="DuckDbInterval"/>. Decimals are exact (DuckDB.NET reads the unscaled integer).
+/// Owned by the connection's thread like the connection itself; dispose it before the next statement on that connection.
+/// </summary>
+public sealed class DuckDbDataReader : IDisposable
+{
+    private readonly DuckDBCommand? _ownedCommand;
+    private readonly DuckDBDataReader _reader;
+    private readonly DuckDbTypeId[] _typeIds;
+    private DuckDbColumnType[]? _types;
     private bool _disposed;
 
-    internal DuckDbDataReader(DuckDbResultStruct result)
+    private DuckDbDataReader(DuckDBDataReader reader, DuckDBCommand? ownedCommand)
     {
-        _result = result;
-        var count = (int)DuckDbNative.ColumnCount(ref _result);
-        _types = new DuckDbColumnType[count];
-        _names = new string[count];
-        _vectors = new IntPtr[count];
-        for (var i = 0; i < count; i++)
+        _reader = reader;
+        _ownedCommand = ownedCommand;
+        _typeIds = new DuckDbTypeId[reader.FieldCount];
+        for (var i = 0; i < _typeIds.Length; i++)
         {
-            _names[i] = DuckDbNative.ReadUtf8(DuckDbNative.ColumnName(ref _result, (ulong)i)) ?? "";
-            _types[i] = DuckDbColumnType.FromNativeAndDestroy(DuckDbNative.ColumnLogicalType(ref _result, (ulong)i));
+            _typeIds[i] = (DuckDbTypeId)(int)Enum.Parse<DuckDB.NET.Native.DuckDBType>(reader.GetDataTypeName(i));
         }
-
-        RowsChanged = (long)DuckDbNative.RowsChanged(ref _result);
     }
 
-    public int FieldCount => _types.Length;
+    public int FieldCount => _typeIds.Length;
 
-    /// <summary>For INSERT/UPDATE/DELETE: the number of rows the statement changed.</summary>
-    public long RowsChanged { get; }
+    public string GetName(int column) => _reader.GetName(column);
 
-    public string GetName(int column) => _names[column];
-
-    public DuckDbColumnType GetColumnType(int column) => _types[column];
+    public DuckDbColumnType GetColumnType(int column) => (_types ??= DescribeColumns())[column];
 
     public int GetOrdinal(string name)
     {
-        var index = Array.FindIndex(_names, n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
-        return index >= 0 ? index : throw new ArgumentException($"No column named '{name}' in the result.", nameof(name));
+        for (var i = 0; i < FieldCount; i++)
+        {
+            if (string.Equals(_reader.GetName(i), name, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+
+        throw new ArgumentException($"No column named '{name}' in the result.", nameof(name));
     }
 
     public bool Read()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_chunk != IntPtr.Zero && ++_row < _chunkSize)
+        if (FieldCount == 0)
         {
-            return true;
+            return false; // a statement without a result set (DuckDB.NET would read past it)
         }
 
-        return NextChunk();
+        try
+        {
+            return _reader.Read();
+        }
+        catch (Exception exception) when (DuckDbErrors.IsFromDuckDb(exception))
+        {
+            throw DuckDbErrors.Wrap(exception);
+        }
     }
 
-    public bool IsDBNull(int column) => DuckDbVectorReader.IsNull(_vectors[column], _row);
+    public bool IsDBNull(int column) => _reader.IsDBNull(column);
 
     /// <summary>The value as a CLR object: string, long, int, bool, double, decimal, DateTime (UTC), DateOnly,
     /// Guid, byte[], List&lt;object?&gt; for LIST, Dictionary&lt;object, object?&gt; for MAP, or null.</summary>
-    public object? GetValue(int column) => DuckDbVectorReader.ReadValue(_vectors[column], _types[column], _row);
+    public object? GetValue(int column)
+    {
+        if (_reader.IsDBNull(column))
+        {
+            return null;
+        }
+
+        var typeId = _typeIds[column];
+        if (typeId == DuckDbTypeId.Interval)
+        {
+            var interval = (DuckDB.NET.Native.DuckDBInterval)_reader.GetProviderSpecificValue(column);
+            return new DuckDbInterval(interval.Months, interval.Days, (long)interval.Micros);
+        }
+
+        if (typeId is DuckDbTypeId.BigNum or DuckDbTypeId.Bit or DuckDbTypeId.Union or DuckDbTypeId.TimeTz)
+        {
+            throw new NotSupportedException(
+                $"Reading DuckDB type {typeId.ToString().ToUpperInvariant()} is not supported; CAST the column to VARCHAR in the query.");
+        }
+
+        return Normalize(_reader.GetValue(column), typeId);
+    }
 
     public string? GetString(int column) => GetValue(column) switch
     {
         null => null,
         string text => text,
-        var other => Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture),
+        var other => Convert.ToString(other, CultureInfo.InvariantCulture),
     };
 
-    public long GetInt64(int column) => Convert.ToInt64(GetValue(column) ?? ThrowNull(column), System.Globalization.CultureInfo.InvariantCulture);
+    public long GetInt64(int column) => GetValue(column) switch
+    {
+        null => (long)ThrowNull(column),
+        Int128 huge => (long)huge,
+        UInt128 huge => (long)huge,
+        var other => Convert.ToInt64(other, CultureInfo.InvariantCulture),
+    };
 
-    public int GetInt32(int column) => Convert.ToInt32(GetValue(column) ?? ThrowNull(column), System.Globalization.CultureInfo.InvariantCulture);
+    public int GetInt32(int column) => Convert.ToInt32(GetValue(column) ?? ThrowNull(column), CultureInfo.InvariantCulture);
 
-    public double GetDouble(int column) => Convert.ToDouble(GetValue(column) ?? ThrowNull(column), System.Globalization.CultureInfo.InvariantCulture);
+    public double GetDouble(int column) => Convert.ToDouble(GetValue(column) ?? ThrowNull(column), CultureInfo.InvariantCulture);
 
     public bool GetBoolean(int column) => (bool)(GetValue(column) ?? ThrowNull(column));
 
@@ -84,7 +127,8 @@ public sealed unsafe class DuckDbDataReader : IDisposable
     {
         null => (decimal)ThrowNull(column),
         decimal value => value,
-        var other => Convert.ToDecimal(other, System.Globalization.CultureInfo.InvariantCulture),
+        Int128 huge => (decimal)huge,
+        var other => Convert.ToDecimal(other, CultureInfo.InvariantCulture),
     };
 
     public DateTime GetDateTime(int column) => (DateTime)(GetValue(column) ?? ThrowNull(column));
@@ -97,54 +141,81 @@ public sealed unsafe class DuckDbDataReader : IDisposable
         }
 
         _disposed = true;
-        DestroyChunk();
-        DuckDbNative.DestroyResult(ref _result);
+        _reader.Dispose();
+        _ownedCommand?.Dispose();
     }
 
-    private bool NextChunk()
+    /// <summary>Runs the command; a streaming result computes rows as they are read (so a limit stops the work).</summary>
+    internal static DuckDbDataReader Execute(DuckDBCommand command, bool ownsCommand, bool streaming = false)
     {
-        DestroyChunk();
-        while (true)
+        command.UseStreamingMode = streaming;
+        try
         {
-            _chunk = DuckDbNative.FetchChunk(_result);
-            if (_chunk == IntPtr.Zero)
+            return new DuckDbDataReader(command.ExecuteReader(), ownsCommand ? command : null);
+        }
+        catch (Exception exception) when (DuckDbErrors.IsFromDuckDb(exception))
+        {
+            if (ownsCommand)
             {
-                // A query interrupted or failing mid-stream surfaces here, after the rows before it.
-                var error = DuckDbNative.ReadUtf8(DuckDbNative.ResultError(ref _result));
-                if (error is not null)
-                {
-                    throw new DuckDbException(error);
-                }
-
-                return false;
+                command.Dispose();
             }
 
-            _chunkSize = DuckDbNative.DataChunkGetSize(_chunk);
-            if (_chunkSize == 0)
-            {
-                DestroyChunk();
-                continue;
-            }
-
-            for (var i = 0; i < _vectors.Length; i++)
-            {
-                _vectors[i] = DuckDbNative.DataChunkGetVector(_chunk, (ulong)i);
-            }
-
-            _row = 0;
-            return true;
+            throw DuckDbErrors.Wrap(exception);
         }
     }
 
-    private void DestroyChunk()
+    private static object? Normalize(object? value, DuckDbTypeId typeId) => value switch
     {
-        if (_chunk != IntPtr.Zero)
+        null or DBNull => null,
+        BigInteger number => typeId == DuckDbTypeId.UHugeInt ? (UInt128)number : (Int128)number,
+        DateTime time => DateTime.SpecifyKind(time, DateTimeKind.Utc),
+        Stream stream => ReadAll(stream),
+        Dictionary<string, object> fields => fields.ToDictionary(field => field.Key, field => Normalize(field.Value, DuckDbTypeId.Invalid), StringComparer.Ordinal),
+        IDictionary map => NormalizeMap(map),
+        IList items and not Array => items.Cast<object?>().Select(item => Normalize(item, DuckDbTypeId.Invalid)).ToList(),
+        _ => value,
+    };
+
+    private static Dictionary<object, object?> NormalizeMap(IDictionary map)
+    {
+        var result = new Dictionary<object, object?>(map.Count);
+        foreach (DictionaryEntry entry in map)
         {
-            DuckDbNative.DestroyDataChunk(ref _chunk);
-            _chunk = IntPtr.Zero;
+            result[Normalize(entry.Key, DuckDbTypeId.Invalid) ?? throw new DuckDbException("MAP key is NULL.")] = Normalize(entry.Value, DuckDbTypeId.Invalid);
         }
+
+        return result;
+    }
+
+    private static byte[] ReadAll(Stream stream)
+    {
+        using (stream)
+        {
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return copy.ToArray();
+        }
+    }
+
+    private DuckDbColumnType[] DescribeColumns()
+    {
+        var types = new DuckDbColumnType[FieldCount];
+        using var schema = _typeIds.Contains(DuckDbTypeId.Decimal) ? _reader.GetSchemaTable() : null;
+        for (var i = 0; i < types.Length; i++)
+        {
+            byte width = 0, scale = 0;
+            if (_typeIds[i] == DuckDbTypeId.Decimal && schema is not null)
+            {
+                width = Convert.ToByte(schema.Rows[i][System.Data.Common.SchemaTableColumn.NumericPrecision], CultureInfo.InvariantCulture);
+                scale = Convert.ToByte(schema.Rows[i][System.Data.Common.SchemaTableColumn.NumericScale], CultureInfo.InvariantCulture);
+            }
+
+            types[i] = DuckDbColumnType.FromResult(_typeIds[i], _reader.GetFieldType(i), width, scale);
+        }
+
+        return types;
     }
 
     private object ThrowNull(int column) =>
-        throw new InvalidCastException($"Column '{_names[column]}' is NULL in this row.");
+        throw new InvalidCastException($"Column '{GetName(column)}' is NULL in this row.");
 }

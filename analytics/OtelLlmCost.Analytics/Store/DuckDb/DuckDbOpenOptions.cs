@@ -39,6 +39,21 @@ public sealed class DuckDbOpenOptions
 
     public static DuckDbOpenOptions ReadOnly { get; } = new() { AccessMode = DuckDbAccessMode.ReadOnly };
 
+    /// <summary>The data source of a private in-memory database.</summary>
+    internal const string InMemory = ":memory:";
+
+    /// <summary>A DuckDB.NET connection string: the data source and every option of <see cref="ToConfigPairs"/>.</summary>
+    internal string ToConnectionString(string path)
+    {
+        var builder = new DuckDB.NET.Data.DuckDBConnectionStringBuilder { DataSource = path };
+        foreach (var (name, value) in ToConfigPairs())
+        {
+            builder[name] = value;
+        }
+
+        return builder.ConnectionString;
+    }
+
     internal IEnumerable<KeyValuePair<string, string>> ToConfigPairs()
     {
         if (Threads is { } threads)

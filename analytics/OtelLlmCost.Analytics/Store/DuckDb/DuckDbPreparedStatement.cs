@@ -1,72 +1,56 @@
-using OtelLlmCost.Analytics.Store.DuckDb.Native;
-
 namespace OtelLlmCost.Analytics.Store.DuckDb;
 
 /// <summary>
-/// A prepared statement with typed parameters. Parameter indexes are 1-based, as in DuckDB (<c>$1</c>, <c>?</c>).
-/// Bindings persist across executions until replaced or cleared. Same thread rules as its connection.
+/// A statement with typed parameters (a DuckDB.NET command). Parameter indexes are 1-based, as in DuckDB (<c>$1</c>,
+/// <c>?</c>). Bindings persist across executions until replaced or cleared. Same thread rules as its connection.
 /// </summary>
-public sealed unsafe class DuckDbPreparedStatement : IDisposable
+/// <remarks>
+/// Values are bound as DuckDB.NET binds them, by the parameter's type in the statement: a decimal as an exact DECIMAL of
+/// its own precision and scale, a <see cref="DateTime"/> as a TIMESTAMP. Times are normalized to UTC first (the ledger is UTC
+/// throughout; an unspecified kind is taken as UTC). DuckDB.NET prepares the text again on each execution.
+/// </remarks>
+public sealed class DuckDbPreparedStatement : IDisposable
 {
-    private readonly DuckDbPreparedStatementHandle _handle;
+    private readonly DuckDB.NET.Data.DuckDBCommand _command;
+    private readonly DuckDB.NET.Data.DuckDBParameter[] _parameters;
 
-    internal DuckDbPreparedStatement(DuckDbPreparedStatementHandle handle)
+    internal DuckDbPreparedStatement(DuckDbConnection connection, string sql)
     {
-        _handle = handle;
-        ParameterCount = (int)DuckDbNative.ParameterCount(handle);
+        ParameterCount = CountParameters(connection, sql);
+        _command = connection.Command(sql);
+        _parameters = new DuckDB.NET.Data.DuckDBParameter[ParameterCount];
+        for (var i = 0; i < _parameters.Length; i++)
+        {
+            _parameters[i] = new DuckDB.NET.Data.DuckDBParameter();
+            _command.Parameters.Add(_parameters[i]);
+        }
     }
 
     public int ParameterCount { get; }
 
-    public DuckDbPreparedStatement BindNull(int index) => Check(DuckDbNative.BindNull(_handle, (ulong)index), index);
+    public DuckDbPreparedStatement BindNull(int index) => Set(index, null);
 
-    public DuckDbPreparedStatement Bind(int index, bool value) => Check(DuckDbNative.BindBoolean(_handle, (ulong)index, value), index);
+    public DuckDbPreparedStatement Bind(int index, bool value) => Set(index, value);
 
-    public DuckDbPreparedStatement Bind(int index, int value) => Check(DuckDbNative.BindInt32(_handle, (ulong)index, value), index);
+    public DuckDbPreparedStatement Bind(int index, int value) => Set(index, value);
 
-    public DuckDbPreparedStatement Bind(int index, long value) => Check(DuckDbNative.BindInt64(_handle, (ulong)index, value), index);
+    public DuckDbPreparedStatement Bind(int index, long value) => Set(index, value);
 
-    public DuckDbPreparedStatement Bind(int index, ulong value) => Check(DuckDbNative.BindUInt64(_handle, (ulong)index, value), index);
+    public DuckDbPreparedStatement Bind(int index, ulong value) => Set(index, value);
 
-    public DuckDbPreparedStatement Bind(int index, double value) => Check(DuckDbNative.BindDouble(_handle, (ulong)index, value), index);
+    public DuckDbPreparedStatement Bind(int index, double value) => Set(index, value);
 
-    public DuckDbPreparedStatement Bind(int index, string? value)
-    {
-        if (value is null)
-        {
-            return BindNull(index);
-        }
-
-        using var text = new Utf8Text(value);
-        fixed (byte* pointer = text)
-        {
-            return Check(DuckDbNative.BindVarcharLength(_handle, (ulong)index, pointer, (ulong)text.Length), index);
-        }
-    }
+    public DuckDbPreparedStatement Bind(int index, string? value) => Set(index, value);
 
     /// <summary>Binds an exact decimal; DuckDB casts it to the target column's precision and scale.</summary>
-    public DuckDbPreparedStatement Bind(int index, decimal value)
-    {
-        var unscaled = DecimalBits.Unscaled(value, out var scale);
-        var native = new DuckDbDecimalStruct
-        {
-            Width = 38,
-            Scale = scale,
-            Lower = (ulong)(unscaled & ulong.MaxValue),
-            Upper = (long)(unscaled >> 64),
-        };
-        return Check(DuckDbNative.BindDecimal(_handle, (ulong)index, native), index);
-    }
+    public DuckDbPreparedStatement Bind(int index, decimal value) => Set(index, value);
 
     /// <summary>Binds a TIMESTAMP in UTC: a local time is converted, an unspecified kind is taken as UTC.</summary>
-    public DuckDbPreparedStatement Bind(int index, DateTime value) =>
-        Check(DuckDbNative.BindTimestamp(_handle, (ulong)index, DateTimeMicros.ToMicros(value)), index);
+    public DuckDbPreparedStatement Bind(int index, DateTime value) => Set(index, DateTimeMicros.ToUtc(value));
 
-    public DuckDbPreparedStatement Bind(int index, DateTimeOffset value) =>
-        Check(DuckDbNative.BindTimestampTz(_handle, (ulong)index, DateTimeMicros.ToMicros(value.UtcDateTime)), index);
+    public DuckDbPreparedStatement Bind(int index, DateTimeOffset value) => Set(index, value.ToUniversalTime());
 
-    public DuckDbPreparedStatement Bind(int index, DateOnly value) =>
-        Check(DuckDbNative.BindDate(_handle, (ulong)index, value.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber), index);
+    public DuckDbPreparedStatement Bind(int index, DateOnly value) => Set(index, value);
 
     /// <summary>Binds any supported CLR value by its runtime type.</summary>
     public DuckDbPreparedStatement BindValue(int index, object? value) => value switch
@@ -87,40 +71,57 @@ public sealed unsafe class DuckDbPreparedStatement : IDisposable
 
     public DuckDbPreparedStatement ClearBindings()
     {
-        DuckDbNative.ClearBindings(_handle);
+        foreach (var parameter in _parameters)
+        {
+            parameter.Value = null;
+        }
+
         return this;
     }
 
     /// <summary>Runs the statement; returns the rows it changed.</summary>
     public long Execute()
     {
-        using var reader = Query();
-        return reader.RowsChanged;
+        try
+        {
+            return _command.ExecuteNonQuery();
+        }
+        catch (Exception exception) when (DuckDbErrors.IsFromDuckDb(exception))
+        {
+            throw DuckDbErrors.Wrap(exception);
+        }
     }
 
-    public DuckDbDataReader Query()
+    public DuckDbDataReader Query() => DuckDbDataReader.Execute(_command, ownsCommand: false);
+
+    public void Dispose() => _command.Dispose();
+
+    /// <summary>DuckDB's own count of the statement's parameters (DuckDB.NET checks it only when it runs the statement).</summary>
+    private static int CountParameters(DuckDbConnection connection, string sql)
     {
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-        if (DuckDbNative.ExecutePrepared(_handle, out var result) != DuckDbNative.Success)
+        if (DuckDB.NET.Native.NativeMethods.PreparedStatements.DuckDBPrepare(connection.Inner.NativeConnection, sql, out var prepared)
+            != DuckDB.NET.Native.DuckDBState.Success)
         {
-            var message = DuckDbNative.ReadUtf8(DuckDbNative.ResultError(ref result)) ?? "unknown error";
-            DuckDbNative.DestroyResult(ref result);
-            throw new DuckDbException(message);
+            using (prepared)
+            {
+                throw new DuckDbException(DuckDB.NET.Native.NativeMethods.PreparedStatements.DuckDBPrepareError(prepared) ?? "unknown error");
+            }
         }
 
-        return new DuckDbDataReader(result);
+        using (prepared)
+        {
+            return (int)DuckDB.NET.Native.NativeMethods.PreparedStatements.DuckDBParams(prepared);
+        }
     }
 
-    public void Dispose() => _handle.Dispose();
-
-    private DuckDbPreparedStatement Check(int state, int index)
+    private DuckDbPreparedStatement Set(int index, object? value)
     {
-        if (state != DuckDbNative.Success)
+        if (index < 1 || index > ParameterCount)
         {
-            throw new DuckDbException(
-                $"Cannot bind parameter {index}: the statement has {ParameterCount} parameter(s) or the value does not fit its type.");
+            throw new DuckDbException($"Cannot bind parameter {index}: the statement has {ParameterCount} parameter(s).");
         }
 
+        _parameters[index - 1].Value = value;
         return this;
     }
 }
@@ -175,6 +176,14 @@ internal static class DecimalBits
 
 internal static class DateTimeMicros
 {
+    /// <summary>The ledger is UTC throughout: a local time is converted, an unspecified kind is taken as UTC.</summary>
+    internal static DateTime ToUtc(DateTime value) => value.Kind switch
+    {
+        DateTimeKind.Local => value.ToUniversalTime(),
+        DateTimeKind.Unspecified => DateTime.SpecifyKind(value, DateTimeKind.Utc),
+        _ => value,
+    };
+
     /// <summary>Microseconds since the Unix epoch. The ledger is UTC throughout, so an unspecified kind is taken as UTC.</summary>
     internal static long ToMicros(DateTime value)
     {

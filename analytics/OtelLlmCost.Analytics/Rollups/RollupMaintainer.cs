@@ -1,5 +1,6 @@
 using System.Globalization;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Analytics.Rollups;
@@ -213,7 +214,7 @@ public sealed class RollupMaintainer : IDisposable
             WriteState(Horizon, cutoff, null);
         }
 
-        var (deleted, chunks) = DeleteBefore("llm_calls", "start_time", cutoff);
+        var (deleted, chunks) = DeleteBefore(LedgerRowSchema.Table, "start_time", cutoff);
 
         // Trace context and outcomes carry no call time, only when they were resolved or seen, which is never before
         // the call started: a row resolved before the cutoff belongs to a call the ledger no longer holds. (A backfilled

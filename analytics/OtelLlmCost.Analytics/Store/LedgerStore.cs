@@ -55,7 +55,11 @@ public sealed class LedgerStore : IDisposable
 
     public static string FilePathIn(string dataDirectory) => Path.Combine(dataDirectory, DefaultFileName);
 
-    public static LedgerStore Open(string dataDirectory, DuckDbOpenOptions? options = null, TimeProvider? clock = null)
+    /// <param name="dataDirectory">Where the ledger file is (created when missing).</param>
+    /// <param name="options">How DuckDB opens it.</param>
+    /// <param name="clock">Stamps schema steps.</param>
+    /// <param name="log">Progress of a long schema upgrade, one line at a time.</param>
+    public static LedgerStore Open(string dataDirectory, DuckDbOpenOptions? options = null, TimeProvider? clock = null, Action<string>? log = null)
     {
         Directory.CreateDirectory(dataDirectory);
         var filePath = FilePathIn(dataDirectory);
@@ -63,7 +67,7 @@ public sealed class LedgerStore : IDisposable
         try
         {
             using var connection = database.Connect();
-            var applied = SchemaMigrator.Migrate(connection, clock);
+            var applied = SchemaMigrator.Migrate(connection, clock, log);
             return new LedgerStore(database, filePath, applied);
         }
         catch

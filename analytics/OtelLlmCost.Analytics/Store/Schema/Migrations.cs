@@ -14,7 +14,7 @@ internal sealed record Migration(int Version, string Description, string Sql)
 
 /// <summary>
 /// The store's schema history. Money columns are int64-backed decimals (DECIMAL(18,12) per call, exact for every
-/// published per-token price; DECIMAL(18,9) in rollups) and never DOUBLE (DESIGN §4).
+/// published per-token price; DECIMAL(18,9) in rollups until version 7, DECIMAL(38,9) since) and never DOUBLE (DESIGN §4).
 /// </summary>
 /// <remarks>
 /// Version 2 (rollups): dimension keys are NOT NULL and store <c>''</c> for a call whose attribute was not set, so

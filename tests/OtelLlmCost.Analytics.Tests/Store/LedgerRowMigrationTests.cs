@@ -10,7 +10,7 @@ namespace OtelLlmCost.Analytics.Tests.Store;
 
 /// <summary>
 /// A version-6 ledger (hex ids behind a VARCHAR primary key, written with that version's SQL) upgrades in place to
-/// the binary row on open, and every sum, id and rollup reads the same afterwards. The size defaults to 200,000 calls
+/// the binary row on open, and every sum, id and rollup reads the same afterwards. The size defaults to 50,000 calls
 /// to keep the suite fast; <c>OTELLLMCOST_MIGRATION_CALLS=1000000</c> runs the issue's million.
 /// </summary>
 [TestClass]
@@ -39,15 +39,17 @@ public sealed class LedgerRowMigrationTests
         FROM llm_calls GROUP BY ALL
         """;
 
-    private static int Calls => int.TryParse(Environment.GetEnvironmentVariable("OTELLLMCOST_MIGRATION_CALLS"), out var calls) ? calls : 200_000;
+    private static int Calls => int.TryParse(Environment.GetEnvironmentVariable("OTELLLMCOST_MIGRATION_CALLS"), out var calls) ? calls : 50_000;
 
     [TestMethod]
     public void Open_PreviousLedgerOfManyCalls_UpgradesInPlaceKeepingEverySumIdAndRollup()
     {
         using var directory = new TemporaryDirectory();
-        var (sums, rollupSums) = BuildPreviousLedger(directory.Path, Calls);
-        var log = new List<string>();
         var clock = Stopwatch.StartNew();
+        var (sums, rollupSums) = BuildPreviousLedger(directory.Path, Calls);
+        Console.WriteLine($"{Calls:N0} calls built in {clock.Elapsed.TotalSeconds:F1} s");
+        var log = new List<string>();
+        clock.Restart();
         var batchRows = LedgerRowMigration.BatchRows;
         LedgerRowMigration.BatchRows = Calls / 7;
         try
@@ -70,10 +72,13 @@ public sealed class LedgerRowMigrationTests
             log[^1].ShouldContain("100%");
             log.Count.ShouldBeGreaterThan(7, "one progress line per batch");
 
+            Console.WriteLine($"{Calls:N0} calls upgraded and compared in {clock.Elapsed.TotalSeconds:F1} s");
+            clock.Restart();
             using var maintainer = new RollupMaintainer(store);
             maintainer.Rebuild();
+            Console.WriteLine($"rollups rebuilt in {clock.Elapsed.TotalSeconds:F1} s");
             Row(connection, RollupSums).ShouldBe(rollupSums, "rollups recomputed from the upgraded ledger equal the ones from before");
-            Console.WriteLine($"{Calls:N0} calls upgraded in {upgrade.TotalSeconds:F1} s");
+            Console.WriteLine($"{Calls:N0} calls upgraded in {upgrade.TotalSeconds:F1} s; {string.Join(" | ", log)}");
         }
         finally
         {

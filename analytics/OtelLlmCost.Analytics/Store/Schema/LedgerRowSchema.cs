@@ -6,7 +6,7 @@ namespace OtelLlmCost.Analytics.Store.Schema;
 /// A shipped version is never edited: a later step alters <c>llm_call_rows</c> (the view's <c>*</c> picks up an added
 /// column) or replaces the view.
 /// </summary>
-internal static class LedgerRowSchema
+public static class LedgerRowSchema
 {
     public const string Table = "llm_call_rows";
 
@@ -69,13 +69,24 @@ internal static class LedgerRowSchema
         );
         """;
 
-    public const string CreateView = """
-        CREATE VIEW llm_calls AS
+    /// <summary>The ledger's columns as <c>llm_calls</c> shows them (ids as hex), read from <c>llm_call_rows</c>.</summary>
+    public const string RenderedSelect = """
         SELECT format('{:016x}{:016x}', trace_id_hi, trace_id_lo) AS trace_id,
                * EXCLUDE (trace_id_hi, trace_id_lo)
                  REPLACE (format('{:016x}', span_id) AS span_id, format('{:016x}', parent_span_id) AS parent_span_id)
-        FROM llm_call_rows;
+        FROM llm_call_rows
         """;
+
+    public const string CreateView = "CREATE VIEW llm_calls AS " + RenderedSelect + ";";
+
+    /// <summary>
+    /// The calls of one trace as <c>llm_calls</c> shows them, filtered on the binary id before rendering (a filter on the
+    /// view's hex <c>trace_id</c> would render every row first); binds $1 and $2 (<see cref="Ledger.CallKey.ParseTraceId"/>).
+    /// </summary>
+    public const string CallsOfTrace = "(" + RenderedSelect + " WHERE trace_id_hi = $1 AND trace_id_lo = $2)";
+
+    /// <summary>The hex rendering of the trace id of a <c>llm_call_rows</c> row, aliased <paramref name="alias"/>.</summary>
+    public static string TraceIdOf(string alias) => $"format('{{:016x}}{{:016x}}', {alias}.trace_id_hi, {alias}.trace_id_lo)";
 
     /// <summary>A predicate on <c>llm_call_rows</c> matching one call by its binary key, bound at $first..$first+2.</summary>
     public static string KeyPredicate(int first, string? alias = null)

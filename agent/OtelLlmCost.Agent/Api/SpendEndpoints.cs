@@ -5,6 +5,8 @@ using OtelLlmCost.Agent.Hosting;
 using OtelLlmCost.Analytics.Spend;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Pricing.Cost;
 
 namespace OtelLlmCost.Agent.Api;
@@ -164,7 +166,8 @@ internal static class SpendEndpoints
     private static IResult Trace(string traceId, LedgerStore store)
     {
         using var connection = store.Connect();
-        var rows = ReadCalls(connection, $"SELECT {CallColumns} FROM llm_calls WHERE trace_id = $1 ORDER BY start_time, span_id", [traceId]);
+        var (high, low) = CallKey.ParseTraceId(traceId);
+        var rows = ReadCalls(connection, $"SELECT {CallColumns} FROM {LedgerRowSchema.CallsOfTrace} ORDER BY start_time, span_id", [high, low]);
         if (rows.Count == 0)
         {
             return Results.Json(new { error = $"No LLM calls recorded for trace {traceId}." }, Json, statusCode: StatusCodes.Status404NotFound);

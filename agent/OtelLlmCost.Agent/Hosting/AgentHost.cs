@@ -68,6 +68,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public Uri HttpAddress => new($"http://{Format(_otlpListeners.Http.IPEndPoint!)}/");
 
+    // The store opens (and upgrades) before the host's logging exists; lines of a long upgrade go out in the console log's shape.
+    private static void LogSchemaUpgrade(string line) =>
+        Console.Out.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} info: OtelLlmCost.Analytics.Store.Schema.SchemaMigrator[0] {line}");
+
     /// <exception cref="DataDirectoryBusyException">Another agent (or a command that writes the ledger) holds the data directory.</exception>
     /// <param name="options">The settings, validated here.</param>
     /// <param name="configureServices">Runs after the agent's own registrations (tests replace a clock or add a log sink).</param>
@@ -97,7 +101,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 // The writer checkpoints (Ledger:CheckpointWalBytes): a checkpoint run by another connection's commit
                 // after a commit failed halfway would write the orphaned keys into the file before the reopen.
                 Extra = new Dictionary<string, string> { ["wal_autocheckpoint"] = "1TB" },
-            });
+            }, log: LogSchemaUpgrade);
             writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();

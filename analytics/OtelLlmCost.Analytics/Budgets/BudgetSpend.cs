@@ -10,7 +10,7 @@ public readonly record struct ScopeSpend(decimal CostUsd, long RequestsLastMinut
 
 /// <summary>
 /// Reads a scope's spend from the store, exactly: the ledger (<c>DECIMAL(18,12)</c> per call, summed without
-/// rounding) for everything it still holds, and the minute/hour/day rollups (<c>DECIMAL(18,9)</c>, exact sums of the
+/// rounding) for everything it still holds, and the minute/hour/day rollups (<c>DECIMAL(38,9)</c>, exact sums of the
 /// same rows) for the part of a window that retention already removed from the ledger. A scope that combines
 /// <c>user</c> with another dimension has no rollup, so its spend before the retention horizon is not counted.
 /// </summary>

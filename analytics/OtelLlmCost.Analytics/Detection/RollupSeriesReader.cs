@@ -99,8 +99,8 @@ public static class RollupSeriesReader
             SELECT time_bucket(INTERVAL '{minutes} minutes', bucket_start) AS b, {dimension}, model,
                    sum(calls)::BIGINT, sum(errors)::BIGINT, sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT,
                    sum(cache_read_tokens)::BIGINT, sum(cache_write_tokens)::BIGINT,
-                   sum(cost_usd)::DECIMAL(18,9), sum(input_cost_usd)::DECIMAL(18,9), sum(output_cost_usd)::DECIMAL(18,9),
-                   sum(cache_read_cost_usd)::DECIMAL(18,9), sum(cache_write_cost_usd)::DECIMAL(18,9)
+                   sum(cost_usd)::DECIMAL(38,9), sum(input_cost_usd)::DECIMAL(38,9), sum(output_cost_usd)::DECIMAL(38,9),
+                   sum(cache_read_cost_usd)::DECIMAL(38,9), sum(cache_write_cost_usd)::DECIMAL(38,9)
             FROM {table}
             WHERE bucket_start >= $1 AND bucket_start < $2
             GROUP BY ALL

@@ -1,5 +1,6 @@
 using System.Globalization;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Analytics.Detection;
@@ -38,12 +39,14 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
         var since = AnomalyStore.ReadWatermark(Connection, WatermarkName) is { } last && last > now - guard.RecentWindow
             ? last - TimeSpan.FromMinutes(2)
             : now - guard.RecentWindow;
-        using var statement = Connection.Prepare("""
-            WITH active AS (SELECT DISTINCT trace_id FROM llm_calls WHERE ingested_at > $1 AND start_time >= $2)
-            SELECT coalesce(c.feature, ''), c.trace_id, count(*)::DOUBLE, coalesce(sum(c.cost_usd), 0)::DOUBLE, min(c.start_time), max(c.start_time)
-            FROM llm_calls c JOIN active a ON c.trace_id = a.trace_id
+        // Grouped and joined on the binary trace id; only the flagged traces' ids are rendered.
+        using var statement = Connection.Prepare($"""
+            WITH active AS (SELECT DISTINCT trace_id_hi, trace_id_lo FROM {LedgerRowSchema.Table} WHERE ingested_at > $1 AND start_time >= $2)
+            SELECT coalesce(c.feature, ''), any_value({LedgerRowSchema.TraceIdOf("c")}), count(*)::DOUBLE, coalesce(sum(c.cost_usd), 0)::DOUBLE,
+                   min(c.start_time), max(c.start_time)
+            FROM {LedgerRowSchema.Table} c JOIN active a ON c.trace_id_hi = a.trace_id_hi AND c.trace_id_lo = a.trace_id_lo
             WHERE c.start_time >= $2 AND c.start_time <= $3
-            GROUP BY ALL
+            GROUP BY coalesce(c.feature, ''), c.trace_id_hi, c.trace_id_lo
             HAVING count(*) >= $4 OR coalesce(sum(c.cost_usd), 0) >= $5
             """);
         statement.Bind(1, Rollups.RollupMaintainer.Utc(since)).Bind(2, Rollups.RollupMaintainer.Utc(now - guard.RecentWindow))
@@ -113,10 +116,10 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
     private Dictionary<string, (double MedianCalls, double MadCalls, double MedianCost, double MadCost)> ReadTraceBaseline(DateTime now)
     {
         var guard = _options;
-        using var statement = Connection.Prepare("""
+        using var statement = Connection.Prepare($"""
             WITH t AS (
-                SELECT coalesce(feature, '') AS f, trace_id, count(*)::DOUBLE AS c, coalesce(sum(cost_usd), 0)::DOUBLE AS s
-                FROM llm_calls WHERE start_time >= $1 AND start_time <= $2 GROUP BY ALL),
+                SELECT coalesce(feature, '') AS f, trace_id_hi, trace_id_lo, count(*)::DOUBLE AS c, coalesce(sum(cost_usd), 0)::DOUBLE AS s
+                FROM {LedgerRowSchema.Table} WHERE start_time >= $1 AND start_time <= $2 GROUP BY ALL),
             stats AS (SELECT f, count(*) AS n, median(c) AS mc, median(s) AS ms FROM t GROUP BY f)
             SELECT t.f, any_value(stats.mc), median(abs(t.c - stats.mc)), any_value(stats.ms), median(abs(t.s - stats.ms))
             FROM t JOIN stats ON t.f = stats.f

@@ -1,6 +1,7 @@
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Pricing.Cost;
 using OtelLlmCost.SemanticConventions.Calls;
 
@@ -133,7 +134,7 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
         using var transaction = connection.BeginTransaction();
         connection.Execute($"""
             CREATE OR REPLACE TEMP TABLE {UpdatesTable} (
-                trace_id VARCHAR, span_id VARCHAR, cost_usd DECIMAL(18,12), input_cost_usd DECIMAL(18,12),
+                trace_id_hi UBIGINT, trace_id_lo UBIGINT, span_id UBIGINT, cost_usd DECIMAL(18,12), input_cost_usd DECIMAL(18,12),
                 output_cost_usd DECIMAL(18,12), cache_read_cost_usd DECIMAL(18,12), cache_write_cost_usd DECIMAL(18,12),
                 pricing_status VARCHAR, price_id VARCHAR, catalog_version VARCHAR)
             """);
@@ -141,7 +142,8 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
         {
             foreach (var (traceId, spanId, cost) in changes)
             {
-                appender.Append(traceId).Append(spanId).Append(LlmCallRow.Money(cost.TotalCost)).Append(LlmCallRow.Money(cost.InputCost))
+                var key = CallKey.Of(traceId, spanId);
+                appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span).Append(LlmCallRow.Money(cost.TotalCost)).Append(LlmCallRow.Money(cost.InputCost))
                     .Append(LlmCallRow.Money(cost.OutputCost)).Append(LlmCallRow.Money(cost.CacheReadCost))
                     .Append(LlmCallRow.Money(cost.CacheWriteCost)).Append(cost.Status).Append(cost.PriceId)
                     .Append(cost.CatalogVersion);
@@ -150,11 +152,12 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
         }
 
         connection.Execute($"""
-            UPDATE llm_calls SET cost_usd = u.cost_usd, input_cost_usd = u.input_cost_usd, output_cost_usd = u.output_cost_usd,
+            UPDATE {LedgerRowSchema.Table} SET cost_usd = u.cost_usd, input_cost_usd = u.input_cost_usd, output_cost_usd = u.output_cost_usd,
                 cache_read_cost_usd = u.cache_read_cost_usd, cache_write_cost_usd = u.cache_write_cost_usd,
                 pricing_status = u.pricing_status, price_id = u.price_id, catalog_version = u.catalog_version
             FROM {UpdatesTable} u
-            WHERE llm_calls.trace_id = u.trace_id AND llm_calls.span_id = u.span_id
+            WHERE {LedgerRowSchema.Table}.span_id = u.span_id AND {LedgerRowSchema.Table}.trace_id_lo = u.trace_id_lo
+                AND {LedgerRowSchema.Table}.trace_id_hi = u.trace_id_hi
             """);
         using (var record = connection.Prepare("INSERT OR REPLACE INTO catalog_versions VALUES ($1, $2, $3)"))
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Analytics.Rollups;
@@ -50,17 +51,17 @@ public sealed class RollupMaintainer : IDisposable
         count(*), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE cost_usd IS NULL),
         coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_read_tokens), 0),
         coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
-        CAST(coalesce(sum(cost_usd), 0) AS DECIMAL(18,9)), CAST(coalesce(sum(input_cost_usd), 0) AS DECIMAL(18,9)),
-        CAST(coalesce(sum(output_cost_usd), 0) AS DECIMAL(18,9)), CAST(coalesce(sum(cache_read_cost_usd), 0) AS DECIMAL(18,9)),
-        CAST(coalesce(sum(cache_write_cost_usd), 0) AS DECIMAL(18,9)),
+        CAST(coalesce(sum(cost_usd), 0) AS DECIMAL(38,9)), CAST(coalesce(sum(input_cost_usd), 0) AS DECIMAL(38,9)),
+        CAST(coalesce(sum(output_cost_usd), 0) AS DECIMAL(38,9)), CAST(coalesce(sum(cache_read_cost_usd), 0) AS DECIMAL(38,9)),
+        CAST(coalesce(sum(cache_write_cost_usd), 0) AS DECIMAL(38,9)),
         coalesce(sum(duration_ms), 0), max(duration_ms)
         """;
 
     private const string RollupMeasures = """
         sum(calls), sum(errors), sum(unpriced_calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
-        sum(cache_write_tokens), sum(reasoning_tokens), CAST(sum(cost_usd) AS DECIMAL(18,9)),
-        CAST(sum(input_cost_usd) AS DECIMAL(18,9)), CAST(sum(output_cost_usd) AS DECIMAL(18,9)),
-        CAST(sum(cache_read_cost_usd) AS DECIMAL(18,9)), CAST(sum(cache_write_cost_usd) AS DECIMAL(18,9)),
+        sum(cache_write_tokens), sum(reasoning_tokens), CAST(sum(cost_usd) AS DECIMAL(38,9)),
+        CAST(sum(input_cost_usd) AS DECIMAL(38,9)), CAST(sum(output_cost_usd) AS DECIMAL(38,9)),
+        CAST(sum(cache_read_cost_usd) AS DECIMAL(38,9)), CAST(sum(cache_write_cost_usd) AS DECIMAL(38,9)),
         sum(duration_ms_sum), max(duration_ms_max)
         """;
 
@@ -213,7 +214,7 @@ public sealed class RollupMaintainer : IDisposable
             WriteState(Horizon, cutoff, null);
         }
 
-        var (deleted, chunks) = DeleteBefore("llm_calls", "start_time", cutoff);
+        var (deleted, chunks) = DeleteBefore(LedgerRowSchema.Table, "start_time", cutoff);
 
         // Trace context and outcomes carry no call time, only when they were resolved or seen, which is never before
         // the call started: a row resolved before the cutoff belongs to a call the ledger no longer holds. (A backfilled

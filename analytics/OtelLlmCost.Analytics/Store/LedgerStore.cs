@@ -55,7 +55,11 @@ public sealed class LedgerStore : IDisposable
 
     public static string FilePathIn(string dataDirectory) => Path.Combine(dataDirectory, DefaultFileName);
 
-    public static LedgerStore Open(string dataDirectory, DuckDbOpenOptions? options = null, TimeProvider? clock = null)
+    /// <param name="dataDirectory">Where the ledger file is (created when missing).</param>
+    /// <param name="options">How DuckDB opens it.</param>
+    /// <param name="clock">Stamps schema steps.</param>
+    /// <param name="log">Progress of a long schema upgrade, one line at a time.</param>
+    public static LedgerStore Open(string dataDirectory, DuckDbOpenOptions? options = null, TimeProvider? clock = null, Action<string>? log = null)
     {
         Directory.CreateDirectory(dataDirectory);
         var filePath = FilePathIn(dataDirectory);
@@ -63,7 +67,7 @@ public sealed class LedgerStore : IDisposable
         try
         {
             using var connection = database.Connect();
-            var applied = SchemaMigrator.Migrate(connection, clock);
+            var applied = SchemaMigrator.Migrate(connection, clock, log);
             return new LedgerStore(database, filePath, applied);
         }
         catch
@@ -227,7 +231,7 @@ public sealed class LedgerStore : IDisposable
     /// <see cref="DuckDbOpenOptions.AllowedDirectories"/>). DuckDB writes it from this database, so the ledger file is never
     /// opened a second time in the process (closing any second descriptor of it would drop DuckDB's lock on it), and no
     /// checkpoint is needed (one would have to wait for ingest's write transactions). The copy has the tables and their
-    /// rows, not keys, defaults or sequences: it is for readers.
+    /// rows and the views over them, not keys, defaults or sequences: it is for readers.
     /// </summary>
     public void CopyTablesTo(string targetPath)
     {
@@ -254,6 +258,26 @@ public sealed class LedgerStore : IDisposable
                 {
                     var name = DuckDbSql.Identifier(table);
                     connection.Execute($"CREATE TABLE {Target}.main.{name} AS SELECT * FROM main.{name}");
+                }
+
+                // Views (llm_calls over llm_call_rows) are re-created in the copy, where they bind to the copied tables.
+                var views = new List<(string Name, string Sql)>();
+                using (var reader = connection.Query(
+                    "SELECT view_name, sql FROM duckdb_views() WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal AND NOT temporary"))
+                {
+                    while (reader.Read())
+                    {
+                        views.Add((reader.GetString(0)!, reader.GetString(1)!));
+                    }
+                }
+
+                foreach (var (view, sql) in views)
+                {
+                    var prefix = $"CREATE VIEW {view} ";
+                    if (sql.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                    {
+                        connection.Execute($"CREATE VIEW {Target}.main.{DuckDbSql.Identifier(view)} {sql[prefix.Length..]}");
+                    }
                 }
 
                 connection.Execute("COMMIT");

@@ -1,4 +1,7 @@
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Analytics.Store.Schema;
 
 namespace OtelLlmCost.Analytics.Traces;
 
@@ -33,10 +36,19 @@ public sealed class TraceContextStore : IDisposable
     public static IReadOnlyList<string> DimensionColumns { get; } =
         ["environment", "team", "feature", "user_id", "tenant", "workload", "conversation_id", "agent_name"];
 
+    private const string FixupTable = "late_dimension_fixups";
+
+    // One UPDATE per batch, joined on the binary key: the ledger has no key index, so a per-row UPDATE would scan it once per row.
     private static readonly string UpdateSql = $"""
-        UPDATE llm_calls SET {string.Join(", ", DimensionColumns.Select((column, i) => $"{column} = coalesce({column}, ${i + 3})"))},
-            ingested_at = ${DimensionColumns.Count + 3}, explanation = concat_ws('; ', nullif(explanation, ''), ${DimensionColumns.Count + 4})
-        WHERE trace_id = $1 AND span_id = $2
+        UPDATE {LedgerRowSchema.Table} r SET {string.Join(", ", DimensionColumns.Select(column => $"{column} = coalesce(r.{column}, f.{column})"))},
+            ingested_at = $1, explanation = concat_ws('; ', nullif(r.explanation, ''), f.note)
+        FROM {FixupTable} f
+        WHERE r.span_id = f.span_id AND r.trace_id_lo = f.trace_id_lo AND r.trace_id_hi = f.trace_id_hi
+        """;
+
+    private static readonly string CreateFixupTable = $"""
+        CREATE TEMP TABLE IF NOT EXISTS {FixupTable} (trace_id_hi UBIGINT, trace_id_lo UBIGINT, span_id UBIGINT,
+            {string.Join(", ", DimensionColumns.Select(column => $"{column} VARCHAR"))}, note VARCHAR)
         """;
 
     private readonly LedgerConnection _ledger;
@@ -55,7 +67,6 @@ public sealed class TraceContextStore : IDisposable
         long updated = 0;
         using var operation = _ledger.Use();
         var connection = operation.Connection;
-        using var update = connection.Prepare(UpdateSql);
         using var outcomeInsert = connection.Prepare("INSERT OR IGNORE INTO trace_outcomes VALUES ($1, $2, $3, $4)");
         using var transaction = connection.BeginTransaction();
         if (contexts.Count > 0)
@@ -75,23 +86,10 @@ public sealed class TraceContextStore : IDisposable
                 }
             }
 
-            foreach (var context in contexts)
+            var late = contexts.Where(context => context.LateDimensions is { Count: > 0 }).ToList();
+            if (late.Count > 0)
             {
-                if (context.LateDimensions is not { Count: > 0 } late)
-                {
-                    continue;
-                }
-
-                update.ClearBindings();
-                update.Bind(1, context.TraceId).Bind(2, context.SpanId);
-                for (var i = 0; i < DimensionColumns.Count; i++)
-                {
-                    update.Bind(i + 3, late.GetValueOrDefault(DimensionColumns[i]));
-                }
-
-                update.Bind(DimensionColumns.Count + 3, now)
-                    .Bind(DimensionColumns.Count + 4, $"inherited {context.Inherited} from late ancestor span(s) {context.InheritedFrom}");
-                updated += update.Execute();
+                updated = ApplyLateDimensions(connection, late, now);
             }
         }
 
@@ -103,6 +101,30 @@ public sealed class TraceContextStore : IDisposable
 
         transaction.Commit();
         return updated;
+    }
+
+    private static long ApplyLateDimensions(DuckDbConnection connection, List<TraceContextEntry> late, DateTime now)
+    {
+        connection.Execute(CreateFixupTable);
+        connection.Execute($"DELETE FROM {FixupTable}");
+        using (var appender = connection.CreateAppender(FixupTable))
+        {
+            foreach (var context in late)
+            {
+                var key = CallKey.Of(context.TraceId, context.SpanId);
+                appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
+                foreach (var column in DimensionColumns)
+                {
+                    appender.Append(context.LateDimensions!.GetValueOrDefault(column));
+                }
+
+                appender.Append($"inherited {context.Inherited} from late ancestor span(s) {context.InheritedFrom}");
+                appender.EndRow();
+            }
+        }
+
+        using var update = connection.Prepare(UpdateSql);
+        return update.Bind(1, now).Execute();
     }
 
     public void Dispose() => _ledger.Dispose();

@@ -83,7 +83,7 @@ public sealed class RollupMaintainerTests
         using (var connection = store.Connect())
         {
             // What a reprice does: rewrite costs without touching ingested_at.
-            connection.Execute("UPDATE llm_calls SET cost_usd = cost_usd * 2, input_cost_usd = input_cost_usd * 2");
+            connection.Execute("UPDATE llm_call_rows SET cost_usd = cost_usd * 2, input_cost_usd = input_cost_usd * 2");
         }
 
         maintainer.Update().LedgerRowsSeen.ShouldBe(0);

@@ -85,7 +85,7 @@ internal static class LedgerRun
         const int Rows = 20_000;
         var calls = Enumerable.Range(0, Rows).Select(i => Call(i, DateTime.UtcNow, options.ResponseIds)).ToList();
         using var connection = store.Connect();
-        connection.Execute("CREATE TEMP TABLE llm_calls_unindexed AS SELECT * FROM llm_calls LIMIT 0");
+        connection.Execute("CREATE TEMP TABLE llm_calls_unindexed AS SELECT * FROM llm_call_rows LIMIT 0");
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         using (var appender = connection.CreateAppender("llm_calls_unindexed"))

@@ -49,6 +49,16 @@ public sealed class LedgerWriterOptions
     /// <summary>How long a reopen waits for the old database's connections (queries, rollup or detection passes) to end.</summary>
     public TimeSpan ReopenCloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    public static readonly TimeSpan DefaultDedupWindow = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long after ingest a retried export of a stored span is still recognized and stored once. OTLP exporters retry
+    /// for at most a few minutes (the Collector's exporterhelper: 5 minutes; the SDKs: about a minute), and a restart
+    /// reloads the window from the ledger. A retry later than this is stored again. Memory: about 20 bytes per span
+    /// ingested within the window (10 minutes at 2,000 spans/s: ~25 MB).
+    /// </summary>
+    public TimeSpan DedupWindow { get; set; } = DefaultDedupWindow;
+
     public long ReserveFor(long memoryLimitBytes) => Math.Min(MemoryReserveBytes, memoryLimitBytes);
 
     public void Validate()
@@ -61,6 +71,11 @@ public sealed class LedgerWriterOptions
         if (MaxReopenAttempts < 1 || ReopenRetryDelay <= TimeSpan.Zero || ReopenCloseTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("Ledger:MaxReopenAttempts, Ledger:ReopenRetryDelay and Ledger:ReopenCloseTimeout must be positive.");
+        }
+
+        if (DedupWindow <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Ledger:DedupWindow must be positive.");
         }
 
         if (MinFreeDiskBytes < 0 || MemoryReserveBytes < 0)
@@ -116,7 +131,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _store = store;
         _writerClock = clock;
         _clock = clock ?? TimeProvider.System;
-        _writer = new LlmCallWriter(store, clock);
+        _writer = new LlmCallWriter(store, clock, _options.DedupWindow);
         _commitDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.commit.duration", "s", "Time to commit one group of batches to the ledger.");
         _commitSize = _meter.CreateHistogram(
@@ -324,7 +339,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         {
             _writer.Dispose();
             _store.Reopen(_options.ReopenCloseTimeout, _clock);
-            _writer = new LlmCallWriter(_store, _writerClock);
+            _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow);
         }
         catch (Exception exception) when (exception is DuckDbException or TimeoutException or IOException or LedgerWriteException)
         {

@@ -1,49 +1,46 @@
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.SemanticConventions.Calls;
 using OtelLlmCost.SemanticConventions.Recognition;
 
 namespace OtelLlmCost.Analytics.Store.Ledger;
 
 /// <summary>
-/// Writes batches of calls to <c>llm_calls</c> exactly once, each batch in one transaction, so a crash before
-/// commit leaves nothing half-written. New spans are appended directly; a batch holding a span already stored
-/// (a retried export) is refused by the unique key, rolled back, and moved in through a staging table with
-/// <c>INSERT OR IGNORE</c>, so a retry inserts nothing twice. Two instrumentations stacked on
-/// one provider call (same trace, same response id, different spans) are stored once, keeping the span
-/// <see cref="StackedCalls.PreferOver"/> chooses, whether they arrive in one batch or in two.
-/// Owns its connection; one thread.
+/// Writes batches of calls to the ledger exactly once, each batch in one transaction, so a crash before commit leaves
+/// nothing half-written. The ledger has no key index (it grew with history and held most of the agent's memory): a
+/// span stored within <see cref="LedgerWriterOptions.DedupWindow"/> of ingest time (a retried export) is recognized by
+/// <see cref="RecentCallKeys"/>, reloaded from the ledger at start so a retry after a crash is recognized too, and
+/// skipped; a batch that repeats a span keeps its first. Two instrumentations stacked on one provider call (same
+/// trace, same response id, different spans) are stored once, keeping the span <see cref="StackedCalls.PreferOver"/>
+/// chooses, whether they arrive in one batch or in two. Owns its connection; one thread.
 /// </summary>
 public sealed class LlmCallWriter : IDisposable
 {
-    private const string StagingTable = "llm_calls_staging";
-
     private readonly DuckDbConnection _connection;
     private readonly TimeProvider _clock;
     private readonly RecentStackedCalls _recent;
-    private long _rows;
+    private readonly RecentCallKeys _stored;
 
-    // ART bytes per stored key, as last seen fully loaded; 100 B is what a 32+16-hex-character key measured.
-    private double _indexBytesPerRow = 100;
-
-    public LlmCallWriter(LedgerStore store, TimeProvider? clock = null)
+    public LlmCallWriter(LedgerStore store, TimeProvider? clock = null, TimeSpan? dedupWindow = null)
     {
+        ArgumentNullException.ThrowIfNull(store);
         _connection = store.Connect();
         _clock = clock ?? TimeProvider.System;
-        _connection.Execute($"CREATE TEMP TABLE IF NOT EXISTS {StagingTable} AS SELECT * FROM llm_calls LIMIT 0");
         _recent = RecentStackedCalls.LoadFrom(_connection);
-        _rows = Convert.ToInt64(_connection.ExecuteScalar("SELECT count(*) FROM llm_calls"), System.Globalization.CultureInfo.InvariantCulture);
+        _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow);
     }
 
     /// <summary>Stacked duplicates dropped or replaced since the writer was created.</summary>
     public long StackedDuplicates { get; private set; }
 
+    /// <summary>Spans of the recent window held for deduplication (its memory is about 20 bytes each).</summary>
+    public int RecentKeys => _stored.Count;
+
     /// <summary>
-    /// Set when a commit failed for a reason other than a duplicate key (out of memory, I/O). DuckDB can fail a commit
-    /// after it has added the rows' keys to the primary-key index and leave them there pointing at no row or at rows
-    /// appended later: the same spans are then refused for good, even by INSERT OR IGNORE, and later rows can read back
-    /// wrong (reproduced with DuckDB 1.5 at a small memory limit; docs/load-and-crash.md). A checkpoint would make that
-    /// state permanent; reopening the file without one replays the WAL and restores a correct index. So once this is
-    /// set the writer writes nothing more and the ledger must be reopened (<see cref="LedgerStore.Reopen"/>, which
+    /// Set when a commit failed for a reason other than bad input (out of memory, I/O). DuckDB can fail a commit halfway
+    /// and leave its storage (an index, a row group) inconsistent with the rows; a checkpoint would make that state
+    /// permanent, and reopening the file without one replays the WAL (docs/load-and-crash.md). So once this is set the
+    /// writer writes nothing more and the ledger must be reopened (<see cref="LedgerStore.Reopen"/>, which
     /// <see cref="GroupCommitLedgerWriter"/> does, then writing through a new writer).
     /// </summary>
     public string? FailedHalfway { get; private set; }
@@ -69,131 +66,122 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         var ingestedAt = _clock.GetUtcNow().UtcDateTime;
-        long inserted;
+        var fresh = NotYetStored(unique);
         try
         {
-            inserted = replacedStored.Count == 0 && TryAppendDirectly(unique, ingestedAt, out var appended)
-                ? appended
-                : WriteThroughStaging(unique, replacedStored, ingestedAt);
+            Append(fresh, replacedStored, ingestedAt);
         }
-        catch (DuckDbException exception) when (!LedgerWriteException.IsUniqueKeyViolation(exception)
-            && exception.Message.Contains("commit", StringComparison.OrdinalIgnoreCase))
+        catch (DuckDbException exception) when (exception.Message.Contains("commit", StringComparison.OrdinalIgnoreCase))
         {
             FailedHalfway = $"a ledger commit failed halfway ({exception.Message.Split('\n', 2)[0].Trim()}); the ledger must be reopened (nothing acknowledged is lost)";
             throw new LedgerWriteException(LedgerFailureKind.Unavailable, FailedHalfway, exception);
         }
 
-        _rows += inserted;
+        // Only what is committed is remembered, so a failed commit is retried in full.
+        foreach (var (_, key) in fresh)
+        {
+            _stored.Add(key.Span, ingestedAt);
+        }
 
-        // Only what is committed is remembered, so a failed commit leaves the index as the ledger is.
         foreach (var call in stacked.Values)
         {
             _recent.Remember(call);
         }
 
-        return (int)inserted;
+        return fresh.Count;
     }
 
     /// <summary>
-    /// The common case, a batch of spans never seen before: appended straight into the ledger in one transaction.
-    /// A span already stored (a retried export) makes DuckDB refuse the append on the unique key; the transaction
-    /// is rolled back and the batch takes the staging path, which skips what is stored.
+    /// The calls of the batch to append: not stored within the window (a span id seen recently is checked against the
+    /// ledger, so a rare collision of span ids across traces never drops a call) and not repeated in the batch.
     /// </summary>
-    private bool TryAppendDirectly(IReadOnlyList<LlmCall> calls, DateTime ingestedAt, out long appended)
+    private List<(LlmCall Call, CallKey Key)> NotYetStored(IReadOnlyList<LlmCall> calls)
     {
-        appended = 0;
-        var seen = new HashSet<(string, string)>();
+        var fresh = new List<(LlmCall, CallKey)>(calls.Count);
+        List<int>? seenBefore = null;
         foreach (var call in calls)
         {
-            if (!seen.Add((call.TraceId, call.SpanId)))
+            var key = CallKey.Of(call.TraceId, call.SpanId);
+            if (_stored.Contains(key.Span))
             {
-                return false; // the batch repeats a span: let DISTINCT ON pick one
-            }
-        }
-
-        var transaction = _connection.BeginTransaction();
-        try
-        {
-            using (var appender = _connection.CreateAppender("llm_calls"))
-            {
-                foreach (var call in calls)
-                {
-                    LlmCallRow.Append(appender, call, ingestedAt);
-                }
-
-                appender.Close();
+                (seenBefore ??= []).Add(fresh.Count);
             }
 
-            transaction.Commit();
-            appended = calls.Count;
-            return true;
+            fresh.Add((call, key));
         }
-        catch (DuckDbException exception) when (LedgerWriteException.IsUniqueKeyViolation(exception))
-        {
-            transaction.Dispose();
-            return false;
-        }
-        catch
-        {
-            transaction.Dispose();
-            throw;
-        }
+
+        var stored = seenBefore is null ? null : StoredKeys(seenBefore.Select(index => fresh[index].Item2.Span));
+        var inBatch = new HashSet<CallKey>(fresh.Count);
+        fresh.RemoveAll(entry => (stored is not null && stored.Contains(entry.Item2)) || !inBatch.Add(entry.Item2));
+        return fresh;
     }
 
-    /// <summary>
-    /// Memory and disk left to the store. Below the floors a commit would risk failing halfway (and leaving keys
-    /// behind, see <see cref="FailedHalfway"/>) or invalidating the database, so the writer refuses first.
-    /// A checkpoint is tried once when memory is short: it moves committed rows out of memory.
-    /// </summary>
-    public (LedgerHeadroom Headroom, long Reserve) MeasureMemoryHeadroom(Func<long, long> reserveForLimit)
+    /// <summary>The full keys of the ledger's rows of the recent window that carry one of these span ids.</summary>
+    private HashSet<CallKey> StoredKeys(IEnumerable<ulong> spans)
     {
-        var (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
-        // Commits pin the whole key index (it is loaded lazily after a checkpoint), so its full size counts as used.
-        if (_rows > 0 && index > 0)
+        var list = string.Join(", ", spans.Distinct().Select(span => span.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        using var query = _connection.Prepare($"""
+            SELECT trace_id_hi, trace_id_lo, span_id FROM {LedgerRowSchema.Table}
+            WHERE ingested_at >= $1 AND span_id IN ({list})
+            """);
+        using var reader = query.Bind(1, _stored.OldestCovered).Query();
+        var keys = new HashSet<CallKey>();
+        while (reader.Read())
         {
-            _indexBytesPerRow = Math.Max(_indexBytesPerRow, (double)index / _rows);
+            keys.Add(new CallKey((ulong)reader.GetValue(0)!, (ulong)reader.GetValue(1)!, (ulong)reader.GetValue(2)!));
         }
 
-        used = Math.Max(used, (long)(_rows * _indexBytesPerRow));
-        var reserve = reserveForLimit(limit);
-        if (reserve > 0 && limit - used < reserve && FailedHalfway is null)
-        {
-            Checkpoint();
-            (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
-            used = Math.Max(used, (long)(_rows * _indexBytesPerRow));
-        }
-
-        return (new LedgerHeadroom(used, limit, index, FreeDiskBytes: -1), reserve);
+        return keys;
     }
 
-    private long WriteThroughStaging(IReadOnlyList<LlmCall> unique, List<LlmCall> replacedStored, DateTime ingestedAt)
+    private void Append(List<(LlmCall Call, CallKey Key)> fresh, List<LlmCall> replacedStored, DateTime ingestedAt)
     {
+        if (fresh.Count == 0 && replacedStored.Count == 0)
+        {
+            return;
+        }
+
         using var transaction = _connection.BeginTransaction();
-        _connection.Execute($"DELETE FROM {StagingTable}");
-        using (var appender = _connection.CreateAppender(StagingTable))
+        if (replacedStored.Count > 0)
         {
-            foreach (var call in unique)
+            using var delete = _connection.Prepare($"DELETE FROM {LedgerRowSchema.Table} WHERE {LedgerRowSchema.KeyPredicate(1)}");
+            foreach (var stored in replacedStored)
             {
-                LlmCallRow.Append(appender, call, ingestedAt);
+                var key = CallKey.Of(stored.TraceId, stored.SpanId);
+                delete.Bind(1, key.TraceHigh).Bind(2, key.TraceLow).Bind(3, key.Span).Execute();
+            }
+        }
+
+        using (var appender = _connection.CreateAppender(LedgerRowSchema.Table))
+        {
+            foreach (var (call, key) in fresh)
+            {
+                LlmCallRow.Append(appender, call, key, ingestedAt);
             }
 
             appender.Close();
         }
 
-        if (replacedStored.Count > 0)
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// Memory and disk left to the store. Below the floors a commit would risk failing halfway (see
+    /// <see cref="FailedHalfway"/>) or invalidating the database, so the writer refuses first. A checkpoint is tried
+    /// once when memory is short: it moves committed rows out of memory.
+    /// </summary>
+    public (LedgerHeadroom Headroom, long Reserve) MeasureMemoryHeadroom(Func<long, long> reserveForLimit)
+    {
+        ArgumentNullException.ThrowIfNull(reserveForLimit);
+        var (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
+        var reserve = reserveForLimit(limit);
+        if (reserve > 0 && limit - used < reserve && FailedHalfway is null)
         {
-            using var delete = _connection.Prepare("DELETE FROM llm_calls WHERE trace_id = $1 AND span_id = $2");
-            foreach (var stored in replacedStored)
-            {
-                delete.Bind(1, stored.TraceId).Bind(2, stored.SpanId).Execute();
-            }
+            Checkpoint();
+            (used, limit, index) = LedgerHeadroom.MeasureMemory(_connection);
         }
 
-        // DISTINCT ON keeps one row when a batch itself repeats a span (a client retrying inside one request).
-        var inserted = _connection.Execute(
-            $"INSERT OR IGNORE INTO llm_calls SELECT DISTINCT ON (trace_id, span_id) * FROM {StagingTable}");
-        transaction.Commit();
-        return inserted;
+        return (new LedgerHeadroom(used, limit, index, FreeDiskBytes: -1), reserve);
     }
 
     /// <summary>Within the batch: one call per stacked key. Returns the calls to stage and those with a key.</summary>
@@ -383,14 +371,28 @@ internal sealed class RecentStackedCalls
     };
 }
 
-/// <summary>The column order of <c>llm_calls</c> (schema version 1), in one place.</summary>
+/// <summary>The column order of <c>llm_call_rows</c> (schema version 7, <see cref="LedgerRowSchema"/>), in one place.</summary>
 public static class LlmCallRow
 {
-    public static void Append(DuckDbAppender appender, LlmCall call, DateTime ingestedAt)
+    public static void Append(DuckDbAppender appender, LlmCall call, DateTime ingestedAt) =>
+        Append(appender, call, CallKey.Of(call.TraceId, call.SpanId), ingestedAt);
+
+    public static void Append(DuckDbAppender appender, LlmCall call, CallKey key, DateTime ingestedAt)
     {
+        ArgumentNullException.ThrowIfNull(appender);
+        ArgumentNullException.ThrowIfNull(call);
         var usage = call.Usage;
+        appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
+        if (CallKey.ParseParentSpanId(call.ParentSpanId) is { } parent)
+        {
+            appender.Append(parent);
+        }
+        else
+        {
+            appender.Append((string?)null);
+        }
+
         appender
-            .Append(call.TraceId).Append(call.SpanId).Append(call.ParentSpanId)
             .Append(call.StartTime).Append(call.DurationMs)
             .Append(call.Provider).Append(call.Operation).Append(call.RequestModel).Append(call.ResponseModel)
             .Append(call.ServiceTier).Append(call.ServerAddress).Append(call.Status).Append(call.ErrorType)

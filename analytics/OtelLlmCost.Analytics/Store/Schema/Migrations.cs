@@ -1,11 +1,20 @@
+using OtelLlmCost.Analytics.Store.DuckDb;
+
 namespace OtelLlmCost.Analytics.Store.Schema;
 
 /// <summary>One forward-only schema step. Versions are dense and never reused; a shipped step is never edited.</summary>
-internal sealed record Migration(int Version, string Description, string Sql);
+internal sealed record Migration(int Version, string Description, string Sql)
+{
+    /// <summary>
+    /// Data a step moves before its <see cref="Sql"/> runs, in transactions of its own that each commit, so the move
+    /// runs in bounded memory and resumes after a crash; the step counts as applied only when its SQL commits.
+    /// </summary>
+    public Action<DuckDbConnection, Action<string>>? Move { get; init; }
+}
 
 /// <summary>
 /// The store's schema history. Money columns are int64-backed decimals (DECIMAL(18,12) per call, exact for every
-/// published per-token price; DECIMAL(18,9) in rollups) and never DOUBLE (DESIGN §4).
+/// published per-token price; DECIMAL(18,9) in rollups until version 7, DECIMAL(38,9) since) and never DOUBLE (DESIGN §4).
 /// </summary>
 /// <remarks>
 /// Version 2 (rollups): dimension keys are NOT NULL and store <c>''</c> for a call whose attribute was not set, so
@@ -326,5 +335,19 @@ internal static class Migrations
             ALTER TABLE anomalies ADD COLUMN affected VARCHAR DEFAULT '';
             ALTER TABLE anomalies ADD COLUMN excess_usd_per_day DOUBLE;
             """),
+        // The lean row (issue 15): ids in binary, no primary key (its ART index grew with the ledger and held most of the
+        // agent's memory; the writer deduplicates over a bounded recent window instead, see RecentCallKeys), and llm_calls
+        // a view that renders the ids as hex, so every reader and ad-hoc query keeps its columns. Rollup money widens to
+        // DECIMAL(38,9): an int64-backed bucket overflowed above $1e9.
+        new(7, "llm_call_rows: binary ids without a primary key, llm_calls a view over it; rollup money DECIMAL(38,9)",
+            $"""
+            DROP TABLE llm_calls;
+            {LedgerRowSchema.CreateView}
+            DROP TABLE ledger_migration;
+            {LedgerRowSchema.WidenRollupMoney}
+            """)
+        {
+            Move = LedgerRowMigration.Move,
+        },
     ];
 }

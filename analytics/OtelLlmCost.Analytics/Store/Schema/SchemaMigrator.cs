@@ -13,9 +13,14 @@ internal static class SchemaMigrator
     public static int CurrentVersion => Migrations.All[^1].Version;
 
     /// <summary>Applies missing steps; returns the versions applied (empty when already current).</summary>
-    public static IReadOnlyList<int> Migrate(DuckDbConnection connection, TimeProvider? clock = null)
+    /// <param name="connection">A connection to the database to migrate.</param>
+    /// <param name="clock">Stamps <c>schema_version</c> rows.</param>
+    /// <param name="log">Progress of long steps (a ledger upgrade), one line at a time.</param>
+    /// <param name="upTo">Stops after this version (tests build older databases with it).</param>
+    public static IReadOnlyList<int> Migrate(DuckDbConnection connection, TimeProvider? clock = null, Action<string>? log = null, int? upTo = null)
     {
         clock ??= TimeProvider.System;
+        log ??= static _ => { };
         connection.Execute("""
             CREATE TABLE IF NOT EXISTS schema_version (
                 version     INTEGER PRIMARY KEY,
@@ -37,6 +42,13 @@ internal static class SchemaMigrator
             {
                 continue;
             }
+
+            if (migration.Version > upTo)
+            {
+                break;
+            }
+
+            migration.Move?.Invoke(connection, log);
 
             using var transaction = connection.BeginTransaction();
             connection.Execute(migration.Sql);

@@ -1,0 +1,111 @@
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Analytics.Tests.Budgets;
+using OtelLlmCost.SemanticConventions.Calls;
+
+namespace OtelLlmCost.Analytics.Tests.Store;
+
+/// <summary>
+/// Exactly once without a key index: a retried export within the dedup window is stored once, across a restart too;
+/// a different call that only shares a span id is never taken for a retry; memory holds the window, not the ledger.
+/// </summary>
+[TestClass]
+public sealed class LedgerDedupWindowTests
+{
+    private static readonly DateTime Start = new(2026, 11, 22, 9, 0, 0, DateTimeKind.Utc);
+
+    [TestMethod]
+    public void Write_RetryAfterRestartWithinTheWindow_IsStoredOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeClock(Start);
+        var batch = Calls(0, 100);
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10)))
+        {
+            writer.Write(batch).ShouldBe(100);
+        }
+
+        clock.UtcNow = Start.AddMinutes(9);
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10)))
+        {
+            writer.RecentKeys.ShouldBe(100);
+            writer.Write([.. batch, .. Calls(100, 5)]).ShouldBe(5);
+            using var connection = store.Connect();
+            connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(105L);
+            connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls").ShouldBe(105 * 0.001m);
+        }
+    }
+
+    [TestMethod]
+    public void Write_RetryLaterThanTheWindow_IsStoredAgainAsDocumented()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeClock(Start);
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10));
+        var batch = Calls(0, 10);
+        writer.Write(batch);
+        clock.UtcNow = Start.AddMinutes(9);
+        writer.Write(batch).ShouldBe(0);
+        clock.UtcNow = Start.AddMinutes(13);
+        writer.Write(Calls(10, 1));
+
+        writer.Write(batch).ShouldBe(10);
+    }
+
+    [TestMethod]
+    public void Write_OtherTraceWithTheSameSpanId_IsKept()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        var first = Calls(0, 1)[0];
+        var twin = new LlmCall { TraceId = "ffffffffffffffffffffffffffffffff", SpanId = first.SpanId, StartTime = first.StartTime, Status = "ok" };
+
+        writer.Write([first]).ShouldBe(1);
+        writer.Write([twin, first]).ShouldBe(1);
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls WHERE span_id = '0000000000000001'").ShouldBe(2L);
+    }
+
+    [TestMethod]
+    public void Write_BatchRepeatingASpan_StoresItOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        var batch = Calls(0, 3);
+
+        writer.Write([.. batch, .. batch, .. batch]).ShouldBe(3);
+    }
+
+    [TestMethod]
+    public void RecentKeys_SteadyIngestForLongerThanTheWindow_HoldOnlyTheWindow()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeClock(Start);
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10));
+        for (var minute = 0; minute < 60; minute++)
+        {
+            clock.UtcNow = Start.AddMinutes(minute);
+            writer.Write(Calls(minute * 100, 100));
+        }
+
+        // Ten minutes of a hundred calls a minute, plus at most one generation (two minutes) not yet dropped.
+        writer.RecentKeys.ShouldBeInRange(1_000, 1_200);
+    }
+
+    private static List<LlmCall> Calls(int from, int count) =>
+        Enumerable.Range(from, count).Select(i => new LlmCall
+        {
+            TraceId = $"{i / 4:x32}",
+            SpanId = $"{i + 1:x16}",
+            StartTime = Start.AddSeconds(i),
+            Status = "ok",
+            CostUsd = 0.001m,
+        }).ToList();
+}

@@ -63,8 +63,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public Uri GrpcAddress => new($"http://{Format(_otlpListeners.Grpc.IPEndPoint!)}/");
 
-    /// <summary>The read-only DuckDB snapshot the agent refreshes, written into <c>agent.json</c> for the offline commands.</summary>
-    public string? SnapshotPath { get; private init; }
+    /// <summary>The root of the Parquet lake the agent writes (null: none), written into <c>agent.json</c> for tools.</summary>
+    public string? LakePath { get; private init; }
 
     public Uri HttpAddress => new($"http://{Format(_otlpListeners.Http.IPEndPoint!)}/");
 
@@ -75,20 +75,22 @@ internal sealed partial class AgentHost : IAsyncDisposable
     {
         options.Validate();
         var catalog = options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer));
-        var snapshotPath = options.Metrics.Enabled && options.Metrics.Snapshot.Enabled ? options.Metrics.Snapshot.FullPath(options.DataDirectory) : null;
+        var lakePath = options.Lake.Enabled ? options.Lake.FullPath(options.DataDirectory) : null;
         var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        string ExportStaging() => Cli.CommandLedger.ExportStaging(options.DataDirectory) + Path.DirectorySeparatorChar;
         LedgerStore? store = null;
         GroupCommitLedgerWriter? writer = null;
         try
         {
             // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load
-            // extensions, except the snapshot's staging directory, where DuckDB itself writes the snapshot; nor change
+            // extensions, except the Parquet lake's directory, where DuckDB itself writes the lake's files, and the folder
+            // where a relayed `export` is written before it is moved where the user asked (Cli/AgentRelay); nor change
             // the limits set here: the configuration is locked once they are applied.
             store = LedgerStore.Open(options.DataDirectory, new DuckDbOpenOptions
             {
                 AccessMode = DuckDbAccessMode.ReadWrite,
                 EnableExternalAccess = false,
-                AllowedDirectories = snapshotPath is null ? [] : [Snapshot.LedgerSnapshot.StagingDirectory(snapshotPath) + Path.DirectorySeparatorChar],
+                AllowedDirectories = lakePath is null ? [ExportStaging()] : [ExportStaging(), Analytics.Lake.LakeExporter.AllowedDirectory(lakePath)],
                 MemoryLimit = options.StoreMemoryLimit,
                 MaxTempDirectorySize = options.StoreMaxTempDirectorySize,
                 Threads = options.StoreThreads,
@@ -145,7 +147,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog, directoryLock,
                 options.DataDirectory, traces)
             {
-                SnapshotPath = snapshotPath,
+                LakePath = lakePath,
             };
             application.Use(application.Services.GetRequiredService<ClientErrorLog>().InvokeAsync);
             application.Use(host.KeepListenersApart);
@@ -184,7 +186,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         LogListening(logger, "API", ApiAddress);
         LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
         await new AgentAddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath,
-            SnapshotPath).WriteAsync(_dataDirectory, cancellationToken);
+            LakePath).WriteAsync(_dataDirectory, cancellationToken);
     }
 
     /// <summary>Runs until Ctrl+C or SIGTERM.</summary>

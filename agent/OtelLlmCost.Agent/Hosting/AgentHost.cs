@@ -53,6 +53,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public LedgerStore Store => _store;
 
+    /// <summary>The agent's services (tests reach a hosted service through them).</summary>
+    internal IServiceProvider Services => _application.Services;
+
     public PriceCatalog Catalog { get; }
 
     /// <summary>Trace-aware attribution and the forwarder (for tests and diagnostics).</summary>

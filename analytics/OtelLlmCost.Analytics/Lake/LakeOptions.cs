@@ -59,7 +59,7 @@ public sealed class LakeOptions
         }
 
         var host = new string([.. Environment.MachineName.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-')]);
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(System.IO.Path.GetFullPath(dataDirectory)));
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(dataDirectory))));
         var id = $"{(host.Length > 40 ? host[..40] : host)}-{Convert.ToHexStringLower(hash)[..8]}";
         return IsValidAgentId(id) ? id : "agent-" + Convert.ToHexStringLower(hash)[..8];
     }

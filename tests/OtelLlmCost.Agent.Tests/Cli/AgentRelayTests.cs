@@ -20,7 +20,7 @@ public sealed class AgentRelayTests
     [DataRow("report", "chargeback", "--period", "2026-10", "--format", "csv")]
     [DataRow("report", "chargeback", "--by", "feature", "--period", "2026-10-03", "--format", "json")]
     [DataRow("report", "weekly", "--week", "2026-10-05", "--format", "json")]
-    [DataRow("report", "unit-economics", "--period", "2026-10", "--format", "csv")]
+    [DataRow("report", "unit-economics", "--month", "2026-10", "--format", "csv")]
     public async Task OfflineReport_AgentRunning_PrintsWhatTheSameCommandPrintsOnTheStoppedLedger(params string[] command)
     {
         var agent = await AgentFixture.StartAsync();

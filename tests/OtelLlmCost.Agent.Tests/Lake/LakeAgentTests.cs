@@ -75,7 +75,7 @@ public sealed partial class LakeAgentTests
         {
             var sql = TimeFilter().Replace(query.Text.Replace("${lake}", lake.Path, StringComparison.Ordinal),
                 match => $"{match.Groups["column"].Value} BETWEEN TIMESTAMP '{from}' AND TIMESTAMP '{to}'");
-            sql.ShouldNotContain("llm_calls", customMessage: "the deep views read the lake, never the ledger");
+            sql.ShouldNotContain("FROM llm_calls", customMessage: "the deep views read the lake, never the ledger");
             using var reader = connection.Query(sql);
             reader.Read().ShouldBeTrue($"{query} returned no rows");
         }

@@ -6,7 +6,7 @@ using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Tests.Cli;
 
-/// <summary><c>otel-llm-cost reconcile</c>: a provider export beside the ledger, on the file or on a running agent's snapshot.</summary>
+/// <summary><c>otel-llm-cost reconcile</c>: a provider export beside the ledger, on the file or run by the agent that holds it.</summary>
 [TestClass]
 public sealed class ReconcileCommandTests
 {

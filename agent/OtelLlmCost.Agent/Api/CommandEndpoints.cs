@@ -7,8 +7,10 @@ namespace OtelLlmCost.Agent.Api;
 /// <summary>
 /// <c>POST /api/v1/commands</c> <c>{"args": ["report", "chargeback", "--by", "team", "--period", "2026-10"]}</c>: runs an
 /// offline CLI command (<see cref="AgentRelay.Commands"/>) against the live ledger and answers
-/// <c>{"exit_code", "stdout", "stderr"}</c>, exactly what the same command prints on the ledger file. This is how the CLI
-/// reads a data directory whose ledger a running agent holds (<see cref="AgentRelay"/>).
+/// <c>{"exit_code", "stdout", "stderr", "output_folder"}</c>, exactly what the same command prints on the ledger file.
+/// Input files come in the request (<c>"files": {"@relay-file-0": {"name", "content_base64"}}</c>); <c>--out @relay-out</c>
+/// writes into the agent's staging folder, named in <c>output_folder</c>. This is how the CLI reads a data directory
+/// whose ledger a running agent holds (<see cref="AgentRelay"/>).
 /// </summary>
 internal static class CommandEndpoints
 {
@@ -32,8 +34,15 @@ internal static class CommandEndpoints
         }
 
         // The commands run DuckDB work synchronously: on a thread of their own, not on a pool thread.
-        var result = await Task.Factory.StartNew(() => AgentRelay.RunInAgent(args, store), cancellationToken,
-            TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        return Results.Json(result);
+        try
+        {
+            var result = await Task.Factory.StartNew(() => AgentRelay.RunInAgent(body, store), cancellationToken,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            return Results.Json(result);
+        }
+        catch (FormatException exception)
+        {
+            return ReportEndpoints.Error(exception.Message);
+        }
     }
 }

@@ -10,7 +10,7 @@ namespace OtelLlmCost.Agent.Cli;
 /// it) to files. The ledger is opened read-only but with DuckDB's external access on, since DuckDB itself writes the
 /// Parquet and CSV files; that is the user's own CLI writing where they asked. While an agent runs on the data
 /// directory the export runs in the agent (<see cref="AgentRelay"/>): its DuckDB, which may write only into its own
-/// folders, writes into <c>export-staging</c> in the data directory and the file is then moved where the user asked.
+/// folders, writes into <c>export-staging</c> in the data directory, and this CLI moves the file where the user asked.
 /// Progress goes to stderr, the summary to stdout. Exit 0 on success, 1 with a one-line reason.
 /// </summary>
 internal static class ExportCommand
@@ -39,7 +39,6 @@ internal static class ExportCommand
             }
 
             var error = parseResult.InvocationConfiguration.Error;
-            string? staging = null;
             try
             {
                 var request = new ExportRequest(parseResult.GetValue(format), parseResult.GetValue(output)!, Utc(parseResult.GetValue(from)),
@@ -51,20 +50,7 @@ internal static class ExportCommand
                 }
 
                 using var ledger = CommandLedger.Open(parseResult.GetValue(dataDirectory)!, externalAccess: true);
-                if (CommandLedger.InAgent is { } store)
-                {
-                    staging = Path.Combine(CommandLedger.ExportStaging(store), Guid.NewGuid().ToString("N"));
-                }
-
-                var result = LedgerExporter.Export(ledger.Connection, staging is null ? request : request with { OutputDirectory = staging },
-                    new Progress(error));
-                if (staging is not null)
-                {
-                    Directory.CreateDirectory(request.OutputDirectory);
-                    var target = Path.Combine(Path.GetFullPath(request.OutputDirectory), Path.GetFileName(result.File));
-                    File.Move(result.File, target, overwrite: true);
-                    result = result with { File = target };
-                }
+                var result = LedgerExporter.Export(ledger.Connection, request, new Progress(error));
 
                 var summary = string.Create(CultureInfo.InvariantCulture,
                     $"{result.File}: {result.Rows} rows, {result.Calls} calls, {result.CostUsd} USD");
@@ -81,13 +67,6 @@ internal static class ExportCommand
                     : "";
                 error.WriteLine($"error: {exception.Message.Split('\n', 2)[0].Trim()}{hint}");
                 return 1;
-            }
-            finally
-            {
-                if (staging is not null && Directory.Exists(staging))
-                {
-                    Directory.Delete(staging, recursive: true);
-                }
             }
         });
         return command;

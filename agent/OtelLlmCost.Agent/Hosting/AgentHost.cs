@@ -81,6 +81,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         var lakePath = options.Lake.Enabled ? options.Lake.FullPath(options.DataDirectory) : null;
         var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
         string ExportStaging() => Cli.CommandLedger.ExportStaging(options.DataDirectory) + Path.DirectorySeparatorChar;
+        RemoveStagingLeftovers(Cli.CommandLedger.ExportStaging(options.DataDirectory));
         LedgerStore? store = null;
         GroupCommitLedgerWriter? writer = null;
         try
@@ -176,6 +177,22 @@ internal sealed partial class AgentHost : IAsyncDisposable
             store?.Dispose();
             directoryLock.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>What relayed commands of a killed agent, or a CLI that stopped before taking its export, left behind.</summary>
+    private static void RemoveStagingLeftovers(string staging)
+    {
+        try
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // Tried again at the next start; the folder only holds files of finished commands.
         }
     }
 

@@ -73,7 +73,7 @@ public sealed class AgentRelayTests
 
         exit.ShouldBe(0, error);
         stdout.ShouldContain("3 rows, 3 calls");
-        stdout.ShouldStartWith(Path.Combine(output, "llm_calls.parquet"));
+        stdout.ShouldStartWith(Path.Combine(output, "llm_calls.parquet"), customMessage: "the summary names where the file is, not the agent's staging folder");
         using var database = DuckDbDatabase.Open(":memory:");
         using var connection = database.Connect();
         connection.ExecuteScalar($"SELECT count(*) FROM read_parquet('{Path.Combine(output, "llm_calls.parquet")}')").ShouldBe(3L);
@@ -135,6 +135,30 @@ public sealed class AgentRelayTests
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await response.Content.ReadAsStringAsync()).ShouldContain("\"error\"");
+    }
+
+    [TestMethod]
+    [DataRow("export", "--format", "csv", "--out", "{outside}")]
+    [DataRow("reconcile", "--provider", "openai", "{outside}/costs.csv")]
+    [DataRow("report", "unit-economics", "--month", "2026-10", "--revenue", "{outside}/costs.csv")]
+    public async Task Commands_APathOfTheCaller_IsNeitherReadNorWrittenByTheAgent(params string[] command)
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        QueryEndpointTests.WriteCalls(agent);
+        var outside = Path.Combine(agent.DataDirectory, "outside");
+        Directory.CreateDirectory(outside);
+        await File.WriteAllTextAsync(Path.Combine(outside, "costs.csv"), "date,model,cost_usd\n2026-10-03,gpt-4o,1.00\n");
+        using var http = new HttpClient { BaseAddress = agent.Host.ApiAddress };
+        using var content = new StringContent(System.Text.Json.JsonSerializer.Serialize(new { args = command.Select(arg => arg.Replace("{outside}", outside, StringComparison.Ordinal)) }),
+            Encoding.UTF8, "application/json");
+
+        var response = await http.PostAsync(new Uri("api/v1/commands", UriKind.Relative), content);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        json.RootElement.GetProperty("exit_code").GetInt32().ShouldBe(1);
+        json.RootElement.GetProperty("stderr").GetString().ShouldStartWith("error: the agent reads and writes no file of the caller's");
+        Directory.EnumerateFileSystemEntries(outside).ShouldBe([Path.Combine(outside, "costs.csv")]);
     }
 
     [TestMethod]

@@ -21,6 +21,7 @@ internal static class ApiEndpoints
         BudgetEndpoints.Map(api);
         AnomalyEndpoints.Map(api);
         TraceEndpoints.Map(api);
+        CommandEndpoints.Map(api);
     }
 
     /// <summary>

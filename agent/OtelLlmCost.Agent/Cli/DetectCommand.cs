@@ -15,9 +15,9 @@ namespace OtelLlmCost.Agent.Cli;
 /// <c>otel-llm-cost detect [--from --to] [--series dimension[=value][/metric]]</c>: runs anomaly detection over a window
 /// of history (default: the last 7 days) with the <c>Detection</c> settings of the configuration, records incidents in
 /// <c>anomalies</c> (re-running updates them, never duplicates) and prints the incidents overlapping the window.
-/// Progress goes to stderr. Sends no alerts: history is for reading; the running agent alerts on what is new. Needs the
-/// ledger to itself: with an agent running on the data directory it says so and exits 1 (the agent detects
-/// continuously; read its findings with <c>GET /api/v1/anomalies</c>).
+/// Progress goes to stderr. Sends no alerts: history is for reading; the running agent alerts on what is new. With an
+/// agent running on the data directory the command runs in the agent, on its live ledger and rollups
+/// (<see cref="AgentRelay"/>); otherwise it takes the data directory's lock and brings the rollups up to date first.
 /// </summary>
 internal static class DetectCommand
 {
@@ -39,12 +39,17 @@ internal static class DetectCommand
 
         command.SetAction(parseResult =>
         {
+            if (AgentRelay.TryRun(parseResult, parseResult.GetValue(dataDirectory)!) is { } relayed)
+            {
+                return relayed;
+            }
+
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var directory = parseResult.GetValue(dataDirectory)!;
             try
             {
-                if (!File.Exists(LedgerStore.FilePathIn(directory)))
+                if (CommandLedger.InAgent is null && !File.Exists(LedgerStore.FilePathIn(directory)))
                 {
                     throw new PricesCommand.BadInputException($"no ledger at {LedgerStore.FilePathIn(directory)}; run 'otel-llm-cost serve' or pass --data-dir");
                 }
@@ -61,15 +66,8 @@ internal static class DetectCommand
                     .GetSection(DetectionConfiguration.SectionName));
                 options.Validate();
 
-                // Re-running detection over history needs the ledger alone; an agent on this directory detects continuously.
-                using var directoryLock = DataDirectoryLock.Acquire(directory);
-                using var store = LedgerStore.Open(directory);
-                using (var maintainer = new RollupMaintainer(store, new RollupOptions { TimeZone = RollupMaintainer.StoredTimeZone(store), RetentionDays = 0 }))
-                {
-                    // Rows the agent stored after its last rollup pass are rolled up first, so the series are complete.
-                    maintainer.Update();
-                }
-
+                using var opened = CommandLedger.InAgent is null ? OpenAlone(directory) : null;
+                var store = opened?.Store ?? CommandLedger.InAgent!;
                 using var runner = new DetectionRunner(store, options, DetectorFactory.Create(options.Detector));
                 var pass = runner.RunRange(start, end, selector, new Progress(error));
                 using var connection = store.Connect();
@@ -78,11 +76,6 @@ internal static class DetectCommand
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"judged {pass.SeriesJudged} series ({pass.PointsJudged} points) from {start:yyyy-MM-ddTHH:mm}Z to {end:yyyy-MM-ddTHH:mm}Z with {runner.Detector.Name}: {pass.Opened.Count} new incidents, {records.Count} in the window"));
                 return 0;
-            }
-            catch (DataDirectoryBusyException busy) when (AgentAddressFile.TryReadLive(directory) is { } agent)
-            {
-                error.WriteLine($"error: {busy.Message} (it detects continuously: {agent.Api}api/v1/anomalies)");
-                return 1;
             }
             catch (Exception exception) when (exception is PricesCommand.BadInputException or DuckDbException or IOException or ArgumentException
                 or InvalidOperationException)
@@ -95,6 +88,40 @@ internal static class DetectCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The ledger alone (no agent runs on it): the data directory's lock, the store, and the rollups brought up to date
+    /// with the rows the agent stored after its last rollup pass, so the series are complete. In the agent, its own
+    /// rollup service keeps them current.
+    /// </summary>
+    private static OwnedLedger OpenAlone(string directory)
+    {
+        var directoryLock = DataDirectoryLock.Acquire(directory);
+        try
+        {
+            var store = LedgerStore.Open(directory);
+            using (var maintainer = new RollupMaintainer(store, new RollupOptions { TimeZone = RollupMaintainer.StoredTimeZone(store), RetentionDays = 0 }))
+            {
+                maintainer.Update();
+            }
+
+            return new OwnedLedger(directoryLock, store);
+        }
+        catch
+        {
+            directoryLock.Dispose();
+            throw;
+        }
+    }
+
+    private sealed record OwnedLedger(DataDirectoryLock Lock, LedgerStore Store) : IDisposable
+    {
+        public void Dispose()
+        {
+            Store.Dispose();
+            Lock.Dispose();
+        }
     }
 
     private static void Print(IReadOnlyList<AnomalyRecord> records, OutputFormat format, TextWriter output)

@@ -8,8 +8,9 @@ namespace OtelLlmCost.Agent.Cli;
 /// <summary>
 /// <c>otel-llm-cost export --format parquet|csv|focus --from --to --out DIR</c>: writes the ledger (or a UTC window of
 /// it) to files. The ledger is opened read-only but with DuckDB's external access on, since DuckDB itself writes the
-/// Parquet and CSV files; that is the user's own CLI writing where they asked, never SQL inside the agent. While an
-/// agent runs on the data directory the export reads its snapshot (<see cref="LedgerSource"/>).
+/// Parquet and CSV files; that is the user's own CLI writing where they asked. While an agent runs on the data
+/// directory the export runs in the agent (<see cref="AgentRelay"/>): its DuckDB, which may write only into its own
+/// folders, writes into <c>export-staging</c> in the data directory, and this CLI moves the file where the user asked.
 /// Progress goes to stderr, the summary to stdout. Exit 0 on success, 1 with a one-line reason.
 /// </summary>
 internal static class ExportCommand
@@ -32,15 +33,14 @@ internal static class ExportCommand
 
         command.SetAction(parseResult =>
         {
+            if (AgentRelay.TryRun(parseResult, parseResult.GetValue(dataDirectory)!) is { } relayed)
+            {
+                return relayed;
+            }
+
             var error = parseResult.InvocationConfiguration.Error;
             try
             {
-                var filePath = LedgerSource.Resolve(parseResult.GetValue(dataDirectory)!, error);
-                if (!File.Exists(filePath))
-                {
-                    throw new PricesCommand.BadInputException($"no ledger at {filePath}; run 'otel-llm-cost serve' or pass --data-dir");
-                }
-
                 var request = new ExportRequest(parseResult.GetValue(format), parseResult.GetValue(output)!, Utc(parseResult.GetValue(from)),
                     Utc(parseResult.GetValue(to)), parseResult.GetValue(grain),
                     parseResult.GetValue(focusVersion) == "1.3" ? FocusVersion.V1_3 : FocusVersion.V1_2);
@@ -49,9 +49,9 @@ internal static class ExportCommand
                     throw new PricesCommand.BadInputException("--from must be before --to");
                 }
 
-                using var database = DuckDbDatabase.Open(filePath, new DuckDbOpenOptions { AccessMode = DuckDbAccessMode.ReadOnly });
-                using var connection = database.Connect();
-                var result = LedgerExporter.Export(connection, request, new Progress(error));
+                using var ledger = CommandLedger.Open(parseResult.GetValue(dataDirectory)!, externalAccess: true);
+                var result = LedgerExporter.Export(ledger.Connection, request, new Progress(error));
+
                 var summary = string.Create(CultureInfo.InvariantCulture,
                     $"{result.File}: {result.Rows} rows, {result.Calls} calls, {result.CostUsd} USD");
                 parseResult.InvocationConfiguration.Output.WriteLine(result.UnpricedCallsExcluded > 0

@@ -128,16 +128,8 @@ internal static class QueryCommand
     internal static class RunningAgent
     {
         /// <summary>The API address from <c>agent.json</c> when the process it names is alive; null otherwise.</summary>
-        public static Uri? Find(string dataDirectory) => FindWithSnapshot(dataDirectory)?.Api;
-
-        /// <summary>
-        /// The live agent's API address and the snapshot file it announced (null when it keeps none or predates the field);
-        /// null when no live agent runs on the directory.
-        /// </summary>
-        public static (Uri Api, string? Snapshot)? FindWithSnapshot(string dataDirectory) =>
-            AgentAddressFile.TryReadLive(dataDirectory) is { } agent && Uri.TryCreate(agent.Api, UriKind.Absolute, out var api)
-                ? (api, agent.Snapshot)
-                : null;
+        public static Uri? Find(string dataDirectory) =>
+            AgentAddressFile.TryReadLive(dataDirectory) is { } agent && Uri.TryCreate(agent.Api, UriKind.Absolute, out var api) ? api : null;
 
         /// <summary>Runs the query on the agent; null when the agent cannot be reached (it stopped meanwhile).</summary>
         public static async Task<AdHocResult?> QueryAsync(Uri api, AdHocQuery query, string? adminToken, CancellationToken cancellationToken)

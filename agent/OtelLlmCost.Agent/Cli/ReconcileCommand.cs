@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using OtelLlmCost.Analytics.Reconciliation;
-using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Agent.Cli;
@@ -11,7 +10,7 @@ namespace OtelLlmCost.Agent.Cli;
 /// <c>otel-llm-cost reconcile --provider openai|anthropic FILE</c>: the provider's usage or cost export (the JSON
 /// of their usage/cost APIs, or a console CSV) beside the ledger, per UTC day × model (× scope with
 /// <c>--scope-column</c>), with the difference, and the lines only one side has. Reads the ledger file read-only, or
-/// the running agent's snapshot when an agent holds the ledger (<see cref="LedgerSource"/>). Exit code 0 when every line matched, 2 when some did not.
+/// runs on the agent when one holds the ledger (<see cref="AgentRelay"/>). Exit code 0 when every line matched, 2 when some did not.
 /// </summary>
 internal static class ReconcileCommand
 {
@@ -41,6 +40,11 @@ internal static class ReconcileCommand
 
         command.SetAction(parseResult =>
         {
+            if (AgentRelay.TryRun(parseResult, parseResult.GetValue(dataDirectory)!) is { } relayed)
+            {
+                return relayed;
+            }
+
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             try
@@ -53,13 +57,12 @@ internal static class ReconcileCommand
                 }
 
                 var lines = ProviderExport.Read(which, path);
-                using var database = LedgerStore.OpenReadOnly(LedgerSource.Resolve(parseResult.GetValue(dataDirectory)!, error));
-                using var connection = database.Connect();
-                var report = Reconciler.Compare(connection, which, lines, parseResult.GetValue(scopeColumn));
+                using var ledger = CommandLedger.Open(parseResult.GetValue(dataDirectory)!);
+                var report = Reconciler.Compare(ledger.Connection, which, lines, parseResult.GetValue(scopeColumn));
                 Print(report, parseResult.GetValue(format), output);
                 return report.Unmatched.Any() ? 2 : 0;
             }
-            catch (Exception exception) when (exception is ProviderExportException or DuckDbException or IOException or JsonException
+            catch (Exception exception) when (exception is ProviderExportException or PricesCommand.BadInputException or DuckDbException or IOException or JsonException
                 or FormatException or ArgumentException)
             {
                 error.WriteLine($"error: {exception.Message.ReplaceLineEndings(" ")}");

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json;
 using OtelLlmCost.Analytics.AdHoc;
 using OtelLlmCost.Analytics.Reports;
-using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Pricing.Catalog;
 using OtelLlmCost.Pricing.Cost;
@@ -11,7 +10,8 @@ namespace OtelLlmCost.Agent.Cli;
 
 /// <summary>
 /// <c>otel-llm-cost report chargeback|weekly|whatif</c>: reports computed from the ledger file, opened read-only, or
-/// from the running agent's snapshot when an agent holds the ledger (<see cref="LedgerSource"/>). The logic is in <c>OtelLlmCost.Analytics.Reports</c>; this only parses and prints.
+/// by the running agent on its live ledger when an agent holds it (<see cref="AgentRelay"/>). The logic is in
+/// <c>OtelLlmCost.Analytics.Reports</c>; this only parses and prints.
 /// Exit 0 on success, 1 with a one-line reason on stderr.
 /// </summary>
 internal static class ReportCommand
@@ -109,25 +109,23 @@ internal static class ReportCommand
 
     internal static int Run(ParseResult parseResult, Option<string> dataDirectory, Action<DuckDbConnection, TextWriter> report)
     {
+        if (AgentRelay.TryRun(parseResult, parseResult.GetValue(dataDirectory)!) is { } relayed)
+        {
+            return relayed;
+        }
+
         var error = parseResult.InvocationConfiguration.Error;
         try
         {
-            var filePath = LedgerSource.Resolve(parseResult.GetValue(dataDirectory)!, error);
-            if (!File.Exists(filePath))
-            {
-                throw new PricesCommand.BadInputException($"no ledger at {filePath}; run 'otel-llm-cost serve' or pass --data-dir");
-            }
-
-            using var database = LedgerStore.OpenReadOnly(filePath);
-            using var connection = database.Connect();
-            report(connection, parseResult.InvocationConfiguration.Output);
+            using var ledger = CommandLedger.Open(parseResult.GetValue(dataDirectory)!);
+            report(ledger.Connection, parseResult.InvocationConfiguration.Output);
             return 0;
         }
         catch (Exception exception) when (exception is PricesCommand.BadInputException or DuckDbException or IOException or FormatException
             or CatalogFormatException or JsonException)
         {
             var hint = exception.Message.Contains("Conflicting lock", StringComparison.Ordinal)
-                ? " (a running agent holds this ledger; stop it to run reports)"
+                ? " (another process holds this ledger and no agent answers for it; stop that process to run reports)"
                 : "";
             error.WriteLine($"error: {exception.Message.Split('\n', 2)[0].Trim()}{hint}");
             return 1;

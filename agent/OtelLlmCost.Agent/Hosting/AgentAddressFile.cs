@@ -5,10 +5,10 @@ namespace OtelLlmCost.Agent.Hosting;
 
 /// <summary>
 /// <c>agent.json</c> in the data directory: what a CLI on the same data directory needs to find a running agent (where
-/// to reach it, which process it is, which snapshot it keeps; null: none). Written by the agent once it listens, removed
+/// to reach it, which process it is, which Parquet lake it writes; null: none). Written by the agent once it listens, removed
 /// by that agent when it stops. The one type that writes and reads it.
 /// </summary>
-internal sealed record AgentAddressFile(string Api, string Grpc, string Http, int ProcessId, string Ledger, string? Snapshot)
+internal sealed record AgentAddressFile(string Api, string Grpc, string Http, int ProcessId, string Ledger, string? Lake)
 {
     public const string FileName = "agent.json";
 

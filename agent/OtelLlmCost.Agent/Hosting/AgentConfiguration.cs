@@ -59,6 +59,7 @@ internal static class AgentConfiguration
                 Attribution = ReadAttribution(configuration.GetSection("Attribution")),
             },
             Metrics = configuration.GetSection(Metrics.MetricsOptions.SectionName).Get<Metrics.MetricsOptions>() ?? new Metrics.MetricsOptions(),
+            Lake = configuration.GetSection(Analytics.Lake.LakeOptions.SectionName).Get<Analytics.Lake.LakeOptions>() ?? new Analytics.Lake.LakeOptions(),
             Traces = configuration.GetSection(TraceOptions.SectionName).Get<TraceOptions>() ?? new TraceOptions(),
             Forwarding = configuration.GetSection(ForwarderOptions.SectionName).Get<ForwarderOptions>() ?? new ForwarderOptions(),
             PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],

@@ -53,6 +53,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public LedgerStore Store => _store;
 
+    /// <summary>The agent's services (tests reach a hosted service through them).</summary>
+    internal IServiceProvider Services => _application.Services;
+
     public PriceCatalog Catalog { get; }
 
     /// <summary>Trace-aware attribution and the forwarder (for tests and diagnostics).</summary>
@@ -63,8 +66,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public Uri GrpcAddress => new($"http://{Format(_otlpListeners.Grpc.IPEndPoint!)}/");
 
-    /// <summary>The read-only DuckDB snapshot the agent refreshes, written into <c>agent.json</c> for the offline commands.</summary>
-    public string? SnapshotPath { get; private init; }
+    /// <summary>The root of the Parquet lake the agent writes (null: none), written into <c>agent.json</c> for tools.</summary>
+    public string? LakePath { get; private init; }
 
     public Uri HttpAddress => new($"http://{Format(_otlpListeners.Http.IPEndPoint!)}/");
 
@@ -79,20 +82,23 @@ internal sealed partial class AgentHost : IAsyncDisposable
     {
         options.Validate();
         var catalog = options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer));
-        var snapshotPath = options.Metrics.Enabled && options.Metrics.Snapshot.Enabled ? options.Metrics.Snapshot.FullPath(options.DataDirectory) : null;
+        var lakePath = options.Lake.Enabled ? options.Lake.FullPath(options.DataDirectory) : null;
         var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        string ExportStaging() => Cli.CommandLedger.ExportStaging(options.DataDirectory) + Path.DirectorySeparatorChar;
+        RemoveStagingLeftovers(Cli.CommandLedger.ExportStaging(options.DataDirectory));
         LedgerStore? store = null;
         GroupCommitLedgerWriter? writer = null;
         try
         {
             // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load
-            // extensions, except the snapshot's staging directory, where DuckDB itself writes the snapshot; nor change
+            // extensions, except the Parquet lake's directory, where DuckDB itself writes the lake's files, and the folder
+            // where a relayed `export` is written before it is moved where the user asked (Cli/AgentRelay); nor change
             // the limits set here: the configuration is locked once they are applied.
             store = LedgerStore.Open(options.DataDirectory, new DuckDbOpenOptions
             {
                 AccessMode = DuckDbAccessMode.ReadWrite,
                 EnableExternalAccess = false,
-                AllowedDirectories = snapshotPath is null ? [] : [Snapshot.LedgerSnapshot.StagingDirectory(snapshotPath) + Path.DirectorySeparatorChar],
+                AllowedDirectories = lakePath is null ? [ExportStaging()] : [ExportStaging(), Analytics.Lake.LakeExporter.AllowedDirectory(lakePath)],
                 MemoryLimit = options.StoreMemoryLimit,
                 MaxTempDirectorySize = options.StoreMaxTempDirectorySize,
                 Threads = options.StoreThreads,
@@ -149,7 +155,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog, directoryLock,
                 options.DataDirectory, traces)
             {
-                SnapshotPath = snapshotPath,
+                LakePath = lakePath,
             };
             application.Use(application.Services.GetRequiredService<ClientErrorLog>().InvokeAsync);
             application.Use(host.KeepListenersApart);
@@ -178,6 +184,22 @@ internal sealed partial class AgentHost : IAsyncDisposable
         }
     }
 
+    /// <summary>What relayed commands of a killed agent, or a CLI that stopped before taking its export, left behind.</summary>
+    private static void RemoveStagingLeftovers(string staging)
+    {
+        try
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // Tried again at the next start; the folder only holds files of finished commands.
+        }
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _application.StartAsync(cancellationToken);
@@ -188,7 +210,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         LogListening(logger, "API", ApiAddress);
         LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
         await new AgentAddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath,
-            SnapshotPath).WriteAsync(_dataDirectory, cancellationToken);
+            LakePath).WriteAsync(_dataDirectory, cancellationToken);
     }
 
     /// <summary>Runs until Ctrl+C or SIGTERM.</summary>

@@ -61,6 +61,9 @@ internal sealed class AgentOptions
     /// <summary>The <c>/metrics</c> exposition, its label bounds and the dashboard snapshot.</summary>
     public Metrics.MetricsOptions Metrics { get; set; } = new();
 
+    /// <summary>The Parquet lake that dashboards and other tools read (section <c>Lake</c>).</summary>
+    public Analytics.Lake.LakeOptions Lake { get; set; } = new();
+
     /// <summary>What the savings report looks for: downgrade overrides, non-interactive workloads, caching thresholds.</summary>
     public Analytics.Reports.Savings.SavingsOptions Savings { get; set; } = new();
 
@@ -104,6 +107,7 @@ internal sealed class AgentOptions
         Rollups.Validate();
         Budgets.Validate();
         Metrics.Validate();
+        Lake.Validate();
         Detection.Validate();
         Alerts.Validate();
         Traces.Validate();

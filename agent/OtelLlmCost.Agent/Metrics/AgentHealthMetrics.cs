@@ -12,23 +12,23 @@ internal sealed class AgentHealthMetrics
     public const string MeterName = "OtelLlmCost.Agent";
 
     private readonly Histogram<double> _rollupDuration;
-    private readonly Histogram<double> _snapshotDuration;
-    private readonly Counter<long> _snapshotFailures;
-    private long _lastSnapshotUnixMs;
+    private readonly Histogram<double> _lakeDuration;
+    private readonly Counter<long> _lakeFailures;
+    private long _lastLakePassUnixMs;
 
     public AgentHealthMetrics(IMeterFactory meterFactory, string ledgerFilePath)
     {
         var meter = meterFactory.Create(MeterName);
         _rollupDuration = meter.CreateHistogram("otelllmcost.rollup.duration", "s", "Duration of one rollup maintenance pass, by pass (update, retention).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = MetricsCollector.SecondsBuckets });
-        _snapshotDuration = meter.CreateHistogram("otelllmcost.snapshot.duration", "s", "Duration of one dashboard snapshot refresh.",
+        _lakeDuration = meter.CreateHistogram("otelllmcost.lake.export.duration", "s", "Duration of one Parquet lake export pass.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = MetricsCollector.SecondsBuckets });
-        _snapshotFailures = meter.CreateCounter<long>("otelllmcost.snapshot.failures", "{refresh}", "Dashboard snapshot refreshes that failed.");
-        meter.CreateObservableGauge("otelllmcost.snapshot.last_success_timestamp", () =>
+        _lakeFailures = meter.CreateCounter<long>("otelllmcost.lake.export.failures", "{pass}", "Parquet lake export passes that failed.");
+        meter.CreateObservableGauge("otelllmcost.lake.export.last_success_timestamp", () =>
         {
-            var last = Interlocked.Read(ref _lastSnapshotUnixMs);
+            var last = Interlocked.Read(ref _lastLakePassUnixMs);
             return last == 0 ? [] : new[] { new Measurement<double>(last / 1000.0) };
-        }, "s", "Unix time of the last successful dashboard snapshot refresh.");
+        }, "s", "Unix time of the last successful Parquet lake export pass.");
         meter.CreateObservableGauge("otelllmcost.store.size", () => FileSizes(ledgerFilePath), "By",
             "Size on disk of the ledger's DuckDB files, by file (database, wal).");
         meter.CreateObservableGauge("otelllmcost.process.memory", static () => Environment.WorkingSet, "By", "Resident memory of the agent process.");
@@ -39,16 +39,16 @@ internal sealed class AgentHealthMetrics
     public void RecordRollupPass(string pass, TimeSpan duration) =>
         _rollupDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("pass", pass));
 
-    public void RecordSnapshot(TimeSpan duration, bool succeeded, DateTimeOffset at)
+    public void RecordLakePass(TimeSpan duration, bool succeeded, DateTimeOffset at)
     {
         if (succeeded)
         {
-            _snapshotDuration.Record(duration.TotalSeconds);
-            Interlocked.Exchange(ref _lastSnapshotUnixMs, at.ToUnixTimeMilliseconds());
+            _lakeDuration.Record(duration.TotalSeconds);
+            Interlocked.Exchange(ref _lastLakePassUnixMs, at.ToUnixTimeMilliseconds());
         }
         else
         {
-            _snapshotFailures.Add(1);
+            _lakeFailures.Add(1);
         }
     }
 

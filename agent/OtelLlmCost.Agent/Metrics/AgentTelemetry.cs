@@ -30,9 +30,10 @@ internal static class AgentTelemetry
         services.AddSingleton(provider => new OtlpMetricsPush(OtlpMetricsExport.Create(Environment.GetEnvironmentVariable,
             [Receivers.Otlp.OtlpReceiverOptions.ParseEndpoint(options.Otlp.GrpcEndpoint), Receivers.Otlp.OtlpReceiverOptions.ParseEndpoint(options.Otlp.HttpEndpoint)],
             provider.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Metrics"))));
-        if (options.Metrics.Snapshot.Enabled)
+        if (options.Lake.Enabled)
         {
-            services.AddHostedService<Snapshot.SnapshotService>();
+            services.AddSingleton<Lake.LakeService>();
+            services.AddHostedService(provider => provider.GetRequiredService<Lake.LakeService>());
         }
     }
 

@@ -1,6 +1,6 @@
 namespace OtelLlmCost.Agent.Metrics;
 
-/// <summary>The <c>Metrics</c> configuration section: <c>/metrics</c>, label bounds, and the dashboard snapshot.</summary>
+/// <summary>The <c>Metrics</c> configuration section: <c>/metrics</c>, and label bounds.</summary>
 internal sealed class MetricsOptions
 {
     public const string SectionName = "Metrics";
@@ -21,44 +21,11 @@ internal sealed class MetricsOptions
     /// </summary>
     public int MaxLabelValues { get; set; } = 100;
 
-    public SnapshotOptions Snapshot { get; set; } = new();
-
     public void Validate()
     {
         if (MaxLabelValues < 1)
         {
             throw new ArgumentException("Metrics:MaxLabelValues must be at least 1.");
         }
-
-        Snapshot.Validate();
     }
-}
-
-/// <summary>The read-only copy of the ledger that Grafana's DuckDB datasource and the duckdb CLI open.</summary>
-internal sealed class SnapshotOptions
-{
-    public const string DefaultFileName = "otel-llm-cost.snapshot.duckdb";
-
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>How often the snapshot is refreshed (the first refresh runs shortly after start).</summary>
-    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
-
-    /// <summary>The snapshot file; a relative path is inside the data directory.</summary>
-    public string Path { get; set; } = DefaultFileName;
-
-    public void Validate()
-    {
-        if (Interval < TimeSpan.FromSeconds(1))
-        {
-            throw new ArgumentException("Metrics:Snapshot:Interval must be at least one second.");
-        }
-
-        if (string.IsNullOrWhiteSpace(Path))
-        {
-            throw new ArgumentException("Metrics:Snapshot:Path must not be empty.");
-        }
-    }
-
-    public string FullPath(string dataDirectory) => System.IO.Path.GetFullPath(System.IO.Path.Combine(dataDirectory, Path));
 }

@@ -47,7 +47,7 @@ public sealed class RollupMaintainer : IDisposable
 
     internal const string RollupDimensions = "service, environment, provider, model, team, feature, workload, tenant";
 
-    private const string LedgerMeasures = """
+    internal const string LedgerMeasures = """
         count(*), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE cost_usd IS NULL),
         coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_read_tokens), 0),
         coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),

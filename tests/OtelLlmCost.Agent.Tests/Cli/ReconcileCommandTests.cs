@@ -1,11 +1,12 @@
 using System.Text.Json;
+using OtelLlmCost.Agent.Tests.EndToEnd;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Tests.Cli;
 
-/// <summary><c>otel-llm-cost reconcile</c>: a provider export beside the ledger, on the file or on a running agent's snapshot.</summary>
+/// <summary><c>otel-llm-cost reconcile</c>: a provider export beside the ledger, on the file or run by the agent that holds it.</summary>
 [TestClass]
 public sealed class ReconcileCommandTests
 {
@@ -102,17 +103,16 @@ public sealed class ReconcileCommandTests
     }
 
     [TestMethod]
-    public async Task Reconcile_AgentRunning_ReadsItsSnapshot()
+    public async Task Reconcile_AgentRunning_RunsInTheAgentOnItsLiveLedger()
     {
-        await using var agent = await SnapshotReadTests.AgentWithSnapshotAsync(
-            fixture => Write(fixture.Host.Store, Call("01", "gpt-4o", 2.00m, "proj_support")), rows: 1);
+        await using var agent = await AgentFixture.StartAsync();
+        Write(agent.Host.Store, Call("01", "gpt-4o", 2.00m, "proj_support"));
         var export = Path.Combine(agent.DataDirectory, "costs.csv");
         await File.WriteAllTextAsync(export, "date,model,project_id,cost_usd\n2025-11-13,gpt-4o,proj_support,2.00\n");
 
         var (exit, output, error) = await CliRunner.RunAsync("reconcile", "--provider", "openai", export, "--data-dir", agent.DataDirectory, "--format", "json");
 
         exit.ShouldBe(0, error);
-        SnapshotReadTests.AsOf(error);
         using var json = JsonDocument.Parse(output);
         json.RootElement.GetProperty("ledger_cost_usd").GetDecimal().ShouldBe(2.00m);
     }

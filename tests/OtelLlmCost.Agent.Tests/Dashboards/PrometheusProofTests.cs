@@ -47,7 +47,6 @@ public sealed partial class PrometheusProofTests
 
         await using var agent = await AgentFixture.StartAsync(options =>
         {
-            options.Metrics.Snapshot.Interval = TimeSpan.FromSeconds(1);
             // A budget over all traffic, so the budget panels and rules have a series to show.
             options.Budgets.Interval = TimeSpan.FromSeconds(1);
             options.Budgets.Items.Add(new OtelLlmCost.Analytics.Budgets.BudgetDefinition { Id = "all-traffic", LimitUsd = 1000m, Window = "30d" });
@@ -92,7 +91,7 @@ public sealed partial class PrometheusProofTests
 
             // Rates need two scrapes after the traffic; recording rules one evaluation after that.
             var ready = await WaitForAsync(http, ["sum(rate(otelllmcost_llm_calls_total[1m])) > 0", "otelllmcost:llm_unpriced_share:rate1h > 0",
-                "otelllmcost:snapshot_age_seconds", "otelllmcost:llm_cost_usd_per_hour:avg7d", "otelllmcost_anomaly_score"]);
+                "otelllmcost:lake_export_age_seconds", "otelllmcost:llm_cost_usd_per_hour:avg7d", "otelllmcost_anomaly_score"]);
             ready.ShouldBeTrue($"Prometheus never had the agent's data. Log:\n{log}");
 
             var failures = new List<string>();

@@ -14,7 +14,7 @@ namespace OtelLlmCost.Agent.Tests.Hosting;
 public sealed class DataDirectoryLockTests
 {
     [TestMethod]
-    public async Task SecondServe_AfterTheFirstAgentsSnapshots_ExitsWithOneLineAndTheFirstKeepsCommitting()
+    public async Task SecondServe_AfterTheFirstAgentServedACliReport_ExitsWithOneLineAndTheFirstKeepsCommitting()
     {
         if (!File.Exists("/proc/locks"))
         {
@@ -37,14 +37,18 @@ public sealed class DataDirectoryLockTests
     {
         var agent = await WaitForAddressFileAsync(dataDirectory, first);
         (await ExportAsync(agent, "1000000000000001")).ShouldBe(System.Net.HttpStatusCode.OK);
-        await WaitForSnapshotRowsAsync(Path.Combine(dataDirectory, "otel-llm-cost.snapshot.duckdb"), 1);
+        var (reportExit, report, reportError) = await CliRunner.RunAsync("report", "chargeback", "--data-dir", dataDirectory,
+            "--period", DateTime.UtcNow.ToString("yyyy-MM", CultureInfo.InvariantCulture), "--format", "csv");
+        reportExit.ShouldBe(0, reportError);
+        report.ShouldContain(",1,", customMessage: "the CLI's report, run by the agent, sees the call just committed");
 
-        // The snapshot once copied the ledger with File.Copy, whose close dropped DuckDB's fcntl lock on it.
+        // A dashboard snapshot once copied the ledger with File.Copy, whose close dropped DuckDB's fcntl lock on it: the
+        // agent's readers (the lake's passes, relayed CLI commands) must leave it in place.
         var locks = await File.ReadAllLinesAsync("/proc/locks");
         var lockInode = await InodeAsync(Path.Combine(dataDirectory, DataDirectoryLock.FileName));
         var ledgerInode = await InodeAsync(LedgerStore.FilePathIn(dataDirectory));
         locks.ShouldContain(line => Holds(line, "FLOCK", first.Id, lockInode), "the agent holds agent.lock with flock");
-        locks.ShouldContain(line => Holds(line, "POSIX", first.Id, ledgerInode), "DuckDB's own lock on the ledger survives the snapshot");
+        locks.ShouldContain(line => Holds(line, "POSIX", first.Id, ledgerInode), "DuckDB's own lock on the ledger survives the agent's readers");
 
         var addressFile = AgentAddressFile.PathIn(dataDirectory);
         var addressBytes = await File.ReadAllBytesAsync(addressFile);
@@ -67,8 +71,8 @@ public sealed class DataDirectoryLockTests
 
         (await File.ReadAllBytesAsync(addressFile)).ShouldBe(addressBytes, "the refused agent leaves agent.json alone");
 
-        // The commands that write the ledger are refused the same way, by the same lock.
-        foreach (var command in new[] { new[] { "reprice" }, ["rollups", "rebuild"], ["detect"] })
+        // The commands that write the ledger are refused the same way, by the same lock (detect runs in the agent).
+        foreach (var command in new[] { new[] { "reprice" }, ["rollups", "rebuild"] })
         {
             var (exit, _, error) = await CliRunner.RunAsync([.. command, "--data-dir", dataDirectory]);
             exit.ShouldBe(1, string.Join(' ', command));
@@ -123,7 +127,7 @@ public sealed class DataDirectoryLockTests
             RedirectStandardError = true,
             Environment =
             {
-                ["OTELLLMCOST__Metrics__Snapshot__Interval"] = "00:00:01",
+                ["OTELLLMCOST__Lake__Interval"] = "00:00:01",
                 ["OTELLLMCOST__Rollups__RetentionDays"] = "0",
             },
         };
@@ -155,27 +159,6 @@ public sealed class DataDirectoryLockTests
         }
 
         throw new AssertFailedException($"the agent wrote no agent.json (exited: {process.HasExited})");
-    }
-
-    private static async Task WaitForSnapshotRowsAsync(string snapshot, long rows)
-    {
-        var deadline = Environment.TickCount64 + 30_000;
-        while (Environment.TickCount64 < deadline)
-        {
-            if (File.Exists(snapshot))
-            {
-                using var database = LedgerStore.OpenReadOnly(snapshot);
-                using var connection = database.Connect();
-                if (Convert.ToInt64(connection.ExecuteScalar("SELECT count(*) FROM llm_calls"), CultureInfo.InvariantCulture) >= rows)
-                {
-                    return;
-                }
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new AssertFailedException($"no snapshot with {rows} rows at {snapshot}");
     }
 
     private static async Task<System.Net.HttpStatusCode> ExportAsync(AgentAddressFile agent, string spanId)

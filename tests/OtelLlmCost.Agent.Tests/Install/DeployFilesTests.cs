@@ -29,6 +29,7 @@ public sealed class DeployFilesTests
         ["Detection"] = options => options.Detection,
         ["Alerts"] = options => options.Alerts,
         ["Metrics"] = options => options.Metrics,
+        ["Lake"] = options => options.Lake,
         ["Traces"] = options => options.Traces,
         ["Forwarding"] = options => options.Forwarding,
         ["Savings"] = options => options.Savings,

@@ -124,7 +124,7 @@ public class SpendQueryBenchmarks
         }
     }
 
-    private static void GenerateRange(DuckDbConnection connection, long first, long end, string start, long stepMicros) =>
+    internal static void GenerateRange(DuckDbConnection connection, long first, long end, string start, long stepMicros) =>
         connection.Execute(string.Create(CultureInfo.InvariantCulture, $"""
             INSERT INTO llm_calls (trace_id, span_id, start_time, duration_ms, provider, operation, request_model, response_model,
                 status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,

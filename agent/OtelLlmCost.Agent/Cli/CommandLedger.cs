@@ -1,0 +1,81 @@
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
+
+namespace OtelLlmCost.Agent.Cli;
+
+/// <summary>
+/// The ledger an offline command (<c>report</c>, <c>export</c>, <c>reconcile</c>, <c>detect</c>) reads: the running
+/// agent's own database when the command runs inside the agent (<see cref="AgentRelay"/>), else the ledger file of the
+/// data directory opened read-only. The commands never read a copy, so what they print is what the ledger holds now.
+/// </summary>
+internal sealed class CommandLedger : IDisposable
+{
+    private static readonly AsyncLocal<LedgerStore?> AgentStore = new();
+    private readonly DuckDbDatabase? _database;
+
+    private CommandLedger(DuckDbDatabase? database, DuckDbConnection connection)
+    {
+        _database = database;
+        Connection = connection;
+    }
+
+    public DuckDbConnection Connection { get; }
+
+    /// <summary>The agent's store while a relayed command runs inside the agent; null in the CLI process.</summary>
+    public static LedgerStore? InAgent => AgentStore.Value;
+
+    /// <summary>
+    /// Where a relayed <c>export</c> lets the agent's DuckDB write (one of the store's allowed directories) before the file
+    /// is moved to the folder the user asked for.
+    /// </summary>
+    public static string ExportStaging(string dataDirectory) => Path.GetFullPath(Path.Combine(dataDirectory, "export-staging"));
+
+    public static string ExportStaging(LedgerStore store) => ExportStaging(Path.GetDirectoryName(store.FilePath)!);
+
+    /// <summary>Runs what follows (on this async flow) against the agent's store.</summary>
+    public static IDisposable RunInAgent(LedgerStore store)
+    {
+        AgentStore.Value = store;
+        return new Reset();
+    }
+
+    /// <exception cref="PricesCommand.BadInputException">There is no ledger in the data directory.</exception>
+    public static CommandLedger Open(string dataDirectory, bool externalAccess = false)
+    {
+        if (InAgent is { } store)
+        {
+            return new CommandLedger(null, store.Connect());
+        }
+
+        var filePath = LedgerStore.FilePathIn(dataDirectory);
+        if (!File.Exists(filePath))
+        {
+            throw new PricesCommand.BadInputException($"no ledger at {filePath}; run 'otel-llm-cost serve' or pass --data-dir");
+        }
+
+        // The user's own CLI may let DuckDB write files where they asked (export); SQL inside the agent never does.
+        var database = externalAccess
+            ? DuckDbDatabase.Open(filePath, new DuckDbOpenOptions { AccessMode = DuckDbAccessMode.ReadOnly })
+            : LedgerStore.OpenReadOnly(filePath);
+        try
+        {
+            return new CommandLedger(database, database.Connect());
+        }
+        catch
+        {
+            database.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        Connection.Dispose();
+        _database?.Dispose();
+    }
+
+    private sealed class Reset : IDisposable
+    {
+        public void Dispose() => AgentStore.Value = null;
+    }
+}

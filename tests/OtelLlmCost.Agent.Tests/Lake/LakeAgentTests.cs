@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using OtelLlmCost.Agent.Lake;
+using OtelLlmCost.Agent.Tests.Dashboards;
+using OtelLlmCost.Agent.Tests.EndToEnd;
+using OtelLlmCost.Analytics.Store.DuckDb;
+
+namespace OtelLlmCost.Agent.Tests.Lake;
+
+/// <summary>
+/// The agent's Parquet lake as its readers see it: the deep-view dashboard's SQL over it, and one lake written by two
+/// agents that a DuckDB query reads in place. Hours are closed by a fake clock, never by waiting.
+/// </summary>
+[TestClass]
+public sealed partial class LakeAgentTests
+{
+    [TestMethod]
+    public async Task TwoAgents_OneSharedLake_DuckDbQueryOverBothEqualsTheSumOfTheTwoLedgers()
+    {
+        using var shared = new TemporaryDirectory();
+        var now = DateTimeOffset.UtcNow;
+        var hourAgo = now.AddHours(-1);
+        var (clockA, clockB) = (new FakeTimeProvider(now), new FakeTimeProvider(now));
+        await using var agentA = await StartAsync("agent-a", shared.Path, clockA);
+        await using var agentB = await StartAsync("agent-b", shared.Path, clockB);
+
+        await SendAsync(agentA, hourAgo, "a", calls: 3, model: "gpt-4o");
+        await SendAsync(agentB, hourAgo, "b", calls: 2, model: "gpt-4o-mini");
+        await SendAsync(agentB, now, "c", calls: 1, model: "gpt-4o-mini");
+        await agentA.WaitForAsync("SELECT count(*) FROM llm_calls", 3L);
+        await agentB.WaitForAsync("SELECT count(*) FROM llm_calls", 3L);
+
+        // Two hours later every call's hour is closed: one pass of each agent writes them.
+        await PassAsync(agentA, clockA, TimeSpan.FromHours(2));
+        await PassAsync(agentB, clockB, TimeSpan.FromHours(2));
+
+        using var database = DuckDbDatabase.Open(":memory:");
+        using var connection = database.Connect();
+        using var reader = connection.Query($"""
+            SELECT count(*), sum(cost_usd), CAST(sum(input_tokens) AS BIGINT), count(DISTINCT regexp_extract(filename, '([a-z]+-[a-z])-[0-9]+\.parquet$', 1))
+            FROM read_parquet('{shared.Path}/calls/*/*/*.parquet', hive_partitioning = true, filename = true)
+            """);
+        reader.Read().ShouldBeTrue();
+        var ledgers = Sums(agentA).Add(Sums(agentB));
+        (reader.GetInt64(0), reader.GetDecimal(1), reader.GetInt64(2)).ShouldBe(ledgers);
+        reader.GetInt64(0).ShouldBe(6);
+        reader.GetInt64(3).ShouldBe(2, "each agent's files carry its id");
+        var names = Directory.EnumerateFiles(Path.Combine(shared.Path, "calls"), "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
+        names.ShouldAllBe(name => name!.StartsWith("agent-a-", StringComparison.Ordinal) || name.StartsWith("agent-b-", StringComparison.Ordinal));
+        names.ShouldBeUnique();
+    }
+
+    [TestMethod]
+    public async Task DeepViewDashboardQueries_OverTheAgentsLake_ReturnRows()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var clock = new FakeTimeProvider(now);
+        using var lake = new TemporaryDirectory();
+        await using var agent = await StartAsync("agent-a", lake.Path, clock);
+        await PrometheusProofTests.SendUnpricedAndUnattributedCallsAsync(agent);
+        await agent.WaitForAsync("SELECT count(*) FROM llm_calls", 2L);
+        await PassAsync(agent, clock, TimeSpan.FromHours(2));
+
+        using var database = DuckDbDatabase.Open(":memory:");
+        using var connection = database.Connect();
+        var from = now.AddHours(-2).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        var to = now.AddHours(1).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        var sqlQueries = DashboardFiles.Queries().Where(query => query.DatasourceType == "motherduck-duckdb-datasource").ToList();
+        sqlQueries.Count.ShouldBeGreaterThanOrEqualTo(3);
+        foreach (var query in sqlQueries)
+        {
+            var sql = TimeFilter().Replace(query.Text.Replace("${lake}", lake.Path, StringComparison.Ordinal),
+                match => $"{match.Groups["column"].Value} BETWEEN TIMESTAMP '{from}' AND TIMESTAMP '{to}'");
+            sql.ShouldNotContain("FROM llm_calls", customMessage: "the deep views read the lake, never the ledger");
+            using var reader = connection.Query(sql);
+            reader.Read().ShouldBeTrue($"{query} returned no rows");
+        }
+    }
+
+    private static Task<AgentFixture> StartAsync(string agentId, string lakeRoot, FakeTimeProvider clock) =>
+        AgentFixture.StartAsync(options =>
+        {
+            options.Lake.AgentId = agentId;
+            options.Lake.Path = lakeRoot;
+        }, services => services.AddSingleton<TimeProvider>(clock));
+
+    /// <summary>Moves the agent's clock by <paramref name="by"/> and waits until its lake service has run the pass that follows.</summary>
+    private static async Task PassAsync(AgentFixture agent, FakeTimeProvider clock, TimeSpan by)
+    {
+        var service = agent.Host.Services.GetRequiredService<LakeService>();
+        await WaitUntilAsync(() => service.Passes >= 1, "the lake's first pass");
+        var passes = service.Passes;
+        clock.Advance(by);
+        await WaitUntilAsync(() => service.Passes > passes, "a lake pass after the clock moved");
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = Environment.TickCount64 + 20_000;
+        while (!condition())
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                Assert.Fail($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Real OTLP/HTTP JSON to the agent: <paramref name="calls"/> priced chat spans starting at <paramref name="start"/>.</summary>
+    private static async Task SendAsync(AgentFixture agent, DateTimeOffset start, string team, int calls, string model)
+    {
+        var nanos = start.ToUnixTimeMilliseconds() * 1_000_000;
+        var spans = Enumerable.Range(1, calls).Select(i => $$$"""
+            {"traceId":"{{{Guid.NewGuid():N}}}","spanId":"{{{i:x16}}}","name":"chat {{{model}}}","kind":3,
+             "startTimeUnixNano":"{{{nanos + i}}}","endTimeUnixNano":"{{{nanos + i + 800_000_000}}}",
+             "attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},
+               {"key":"gen_ai.provider.name","value":{"stringValue":"openai"}},
+               {"key":"gen_ai.request.model","value":{"stringValue":"{{{model}}}"}},
+               {"key":"gen_ai.usage.input_tokens","value":{"intValue":"{{{1000 + i}}}"}},
+               {"key":"gen_ai.usage.output_tokens","value":{"intValue":"80"}}]}
+            """);
+        var body = $$$"""
+            {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"team","value":{"stringValue":"{{{team}}}"}}]},
+              "scopeSpans":[{"spans":[{{{string.Join(",", spans)}}}]}]}]}
+            """;
+        using var http = new HttpClient();
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        var response = await http.PostAsync(agent.TracesHttpUri, content);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
+
+    private static (long Calls, decimal Cost, long InputTokens) Sums(AgentFixture agent)
+    {
+        using var connection = agent.Host.Store.Connect();
+        using var reader = connection.Query("SELECT count(*), sum(cost_usd), CAST(sum(input_tokens) AS BIGINT) FROM llm_calls");
+        reader.Read();
+        return (reader.GetInt64(0), reader.GetDecimal(1), reader.GetInt64(2));
+    }
+
+    [GeneratedRegex(@"\$__timeFilter\((?<column>[a-z_]+)\)")]
+    private static partial Regex TimeFilter();
+}
+
+internal static class SumExtensions
+{
+    public static (long, decimal, long) Add(this (long Calls, decimal Cost, long InputTokens) left, (long Calls, decimal Cost, long InputTokens) right) =>
+        (left.Calls + right.Calls, left.Cost + right.Cost, left.InputTokens + right.InputTokens);
+}

@@ -145,6 +145,24 @@ public sealed class DuckDbRoundTripTests
     }
 
     [TestMethod]
+    [DataRow("['a']", "VARCHAR[]")]
+    [DataRow("[1, 2]", "INTEGER[]")]
+    [DataRow("[[1.5::DECIMAL(18,12)]]", "DECIMAL[][]")]
+    [DataRow("1.5::DECIMAL(18,12)", "DECIMAL(18,12)")]
+    [DataRow("MAP {'k': 1}", "MAP(VARCHAR, INTEGER)")]
+    [DataRow("{'k': 1}", "STRUCT")]
+    [DataRow("TIMESTAMPTZ '2026-11-22 13:45:12+00'", "TIMESTAMPTZ")]
+    [DataRow("1::UBIGINT", "UBIGINT")]
+    [DataRow("1::HUGEINT", "HUGEINT")]
+    public void ResultColumnType_NamesTheDuckDbType(string expression, string expected)
+    {
+        using var database = DuckDbDatabase.Open(":memory:");
+        using var connection = database.Connect();
+        using var reader = connection.Query($"SELECT {expression} AS v");
+        reader.GetColumnType(0).ToString().ShouldBe(expected);
+    }
+
+    [TestMethod]
     public void Appender_EveryColumnKindWithNulls_RoundTripsAcrossChunkBoundaries()
     {
         using var database = DuckDbDatabase.Open(":memory:");

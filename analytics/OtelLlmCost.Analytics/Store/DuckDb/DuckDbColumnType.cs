@@ -30,10 +30,12 @@ public sealed class DuckDbColumnType
 
     public override string ToString() => TypeId switch
     {
+        // Element types of a result's nested columns are known only as far as DuckDB.NET's CLR shapes show them.
+        DuckDbTypeId.Decimal when DecimalWidth == 0 => "DECIMAL",
         DuckDbTypeId.Decimal => $"DECIMAL({DecimalWidth},{DecimalScale})",
-        DuckDbTypeId.List => $"{Child}[]",
-        DuckDbTypeId.Map => $"MAP({StructFields[0].Type}, {StructFields[1].Type})",
-        DuckDbTypeId.Struct => $"STRUCT({string.Join(", ", StructFields.Select(f => $"{f.Name} {f.Type}"))})",
+        DuckDbTypeId.List when Child is not null => $"{Child}[]",
+        DuckDbTypeId.Map when StructFields.Count == 2 => $"MAP({StructFields[0].Type}, {StructFields[1].Type})",
+        DuckDbTypeId.Struct when StructFields.Count > 0 => $"STRUCT({string.Join(", ", StructFields.Select(f => $"{f.Name} {f.Type}"))})",
         _ => TypeId.ToString().ToUpperInvariant(),
     };
 

@@ -3,7 +3,8 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Threading.Channels;
-using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Otlp.Wire;
+using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Calls;
 
@@ -17,7 +18,7 @@ namespace OtelLlmCost.Agent.Forwarding;
 /// it and never loses a row because of it. Every request is protobuf here: the receiver transcodes OTLP/JSON once
 /// (<see cref="OtlpJsonTranscoder"/>) before anything reads it.
 /// </summary>
-internal sealed partial class OtlpForwarder : IAsyncDisposable
+internal sealed partial class OtlpForwarder : ICommittedCallsObserver, IAsyncDisposable
 {
     private const string GrpcStatus = "grpc-status";
 
@@ -74,8 +75,10 @@ internal sealed partial class OtlpForwarder : IAsyncDisposable
     public int Queued => _queue.Reader.Count;
 
     /// <summary>Called after the batch's rows are committed. Copies what it needs; never blocks.</summary>
-    public void Offer(TraceBatch batch, IReadOnlyList<LlmCall> calls)
+    public void OnCommitted(CallBatch committed)
     {
+        var batch = committed.Request;
+        var calls = committed.Calls;
         var size = batch.Body.Length;
         if (Interlocked.Add(ref _queuedBytes, size) > _options.MaxQueueBytes)
         {

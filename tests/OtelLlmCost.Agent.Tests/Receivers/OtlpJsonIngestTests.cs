@@ -1,5 +1,6 @@
 using System.Text;
 using Google.Protobuf;
+using OtelLlmCost.Agent.Otlp.Wire;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.SemanticConventions.Spans;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
-using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Otlp.Wire;
 using Common = OtelLlmCost.Agent.Tests.Receivers.Proto.Common;
 using OtlpTrace = OtelLlmCost.Agent.Tests.Receivers.Proto.Trace;
 using ProtoResource = OtelLlmCost.Agent.Tests.Receivers.Proto.Resource;

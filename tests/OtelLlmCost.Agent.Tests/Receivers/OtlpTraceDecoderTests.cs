@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using OtelLlmCost.Agent.Otlp.Wire;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using Common = OtelLlmCost.Agent.Tests.Receivers.Proto.Common;
 using OtlpTrace = OtelLlmCost.Agent.Tests.Receivers.Proto.Trace;

@@ -1,8 +1,9 @@
 using System.Text;
+using OtelLlmCost.Agent.Otlp.Wire;
 using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Recognition;
 using OtelLlmCost.SemanticConventions.Spans;
-using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
+using F = OtelLlmCost.Agent.Otlp.Wire.OtlpFieldNumbers;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 

@@ -1,4 +1,4 @@
-namespace OtelLlmCost.Agent.Receivers.Otlp;
+namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>
 /// Field numbers of every OTLP trace message the receivers, the transcoder and the forwarder read or write, one class per message, so the reader reads

@@ -4,9 +4,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
-using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
+using F = OtelLlmCost.Agent.Otlp.Wire.OtlpFieldNumbers;
 
-namespace OtelLlmCost.Agent.Receivers.Otlp;
+namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>
 /// Rewrites an OTLP/JSON <c>ExportTraceServiceRequest</c> as OTLP protobuf in one forward pass over the JSON
@@ -23,7 +23,7 @@ namespace OtelLlmCost.Agent.Receivers.Otlp;
 internal sealed class OtlpJsonTranscoder
 {
     /// <summary>
-    /// Deep enough that an attribute nested past <see cref="OtlpDecodeLimits.MaxValueNestingDepth"/> (three JSON
+    /// Deep enough that an attribute nested past the decoder's nesting limit (<c>MaxValueNestingDepth</c>, three JSON
     /// levels per attribute level) still transcodes, so that the decoder rejects only its span.
     /// </summary>
     private const int MaxDepth = 256;

@@ -115,6 +115,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 kestrel.Listen(api, listen => apiListener = listen);
                 otlpListeners = kestrel.ListenOtlp(options.Otlp);
             });
+            // One setting decides whether content is kept: the decoder skips it unless the recognizer is to keep it.
+            options.Otlp.KeepContent = options.Recognizer.KeepContent;
             var calculator = new CostCalculator(catalog);
             builder.Services.AddSingleton(store);
             builder.Services.AddSingleton(catalog);

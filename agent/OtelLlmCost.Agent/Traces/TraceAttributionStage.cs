@@ -132,6 +132,16 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
     private static AncestorRecord RecordOf(SpanSnapshot span, AncestorKeys keys)
     {
         var values = keys.ValuesOf(span.Attributes);
+        if (keys.ValuesOf(span.ResourceAttributes) is { } fromResource)
+        {
+            // The span's own values outrank its resource's; an outcome marker belongs to spans only.
+            values ??= new string?[AncestorKeys.SlotCount];
+            for (var slot = 0; slot < AncestorKeys.OutcomeSlot; slot++)
+            {
+                values[slot] ??= fromResource[slot];
+            }
+        }
+
         var isAgentRun = false;
         string? agentName = null;
         foreach (var attribute in span.Attributes)

@@ -45,7 +45,7 @@ public sealed class OtlpJsonIngestTests
                                 {"key":"gen_ai.usage.output_tokens","value":{"intValue":"-5"}},
                                 {"key":"gen_ai.request.temperature","value":{"doubleValue":0.5}},
                                 {"key":"gen_ai.request.stop","value":{"arrayValue":{"values":[{"stringValue":"x"},{"boolValue":true}]}}}],
-                  "events":[{"timeUnixNano":"1700000000500000000","name":"gen_ai.choice","attributes":[]}],
+                  "events":[{"timeUnixNano":"1700000000500000000","name":"exception","attributes":[]}],
                   "status":{"code":2,"message":"rate limited"},"flags":257}]}]}]}
             """;
 

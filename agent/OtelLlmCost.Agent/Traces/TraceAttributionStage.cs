@@ -132,7 +132,7 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
     private static AncestorRecord RecordOf(SpanSnapshot span, AncestorKeys keys)
     {
         var values = keys.ValuesOf(span.Attributes);
-        if (keys.ValuesOf(span.ResourceAttributes) is { } fromResource)
+        if (keys.FromResources && keys.ValuesOf(span.ResourceAttributes) is { } fromResource)
         {
             // The span's own values outrank its resource's; an outcome marker belongs to spans only.
             values ??= new string?[AncestorKeys.SlotCount];

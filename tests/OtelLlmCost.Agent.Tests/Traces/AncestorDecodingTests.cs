@@ -49,7 +49,7 @@ public sealed class AncestorDecodingTests
     }
 
     [TestMethod]
-    public void Decode_TeamOnTheResourceOnly_AncestorCarriesItAndTheSpansOwnValueOutranksIt()
+    public void Decode_TeamOnTheResourceOnlyWithInheritFromResources_AncestorCarriesItAndTheSpansOwnValueOutranksIt()
     {
         var request = Request(
             Plain(0x04, 0x10, 0, "POST /x", ("feature", "own-feature")),
@@ -63,8 +63,12 @@ public sealed class AncestorDecodingTests
             },
         };
 
-        var result = new OtlpTraceDecoder(null, Keys).Decode(request.ToByteArray());
+        var withResources = new AncestorKeys(new AttributionRules(), new TraceOptions { InheritFromResources = true });
 
+        var result = new OtlpTraceDecoder(null, withResources).Decode(request.ToByteArray());
+        var without = new OtlpTraceDecoder(null, Keys).Decode(request.ToByteArray());
+
+        without.Ancestors[1].Values.ShouldBeNull();
         result.Ancestors.Count.ShouldBe(2);
         result.Ancestors[0].Values![InheritedDimension.Team].ShouldBe("resource-team");
         result.Ancestors[0].Values![InheritedDimension.Feature].ShouldBe("own-feature");

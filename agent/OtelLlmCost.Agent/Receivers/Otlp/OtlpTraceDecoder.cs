@@ -13,8 +13,8 @@ namespace OtelLlmCost.Agent.Receivers.Otlp;
 /// <see cref="SpanSnapshot"/> (with their resource and scope, decoded once per group and shared); the rest
 /// are counted and skipped without allocating. Content attributes and events (prompts, completions: see
 /// <see cref="ContentAttributes"/>) are skipped here, unread, unless <see cref="OtlpDecodeLimits.KeepContent"/>.
-/// With ancestor keys, each non-candidate span is reported with its watched values, its resource's filling the
-/// slots the span leaves empty. Stateless and thread-safe.
+/// With ancestor keys, each non-candidate span is reported with its watched values (and, when the keys say so, its
+/// resource's filling the slots the span leaves empty). Stateless and thread-safe.
 /// </summary>
 internal sealed class OtlpTraceDecoder
 {
@@ -71,7 +71,7 @@ internal sealed class OtlpTraceDecoder
         }
 
         var resourceWatched = default(WatchedValues);
-        if (_ancestors is not null && !resource.IsEmpty)
+        if (_ancestors is { FromResources: true } && !resource.IsEmpty)
         {
             WatchResource(resource, ref resourceWatched);
         }

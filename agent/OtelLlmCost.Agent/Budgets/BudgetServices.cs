@@ -1,10 +1,9 @@
-using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Analytics.Budgets;
 using OtelLlmCost.Analytics.Store;
 
 namespace OtelLlmCost.Agent.Budgets;
 
-/// <summary>The budget parts' registrations, so the host adds them in one line and attaches the pipeline hook in another.</summary>
+/// <summary>The budget parts' registrations, so the host adds them in one line and attaches the metrics source in another.</summary>
 internal static class BudgetServices
 {
     public static void Add(IServiceCollection services)
@@ -17,14 +16,13 @@ internal static class BudgetServices
     }
 
     /// <summary>
-    /// Committed calls raise the snapshot's spent amounts between refreshes, and <c>/metrics</c> reads each budget's
-    /// used ratio from the same snapshot (by budget id: ids are unique and stable, names may repeat).
+    /// <c>/metrics</c> reads each budget's used ratio from the snapshot that committed calls raise (the snapshot is
+    /// an observer of committed calls, see <see cref="Hosting.IngestComposition"/>), by budget id: ids are unique
+    /// and stable, names may repeat.
     /// </summary>
-    public static void Attach(IServiceProvider services, IngestPipeline pipeline)
+    public static void Attach(IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(pipeline);
         var snapshot = services.GetRequiredService<BudgetSnapshot>();
-        pipeline.Committed = snapshot.Record;
         var clock = services.GetRequiredService<TimeProvider>();
         services.GetRequiredService<Metrics.LlmMetrics>().RegisterBudgetSource(() => UsedRatios(snapshot, clock.GetUtcNow().UtcDateTime));
     }

@@ -1,3 +1,4 @@
+using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Analytics.Budgets;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Calls;
@@ -74,7 +75,7 @@ internal sealed record BudgetCheckResult(ModelPolicy? DeniedBy, string? DenyReas
 /// refresh's query already saw counts twice until the next refresh — the check errs towards refusing, never towards
 /// overspending. A retried export of already-stored spans is also counted again until the next refresh.
 /// </summary>
-internal sealed class BudgetSnapshot(TimeProvider clock)
+internal sealed class BudgetSnapshot(TimeProvider clock) : ICommittedCallsObserver
 {
     private readonly Lock _gate = new();
     private BudgetEntry[] _entries = [];
@@ -127,7 +128,10 @@ internal sealed class BudgetSnapshot(TimeProvider clock)
         }
     }
 
-    /// <summary>The pipeline's hook: calls just committed to the ledger.</summary>
+    /// <summary>Committed calls raise the spent amounts between refreshes.</summary>
+    public void OnCommitted(CallBatch batch) => Record(batch.Calls);
+
+    /// <summary>Calls just committed to the ledger.</summary>
     public void Record(IReadOnlyList<LlmCall> calls)
     {
         ArgumentNullException.ThrowIfNull(calls);

@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Text;
-using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Otlp.Wire;
 using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Calls;
 using OtelLlmCost.SemanticConventions.Recognition;
-using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
+using F = OtelLlmCost.Agent.Otlp.Wire.OtlpFieldNumbers;
 
 namespace OtelLlmCost.Agent.Forwarding;
 

@@ -3,7 +3,8 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Threading.Channels;
-using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.Agent.Otlp.Wire;
+using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Calls;
 
@@ -14,11 +15,10 @@ namespace OtelLlmCost.Agent.Forwarding;
 /// the request into a bounded queue (by count and bytes) after the ledger committed it; everything else (the
 /// rewrite, the sends, retries, timeouts) happens on the forwarder's own tasks. A slow, hanging or refusing
 /// downstream therefore costs ingest nothing but dropped forwards, which are counted: the ledger never waits for
-/// it and never loses a row because of it. OTLP/JSON requests are queued as received and transcoded to protobuf
-/// (<see cref="OtlpJsonTranscoder"/>) on the forwarder's tasks, then enriched like any other; one that cannot be
-/// transcoded is dropped and counted (<c>dropped_invalid_json</c>).
+/// it and never loses a row because of it. Every request is protobuf here: the receiver transcodes OTLP/JSON once
+/// (<see cref="OtlpJsonTranscoder"/>) before anything reads it.
 /// </summary>
-internal sealed partial class OtlpForwarder : IAsyncDisposable
+internal sealed partial class OtlpForwarder : ICommittedCallsObserver, IAsyncDisposable
 {
     private const string GrpcStatus = "grpc-status";
 
@@ -34,8 +34,6 @@ internal sealed partial class OtlpForwarder : IAsyncDisposable
     private long _sent;
     private long _sentSpans;
     private long _droppedQueueFull;
-    private long _droppedInvalidJson;
-    private int _invalidJsonLogged;
     private long _failed;
     private long _retries;
 
@@ -54,7 +52,6 @@ internal sealed partial class OtlpForwarder : IAsyncDisposable
         {
             new Measurement<long>(Sent, new KeyValuePair<string, object?>("outcome", "sent")),
             new Measurement<long>(DroppedQueueFull, new KeyValuePair<string, object?>("outcome", "dropped_queue_full")),
-            new Measurement<long>(DroppedInvalidJson, new KeyValuePair<string, object?>("outcome", "dropped_invalid_json")),
             new Measurement<long>(Failed, new KeyValuePair<string, object?>("outcome", "failed")),
         }, "{request}", "Trace exports offered to the forwarder, by outcome.");
         _senders = new Task[options.Concurrency];
@@ -70,9 +67,6 @@ internal sealed partial class OtlpForwarder : IAsyncDisposable
 
     public long DroppedQueueFull => Interlocked.Read(ref _droppedQueueFull);
 
-    /// <summary>OTLP/JSON requests the ingest decoder accepted but the transcoder could not turn into protobuf.</summary>
-    public long DroppedInvalidJson => Interlocked.Read(ref _droppedInvalidJson);
-
     /// <summary>Exports given up after their attempts (refused for good, or retries exhausted).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
@@ -81,8 +75,10 @@ internal sealed partial class OtlpForwarder : IAsyncDisposable
     public int Queued => _queue.Reader.Count;
 
     /// <summary>Called after the batch's rows are committed. Copies what it needs; never blocks.</summary>
-    public void Offer(TraceBatch batch, IReadOnlyList<LlmCall> calls)
+    public void OnCommitted(CallBatch committed)
     {
+        var batch = committed.Request;
+        var calls = committed.Calls;
         var size = batch.Body.Length;
         if (Interlocked.Add(ref _queuedBytes, size) > _options.MaxQueueBytes)
         {
@@ -97,7 +93,7 @@ internal sealed partial class OtlpForwarder : IAsyncDisposable
             (costs ??= new Dictionary<SpanKey, LlmCall>(calls.Count))[SpanKey.FromHex(call.TraceId, call.SpanId)] = call;
         }
 
-        var item = new Item(batch.Body.ToArray(), batch.Transport == OtlpTransport.HttpJson, (IReadOnlyDictionary<SpanKey, LlmCall>?)costs ?? new Dictionary<SpanKey, LlmCall>(), batch.TotalSpanCount);
+        var item = new Item(batch.Body.ToArray(), (IReadOnlyDictionary<SpanKey, LlmCall>?)costs ?? new Dictionary<SpanKey, LlmCall>(), batch.TotalSpanCount);
         if (!_queue.Writer.TryWrite(item))
         {
             Interlocked.Add(ref _queuedBytes, -size);
@@ -128,35 +124,15 @@ internal sealed partial class OtlpForwarder : IAsyncDisposable
     private async Task SendLoopAsync()
     {
         var enricher = new CostEnricher(_options.KeepContent);
-        OtlpJsonTranscoder? transcoder = null;
         try
         {
             await foreach (var item in _queue.Reader.ReadAllAsync(_stopping.Token))
             {
                 Interlocked.Add(ref _queuedBytes, -item.Body.Length);
-                var request = item.Body;
-                if (item.IsJson)
-                {
-                    try
-                    {
-                        request = (transcoder ??= new OtlpJsonTranscoder()).Transcode(request);
-                    }
-                    catch (OtlpDecodeException e)
-                    {
-                        Interlocked.Increment(ref _droppedInvalidJson);
-                        if (Interlocked.Exchange(ref _invalidJsonLogged, 1) == 0)
-                        {
-                            LogInvalidJson(_logger, e.Message);
-                        }
-
-                        continue;
-                    }
-                }
-
                 byte[] body;
                 try
                 {
-                    body = enricher.Rewrite(request, item.Calls);
+                    body = enricher.Rewrite(item.Body, item.Calls);
                 }
                 catch (OtlpDecodeException)
                 {
@@ -294,9 +270,6 @@ internal sealed partial class OtlpForwarder : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to {Uri} failed after {Attempts} attempt(s): {Detail}; the export was dropped (the ledger is unaffected)")]
     private static partial void LogExportFailed(ILogger logger, Uri uri, int attempts, string detail);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "An OTLP/JSON trace export could not be transcoded to protobuf for forwarding ({Detail}); it was dropped (the ledger is unaffected). Further ones are only counted (otelllmcost.forwarder.requests, outcome dropped_invalid_json)")]
-    private static partial void LogInvalidJson(ILogger logger, string detail);
-
     private enum SendOutcome
     {
         Ok,
@@ -304,5 +277,5 @@ internal sealed partial class OtlpForwarder : IAsyncDisposable
         Permanent,
     }
 
-    private sealed record Item(byte[] Body, bool IsJson, IReadOnlyDictionary<SpanKey, LlmCall> Calls, int SpanCount);
+    private sealed record Item(byte[] Body, IReadOnlyDictionary<SpanKey, LlmCall> Calls, int SpanCount);
 }

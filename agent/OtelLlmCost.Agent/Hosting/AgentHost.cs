@@ -9,7 +9,6 @@ using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Pricing.Catalog;
 using OtelLlmCost.Pricing.Cost;
-using OtelLlmCost.SemanticConventions.Recognition;
 
 namespace OtelLlmCost.Agent.Hosting;
 
@@ -126,6 +125,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 kestrel.Listen(api, listen => apiListener = listen);
                 otlpListeners = kestrel.ListenOtlp(options.Otlp);
             });
+            // One setting decides whether content is kept: the decoder skips it unless the recognizer is to keep it.
+            options.Otlp.KeepContent = options.Recognizer.KeepContent;
             var calculator = new CostCalculator(catalog);
             builder.Services.AddSingleton(store);
             builder.Services.AddSingleton(catalog);
@@ -144,14 +145,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 services.GetRequiredService<ILogger<ClientErrorLog>>(), services.GetRequiredService<TimeProvider>()));
             configureServices?.Invoke(builder.Services);
             var application = builder.Build();
-            var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,
-                application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OtelLlmCost.Ingest"),
-                application.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>())
-            {
-                LlmMetrics = application.Services.GetRequiredService<LlmMetrics>(),
-            };
-            Budgets.BudgetServices.Attach(application.Services, pipeline);
-            var traces = TraceFeatures.Create(options, store, pipeline, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
+            Budgets.BudgetServices.Attach(application.Services);
+            var traces = TraceFeatures.Create(options, store, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
+            var pipeline = IngestComposition.Compose(options, application.Services, writer, calculator, traces);
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog, directoryLock,
                 options.DataDirectory, traces)
             {
@@ -159,8 +155,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
             };
             application.Use(application.Services.GetRequiredService<ClientErrorLog>().InvokeAsync);
             application.Use(host.KeepListenersApart);
-            OtlpHttpReceiver.Map(application, options.Otlp, traces.Consumer);
-            OtlpGrpcReceiver.Map(application, options.Otlp, traces.Consumer);
+            OtlpHttpReceiver.Map(application, options.Otlp, pipeline);
+            OtlpGrpcReceiver.Map(application, options.Otlp, pipeline);
             ApiEndpoints.Map(application);
             application.MapAgentTelemetry();
             // Unhealthy only while the ledger must be reopened (a commit failed halfway, DuckDB invalidated it): the writer

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Metrics;
@@ -11,7 +12,7 @@ namespace OtelLlmCost.Agent.Metrics;
 /// <see cref="RegisterBudgetSource"/>, <see cref="RegisterOpenAnomaliesSource"/> and
 /// <see cref="RegisterAnomalyScoreSource"/>; until one is registered its gauge has no series.
 /// </summary>
-internal sealed class LlmMetrics
+internal sealed class LlmMetrics : ICommittedCallsObserver
 {
     public const string MeterName = "OtelLlmCost.Llm";
 
@@ -67,6 +68,9 @@ internal sealed class LlmMetrics
 
     /// <summary>Records how long one detection run took.</summary>
     public void RecordDetectionRun(TimeSpan duration) => _detectionDuration.Record(duration.TotalSeconds);
+
+    /// <summary>Spend metrics, recorded once a batch is committed (a retried export of committed rows counts again here, not in the ledger).</summary>
+    public void OnCommitted(CallBatch batch) => RecordCommitted(batch.Calls);
 
     /// <summary>
     /// Records calls the ledger has just committed. Counters are summed per label set within the batch first, so a

@@ -1,46 +1,49 @@
 using System.Diagnostics.Metrics;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.Analytics.Store.Ledger;
-using OtelLlmCost.Pricing.Cost;
 using OtelLlmCost.SemanticConventions.Calls;
-using OtelLlmCost.SemanticConventions.Recognition;
 
 namespace OtelLlmCost.Agent.Pipeline;
 
 /// <summary>
-/// Recognize → price → attribute → ledger, for one export request. The pure stages (recognizer, calculator)
-/// run on the receiving thread; the batch is then handed to the single ledger writer and the export is
-/// acknowledged only after its rows are committed. A full writer queue answers QueueFull (429 /
-/// RESOURCE_EXHAUSTED) at once; a failed commit answers a retryable failure, and a retry is idempotent.
+/// The chain of one export request after decode, in the Collector's shape (<c>consumer.Traces</c> →
+/// processors → exporter → <c>fanoutconsumer</c>): the stages (recognize → price → attribute, see
+/// <see cref="ICallStage"/>) run in order on the receiving thread; the calls are then handed to the single ledger
+/// writer and the export is acknowledged only after its rows are committed; then each observer of committed calls
+/// (<see cref="ICommittedCallsObserver"/>) is told, in order. A full writer queue answers QueueFull (429 /
+/// RESOURCE_EXHAUSTED) at once; a failed commit answers a retryable failure, and a retry is idempotent. Composed once
+/// by the host (<see cref="Hosting.IngestComposition"/>).
 /// </summary>
 internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 {
     public const string MeterName = "OtelLlmCost.Agent";
 
-    private readonly LlmCallRecognizer _recognizer;
-    private readonly CostCalculator _calculator;
+    private readonly IReadOnlyList<ICallStage> _stages;
+    private readonly IReadOnlyList<ICommittedCallsObserver> _observers;
     private readonly GroupCommitLedgerWriter _writer;
     private readonly ILogger _logger;
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
-    private readonly Counter<long> _spansClassified;
-    private readonly Counter<long> _callsByStatus;
     private readonly Histogram<double> _ackLatency;
 
-    public IngestPipeline(LlmCallRecognizer recognizer, CostCalculator calculator, GroupCommitLedgerWriter writer, ILogger logger,
-        IMeterFactory? meterFactory = null)
+    /// <param name="stages">Built on <see cref="Meter"/>, so their counters share the pipeline's meter.</param>
+    public IngestPipeline(
+        Func<Meter, IReadOnlyList<ICallStage>> stages,
+        GroupCommitLedgerWriter writer,
+        IReadOnlyList<ICommittedCallsObserver> observers,
+        ILogger logger,
+        IMeterFactory? meterFactory = null,
+        Traces.AncestorKeys? ancestorKeys = null)
     {
-        _recognizer = recognizer;
-        _calculator = calculator;
         _writer = writer;
+        _observers = observers;
         _logger = logger;
+        AncestorKeys = ancestorKeys;
+
         // A factory owns the meters it creates; only a meter made here is disposed here.
         _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        _spansClassified = _meter.CreateCounter<long>("otelllmcost.pipeline.spans", "{span}",
-            "Candidate spans by recognition outcome (llm_call, wrapper, not_llm).");
-        _callsByStatus = _meter.CreateCounter<long>("otelllmcost.pipeline.llm_calls", "{call}",
-            "LLM calls recognized, by pricing status (priced, unpriced_model, no_usage, ...).");
+        _stages = stages(_meter);
         _ackLatency = _meter.CreateHistogram<double>("otelllmcost.pipeline.commit_wait", "s",
             "Time from a batch entering the ledger queue to its commit (the acknowledgement delay).");
     }
@@ -50,17 +53,45 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 
     public bool IsSaturated => _writer.IsFull;
 
-    /// <summary>Told about each batch once it is committed (the budget snapshot counts its cost); must not block or throw.</summary>
-    public Action<IReadOnlyList<LlmCall>>? Committed { get; set; }
+    /// <summary>The keys the decoder reports ancestors' values of (trace-aware attribution), or null when it is off.</summary>
+    public Traces.AncestorKeys? AncestorKeys { get; }
 
-    /// <summary>Spend metrics, recorded once a batch is committed (a retried export of committed rows counts again here, not in the ledger).</summary>
-    public Metrics.LlmMetrics? LlmMetrics { get; init; }
+    public IReadOnlyList<ICommittedCallsObserver> Observers => _observers;
 
-    public ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken) =>
-        CommitAsync(Process(batch), cancellationToken);
+    public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch request, CancellationToken cancellationToken)
+    {
+        var batch = new CallBatch(request);
+        foreach (var stage in _stages)
+        {
+            stage.Process(batch);
+        }
+
+        var result = await CommitAsync(batch.Calls, cancellationToken).ConfigureAwait(false);
+        if (result.Outcome == ConsumeOutcome.Accepted)
+        {
+            Notify(batch);
+        }
+
+        return result;
+    }
+
+    private void Notify(CallBatch batch)
+    {
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                observer.OnCommitted(batch);
+            }
+            catch (Exception e)
+            {
+                LogObserverFailed(_logger, e, observer.GetType().Name, batch.Calls.Count);
+            }
+        }
+    }
 
     /// <summary>Hands processed calls to the ledger writer; Accepted once they are committed.</summary>
-    internal async ValueTask<ConsumeResult> CommitAsync(List<LlmCall> calls, CancellationToken cancellationToken)
+    private async ValueTask<ConsumeResult> CommitAsync(List<LlmCall> calls, CancellationToken cancellationToken)
     {
         if (calls.Count == 0)
         {
@@ -76,8 +107,6 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         try
         {
             await committed.WaitAsync(cancellationToken);
-            Committed?.Invoke(calls);
-            LlmMetrics?.RecordCommitted(calls);
             _ackLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             return ConsumeResult.Accepted;
         }
@@ -104,33 +133,6 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         }
     }
 
-    /// <summary>The pure part: candidate spans to priced, attributed calls.</summary>
-    internal List<LlmCall> Process(TraceBatch batch)
-    {
-        var calls = new List<LlmCall>(batch.Spans.Count);
-        foreach (var span in batch.Spans)
-        {
-            var result = _recognizer.Recognize(span);
-            _spansClassified.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeName(result.Outcome)));
-            if (result.Outcome != RecognitionOutcome.LlmCall || result.Call is not { } call)
-            {
-                continue;
-            }
-
-            // An ingest token names the workload for everything sent with it; it outranks span attributes.
-            if (batch.Workload is { } workload)
-            {
-                call.Workload = workload;
-            }
-
-            _calculator.Price(call);
-            _callsByStatus.Add(1, new KeyValuePair<string, object?>("pricing_status", call.PricingStatus));
-            calls.Add(call);
-        }
-
-        return calls;
-    }
-
     public void Dispose()
     {
         if (_ownsMeter)
@@ -139,12 +141,8 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         }
     }
 
-    private static string OutcomeName(RecognitionOutcome outcome) => outcome switch
-    {
-        RecognitionOutcome.LlmCall => "llm_call",
-        RecognitionOutcome.Wrapper => "wrapper",
-        _ => "not_llm",
-    };
+    [LoggerMessage(Level = LogLevel.Error, Message = "The committed-calls observer {Observer} failed on a batch of {Count} calls; the export is still acknowledged (its rows are committed)")]
+    private static partial void LogObserverFailed(ILogger logger, Exception exception, string observer, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Committing {Count} LLM calls to the ledger failed; the export was refused as retryable")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int count);

@@ -49,7 +49,11 @@ internal sealed class AncestorKeys
         _entries = [.. entries];
         _outcomeSpanName = string.IsNullOrWhiteSpace(options.OutcomeSpanName) ? null : Encoding.UTF8.GetBytes(options.OutcomeSpanName);
         OutcomeSpanName = _outcomeSpanName is null ? null : options.OutcomeSpanName;
+        FromResources = options.InheritFromResources;
     }
+
+    /// <summary>Resource attributes are watched too (<see cref="TraceOptions.InheritFromResources"/>).</summary>
+    public bool FromResources { get; }
 
     public string? OutcomeSpanName { get; }
 

@@ -2,22 +2,21 @@ using System.Diagnostics.Metrics;
 using OtelLlmCost.Agent.Forwarding;
 using OtelLlmCost.Agent.Hosting;
 using OtelLlmCost.Agent.Pipeline;
-using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.Analytics.Store;
 
 namespace OtelLlmCost.Agent.Traces;
 
 /// <summary>
-/// Trace-aware attribution and forwarding, assembled for the host: the consumer the receivers call (the plain
-/// pipeline when both are off), and what must be stopped on shutdown (after the listeners, before the ledger).
+/// Trace-aware attribution and forwarding, assembled for the host: the attribution stage (null when off), the
+/// forwarder (null when off), and what must be stopped on shutdown (after the listeners).
 /// </summary>
 internal sealed class TraceFeatures : IAsyncDisposable
 {
     private readonly Meter _meter;
 
-    private TraceFeatures(ITraceBatchConsumer consumer, AncestorIndex? index, TraceContextWriter? writer, OtlpForwarder? forwarder)
+    private TraceFeatures(TraceAttributionStage? stage, AncestorIndex? index, TraceContextWriter? writer, OtlpForwarder? forwarder)
     {
-        Consumer = consumer;
+        Stage = stage;
         Index = index;
         Writer = writer;
         Forwarder = forwarder;
@@ -37,7 +36,8 @@ internal sealed class TraceFeatures : IAsyncDisposable
         }
     }
 
-    public ITraceBatchConsumer Consumer { get; }
+    /// <summary>Trace-aware attribution: a stage before the ledger and an observer of committed calls.</summary>
+    public TraceAttributionStage? Stage { get; }
 
     public AncestorIndex? Index { get; }
 
@@ -45,27 +45,28 @@ internal sealed class TraceFeatures : IAsyncDisposable
 
     public OtlpForwarder? Forwarder { get; }
 
-    public static TraceFeatures Create(AgentOptions options, LedgerStore store, IngestPipeline pipeline, TimeProvider clock, ILoggerFactory loggers)
+    public static TraceFeatures Create(AgentOptions options, LedgerStore store, TimeProvider clock, ILoggerFactory loggers)
     {
         var traces = options.Traces;
         var forwarding = options.Forwarding;
         if (!traces.Enabled && !forwarding.Enabled)
         {
-            return new TraceFeatures(pipeline, null, null, null);
+            return new TraceFeatures(null, null, null, null);
         }
 
         AncestorIndex? index = null;
-        AncestorKeys? keys = null;
         TraceContextWriter? writer = null;
+        TraceAttributionStage? stage = null;
         if (traces.Enabled)
         {
-            keys = new AncestorKeys(options.Recognizer.Attribution, traces);
+            var keys = new AncestorKeys(options.Recognizer.Attribution, traces);
             index = new AncestorIndex(traces, clock);
             writer = new TraceContextWriter(store, traces.WriteQueueCapacity, clock, loggers.CreateLogger("OtelLlmCost.Traces"));
+            stage = new TraceAttributionStage(index, keys, writer, clock);
         }
 
         var forwarder = forwarding.Enabled ? new OtlpForwarder(forwarding, loggers.CreateLogger("OtelLlmCost.Forwarding")) : null;
-        return new TraceFeatures(new TraceAwareConsumer(pipeline, index, keys, writer, forwarder, clock), index, writer, forwarder);
+        return new TraceFeatures(stage, index, writer, forwarder);
     }
 
     public async ValueTask DisposeAsync()

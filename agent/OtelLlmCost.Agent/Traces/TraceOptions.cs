@@ -33,6 +33,14 @@ internal sealed class TraceOptions
     public IReadOnlyList<string> InheritedDimensions { get; set; } =
         ["environment", "team", "feature", "user", "tenant", "workload", "conversation", "agent"];
 
+    /// <summary>
+    /// Ancestors' resource attributes fill the inheritable dimensions their span attributes leave empty (for example
+    /// a team set on the front-end service's resource). Off by default: every span of a resource with a watched key
+    /// (<c>deployment.environment.name</c> is common) then carries values in the index: in one load-harness A/B on a
+    /// busy machine, about 10% more CPU per span and 50 MB more memory in the 10%-GenAI mix.
+    /// </summary>
+    public bool InheritFromResources { get; set; }
+
     /// <summary>A span with this name marks a business outcome (its name is the outcome); null: none.</summary>
     public string? OutcomeSpanName { get; set; }
 

@@ -42,11 +42,39 @@ public sealed class JsExporterEndToEndTests
         }
     }
 
-    private static async Task<JsonElement> RunNodeAsync(string protocol, string endpoint, int count)
+    /// <summary>
+    /// OTLP/JSON (the default of the JS HTTP exporter) takes the protobuf path, trace-aware attribution included: a
+    /// call without team and feature inherits them from its parent in the same request, and from a parent that
+    /// arrives in a later request (the ledger row is fixed up), exactly as with the protobuf exporter.
+    /// </summary>
+    [TestMethod]
+    [DataRow("http-json", "same-request")]
+    [DataRow("http-json", "parent-later")]
+    [DataRow("http-proto", "same-request")]
+    [DataRow("http-proto", "parent-later")]
+    public async Task JsExporter_CallUnderAParentWithTeamAndFeature_InheritsThemInEveryEncoding(string protocol, string mode)
+    {
+        await using var agent = await AgentFixture.StartAsync();
+
+        var sent = await RunNodeAsync("send-trace.mjs", protocol, agent.TracesHttpUri.ToString(), mode);
+
+        var traceId = sent.GetProperty("traceId").GetString();
+        var spanId = sent.GetProperty("spanId").GetString();
+        var where = $"trace_id = '{traceId}' AND span_id = '{spanId}'";
+        (await agent.WaitForAsync($"SELECT team FROM llm_calls WHERE {where}", "js-team")).ShouldBe("js-team");
+        agent.Scalar($"SELECT feature FROM llm_calls WHERE {where}").ShouldBe($"js-{protocol}-{mode}");
+        agent.Scalar($"SELECT parent_span_id FROM llm_calls WHERE {where}").ShouldBe(sent.GetProperty("parentSpanId").GetString());
+        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(1L);
+    }
+
+    private static Task<JsonElement> RunNodeAsync(string protocol, string endpoint, int count) =>
+        RunNodeAsync("send-spans.mjs", protocol, endpoint, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static async Task<JsonElement> RunNodeAsync(string script, string protocol, string endpoint, string last)
     {
         var start = new ProcessStartInfo("node")
         {
-            ArgumentList = { "send-spans.mjs", protocol, endpoint, count.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            ArgumentList = { script, protocol, endpoint, last },
             WorkingDirectory = ScriptDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,

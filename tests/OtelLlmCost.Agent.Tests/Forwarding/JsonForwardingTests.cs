@@ -41,7 +41,6 @@ public sealed class JsonForwardingTests
         }
 
         forwarder.Sent.ShouldBe(1);
-        forwarder.DroppedInvalidJson.ShouldBe(0);
 
         // What the second agent forwards (it received protobuf from the first): the plain span byte-identical to
         // the one the client sent as JSON, the call with one set of cost attributes and no content.
@@ -68,32 +67,38 @@ public sealed class JsonForwardingTests
     }
 
     [TestMethod]
-    public async Task Forward_JsonTheTranscoderRejects_CountedOnceAndLedgerIntact()
+    public async Task Forward_JsonWithABase64Id_RefusedAtTheReceiverAndNothingOfItForwarded()
     {
         await using var capture = await DownstreamStub.StartAsync();
         await using var agent = await AgentFixture.StartAsync(options => options.Forwarding.Endpoint = capture.Endpoint);
         using var client = new HttpClient();
         var good = Encoding.UTF8.GetString(JsonOf(Request(Call(0xA1, 0x2, 0))));
 
-        // The ingest decoder rejects the span with a base64 id (partial success) and keeps the call; the request
-        // cannot be transcoded, so it is not forwarded.
+        // OTLP/JSON ids are hex: the receiver's transcoder refuses the whole request (400, not retryable), as the
+        // Collector does, so no part of it reaches the ledger or the forwarder.
         var bad = good.Replace("\"spans\":[", "\"spans\":[{\"traceId\":\"AQIDBAUGBwgJCgsMDQ4PEA==\",\"spanId\":\"AQIDBAUGBwg=\",\"name\":\"x\"},", StringComparison.Ordinal);
         bad.ShouldNotBe(good);
-        await PostJsonAsync(client, agent.TracesHttpUri, Encoding.UTF8.GetBytes(bad));
+        using (var content = new ByteArrayContent(Encoding.UTF8.GetBytes(bad)))
+        {
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var refused = await client.PostAsync(agent.TracesHttpUri, content);
+            refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await refused.Content.ReadAsStringAsync()).ShouldContain("hex");
+        }
+
         await PostJsonAsync(client, agent.TracesHttpUri, JsonOf(Request(Call(0xA2, 0x2, 0))));
 
         var forwarder = agent.Host.TraceFeatures.Forwarder!;
         var watch = Stopwatch.StartNew();
-        while (forwarder.Sent + forwarder.DroppedInvalidJson < 2 && watch.Elapsed < TimeSpan.FromSeconds(15))
+        while (forwarder.Sent < 1 && watch.Elapsed < TimeSpan.FromSeconds(15))
         {
             await Task.Delay(20);
         }
 
-        forwarder.DroppedInvalidJson.ShouldBe(1);
         forwarder.Sent.ShouldBe(1);
         forwarder.Failed.ShouldBe(0);
         capture.Requests.ShouldBe(1);
-        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(2L);
+        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(1L);
     }
 
     private static byte[] JsonOf(Service.ExportTraceServiceRequest request) =>

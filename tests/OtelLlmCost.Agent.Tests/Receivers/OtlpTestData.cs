@@ -105,6 +105,28 @@ internal static class OtlpTestData
         return request;
     }
 
+    /// <summary>Adds prompt and completion content (attributes and events) at random places of some spans.</summary>
+    public static void AddRandomContent(Random random, Service.ExportTraceServiceRequest request)
+    {
+        string[] keys = ["gen_ai.input.messages", "gen_ai.prompt.0.content", "traceloop.entity.input", "input.value"];
+        string[] events = ["gen_ai.choice", "gen_ai.user.message"];
+        foreach (var span in request.ResourceSpans.SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans))
+        {
+            if (random.Next(2) == 0)
+            {
+                span.Attributes.Insert(random.Next(span.Attributes.Count + 1),
+                    KeyValue(keys[random.Next(keys.Length)], new Common.AnyValue { StringValue = "secret prompt " + random.Next(1000) }));
+            }
+
+            if (random.Next(3) == 0)
+            {
+                var spanEvent = new OtlpTrace.Span.Types.Event { Name = events[random.Next(events.Length)], TimeUnixNano = (ulong)random.NextInt64() };
+                spanEvent.Attributes.Add(KeyValue("content", new Common.AnyValue { StringValue = "secret completion" }));
+                span.Events.Insert(random.Next(span.Events.Count + 1), spanEvent);
+            }
+        }
+    }
+
     public static OtlpTrace.Span RandomSpan(Random random, bool candidate, bool invalid)
     {
         var span = new OtlpTrace.Span
@@ -256,7 +278,8 @@ internal static class OtlpTestData
     public sealed record ExpectedSpan(string TraceId, string SpanId, string Text);
 
     /// <summary>The spans a correct decoder keeps (valid ids, a candidate key), and the count of invalid ones.</summary>
-    public static (int Total, int Rejected, List<ExpectedSpan> Candidates) Expect(Service.ExportTraceServiceRequest request, int maxValueLength)
+    /// <param name="keepContent">False: content attributes and events are expected to be skipped (the decoder's default).</param>
+    public static (int Total, int Rejected, List<ExpectedSpan> Candidates) Expect(Service.ExportTraceServiceRequest request, int maxValueLength, bool keepContent = false)
     {
         var total = 0;
         var rejected = 0;
@@ -286,8 +309,8 @@ internal static class OtlpTestData
                     text.Append(CultureInfo.InvariantCulture, $"name={span.Name}|kind={(int)span.Kind}|start={span.StartTimeUnixNano}|end={span.EndTimeUnixNano}");
                     text.Append(CultureInfo.InvariantCulture, $"|parent={(span.ParentSpanId.Length == 0 ? "-" : Convert.ToHexStringLower(span.ParentSpanId.Span))}");
                     text.Append(CultureInfo.InvariantCulture, $"|status={(int)(span.Status?.Code ?? 0)}:{(string.IsNullOrEmpty(span.Status?.Message) ? "-" : span.Status!.Message)}");
-                    text.Append("|attrs=").Append(Describe(span.Attributes, maxValueLength));
-                    foreach (var spanEvent in span.Events)
+                    text.Append("|attrs=").Append(Describe(span.Attributes.Where(a => keepContent || !ContentAttributes.IsContentKey(a.Key)), maxValueLength));
+                    foreach (var spanEvent in span.Events.Where(e => keepContent || !ContentAttributes.IsContentEvent(e.Name)))
                     {
                         text.Append(CultureInfo.InvariantCulture, $"|event={spanEvent.Name}@{spanEvent.TimeUnixNano}:").Append(Describe(spanEvent.Attributes, maxValueLength));
                     }

@@ -1,5 +1,7 @@
 using Google.Protobuf;
+using OtelLlmCost.Agent.Otlp.Wire;
 using OtelLlmCost.Agent.Receivers.Otlp;
+using OtelLlmCost.SemanticConventions.Recognition;
 using Common = OtelLlmCost.Agent.Tests.Receivers.Proto.Common;
 using OtlpTrace = OtelLlmCost.Agent.Tests.Receivers.Proto.Trace;
 using ProtoResource = OtelLlmCost.Agent.Tests.Receivers.Proto.Resource;
@@ -31,9 +33,34 @@ public sealed class OtlpTraceDecoderTests
         }
     }
 
-    internal static void AssertMatches(Service.ExportTraceServiceRequest request, TraceDecodeResult result, int maxLength, string context)
+    /// <summary>Content (prompts, completions) is skipped at decode time unless kept; the rest reads as the reference library does.</summary>
+    [TestMethod]
+    [DataRow(31, false)]
+    [DataRow(32, false)]
+    [DataRow(33, true)]
+    public void Decode_RandomRequestsWithContent_SkipsContentUnlessKept(int seed, bool keepContent)
     {
-        var (total, rejected, candidates) = OtlpTestData.Expect(request, maxLength);
+        var random = new Random(seed);
+        var decoder = new OtlpTraceDecoder(new OtlpDecodeLimits { KeepContent = keepContent });
+        for (var i = 0; i < 100; i++)
+        {
+            var request = OtlpTestData.RandomRequest(random);
+            OtlpTestData.AddRandomContent(random, request);
+
+            var result = decoder.Decode(request.ToByteArray());
+
+            AssertMatches(request, result, 8192, $"seed {seed}, request {i}", keepContent);
+            if (!keepContent)
+            {
+                result.Candidates.ShouldAllBe(span => span.Attributes.All(a => !a.Value.ToString().Contains("secret", StringComparison.Ordinal)));
+                result.Candidates.ShouldAllBe(span => span.Events.All(e => !ContentAttributes.IsContentEvent(e.Name)));
+            }
+        }
+    }
+
+    internal static void AssertMatches(Service.ExportTraceServiceRequest request, TraceDecodeResult result, int maxLength, string context, bool keepContent = false)
+    {
+        var (total, rejected, candidates) = OtlpTestData.Expect(request, maxLength, keepContent);
         result.TotalSpanCount.ShouldBe(total, context);
         result.RejectedSpanCount.ShouldBe(rejected, context);
         result.Candidates.Count.ShouldBe(candidates.Count, context);
@@ -109,7 +136,7 @@ public sealed class OtlpTraceDecoderTests
     public void Decode_StringValueAtVarintLengthBoundary_ReadsItWhole(int length)
     {
         var value = new string('v', length);
-        var span = Span(0x11, 0x21, ("gen_ai.prompt", value));
+        var span = Span(0x11, 0x21, ("gen_ai.request.model", value));
 
         var result = new OtlpTraceDecoder(new OtlpDecodeLimits { MaxAttributeValueLength = 20000 }).Decode(Request(null, span).ToByteArray());
 

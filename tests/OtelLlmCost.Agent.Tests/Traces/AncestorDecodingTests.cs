@@ -47,4 +47,32 @@ public sealed class AncestorDecodingTests
         var result = new OtlpTraceDecoder(null, Keys).Decode(Request(Plain(0x03, 0x20, 0x10, "ticket.resolved")).ToByteArray());
         result.Ancestors.ShouldHaveSingleItem().Outcome.ShouldBe("ticket.resolved");
     }
+
+    [TestMethod]
+    public void Decode_TeamOnTheResourceOnlyWithInheritFromResources_AncestorCarriesItAndTheSpansOwnValueOutranksIt()
+    {
+        var request = Request(
+            Plain(0x04, 0x10, 0, "POST /x", ("feature", "own-feature")),
+            Plain(0x04, 0x11, 0x10, "db"));
+        request.ResourceSpans[0].Resource = new Receivers.Proto.Resource.Resource
+        {
+            Attributes =
+            {
+                Receivers.OtlpTestData.KeyValue("team", new Receivers.Proto.Common.AnyValue { StringValue = "resource-team" }),
+                Receivers.OtlpTestData.KeyValue("feature", new Receivers.Proto.Common.AnyValue { StringValue = "resource-feature" }),
+            },
+        };
+
+        var withResources = new AncestorKeys(new AttributionRules(), new TraceOptions { InheritFromResources = true });
+
+        var result = new OtlpTraceDecoder(null, withResources).Decode(request.ToByteArray());
+        var without = new OtlpTraceDecoder(null, Keys).Decode(request.ToByteArray());
+
+        without.Ancestors[1].Values.ShouldBeNull();
+        result.Ancestors.Count.ShouldBe(2);
+        result.Ancestors[0].Values![InheritedDimension.Team].ShouldBe("resource-team");
+        result.Ancestors[0].Values![InheritedDimension.Feature].ShouldBe("own-feature");
+        result.Ancestors[1].Values![InheritedDimension.Team].ShouldBe("resource-team");
+        result.Ancestors[1].Values![InheritedDimension.Feature].ShouldBe("resource-feature");
+    }
 }

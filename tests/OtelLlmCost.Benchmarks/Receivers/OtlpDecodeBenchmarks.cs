@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using OtelLlmCost.Agent.Otlp.Wire;
 using OtelLlmCost.Agent.Receivers.Otlp;
 
 namespace OtelLlmCost.Benchmarks.Receivers;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using OtelLlmCost.SemanticConventions.Recognition;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 
@@ -25,23 +26,36 @@ internal static class AttributeText
 
 /// <summary>
 /// Attribute keys repeat on every span (<c>gen_ai.usage.input_tokens</c>, ...): short keys are decoded once and
-/// shared, so a candidate span does not allocate a string per key. The cache is bounded; keys past the bound
-/// are simply decoded each time.
+/// shared, so a candidate span does not allocate a string per key, and whether a key (or an event name) is content
+/// is decided once per key. The cache is bounded; keys past the bound are simply decoded and tested each time.
 /// </summary>
 internal static class AttributeKeys
 {
     private const int MaxCachedKeyLength = 64;
     private const int MaxCachedKeys = 4096;
 
-    private static readonly ConcurrentDictionary<string, string> Cache = new(StringComparer.Ordinal);
-    private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Lookup =
+    private static readonly ConcurrentDictionary<string, Entry> Cache = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> Lookup =
         Cache.GetAlternateLookup<ReadOnlySpan<char>>();
 
-    public static string Get(ReadOnlySpan<byte> utf8)
+    public static string Get(ReadOnlySpan<byte> utf8) => Find(utf8).Text;
+
+    /// <summary>The key, and whether it may hold prompt or completion content (<see cref="ContentAttributes.IsContentKey"/>).</summary>
+    public static string Get(ReadOnlySpan<byte> utf8, out bool isContentKey)
+    {
+        var entry = Find(utf8);
+        isContentKey = entry.IsContentKey;
+        return entry.Text;
+    }
+
+    /// <summary>True when a span event of this name carries content (<see cref="ContentAttributes.IsContentEvent"/>).</summary>
+    public static bool IsContentEventName(ReadOnlySpan<byte> utf8) => Find(utf8).IsContentEvent;
+
+    private static Entry Find(ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length > MaxCachedKeyLength)
         {
-            return Encoding.UTF8.GetString(utf8);
+            return new Entry(Encoding.UTF8.GetString(utf8));
         }
 
         Span<char> chars = stackalloc char[MaxCachedKeyLength];
@@ -52,12 +66,21 @@ internal static class AttributeKeys
             return cached;
         }
 
-        var text = key.ToString();
+        var entry = new Entry(key.ToString());
         if (Cache.Count < MaxCachedKeys)
         {
-            Cache.TryAdd(text, text);
+            Cache.TryAdd(entry.Text, entry);
         }
 
-        return text;
+        return entry;
+    }
+
+    private sealed class Entry(string text)
+    {
+        public string Text { get; } = text;
+
+        public bool IsContentKey { get; } = ContentAttributes.IsContentKey(text);
+
+        public bool IsContentEvent { get; } = ContentAttributes.IsContentEvent(text);
     }
 }

@@ -19,7 +19,7 @@ internal interface ITraceBatchConsumer
     bool IsSaturated => false;
 
     /// <summary>
-    /// When not null, the protobuf decoder also reports the request's other spans as <see cref="TraceBatch.Ancestors"/>
+    /// When not null, the decoder also reports the request's other spans as <see cref="TraceBatch.Ancestors"/>
     /// (ids, parent and these keys' values) for trace-aware attribution.
     /// </summary>
     AncestorKeys? AncestorKeys => null;
@@ -56,7 +56,7 @@ internal sealed class TraceBatch
     public IReadOnlyList<AncestorRecord> Ancestors { get; init; } = [];
 
     /// <summary>
-    /// The decoded request body (protobuf, or JSON for <see cref="OtlpTransport.HttpJson"/>). Valid only until
+    /// The decoded request body, always protobuf (OTLP/JSON is transcoded at the receiver). Valid only until
     /// <see cref="ITraceBatchConsumer.ConsumeAsync"/> returns: a consumer that keeps it must copy it.
     /// </summary>
     public ReadOnlyMemory<byte> Body { get; init; }

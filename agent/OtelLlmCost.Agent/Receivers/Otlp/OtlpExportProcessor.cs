@@ -1,5 +1,6 @@
 using System.Text.Json;
-using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
+using OtelLlmCost.Agent.Otlp.Wire;
+using F = OtelLlmCost.Agent.Otlp.Wire.OtlpFieldNumbers;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 
@@ -30,16 +31,14 @@ internal readonly record struct ExportOutcome(ExportOutcomeKind Kind, long Rejec
 /// </summary>
 internal sealed class OtlpExportProcessor
 {
-    private readonly OtlpTraceDecoder _protobufDecoder;
-    private readonly OtlpJsonTraceDecoder _jsonDecoder;
+    private readonly OtlpTraceDecoder _decoder;
     private readonly ITraceBatchConsumer _consumer;
     private readonly RepeatedFailures _failures = new();
 
     public OtlpExportProcessor(OtlpReceiverOptions options, ITraceBatchConsumer consumer, OtlpReceiverMetrics metrics)
     {
         var limits = options.DecodeLimits;
-        _protobufDecoder = new OtlpTraceDecoder(limits, consumer.AncestorKeys);
-        _jsonDecoder = new OtlpJsonTraceDecoder(limits);
+        _decoder = new OtlpTraceDecoder(limits, consumer.AncestorKeys);
         _consumer = consumer;
         Metrics = metrics;
         Tokens = new OtlpIngestTokens(options);
@@ -55,7 +54,38 @@ internal sealed class OtlpExportProcessor
     /// <summary>The pipeline refuses everything right now; trace exports are answered QueueFull unread.</summary>
     public bool IsSaturated => _consumer.IsSaturated;
 
+    /// <summary>
+    /// One trace export: <paramref name="body"/> is protobuf, or OTLP/JSON when <paramref name="transport"/> is
+    /// <see cref="OtlpTransport.HttpJson"/>, which is transcoded to protobuf here once; from then on both take one path.
+    /// </summary>
     public async ValueTask<ExportOutcome> ExportTracesAsync(
+        ReadOnlyMemory<byte> body,
+        OtlpTransport transport,
+        string? workload,
+        CancellationToken cancellationToken)
+    {
+        if (transport != OtlpTransport.HttpJson)
+        {
+            return await ExportProtobufAsync(body, transport, workload, cancellationToken).ConfigureAwait(false);
+        }
+
+        PooledBuffer protobuf;
+        try
+        {
+            protobuf = OtlpJsonTranscoder.Transcode(body.Span);
+        }
+        catch (OtlpDecodeException e)
+        {
+            return new ExportOutcome(ExportOutcomeKind.BadData, 0, e.Message, TimeSpan.Zero);
+        }
+
+        using (protobuf)
+        {
+            return await ExportProtobufAsync(protobuf.Memory, transport, workload, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<ExportOutcome> ExportProtobufAsync(
         ReadOnlyMemory<byte> body,
         OtlpTransport transport,
         string? workload,
@@ -65,7 +95,7 @@ internal sealed class OtlpExportProcessor
         TraceDecodeResult decoded;
         try
         {
-            decoded = transport == OtlpTransport.HttpJson ? _jsonDecoder.Decode(body) : _protobufDecoder.Decode(body.Span);
+            decoded = _decoder.Decode(body.Span);
         }
         catch (OtlpDecodeException e)
         {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Http.Features;
+using OtelLlmCost.Agent.Otlp.Wire;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
+using OtelLlmCost.Agent.Otlp.Wire;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 
@@ -85,8 +86,7 @@ internal static class OtlpHttpReceiver
         if (signal == OtlpSignal.Traces && processor.IsSaturated)
         {
             processor.Metrics.RequestReceived(Transport, signal, OutcomeName(ExportOutcomeKind.QueueFull), 0);
-            reply.SetRetryAfter(ConsumeResult.DefaultRetryAfter);
-            await reply.StatusAsync(StatusCodes.Status429TooManyRequests, GrpcStatusCode.ResourceExhausted, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter).ConfigureAwait(false);
+            await WriteOutcomeAsync(reply, new ExportOutcome(ExportOutcomeKind.QueueFull, 0, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter)).ConfigureAwait(false);
             return;
         }
 

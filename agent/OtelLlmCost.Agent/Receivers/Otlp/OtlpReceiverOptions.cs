@@ -41,7 +41,10 @@ internal sealed class OtlpReceiverOptions
     /// </summary>
     public string IngestTokenHeader { get; set; } = DefaultIngestTokenHeader;
 
-    public OtlpDecodeLimits DecodeLimits => new() { MaxAttributeValueLength = MaxAttributeValueLength };
+    /// <summary>Decode prompt and completion content instead of skipping it; the host sets it from <c>Recognizer:KeepContent</c>.</summary>
+    public bool KeepContent { get; set; }
+
+    public OtlpDecodeLimits DecodeLimits => new() { MaxAttributeValueLength = MaxAttributeValueLength, KeepContent = KeepContent };
 
     /// <summary>Throws <see cref="InvalidOperationException"/> naming every invalid setting.</summary>
     public void Validate()

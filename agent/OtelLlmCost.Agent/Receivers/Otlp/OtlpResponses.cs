@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
+using OtelLlmCost.Agent.Otlp.Wire;
+using F = OtelLlmCost.Agent.Otlp.Wire.OtlpFieldNumbers;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 

@@ -1,3 +1,5 @@
+using OtelLlmCost.Agent.Otlp.Wire;
+
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 
 /// <summary>

@@ -1,8 +1,9 @@
 using System.Text;
+using OtelLlmCost.Agent.Otlp.Wire;
 using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Recognition;
 using OtelLlmCost.SemanticConventions.Spans;
-using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
+using F = OtelLlmCost.Agent.Otlp.Wire.OtlpFieldNumbers;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 
@@ -10,12 +11,16 @@ namespace OtelLlmCost.Agent.Receivers.Otlp;
 /// Reads an OTLP <c>ExportTraceServiceRequest</c> (protobuf) forward. Each span's attribute keys are first
 /// checked as raw UTF-8 with <see cref="LlmSpanPrefilter"/>; only candidate spans are materialized into a
 /// <see cref="SpanSnapshot"/> (with their resource and scope, decoded once per group and shared); the rest
-/// are counted and skipped without allocating. Stateless and thread-safe.
+/// are counted and skipped without allocating. Content attributes and events (prompts, completions: see
+/// <see cref="ContentAttributes"/>) are skipped here, unread, unless <see cref="OtlpDecodeLimits.KeepContent"/>.
+/// With ancestor keys, each non-candidate span is reported with its watched values (and, when the keys say so, its
+/// resource's filling the slots the span leaves empty). Stateless and thread-safe.
 /// </summary>
 internal sealed class OtlpTraceDecoder
 {
     private readonly OtlpDecodeLimits _limits;
     private readonly AncestorKeys? _ancestors;
+    private readonly bool _keepContent;
 
     /// <param name="limits">Decoder limits (defaults when null).</param>
     /// <param name="ancestors">
@@ -26,6 +31,7 @@ internal sealed class OtlpTraceDecoder
     {
         _limits = limits ?? OtlpDecodeLimits.Default;
         _ancestors = ancestors;
+        _keepContent = _limits.KeepContent;
     }
 
     public TraceDecodeResult Decode(ReadOnlySpan<byte> request)
@@ -64,13 +70,19 @@ internal sealed class OtlpTraceDecoder
             }
         }
 
+        var resourceWatched = default(WatchedValues);
+        if (_ancestors is { FromResources: true } && !resource.IsEmpty)
+        {
+            WatchResource(resource, ref resourceWatched);
+        }
+
         var context = new GroupContext();
         reader = new ProtobufReader(message);
         while (reader.TryReadTag(out var field, out var wireType))
         {
             if (field == F.ResourceSpans.ScopeSpans && wireType == WireType.LengthDelimited)
             {
-                DecodeScopeSpans(reader.ReadLengthDelimited(), resource, context, result);
+                DecodeScopeSpans(reader.ReadLengthDelimited(), resource, in resourceWatched, context, result);
             }
             else
             {
@@ -79,7 +91,28 @@ internal sealed class OtlpTraceDecoder
         }
     }
 
-    private void DecodeScopeSpans(ReadOnlySpan<byte> message, ReadOnlySpan<byte> resource, GroupContext context, TraceDecodeResultBuilder result)
+    /// <summary>The resource's watched values (the outcome marker aside: it belongs to spans).</summary>
+    private void WatchResource(ReadOnlySpan<byte> resource, ref WatchedValues watched)
+    {
+        var reader = new ProtobufReader(resource);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.Resource.Attributes && wireType == WireType.LengthDelimited)
+            {
+                var key = ReadKey(reader.ReadLengthDelimited(), out var value);
+                if (_ancestors!.TryMatch(key, out var slot, out var rank) && slot != AncestorKeys.OutcomeSlot)
+                {
+                    watched.Keep(slot, rank, value);
+                }
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+    }
+
+    private void DecodeScopeSpans(ReadOnlySpan<byte> message, ReadOnlySpan<byte> resource, scoped in WatchedValues resourceWatched, GroupContext context, TraceDecodeResultBuilder result)
     {
         var scope = ReadOnlySpan<byte>.Empty;
         var reader = new ProtobufReader(message);
@@ -101,7 +134,7 @@ internal sealed class OtlpTraceDecoder
         {
             if (field == F.ScopeSpans.Spans && wireType == WireType.LengthDelimited)
             {
-                DecodeSpan(reader.ReadLengthDelimited(), resource, scope, context, result);
+                DecodeSpan(reader.ReadLengthDelimited(), resource, in resourceWatched, scope, context, result);
             }
             else
             {
@@ -110,7 +143,8 @@ internal sealed class OtlpTraceDecoder
         }
     }
 
-    private void DecodeSpan(ReadOnlySpan<byte> message, ReadOnlySpan<byte> resource, ReadOnlySpan<byte> scope, GroupContext context, TraceDecodeResultBuilder result)
+    private void DecodeSpan(
+        ReadOnlySpan<byte> message, ReadOnlySpan<byte> resource, scoped in WatchedValues resourceWatched, ReadOnlySpan<byte> scope, GroupContext context, TraceDecodeResultBuilder result)
     {
         result.CountSpan();
 
@@ -180,6 +214,7 @@ internal sealed class OtlpTraceDecoder
         {
             if (_ancestors is not null)
             {
+                watched.FillFrom(in resourceWatched);
                 result.AddAncestor(AncestorRecordOf(traceId, spanId, parentSpanId, name, ref watched));
             }
 
@@ -236,10 +271,19 @@ internal sealed class OtlpTraceDecoder
                     end = reader.ReadFixed64();
                     break;
                 case F.Span.Attributes when wireType == WireType.LengthDelimited:
-                    attributes.Add(ReadKeyValue(reader.ReadLengthDelimited(), 0));
+                    if (TryReadSpanAttribute(reader.ReadLengthDelimited(), out var attribute))
+                    {
+                        attributes.Add(attribute);
+                    }
+
                     break;
                 case F.Span.Events when wireType == WireType.LengthDelimited:
-                    (events ??= []).Add(ReadEvent(reader.ReadLengthDelimited()));
+                    var spanEvent = reader.ReadLengthDelimited();
+                    if (_keepContent || !IsContentEvent(spanEvent))
+                    {
+                        (events ??= []).Add(ReadEvent(spanEvent));
+                    }
+
                     break;
                 case F.Span.Status when wireType == WireType.LengthDelimited:
                     (statusCode, statusMessage) = ReadStatus(reader.ReadLengthDelimited());
@@ -301,6 +345,39 @@ internal sealed class OtlpTraceDecoder
 
         var nameText = parent == 0 && !name.IsEmpty ? Encoding.UTF8.GetString(name) : null;
         return new AncestorRecord(SpanKey.FromBytes(traceId, spanId), parent, values, nameText, false, outcome);
+    }
+
+    /// <summary>A span attribute, unless it is content and content is not kept (then its value is never read).</summary>
+    private bool TryReadSpanAttribute(ReadOnlySpan<byte> keyValue, out SpanAttribute attribute)
+    {
+        var key = AttributeKeys.Get(ReadKey(keyValue, out var value), out var isContent);
+        if (isContent && !_keepContent)
+        {
+            attribute = default;
+            return false;
+        }
+
+        attribute = new SpanAttribute(key, ReadAnyValue(value, 0));
+        return true;
+    }
+
+    private static bool IsContentEvent(ReadOnlySpan<byte> spanEvent)
+    {
+        var reader = new ProtobufReader(spanEvent);
+        var name = ReadOnlySpan<byte>.Empty;
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.SpanEvent.Name && wireType == WireType.LengthDelimited)
+            {
+                name = reader.ReadLengthDelimited();
+            }
+            else
+            {
+                reader.SkipField(field, wireType);
+            }
+        }
+
+        return AttributeKeys.IsContentEventName(name);
     }
 
     private static ReadOnlySpan<byte> ReadKey(ReadOnlySpan<byte> keyValue, out ReadOnlySpan<byte> value)
@@ -593,6 +670,19 @@ internal sealed class OtlpTraceDecoder
             }
         }
 
+        /// <summary>Takes the resource's value for every slot the span left empty (a span's own value outranks its resource's).</summary>
+        public void FillFrom(scoped in WatchedValues resource)
+        {
+            var missing = resource._present & ~_present;
+            for (var slot = 0; missing != 0; slot++, missing >>= 1)
+            {
+                if ((missing & 1) != 0)
+                {
+                    Keep(slot, (int)((resource._ranks >> (slot * 7)) & 0x7F) - 1, resource.Value(slot));
+                }
+            }
+        }
+
         public readonly string? Text(int slot, OtlpTraceDecoder decoder)
         {
             if ((_present & (1 << slot)) == 0)
@@ -600,20 +690,21 @@ internal sealed class OtlpTraceDecoder
                 return null;
             }
 
-            var value = slot switch
-            {
-                0 => _environment,
-                1 => _team,
-                2 => _feature,
-                3 => _user,
-                4 => _tenant,
-                5 => _workload,
-                6 => _conversation,
-                7 => _agent,
-                _ => _outcome,
-            };
-            return decoder.ReadAnyValue(value, 0).AsScalarText() is { Length: > 0 } text ? text : null;
+            return decoder.ReadAnyValue(Value(slot), 0).AsScalarText() is { Length: > 0 } text ? text : null;
         }
+
+        private readonly ReadOnlySpan<byte> Value(int slot) => slot switch
+        {
+            0 => _environment,
+            1 => _team,
+            2 => _feature,
+            3 => _user,
+            4 => _tenant,
+            5 => _workload,
+            6 => _conversation,
+            7 => _agent,
+            _ => _outcome,
+        };
     }
 
     /// <summary>

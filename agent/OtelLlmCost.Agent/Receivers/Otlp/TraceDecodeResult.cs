@@ -120,4 +120,10 @@ internal sealed record OtlpDecodeLimits
 
     /// <summary>Nesting of array and key-value-list attribute values beyond this depth is refused as malformed.</summary>
     public int MaxValueNestingDepth { get; init; } = 16;
+
+    /// <summary>
+    /// Keep prompt and completion content (attributes and events): off by default, so content is skipped unread at
+    /// decode time and never reaches the recognizer or the store (DESIGN §3). <c>Recognizer:KeepContent</c> turns it on.
+    /// </summary>
+    public bool KeepContent { get; init; }
 }

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
-namespace OtelLlmCost.Agent.Receivers.Otlp;
+namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>
 /// A tiny protobuf writer for the receivers' replies (responses, google.rpc.Status). Replies are a few bytes,

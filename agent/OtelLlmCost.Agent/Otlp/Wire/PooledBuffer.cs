@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
 
-namespace OtelLlmCost.Agent.Receivers.Otlp;
+namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>A request body held in an array rented from the shared pool; dispose returns it.</summary>
 internal sealed class PooledBuffer : IDisposable
@@ -15,7 +15,16 @@ internal sealed class PooledBuffer : IDisposable
         _array = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
     }
 
+    private PooledBuffer(byte[] rented, int length)
+    {
+        _array = rented;
+        Length = length;
+    }
+
     public int Length { get; private set; }
+
+    /// <summary>Takes over an array rented from <see cref="ArrayPool{T}.Shared"/> whose first <paramref name="length"/> bytes are the content.</summary>
+    public static PooledBuffer Adopt(byte[] rented, int length) => new(rented, length);
 
     public ReadOnlyMemory<byte> Memory => _array.AsMemory(0, Length);
 

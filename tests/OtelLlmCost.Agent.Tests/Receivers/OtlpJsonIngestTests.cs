@@ -1,12 +1,14 @@
 using System.Text;
 using Google.Protobuf;
+using OtelLlmCost.Agent.Otlp.Wire;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Agent.Tests.Receivers;
 
+/// <summary>OTLP/JSON as ingest reads it: transcoded to protobuf once, then read by the one decoder.</summary>
 [TestClass]
-public sealed class OtlpJsonTraceDecoderTests
+public sealed class OtlpJsonIngestTests
 {
     [TestMethod]
     [DataRow(1, false)]
@@ -24,7 +26,7 @@ public sealed class OtlpJsonTraceDecoderTests
             var json = OtlpTestData.ToOtlpJson(formatter.Format(request), upperCaseHex: true);
             var maxLength = random.Next(2) == 0 ? 8192 : random.Next(1, 60);
 
-            var result = new OtlpJsonTraceDecoder(new OtlpDecodeLimits { MaxAttributeValueLength = maxLength }).Decode(json);
+            var result = Decode(json, new OtlpDecodeLimits { MaxAttributeValueLength = maxLength });
 
             OtlpTraceDecoderTests.AssertMatches(request, result, maxLength, $"seed {seed}, request {i}");
         }
@@ -43,11 +45,11 @@ public sealed class OtlpJsonTraceDecoderTests
                                 {"key":"gen_ai.usage.output_tokens","value":{"intValue":"-5"}},
                                 {"key":"gen_ai.request.temperature","value":{"doubleValue":0.5}},
                                 {"key":"gen_ai.request.stop","value":{"arrayValue":{"values":[{"stringValue":"x"},{"boolValue":true}]}}}],
-                  "events":[{"timeUnixNano":"1700000000500000000","name":"gen_ai.choice","attributes":[]}],
+                  "events":[{"timeUnixNano":"1700000000500000000","name":"exception","attributes":[]}],
                   "status":{"code":2,"message":"rate limited"},"flags":257}]}]}]}
             """;
 
-        var result = new OtlpJsonTraceDecoder().Decode(Encoding.UTF8.GetBytes(json));
+        var result = Decode(Encoding.UTF8.GetBytes(json));
 
         var span = result.Candidates.ShouldHaveSingleItem();
         span.TraceId.ShouldBe("5b8efff798038103d269b633813fc60c");
@@ -79,7 +81,7 @@ public sealed class OtlpJsonTraceDecoderTests
               "attributes":[{"key":"{{{jsonKey}}}","value":{"stringValue":"openai"}}]}]}]}]}
             """;
 
-        var result = new OtlpJsonTraceDecoder().Decode(Encoding.UTF8.GetBytes(json));
+        var result = Decode(Encoding.UTF8.GetBytes(json));
 
         result.Candidates.Count.ShouldBe(candidate ? 1 : 0);
         if (candidate)
@@ -96,7 +98,7 @@ public sealed class OtlpJsonTraceDecoderTests
               "kind":"SPAN_KIND_SERVER","status":{"code":"STATUS_CODE_OK"},"attributes":[{"key":"gen_ai.system","value":{"stringValue":"openai"}}]}]}]}]}
             """;
 
-        var span = new OtlpJsonTraceDecoder().Decode(Encoding.UTF8.GetBytes(json)).Candidates.ShouldHaveSingleItem();
+        var span = Decode(Encoding.UTF8.GetBytes(json)).Candidates.ShouldHaveSingleItem();
 
         span.Kind.ShouldBe(SpanKind.Server);
         span.StatusCode.ShouldBe(SpanStatusCode.Ok);
@@ -105,19 +107,18 @@ public sealed class OtlpJsonTraceDecoderTests
     [TestMethod]
     [DataRow("{", "malformed JSON")]
     [DataRow("[]", "must be a JSON object")]
-    [DataRow("""{"resourceSpans":{}}""", "must be a JSON array")]
+    [DataRow("""{"resourceSpans":{}}""", "expected array")]
     [DataRow("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","startTimeUnixNano":"soon","attributes":[{"key":"gen_ai.system","value":{"stringValue":"x"}}]}]}]}]}""", "startTimeUnixNano")]
     [DataRow("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","attributes":[{"key":"gen_ai.system","value":{"intValue":1.5}}]}]}]}]}""", "intValue")]
     public void Decode_InvalidJson_ThrowsWithAReason(string json, string reason)
     {
-        var e = Should.Throw<OtlpDecodeException>(() => new OtlpJsonTraceDecoder().Decode(Encoding.UTF8.GetBytes(json)));
+        var e = Should.Throw<OtlpDecodeException>(() => Decode(Encoding.UTF8.GetBytes(json)));
 
         e.Message.ShouldContain(reason);
     }
 
     [TestMethod]
     [DataRow("5b8efff798038103d269b633813fc6", "trace_id must be 16 bytes, got 15")]
-    [DataRow("zz8efff798038103d269b633813fc60c", "traceId is not hex")]
     [DataRow("00000000000000000000000000000000", "all zeroes")]
     public void Decode_InvalidTraceId_RejectsTheSpanOnly(string traceId, string reason)
     {
@@ -127,12 +128,35 @@ public sealed class OtlpJsonTraceDecoderTests
               {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b175","attributes":[{"key":"gen_ai.system","value":{"stringValue":"y"}}]}]}]}]}
             """;
 
-        var result = new OtlpJsonTraceDecoder().Decode(Encoding.UTF8.GetBytes(json));
+        var result = Decode(Encoding.UTF8.GetBytes(json));
 
         result.TotalSpanCount.ShouldBe(2);
         result.RejectedSpanCount.ShouldBe(1);
         result.RejectedSpans.ShouldHaveSingleItem().Reason.ShouldContain(reason);
         result.Candidates.ShouldHaveSingleItem().SpanId.ShouldBe("eee19b7ec3c1b175");
+    }
+
+    /// <summary>Ids that are not hex at all (base64, as some old exporters wrote) refuse the request, as the Collector's reader does.</summary>
+    [TestMethod]
+    [DataRow("zz8efff798038103d269b633813fc60c")]
+    [DataRow("W47/95gDgQPSabYzgT/GDA==")]
+    public void Decode_TraceIdNotHex_RefusesTheRequestWithTheReason(string traceId)
+    {
+        var json = $$$"""
+            {"resourceSpans":[{"scopeSpans":[{"spans":[
+              {"traceId":"{{{traceId}}}","spanId":"eee19b7ec3c1b174","attributes":[{"key":"gen_ai.system","value":{"stringValue":"x"}}]}]}]}]}
+            """;
+
+        var e = Should.Throw<OtlpDecodeException>(() => Decode(Encoding.UTF8.GetBytes(json)));
+
+        e.Message.ShouldContain("'traceId'");
+        e.Message.ShouldContain("hex");
+    }
+
+    private static TraceDecodeResult Decode(byte[] json, OtlpDecodeLimits? limits = null)
+    {
+        using var protobuf = OtlpJsonTranscoder.Transcode(json);
+        return new OtlpTraceDecoder(limits).Decode(protobuf.Span);
     }
 
 }

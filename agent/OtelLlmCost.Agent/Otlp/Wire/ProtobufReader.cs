@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
-namespace OtelLlmCost.Agent.Receivers.Otlp;
+namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>
 /// A forward-only protobuf reader over one message's bytes. It never allocates; length-delimited fields come

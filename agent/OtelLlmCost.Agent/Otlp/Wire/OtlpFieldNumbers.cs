@@ -1,7 +1,7 @@
-namespace OtelLlmCost.Agent.Receivers.Otlp;
+namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>
-/// Field numbers of the OTLP messages the receivers read or write, one class per message, so the reader reads
+/// Field numbers of every OTLP trace message the receivers, the transcoder and the forwarder read or write, one class per message, so the reader reads
 /// like the <c>.proto</c> (opentelemetry-proto: collector/*/v1/*_service.proto, trace/v1/trace.proto,
 /// common/v1/common.proto, resource/v1/resource.proto; google/rpc/status.proto for errors).
 /// </summary>
@@ -71,6 +71,17 @@ internal static class OtlpFieldNumbers
         public const int Name = 2;
         public const int Attributes = 3;
         public const int DroppedAttributesCount = 4;
+    }
+
+    /// <summary>Span.Link.</summary>
+    internal static class Link
+    {
+        public const int TraceId = 1;
+        public const int SpanId = 2;
+        public const int TraceState = 3;
+        public const int Attributes = 4;
+        public const int DroppedAttributesCount = 5;
+        public const int Flags = 6;
     }
 
     internal static class Status

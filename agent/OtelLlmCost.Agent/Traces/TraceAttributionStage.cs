@@ -1,4 +1,3 @@
-using OtelLlmCost.Agent.Forwarding;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.SemanticConventions.Calls;
@@ -7,72 +6,52 @@ using OtelLlmCost.SemanticConventions.Spans;
 namespace OtelLlmCost.Agent.Traces;
 
 /// <summary>
-/// The consumer the receivers call when trace-aware attribution or forwarding is on: around the ingest pipeline,
-/// it indexes the request's spans, fills the calls' missing dimensions from their ancestors before they are
-/// written, and after the commit records their trace context, lets incomplete walks wait for late parents, and
-/// offers the request to the forwarder. Everything it adds is bounded and non-blocking: the export is
-/// acknowledged exactly when the pipeline alone would acknowledge it.
+/// Trace-aware attribution, one stage of the chain: it indexes the request's spans and fills the calls' missing
+/// dimensions from their ancestors before they are written; as an observer of committed calls it then records their
+/// trace context and lets incomplete walks wait for late parents. Everything it adds is bounded and non-blocking:
+/// the export is acknowledged exactly when the chain without it would acknowledge it.
 /// </summary>
-internal sealed class TraceAwareConsumer : ITraceBatchConsumer
+internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserver
 {
-    private readonly IngestPipeline _pipeline;
-    private readonly AncestorIndex? _index;
-    private readonly AncestorKeys? _keys;
-    private readonly TraceContextWriter? _writer;
-    private readonly OtlpForwarder? _forwarder;
+    private readonly AncestorIndex _index;
+    private readonly AncestorKeys _keys;
+    private readonly TraceContextWriter _writer;
     private readonly TimeProvider _clock;
 
-    public TraceAwareConsumer(
-        IngestPipeline pipeline, AncestorIndex? index, AncestorKeys? keys, TraceContextWriter? writer, OtlpForwarder? forwarder, TimeProvider clock)
+    public TraceAttributionStage(AncestorIndex index, AncestorKeys keys, TraceContextWriter writer, TimeProvider clock)
     {
-        _pipeline = pipeline;
         _index = index;
         _keys = keys;
         _writer = writer;
-        _forwarder = forwarder;
         _clock = clock;
     }
 
-    public bool IsSaturated => _pipeline.IsSaturated;
+    public AncestorKeys Keys => _keys;
 
-    public AncestorKeys? AncestorKeys => _keys;
+    public void Process(CallBatch batch) => batch.SetState(this, IndexAndResolve(batch.Request, batch.Calls));
 
-    public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken)
+    public void OnCommitted(CallBatch batch)
     {
-        var calls = _pipeline.Process(batch);
-        List<TraceWalk>? walks = null;
-        if (_index is not null)
+        if (batch.GetState<List<TraceWalk>>(this) is not { } walks)
         {
-            walks = IndexAndResolve(batch, calls);
+            return;
         }
 
-        var result = await _pipeline.CommitAsync(calls, cancellationToken);
-        if (result.Outcome != ConsumeOutcome.Accepted)
+        foreach (var walk in walks)
         {
-            return result;
-        }
-
-        if (walks is not null)
-        {
-            foreach (var walk in walks)
+            if (walk.HasContext)
             {
-                if (walk.HasContext)
-                {
-                    _writer!.Offer(walk.ToRow(late: false));
-                }
+                _writer.Offer(walk.ToRow(late: false));
             }
-
-            OfferLate(_index!.AwaitAfterCommit(walks));
         }
 
-        _forwarder?.Offer(batch, calls);
-        return result;
+        OfferLate(_index.AwaitAfterCommit(walks));
     }
 
     private List<TraceWalk> IndexAndResolve(TraceBatch batch, List<LlmCall> calls)
     {
-        var index = _index!;
-        var keys = _keys!;
+        var index = _index;
+        var keys = _keys;
         var records = batch.Ancestors;
         Dictionary<(string TraceId, string SpanId), string>? rootNames = null;
 
@@ -132,7 +111,7 @@ internal sealed class TraceAwareConsumer : ITraceBatchConsumer
             {
                 now ??= _clock.GetUtcNow().UtcDateTime;
                 var traceId = $"{record.Key.TraceHigh:x16}{record.Key.TraceLow:x16}";
-                _writer!.Offer(new OutcomeRow(traceId, SpanKey.SpanHex(record.Key.SpanId), outcome, now.Value));
+                _writer.Offer(new OutcomeRow(traceId, SpanKey.SpanHex(record.Key.SpanId), outcome, now.Value));
             }
         }
     }
@@ -146,13 +125,23 @@ internal sealed class TraceAwareConsumer : ITraceBatchConsumer
 
         foreach (var row in late)
         {
-            _writer!.Offer(row);
+            _writer.Offer(row);
         }
     }
 
     private static AncestorRecord RecordOf(SpanSnapshot span, AncestorKeys keys)
     {
         var values = keys.ValuesOf(span.Attributes);
+        if (keys.FromResources && keys.ValuesOf(span.ResourceAttributes) is { } fromResource)
+        {
+            // The span's own values outrank its resource's; an outcome marker belongs to spans only.
+            values ??= new string?[AncestorKeys.SlotCount];
+            for (var slot = 0; slot < AncestorKeys.OutcomeSlot; slot++)
+            {
+                values[slot] ??= fromResource[slot];
+            }
+        }
+
         var isAgentRun = false;
         string? agentName = null;
         foreach (var attribute in span.Attributes)

@@ -1,14 +1,13 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using Google.Protobuf;
-using OtelLlmCost.Agent.Forwarding;
-using OtelLlmCost.Agent.Receivers.Otlp;
-using OtelLlmCost.Agent.Tests.Receivers;
+using OtelLlmCost.Agent.Otlp.Wire;
 using Common = OtelLlmCost.Agent.Tests.Receivers.Proto.Common;
 using OtlpTrace = OtelLlmCost.Agent.Tests.Receivers.Proto.Trace;
 using ProtoResource = OtelLlmCost.Agent.Tests.Receivers.Proto.Resource;
 using Service = OtelLlmCost.Agent.Tests.Receivers.Proto.Collector.Trace;
 
-namespace OtelLlmCost.Agent.Tests.Forwarding;
+namespace OtelLlmCost.Agent.Tests.Receivers;
 
 [TestClass]
 public sealed class OtlpJsonTranscoderTests
@@ -22,18 +21,80 @@ public sealed class OtlpJsonTranscoderTests
     {
         var random = new Random(seed);
         var formatter = new JsonFormatter(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true).WithPreserveProtoFieldNames(protoFieldNames));
-        var transcoder = new OtlpJsonTranscoder();
         for (var i = 0; i < 40; i++)
         {
             var request = OtlpTestData.RandomRequest(random);
             var json = OtlpTestData.ToOtlpJson(formatter.Format(request));
 
-            var protobuf = transcoder.Transcode(json);
+            var protobuf = Transcode(json);
 
             Service.ExportTraceServiceRequest.Parser.ParseFrom(protobuf).ShouldBe(request, $"seed {seed} request {i}");
             protobuf.ShouldBe(request.ToByteArray(), $"seed {seed} request {i}: fields in number order give the canonical encoding");
         }
     }
+
+    /// <summary>
+    /// Random requests rendered in the other forms OTLP/JSON allows, chosen at random per key and value: snake_case
+    /// keys, properties in any order, 64-bit integers as JSON numbers, enum names, upper-case hex, unknown fields.
+    /// </summary>
+    [TestMethod]
+    [DataRow(21)]
+    [DataRow(22)]
+    [DataRow(23)]
+    public void Transcode_RandomJsonInEveryAllowedForm_ParsesToTheSameRequest(int seed)
+    {
+        var random = new Random(seed);
+        for (var i = 0; i < 40; i++)
+        {
+            var formatter = new JsonFormatter(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(random.Next(2) == 0));
+            var request = OtlpTestData.RandomRequest(random);
+            var node = JsonNode.Parse(OtlpTestData.ToOtlpJson(formatter.Format(request), upperCaseHex: random.Next(2) == 0))!;
+            Scramble(node, random);
+
+            var protobuf = Transcode(Encoding.UTF8.GetBytes(node.ToJsonString()));
+
+            Service.ExportTraceServiceRequest.Parser.ParseFrom(protobuf).ShouldBe(request, $"seed {seed} request {i}");
+        }
+    }
+
+    private static readonly HashSet<string> IntegerKeys = ["intValue", "startTimeUnixNano", "endTimeUnixNano", "timeUnixNano"];
+
+    private static void Scramble(JsonNode? node, Random random)
+    {
+        switch (node)
+        {
+            case JsonArray array:
+                foreach (var element in array)
+                {
+                    Scramble(element, random);
+                }
+
+                break;
+            case JsonObject obj:
+                var properties = obj.ToList();
+                obj.Clear();
+                foreach (var (name, value) in properties.OrderBy(_ => random.Next()))
+                {
+                    Scramble(value, random);
+                    var written = value;
+                    if (IntegerKeys.Contains(name) && value is JsonValue text && text.TryGetValue<string>(out var digits) && random.Next(2) == 0)
+                    {
+                        written = JsonNode.Parse(digits); // the 64-bit integer as a JSON number
+                    }
+
+                    obj[random.Next(3) == 0 ? SnakeCase(name) : name] = written;
+                    if (random.Next(10) == 0)
+                    {
+                        obj["unknownField" + random.Next(1000)] = new JsonObject { ["a"] = new JsonArray(1, null, "x") };
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private static string SnakeCase(string name) =>
+        string.Concat(name.Select(c => char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : c.ToString()));
 
     [TestMethod]
     public void Transcode_EveryFieldKind_ParsesToTheSameRequest()
@@ -41,7 +102,7 @@ public sealed class OtlpJsonTranscoderTests
         var request = EveryField();
         var formatter = new JsonFormatter(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true));
 
-        var protobuf = new OtlpJsonTranscoder().Transcode(OtlpTestData.ToOtlpJson(formatter.Format(request)));
+        var protobuf = Transcode(OtlpTestData.ToOtlpJson(formatter.Format(request)));
 
         Service.ExportTraceServiceRequest.Parser.ParseFrom(protobuf).ShouldBe(request);
     }
@@ -57,7 +118,7 @@ public sealed class OtlpJsonTranscoderTests
             span.Events.Add(new OtlpTrace.Span.Types.Event { Name = "e" + i, TimeUnixNano = (ulong)i + 1 });
         }
 
-        var protobuf = new OtlpJsonTranscoder().Transcode(OtlpTestData.ToOtlpJson(new JsonFormatter(JsonFormatter.Settings.Default).Format(request)));
+        var protobuf = Transcode(OtlpTestData.ToOtlpJson(new JsonFormatter(JsonFormatter.Settings.Default).Format(request)));
 
         Service.ExportTraceServiceRequest.Parser.ParseFrom(protobuf).ShouldBe(request);
     }
@@ -72,7 +133,6 @@ public sealed class OtlpJsonTranscoderTests
     [DataRow(2_097_110)] // 2,097,151/2,097,152
     public void Transcode_NestedLengthsAcrossVarintBoundaries_ParsesToTheSameRequest(int fromLength)
     {
-        var transcoder = new OtlpJsonTranscoder();
         var formatter = new JsonFormatter(JsonFormatter.Settings.Default);
         for (var length = fromLength; length < fromLength + 80; length++)
         {
@@ -83,7 +143,7 @@ public sealed class OtlpJsonTranscoderTests
                 ResourceSpans = { new OtlpTrace.ResourceSpans { ScopeSpans = { new OtlpTrace.ScopeSpans { Spans = { span } } } } },
             };
 
-            var protobuf = transcoder.Transcode(OtlpTestData.ToOtlpJson(formatter.Format(request)));
+            var protobuf = Transcode(OtlpTestData.ToOtlpJson(formatter.Format(request)));
 
             protobuf.ShouldBe(request.ToByteArray(), $"string length {length}");
         }
@@ -162,7 +222,7 @@ public sealed class OtlpJsonTranscoderTests
             },
         };
 
-        var actual = Service.ExportTraceServiceRequest.Parser.ParseFrom(new OtlpJsonTranscoder().Transcode(Encoding.UTF8.GetBytes(Json)));
+        var actual = Service.ExportTraceServiceRequest.Parser.ParseFrom(Transcode(Encoding.UTF8.GetBytes(Json)));
 
         actual.ShouldBe(expected);
         var zero = actual.ResourceSpans[0].ScopeSpans[0].Spans[0].Attributes[1].Value;
@@ -186,7 +246,7 @@ public sealed class OtlpJsonTranscoderTests
     [DataRow("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"\ud800"}]}]}]}""", DisplayName = "lone surrogate enum name")]
     public void Transcode_InvalidOtlpJson_ThrowsDecodeException(string json)
     {
-        Should.Throw<OtlpDecodeException>(() => new OtlpJsonTranscoder().Transcode(Encoding.UTF8.GetBytes(json)));
+        Should.Throw<OtlpDecodeException>(() => Transcode(Encoding.UTF8.GetBytes(json)));
     }
 
     [TestMethod]
@@ -194,18 +254,24 @@ public sealed class OtlpJsonTranscoderTests
     {
         var json = Encoding.UTF8.GetBytes("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"ab"}]}]}]}""");
         json[json.AsSpan().IndexOf("\"ab\""u8) + 1] = 0xC3; // a lead byte followed by 'b'
-        Should.Throw<OtlpDecodeException>(() => new OtlpJsonTranscoder().Transcode(json));
+        Should.Throw<OtlpDecodeException>(() => Transcode(json));
     }
 
     [TestMethod]
-    public void Transcode_ReusedAfterFailure_NextResultUnaffected()
+    public void Transcode_AfterAFailedRequest_NextResultUnaffected()
     {
-        var transcoder = new OtlpJsonTranscoder();
         var request = EveryField();
         var json = OtlpTestData.ToOtlpJson(new JsonFormatter(JsonFormatter.Settings.Default).Format(request));
-        Should.Throw<OtlpDecodeException>(() => transcoder.Transcode(json.AsSpan(0, json.Length / 2)));
+        Should.Throw<OtlpDecodeException>(() => Transcode(json.AsSpan(0, json.Length / 2)));
 
-        Service.ExportTraceServiceRequest.Parser.ParseFrom(transcoder.Transcode(json)).ShouldBe(request);
+        Service.ExportTraceServiceRequest.Parser.ParseFrom(Transcode(json)).ShouldBe(request);
+    }
+
+    /// <summary>The transcoder's output as an array (the pooled buffer is returned).</summary>
+    internal static byte[] Transcode(ReadOnlySpan<byte> json)
+    {
+        using var protobuf = OtlpJsonTranscoder.Transcode(json);
+        return protobuf.Span.ToArray();
     }
 
     /// <summary>A request with every field of every message set to a non-default value.</summary>

@@ -1,49 +1,71 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
-using OtelLlmCost.Agent.Receivers.Otlp;
-using F = OtelLlmCost.Agent.Receivers.Otlp.OtlpFieldNumbers;
+using F = OtelLlmCost.Agent.Otlp.Wire.OtlpFieldNumbers;
 
-namespace OtelLlmCost.Agent.Forwarding;
+namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>
 /// Rewrites an OTLP/JSON <c>ExportTraceServiceRequest</c> as OTLP protobuf in one forward pass over the JSON
-/// (<see cref="Utf8JsonReader"/>), so the forwarder can treat a JSON request like a protobuf one. Follows the
-/// OTLP "JSON Protobuf Encoding": lowerCamelCase keys (the proto's snake_case accepted too), hex trace and span
-/// ids, integer enums (names tolerated), 64-bit integers as strings or numbers, base64 bytes in AnyValue,
-/// unknown fields ignored, <c>null</c> meaning absent. Scalars equal to their default are not written (as a
-/// protobuf serializer would not), except inside AnyValue, where the oneof case itself carries meaning.
-/// Protobuf fields may come in any order, so each field is written as its key is met; a nested message's
-/// length is filled in when it closes. One instance per task: the output buffer is reused.
+/// (<see cref="Utf8JsonReader"/>). The HTTP receiver does this once per JSON export, so everything after it (the
+/// decoder, the trace index, the forwarder) sees protobuf only. Follows the OTLP "JSON Protobuf Encoding":
+/// lowerCamelCase keys (the proto's snake_case accepted too), hex trace and span ids, integer enums (names
+/// tolerated), 64-bit integers as strings or numbers, base64 bytes in AnyValue, unknown fields ignored,
+/// <c>null</c> meaning absent. Scalars equal to their default are not written (as a protobuf serializer would
+/// not), except inside AnyValue, where the oneof case itself carries meaning. Protobuf fields may come in any
+/// order, so each field is written as its key is met; a nested message's length is filled in when it closes.
+/// Ids are only converted here: their length and zero checks are the decoder's, so a span with a 15-byte id is
+/// rejected alone, as in protobuf; text that is not hex refuses the request (as the Collector's reader does).
 /// </summary>
 internal sealed class OtlpJsonTranscoder
 {
-    private const int MaxDepth = 128;
-
-    // Link is not in OtlpFieldNumbers (the receivers never read links).
-    private const int LinkTraceId = 1;
-    private const int LinkSpanId = 2;
-    private const int LinkTraceState = 3;
-    private const int LinkAttributes = 4;
-    private const int LinkDroppedAttributesCount = 5;
-    private const int LinkFlags = 6;
+    /// <summary>
+    /// Deep enough that an attribute nested past the decoder's nesting limit (<c>MaxValueNestingDepth</c>, three JSON
+    /// levels per attribute level) still transcodes, so that the decoder rejects only its span.
+    /// </summary>
+    private const int MaxDepth = 256;
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
 
-    private readonly ProtobufBuffer _out = new();
+    private readonly ProtobufBuffer _out;
 
-    /// <summary>Returns the protobuf encoding of <paramref name="utf8Json"/>.</summary>
-    /// <exception cref="OtlpDecodeException">The body is not an OTLP/JSON trace export this transcoder can read.</exception>
-    public byte[] Transcode(ReadOnlySpan<byte> utf8Json)
+    private OtlpJsonTranscoder(int expectedLength)
     {
-        _out.Reset();
+        _out = new ProtobufBuffer(expectedLength);
+    }
+
+    /// <summary>Returns the protobuf encoding of <paramref name="utf8Json"/> in a pooled buffer (the caller disposes it).</summary>
+    /// <exception cref="OtlpDecodeException">The body is not an OTLP/JSON trace export.</exception>
+    public static PooledBuffer Transcode(ReadOnlySpan<byte> utf8Json)
+    {
+        // Protobuf is smaller than its JSON (ids halve, keys and quotes go): half the text is a good first size.
+        var transcoder = new OtlpJsonTranscoder(utf8Json.Length / 2);
+        try
+        {
+            transcoder.Run(utf8Json);
+            return transcoder._out.Detach();
+        }
+        catch
+        {
+            transcoder._out.Release();
+            throw;
+        }
+    }
+
+    private void Run(ReadOnlySpan<byte> utf8Json)
+    {
         var reader = new Utf8JsonReader(utf8Json, ReaderOptions);
         try
         {
             Read(ref reader);
-            ExpectToken(ref reader, JsonTokenType.StartObject, "ExportTraceServiceRequest");
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new OtlpDecodeException("invalid OTLP/JSON: the request must be a JSON object");
+            }
+
             while (NextProperty(ref reader, out var name))
             {
                 if (Is(name, "resourceSpans"u8, "resource_spans"u8))
@@ -56,24 +78,45 @@ internal sealed class OtlpJsonTranscoder
                 }
             }
 
-            return _out.ToArray();
+            if (reader.Read())
+            {
+                throw new OtlpDecodeException("invalid OTLP/JSON: data after the request object");
+            }
         }
         catch (JsonException e)
         {
             throw new OtlpDecodeException($"malformed JSON: {e.Message}", e);
         }
-        catch (FormatException e)
+        catch (Exception e) when (e is FormatException or OverflowException or InvalidOperationException)
         {
-            throw new OtlpDecodeException($"bad value at byte {reader.TokenStartIndex}: {e.Message}", e);
+            var at = reader.TokenStartIndex;
+            var property = PropertyBefore(utf8Json, at);
+            var what = e is OverflowException ? "number out of range" : e.Message;
+            throw new OtlpDecodeException($"invalid OTLP/JSON: bad value{(property is null ? "" : $" of '{property}'")} at byte {at}: {what}", e);
         }
-        catch (OverflowException e)
+    }
+
+    /// <summary>The name of the last property that starts before <paramref name="offset"/> (for error messages only).</summary>
+    private static string? PropertyBefore(ReadOnlySpan<byte> utf8Json, long offset)
+    {
+        string? name = null;
+        var reader = new Utf8JsonReader(utf8Json, ReaderOptions);
+        try
         {
-            throw new OtlpDecodeException($"number out of range at byte {reader.TokenStartIndex}", e);
+            while (reader.Read() && reader.TokenStartIndex < offset)
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    name = reader.GetString();
+                }
+            }
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            throw new OtlpDecodeException($"unexpected value at byte {reader.TokenStartIndex}: {e.Message}", e);
+            // The text is broken further on; the last name seen is still the best guess.
         }
+
+        return name;
     }
 
     private delegate void MessageBody(OtlpJsonTranscoder self, ref Utf8JsonReader reader);
@@ -278,27 +321,27 @@ internal sealed class OtlpJsonTranscoder
         {
             if (Is(name, "traceId"u8, "trace_id"u8))
             {
-                self.HexId(ref reader, LinkTraceId);
+                self.HexId(ref reader, F.Link.TraceId);
             }
             else if (Is(name, "spanId"u8, "span_id"u8))
             {
-                self.HexId(ref reader, LinkSpanId);
+                self.HexId(ref reader, F.Link.SpanId);
             }
             else if (Is(name, "traceState"u8, "trace_state"u8))
             {
-                self.String(ref reader, LinkTraceState);
+                self.String(ref reader, F.Link.TraceState);
             }
             else if (Is(name, "attributes"u8, "attributes"u8))
             {
-                self.RepeatedMessage(ref reader, LinkAttributes, KeyValue);
+                self.RepeatedMessage(ref reader, F.Link.Attributes, KeyValue);
             }
             else if (Is(name, "droppedAttributesCount"u8, "dropped_attributes_count"u8))
             {
-                self.UInt32(ref reader, LinkDroppedAttributesCount);
+                self.UInt32(ref reader, F.Link.DroppedAttributesCount);
             }
             else if (Is(name, "flags"u8, "flags"u8))
             {
-                self.Fixed32(ref reader, LinkFlags);
+                self.Fixed32(ref reader, F.Link.Flags);
             }
             else
             {
@@ -492,7 +535,7 @@ internal sealed class OtlpJsonTranscoder
         scoped ReadOnlySpan<byte> hex = reader.ValueSpan;
         if (reader.ValueIsEscaped)
         {
-            hex = hex.Length <= unescaped.Length ? unescaped[..reader.CopyString(unescaped)] : throw new FormatException("id too long");
+            hex = hex.Length <= unescaped.Length ? unescaped[..reader.CopyString(unescaped)] : throw new FormatException("an id is too long");
         }
 
         if (hex.Length == 0)
@@ -502,7 +545,7 @@ internal sealed class OtlpJsonTranscoder
 
         if (hex.Length % 2 != 0 || hex.Length > 128)
         {
-            throw new FormatException("trace and span ids must be even-length hex strings");
+            throw new FormatException("trace and span ids are hex strings of an even length");
         }
 
         Span<byte> id = stackalloc byte[hex.Length / 2];
@@ -688,16 +731,30 @@ internal sealed class OtlpJsonTranscoder
 
     /// <summary>
     /// Protobuf output with nested messages written in place: one byte is reserved for a message's length, which
-    /// is filled in when it closes (the body is moved along when the length needs more than one byte).
+    /// is filled in when it closes (the body is moved along when the length needs more than one byte). The array
+    /// is rented; <see cref="Detach"/> hands it over as a <see cref="PooledBuffer"/>.
     /// </summary>
-    private sealed class ProtobufBuffer
+    private sealed class ProtobufBuffer(int expectedLength)
     {
-        private byte[] _buffer = new byte[4096];
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(expectedLength, 256));
         private int _length;
 
-        public void Reset() => _length = 0;
+        public PooledBuffer Detach()
+        {
+            var buffer = PooledBuffer.Adopt(_buffer, _length);
+            _buffer = [];
+            return buffer;
+        }
 
-        public byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
+        /// <summary>Returns the array after a failure (after <see cref="Detach"/> the buffer owns it).</summary>
+        public void Release()
+        {
+            if (_buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = [];
+            }
+        }
 
         public int BeginMessage(int fieldNumber)
         {
@@ -817,7 +874,10 @@ internal sealed class OtlpJsonTranscoder
         {
             if (_length + extra > _buffer.Length)
             {
-                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + extra));
+                var next = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + extra));
+                _buffer.AsSpan(0, _length).CopyTo(next);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = next;
             }
         }
     }

@@ -1,4 +1,4 @@
-namespace OtelLlmCost.Agent.Receivers.Otlp;
+namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>Protobuf wire types: the low three bits of a field's tag.</summary>
 internal enum WireType

@@ -1,4 +1,4 @@
-namespace OtelLlmCost.Agent.Receivers.Otlp;
+namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>
 /// The request body is not a well-formed OTLP message (truncated, bad wire type, a length past the end, bad

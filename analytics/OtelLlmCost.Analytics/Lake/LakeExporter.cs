@@ -208,8 +208,8 @@ public sealed class LakeExporter
         var rollup = FilePath(RollupDataset, hour, name);
         Directory.CreateDirectory(Path.GetDirectoryName(calls)!);
         connection.Execute($"INSERT INTO lake_files VALUES ({number}, {Time(hour)}, {DuckDbSql.Literal(name)}, 0, '{Writing}', {Time(_clock.GetUtcNow().UtcDateTime)})");
-        var rows = Convert.ToInt64(connection.ExecuteScalar($"COPY ({select}) TO {DuckDbSql.Literal(calls + TemporarySuffix)} (FORMAT parquet, COMPRESSION zstd)"),
-            CultureInfo.InvariantCulture);
+        // COPY reports its row count as changed rows (DuckDB.NET answers a COPY with no result row).
+        var rows = connection.Execute($"COPY ({select}) TO {DuckDbSql.Literal(calls + TemporarySuffix)} (FORMAT parquet, COMPRESSION zstd)");
         if (rows == 0)
         {
             File.Delete(calls + TemporarySuffix);

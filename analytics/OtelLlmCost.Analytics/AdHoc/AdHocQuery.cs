@@ -46,7 +46,10 @@ public enum AdHocRefusal
     /// <summary>It ran longer than its timeout and was interrupted.</summary>
     Timeout,
 
-    /// <summary>The process's memory grew past <see cref="AdHocQueryOptions.MaxMemoryGrowthBytes"/> while it ran, and it was interrupted.</summary>
+    /// <summary>
+    /// The process's memory grew past <see cref="AdHocQueryOptions.MaxMemoryGrowthBytes"/> while it ran and it was
+    /// interrupted, or DuckDB refused it for its own memory limit.
+    /// </summary>
     TooMuchMemory,
 }
 

@@ -88,6 +88,13 @@ public sealed class AdHocQueryRunner
                     "shorter values: filter or aggregate first, LIMIT subqueries, avoid string_agg/list over many rows.", exception);
             }
 
+            if (Store.Ledger.LedgerWriteException.IsOutOfMemory(exception))
+            {
+                throw new AdHocQueryException(AdHocRefusal.TooMuchMemory,
+                    $"The query used too much memory: {OneLine(exception.Message)} (the store's memory limit, Agent:StoreMemoryLimit). " +
+                    "Read fewer rows or shorter values: filter or aggregate first, LIMIT subqueries.", exception);
+            }
+
             if (watchdog.TimedOut)
             {
                 throw new AdHocQueryException(AdHocRefusal.Timeout,

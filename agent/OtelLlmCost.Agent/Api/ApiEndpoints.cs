@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using OtelLlmCost.Agent.Hosting;
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Agent.Api;
 
@@ -15,6 +17,7 @@ internal static class ApiEndpoints
         var api = endpoints.MapGroup("/api/v1");
         api.AddEndpointFilter(RequireAdminToken);
         api.AddEndpointFilter(ApiRequestJson.AnswerBadRequests);
+        api.AddEndpointFilter(AnswerLedgerUnavailable);
         SpendEndpoints.Map(api);
         QueryEndpoints.Map(api);
         ReportEndpoints.Map(api);
@@ -42,6 +45,30 @@ internal static class ApiEndpoints
             ["error"] = "This agent requires its admin token: send 'Authorization: Bearer <token>'.",
             ["code"] = "unauthorized",
         }, statusCode: StatusCodes.Status401Unauthorized);
+    }
+
+    /// <summary>
+    /// While the ledger's writer reopens the database (after a commit failed halfway or DuckDB invalidated it), every read
+    /// fails for a second or two: a 503 with Retry-After and the reason, as ingest answers, not a 500.
+    /// </summary>
+    internal static async ValueTask<object?> AnswerLedgerUnavailable(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (DuckDbException exception) when (!context.HttpContext.Response.HasStarted
+            && (exception is LedgerReopeningException || LedgerStore.IsInvalidated(exception)))
+        {
+            context.HttpContext.Response.Headers.RetryAfter = "1";
+            return Results.Json(new Dictionary<string, string>
+            {
+                ["error"] = exception is LedgerReopeningException
+                    ? exception.Message
+                    : "the ledger's database is being reopened (DuckDB invalidated it; nothing acknowledged is lost); retry shortly",
+                ["code"] = "ledger_unavailable",
+            }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
     }
 
     private static bool HasToken(HttpRequest request, string token)

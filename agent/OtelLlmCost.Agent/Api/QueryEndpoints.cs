@@ -10,7 +10,8 @@ namespace OtelLlmCost.Agent.Api;
 /// <c>{"sql": "...", "limit": 1000, "timeout_ms": 10000}</c>; answer
 /// <c>{"columns": [{"name", "type"}], "rows": [[...]], "row_count", "truncated", "truncated_by", "elapsed_ms"}</c> with decimals
 /// exact (never through double) and timestamps ISO 8601 UTC. Every refusal is a 400 with
-/// <c>{"error": "...", "code": "..."}</c>; at most <see cref="MaxConcurrentQueries"/> run at once (429 beyond), so
+/// <c>{"error": "...", "code": "..."}</c> (a 422 <c>too_much_memory</c> when the agent's memory grew past
+/// <c>Agent:AdHocQueryMemoryBytes</c> while the query ran); at most <see cref="MaxConcurrentQueries"/> run at once (429 beyond), so
 /// analysts cannot starve ingest of its two cores.
 /// </summary>
 internal static class QueryEndpoints
@@ -27,7 +28,7 @@ internal static class QueryEndpoints
         api.MapPost(Path, RunAsync);
     }
 
-    private static async Task RunAsync(HttpContext context, LedgerStore store)
+    private static async Task RunAsync(HttpContext context, LedgerStore store, Hosting.AgentOptions options)
     {
         AdHocQuery query;
         try
@@ -52,11 +53,14 @@ internal static class QueryEndpoints
         try
         {
             // DuckDB blocks the calling thread for the whole query; keep it off the request thread.
-            result = await Task.Run(() => new AdHocQueryRunner(store.Database).Run(query, context.RequestAborted), context.RequestAborted);
+            var limits = new AdHocQueryOptions { MaxMemoryGrowthBytes = options.AdHocQueryMemoryBytes };
+            result = await Task.Run(() => new AdHocQueryRunner(store.Database, limits).Run(query, context.RequestAborted), context.RequestAborted);
         }
         catch (AdHocQueryException exception)
         {
-            await WriteErrorAsync(context.Response, StatusCodes.Status400BadRequest, exception.Message, exception.Code);
+            // Too much memory is the query's doing, not the request's form: 422, and not worth retrying as it is.
+            var status = exception.Refusal == AdHocRefusal.TooMuchMemory ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status400BadRequest;
+            await WriteErrorAsync(context.Response, status, exception.Message, exception.Code);
             return;
         }
         finally

@@ -47,6 +47,7 @@ internal static class AgentConfiguration
             StoreMemoryLimit = agent["StoreMemoryLimit"] ?? "512MB",
             StoreThreads = agent.GetValue<int?>("StoreThreads"),
             StoreMaxTempDirectorySize = agent["StoreMaxTempDirectorySize"] ?? AgentOptions.DefaultStoreMaxTempDirectorySize,
+            AdHocQueryMemoryBytes = agent.GetValue("AdHocQueryMemoryBytes", Analytics.AdHoc.AdHocQueryOptions.DefaultMaxMemoryGrowthBytes),
             AdminToken = string.IsNullOrWhiteSpace(agent["AdminToken"]) ? null : agent["AdminToken"],
             AllowUnauthenticatedRemoteApi = agent.GetValue("AllowUnauthenticatedRemoteApi", false),
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),

@@ -55,6 +55,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
     /// <summary>The agent's services (tests reach a hosted service through them).</summary>
     internal IServiceProvider Services => _application.Services;
 
+    /// <summary>The ledger's single writer (tests ask it to reopen the ledger, as a failed trace context commit does).</summary>
+    internal GroupCommitLedgerWriter Writer => _writer;
+
     public PriceCatalog Catalog { get; }
 
     /// <summary>Trace-aware attribution and the forwarder (for tests and diagnostics).</summary>
@@ -165,7 +168,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 ? Results.Text(reason, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("ok"));
             // Not ready while the ledger refuses batches (low disk, memory, a failing store), with the reason.
-            application.MapGet("/readyz", (LedgerStore ledger) => writer.CheckHeadroom() is { } reason
+            application.MapGet("/readyz", (LedgerStore ledger) => (writer.CheckHeadroom() ?? ledger.Unavailable) is { } reason
                 ? Results.Json(new ReadyState("not_ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls, reason),
                     statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Json(new ReadyState("ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls, null)));

@@ -25,6 +25,12 @@ internal sealed class AgentOptions
     /// </summary>
     public string StoreMaxTempDirectorySize { get; set; } = DefaultStoreMaxTempDirectorySize;
 
+    /// <summary>
+    /// How much the agent's resident memory may grow while an ad-hoc query runs before the query is stopped (422). DuckDB
+    /// does not count every string it builds against <see cref="StoreMemoryLimit"/>; this bound is measured on the process.
+    /// </summary>
+    public long AdHocQueryMemoryBytes { get; set; } = Analytics.AdHoc.AdHocQueryOptions.DefaultMaxMemoryGrowthBytes;
+
     /// <summary>DuckDB worker threads; null leaves one per core.</summary>
     public int? StoreThreads { get; set; }
 
@@ -94,6 +100,11 @@ internal sealed class AgentOptions
             throw new InvalidOperationException(
                 $"Refusing to serve the API on {ApiEndpoint} without Agent:AdminToken: anyone who can reach that address could run SQL on the ledger "
                 + "and change budgets. Set Agent:AdminToken, bind the API to 127.0.0.1, or set Agent:AllowUnauthenticatedRemoteApi=true to serve it anyway.");
+        }
+
+        if (AdHocQueryMemoryBytes < 16L * 1024 * 1024)
+        {
+            throw new ArgumentException($"Agent:AdHocQueryMemoryBytes must be at least 16 MiB (16777216); got {AdHocQueryMemoryBytes}.");
         }
 
         if (Metrics.RequireAdminToken && string.IsNullOrEmpty(AdminToken))

@@ -28,7 +28,7 @@ public enum AdHocTruncation
     ByteLimit,
 }
 
-/// <summary>Why a query was refused or failed; all are the caller's to fix (HTTP 400), none is retried.</summary>
+/// <summary>Why a query was refused or failed; all are the caller's to fix (HTTP 400, 422 for memory), none is retried.</summary>
 public enum AdHocRefusal
 {
     /// <summary>Empty or overlong SQL, a bad row limit or timeout.</summary>
@@ -45,6 +45,12 @@ public enum AdHocRefusal
 
     /// <summary>It ran longer than its timeout and was interrupted.</summary>
     Timeout,
+
+    /// <summary>
+    /// The process's memory grew past <see cref="AdHocQueryOptions.MaxMemoryGrowthBytes"/> while it ran and it was
+    /// interrupted, or DuckDB refused it for its own memory limit.
+    /// </summary>
+    TooMuchMemory,
 }
 
 /// <summary>A refused or failed ad-hoc query, with a one-line message fit to show the user.</summary>
@@ -79,6 +85,7 @@ public sealed class AdHocQueryException : Exception
         AdHocRefusal.NotOneStatement => "not_one_statement",
         AdHocRefusal.NotReadOnly => "not_read_only",
         AdHocRefusal.Timeout => "timeout",
+        AdHocRefusal.TooMuchMemory => "too_much_memory",
         _ => "rejected",
     };
 }

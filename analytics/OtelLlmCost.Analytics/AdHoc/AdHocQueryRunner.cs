@@ -23,6 +23,19 @@ public sealed class AdHocQueryOptions
 
     /// <summary>The longest timeout a request may ask for.</summary>
     public TimeSpan MaxTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    public const long DefaultMaxMemoryGrowthBytes = 1024L * 1024 * 1024;
+
+    /// <summary>
+    /// How much the process's resident memory may grow while a query runs, over what it was when the query started;
+    /// beyond it the query is interrupted and refused (<see cref="AdHocRefusal.TooMuchMemory"/>). DuckDB does not count
+    /// every string it builds against its memory limit, so this is the bound that holds for what it does not count.
+    /// It is measured, not reserved: the process may pass it by what DuckDB builds between two checks (one vector).
+    /// </summary>
+    public long MaxMemoryGrowthBytes { get; init; } = DefaultMaxMemoryGrowthBytes;
+
+    /// <summary>How often the process's memory is read while a query runs.</summary>
+    public TimeSpan MemoryCheckInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 }
 
 /// <summary>
@@ -54,7 +67,7 @@ public sealed class AdHocQueryRunner
         var (limit, timeout) = Validate(query);
         var stopwatch = Stopwatch.StartNew();
         using var connection = _database.Connect();
-        using var watchdog = new Watchdog(connection, timeout);
+        using var watchdog = new Watchdog(connection, timeout, Options);
         using var cancellation = cancellationToken.Register(watchdog.Cancel);
         try
         {
@@ -69,8 +82,9 @@ public sealed class AdHocQueryRunner
 
             return result;
         }
-        catch (DuckDbException exception)
+        catch (DuckDbException exception) when (exception is not Store.LedgerReopeningException && !Store.LedgerStore.IsInvalidated(exception))
         {
+            // A ledger being reopened (or invalidated, about to be) is not the query's fault: that passes up as it is.
             watchdog.Finish();
             throw Stopped(watchdog, timeout, exception, cancellationToken);
         }
@@ -81,8 +95,23 @@ public sealed class AdHocQueryRunner
         }
     }
 
-    private static AdHocQueryException Stopped(Watchdog watchdog, TimeSpan timeout, DuckDbException exception, CancellationToken cancellationToken)
+    private AdHocQueryException Stopped(Watchdog watchdog, TimeSpan timeout, DuckDbException exception, CancellationToken cancellationToken)
     {
+        if (watchdog.MemoryGrowth is { } growth)
+        {
+            return new AdHocQueryException(AdHocRefusal.TooMuchMemory,
+                $"The query used too much memory and was stopped: memory grew by {Megabytes(growth)} MB while it ran, past the " +
+                $"{Megabytes(Options.MaxMemoryGrowthBytes)} MB an ad-hoc query may take (Agent:AdHocQueryMemoryBytes). Read fewer rows or " +
+                "shorter values: filter or aggregate first, LIMIT subqueries, avoid string_agg/list over many rows.", exception);
+        }
+
+        if (Store.Ledger.LedgerWriteException.IsOutOfMemory(exception))
+        {
+            return new AdHocQueryException(AdHocRefusal.TooMuchMemory,
+                $"The query used too much memory: {OneLine(exception.Message)} (the store's memory limit, Agent:StoreMemoryLimit). " +
+                "Read fewer rows or shorter values: filter or aggregate first, LIMIT subqueries.", exception);
+        }
+
         if (watchdog.TimedOut)
         {
             return new AdHocQueryException(AdHocRefusal.Timeout,
@@ -120,6 +149,11 @@ public sealed class AdHocQueryRunner
         }
 
         var timeout = query.Timeout ?? Options.DefaultTimeout;
+        if (Options.MaxMemoryGrowthBytes <= 0)
+        {
+            throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The ad-hoc query memory budget must be positive.");
+        }
+
         if (timeout <= TimeSpan.Zero || timeout > Options.MaxTimeout)
         {
             throw new AdHocQueryException(AdHocRefusal.InvalidRequest,
@@ -210,6 +244,8 @@ public sealed class AdHocQueryRunner
         }
     }
 
+    private static string Megabytes(long bytes) => (bytes / (1024.0 * 1024)).ToString("0", CultureInfo.InvariantCulture);
+
     private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 
     private static string OneLine(string message)
@@ -220,7 +256,9 @@ public sealed class AdHocQueryRunner
 
     /// <summary>
     /// Interrupts the connection once the timeout passes, and again every 100 ms until the query finishes: an
-    /// interrupt that lands between DuckDB's internal steps may be cleared when the next step starts.
+    /// interrupt that lands between DuckDB's internal steps may be cleared when the next step starts. It also reads the
+    /// process's resident memory every <see cref="AdHocQueryOptions.MemoryCheckInterval"/> and interrupts the query (again
+    /// at each check) once it has grown past <see cref="AdHocQueryOptions.MaxMemoryGrowthBytes"/> since the start.
     /// </summary>
     private sealed class Watchdog : IDisposable
     {
@@ -229,18 +267,48 @@ public sealed class AdHocQueryRunner
         private readonly Lock _lock = new();
         private readonly DuckDbConnection _connection;
         private readonly Timer _timer;
+        private readonly Timer _memoryTimer;
+        private readonly long _startResidentBytes;
+        private readonly long _maxGrowth;
         private bool _finished;
 
-        public Watchdog(DuckDbConnection connection, TimeSpan timeout)
+        public Watchdog(DuckDbConnection connection, TimeSpan timeout, AdHocQueryOptions options)
         {
             _connection = connection;
+            _maxGrowth = options.MaxMemoryGrowthBytes;
+            _startResidentBytes = ProcessMemory.ResidentBytes();
             _timer = new Timer(_ => Fire(timedOut: true), null, timeout, Repeat);
+            _memoryTimer = new Timer(_ => CheckMemory(), null, options.MemoryCheckInterval, options.MemoryCheckInterval);
         }
 
         public bool TimedOut { get; private set; }
 
         /// <summary>True once the connection was interrupted (timeout or cancellation).</summary>
         public bool Interrupted { get; private set; }
+
+        /// <summary>How far memory had grown when the query was stopped for it; null when it was not.</summary>
+        public long? MemoryGrowth { get; private set; }
+
+        private void CheckMemory()
+        {
+            var growth = ProcessMemory.ResidentBytes() - _startResidentBytes;
+            if (growth <= _maxGrowth)
+            {
+                return;
+            }
+
+            lock (_lock)
+            {
+                if (_finished)
+                {
+                    return;
+                }
+
+                MemoryGrowth ??= growth;
+                Interrupted = true;
+                _connection.Interrupt();
+            }
+        }
 
         public void Cancel() => Fire(timedOut: false);
 
@@ -253,12 +321,14 @@ public sealed class AdHocQueryRunner
             }
 
             _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _memoryTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
 
         public void Dispose()
         {
             Finish();
             _timer.Dispose();
+            _memoryTimer.Dispose();
         }
 
         private void Fire(bool timedOut)

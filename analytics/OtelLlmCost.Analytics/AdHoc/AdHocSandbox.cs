@@ -46,6 +46,16 @@ internal static partial class AdHocSandbox
     /// <summary>Functions whose format string can ask for any width (<c>printf('%100000000d', 1)</c>).</summary>
     private static readonly HashSet<string> FormattingFunctions = new(StringComparer.OrdinalIgnoreCase) { "printf", "format" };
 
+    /// <summary>Functions that replace parts of a text with a text of the query's choosing (longer, many times over).</summary>
+    private static readonly HashSet<string> ReplacingFunctions = new(StringComparer.OrdinalIgnoreCase) { "replace", "regexp_replace" };
+
+    /// <summary>
+    /// The most one <c>repeat</c> may build per value, in bytes: DuckDB computes 2048 rows at a time, outside its memory
+    /// limit and before it can be interrupted, so a vector of such values stays near 128 MiB, well under the memory
+    /// watchdog's budget (<see cref="AdHocQueryOptions.MaxMemoryGrowthBytes"/>), which stops the query at the next one.
+    /// </summary>
+    public const int MaxAmplifiedBytes = 64 * 1024;
+
     private static readonly JsonDocumentOptions DeepTrees = new() { MaxDepth = 1 << 16 };
 
     /// <summary>Throws <see cref="AdHocQueryException"/> unless <paramref name="sql"/> is one allowed query.</summary>
@@ -199,15 +209,140 @@ internal static partial class AdHocSandbox
             throw NotAllowed($"The function {name} is disabled in ad-hoc queries: only built-in functions without side effects may be called.");
         }
 
+        if (!IsAmplifier(name))
+        {
+            return;
+        }
+
+        CheckNotNested(expression, name);
         if (RepeatingFunctions.TryGetValue(name, out var countArgument))
         {
             CheckRepeatCount(expression, name, countArgument);
+            if (name.Equals("repeat", StringComparison.OrdinalIgnoreCase))
+            {
+                CheckRepeatedText(expression);
+            }
         }
         else if (FormattingFunctions.Contains(name))
         {
             CheckFormatWidth(expression, name);
         }
+        else if (name.Equals("replace", StringComparison.OrdinalIgnoreCase))
+        {
+            CheckReplacement(expression);
+        }
+        else
+        {
+            CheckRegexReplacement(expression);
+        }
     }
+
+    private static bool IsAmplifier(string name) =>
+        RepeatingFunctions.ContainsKey(name) || FormattingFunctions.Contains(name) || ReplacingFunctions.Contains(name);
+
+    /// <summary>
+    /// Each amplifier is bounded alone; fed into one another the bounds multiply (<c>replace(repeat('x', 10000), 'x',
+    /// repeat('y', 10000))</c> is 100 MB a value), so no argument of one may hold another, subqueries included.
+    /// </summary>
+    private static void CheckNotNested(JsonElement expression, string name)
+    {
+        if (!expression.TryGetProperty("children", out var arguments))
+        {
+            return;
+        }
+
+        var pending = new Stack<JsonElement>();
+        pending.Push(arguments);
+        while (pending.TryPop(out var element))
+        {
+            if (element.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var child in element.EnumerateArray())
+                {
+                    pending.Push(child);
+                }
+            }
+            else if (element.ValueKind == JsonValueKind.Object)
+            {
+                if (Text(element, "class") is "FUNCTION" or "WINDOW" && Text(element, "function_name") is { } inner && IsAmplifier(inner))
+                {
+                    throw NotAllowed($"{name}() in ad-hoc queries cannot take the result of {inner}(): one repeating or replacing function " +
+                        "fed into another can build gigabytes in a single value.");
+                }
+
+                foreach (var property in element.EnumerateObject())
+                {
+                    pending.Push(property.Value);
+                }
+            }
+        }
+    }
+
+    /// <summary><c>repeat(text, n)</c> builds length × n bytes a value: the text must be written in the SQL, so the product is known.</summary>
+    private static void CheckRepeatedText(JsonElement expression)
+    {
+        var arguments = expression.GetProperty("children");
+        if (arguments.GetArrayLength() != 2 || StringLiteral(arguments[0]) is not { } text)
+        {
+            throw NotAllowed("repeat() in ad-hoc queries needs its text written in the SQL as a string ('ab'), not a column or an expression.");
+        }
+
+        var count = arguments[1].GetProperty("value").GetProperty("value").GetDecimal();
+        if (System.Text.Encoding.UTF8.GetByteCount(text) * Math.Abs(count) > MaxAmplifiedBytes)
+        {
+            throw NotAllowed($"repeat() in ad-hoc queries may build at most {MaxAmplifiedBytes / 1024} KiB a value (text length × count).");
+        }
+    }
+
+    /// <summary><c>replace(s, from, to)</c> with a longer <c>to</c> multiplies a value of any size; a shorter one cannot grow it.</summary>
+    private static void CheckReplacement(JsonElement expression)
+    {
+        var arguments = expression.GetProperty("children");
+        if (arguments.GetArrayLength() != 3
+            || StringLiteral(arguments[1]) is not { } from
+            || StringLiteral(arguments[2]) is not { } to
+            || to.Length > from.Length)
+        {
+            throw NotAllowed("replace() in ad-hoc queries needs the searched and the replacing text written in the SQL, " +
+                "the replacing one no longer than the searched one (so a value cannot grow).");
+        }
+    }
+
+    /// <summary>
+    /// <c>regexp_replace</c> may grow a value once per match, and a pattern can match between every two characters: the
+    /// replacement must be written in the SQL with at most one group reference, and with the <c>g</c> option at most one
+    /// character beside it (a value then grows at most about twofold).
+    /// </summary>
+    private static void CheckRegexReplacement(JsonElement expression)
+    {
+        var arguments = expression.GetProperty("children");
+        const string Rule = "regexp_replace() in ad-hoc queries needs its replacement and options written in the SQL, with at most one group " +
+            "reference (\\1) and, with the 'g' option, at most one other character.";
+        if (arguments.GetArrayLength() < 3 || StringLiteral(arguments[2]) is not { } replacement)
+        {
+            throw NotAllowed(Rule);
+        }
+
+        string? options = "";
+        if (arguments.GetArrayLength() > 3 && (options = StringLiteral(arguments[3])) is null)
+        {
+            throw NotAllowed(Rule);
+        }
+
+        var references = GroupReference().Count(replacement);
+        var otherCharacters = GroupReference().Replace(replacement, "").Length;
+        if (references > 1 || (options.Contains('g', StringComparison.Ordinal) && otherCharacters > 1))
+        {
+            throw NotAllowed(Rule);
+        }
+    }
+
+    private static string? StringLiteral(JsonElement argument) =>
+        Text(argument, "class") == "CONSTANT"
+        && argument.GetProperty("value").TryGetProperty("value", out var value)
+        && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
 
     private static void CheckFormatWidth(JsonElement expression, string name)
     {
@@ -296,6 +431,9 @@ internal static partial class AdHocSandbox
     /// <summary>A number above <see cref="MaxRepeatCount"/> could be a width.</summary>
     [GeneratedRegex("[0-9]{5,}")]
     private static partial Regex LongNumber();
+
+    [GeneratedRegex(@"\\[0-9]")]
+    private static partial Regex GroupReference();
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_$]*$")]
     private static partial Regex PlainIdentifier();

@@ -93,7 +93,7 @@ public sealed class LedgerStore : IDisposable
         });
     }
 
-    /// <summary>A connection to the live database; throws a <see cref="DuckDbException"/> while the store is reopening it.</summary>
+    /// <summary>A connection to the live database; throws a <see cref="LedgerReopeningException"/> while the store is reopening it.</summary>
     public DuckDbConnection Connect()
     {
         lock (_gate)
@@ -208,8 +208,31 @@ public sealed class LedgerStore : IDisposable
         }
     }
 
-    private static DuckDbException Closed() =>
-        new("the ledger's database is being reopened (nothing acknowledged is lost); retry shortly");
+    private static LedgerReopeningException Closed() => new(ReopeningMessage);
+
+    private const string ReopeningMessage = "the ledger's database is being reopened (nothing acknowledged is lost); retry shortly";
+
+    /// <summary>Why the ledger cannot be read or written right now (it is being reopened), or null when it can.</summary>
+    public string? Unavailable
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _database is null && !_disposed ? ReopeningMessage : null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Set by the ledger's writer (<see cref="Ledger.GroupCommitLedgerWriter"/>), which reopens the store: another writer
+    /// of the database whose commit failed halfway (its tables' key indexes may hold orphaned keys, which a checkpoint
+    /// would make permanent) asks it to, through <see cref="RequestReopen"/>.
+    /// </summary>
+    internal Action<string>? ReopenRequested { get; set; }
+
+    /// <summary>Asks the ledger's writer to reopen the database (no checkpoint before) for the reason given.</summary>
+    internal void RequestReopen(string cause) => ReopenRequested?.Invoke(cause);
 
     // A pragma, not a configuration option, so it works with the configuration locked (the agent's). An invalidated
     // database refuses it, as it refuses every write, a checkpoint included.

@@ -52,10 +52,12 @@ public sealed class TraceContextStore : IDisposable
         """;
 
     private readonly LedgerConnection _ledger;
+    private readonly LedgerStore _store;
 
     public TraceContextStore(LedgerStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
+        _store = store;
         _ledger = store.ConnectLasting();
     }
 
@@ -99,7 +101,18 @@ public sealed class TraceContextStore : IDisposable
             outcomeInsert.Bind(1, outcome.TraceId).Bind(2, outcome.SpanId).Bind(3, outcome.Outcome).Bind(4, outcome.SeenAt).Execute();
         }
 
-        transaction.Commit();
+        try
+        {
+            transaction.Commit();
+        }
+        catch (DuckDbException exception) when (!Store.Ledger.LedgerWriteException.IsUniqueKeyViolation(exception))
+        {
+            // A commit that fails can leave keys in trace_outcomes' index (and llm_calls' rows it updated) that point at
+            // nothing, as a failed ledger commit does; the ledger's writer reopens the database before anything checkpoints.
+            _store.RequestReopen($"a trace context commit failed halfway ({exception.Message.Split('\n', 2)[0].Trim()}); the ledger must be reopened (nothing acknowledged is lost)");
+            throw;
+        }
+
         return updated;
     }
 

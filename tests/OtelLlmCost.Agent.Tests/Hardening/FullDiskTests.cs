@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Google.Protobuf;
 using OtelLlmCost.Agent.Hosting;
 using OtelLlmCost.Agent.Receivers.Otlp;
 
@@ -69,6 +70,119 @@ public sealed class FullDiskTests
             Directory.Delete(mountPoint, recursive: true);
         }
     }
+
+    /// <summary>
+    /// With the floor off, the disk really fills: a write or checkpoint hits ENOSPC and DuckDB invalidates the database (or
+    /// a commit fails halfway). The export is refused (retryable, with the reason), /readyz says why, and once space is
+    /// freed the agent reopens the ledger by itself: the refused export lands, nothing acknowledged is lost or doubled.
+    /// </summary>
+    [TestMethod]
+    public async Task Export_WhenTheDiskIsFullAndDuckDbFails_IsRefusedWithTheReason_AndTheAgentRecoversWhenSpaceReturns()
+    {
+        var mountPoint = Path.Combine(Path.GetTempPath(), "otel-llm-cost-tmpfs-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(mountPoint);
+        if (!Run("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mountPoint))
+        {
+            Directory.Delete(mountPoint);
+            Assert.Inconclusive("mounting a tmpfs is not allowed here (needs root)");
+        }
+
+        try
+        {
+            var host = AgentHost.Create(new AgentOptions
+            {
+                DataDirectory = Path.Combine(mountPoint, "data"),
+                ApiEndpoint = "127.0.0.1:0",
+                Otlp = new OtlpReceiverOptions { GrpcEndpoint = "127.0.0.1:0", HttpEndpoint = "127.0.0.1:0" },
+                Rollups = new Analytics.Rollups.RollupOptions { RetentionDays = 0 },
+                Ledger = new Analytics.Store.Ledger.LedgerWriterOptions { MinFreeDiskBytes = 0, CheckpointWalBytes = 1 },
+            });
+            await using (host)
+            {
+                await host.StartAsync();
+                var random = new Random(14);
+                var acknowledged = 0L;
+                (await LlmExport.SendAsync(LlmExport.Http, host.HttpAddress, host.GrpcAddress, RandomRequest(random))).Accepted.ShouldBeTrue();
+                acknowledged += 64;
+
+                var filler = Path.Combine(mountPoint, "filler");
+                Fill(filler);
+                byte[]? refusedBody = null;
+                ExportAnswer? refused = null;
+                for (var i = 0; i < 200 && refused is null; i++)
+                {
+                    var body = RandomRequest(random);
+                    var answer = await LlmExport.SendAsync(i % 2 == 0 ? LlmExport.Http : LlmExport.Grpc, host.HttpAddress, host.GrpcAddress, body);
+                    if (answer.Accepted)
+                    {
+                        acknowledged += 64;
+                        Fill(filler); // take what the checkpoint freed
+                    }
+                    else
+                    {
+                        (refused, refusedBody) = (answer, body);
+                    }
+                }
+
+                refused.ShouldNotBeNull("no export was refused on a full disk");
+                refused.Retryable.ShouldBeTrue(refused.Message);
+                refused.Message.ShouldNotBeNull().ShouldNotContain("Duplicate key");
+                using var client = new HttpClient { BaseAddress = host.ApiAddress };
+                using (var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative)))
+                {
+                    ready.StatusCode.ShouldBe(System.Net.HttpStatusCode.ServiceUnavailable, await ready.Content.ReadAsStringAsync());
+                }
+
+                File.Delete(filler);
+                ExportAnswer retried;
+                var deadline = Environment.TickCount64 + 120_000;
+                while (!(retried = await LlmExport.SendAsync(LlmExport.Grpc, host.HttpAddress, host.GrpcAddress, refusedBody!)).Accepted)
+                {
+                    retried.Retryable.ShouldBeTrue(retried.Message);
+                    Environment.TickCount64.ShouldBeLessThan(deadline, $"the agent did not recover: {retried.Message}");
+                    await Task.Delay(200);
+                }
+
+                acknowledged += 64;
+                (await LlmExport.SendAsync(LlmExport.Http, host.HttpAddress, host.GrpcAddress, refusedBody!)).Accepted.ShouldBeTrue();
+                (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode.ShouldBe(System.Net.HttpStatusCode.OK);
+                using var connection = host.Store.Connect();
+                connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(acknowledged);
+                connection.ExecuteScalar("SELECT count(DISTINCT trace_id || span_id) FROM llm_calls").ShouldBe(acknowledged);
+            }
+        }
+        finally
+        {
+            Run("umount", mountPoint);
+            Directory.Delete(mountPoint, recursive: true);
+        }
+    }
+
+    /// <summary>Appends to the filler until the file system has no space left.</summary>
+    private static void Fill(string filler)
+    {
+        using var stream = new FileStream(filler, FileMode.Append, FileAccess.Write, FileShare.None, bufferSize: 0);
+        var chunk = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                stream.Write(chunk);
+            }
+        }
+        catch (IOException)
+        {
+            // ENOSPC: full.
+        }
+    }
+
+    private static byte[] RandomRequest(Random random) => LlmExport.Request([.. Enumerable.Range(0, 64).Select(_ =>
+    {
+        var span = LlmExport.Span(0, 0, "gpt-4o-mini", 1_000, 100);
+        span.TraceId = ByteString.CopyFrom(Receivers.OtlpTestData.RandomId(random, 16));
+        span.SpanId = ByteString.CopyFrom(Receivers.OtlpTestData.RandomId(random, 8));
+        return span;
+    })]).ToByteArray();
 
     private static bool Run(string command, params string[] arguments)
     {

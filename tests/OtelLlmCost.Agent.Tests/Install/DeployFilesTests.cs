@@ -144,7 +144,8 @@ public sealed class DeployFilesTests
         return section switch
         {
             // The Agent section holds only the scalar settings of AgentOptions; its child objects are sections of their own.
-            "Agent" => properties.Where(p => p.PropertyType == typeof(string) || Nullable.GetUnderlyingType(p.PropertyType) is not null).Select(p => p.Name),
+            "Agent" => properties.Where(p => p.PropertyType == typeof(string) || p.PropertyType.IsPrimitive || Nullable.GetUnderlyingType(p.PropertyType) is not null)
+                .Select(p => p.Name),
             "Pricing" => ["Layers"],
             "Recognizer" => properties.Where(p => p.Name != "Attribution").Select(p => p.Name),
             // The binder appends a configured list to this one's default, so the sample names it in a comment instead.

@@ -117,6 +117,10 @@ internal sealed class RunningAgentProcess : IAsyncDisposable
 
     public Uri Http { get; }
 
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
     public string Log
     {
         get

@@ -193,6 +193,49 @@ public sealed class AdHocSandboxTests
     }
 
     [TestMethod]
+    [DataRow("SELECT length(replace(repeat('x', 10000), 'x', repeat('y', 10000))) FROM range(2048)", "replace() in ad-hoc queries cannot take the result of repeat()")]
+    [DataRow("SELECT repeat(repeat('x', 10000), 10000)", "cannot take the result of repeat()")]
+    [DataRow("SELECT repeat(upper(lpad('x', 10000, 'y')), 2)", "cannot take the result of lpad()")]
+    [DataRow("SELECT lpad('a', 10, (SELECT repeat('y', 10000)))", "cannot take the result of repeat()")]
+    [DataRow("SELECT repeat(team, 10000) FROM llm_calls", "repeat() in ad-hoc queries needs its text written in the SQL")]
+    [DataRow("SELECT repeat('abcdefgh', 10000)", "at most 64 KiB a value")]
+    [DataRow("SELECT replace(team, 'a', 'bb') FROM llm_calls", "no longer than the searched one")]
+    [DataRow("SELECT replace(team, 'a', team) FROM llm_calls", "no longer than the searched one")]
+    [DataRow("SELECT regexp_replace(team, '', 'xyz', 'g') FROM llm_calls", "regexp_replace()")]
+    [DataRow("SELECT regexp_replace(team, '(.)', '\\1\\1', 'g') FROM llm_calls", "regexp_replace()")]
+    [DataRow("SELECT regexp_replace(team, 'a', team) FROM llm_calls", "regexp_replace()")]
+    public void Run_AmplifierFedIntoAnotherOrUnboundedText_IsRejectedBeforeItRuns(string sql, string message)
+    {
+        var exception = Should.Throw<AdHocQueryException>(() => Runner.Run(new AdHocQuery(sql)));
+
+        exception.Refusal.ShouldBe(AdHocRefusal.Rejected, exception.Message);
+        exception.Message.ShouldContain(message);
+    }
+
+    [TestMethod]
+    [DataRow("SELECT replace(request_model, '-', '_'), replace(team, 'abc', ''), regexp_replace(request_model, '-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '') FROM llm_calls")]
+    [DataRow("SELECT regexp_replace(request_model, '^([a-z]+)-.*', '\\1'), regexp_replace(team, '\\s+', ' ', 'g') FROM llm_calls")]
+    [DataRow("SELECT lpad(team, 20, ' '), rpad(coalesce(team, ''), 30, '.'), repeat('=', 40) || team FROM llm_calls")]
+    public void Run_BoundedReplacingAndPadding_AreAllowed(string sql)
+    {
+        Should.NotThrow(() => Runner.Run(new AdHocQuery(sql)));
+    }
+
+    [TestMethod]
+    public void Run_QueryGrowingMemoryPastTheBudget_IsStoppedAsTooMuchMemory()
+    {
+        var runner = new AdHocQueryRunner(s_store.Database, new AdHocQueryOptions { MaxMemoryGrowthBytes = 64L * 1024 * 1024 });
+
+        var exception = Should.Throw<AdHocQueryException>(() =>
+            runner.Run(new AdHocQuery("SELECT length(string_agg(repeat('x', 10000) || range::VARCHAR, '')) FROM range(1000000)", Timeout: TimeSpan.FromSeconds(60))));
+
+        exception.Refusal.ShouldBe(AdHocRefusal.TooMuchMemory, exception.Message);
+        exception.Code.ShouldBe("too_much_memory");
+        exception.Message.ShouldContain("Agent:AdHocQueryMemoryBytes");
+        Runner.Run(new AdHocQuery("SELECT 42")).Rows[0][0].ShouldBe(42);
+    }
+
+    [TestMethod]
     public void Run_ResultLargerThanByteLimit_StopsReadingAndSaysWhy()
     {
         var runner = new AdHocQueryRunner(s_store.Database, new AdHocQueryOptions { MaxResultBytes = 1_000_000 });

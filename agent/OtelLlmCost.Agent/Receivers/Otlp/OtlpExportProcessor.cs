@@ -122,6 +122,11 @@ internal sealed class OtlpExportProcessor
         {
             result = await _consumer.ConsumeAsync(batch, cancellationToken).ConfigureAwait(false);
         }
+        catch (Analytics.Store.LedgerReopeningException e)
+        {
+            // A stage read the ledger while it was being reopened: passing, retried as often as it takes.
+            result = ConsumeResult.Unavailable(e.Message, ConsumeResult.DefaultRetryAfter);
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // An unclassified failure is retryable the first time, as the collector treats errors without a status:

@@ -1,7 +1,7 @@
 namespace OtelLlmCost.Analytics.Store.DuckDb;
 
 /// <summary>An error reported by DuckDB, with DuckDB's own message.</summary>
-public sealed class DuckDbException : Exception
+public class DuckDbException : Exception
 {
     public DuckDbException()
     {

@@ -120,6 +120,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private int _reopenAttempts;
     private DateTimeOffset _nextReopen;
     private ITimer? _reopenTimer;
+    private readonly Lock _reopenGate = new();
 
     /// <param name="freeDiskBytes">Free bytes on the ledger's file system (tests simulate a filling disk); null asks the OS.</param>
     public GroupCommitLedgerWriter(LedgerStore store, LedgerWriterOptions? options = null, TimeProvider? clock = null, Func<long>? freeDiskBytes = null)
@@ -145,6 +146,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "otelllmcost.ledger.reopens", "{reopen}", "Times the ledger was reopened after a commit failed halfway or DuckDB invalidated it.");
         _meter.CreateObservableGauge("otelllmcost.ledger.queue.calls", () => Interlocked.Read(ref _queuedCalls), "{call}",
             "Calls waiting to be committed.");
+        store.ReopenRequested = RequestReopen;
         _loop = Task.Factory.StartNew(RunLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
@@ -172,6 +174,24 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
     /// <summary>Times the writer has reopened the ledger.</summary>
     public int Reopens { get; private set; }
+
+    /// <summary>
+    /// Another writer of the ledger's database (trace contexts, outcomes) saw its commit fail halfway: reopen it, as after
+    /// one of our own, and checkpoint nothing before. Batches are refused with the reason until it is reopened.
+    /// </summary>
+    internal void RequestReopen(string cause)
+    {
+        lock (_reopenGate)
+        {
+            if (_needsReopen is null)
+            {
+                _reopenCause = cause;
+                _needsReopen = cause;
+            }
+        }
+
+        _queue.Writer.TryWrite(ReopenNudge);
+    }
 
     /// <summary>Measures the disk floor now (cheap: one statfs) and returns the reason the ledger is unavailable, if any.</summary>
     public string? CheckHeadroom()
@@ -211,6 +231,13 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         if (calls.Count == 0)
         {
             committed = Task.CompletedTask;
+            return true;
+        }
+
+        if (_needsReopen is { } reopening)
+        {
+            // Answered at once: the writer may be waiting up to Ledger:ReopenCloseTimeout for the old database to close.
+            committed = Task.FromException(new LedgerWriteException(LedgerFailureKind.Unavailable, reopening));
             return true;
         }
 
@@ -363,8 +390,12 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         Reopens++;
         _reopens.Add(1);
         _reopenAttempts = 0;
-        _reopenCause = null;
-        _needsReopen = null;
+        lock (_reopenGate)
+        {
+            _reopenCause = null;
+            _needsReopen = null;
+        }
+
         _unavailableReason = null;
     }
 
@@ -377,6 +408,14 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private static readonly PendingBatch ReopenNudge = new([]);
 
     private void NoteIfReopenNeeded(Exception exception)
+    {
+        lock (_reopenGate)
+        {
+            NoteIfReopenNeededLocked(exception);
+        }
+    }
+
+    private void NoteIfReopenNeededLocked(Exception exception)
     {
         if (_needsReopen is not null)
         {
@@ -456,7 +495,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _commitSize.Record(calls.Count);
         _callsCommitted.Add(inserted);
-        if (WalBytes() >= _options.CheckpointWalBytes)
+        if (_needsReopen is null && WalBytes() >= _options.CheckpointWalBytes)
         {
             _writer.Checkpoint();
         }

@@ -36,6 +36,11 @@ public sealed class LedgerWriteException(LedgerFailureKind kind, string reason, 
             return new(LedgerFailureKind.Permanent, $"the batch holds a value the ledger cannot store: {firstLine}", exception);
         }
 
+        if (exception is LedgerReopeningException)
+        {
+            return new(LedgerFailureKind.Unavailable, exception.Message, exception);
+        }
+
         if (LedgerStore.IsInvalidated(exception))
         {
             return new(LedgerFailureKind.Unavailable, $"the ledger's database was invalidated and is being reopened: {firstLine}", exception);

@@ -139,6 +139,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 application.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>())
             {
                 LlmMetrics = application.Services.GetRequiredService<LlmMetrics>(),
+                Ownership = options.Ownership.Load(),
             };
             Budgets.BudgetServices.Attach(application.Services, pipeline);
             var traces = TraceFeatures.Create(options, store, pipeline, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());

@@ -4,6 +4,8 @@ using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Pricing.Cost;
 using OtelLlmCost.SemanticConventions.Calls;
 using OtelLlmCost.SemanticConventions.Recognition;
+using OtelLlmCost.SemanticConventions.Recognition.Attribution;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Agent.Pipeline;
 
@@ -56,8 +58,61 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
     /// <summary>Spend metrics, recorded once a batch is committed (a retried export of committed rows counts again here, not in the ledger).</summary>
     public Metrics.LlmMetrics? LlmMetrics { get; init; }
 
+    /// <summary>The ownership map (null: none configured), applied once every other source of attribution has spoken.</summary>
+    public OwnershipMap? Ownership { get; init; }
+
     public ValueTask<ConsumeResult> ConsumeAsync(TraceBatch batch, CancellationToken cancellationToken) =>
-        CommitAsync(Process(batch), cancellationToken);
+        CommitAsync(ApplyOwnership(batch, Process(batch)), cancellationToken);
+
+    /// <summary>
+    /// Fills what attributes, the ingest token and trace inheritance left empty (team, cost center, tenant,
+    /// environment) from the ownership map. Calls are in the order of the spans they came from, so each call's span
+    /// is found by walking both lists once.
+    /// </summary>
+    internal List<LlmCall> ApplyOwnership(TraceBatch batch, List<LlmCall> calls)
+    {
+        if (Ownership is not { } map || calls.Count == 0)
+        {
+            return calls;
+        }
+
+        var spans = batch.Spans;
+        var next = 0;
+        foreach (var call in calls)
+        {
+            while (next < spans.Count && !(spans[next].SpanId == call.SpanId && spans[next].TraceId == call.TraceId))
+            {
+                next++;
+            }
+
+            var span = next < spans.Count ? spans[next] : null;
+            map.ApplyAndExplain(call, key => span is null ? null : AttributeOf(span, key));
+        }
+
+        return calls;
+    }
+
+    /// <summary>The span's attribute, else its resource's (the same precedence attribution uses).</summary>
+    private static string? AttributeOf(SpanSnapshot span, string key)
+    {
+        foreach (var attribute in span.Attributes)
+        {
+            if (attribute.Key == key && attribute.Value.AsScalarText() is { Length: > 0 } value)
+            {
+                return value;
+            }
+        }
+
+        foreach (var attribute in span.ResourceAttributes)
+        {
+            if (attribute.Key == key && attribute.Value.AsScalarText() is { Length: > 0 } value)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Hands processed calls to the ledger writer; Accepted once they are committed.</summary>
     internal async ValueTask<ConsumeResult> CommitAsync(List<LlmCall> calls, CancellationToken cancellationToken)

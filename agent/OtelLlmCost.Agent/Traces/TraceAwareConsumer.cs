@@ -46,6 +46,8 @@ internal sealed class TraceAwareConsumer : ITraceBatchConsumer
             walks = IndexAndResolve(batch, calls);
         }
 
+        _pipeline.ApplyOwnership(batch, calls);
+
         var result = await _pipeline.CommitAsync(calls, cancellationToken);
         if (result.Outcome != ConsumeOutcome.Accepted)
         {

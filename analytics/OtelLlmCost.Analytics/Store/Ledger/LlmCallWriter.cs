@@ -383,7 +383,7 @@ internal sealed class RecentStackedCalls
     };
 }
 
-/// <summary>The column order of <c>llm_calls</c> (schema version 1), in one place.</summary>
+/// <summary>The column order of <c>llm_calls</c> (schema versions 1 and 7), in one place.</summary>
 public static class LlmCallRow
 {
     public static void Append(DuckDbAppender appender, LlmCall call, DateTime ingestedAt)
@@ -408,7 +408,8 @@ public static class LlmCallRow
             .Append(call.ConversationId).Append(call.AgentName)
             .Append(call.Tags.Count == 0 ? null : (IReadOnlyCollection<KeyValuePair<string, string>>)call.Tags.AsReadOnly())
             .Append(call.Explanation)
-            .Append(ingestedAt);
+            .Append(ingestedAt)
+            .Append(call.CostCenter); // schema version 7
         appender.EndRow();
     }
 

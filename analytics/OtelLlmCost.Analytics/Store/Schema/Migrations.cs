@@ -326,5 +326,13 @@ internal static class Migrations
             ALTER TABLE anomalies ADD COLUMN affected VARCHAR DEFAULT '';
             ALTER TABLE anomalies ADD COLUMN excess_usd_per_day DOUBLE;
             """),
+        // Issue 18: the cost center (from telemetry or the ownership map) is an attribution dimension of its own. Added
+        // last in each table (appends and INSERT ... SELECT write it in that position); '' in rollups, like every key.
+        new(7, "cost_center: a dimension of the ledger and of the minute, hour and day rollups", """
+            ALTER TABLE llm_calls ADD COLUMN cost_center VARCHAR;
+            ALTER TABLE rollup_minute ADD COLUMN cost_center VARCHAR DEFAULT '';
+            ALTER TABLE rollup_hour ADD COLUMN cost_center VARCHAR DEFAULT '';
+            ALTER TABLE rollup_day ADD COLUMN cost_center VARCHAR DEFAULT '';
+            """),
     ];
 }

@@ -74,7 +74,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public static AgentHost Create(AgentOptions options, Action<IServiceCollection>? configureServices = null)
     {
         options.Validate();
-        var catalog = options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer));
+        var catalog = PriceUpdates.UpdatedPriceLayers.Over(
+            options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer)), options.DataDirectory);
         var snapshotPath = options.Metrics.Enabled && options.Metrics.Snapshot.Enabled ? options.Metrics.Snapshot.FullPath(options.DataDirectory) : null;
         var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
         LedgerStore? store = null;

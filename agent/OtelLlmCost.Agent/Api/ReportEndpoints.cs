@@ -19,16 +19,19 @@ internal static class ReportEndpoints
         api.MapGet("/reports/whatif", WhatIf);
         api.MapGet("/reports/savings", SavingsEndpoint.Savings);
         api.MapGet("/reports/unit-economics", UnitEconomicsEndpoint.UnitEconomics);
+        api.MapGet("/reports/attribution", Attribution);
     }
 
     private static IResult Chargeback(HttpRequest request, LedgerStore store)
     {
         var byText = request.Query["by"].ToString();
         var periodText = request.Query["period"].ToString();
-        if (!Enum.TryParse<ChargebackDimension>(string.IsNullOrEmpty(byText) ? "team" : byText, ignoreCase: true, out var by)
-            || !Enum.IsDefined(by) || int.TryParse(byText, out _))
+        var by = string.IsNullOrEmpty(byText) ? ChargebackDimension.Team
+            : Enum.GetValues<ChargebackDimension>().Cast<ChargebackDimension?>()
+                .FirstOrDefault(value => string.Equals(Cli.CommonOptions.SnakeCase(value!.Value.ToString()), byText, StringComparison.OrdinalIgnoreCase));
+        if (by is null)
         {
-            return Error($"by must be one of team, tenant, feature, workload; not '{byText}'.");
+            return Error($"by must be one of team, tenant, feature, workload, cost_center; not '{byText}'.");
         }
 
         ReportPeriod period;
@@ -42,10 +45,10 @@ internal static class ReportEndpoints
         }
 
         using var connection = store.Connect();
-        var report = ChargebackReporter.Build(connection, by, period);
+        var report = ChargebackReporter.Build(connection, by.Value, period);
         return Results.Json(new
         {
-            by = report.By.ToString().ToLowerInvariant(),
+            by = Cli.CommonOptions.SnakeCase(report.By.ToString()),
             period_start = report.Period.From,
             period_end = report.Period.To,
             total_cost_usd = report.TotalCostUsd,
@@ -65,6 +68,25 @@ internal static class ReportEndpoints
                 share = line.Share,
             }),
         }, SpendEndpoints.Json);
+    }
+
+    /// <summary><c>GET /api/v1/reports/attribution?period=2026-10</c>: attribution coverage (default: the last 7 days).</summary>
+    private static IResult Attribution(HttpRequest request, LedgerStore store, TimeProvider clock)
+    {
+        var periodText = request.Query["period"].ToString();
+        ReportPeriod period;
+        try
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            period = string.IsNullOrEmpty(periodText) ? new ReportPeriod(now.AddDays(-7), now) : ReportPeriod.Parse(periodText);
+        }
+        catch (FormatException exception)
+        {
+            return Error(exception.Message);
+        }
+
+        using var connection = store.Connect();
+        return Results.Json(Cli.ReportCommand.CoverageDocument(AttributionCoverageReporter.Build(connection, period)), SpendEndpoints.Json);
     }
 
     private static IResult Weekly(HttpRequest request, LedgerStore store, TimeProvider clock, Budgets.BudgetRegistry budgets)

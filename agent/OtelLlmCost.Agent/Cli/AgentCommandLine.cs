@@ -13,6 +13,7 @@ internal static class AgentCommandLine
         root.Subcommands.Add(QueryCommand.Create());
         root.Subcommands.Add(PricesCommand.Create());
         root.Subcommands.Add(RepriceCommand.Create());
+        root.Subcommands.Add(ReattributeCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(RollupsCommand.Create());

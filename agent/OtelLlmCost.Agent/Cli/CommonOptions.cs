@@ -48,7 +48,7 @@ internal static class CommonOptions
     public static Option<T> Choice<T>(string name, string description, bool required = false)
         where T : struct, Enum
     {
-        var names = Enum.GetNames<T>().Select(value => value.ToLowerInvariant()).ToArray();
+        var names = Enum.GetNames<T>().Select(SnakeCase).ToArray();
         return new Option<T>(name)
         {
             Description = required ? description : $"{description} [default: {names[0]}]",
@@ -67,6 +67,10 @@ internal static class CommonOptions
             },
         };
     }
+
+    /// <summary>How an enum member is spelled on the command line and in the API: <c>CostCenter</c> is <c>cost_center</c>.</summary>
+    public static string SnakeCase(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     /// <summary>A string option limited to <paramref name="values"/>, with the same help and error shape as <see cref="Choice{T}"/>.</summary>
     public static TOption OneOf<TOption>(this TOption option, params string[] values)

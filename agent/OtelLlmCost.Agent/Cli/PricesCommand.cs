@@ -33,6 +33,7 @@ internal static class PricesCommand
         prices.Subcommands.Add(CreateDiff());
         prices.Subcommands.Add(CreateValidate());
         prices.Subcommands.Add(CreateAudit());
+        prices.Subcommands.Add(PricesUpdateCommand.Create());
         return prices;
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using System.Text.Json;
 using OtelLlmCost.Analytics.AdHoc;
@@ -33,9 +34,9 @@ internal static class ReportCommand
     {
         var dataDirectory = CommonOptions.DataDirectory();
         var format = CommonOptions.Format();
-        var by = CommonOptions.Choice<ChargebackDimension>("--by", "Group by team, tenant, feature or workload.");
+        var by = CommonOptions.Choice<ChargebackDimension>("--by", "Group by team, tenant, feature, workload or cost center.");
         var period = new Option<string>("--period") { Description = "A month (2026-10) or a day (2026-10-03), UTC.", Required = true };
-        var command = new Command("chargeback", "Spend per team/tenant/feature/workload for a period; totals reconcile to the ledger to the cent.");
+        var command = new Command("chargeback", "Spend per team/tenant/feature/workload/cost center for a period; totals reconcile to the ledger to the cent.");
         foreach (var option in new Option[] { dataDirectory, format, by, period })
         {
             command.Options.Add(option);
@@ -134,7 +135,7 @@ internal static class ReportCommand
 
     private static void PrintChargeback(ChargebackReport report, OutputFormat format, TextWriter output)
     {
-        var key = report.By.ToString().ToLowerInvariant();
+        var key = CommonOptions.SnakeCase(report.By.ToString());
         if (format == OutputFormat.Json)
         {
             output.WriteLine(JsonSerializer.Serialize(new
@@ -220,6 +221,7 @@ internal static class ReportCommand
                     window_start = ResultWriter.FormatText(b.WindowStart), window_end = ResultWriter.FormatText(b.WindowEnd),
                     limit_usd = b.LimitUsd, spent_usd = b.SpentUsd, used_percent = b.UsedPercent,
                 }),
+                attribution_coverage = report.Coverage is { } weekCoverage ? CoverageDocument(weekCoverage) : null,
             }, IndentedJson));
             return;
         }
@@ -239,7 +241,37 @@ internal static class ReportCommand
         Section(format, output, "Budgets near their cap (80% or more at the end of the week)",
             CommonOptions.Columns(("budget", "VARCHAR"), ("scope", "VARCHAR"), ("window", "VARCHAR"), ("limit_usd", "DECIMAL"), ("spent_usd", "DECIMAL"), ("used_percent", "DECIMAL")),
             report.BudgetsNearCap.Select(b => new object?[] { b.Name ?? b.BudgetId, b.Scope, b.Window, b.LimitUsd, b.SpentUsd, b.UsedPercent }));
+        if (report.Coverage is { } coverage)
+        {
+            Section(format, output, string.Create(CultureInfo.InvariantCulture,
+                $"Attribution coverage (share of spend with team {coverage.TeamShare:P1}, feature {coverage.FeatureShare:P1}, cost center {coverage.CostCenterShare:P1})"),
+                CommonOptions.Columns(("service", "VARCHAR"), ("calls", "BIGINT"), ("cost_usd", "DECIMAL"), ("team_share", "DECIMAL"),
+                    ("feature_share", "DECIMAL"), ("cost_center_share", "DECIMAL"), ("unattributed_cost_usd", "DECIMAL")),
+                coverage.Services.Select(s => new object?[] { s.Service ?? ChargebackLine.UnattributedLabel, s.Calls, s.CostUsd, s.TeamShare,
+                    s.FeatureShare, s.CostCenterShare, s.UnattributedCostUsd }));
+        }
     }
+
+    /// <summary>The coverage document of the weekly report and of <c>GET /api/v1/reports/attribution</c>.</summary>
+    internal static object CoverageDocument(AttributionCoverage coverage) => new
+    {
+        period_start = ResultWriter.FormatText(coverage.Period.From),
+        period_end = ResultWriter.FormatText(coverage.Period.To),
+        calls = coverage.Calls,
+        cost_usd = coverage.CostUsd,
+        team_share = coverage.TeamShare,
+        feature_share = coverage.FeatureShare,
+        cost_center_share = coverage.CostCenterShare,
+        unattributed_cost_usd = coverage.UnattributedCostUsd,
+        services = coverage.Services.Select(Service),
+        top_unattributed_services = coverage.TopUnattributed.Select(Service),
+    };
+
+    private static object Service(ServiceCoverage s) => new
+    {
+        service = s.Service, calls = s.Calls, cost_usd = s.CostUsd, team_share = s.TeamShare, feature_share = s.FeatureShare,
+        cost_center_share = s.CostCenterShare, unattributed_cost_usd = s.UnattributedCostUsd,
+    };
 
     private static void PrintWhatIf(WhatIfReport report, OutputFormat format, TextWriter output)
     {

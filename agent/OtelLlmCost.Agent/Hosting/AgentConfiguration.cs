@@ -64,6 +64,7 @@ internal static class AgentConfiguration
             Traces = configuration.GetSection(TraceOptions.SectionName).Get<TraceOptions>() ?? new TraceOptions(),
             Forwarding = configuration.GetSection(ForwarderOptions.SectionName).Get<ForwarderOptions>() ?? new ForwarderOptions(),
             PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],
+            Ownership = configuration.GetSection(Attribution.OwnershipOptions.SectionName).Get<Attribution.OwnershipOptions>() ?? new Attribution.OwnershipOptions(),
             Detection = Detection.DetectionConfiguration.Read(configuration.GetSection(Detection.DetectionConfiguration.SectionName)),
             Alerts = configuration.GetSection("Alerts").Get<Alerts.AlertOptions>() ?? new Alerts.AlertOptions(),
             Savings = configuration.GetSection(Analytics.Reports.Savings.SavingsOptions.SectionName).Get<Analytics.Reports.Savings.SavingsOptions>()
@@ -85,6 +86,7 @@ internal static class AgentConfiguration
         rules.Workload = Keys(section, "Workload") ?? rules.Workload;
         rules.Conversation = Keys(section, "Conversation") ?? rules.Conversation;
         rules.Agent = Keys(section, "Agent") ?? rules.Agent;
+        rules.CostCenter = Keys(section, "CostCenter") ?? rules.CostCenter;
         rules.TagKeys = Keys(section, "TagKeys") ?? rules.TagKeys;
         return rules;
     }

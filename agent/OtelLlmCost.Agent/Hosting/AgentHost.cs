@@ -83,7 +83,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public static AgentHost Create(AgentOptions options, Action<IServiceCollection>? configureServices = null)
     {
         options.Validate();
-        var catalog = options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer));
+        var catalog = PriceUpdates.UpdatedPriceLayers.Over(
+            options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer)), options.DataDirectory);
         var lakePath = options.Lake.Enabled ? options.Lake.FullPath(options.DataDirectory) : null;
         var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
         string ExportStaging() => Cli.CommandLedger.ExportStaging(options.DataDirectory) + Path.DirectorySeparatorChar;

@@ -64,6 +64,9 @@ internal sealed class AgentOptions
     /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
     public IReadOnlyList<string> PriceLayers { get; set; } = [];
 
+    /// <summary>The ownership map: rules filling team, cost center, tenant and environment (section <c>Ownership</c>).</summary>
+    public Attribution.OwnershipOptions Ownership { get; set; } = new();
+
     /// <summary>The <c>/metrics</c> exposition, its label bounds and the dashboard snapshot.</summary>
     public Metrics.MetricsOptions Metrics { get; set; } = new();
 
@@ -124,6 +127,7 @@ internal sealed class AgentOptions
         Traces.Validate();
         Forwarding.Validate();
         Savings.Validate();
+        _ = Ownership.Load();
         foreach (var layer in PriceLayers)
         {
             if (!File.Exists(layer))

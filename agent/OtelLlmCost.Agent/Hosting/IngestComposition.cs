@@ -20,10 +20,12 @@ internal static class IngestComposition
     public static IngestPipeline Compose(
         AgentOptions options, IServiceProvider services, GroupCommitLedgerWriter writer, CostCalculator calculator, TraceFeatures traces)
     {
+        var ownership = options.Ownership.Load();
         IReadOnlyList<ICallStage> Stages(Meter meter) => Present<ICallStage>(
             new RecognizeStage(new LlmCallRecognizer(options.Recognizer), meter),
             new PriceStage(calculator, meter),
-            traces.Stage);
+            traces.Stage,
+            ownership is null ? null : new OwnershipStage(ownership));
 
         var observers = Present<ICommittedCallsObserver>(
             services.GetRequiredService<BudgetSnapshot>(),

@@ -26,6 +26,7 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _unpricedCalls;
     private readonly Counter<double> _unattributedCost;
+    private readonly Counter<double> _attributedCost;
     private readonly Counter<long> _labelOverflow;
     private readonly Histogram<double> _detectionDuration;
     private Func<IEnumerable<(string Budget, double Ratio)>>? _budgets;
@@ -46,6 +47,8 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _unpricedCalls = meter.CreateCounter<long>("otelllmcost.llm.unpriced_calls", "{call}",
             "Committed LLM calls without a cost (unknown model, no usage reported), by reason.");
+        _attributedCost = meter.CreateCounter<double>("otelllmcost.llm.attributed_cost", "USD",
+            "Cost of committed LLM calls whose team, feature or cost_center (label dimension) is set, by service; divided by the cost, the attribution coverage.");
         _unattributedCost = meter.CreateCounter<double>("otelllmcost.llm.unattributed_cost", "USD",
             "Cost of committed LLM calls that carry no team.");
         _detectionDuration = meter.CreateHistogram("otelllmcost.detection.duration", "s", "Duration of one anomaly detection run.",
@@ -90,7 +93,8 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
                 _labels.Limit("feature", call.Feature),
                 _labels.Limit("workload", call.Workload),
                 call.Status == "error" ? "error" : "ok",
-                call.CostUsd is null ? _labels.Limit("reason", call.PricingStatus) : null);
+                call.CostUsd is null ? _labels.Limit("reason", call.PricingStatus) : null,
+                !string.IsNullOrEmpty(call.CostCenter));
             _duration.Record(call.DurationMs / 1000.0, new TagList
             {
                 { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment }, { "status", key.Status },
@@ -140,12 +144,24 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
         }
 
         _cost.Add(sums.Cost, tags);
+        AddAttributed(key, "team", key.Team != LabelLimiter.Unknown, sums.Cost);
+        AddAttributed(key, "feature", key.Feature != LabelLimiter.Unknown, sums.Cost);
+        AddAttributed(key, "cost_center", key.HasCostCenter, sums.Cost);
         if (key.Team == LabelLimiter.Unknown)
         {
             _unattributedCost.Add(sums.Cost, new TagList
             {
                 { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment },
             });
+        }
+    }
+
+    /// <summary>Attribution coverage per service: this over <c>otelllmcost.llm.cost</c> is the share of spend with the dimension set.</summary>
+    private void AddAttributed(SeriesKey key, string dimension, bool set, double cost)
+    {
+        if (set)
+        {
+            _attributedCost.Add(cost, new TagList { { "service", key.Service }, { "dimension", dimension } });
         }
     }
 
@@ -194,7 +210,7 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
 
     /// <summary>The bounded labels of one call; a priced call has no unpriced reason.</summary>
     private readonly record struct SeriesKey(string Provider, string Model, string Service, string Environment, string Team, string Feature,
-        string Workload, string Status, string? UnpricedReason);
+        string Workload, string Status, string? UnpricedReason, bool HasCostCenter);
 
     private sealed class Sums
     {

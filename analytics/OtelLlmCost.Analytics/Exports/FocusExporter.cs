@@ -81,7 +81,8 @@ public static class FocusExporter
                        sum(input_tokens - cache_read_tokens - cache_write_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT,
                        sum(cache_write_tokens)::BIGINT, sum(output_tokens)::BIGINT,
                        sum(coalesce(input_cost_usd, 0)), sum(coalesce(cache_read_cost_usd, 0)), sum(coalesce(cache_write_cost_usd, 0)),
-                       sum(cost_usd - coalesce(input_cost_usd, 0) - coalesce(cache_read_cost_usd, 0) - coalesce(cache_write_cost_usd, 0))
+                       sum(cost_usd - coalesce(input_cost_usd, 0) - coalesce(cache_read_cost_usd, 0) - coalesce(cache_write_cost_usd, 0)),
+                       NULLIF(cost_center, '') AS cost_center
                 FROM llm_calls
                 {and} cost_usd IS NOT NULL
                 GROUP BY ALL
@@ -160,7 +161,7 @@ public static class FocusExporter
         values[i++] = group.Team;                                         // SubAccountId
         values[i++] = group.Team;                                         // SubAccountName
         values[i++] = Json([("team", group.Team), ("feature", group.Feature), ("environment", group.Environment),
-            ("workload", group.Workload), ("service", group.Service)]);   // Tags
+            ("workload", group.Workload), ("service", group.Service), ("cost_center", group.CostCenter)]); // Tags
         values[i++] = model;                                              // x_Model
         values[i++] = group.Calls.ToString(CultureInfo.InvariantCulture); // x_RequestCount
         values[i++] = group.CatalogVersion;                               // x_PriceCatalogVersion
@@ -261,7 +262,8 @@ public static class FocusExporter
         long Calls,
         string? CatalogVersion,
         long[] Tokens,
-        decimal[] Costs)
+        decimal[] Costs,
+        string? CostCenter)
     {
         public static Group Read(DuckDbDataReader reader, long grainMicros)
         {
@@ -269,7 +271,7 @@ public static class FocusExporter
             return new Group(start, start.AddTicks(grainMicros * 10), reader.GetString(1)!, Text(reader, 2), Text(reader, 3),
                 Text(reader, 4), Text(reader, 5), Text(reader, 6), Text(reader, 7), Text(reader, 8), Text(reader, 9), reader.GetInt64(10),
                 Text(reader, 11), [reader.GetInt64(12), reader.GetInt64(13), reader.GetInt64(14), reader.GetInt64(15)],
-                [reader.GetDecimal(16), reader.GetDecimal(17), reader.GetDecimal(18), reader.GetDecimal(19)]);
+                [reader.GetDecimal(16), reader.GetDecimal(17), reader.GetDecimal(18), reader.GetDecimal(19)], Text(reader, 20));
         }
 
         private static string? Text(DuckDbDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);

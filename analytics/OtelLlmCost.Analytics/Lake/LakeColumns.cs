@@ -18,7 +18,7 @@ internal static class LakeColumns
                cost_usd, input_cost_usd, output_cost_usd, cache_read_cost_usd, cache_write_cost_usd,
                pricing_status, price_id, catalog_version, reported_cost_usd,
                service, environment, team, feature, user_id, tenant, workload, conversation_id, agent_name, tags,
-               explanation, ingested_at
+               explanation, ingested_at, cost_center
         FROM llm_calls
         """;
 
@@ -28,7 +28,8 @@ internal static class LakeColumns
     /// </summary>
     public static string HourRollupOf(string lakeCalls, string hourStart) => $"""
         SELECT * FROM (
-            SELECT {hourStart}, {Rollups.RollupMaintainer.LedgerDimensions}, {Rollups.RollupMaintainer.LedgerMeasures}
+            SELECT {hourStart}, {Rollups.RollupMaintainer.LedgerDimensions}, {Rollups.RollupMaintainer.LedgerMeasures},
+                   {Rollups.RollupMaintainer.LedgerTrailingDimensions}
             FROM {lakeCalls}
             GROUP BY ALL
         ) AS rollup({HourRollupNames})
@@ -36,5 +37,6 @@ internal static class LakeColumns
 
     private const string HourRollupNames = "bucket_start, " + Rollups.RollupMaintainer.RollupDimensions
         + ", calls, errors, unpriced_calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,"
-        + " cost_usd, input_cost_usd, output_cost_usd, cache_read_cost_usd, cache_write_cost_usd, duration_ms_sum, duration_ms_max";
+        + " cost_usd, input_cost_usd, output_cost_usd, cache_read_cost_usd, cache_write_cost_usd, duration_ms_sum, duration_ms_max, "
+        + Rollups.RollupMaintainer.RollupTrailingDimensions;
 }

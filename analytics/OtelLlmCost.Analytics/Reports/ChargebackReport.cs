@@ -9,6 +9,7 @@ public enum ChargebackDimension
     Tenant,
     Feature,
     Workload,
+    CostCenter,
 }
 
 /// <summary>
@@ -65,6 +66,7 @@ public static class ChargebackReporter
             ChargebackDimension.Team => "team",
             ChargebackDimension.Tenant => "tenant",
             ChargebackDimension.Feature => "feature",
+            ChargebackDimension.CostCenter => "cost_center",
             _ => "workload",
         };
         var raw = new List<(string? Key, long Calls, long Unpriced, long Input, long Output, decimal Cost)>();

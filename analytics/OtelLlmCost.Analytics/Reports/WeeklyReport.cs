@@ -35,6 +35,9 @@ public sealed record WeeklyReport(
 {
     /// <summary>Budgets that had used at least <see cref="WeeklyReporter.NearCapPercent"/>% of their limit when the week ended, fullest first.</summary>
     public IReadOnlyList<BudgetNearCap> BudgetsNearCap { get; init; } = [];
+
+    /// <summary>The week's attribution coverage: who owns the spend, per service.</summary>
+    public AttributionCoverage? Coverage { get; init; }
 }
 
 /// <summary>A budget close to (or over) its limit in the window that contains the end of the report's week.</summary>
@@ -135,6 +138,7 @@ public static class WeeklyReporter
             current.Sum(r => r.Unpriced))
         {
             BudgetsNearCap = NearCap(connection, budgets ?? BudgetRepository.ReadBudgets(connection), budgetTimeZone, week.To.AddTicks(-1)),
+            Coverage = AttributionCoverageReporter.Build(connection, week),
         };
     }
 

@@ -49,7 +49,9 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
-    public RepriceReport Reprice(LedgerStore store, DateTime? from, DateTime? to, bool dryRun, IProgress<long>? progress = null)
+    /// <param name="onlyStatus">Only rows with this pricing status (<c>unpriced_model</c> after a price update: priced history is left as it is).</param>
+    public RepriceReport Reprice(LedgerStore store, DateTime? from, DateTime? to, bool dryRun, IProgress<long>? progress = null,
+        string? onlyStatus = null)
     {
         using var connection = store.Connect();
         var lines = new Dictionary<(string, string), LineTotals>();
@@ -60,11 +62,20 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
                    input_audio_tokens, output_audio_tokens, input_image_tokens, output_image_tokens, usage_reported,
                    cost_usd, pricing_status, price_id, catalog_version
             FROM llm_calls
-            WHERE ($1 IS NULL OR start_time >= $1) AND ($2 IS NULL OR start_time < $2)
+            WHERE ($1 IS NULL OR start_time >= $1) AND ($2 IS NULL OR start_time < $2) AND ($3 IS NULL OR pricing_status = $3)
             """))
         {
             BindOptional(select, 1, from);
             BindOptional(select, 2, to);
+            if (onlyStatus is null)
+            {
+                select.BindNull(3);
+            }
+            else
+            {
+                select.Bind(3, onlyStatus);
+            }
+
             using var reader = select.Query();
             long seen = 0;
             while (reader.Read())

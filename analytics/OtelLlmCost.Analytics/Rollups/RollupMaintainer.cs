@@ -47,6 +47,11 @@ public sealed class RollupMaintainer : IDisposable
 
     internal const string RollupDimensions = "service, environment, provider, model, team, feature, workload, tenant";
 
+    /// <summary>Dimensions added after the measures (schema version 7 appended them), so they follow the measures in every insert.</summary>
+    internal const string LedgerTrailingDimensions = "coalesce(cost_center, '')";
+
+    internal const string RollupTrailingDimensions = "cost_center";
+
     internal const string LedgerMeasures = """
         count(*), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE cost_usd IS NULL),
         coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_read_tokens), 0),
@@ -321,7 +326,7 @@ public sealed class RollupMaintainer : IDisposable
         var filter = "WHERE start_time >= $1 AND start_time < $2 AND time_bucket(INTERVAL 1 minute, start_time) IN (SELECT m FROM rollup_touched)";
         Run($"""
             INSERT INTO rollup_minute
-            SELECT time_bucket(INTERVAL 1 minute, start_time), {LedgerDimensions}, {LedgerMeasures}
+            SELECT time_bucket(INTERVAL 1 minute, start_time), {LedgerDimensions}, {LedgerMeasures}, {LedgerTrailingDimensions}
             FROM llm_calls {filter} GROUP BY ALL ORDER BY 1
             """, low, high);
         Run($"""
@@ -337,7 +342,7 @@ public sealed class RollupMaintainer : IDisposable
             """);
         Run($"""
             INSERT INTO rollup_hour
-            SELECT time_bucket(INTERVAL 1 hour, bucket_start), {RollupDimensions}, {RollupMeasures}
+            SELECT time_bucket(INTERVAL 1 hour, bucket_start), {RollupDimensions}, {RollupMeasures}, {RollupTrailingDimensions}
             FROM rollup_minute
             WHERE bucket_start >= $1 AND bucket_start < $2 AND time_bucket(INTERVAL 1 hour, bucket_start) IN (SELECT h FROM rollup_touched_hours)
             GROUP BY ALL ORDER BY 1
@@ -386,7 +391,7 @@ public sealed class RollupMaintainer : IDisposable
 
         Run($"""
             INSERT INTO rollup_day
-            SELECT k.d, {RollupDimensions}, {RollupMeasures}
+            SELECT k.d, {RollupDimensions}, {RollupMeasures}, {RollupTrailingDimensions}
             FROM rollup_minute r JOIN rollup_minute_days k ON r.bucket_start = k.m
             WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL ORDER BY 1
             """, low, high);

@@ -89,6 +89,9 @@ public sealed class LlmCall
 
     public string? AgentName { get; set; }
 
+    /// <summary>Who pays: from the attributes listed in <c>Attribution:CostCenter</c>, else the ownership map.</summary>
+    public string? CostCenter { get; set; }
+
     public IDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>Compact, human-readable account of how the row was read and priced (keys used, corrections, price row).</summary>

@@ -38,6 +38,7 @@ public sealed class LlmCallRecognizer
     private readonly AttributionKey[] _workload;
     private readonly AttributionKey[] _conversation;
     private readonly AttributionKey[] _agent;
+    private readonly AttributionKey[] _costCenter;
     private readonly AttributionKey[] _tags;
 
     /// <summary>Configured keys outside <see cref="KnownKeys"/>; null in the default configuration.</summary>
@@ -59,6 +60,7 @@ public sealed class LlmCallRecognizer
         _workload = Keys(rules.Workload, extra);
         _conversation = Keys(rules.Conversation, extra);
         _agent = Keys(rules.Agent, extra);
+        _costCenter = Keys(rules.CostCenter, extra);
         _tags = Keys(rules.TagKeys, extra);
         _extraKeys = extra.Count == 0 ? null : extra.ToFrozenSet(StringComparer.Ordinal);
         _keepContent = options.KeepContent;
@@ -302,6 +304,7 @@ public sealed class LlmCallRecognizer
         call.Workload = Lookup(_workload, attributes, ref resource);
         call.ConversationId = Lookup(_conversation, attributes, ref resource);
         call.AgentName = Lookup(_agent, attributes, ref resource);
+        call.CostCenter = _costCenter.Length == 0 ? null : Lookup(_costCenter, attributes, ref resource);
 
         foreach (var key in _tags)
         {

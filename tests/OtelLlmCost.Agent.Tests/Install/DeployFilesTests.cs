@@ -23,6 +23,7 @@ public sealed class DeployFilesTests
         ["Ledger"] = options => options.Ledger,
         ["Recognizer"] = options => options.Recognizer,
         ["Attribution"] = options => options.Recognizer.Attribution,
+        ["Ownership"] = options => options.Ownership,
         ["Pricing"] = options => options,
         ["Rollups"] = options => options.Rollups,
         ["Budgets"] = options => options.Budgets,

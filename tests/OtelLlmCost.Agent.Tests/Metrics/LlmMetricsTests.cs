@@ -76,6 +76,23 @@ public sealed class LlmMetricsTests
     }
 
     [TestMethod]
+    public void RecordCommitted_AttributedCost_IsCountedPerServiceAndDimension()
+    {
+        using var scope = new Scope(maxLabelValues: 10);
+        var owned = Call("t1", cost: 0.25m, team: "payments");
+        owned.CostCenter = "CC-1";
+        var orphan = Call("t2", cost: 0.5m, team: null);
+
+        scope.Metrics.RecordCommitted([owned, orphan]);
+
+        // Coverage is attributed / total per service: team 0.25 of 0.75, feature (set on both) 0.75, cost center 0.25.
+        scope.Collect()["otelllmcost_llm_attributed_cost_usd_total"]
+            .ToDictionary(point => Label(point, "dimension") + "@" + Label(point, "service"), point => point.Value)
+            .ShouldBe(new Dictionary<string, double> { ["team@checkout"] = 0.25, ["feature@checkout"] = 0.75, ["cost_center@checkout"] = 0.25 },
+                ignoreOrder: true);
+    }
+
+    [TestMethod]
     public void RecordCommitted_MoreModelsThanTheCap_FoldsTheRestIntoOther()
     {
         using var scope = new Scope(maxLabelValues: 2);

@@ -73,7 +73,7 @@ internal static class DetectionRollupSeed
             SELECT time_bucket(INTERVAL 1 hour, bucket_start), service, environment, provider, model, team, feature, workload, tenant,
                    sum(calls), sum(errors), sum(unpriced_calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
                    sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd), sum(input_cost_usd), sum(output_cost_usd),
-                   sum(cache_read_cost_usd), sum(cache_write_cost_usd), sum(duration_ms_sum), max(duration_ms_max)
+                   sum(cache_read_cost_usd), sum(cache_write_cost_usd), sum(duration_ms_sum), max(duration_ms_max), cost_center
             FROM rollup_minute GROUP BY ALL
             """);
     }
@@ -85,7 +85,7 @@ internal static class DetectionRollupSeed
             .Append(workload).Append("acme")
             .Append(t.Calls).Append(t.Errors).Append(0L).Append(t.Input).Append(t.Output).Append(t.CacheRead).Append(0L).Append(0L)
             .Append(t.Cost).Append(t.InputCost).Append(t.OutputCost).Append(t.CacheReadCost).Append((decimal?)0m)
-            .Append(100.0 * t.Calls).Append(150.0);
+            .Append(100.0 * t.Calls).Append(150.0).Append("");
         appender.EndRow();
     }
 }

@@ -39,7 +39,7 @@ public sealed class LedgerExporterTests
         rows.GetInt64(2).ShouldBe(4);
         rows.GetString(3)!.ShouldStartWith("2026-10-02");
         using var columns = read.Query($"SELECT * FROM {reader}('{result.File}') LIMIT 0");
-        columns.FieldCount.ShouldBe(48);
+        columns.FieldCount.ShouldBe(49); // schema version 7 added cost_center
     }
 
     [TestMethod]

@@ -28,7 +28,8 @@ internal sealed class SampleLedger : IDisposable
 
     public SampleLedger Add(DateTime start, decimal? cost, string? team = null, string? feature = null, string? workload = null,
         string? tenant = null, string provider = "acme", string model = "big", long input = 1000, long output = 100, long cacheRead = 0,
-        string? environment = null, string? serviceTier = null, long cacheWrite = 0, string? user = null)
+        string? environment = null, string? serviceTier = null, long cacheWrite = 0, string? user = null, string? costCenter = null,
+        string? service = null)
     {
         using var writer = new LlmCallWriter(Store);
         writer.Write([new LlmCall
@@ -47,6 +48,8 @@ internal sealed class SampleLedger : IDisposable
             Environment = environment,
             ServiceTier = serviceTier,
             UserId = user,
+            CostCenter = costCenter,
+            Service = service,
             CostUsd = cost,
             PricingStatus = cost is null ? "unpriced_model" : "priced",
             UsageReported = true,

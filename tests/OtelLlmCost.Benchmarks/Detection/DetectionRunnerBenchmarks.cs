@@ -36,13 +36,13 @@ public class DetectionRunnerBenchmarks
                 SELECT TIMESTAMPTZ '{start}+00' + to_minutes(m), 'svc', 'prod', 'openai', 'gpt-4o', 'team-' || (f % 20), 'feature-' || f,
                        'chat', 'acme', c, c // 20, 0, c * 2000, c * 50, c * 1500, 0, 0,
                        (c * (500 * 2.5e-6 + 1500 * 1.25e-6 + 50 * 10e-6))::DECIMAL(18,9), (c * 500 * 2.5e-6)::DECIMAL(18,9),
-                       (c * 50 * 10e-6)::DECIMAL(18,9), (c * 1500 * 1.25e-6)::DECIMAL(18,9), 0, c * 800.0, 2000.0
+                       (c * 50 * 10e-6)::DECIMAL(18,9), (c * 1500 * 1.25e-6)::DECIMAL(18,9), 0, c * 800.0, 2000.0, ''
                 FROM (SELECT f, m, 5 + ((f * 7 + m * 13) % 7) AS c FROM range(0, {Features}) t(f), range(0, 8 * 1440) u(m));
                 INSERT INTO rollup_hour
                 SELECT time_bucket(INTERVAL 1 hour, bucket_start), service, environment, provider, model, team, feature, workload, tenant,
                        sum(calls), sum(errors), sum(unpriced_calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
                        sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd), sum(input_cost_usd), sum(output_cost_usd),
-                       sum(cache_read_cost_usd), sum(cache_write_cost_usd), sum(duration_ms_sum), max(duration_ms_max)
+                       sum(cache_read_cost_usd), sum(cache_write_cost_usd), sum(duration_ms_sum), max(duration_ms_max), cost_center
                 FROM rollup_minute GROUP BY ALL;
                 """);
         }

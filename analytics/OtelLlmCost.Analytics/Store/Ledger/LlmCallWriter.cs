@@ -371,7 +371,7 @@ internal sealed class RecentStackedCalls
     };
 }
 
-/// <summary>The column order of <c>llm_call_rows</c> (schema version 7, <see cref="LedgerRowSchema"/>), in one place.</summary>
+/// <summary>The column order of <c>llm_call_rows</c> (schema versions 7 and 8, <see cref="LedgerRowSchema"/>), in one place.</summary>
 public static class LlmCallRow
 {
     public static void Append(DuckDbAppender appender, LlmCall call, DateTime ingestedAt) =>
@@ -410,7 +410,8 @@ public static class LlmCallRow
             .Append(call.ConversationId).Append(call.AgentName)
             .Append(call.Tags.Count == 0 ? null : (IReadOnlyCollection<KeyValuePair<string, string>>)call.Tags.AsReadOnly())
             .Append(call.Explanation)
-            .Append(ingestedAt);
+            .Append(ingestedAt)
+            .Append(call.CostCenter); // schema version 8
         appender.EndRow();
     }
 

@@ -349,5 +349,13 @@ internal static class Migrations
         {
             Move = LedgerRowMigration.Move,
         },
+        // Issue 18: the cost center (from telemetry or the ownership map) is an attribution dimension of its own. Added
+        // last in each table (the llm_calls view's * shows it) (appends and INSERT ... SELECT write it in that position); '' in rollups, like every key.
+        new(8, "cost_center: a dimension of the ledger and of the minute, hour and day rollups", """
+            ALTER TABLE llm_call_rows ADD COLUMN cost_center VARCHAR;
+            ALTER TABLE rollup_minute ADD COLUMN cost_center VARCHAR DEFAULT '';
+            ALTER TABLE rollup_hour ADD COLUMN cost_center VARCHAR DEFAULT '';
+            ALTER TABLE rollup_day ADD COLUMN cost_center VARCHAR DEFAULT '';
+            """),
     ];
 }

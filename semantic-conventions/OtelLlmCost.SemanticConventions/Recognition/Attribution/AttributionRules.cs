@@ -37,6 +37,9 @@ public sealed class AttributionRules
 
     public IReadOnlyList<string> Agent { get; set; } = ["gen_ai.agent.name", "agent.name"];
 
+    /// <summary>Empty by default: a cost center usually comes from the ownership map, not from telemetry.</summary>
+    public IReadOnlyList<string> CostCenter { get; set; } = [];
+
     /// <summary>Extra attribute keys copied (span first, then resource) into <c>LlmCall.Tags</c> under the same key.</summary>
     public IReadOnlyList<string> TagKeys { get; set; } = [];
 
@@ -52,6 +55,7 @@ public sealed class AttributionRules
         Check(Workload, nameof(Workload));
         Check(Conversation, nameof(Conversation));
         Check(Agent, nameof(Agent));
+        Check(CostCenter, nameof(CostCenter));
         Check(TagKeys, nameof(TagKeys));
     }
 

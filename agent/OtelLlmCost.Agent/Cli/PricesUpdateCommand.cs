@@ -1,0 +1,137 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using OtelLlmCost.Agent.Hosting;
+using OtelLlmCost.Agent.PriceUpdates;
+using OtelLlmCost.Analytics.Repricing;
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Pricing.Catalog;
+using OtelLlmCost.Pricing.Cost;
+using OtelLlmCost.Pricing.Diff;
+using OtelLlmCost.Pricing.Import;
+
+namespace OtelLlmCost.Agent.Cli;
+
+/// <summary>
+/// <c>otel-llm-cost prices update</c>: read the public catalogs, build a dated layer of the models the catalog in force
+/// does not price, print the diff, and with <c>--apply</c> write the layer into the data directory and reprice the calls
+/// that were <c>unpriced_model</c> (priced history is never touched; the reprice is recorded in <c>catalog_versions</c>).
+/// </summary>
+internal static class PricesUpdateCommand
+{
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
+    public static Command Create()
+    {
+        var from = new Option<string[]>("--from")
+        {
+            Description = $"A public catalog to read, URL or file (repeatable); default: {PriceSources.GenAiPricesUrl} and {PriceSources.LiteLlmUrl}.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var apply = new Option<bool>("--apply") { Description = "Write the layer into the data directory and reprice the unpriced calls." };
+        var dataDirectory = CommonOptions.DataDirectory();
+        var catalog = PricesCommand.CatalogOption();
+        var layers = PricesCommand.LayerOption();
+        var format = CommonOptions.Format();
+        var command = new Command("update", "Fetch fresh prices from genai-prices and LiteLLM for models the catalog does not price yet.");
+        foreach (var option in new Option[] { from, apply, dataDirectory, catalog, layers, format })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            try
+            {
+                var directory = parseResult.GetValue(dataDirectory)!;
+                var inForce = UpdatedPriceLayers.Over(PricesCommand.LoadCatalog(parseResult.GetValue(catalog), parseResult.GetValue(layers)), directory);
+                var locations = parseResult.GetValue(from) is { Length: > 0 } given ? given : PriceSources.Defaults;
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+                var sources = await PriceSources.ReadAsync(locations, http, cancellationToken);
+                var update = OtelLlmCost.Pricing.Import.PriceUpdates.Build(inForce, sources, DateTime.UtcNow);
+                var format_ = parseResult.GetValue(format);
+                Print(update, inForce, format_, output);
+                if (!parseResult.GetValue(apply))
+                {
+                    if (format_ == OutputFormat.Table)
+                    {
+                        output.WriteLine("dry run: nothing written (--apply writes the layer and reprices the unpriced calls)");
+                    }
+
+                    return 0;
+                }
+
+                var applied = Apply(directory, update);
+                if (format_ == OutputFormat.Table)
+                {
+                    output.WriteLine(applied);
+                }
+
+                return 0;
+            }
+            catch (Exception exception) when (exception is PriceSourceException or CatalogFormatException or PricesCommand.BadInputException
+                or DuckDbException or IOException or JsonException)
+            {
+                await error.WriteLineAsync($"error: {exception.Message.ReplaceLineEndings(" ")}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Writes the layer, then reprices the unpriced calls when the ledger is free (a running agent loads the layer at its next start).</summary>
+    internal static string Apply(string directory, PriceUpdate update)
+    {
+        if (update.ModelsAdded == 0)
+        {
+            return "nothing to apply: every model in the sources is priced already";
+        }
+
+        var path = UpdatedPriceLayers.Write(directory, update);
+        if (!File.Exists(LedgerStore.FilePathIn(directory)))
+        {
+            return $"wrote {path}";
+        }
+
+        using var directoryLock = DataDirectoryLock.Acquire(directory);
+        using var store = LedgerStore.Open(directory);
+        var report = new LedgerRepricer(new CostCalculator(update.Updated)).Reprice(store, null, null, dryRun: false,
+            onlyStatus: PricingStatuses.UnpricedModel);
+        if (report.RowsChanged > 0)
+        {
+            RollupsCommand.RecomputeAfterReprice(store, null, null);
+        }
+
+        var priced = report.Lines.Sum(line => line.NewlyPriced);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"wrote {path}; repriced {report.Rows} unpriced_model calls: {priced} now priced, {report.NewCostUsd} USD (catalog {report.CatalogVersion})");
+    }
+
+    private static void Print(PriceUpdate update, PriceCatalog inForce, OutputFormat format, TextWriter output)
+    {
+        var changes = update.Changes;
+        if (format == OutputFormat.Json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(new
+            {
+                catalog_version = inForce.Version,
+                updated_version = update.Updated.Version,
+                layer = update.Layer.Layer,
+                models_added = update.ModelsAdded,
+                changes = changes.Select(c => new { change = c.Kind.ToString().ToLowerInvariant(), provider = c.Provider, model = c.Model, price_id = c.PriceId, detail = c.Detail }),
+            }, IndentedJson));
+            return;
+        }
+
+        var columns = CommonOptions.Columns(("change", "VARCHAR"), ("provider", "VARCHAR"), ("model", "VARCHAR"), ("price_id", "VARCHAR"), ("detail", "VARCHAR"));
+        ResultWriter.Write(columns, changes.Select(c => new object?[] { c.Kind.ToString().ToLowerInvariant(), c.Provider, c.Model, c.PriceId, c.Detail }),
+            format, output);
+        if (format == OutputFormat.Table)
+        {
+            output.WriteLine($"{inForce.Version} → {update.Updated.Version}: {changes.Count(c => c.Kind == CatalogChangeKind.Added)} prices added for {update.ModelsAdded} models the catalog did not price");
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using OtelLlmCost.SemanticConventions.Calls;
+using OtelLlmCost.SemanticConventions.Recognition.Attribution;
+using OtelLlmCost.SemanticConventions.Spans;
+
+namespace OtelLlmCost.Agent.Pipeline;
+
+/// <summary>
+/// Fills what attributes, the ingest token and trace inheritance left empty (team, cost center, tenant, environment)
+/// from the ownership map; it runs after every other source of attribution has spoken.
+/// </summary>
+internal sealed class OwnershipStage(OwnershipMap map) : ICallStage
+{
+    public void Process(CallBatch batch)
+    {
+        // Calls are in the order of the spans they came from, so each call's span is found by walking both lists once.
+        var spans = batch.Request.Spans;
+        var next = 0;
+        foreach (var call in batch.Calls)
+        {
+            while (next < spans.Count && !IsSpanOf(spans[next], call))
+            {
+                next++;
+            }
+
+            var span = next < spans.Count ? spans[next] : null;
+            map.ApplyAndExplain(call, key => span is null ? null : AttributeOf(span, key));
+        }
+    }
+
+    private static bool IsSpanOf(SpanSnapshot span, LlmCall call) => span.SpanId == call.SpanId && span.TraceId == call.TraceId;
+
+    /// <summary>The span's attribute, else its resource's (the same precedence attribution uses).</summary>
+    private static string? AttributeOf(SpanSnapshot span, string key)
+    {
+        foreach (var attribute in span.Attributes)
+        {
+            if (attribute.Key == key && attribute.Value.AsScalarText() is { Length: > 0 } value)
+            {
+                return value;
+            }
+        }
+
+        foreach (var attribute in span.ResourceAttributes)
+        {
+            if (attribute.Key == key && attribute.Value.AsScalarText() is { Length: > 0 } value)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+}

@@ -15,7 +15,7 @@ public sealed class DetectionTraceGuardTests
         Enumerable.Range(0, calls).Select(i => new LlmCall
         {
             TraceId = traceId,
-            SpanId = $"{traceId[..8]}{i:x8}",
+            SpanId = $"{traceId}-{i:D4}",
             StartTime = start.AddSeconds(i * 2),
             Provider = "openai",
             RequestModel = "gpt-4o",
@@ -45,8 +45,8 @@ public sealed class DetectionTraceGuardTests
                 writer.Write([.. Trace($"normal{i:D3}", 3 + (i % 3), Now.AddHours(-30).AddMinutes(i * 30))]);
             }
 
-            writer.Write([.. Trace("4c0090010000000000000000000000a1", 200, Now.AddMinutes(-20))]);
-            writer.Write([.. Trace("b0590001000000000000000000000000", 8, Now.AddMinutes(-10))]);
+            writer.Write([.. Trace("000000000000000000000000100b0001", 200, Now.AddMinutes(-20))]);
+            writer.Write([.. Trace("busy0001", 8, Now.AddMinutes(-10))]);
         }
 
         using var runner = new DetectionRunner(store, GuardOnly(), clock: new ManualClock(Now));
@@ -54,13 +54,13 @@ public sealed class DetectionTraceGuardTests
 
         var flagged = pass.Opened.ShouldHaveSingleItem();
         flagged.Kind.ShouldBe(AnomalyRecord.TraceKind);
-        flagged.TraceId.ShouldBe("4c0090010000000000000000000000a1");
-        flagged.IncidentKey.ShouldBe("trace:4c0090010000000000000000000000a1");
+        flagged.TraceId.ShouldBe("000000000000000000000000100b0001");
+        flagged.IncidentKey.ShouldBe("trace:000000000000000000000000100b0001");
         flagged.Metric.ShouldBe("trace_calls");
         flagged.Observed.ShouldBe(200);
-        flagged.Message.ShouldContain("4c0090010000000000000000000000a1");
+        flagged.Message.ShouldContain("000000000000000000000000100b0001");
         flagged.Message.ShouldContain("200 LLM calls");
-        pass.Alerts.ShouldHaveSingleItem().Fields["trace_id"].ShouldBe("4c0090010000000000000000000000a1");
+        pass.Alerts.ShouldHaveSingleItem().Fields["trace_id"].ShouldBe("000000000000000000000000100b0001");
     }
 
     [TestMethod]
@@ -74,18 +74,18 @@ public sealed class DetectionTraceGuardTests
             writer.Write([.. Trace($"normal{i:D3}", 4, Now.AddHours(-20).AddMinutes(i * 20))]);
         }
 
-        writer.Write([.. Trace("4c0090020000000000000000000000a2", 100, Now.AddMinutes(-30))]);
+        writer.Write([.. Trace("000000000000000000000000100b0002", 100, Now.AddMinutes(-30))]);
         var clock = new ManualClock(Now);
         using var runner = new DetectionRunner(store, GuardOnly(), clock: clock);
         runner.RunIncremental().Alerts.Count.ShouldBe(1);
 
-        writer.Write([.. Trace("4c0090020000000000000000000000a2", 300, Now.AddMinutes(-30)).Skip(100)]);
+        writer.Write([.. Trace("000000000000000000000000100b0002", 300, Now.AddMinutes(-30)).Skip(100)]);
         clock.UtcNow = Now.AddMinutes(5);
         var again = runner.RunIncremental();
 
         again.Opened.ShouldBeEmpty();
         again.Alerts.ShouldBeEmpty();
         using var connection = store.Connect();
-        AnomalyStore.FindByKey(connection, "trace:4c0090020000000000000000000000a2")!.Observed.ShouldBe(300);
+        AnomalyStore.FindByKey(connection, "trace:000000000000000000000000100b0002")!.Observed.ShouldBe(300);
     }
 }

@@ -38,7 +38,8 @@ public class LedgerAppendBenchmarks
     public void MakeBatch()
     {
         var iteration = _iteration++;
-        _batch = Enumerable.Range(0, BatchSize).Select(i => RealisticCall(iteration, i)).ToList();
+        var random = new Random(iteration);
+        _batch = Enumerable.Range(0, BatchSize).Select(i => RealisticCall(iteration, i, random)).ToList();
     }
 
     /// <summary>The same rows into a copy of the table with a key over the binary ids: the cost of the index.</summary>
@@ -75,9 +76,8 @@ public class LedgerAppendBenchmarks
     private static readonly string[] Models = ["gpt-4o-2024-08-06", "claude-sonnet-4-5-20250929", "gemini-2.5-flash", "gpt-4.1-mini"];
 
     /// <summary>A priced, attributed call; ids random as real ones are (sequential ids would compress unrealistically well).</summary>
-    internal static LlmCall RealisticCall(int iteration, int index)
+    internal static LlmCall RealisticCall(int iteration, int index, Random random)
     {
-        var random = new Random(HashCode.Combine(iteration, index));
         Span<byte> ids = stackalloc byte[32];
         random.NextBytes(ids);
         var input = 800 + (index % 4000);

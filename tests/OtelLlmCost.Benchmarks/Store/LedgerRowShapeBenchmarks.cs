@@ -1,5 +1,8 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Schema;
@@ -15,7 +18,7 @@ namespace OtelLlmCost.Benchmarks.Store;
 /// would). Every case appends the same random-id calls on its own database file; each operation is one row.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 10, invocationCount: 1)]
+[Config(typeof(InProcessConfig))]
 public class LedgerRowShapeBenchmarks
 {
     private const int BatchSize = 20_000;
@@ -64,7 +67,8 @@ public class LedgerRowShapeBenchmarks
     public void MakeBatch()
     {
         var iteration = _iteration++;
-        _batch = Enumerable.Range(0, BatchSize).Select(i => LedgerAppendBenchmarks.RealisticCall(iteration, i)).ToList();
+        var random = new Random(iteration);
+        _batch = Enumerable.Range(0, BatchSize).Select(i => LedgerAppendBenchmarks.RealisticCall(iteration, i, random)).ToList();
     }
 
     /// <summary>Version 6: hex ids as VARCHAR behind the (trace_id, span_id) primary key.</summary>
@@ -182,6 +186,13 @@ public class LedgerRowShapeBenchmarks
         _connection.Dispose();
         _database!.Dispose();
         Directory.Delete(_directory, recursive: true);
+    }
+
+    /// <summary>In process: on the shared 2-core machine BenchmarkDotNet's generated project did not build within its timeout.</summary>
+    private sealed class InProcessConfig : ManualConfig
+    {
+        public InProcessConfig() => AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1)
+            .WithWarmupCount(2).WithIterationCount(10).WithInvocationCount(1).WithUnrollFactor(1));
     }
 
     private long UsedBlocks() => Convert.ToInt64(_connection!.ExecuteScalar("SELECT used_blocks FROM pragma_database_size()"), CultureInfo.InvariantCulture);

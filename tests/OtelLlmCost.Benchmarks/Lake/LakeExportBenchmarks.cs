@@ -12,9 +12,9 @@ namespace OtelLlmCost.Benchmarks.Lake;
 /// <see cref="CallsPerHour"/> calls an hour (the spend benchmark's synthetic rows), then (1) the pass that writes one
 /// closed hour and its rollup, and (2) an idle pass (nothing closed, nothing late: what runs every minute). Setup
 /// prints the disk bytes per call of the ledger file and of the hour's Parquet file, and the time the former dashboard
-/// snapshot (a copy of every table) took on the same ledger.
+/// snapshot (a copy of every table) took on the same ledger. Run in process (the ledger is generated once per history):
+/// <c>dotnet run -c Release --project tests/OtelLlmCost.Benchmarks -- --filter '*LakeExport*' --inProcess --warmupCount 1 --iterationCount 5</c>.
 /// </summary>
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
 public class LakeExportBenchmarks
 {
     private const long CallsPerHour = 20_000;

@@ -132,6 +132,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
             builder.Services.AddHostedService<Detection.DetectionService>();
             builder.Services.AddSingleton(services => new ClientErrorLog(
                 services.GetRequiredService<ILogger<ClientErrorLog>>(), services.GetRequiredService<TimeProvider>()));
+            // The gRPC health service answers SERVING while the ledger takes batches (what /readyz reports).
+            builder.Services.AddOtlpGrpcReceiver(options.Otlp).AddCheck("ledger", () => writer.CheckHeadroom() is { } notReady
+                ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy(notReady)
+                : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
             configureServices?.Invoke(builder.Services);
             var application = builder.Build();
             var pipeline = new IngestPipeline(new LlmCallRecognizer(options.Recognizer), calculator, writer,

@@ -61,12 +61,17 @@ internal sealed partial class AgentHost : IAsyncDisposable
     /// <summary>The API's bound address (e.g. <c>http://127.0.0.1:4320/</c>), known after <see cref="StartAsync"/>.</summary>
     public Uri? ApiAddress { get; private set; }
 
-    public Uri GrpcAddress => new($"http://{Format(_otlpListeners.Grpc.IPEndPoint!)}/");
+    public Uri GrpcAddress => new($"{_otlpListeners.Scheme}://{Format(_otlpListeners.Grpc.IPEndPoint!)}/");
 
     /// <summary>The read-only DuckDB snapshot the agent refreshes, written into <c>agent.json</c> for the offline commands.</summary>
     public string? SnapshotPath { get; private init; }
 
-    public Uri HttpAddress => new($"http://{Format(_otlpListeners.Http.IPEndPoint!)}/");
+    public Uri HttpAddress => new($"{_otlpListeners.Scheme}://{Format(_otlpListeners.Http.IPEndPoint!)}/");
+
+    private string ApiScheme { get; init; } = "http";
+
+    /// <summary>The listeners' TLS certificate, disposed with the host.</summary>
+    private System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
 
     /// <exception cref="DataDirectoryBusyException">Another agent (or a command that writes the ledger) holds the data directory.</exception>
     /// <param name="options">The settings, validated here.</param>
@@ -79,6 +84,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
         LedgerStore? store = null;
         GroupCommitLedgerWriter? writer = null;
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
         try
         {
             // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load
@@ -111,10 +117,16 @@ internal sealed partial class AgentHost : IAsyncDisposable
             var api = OtlpReceiverOptions.ParseEndpoint(options.ApiEndpoint);
             OtlpListeners? otlpListeners = null;
             ListenOptions? apiListener = null;
+            certificate = options.Tls.Enabled ? options.Tls.LoadCertificate() : null;
+            var apiCertificate = options.Tls.Api ? certificate : null;
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
-                kestrel.Listen(api, listen => apiListener = listen);
-                otlpListeners = kestrel.ListenOtlp(options.Otlp);
+                kestrel.Listen(api, listen =>
+                {
+                    OtlpKestrelExtensions.UseTls(listen, apiCertificate);
+                    apiListener = listen;
+                });
+                otlpListeners = kestrel.ListenOtlp(options.Otlp, options.Tls.Otlp ? certificate : null);
             });
             var calculator = new CostCalculator(catalog);
             builder.Services.AddSingleton(store);
@@ -150,6 +162,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 options.DataDirectory, traces)
             {
                 SnapshotPath = snapshotPath,
+                ApiScheme = apiCertificate is null ? "http" : "https",
+                Certificate = certificate,
             };
             application.Use(application.Services.GetRequiredService<ClientErrorLog>().InvokeAsync);
             application.Use(host.KeepListenersApart);
@@ -171,6 +185,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         }
         catch
         {
+            certificate?.Dispose();
             writer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             store?.Dispose();
             directoryLock.Dispose();
@@ -181,7 +196,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _application.StartAsync(cancellationToken);
-        ApiAddress = new Uri($"http://{Format(_apiListener.IPEndPoint!)}/");
+        ApiAddress = new Uri($"{ApiScheme}://{Format(_apiListener.IPEndPoint!)}/");
         var logger = _application.Logger;
         LogListening(logger, "OTLP/gRPC", GrpcAddress);
         LogListening(logger, "OTLP/HTTP", HttpAddress);
@@ -215,6 +230,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         _pipeline.Dispose();
         AgentAddressFile.DeleteIfWrittenBy(_dataDirectory, Environment.ProcessId);
         _store.Dispose();
+        Certificate?.Dispose();
         _directoryLock.Dispose();
     }
 

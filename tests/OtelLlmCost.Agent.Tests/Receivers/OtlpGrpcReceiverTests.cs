@@ -217,16 +217,18 @@ public sealed class OtlpGrpcReceiverTests
     }
 
     [TestMethod]
-    public async Task Export_WhenTheQueueIsFull_ResourceExhaustedWithRetryInfo()
+    public async Task Export_WhenTheQueueIsFull_UnavailableWithRetryInfoInRealTrailers()
     {
         await using var host = await ReceiverHost.StartAsync();
         host.Consumer.Answer = _ => ConsumeResult.QueueFull(TimeSpan.FromMilliseconds(1500));
 
         var reply = await OtlpWire.CallAsync(host.GrpcUri, OtlpGrpcReceiver.TraceExportPath, OtlpWire.GrpcFrame(OtlpWire.GenAiRequest().ToByteArray(), compressed: false));
 
-        reply.Status.ShouldBe(8);
+        reply.Status.ShouldBe(14);
+        reply.Response.Headers.Contains("grpc-status").ShouldBeFalse("trailers-only would hide RetryInfo from the OTel .NET exporter");
+        reply.Response.TrailingHeaders.Contains("grpc-status-details-bin").ShouldBeTrue();
         var details = Rpc.Status.Parser.ParseFrom(Convert.FromBase64String(reply.DetailsBase64!));
-        details.Code.ShouldBe(8);
+        details.Code.ShouldBe(14);
         details.Details.ShouldHaveSingleItem().Unpack<Rpc.RetryInfo>().RetryDelay.ToTimeSpan().ShouldBe(TimeSpan.FromMilliseconds(1500));
     }
 

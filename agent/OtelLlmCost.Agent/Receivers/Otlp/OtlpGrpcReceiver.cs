@@ -85,21 +85,18 @@ internal static class OtlpGrpcReceiver
             return;
         }
 
-        string? refusal = null;
         if (!processor.Tokens.TryResolve(request.Headers[processor.Tokens.HeaderName], out var workload))
         {
-            refusal = "unauthenticated";
+            processor.Metrics.RequestReceived(Transport, signal, "unauthenticated", 0);
             AnswerWithoutMessage(context.Response, GrpcStatusCode.Unauthenticated, $"a valid ingest token is required in the {processor.Tokens.HeaderName} header");
-        }
-        else if (signal == OtlpSignal.Traces && processor.IsSaturated)
-        {
-            refusal = OtlpHttpReceiver.OutcomeName(ExportOutcomeKind.QueueFull);
-            AnswerWithoutMessage(context.Response, GrpcStatusCode.ResourceExhausted, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter);
+            return;
         }
 
-        if (refusal is not null)
+        if (signal == OtlpSignal.Traces && processor.IsSaturated)
         {
-            processor.Metrics.RequestReceived(Transport, signal, refusal, 0);
+            var full = ExportOutcomeStatus.Of(ExportOutcomeKind.QueueFull);
+            processor.Metrics.RequestReceived(Transport, signal, full.MetricName, 0);
+            await RefuseRetryablyAsync(context.Response, full.GrpcCode, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter).ConfigureAwait(false);
             return;
         }
 
@@ -154,17 +151,27 @@ internal static class OtlpGrpcReceiver
         status.StatusCode == StatusCode.Internal || (status.StatusCode == StatusCode.Unknown && status.DebugException is InvalidDataException);
 
     /// <summary>A trailers-only reply: the status travels in the only HEADERS frame, with no message.</summary>
-    private static void AnswerWithoutMessage(HttpResponse response, GrpcStatusCode code, string message, TimeSpan? retryDelay = null)
+    private static void AnswerWithoutMessage(HttpResponse response, GrpcStatusCode code, string message)
     {
         Hosting.ClientErrorLog.NoteReason(response.HttpContext, message);
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/grpc";
         response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = OtlpResponses.PercentEncodeGrpcMessage(message);
-        if (retryDelay is { } delay)
-        {
-            response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(OtlpResponses.StatusProtobuf(code, message, delay));
-        }
+    }
+
+    /// <summary>
+    /// Headers, then the status with RetryInfo in trailers, no message: the OTel .NET exporter reads
+    /// grpc-status-details-bin only from real trailers, so a trailers-only reply would hide the retry delay from it.
+    /// </summary>
+    private static async Task RefuseRetryablyAsync(HttpResponse response, GrpcStatusCode code, string message, TimeSpan retryDelay)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        await response.StartAsync().ConfigureAwait(false);
+        response.AppendTrailer("grpc-status", ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        response.AppendTrailer("grpc-message", OtlpResponses.PercentEncodeGrpcMessage(message));
+        response.AppendTrailer("grpc-status-details-bin", Convert.ToBase64String(OtlpResponses.StatusProtobuf(code, message, retryDelay)));
     }
 
     private static OtlpSignal? SignalOf(string? fullName) => fullName switch

@@ -103,8 +103,10 @@ internal sealed class OtlpGrpcService
             var trailers = new Metadata();
             if (status.Retryable)
             {
-                // OTLP clients retry RESOURCE_EXHAUSTED only when RetryInfo is attached; it also paces UNAVAILABLE.
+                // RetryInfo paces the client's retry. Headers go first so the status travels in real trailers: the OTel
+                // .NET exporter looks for grpc-status-details-bin only there, not in a trailers-only reply.
                 trailers.Add("grpc-status-details-bin", OtlpResponses.StatusProtobuf(status.GrpcCode, text, outcome.RetryAfter));
+                await call.WriteResponseHeadersAsync([]).ConfigureAwait(false);
             }
 
             throw new RpcException(new Status((StatusCode)status.GrpcCode, text), trailers);

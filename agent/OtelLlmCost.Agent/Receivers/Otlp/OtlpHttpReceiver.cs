@@ -86,7 +86,7 @@ internal static class OtlpHttpReceiver
         {
             processor.Metrics.RequestReceived(Transport, signal, OutcomeName(ExportOutcomeKind.QueueFull), 0);
             reply.SetRetryAfter(ConsumeResult.DefaultRetryAfter);
-            await reply.StatusAsync(StatusCodes.Status429TooManyRequests, GrpcStatusCode.ResourceExhausted, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter).ConfigureAwait(false);
+            await reply.StatusAsync(StatusCodes.Status429TooManyRequests, ExportOutcomeStatus.Of(ExportOutcomeKind.QueueFull).GrpcCode, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter).ConfigureAwait(false);
             return;
         }
 

@@ -51,6 +51,7 @@ internal static class AgentConfiguration
             AdminToken = string.IsNullOrWhiteSpace(agent["AdminToken"]) ? null : agent["AdminToken"],
             AllowUnauthenticatedRemoteApi = agent.GetValue("AllowUnauthenticatedRemoteApi", false),
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
+            Tls = configuration.GetSection(TlsOptions.SectionName).Get<TlsOptions>() ?? new TlsOptions(),
             Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),
             Rollups = configuration.GetSection("Rollups").Get<RollupOptions>() ?? new RollupOptions(),
             Budgets = configuration.GetSection("Budgets").Get<Analytics.Budgets.BudgetsOptions>() ?? new Analytics.Budgets.BudgetsOptions(),

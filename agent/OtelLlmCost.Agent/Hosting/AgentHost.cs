@@ -66,12 +66,17 @@ internal sealed partial class AgentHost : IAsyncDisposable
     /// <summary>The API's bound address (e.g. <c>http://127.0.0.1:4320/</c>), known after <see cref="StartAsync"/>.</summary>
     public Uri? ApiAddress { get; private set; }
 
-    public Uri GrpcAddress => new($"http://{Format(_otlpListeners.Grpc.IPEndPoint!)}/");
+    public Uri GrpcAddress => new($"{_otlpListeners.Scheme}://{Format(_otlpListeners.Grpc.IPEndPoint!)}/");
 
     /// <summary>The root of the Parquet lake the agent writes (null: none), written into <c>agent.json</c> for tools.</summary>
     public string? LakePath { get; private init; }
 
-    public Uri HttpAddress => new($"http://{Format(_otlpListeners.Http.IPEndPoint!)}/");
+    public Uri HttpAddress => new($"{_otlpListeners.Scheme}://{Format(_otlpListeners.Http.IPEndPoint!)}/");
+
+    private string ApiScheme { get; init; } = "http";
+
+    /// <summary>The listeners' TLS certificate, disposed with the host.</summary>
+    private System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
 
     // The store opens (and upgrades) before the host's logging exists; lines of a long upgrade go out in the console log's shape.
     private static void LogSchemaUpgrade(string line) =>
@@ -91,6 +96,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         RemoveStagingLeftovers(Cli.CommandLedger.ExportStaging(options.DataDirectory));
         LedgerStore? store = null;
         GroupCommitLedgerWriter? writer = null;
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
         try
         {
             // SQL run inside the agent (ad-hoc queries included) may never touch files, attach databases or load
@@ -124,10 +130,16 @@ internal sealed partial class AgentHost : IAsyncDisposable
             var api = OtlpReceiverOptions.ParseEndpoint(options.ApiEndpoint);
             OtlpListeners? otlpListeners = null;
             ListenOptions? apiListener = null;
+            certificate = options.Tls.Enabled ? options.Tls.LoadCertificate() : null;
+            var apiCertificate = options.Tls.Api ? certificate : null;
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
-                kestrel.Listen(api, listen => apiListener = listen);
-                otlpListeners = kestrel.ListenOtlp(options.Otlp);
+                kestrel.Listen(api, listen =>
+                {
+                    OtlpKestrelExtensions.UseTls(listen, apiCertificate);
+                    apiListener = listen;
+                });
+                otlpListeners = kestrel.ListenOtlp(options.Otlp, options.Tls.Otlp ? certificate : null);
             });
             // One setting decides whether content is kept: the decoder skips it unless the recognizer is to keep it.
             options.Otlp.KeepContent = options.Recognizer.KeepContent;
@@ -147,6 +159,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
             builder.Services.AddHostedService<Detection.DetectionService>();
             builder.Services.AddSingleton(services => new ClientErrorLog(
                 services.GetRequiredService<ILogger<ClientErrorLog>>(), services.GetRequiredService<TimeProvider>()));
+            // The gRPC health service answers SERVING while the ledger takes batches (what /readyz reports).
+            builder.Services.AddOtlpGrpcReceiver(options.Otlp).AddCheck("ledger", () => writer.CheckHeadroom() is { } notReady
+                ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy(notReady)
+                : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
             configureServices?.Invoke(builder.Services);
             var application = builder.Build();
             Budgets.BudgetServices.Attach(application.Services);
@@ -156,6 +172,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 options.DataDirectory, traces)
             {
                 LakePath = lakePath,
+                ApiScheme = apiCertificate is null ? "http" : "https",
+                Certificate = certificate,
             };
             application.Use(application.Services.GetRequiredService<ClientErrorLog>().InvokeAsync);
             application.Use(host.KeepListenersApart);
@@ -177,6 +195,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         }
         catch
         {
+            certificate?.Dispose();
             writer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             store?.Dispose();
             directoryLock.Dispose();
@@ -203,7 +222,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _application.StartAsync(cancellationToken);
-        ApiAddress = new Uri($"http://{Format(_apiListener.IPEndPoint!)}/");
+        ApiAddress = new Uri($"{ApiScheme}://{Format(_apiListener.IPEndPoint!)}/");
         var logger = _application.Logger;
         LogListening(logger, "OTLP/gRPC", GrpcAddress);
         LogListening(logger, "OTLP/HTTP", HttpAddress);
@@ -237,6 +256,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         _pipeline.Dispose();
         AgentAddressFile.DeleteIfWrittenBy(_dataDirectory, Environment.ProcessId);
         _store.Dispose();
+        Certificate?.Dispose();
         _directoryLock.Dispose();
     }
 

@@ -36,6 +36,9 @@ internal sealed class AgentOptions
 
     public OtlpReceiverOptions Otlp { get; set; } = new();
 
+    /// <summary>TLS for the OTLP listeners and the API (config section <c>Tls</c>); off unless a certificate is set.</summary>
+    public TlsOptions Tls { get; set; } = new();
+
     public LedgerWriterOptions Ledger { get; set; } = new();
 
     /// <summary>Free bytes on the ledger's file system; null asks the OS. Tests simulate a filling disk with it.</summary>
@@ -116,6 +119,7 @@ internal sealed class AgentOptions
         }
 
         Otlp.Validate();
+        Tls.Validate();
         Ledger.Validate();
         Recognizer.Validate();
         Rollups.Validate();

@@ -28,7 +28,7 @@ public sealed class PricesCommandTests
         json.RootElement.GetProperty("total_usd").GetDecimal().ShouldBe(0.025m);
         json.RootElement.GetProperty("cache_read_usd").GetDecimal().ShouldBe(0.005m);
         json.RootElement.GetProperty("price_id").GetString().ShouldBe("openai/gpt-4o@2000-01-01");
-        json.RootElement.GetProperty("catalog_version").GetString().ShouldBe("2026-12-01.3");
+        json.RootElement.GetProperty("catalog_version").GetString().ShouldBe("2026-12-01.4");
     }
 
     [TestMethod]
@@ -148,7 +148,7 @@ public sealed class PricesCommandTests
                 { "gpt-4o": { "litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 5e-06, "output_cost_per_token": 1e-05 } }
                 """);
             var catalog = Path.Combine(directory, "catalog");
-            Run("import", "--from", "genai-prices", gp, "--out", catalog, "--catalog-version", "2026-12-01.3").Code.ShouldBe(0);
+            Run("import", "--from", "genai-prices", gp, "--out", catalog, "--catalog-version", "2026-12-01.4").Code.ShouldBe(0);
 
             var (code, output, error) = Run("audit", "--genai-prices", gp, "--litellm", ll, "--catalog", catalog, "--at", "2026-12-01", "--format", "json");
 

@@ -72,9 +72,11 @@ public sealed class IngestHardeningTests
         var (status, reason) = await ReadyAsync(agent);
         status.ShouldBe(HttpStatusCode.ServiceUnavailable);
         reason.ShouldNotBeNull().ShouldContain("Ledger:MinFreeDiskBytes");
+        (await GrpcHealthAsync(agent)).ShouldBe(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing);
 
         Interlocked.Exchange(ref freeBytes, 10L * 1024 * 1024 * 1024);
         (await ReadyAsync(agent)).Status.ShouldBe(HttpStatusCode.OK);
+        (await GrpcHealthAsync(agent)).ShouldBe(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         (await SendAsync(agent, transport, request)).Accepted.ShouldBeTrue();
         agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(1L);
     }
@@ -241,6 +243,14 @@ public sealed class IngestHardeningTests
         using var response = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return (response.StatusCode, json.RootElement.TryGetProperty("reason", out var reason) ? reason.GetString() : null);
+    }
+
+    /// <summary>The standard gRPC health check on the OTLP/gRPC port, for the whole server.</summary>
+    private static async Task<Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus> GrpcHealthAsync(AgentFixture agent)
+    {
+        var reply = await Receivers.OtlpWire.CallAsync(agent.Host.GrpcAddress, "/grpc.health.v1.Health/Check", Receivers.OtlpWire.GrpcFrame([], compressed: false));
+        reply.Status.ShouldBe(0);
+        return Grpc.Health.V1.HealthCheckResponse.Parser.ParseFrom(reply.MessageBytes).Status;
     }
 
     private static Task<ExportAnswer> SendAsync(AgentFixture agent, string transport, Receivers.Proto.Collector.Trace.ExportTraceServiceRequest request) =>

@@ -20,6 +20,7 @@ public sealed class DeployFilesTests
     {
         ["Agent"] = options => options,
         ["Otlp"] = options => options.Otlp,
+        ["Tls"] = options => options.Tls,
         ["Ledger"] = options => options.Ledger,
         ["Recognizer"] = options => options.Recognizer,
         ["Attribution"] = options => options.Recognizer.Attribution,

@@ -1,6 +1,7 @@
 using System.Net;
 using Google.Protobuf;
 using OtelLlmCost.Agent.Receivers.Otlp;
+using Health = Grpc.Health.V1;
 using Rpc = OtelLlmCost.Agent.Tests.Receivers.Proto.Rpc;
 using Service = OtelLlmCost.Agent.Tests.Receivers.Proto.Collector.Trace;
 
@@ -50,6 +51,73 @@ public sealed class OtlpGrpcReceiverTests
     }
 
     [TestMethod]
+    public async Task Export_PastItsGrpcTimeout_DeadlineExceededAndTheExportIsCancelled()
+    {
+        await using var host = await ReceiverHost.StartAsync();
+        host.Consumer.Gate = new TaskCompletionSource().Task;
+
+        var reply = await OtlpWire.CallAsync(host.GrpcUri, OtlpGrpcReceiver.TraceExportPath, OtlpWire.GrpcFrame(OtlpWire.GenAiRequest().ToByteArray(), compressed: false),
+            headers: [("grpc-timeout", "200m")]);
+
+        reply.Status.ShouldBe(4);
+        await host.Consumer.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [TestMethod]
+    [DataRow("", true, Health.HealthCheckResponse.Types.ServingStatus.Serving)]
+    [DataRow("opentelemetry.proto.collector.trace.v1.TraceService", true, Health.HealthCheckResponse.Types.ServingStatus.Serving)]
+    [DataRow("", false, Health.HealthCheckResponse.Types.ServingStatus.NotServing)]
+    [DataRow("opentelemetry.proto.collector.trace.v1.TraceService", false, Health.HealthCheckResponse.Types.ServingStatus.NotServing)]
+    public async Task HealthCheck_ReportsTheHostsReadiness(string service, bool ready, Health.HealthCheckResponse.Types.ServingStatus expected)
+    {
+        await using var host = await ReceiverHost.StartAsync();
+        host.Consumer.Ready = ready;
+
+        var reply = await OtlpWire.CallAsync(host.GrpcUri, "/grpc.health.v1.Health/Check", OtlpWire.GrpcFrame(new Health.HealthCheckRequest { Service = service }.ToByteArray(), compressed: false));
+
+        reply.Status.ShouldBe(0);
+        Health.HealthCheckResponse.Parser.ParseFrom(reply.MessageBytes).Status.ShouldBe(expected);
+    }
+
+    [TestMethod]
+    public async Task HealthCheck_UnknownService_NotFound()
+    {
+        await using var host = await ReceiverHost.StartAsync();
+
+        var reply = await OtlpWire.CallAsync(host.GrpcUri, "/grpc.health.v1.Health/Check", OtlpWire.GrpcFrame(new Health.HealthCheckRequest { Service = "nope" }.ToByteArray(), compressed: false));
+
+        reply.Status.ShouldBe(5);
+    }
+
+    [TestMethod]
+    [DataRow((byte)2)]
+    [DataRow((byte)0x80)]
+    public async Task Export_InvalidCompressedFlag_InvalidArgumentWithTheReason(byte flag)
+    {
+        await using var host = await ReceiverHost.StartAsync();
+        var frame = OtlpWire.GrpcFrame(OtlpWire.GenAiRequest().ToByteArray(), compressed: false);
+        frame[0] = flag;
+
+        var reply = await OtlpWire.CallAsync(host.GrpcUri, OtlpGrpcReceiver.TraceExportPath, frame);
+
+        reply.Status.ShouldBe(3);
+        Uri.UnescapeDataString(reply.Message!).ShouldContain("compressed flag");
+        host.Consumer.Batches.ShouldBeEmpty();
+    }
+
+    [TestMethod]
+    public async Task Export_DataAfterTheMessage_InvalidArgument()
+    {
+        await using var host = await ReceiverHost.StartAsync();
+        var frame = OtlpWire.GrpcFrame(OtlpWire.GenAiRequest().ToByteArray(), compressed: false);
+
+        var reply = await OtlpWire.CallAsync(host.GrpcUri, OtlpGrpcReceiver.TraceExportPath, [.. frame, .. frame]);
+
+        reply.Status.ShouldBe(3);
+        host.Consumer.Batches.ShouldBeEmpty();
+    }
+
+    [TestMethod]
     public async Task Export_WithAnInvalidSpan_OkWithPartialSuccess()
     {
         await using var host = await ReceiverHost.StartAsync();
@@ -64,9 +132,9 @@ public sealed class OtlpGrpcReceiverTests
     }
 
     [TestMethod]
-    [DataRow("/opentelemetry.proto.collector.trace.v1.TraceService/Unknown")]
-    [DataRow("/grpc.health.v1.Health/Check")]
-    public async Task Export_UnknownMethod_Unimplemented(string path)
+    [DataRow("/opentelemetry.proto.collector.trace.v1.TraceService/Unknown", "Method is unimplemented.")]
+    [DataRow("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "Service is unimplemented.")]
+    public async Task Export_UnknownMethod_Unimplemented(string path, string message)
     {
         await using var host = await ReceiverHost.StartAsync();
 
@@ -74,7 +142,7 @@ public sealed class OtlpGrpcReceiverTests
 
         reply.Response.StatusCode.ShouldBe(HttpStatusCode.OK);
         reply.Status.ShouldBe(12);
-        reply.Message!.ShouldContain(path);
+        reply.Message.ShouldBe(message);
         reply.Body.ShouldBeEmpty();
     }
 
@@ -122,7 +190,7 @@ public sealed class OtlpGrpcReceiverTests
         var reply = await OtlpWire.CallAsync(host.GrpcUri, OtlpGrpcReceiver.TraceExportPath, frame[..^10]);
 
         reply.Status.ShouldBe(3);
-        Uri.UnescapeDataString(reply.Message!).ShouldContain("truncated");
+        reply.Message.ShouldBe("Incomplete message.");
     }
 
     [TestMethod]
@@ -149,16 +217,18 @@ public sealed class OtlpGrpcReceiverTests
     }
 
     [TestMethod]
-    public async Task Export_WhenTheQueueIsFull_ResourceExhaustedWithRetryInfo()
+    public async Task Export_WhenTheQueueIsFull_UnavailableWithRetryInfoInRealTrailers()
     {
         await using var host = await ReceiverHost.StartAsync();
         host.Consumer.Answer = _ => ConsumeResult.QueueFull(TimeSpan.FromMilliseconds(1500));
 
         var reply = await OtlpWire.CallAsync(host.GrpcUri, OtlpGrpcReceiver.TraceExportPath, OtlpWire.GrpcFrame(OtlpWire.GenAiRequest().ToByteArray(), compressed: false));
 
-        reply.Status.ShouldBe(8);
+        reply.Status.ShouldBe(14);
+        reply.Response.Headers.Contains("grpc-status").ShouldBeFalse("trailers-only would hide RetryInfo from the OTel .NET exporter");
+        reply.Response.TrailingHeaders.Contains("grpc-status-details-bin").ShouldBeTrue();
         var details = Rpc.Status.Parser.ParseFrom(Convert.FromBase64String(reply.DetailsBase64!));
-        details.Code.ShouldBe(8);
+        details.Code.ShouldBe(14);
         details.Details.ShouldHaveSingleItem().Unpack<Rpc.RetryInfo>().RetryDelay.ToTimeSpan().ShouldBe(TimeSpan.FromMilliseconds(1500));
     }
 

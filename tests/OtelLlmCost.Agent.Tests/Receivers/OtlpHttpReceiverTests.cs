@@ -254,7 +254,7 @@ public sealed class OtlpHttpReceiverTests
         response.StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
         response.Headers.RetryAfter!.Delta.ShouldBe(TimeSpan.FromSeconds(3));
         var status = Rpc.Status.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync());
-        status.Code.ShouldBe(8);
+        status.Code.ShouldBe(14); // the body carries the gRPC code of the one mapping (UNAVAILABLE)
         status.Details.ShouldHaveSingleItem().Unpack<Rpc.RetryInfo>().RetryDelay.ToTimeSpan().ShouldBe(TimeSpan.FromMilliseconds(2500));
     }
 

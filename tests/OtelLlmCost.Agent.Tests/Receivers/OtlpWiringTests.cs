@@ -20,6 +20,7 @@ public sealed class OtlpWiringTests
         builder.Logging.ClearProviders();
         OtlpListeners? listeners = null;
         builder.WebHost.ConfigureKestrel(kestrel => listeners = kestrel.ListenOtlp(options));
+        builder.Services.AddOtlpGrpcReceiver(options);
         await using var app = builder.Build();
         app.MapWhen(
             context => context.Connection.LocalPort == listeners!.GrpcPort,

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OtelLlmCost.Agent.Receivers.Otlp;
 
@@ -13,10 +14,16 @@ internal sealed class RecordingConsumer : ITraceBatchConsumer
 
     public Func<TraceBatch, ConsumeResult> Answer { get; set; } = _ => ConsumeResult.Accepted;
 
+    /// <summary>What the host's readiness check (behind the gRPC health service) answers.</summary>
+    public bool Ready { get; set; } = true;
+
     /// <summary>What <see cref="ITraceBatchConsumer.IsSaturated"/> answers.</summary>
     public bool Saturated { get; set; }
 
     bool ITraceBatchConsumer.IsSaturated => Saturated;
+
+    /// <summary>Completes when a call waiting on <see cref="Gate"/> was cancelled (the client went away, its deadline passed).</summary>
+    public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>When set, the consumer waits for it before answering (a slow commit).</summary>
     public Task? Gate { get; set; }
@@ -41,7 +48,15 @@ internal sealed class RecordingConsumer : ITraceBatchConsumer
         Batches.Enqueue(batch);
         if (Gate is not null)
         {
-            await Gate.WaitAsync(cancellationToken);
+            try
+            {
+                await Gate.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Cancelled.TrySetResult();
+                throw;
+            }
         }
 
         return Answer(batch);
@@ -75,8 +90,11 @@ internal sealed class ReceiverHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         OtlpListeners? listeners = null;
         builder.WebHost.ConfigureKestrel(kestrel => listeners = kestrel.ListenOtlp(options));
-        var app = builder.Build();
         var consumer = new RecordingConsumer();
+        builder.Services.AddOtlpGrpcReceiver(options).AddCheck("ready", () => consumer.Ready
+            ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy()
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("not ready"));
+        var app = builder.Build();
         OtlpHttpReceiver.Map(app, options, consumer);
         OtlpGrpcReceiver.Map(app, options, consumer);
         await app.StartAsync();

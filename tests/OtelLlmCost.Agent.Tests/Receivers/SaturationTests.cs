@@ -28,7 +28,7 @@ public sealed class SaturationTests
     }
 
     [TestMethod]
-    public async Task GrpcTraces_WhileSaturated_AnswerResourceExhaustedAndConsumeNothing()
+    public async Task GrpcTraces_WhileSaturated_AnswerUnavailableWithRetryInfoAndConsumeNothing()
     {
         await using var host = await ReceiverHost.StartAsync();
         host.Consumer.Saturated = true;
@@ -42,9 +42,8 @@ public sealed class SaturationTests
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead);
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
-        var status = response.TrailingHeaders.TryGetValues("grpc-status", out var values) ? values.Single()
-            : response.Headers.GetValues("grpc-status").Single();
-        status.ShouldBe("8"); // RESOURCE_EXHAUSTED
+        response.TrailingHeaders.GetValues("grpc-status").Single().ShouldBe("14"); // UNAVAILABLE, retried by every OTLP client that retries
+        response.TrailingHeaders.GetValues("grpc-status-details-bin").Single().ShouldNotBeEmpty();
         host.Consumer.Batches.ShouldBeEmpty();
     }
 }

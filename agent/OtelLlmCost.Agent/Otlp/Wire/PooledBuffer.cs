@@ -41,6 +41,24 @@ internal sealed class PooledBuffer : IDisposable
         }
     }
 
+    /// <summary>A copy of a message held in another owner's buffers (Grpc.AspNetCore's request pipe).</summary>
+    public static PooledBuffer CopyOf(in ReadOnlySequence<byte> bytes)
+    {
+        var buffer = new PooledBuffer(checked((int)bytes.Length));
+        bytes.CopyTo(buffer._array);
+        buffer.Length = (int)bytes.Length;
+        return buffer;
+    }
+
+    /// <summary>Reads exactly <paramref name="length"/> bytes from a stream that holds them (no waiting on I/O).</summary>
+    public static PooledBuffer ReadExactly(Stream stream, int length)
+    {
+        var buffer = new PooledBuffer(length);
+        stream.ReadExactly(buffer._array, 0, length);
+        buffer.Length = length;
+        return buffer;
+    }
+
     /// <summary>
     /// Reads a stream to its end, refusing (null) as soon as more than <paramref name="limit"/> bytes arrive.
     /// Works for chunked bodies; <paramref name="expectedLength"/> (Content-Length) only sizes the first buffer.

@@ -12,7 +12,7 @@ internal enum ExportOutcomeKind
     /// <summary>Bad data: HTTP 400 / INVALID_ARGUMENT, never retried.</summary>
     BadData,
 
-    /// <summary>The pipeline is full: HTTP 429 / RESOURCE_EXHAUSTED with a retry delay.</summary>
+    /// <summary>The pipeline is full: HTTP 429 / UNAVAILABLE with a retry delay.</summary>
     QueueFull,
 
     /// <summary>The pipeline failed but a retry may work: HTTP 503 / UNAVAILABLE with a retry delay.</summary>

@@ -1,256 +1,184 @@
-using System.Buffers;
-using System.Buffers.Binary;
-using System.Diagnostics.Metrics;
+using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
 using Microsoft.AspNetCore.Http.Features;
-using OtelLlmCost.Agent.Otlp.Wire;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
 
 /// <summary>
-/// OTLP/gRPC without a gRPC library: unary <c>Export</c> calls of the trace, metrics and logs services over
-/// HTTP/2 (h2c on Kestrel), with the gRPC framing done here — one length-prefixed message in (compressed flag +
-/// big-endian length), one out, <c>grpc-status</c>/<c>grpc-message</c> trailers, and trailers-only replies for
-/// errors.
+/// OTLP/gRPC on Grpc.AspNetCore: the unary <c>Export</c> methods of the trace, metrics and logs services, bound by
+/// hand (<see cref="OtlpGrpcMethods"/>) so the request reaches our decoder as bytes, never as a generated message.
+/// Grpc.AspNetCore does the framing, deadlines (<c>grpc-timeout</c> cancels the export), the message size limit,
+/// UNIMPLEMENTED for unknown methods, and the standard <c>grpc.health.v1</c> service, answered from the agent's
+/// readiness checks. Statuses come from <see cref="ExportOutcomeStatus"/>.
 /// </summary>
 internal static class OtlpGrpcReceiver
 {
-    public const string TraceExportPath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    public const string TraceServiceName = "opentelemetry.proto.collector.trace.v1.TraceService";
+    public const string TraceExportPath = "/" + TraceServiceName + "/Export";
     public const string MetricsExportPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
     public const string LogsExportPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
-    private const string GrpcContentType = "application/grpc";
-    private const string AcceptedEncodings = "identity,gzip";
     private const string Transport = "grpc";
-    private const int PrefixLength = 5;
 
     /// <summary>
-    /// Maps the three Export methods and a catch-all that answers UNIMPLEMENTED to any other gRPC method.
-    /// Returns the group so the caller can restrict it, e.g. to one port with <c>RequireHost("*:4317")</c>.
+    /// Registers gRPC and the health service (call before the application is built). Add the checks that make the
+    /// agent ready to the returned builder: the health service reports SERVING for the whole server and for the
+    /// trace service while every check is healthy.
     /// </summary>
-    public static RouteGroupBuilder Map(IEndpointRouteBuilder endpoints, OtlpReceiverOptions options, ITraceBatchConsumer consumer)
+    public static IHealthChecksBuilder AddOtlpGrpcReceiver(this IServiceCollection services, OtlpReceiverOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
+
+            // Only gzip: the OTLP exporters' default (the Collector's otlp exporter, the OTel SDKs); deflate is not an
+            // OTLP encoding. Ours bounds the inflated size and checks the gzip trailer.
+            grpc.CompressionProviders = [new OtlpGzipCompressionProvider(options.MaxGrpcMessageBytes)];
+        });
+        services.TryAddSingleton<OtlpGrpcService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<OtlpGrpcService>, OtlpGrpcMethods>());
+        return services.AddGrpcHealthChecks(health => health.Services.Map(TraceServiceName, _ => true));
+    }
+
+    /// <summary>
+    /// Maps the three Export methods and the health service; unknown methods are answered UNIMPLEMENTED by
+    /// Grpc.AspNetCore. <see cref="AddOtlpGrpcReceiver"/> must have run on the services.
+    /// </summary>
+    public static void Map(IEndpointRouteBuilder endpoints, OtlpReceiverOptions options, ITraceBatchConsumer consumer)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(consumer);
         options.Validate();
-        var metrics = new OtlpReceiverMetrics(endpoints.ServiceProvider.GetService<IMeterFactory>());
+        var metrics = new OtlpReceiverMetrics(endpoints.ServiceProvider.GetService<System.Diagnostics.Metrics.IMeterFactory>());
         var processor = new OtlpExportProcessor(options, consumer, metrics);
-        var group = endpoints.MapGroup("");
-        group.MapPost(TraceExportPath, context => HandleAsync(context, OtlpSignal.Traces, processor));
-        group.MapPost(MetricsExportPath, context => HandleAsync(context, OtlpSignal.Metrics, processor));
-        group.MapPost(LogsExportPath, context => HandleAsync(context, OtlpSignal.Logs, processor));
-
-        // Literal routes (ours and the HTTP receiver's) take precedence over this pattern.
-        group.MapPost("/{service}/{method}", context => HandleAsync(context, null, processor));
-        return group;
+        endpoints.ServiceProvider.GetRequiredService<OtlpGrpcService>().Bind(processor);
+        endpoints.MapGrpcService<OtlpGrpcService>().Add(endpoint =>
+        {
+            var signal = SignalOf(endpoint.Metadata.OfType<GrpcMethodMetadata>().FirstOrDefault()?.Method.FullName);
+            if (signal is { } known && endpoint.RequestDelegate is { } call)
+            {
+                endpoint.RequestDelegate = context => GuardAsync(context, known, processor, call);
+            }
+        });
+        endpoints.MapGrpcHealthChecksService();
     }
 
-    private static async Task HandleAsync(HttpContext context, OtlpSignal? signal, OtlpExportProcessor processor)
+    /// <summary>
+    /// Runs around Grpc.AspNetCore's handling of one Export call: refuses an unauthenticated or (for traces) a
+    /// saturated call before its message is read, so nothing is buffered that cannot be taken; then counts the
+    /// request, including the failures Grpc.AspNetCore answers itself (size limit, framing, deadline).
+    /// </summary>
+    private static async Task GuardAsync(HttpContext context, OtlpSignal signal, OtlpExportProcessor processor, RequestDelegate call)
     {
         var request = context.Request;
-        var response = context.Response;
-        var contentType = request.ContentType;
-        if (contentType is null || !contentType.StartsWith(GrpcContentType, StringComparison.OrdinalIgnoreCase)
-            || (contentType.Length > GrpcContentType.Length && !contentType.AsSpan(GrpcContentType.Length).StartsWith("+proto", StringComparison.OrdinalIgnoreCase)
-                && contentType[GrpcContentType.Length] != ';'))
+        var isGrpc = request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true
+            && (HttpProtocol.IsHttp2(request.Protocol) || HttpProtocol.IsHttp3(request.Protocol));
+        if (!isGrpc)
         {
-            if (signal is null)
-            {
-                response.StatusCode = StatusCodes.Status404NotFound;
-                return;
-            }
-
-            response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            response.ContentType = "text/plain; charset=utf-8";
-            await response.WriteAsync("gRPC requests must have content-type application/grpc or application/grpc+proto").ConfigureAwait(false);
-            return;
-        }
-
-        var metricSignal = signal ?? OtlpSignal.Traces;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = GrpcContentType;
-        response.Headers["grpc-accept-encoding"] = AcceptedEncodings;
-        if (!HttpProtocol.IsHttp2(request.Protocol) && !HttpProtocol.IsHttp3(request.Protocol))
-        {
-            processor.Metrics.RequestReceived(Transport, metricSignal, "bad_request", 0);
-            Fail(response, GrpcStatusCode.Internal, $"gRPC needs HTTP/2; this request used {request.Protocol}");
-            return;
-        }
-
-        if (signal is null)
-        {
-            processor.Metrics.RequestReceived(Transport, metricSignal, "unimplemented", 0);
-            Fail(response, GrpcStatusCode.Unimplemented, $"method {request.Path} is not implemented; this server serves the OTLP Export methods");
-            return;
-        }
-
-        var encoding = request.Headers["grpc-encoding"].ToString();
-        var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
-        if (!gzip && encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
-        {
-            processor.Metrics.RequestReceived(Transport, metricSignal, "unsupported_encoding", 0);
-            Fail(response, GrpcStatusCode.Unimplemented, $"grpc-encoding '{encoding}' is not supported; use {AcceptedEncodings}");
+            await call(context).ConfigureAwait(false);
             return;
         }
 
         if (!processor.Tokens.TryResolve(request.Headers[processor.Tokens.HeaderName], out var workload))
         {
-            processor.Metrics.RequestReceived(Transport, metricSignal, "unauthenticated", 0);
-            Fail(response, GrpcStatusCode.Unauthenticated, $"a valid ingest token is required in the {processor.Tokens.HeaderName} header");
+            processor.Metrics.RequestReceived(Transport, signal, "unauthenticated", 0);
+            AnswerWithoutMessage(context.Response, GrpcStatusCode.Unauthenticated, $"a valid ingest token is required in the {processor.Tokens.HeaderName} header");
             return;
         }
 
         if (signal == OtlpSignal.Traces && processor.IsSaturated)
         {
-            processor.Metrics.RequestReceived(Transport, metricSignal, OtlpHttpReceiver.OutcomeName(ExportOutcomeKind.QueueFull), 0);
-            Fail(response, GrpcStatusCode.ResourceExhausted, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter);
+            var full = ExportOutcomeStatus.Of(ExportOutcomeKind.QueueFull);
+            processor.Metrics.RequestReceived(Transport, signal, full.MetricName, 0);
+            await RefuseRetryablyAsync(context.Response, full.GrpcCode, "the ingest queue is full; retry later", ConsumeResult.DefaultRetryAfter).ConfigureAwait(false);
             return;
         }
 
-        var maxMessage = processor.Options.MaxGrpcMessageBytes;
-        var bodySizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (bodySizeFeature is { IsReadOnly: false })
+        // Grpc.AspNetCore refuses a message over the limit from its prefix; Kestrel's own body limit (30 MB by
+        // default) would otherwise cut a configured larger one short.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
         {
-            bodySizeFeature.MaxRequestBodySize = (long)maxMessage + PrefixLength + 1;
+            bodySize.MaxRequestBodySize = null;
         }
 
-        PooledBuffer? message;
-        long wireBytes;
-        (GrpcStatusCode Code, string Message)? error;
+        var exchange = new OtlpGrpcExchange(workload);
+        OtlpGrpcExchange.Current = exchange;
         try
         {
-            (message, wireBytes, error) = await ReadMessageAsync(request.Body, gzip, maxMessage, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            // Kestrel refuses a body past the limit set above (at once when Content-Length announces it).
-            (message, wireBytes, error) = (null, 0, (GrpcStatusCode.ResourceExhausted, $"message exceeds the limit of {maxMessage} bytes"));
-        }
-        catch (Exception e) when (e is BadHttpRequestException or IOException && !context.RequestAborted.IsCancellationRequested)
-        {
-            (message, wireBytes, error) = (null, 0, (GrpcStatusCode.InvalidArgument, $"the request body could not be read: {e.Message}"));
-        }
-
-        if (error is { } failure)
-        {
-            processor.Metrics.RequestReceived(Transport, metricSignal, failure.Code == GrpcStatusCode.ResourceExhausted ? "too_large" : "bad_request", wireBytes);
-            Fail(response, failure.Code, failure.Message);
-            return;
-        }
-
-        using (message)
-        {
-            var outcome = signal == OtlpSignal.Traces
-                ? await processor.ExportTracesAsync(message!.Memory, OtlpTransport.Grpc, workload, context.RequestAborted).ConfigureAwait(false)
-                : OtlpExportProcessor.ValidateOtherSignal(message!.Span, json: false);
-            processor.Metrics.RequestReceived(Transport, metricSignal, OtlpHttpReceiver.OutcomeName(outcome.Kind), wireBytes);
-            if (outcome.Kind == ExportOutcomeKind.Accepted)
-            {
-                await WriteResponseAsync(response, OtlpResponses.ExportResponseProtobuf(outcome.RejectedCount, outcome.Message)).ConfigureAwait(false);
-            }
-            else
-            {
-                // RESOURCE_EXHAUSTED is retried by OTLP clients only when RetryInfo is attached.
-                var status = ExportOutcomeStatus.Of(outcome.Kind);
-                Fail(response, status.GrpcCode, outcome.Message ?? "the export was refused", status.Retryable ? outcome.RetryAfter : null);
-            }
-        }
-    }
-
-    /// <summary>Reads the one request message of a unary call, inflating it when its compressed flag is set.</summary>
-    private static async ValueTask<(PooledBuffer? Message, long WireBytes, (GrpcStatusCode Code, string Message)? Error)> ReadMessageAsync(
-        Stream body,
-        bool gzip,
-        int maxMessage,
-        CancellationToken cancellationToken)
-    {
-        var prefix = ArrayPool<byte>.Shared.Rent(PrefixLength);
-        try
-        {
-            var read = await body.ReadAtLeastAsync(prefix.AsMemory(0, PrefixLength), PrefixLength, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            if (read < PrefixLength)
-            {
-                return (null, read, (GrpcStatusCode.InvalidArgument, read == 0 ? "the request carries no message" : "truncated gRPC message prefix"));
-            }
-
-            var compressed = prefix[0];
-            var length = BinaryPrimitives.ReadUInt32BigEndian(prefix.AsSpan(1, 4));
-            if (compressed > 1)
-            {
-                return (null, read, (GrpcStatusCode.InvalidArgument, $"invalid compressed flag {compressed}"));
-            }
-
-            if (compressed == 1 && !gzip)
-            {
-                return (null, read, (GrpcStatusCode.InvalidArgument, "a compressed message needs a grpc-encoding header"));
-            }
-
-            if (length > maxMessage)
-            {
-                return (null, read, (GrpcStatusCode.ResourceExhausted, $"message of {length} bytes exceeds the limit of {maxMessage} bytes"));
-            }
-
-            PooledBuffer? raw;
-            try
-            {
-                raw = await PooledBuffer.ReadAsync(body, length, length, cancellationToken).ConfigureAwait(false);
-            }
-            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                // More bytes follow than the prefix announced.
-                raw = null;
-            }
-
-            if (raw is null)
-            {
-                return (null, PrefixLength + (long)length, (GrpcStatusCode.InvalidArgument, "a unary call must carry exactly one message"));
-            }
-
-            var wireBytes = PrefixLength + (long)raw.Length;
-            if (raw.Length != length)
-            {
-                raw.Dispose();
-                return (null, wireBytes, (GrpcStatusCode.InvalidArgument, $"truncated gRPC message: {wireBytes - PrefixLength} of {length} bytes"));
-            }
-
-            if (compressed == 0)
-            {
-                return (raw, wireBytes, null);
-            }
-
-            var result = PooledBuffer.Gunzip(raw.Memory, maxMessage, out var inflated);
-            raw.Dispose();
-            return result switch
-            {
-                GunzipResult.Ok => (inflated, wireBytes, null),
-                GunzipResult.TooLarge => (null, wireBytes, (GrpcStatusCode.ResourceExhausted, $"decompressed message exceeds the limit of {maxMessage} bytes")),
-                _ => (null, wireBytes, (GrpcStatusCode.InvalidArgument, OtlpResponses.InvalidGzipMessage)),
-            };
+            await call(context).ConfigureAwait(false);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(prefix);
+            OtlpGrpcExchange.Current = null;
         }
+
+        if (exchange.Outcome is null)
+        {
+            // Refused by Grpc.AspNetCore before our method ran.
+            var status = context.Features.Get<IServerCallContextFeature>()?.ServerCallContext.Status ?? Status.DefaultCancelled;
+            Hosting.ClientErrorLog.NoteReason(context, status.Detail);
+            if (IsMalformedFrame(status) && !context.Response.HasStarted && context.Response.Headers.ContainsKey("grpc-status"))
+            {
+                // A malformed frame (truncated, compressed without an encoding, data after the message, a bad compressed
+                // flag): Grpc.AspNetCore answers INTERNAL as the gRPC spec says, or UNKNOWN for the flag; this project
+                // answers every client mistake INVALID_ARGUMENT with the reason (never retried), as the HTTP receiver does.
+                var reason = status.StatusCode == StatusCode.Internal ? status.Detail : $"malformed gRPC frame: {status.DebugException!.Message}";
+                context.Response.Headers["grpc-status"] = ((int)GrpcStatusCode.InvalidArgument).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                context.Response.Headers["grpc-message"] = OtlpResponses.PercentEncodeGrpcMessage(reason);
+                Hosting.ClientErrorLog.NoteReason(context, reason);
+            }
+
+            exchange.Outcome = status.StatusCode switch
+            {
+                StatusCode.ResourceExhausted => "too_large",
+                StatusCode.Unimplemented => "unsupported_encoding",
+                StatusCode.DeadlineExceeded => "deadline_exceeded",
+                StatusCode.Cancelled => "cancelled",
+                _ => "bad_request",
+            };
+        }
+
+        processor.Metrics.RequestReceived(Transport, signal, exchange.Outcome, exchange.WireBytes);
     }
 
-    private static async Task WriteResponseAsync(HttpResponse response, byte[] message)
-    {
-        var frame = new byte[PrefixLength + message.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1, 4), (uint)message.Length);
-        message.CopyTo(frame.AsSpan(PrefixLength));
-        await response.Body.WriteAsync(frame).ConfigureAwait(false);
-        response.AppendTrailer("grpc-status", "0");
-    }
+    private static bool IsMalformedFrame(Status status) =>
+        status.StatusCode == StatusCode.Internal || (status.StatusCode == StatusCode.Unknown && status.DebugException is InvalidDataException);
 
     /// <summary>A trailers-only reply: the status travels in the only HEADERS frame, with no message.</summary>
-    private static void Fail(HttpResponse response, GrpcStatusCode code, string message, TimeSpan? retryDelay = null)
+    private static void AnswerWithoutMessage(HttpResponse response, GrpcStatusCode code, string message)
     {
         Hosting.ClientErrorLog.NoteReason(response.HttpContext, message);
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
         response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = OtlpResponses.PercentEncodeGrpcMessage(message);
-        if (retryDelay is { } delay)
-        {
-            response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(OtlpResponses.StatusProtobuf(code, message, delay));
-        }
     }
+
+    /// <summary>
+    /// Headers, then the status with RetryInfo in trailers, no message: the OTel .NET exporter reads
+    /// grpc-status-details-bin only from real trailers, so a trailers-only reply would hide the retry delay from it.
+    /// </summary>
+    private static async Task RefuseRetryablyAsync(HttpResponse response, GrpcStatusCode code, string message, TimeSpan retryDelay)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        await response.StartAsync().ConfigureAwait(false);
+        response.AppendTrailer("grpc-status", ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        response.AppendTrailer("grpc-message", OtlpResponses.PercentEncodeGrpcMessage(message));
+        response.AppendTrailer("grpc-status-details-bin", Convert.ToBase64String(OtlpResponses.StatusProtobuf(code, message, retryDelay)));
+    }
+
+    private static OtlpSignal? SignalOf(string? fullName) => fullName switch
+    {
+        TraceExportPath => OtlpSignal.Traces,
+        MetricsExportPath => OtlpSignal.Metrics,
+        LogsExportPath => OtlpSignal.Logs,
+        _ => null,
+    };
 }

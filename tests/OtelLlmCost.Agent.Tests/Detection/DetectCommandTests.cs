@@ -73,13 +73,13 @@ public sealed class DetectCommandTests
     }
 
     [TestMethod]
-    public async Task Detect_AgentRunningOnTheDirectory_PointsToTheApi()
+    public async Task Detect_AgentRunningOnTheDirectory_RunsInsideTheAgent()
     {
         await using var agent = await AgentFixture.StartAsync(options => options.Detection.Enabled = false);
 
         var (exit, _, error) = await CliRunner.RunAsync("detect", "--data-dir", agent.DataDirectory);
 
-        exit.ShouldBe(1);
-        error.ShouldContain("api/v1/anomalies");
+        exit.ShouldBe(0, error);
+        error.ShouldNotContain("holds this data directory");
     }
 }

@@ -41,8 +41,8 @@ internal sealed class OtlpReceiverOptions
     /// </summary>
     public string IngestTokenHeader { get; set; } = DefaultIngestTokenHeader;
 
-    /// <summary>Decode prompt and completion content instead of skipping it; the host sets it from <c>Recognizer:KeepContent</c>.</summary>
-    public bool KeepContent { get; set; }
+    /// <summary>Decode prompt and completion content instead of skipping it; not a setting of its own: the host copies <c>Recognizer:KeepContent</c>.</summary>
+    public bool KeepContent { get; internal set; }
 
     public OtlpDecodeLimits DecodeLimits => new() { MaxAttributeValueLength = MaxAttributeValueLength, KeepContent = KeepContent };
 

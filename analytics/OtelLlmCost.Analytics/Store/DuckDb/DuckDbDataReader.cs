@@ -99,7 +99,58 @@ public sealed class DuckDbDataReader : IDisposable
                 $"Reading DuckDB type {typeId.ToString().ToUpperInvariant()} is not supported; CAST the column to VARCHAR in the query.");
         }
 
-        return Normalize(_reader.GetValue(column), typeId);
+        var value = Normalize(_reader.GetValue(column), typeId);
+        return typeId == DuckDbTypeId.Decimal && value is decimal number ? WithScale(number, DecimalScale(column)) : value;
+    }
+
+    /// <summary>
+    /// DuckDB.NET divides the unscaled integer by a power of ten, which drops trailing zeros (a DECIMAL(18,12) 1.5 reads as
+    /// 1.5); the column's scale is part of the value we report (sums print as 1.500000000000, as the column stores them).
+    /// </summary>
+    private static decimal WithScale(decimal value, byte scale)
+    {
+        var missing = Math.Min((int)scale, 19) - value.Scale;
+        if (missing <= 0)
+        {
+            return value;
+        }
+
+        // 1 written with `missing` decimal places (1.000…): multiplying by it adds those places and changes nothing else.
+        var power = 1UL;
+        for (var i = 0; i < missing; i++)
+        {
+            power *= 10;
+        }
+
+        var one = new decimal((int)(uint)power, (int)(uint)(power >> 32), 0, false, (byte)missing);
+        try
+        {
+            return value * one;
+        }
+        catch (OverflowException)
+        {
+            return value;
+        }
+    }
+
+    private byte DecimalScale(int column)
+    {
+        if (_decimalScales is null)
+        {
+            var scales = new byte[FieldCount];
+            using var schema = _reader.GetSchemaTable();
+            for (var i = 0; i < scales.Length; i++)
+            {
+                if (_typeIds[i] == DuckDbTypeId.Decimal && schema is not null)
+                {
+                    scales[i] = Convert.ToByte(schema.Rows[i][System.Data.Common.SchemaTableColumn.NumericScale], CultureInfo.InvariantCulture);
+                }
+            }
+
+            _decimalScales = scales;
+        }
+
+        return _decimalScales[column];
     }
 
     public string? GetString(int column) => GetValue(column) switch
@@ -196,6 +247,8 @@ public sealed class DuckDbDataReader : IDisposable
             return copy.ToArray();
         }
     }
+
+    private byte[]? _decimalScales;
 
     private DuckDbColumnType[] DescribeColumns()
     {

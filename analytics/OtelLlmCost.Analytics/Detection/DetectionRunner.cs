@@ -194,9 +194,7 @@ public sealed class DetectionRunner : IDisposable
         foreach (var metric in metrics.Append(SeriesMetric.Cost).Distinct())
         {
             values[metric] = series.Values(metric, _options.MinimumCallsPerBucket);
-            var judged = _detector.Evaluate(values[metric].AsSpan(born), schedule.Interval);
-            verdicts[metric] = new PointVerdict[values[metric].Length];
-            judged.CopyTo(verdicts[metric], born);
+            verdicts[metric] = Judge(metric, values[metric], born, series, schedule.Interval);
         }
 
         result.SeriesJudged += metrics.Count;
@@ -210,6 +208,7 @@ public sealed class DetectionRunner : IDisposable
         }
 
         var quiet = schedule.Interval * _options.QuietBucketsToResolve;
+        var cacheDiscount = IncidentImpact.CacheDiscount(series.Sum(0, series.Buckets.Count).Sum);
         var dirty = false;
         var alertedSeverity = open?.Severity;
         for (var i = Math.Max(0, first); i < Math.Min(last, series.Buckets.Count); i++)
@@ -232,7 +231,7 @@ public sealed class DetectionRunner : IDisposable
                 hits.Add(metric.Name());
                 trafficStop |= IncidentImpact.IsTrafficStop(metric, observed, verdict.Expected, _options.Impact);
                 var excess = IncidentImpact.ExcessUsdPerDay(series.Buckets[i], verdicts[SeriesMetric.Cost][i].Expected, metric, observed,
-                    verdict.Expected, schedule.Interval);
+                    verdict.Expected, schedule.Interval, cacheDiscount);
                 if (peak is null || verdict.Score > verdicts[peak.Value][i].Score)
                 {
                     peak = metric;
@@ -346,6 +345,71 @@ public sealed class DetectionRunner : IDisposable
             result.Updated++;
         }
     }
+
+    /// <summary>
+    /// The detector's verdicts for one metric of a series, from its first bucket with calls. Counts (cost, calls) are
+    /// judged on their square root: their noise grows with the level (Poisson-like), so on the raw values a busy
+    /// hour's ordinary noise reads as a spike against a scale learned mostly at quieter hours; the root makes the noise
+    /// about level-free, and the expected value and band are squared back. Per-call metrics (ratios) are noisier the
+    /// fewer calls a bucket has; an anomaly in a bucket with fewer calls than the recent average is kept only if its
+    /// score, discounted by √(calls ÷ average), still reaches <see cref="ThinBucketScore"/>.
+    /// </summary>
+    private PointVerdict[] Judge(SeriesMetric metric, double[] values, int born, DimensionSeries series, TimeSpan interval)
+    {
+        var verdicts = new PointVerdict[values.Length];
+        if (metric is SeriesMetric.Cost or SeriesMetric.Calls)
+        {
+            var roots = new double[values.Length - born];
+            for (var i = 0; i < roots.Length; i++)
+            {
+                roots[i] = Math.Sqrt(Math.Max(values[born + i], 0));
+            }
+
+            var judged = _detector.Evaluate(roots, interval);
+            for (var i = 0; i < judged.Length; i++)
+            {
+                var v = judged[i];
+                verdicts[born + i] = v with { Expected = Squared(v.Expected), Lower = Squared(v.Lower), Upper = Squared(v.Upper) };
+            }
+
+            return verdicts;
+        }
+
+        _detector.Evaluate(values.AsSpan(born), interval).CopyTo(verdicts, born);
+        const int window = 200;
+        var recent = new Queue<long>(window);
+        var sum = 0L;
+        for (var i = born; i < values.Length; i++)
+        {
+            var calls = series.Buckets[i].Calls;
+            if (verdicts[i].IsAnomaly && recent.Count > 0)
+            {
+                var average = sum / (double)recent.Count;
+                if (calls < average && verdicts[i].Score * Math.Sqrt(calls / average) < ThinBucketScore)
+                {
+                    verdicts[i] = verdicts[i] with { IsAnomaly = false };
+                }
+            }
+
+            if (!double.IsNaN(values[i]))
+            {
+                if (recent.Count == window)
+                {
+                    sum -= recent.Dequeue();
+                }
+
+                recent.Enqueue(calls);
+                sum += calls;
+            }
+        }
+
+        return verdicts;
+    }
+
+    /// <summary>The robust z a per-call metric's anomaly must keep once discounted for a thin bucket (the ensemble's spike level).</summary>
+    private const double ThinBucketScore = 6;
+
+    private static double Squared(double root) => double.IsFinite(root) ? Math.Max(root, 0) * Math.Max(root, 0) : root;
 
     private bool IsRecent(DateTime bucketStart, DetectionSchedule schedule, DateTime now) => now - (bucketStart + schedule.Interval) <= _options.AlertMaxAge;
 

@@ -304,17 +304,31 @@ public sealed class DetectionRunner : IDisposable
                 continue;
             }
 
+            var affected = "";
             if (AnomalyStore.EventOverlapping(Connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval, quiet) is { } host)
             {
-                // The same event, already an incident of a more specific dimension (or of this value at another width).
                 var self = $"{series.Dimension}={series.Value}";
-                if (host.Dimension != series.Dimension && !host.Affected.Split(',').Contains(self, StringComparer.Ordinal))
+                if (Specificity(series.Dimension) < Specificity(host.Dimension) && peakExcess >= 0.5 * (host.ExcessUsdPerDay ?? 0))
                 {
-                    host.Affected = host.Affected.Length == 0 ? self : $"{host.Affected},{self}";
-                    AnomalyStore.Save(Connection, host, now);
+                    // A more specific dimension explains most of an incident first seen on a broader one (at another bucket
+                    // width, e.g. a team at 5 minutes and its feature only at 15): it names the incident; the broader one
+                    // is folded into it as affected.
+                    AnomalyStore.Delete(Connection, host.Id);
+                    result.Forget(host.IncidentKey);
+                    affected = string.Join(',', host.Affected.Split(',', StringSplitOptions.RemoveEmptyEntries)
+                        .Prepend($"{host.Dimension}={host.DimensionValue}").Where(a => a != self).Distinct(StringComparer.Ordinal));
                 }
+                else
+                {
+                    // The same event, already an incident of a more specific dimension (or of this value at another width).
+                    if (host.Dimension != series.Dimension && !host.Affected.Split(',').Contains(self, StringComparer.Ordinal))
+                    {
+                        host.Affected = host.Affected.Length == 0 ? self : $"{host.Affected},{self}";
+                        AnomalyStore.Save(Connection, host, now);
+                    }
 
-                continue;
+                    continue;
+                }
             }
 
             open = new AnomalyRecord
@@ -328,6 +342,7 @@ public sealed class DetectionRunner : IDisposable
                 LastSeen = t,
                 Points = 1,
                 Metrics = string.Join(',', hits),
+                Affected = affected,
             };
             SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess);
             alertedSeverity = open.Severity;
@@ -411,6 +426,13 @@ public sealed class DetectionRunner : IDisposable
 
     private static double Squared(double root) => double.IsFinite(root) ? Math.Max(root, 0) * Math.Max(root, 0) : root;
 
+    /// <summary>Position in the configured dimensions: lower is more specific (feature before team before workload before model).</summary>
+    private int Specificity(string dimension)
+    {
+        var index = _options.Dimensions.IndexOf(dimension);
+        return index < 0 ? int.MaxValue : index;
+    }
+
     private bool IsRecent(DateTime bucketStart, DetectionSchedule schedule, DateTime now) => now - (bucketStart + schedule.Interval) <= _options.AlertMaxAge;
 
     private void SetPeak(AnomalyRecord record, DimensionSeries series, DetectionSchedule schedule, int index, SeriesMetric metric,
@@ -479,6 +501,14 @@ public sealed class DetectionRunner : IDisposable
         public List<Alert> FollowUps { get; } = [];
 
         public List<Alert> Alerts { get; } = [];
+
+        /// <summary>Drops an incident folded into another during this pass: it is neither opened nor alerted on its own.</summary>
+        public void Forget(string key)
+        {
+            Opened.RemoveAll(r => r.IncidentKey == key);
+            ToAlert.Remove(key);
+            Escalated.RemoveAll(k => k == key);
+        }
 
         public DetectionPass Build(DuckDbConnection connection)
         {

@@ -32,8 +32,9 @@ public sealed class IncidentFigureTests
         [("claude-sonnet", 3e-6, 15e-6), ("gpt-4o-mini", 0.15e-6, 0.6e-6), ("claude-haiku", 0.8e-6, 4e-6)];
 
 
-    // Features an event is planted on (rotating by seed): enough spend that the event costs money.
-    private static readonly int[] Targets = [0, 2, 4, 6];
+    // Features an event is planted on (rotating by seed): enough spend that the event costs money. Not feature-4: on
+    // gpt-4o-mini it spends about $0.80 a day in all, so a ×4 spike on a weekend evening is under the $1/day minimum.
+    private static readonly int[] Targets = [0, 2, 6];
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -93,6 +94,17 @@ public sealed class IncidentFigureTests
             var hit = outcome.Related.FirstOrDefault(r => r.Dimension == "feature" && r.DimensionValue == outcome.Feature
                 && r.FirstSeen + TimeSpan.FromSeconds(r.IntervalSeconds) > outcome.Start
                 && r.FirstSeen + TimeSpan.FromSeconds(r.IntervalSeconds) <= outcome.Start + TimeSpan.FromMinutes(detectWithinMinutes));
+            if (Verbose)
+            {
+                TestContext.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  seed {seed} {outcome.Feature} from {outcome.Start:ddd HH:mm}: {(hit is null ? "MISSED" : "found")}"));
+                foreach (var r in outcome.Related)
+                {
+                    TestContext.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"    related {r.IntervalSeconds / 60}m {r.FirstSeen:ddd HH:mm}..{r.LastSeen:ddd HH:mm} {r.Dimension}={r.DimensionValue} {r.Metric} [{r.Metrics}] {r.Detector} z={r.Score:0.#} ${r.ExcessUsdPerDay:0.##}/day affected={r.Affected}"));
+                }
+            }
+
             if (hit is not null)
             {
                 found++;

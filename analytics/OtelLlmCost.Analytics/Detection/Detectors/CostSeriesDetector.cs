@@ -88,7 +88,9 @@ public sealed class CostSeriesDetectorOptions
             ? options
             : new CostSeriesDetectorOptions
             {
-                Baseline = options.Baseline, WarmUp = options.WarmUp, Cooldown = options.Cooldown, ChangePoints = false, SpectralConfirmation = false,
+                // No cool-down: the runner groups a run of anomalous buckets into one incident, and a quiet spell
+                // after an anomaly the runner does not count (a fall in spend) must not hide a spike an hour later.
+                Baseline = options.Baseline, WarmUp = options.WarmUp, Cooldown = 0, ChangePoints = false, SpectralConfirmation = false,
             };
     }
 

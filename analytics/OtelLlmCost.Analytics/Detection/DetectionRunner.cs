@@ -391,6 +391,11 @@ public sealed class DetectionRunner : IDisposable
         }
 
         _detector.Evaluate(values.AsSpan(born), interval).CopyTo(verdicts, born);
+        if (metric == SeriesMetric.ErrorRate)
+        {
+            DropChanceFailures(verdicts, born, series);
+        }
+
         const int window = 200;
         var recent = new Queue<long>(window);
         var sum = 0L;
@@ -419,6 +424,31 @@ public sealed class DetectionRunner : IDisposable
         }
 
         return verdicts;
+    }
+
+    /// <summary>
+    /// Failures are rare and counted in whole calls: with 2% errors most buckets have none, the residuals' MAD is about
+    /// zero and three failures in twenty calls scores like a catastrophe. An error-rate anomaly stands only when its
+    /// failures are far beyond chance (Poisson) at the larger of the expected rate and the series' own long-run rate.
+    /// </summary>
+    private static void DropChanceFailures(PointVerdict[] verdicts, int born, DimensionSeries series)
+    {
+        var total = series.Sum(0, series.Buckets.Count).Sum;
+        var longRun = total.Calls > 0 ? total.Errors / (double)total.Calls : 0;
+        for (var i = born; i < verdicts.Length; i++)
+        {
+            if (!verdicts[i].IsAnomaly)
+            {
+                continue;
+            }
+
+            var bucket = series.Buckets[i];
+            var expected = Math.Max(double.IsFinite(verdicts[i].Expected) ? verdicts[i].Expected : 0, longRun) * bucket.Calls;
+            if (bucket.Errors < expected + (5 * Math.Sqrt(expected + 1)))
+            {
+                verdicts[i] = verdicts[i] with { IsAnomaly = false };
+            }
+        }
     }
 
     /// <summary>The robust z a per-call metric's anomaly must keep once discounted for a thin bucket (the ensemble's spike level).</summary>

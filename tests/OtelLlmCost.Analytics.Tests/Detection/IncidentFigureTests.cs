@@ -126,12 +126,12 @@ public sealed class IncidentFigureTests
             TestContext.WriteLine("  e.g. " + example);
         }
 
-        // Regression floors under what the defaults achieve today (printed above), NOT issue 17's targets (≤ 1 false
-        // incident per clean week per 10 features, ≥ 95% found, one incident per event), which are not met yet.
-        perCleanWeek.ShouldBeLessThanOrEqualTo(40);
-        if (scenario is "spike x4" or "cache collapse" or "runaway loop")
+        // Regression floors under what the defaults achieve today (printed above; 20 seeds in the report), not issue 17's
+        // targets (≥ 95% found within the hour, ≥ 80% for the level shift), which are not all met yet.
+        perCleanWeek.ShouldBeLessThanOrEqualTo(2);
+        if (scenario != "clean")
         {
-            found.ShouldBeGreaterThanOrEqualTo((int)Math.Ceiling(Seeds * 0.25));
+            found.ShouldBeGreaterThanOrEqualTo((int)Math.Ceiling(Seeds * 0.5));
         }
     }
 

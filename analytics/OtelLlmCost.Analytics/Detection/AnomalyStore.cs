@@ -229,6 +229,14 @@ public static class AnomalyStore
         record.Id = reader.GetInt64(0);
     }
 
+    /// <summary>Removes an incident (one folded into a more specific incident of the same event).</summary>
+    public static void Delete(DuckDbConnection connection, long id)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var statement = connection.Prepare("DELETE FROM anomalies WHERE id = $1");
+        statement.Bind(1, id).Execute();
+    }
+
     /// <summary>
     /// Resolves open series incidents of one bucket width whose quiet run ended by <paramref name="judgedUntil"/>, and
     /// returns them as resolved (a resolution is a follow-up message on the incident's key).

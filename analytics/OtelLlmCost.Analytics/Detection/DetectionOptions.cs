@@ -41,8 +41,10 @@ public sealed class DetectionOptions
         [SeriesMetric.Cost, SeriesMetric.Calls, SeriesMetric.CostPerCall, SeriesMetric.TokensPerCall, SeriesMetric.CacheHitRatio, SeriesMetric.ErrorRate];
 
     /// <summary>
-    /// The resolutions judged. Defaults: 5-minute buckets over the last 7 days (aggregated from minute rollups) and
-    /// hourly buckets over the last 30 days. Setting this list in configuration replaces the defaults.
+    /// The resolutions judged. Defaults: 5-minute and 15-minute buckets over the last 14 days (aggregated from minute
+    /// rollups; two weeks, so the same hour last week is known twice) and hourly buckets over the last 30 days. The
+    /// 15-minute schedule finds within the hour what is too thin to see at 5 minutes (a cache collapse on a quiet
+    /// evening) and would only end with the next whole hour. Setting this list in configuration replaces the defaults.
     /// </summary>
     public IList<DetectionSchedule> Schedules { get; set; } = [];
 
@@ -78,7 +80,8 @@ public sealed class DetectionOptions
         ? [.. Schedules]
         :
         [
-            new DetectionSchedule { Name = "5m", Interval = TimeSpan.FromMinutes(5), Lookback = TimeSpan.FromDays(7), BaselineBuckets = 288 },
+            new DetectionSchedule { Name = "5m", Interval = TimeSpan.FromMinutes(5), Lookback = TimeSpan.FromDays(14), BaselineBuckets = 288 },
+            new DetectionSchedule { Name = "15m", Interval = TimeSpan.FromMinutes(15), Lookback = TimeSpan.FromDays(14), BaselineBuckets = 96 },
             new DetectionSchedule { Name = "1h", Interval = TimeSpan.FromHours(1), Lookback = TimeSpan.FromDays(30), BaselineBuckets = 168 },
         ];
 

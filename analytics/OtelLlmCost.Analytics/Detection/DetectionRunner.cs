@@ -194,9 +194,7 @@ public sealed class DetectionRunner : IDisposable
         foreach (var metric in metrics.Append(SeriesMetric.Cost).Distinct())
         {
             values[metric] = series.Values(metric, _options.MinimumCallsPerBucket);
-            var judged = _detector.Evaluate(values[metric].AsSpan(born), schedule.Interval);
-            verdicts[metric] = new PointVerdict[values[metric].Length];
-            judged.CopyTo(verdicts[metric], born);
+            verdicts[metric] = Judge(metric, values[metric], born, series, schedule.Interval);
         }
 
         result.SeriesJudged += metrics.Count;
@@ -210,6 +208,7 @@ public sealed class DetectionRunner : IDisposable
         }
 
         var quiet = schedule.Interval * _options.QuietBucketsToResolve;
+        var cacheDiscount = IncidentImpact.CacheDiscount(series.Sum(0, series.Buckets.Count).Sum);
         var dirty = false;
         var alertedSeverity = open?.Severity;
         for (var i = Math.Max(0, first); i < Math.Min(last, series.Buckets.Count); i++)
@@ -232,7 +231,7 @@ public sealed class DetectionRunner : IDisposable
                 hits.Add(metric.Name());
                 trafficStop |= IncidentImpact.IsTrafficStop(metric, observed, verdict.Expected, _options.Impact);
                 var excess = IncidentImpact.ExcessUsdPerDay(series.Buckets[i], verdicts[SeriesMetric.Cost][i].Expected, metric, observed,
-                    verdict.Expected, schedule.Interval);
+                    verdict.Expected, schedule.Interval, cacheDiscount);
                 if (peak is null || verdict.Score > verdicts[peak.Value][i].Score)
                 {
                     peak = metric;
@@ -305,17 +304,31 @@ public sealed class DetectionRunner : IDisposable
                 continue;
             }
 
+            var affected = "";
             if (AnomalyStore.EventOverlapping(Connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval, quiet) is { } host)
             {
-                // The same event, already an incident of a more specific dimension (or of this value at another width).
                 var self = $"{series.Dimension}={series.Value}";
-                if (host.Dimension != series.Dimension && !host.Affected.Split(',').Contains(self, StringComparer.Ordinal))
+                if (Specificity(series.Dimension) < Specificity(host.Dimension) && peakExcess >= 0.5 * (host.ExcessUsdPerDay ?? 0))
                 {
-                    host.Affected = host.Affected.Length == 0 ? self : $"{host.Affected},{self}";
-                    AnomalyStore.Save(Connection, host, now);
+                    // A more specific dimension explains most of an incident first seen on a broader one (at another bucket
+                    // width, e.g. a team at 5 minutes and its feature only at 15): it names the incident; the broader one
+                    // is folded into it as affected.
+                    AnomalyStore.Delete(Connection, host.Id);
+                    result.Forget(host.IncidentKey);
+                    affected = string.Join(',', host.Affected.Split(',', StringSplitOptions.RemoveEmptyEntries)
+                        .Prepend($"{host.Dimension}={host.DimensionValue}").Where(a => a != self).Distinct(StringComparer.Ordinal));
                 }
+                else
+                {
+                    // The same event, already an incident of a more specific dimension (or of this value at another width).
+                    if (host.Dimension != series.Dimension && !host.Affected.Split(',').Contains(self, StringComparer.Ordinal))
+                    {
+                        host.Affected = host.Affected.Length == 0 ? self : $"{host.Affected},{self}";
+                        AnomalyStore.Save(Connection, host, now);
+                    }
 
-                continue;
+                    continue;
+                }
             }
 
             open = new AnomalyRecord
@@ -329,6 +342,7 @@ public sealed class DetectionRunner : IDisposable
                 LastSeen = t,
                 Points = 1,
                 Metrics = string.Join(',', hits),
+                Affected = affected,
             };
             SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess);
             alertedSeverity = open.Severity;
@@ -345,6 +359,108 @@ public sealed class DetectionRunner : IDisposable
             AnomalyStore.Save(Connection, open, now);
             result.Updated++;
         }
+    }
+
+    /// <summary>
+    /// The detector's verdicts for one metric of a series, from its first bucket with calls. Counts (cost, calls) are
+    /// judged on their square root: their noise grows with the level (Poisson-like), so on the raw values a busy
+    /// hour's ordinary noise reads as a spike against a scale learned mostly at quieter hours; the root makes the noise
+    /// about level-free, and the expected value and band are squared back. Per-call metrics (ratios) are noisier the
+    /// fewer calls a bucket has; an anomaly in a bucket with fewer calls than the recent average is kept only if its
+    /// score, discounted by √(calls ÷ average), still reaches <see cref="ThinBucketScore"/>.
+    /// </summary>
+    private PointVerdict[] Judge(SeriesMetric metric, double[] values, int born, DimensionSeries series, TimeSpan interval)
+    {
+        var verdicts = new PointVerdict[values.Length];
+        if (metric is SeriesMetric.Cost or SeriesMetric.Calls)
+        {
+            var roots = new double[values.Length - born];
+            for (var i = 0; i < roots.Length; i++)
+            {
+                roots[i] = Math.Sqrt(Math.Max(values[born + i], 0));
+            }
+
+            var judged = _detector.Evaluate(roots, interval);
+            for (var i = 0; i < judged.Length; i++)
+            {
+                var v = judged[i];
+                verdicts[born + i] = v with { Expected = Squared(v.Expected), Lower = Squared(v.Lower), Upper = Squared(v.Upper) };
+            }
+
+            return verdicts;
+        }
+
+        _detector.Evaluate(values.AsSpan(born), interval).CopyTo(verdicts, born);
+        if (metric == SeriesMetric.ErrorRate)
+        {
+            DropChanceFailures(verdicts, born, series);
+        }
+
+        const int window = 200;
+        var recent = new Queue<long>(window);
+        var sum = 0L;
+        for (var i = born; i < values.Length; i++)
+        {
+            var calls = series.Buckets[i].Calls;
+            if (verdicts[i].IsAnomaly && recent.Count > 0)
+            {
+                var average = sum / (double)recent.Count;
+                if (calls < average && verdicts[i].Score * Math.Sqrt(calls / average) < ThinBucketScore)
+                {
+                    verdicts[i] = verdicts[i] with { IsAnomaly = false };
+                }
+            }
+
+            if (!double.IsNaN(values[i]))
+            {
+                if (recent.Count == window)
+                {
+                    sum -= recent.Dequeue();
+                }
+
+                recent.Enqueue(calls);
+                sum += calls;
+            }
+        }
+
+        return verdicts;
+    }
+
+    /// <summary>
+    /// Failures are rare and counted in whole calls: with 2% errors most buckets have none, the residuals' MAD is about
+    /// zero and three failures in twenty calls scores like a catastrophe. An error-rate anomaly stands only when its
+    /// failures are far beyond chance (Poisson) at the larger of the expected rate and the series' own long-run rate.
+    /// </summary>
+    private static void DropChanceFailures(PointVerdict[] verdicts, int born, DimensionSeries series)
+    {
+        var total = series.Sum(0, series.Buckets.Count).Sum;
+        var longRun = total.Calls > 0 ? total.Errors / (double)total.Calls : 0;
+        for (var i = born; i < verdicts.Length; i++)
+        {
+            if (!verdicts[i].IsAnomaly)
+            {
+                continue;
+            }
+
+            var bucket = series.Buckets[i];
+            var expected = Math.Max(double.IsFinite(verdicts[i].Expected) ? verdicts[i].Expected : 0, longRun) * bucket.Calls;
+            if (bucket.Errors < expected + (5 * Math.Sqrt(expected + 1)))
+            {
+                verdicts[i] = verdicts[i] with { IsAnomaly = false };
+            }
+        }
+    }
+
+    /// <summary>The robust z a per-call metric's anomaly must keep once discounted for a thin bucket (the ensemble's spike level).</summary>
+    private const double ThinBucketScore = 6;
+
+    private static double Squared(double root) => double.IsFinite(root) ? Math.Max(root, 0) * Math.Max(root, 0) : root;
+
+    /// <summary>Position in the configured dimensions: lower is more specific (feature before team before workload before model).</summary>
+    private int Specificity(string dimension)
+    {
+        var index = _options.Dimensions.IndexOf(dimension);
+        return index < 0 ? int.MaxValue : index;
     }
 
     private bool IsRecent(DateTime bucketStart, DetectionSchedule schedule, DateTime now) => now - (bucketStart + schedule.Interval) <= _options.AlertMaxAge;
@@ -415,6 +531,14 @@ public sealed class DetectionRunner : IDisposable
         public List<Alert> FollowUps { get; } = [];
 
         public List<Alert> Alerts { get; } = [];
+
+        /// <summary>Drops an incident folded into another during this pass: it is neither opened nor alerted on its own.</summary>
+        public void Forget(string key)
+        {
+            Opened.RemoveAll(r => r.IncidentKey == key);
+            ToAlert.Remove(key);
+            Escalated.RemoveAll(k => k == key);
+        }
 
         public DetectionPass Build(DuckDbConnection connection)
         {

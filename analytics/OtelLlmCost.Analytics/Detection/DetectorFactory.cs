@@ -16,7 +16,7 @@ public static class DetectorFactory
 
     public static ISeriesDetector Create(string? name = null) => name switch
     {
-        null or "" or CostEnsemble => new CostSeriesDetector(),
+        null or "" or CostEnsemble => CostSeriesDetector.ForLedger(),
         RobustZ => new RobustZScoreDetector(),
         _ => throw new ArgumentException($"Detection:Detector has unknown '{name}'; use {string.Join(", ", Names)}."),
     };

@@ -16,14 +16,15 @@ public sealed class DetectionConfigurationTests
     }
 
     [TestMethod]
-    public void Read_NoSections_DetectionOnWithTheTwoDefaultSchedulesAndNoWebhooks()
+    public void Read_NoSections_DetectionOnWithTheThreeDefaultSchedulesAndNoWebhooks()
     {
         var options = Read("{}");
 
         options.Detection.Enabled.ShouldBeTrue();
         options.Detection.Dimensions.ShouldBe(["feature", "team", "workload", "model"]);
         options.Detection.EffectiveSchedules.Select(s => (s.Interval, s.Lookback))
-            .ShouldBe([(TimeSpan.FromMinutes(5), TimeSpan.FromDays(7)), (TimeSpan.FromHours(1), TimeSpan.FromDays(30))]);
+            .ShouldBe([(TimeSpan.FromMinutes(5), TimeSpan.FromDays(14)), (TimeSpan.FromMinutes(15), TimeSpan.FromDays(14)),
+                (TimeSpan.FromHours(1), TimeSpan.FromDays(30))]);
         options.Alerts.Webhooks.ShouldBeEmpty();
         options.Validate();
     }

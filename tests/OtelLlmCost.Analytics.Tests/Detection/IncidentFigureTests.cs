@@ -1,6 +1,5 @@
 using System.Globalization;
 using OtelLlmCost.Analytics.Detection;
-using OtelLlmCost.Analytics.Detection.Detectors;
 using OtelLlmCost.Analytics.Detection.Synthetic;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Tests.Rollups;
@@ -33,10 +32,14 @@ public sealed class IncidentFigureTests
         [("claude-sonnet", 3e-6, 15e-6), ("gpt-4o-mini", 0.15e-6, 0.6e-6), ("claude-haiku", 0.8e-6, 4e-6)];
 
 
-    // Features an event is planted on (rotating by seed): enough spend that the event costs money.
-    private static readonly int[] Targets = [0, 2, 4, 6];
+    // Features an event is planted on (rotating by seed): enough spend that the event costs money. Not feature-4: on
+    // gpt-4o-mini it spends about $0.80 a day in all, so a ×4 spike on a weekend evening is under the $1/day minimum.
+    private static readonly int[] Targets = [0, 2, 6];
 
     public TestContext TestContext { get; set; } = null!;
+
+    /// <summary>OTELLLMCOST_DETECTION_VERBOSE=1 prints every false incident, to see where they come from.</summary>
+    private static bool Verbose => Environment.GetEnvironmentVariable("OTELLLMCOST_DETECTION_VERBOSE") == "1";
 
     private static int Seeds => int.TryParse(Environment.GetEnvironmentVariable("OTELLLMCOST_DETECTION_SEEDS"), out var n) && n > 0 ? n : DefaultSeeds;
 
@@ -54,6 +57,13 @@ public sealed class IncidentFigureTests
     [DynamicData(nameof(Cases))]
     public void Runner_RealisticWeekWithOneEvent_PrintsRecallPrecisionAndIncidentsPerEvent(string scenario, int detectWithinMinutes)
     {
+        if (Environment.GetEnvironmentVariable("OTELLLMCOST_DETECTION_SCENARIOS") is { Length: > 0 } only
+            && !only.Split(',').Contains(scenario, StringComparer.Ordinal))
+        {
+            TestContext.WriteLine($"{scenario}: not in OTELLLMCOST_DETECTION_SCENARIOS");
+            return;
+        }
+
         var found = 0;
         var single = 0;
         var falseIncidents = 0;
@@ -63,6 +73,15 @@ public sealed class IncidentFigureTests
         {
             var outcome = RunSeed(scenario, seed);
             falseIncidents += outcome.False.Count;
+            if (Verbose)
+            {
+                foreach (var r in outcome.False)
+                {
+                    TestContext.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  false seed {seed} {r.IntervalSeconds / 60}m {r.FirstSeen:ddd HH:mm}..{r.LastSeen:ddd HH:mm} {r.Dimension}={r.DimensionValue} {r.Metric} [{r.Metrics}] {r.Detector} z={r.Score:0.#} ${r.ExcessUsdPerDay:0.##}/day affected={r.Affected}: {r.Message}"));
+                }
+            }
+
             if (scenario == "clean")
             {
                 examples.AddRange(outcome.False.Take(2).Select(r => r.Message));
@@ -70,8 +89,22 @@ public sealed class IncidentFigureTests
             }
 
             related += outcome.Related.Count;
+            // Found in time: the incident's first bucket ends after the event started (it holds some of it) and no later
+            // than the target after the start (a bucket is judged when it ends).
             var hit = outcome.Related.FirstOrDefault(r => r.Dimension == "feature" && r.DimensionValue == outcome.Feature
-                && r.FirstSeen >= outcome.Start && r.FirstSeen <= outcome.Start + TimeSpan.FromMinutes(detectWithinMinutes));
+                && r.FirstSeen + TimeSpan.FromSeconds(r.IntervalSeconds) > outcome.Start
+                && r.FirstSeen + TimeSpan.FromSeconds(r.IntervalSeconds) <= outcome.Start + TimeSpan.FromMinutes(detectWithinMinutes));
+            if (Verbose)
+            {
+                TestContext.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  seed {seed} {outcome.Feature} from {outcome.Start:ddd HH:mm}: {(hit is null ? "MISSED" : "found")}"));
+                foreach (var r in outcome.Related)
+                {
+                    TestContext.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"    related {r.IntervalSeconds / 60}m {r.FirstSeen:ddd HH:mm}..{r.LastSeen:ddd HH:mm} {r.Dimension}={r.DimensionValue} {r.Metric} [{r.Metrics}] {r.Detector} z={r.Score:0.#} ${r.ExcessUsdPerDay:0.##}/day affected={r.Affected}"));
+                }
+            }
+
             if (hit is not null)
             {
                 found++;
@@ -93,12 +126,12 @@ public sealed class IncidentFigureTests
             TestContext.WriteLine("  e.g. " + example);
         }
 
-        // Regression floors under what the defaults achieve today (printed above), NOT issue 17's targets (≤ 1 false
-        // incident per clean week per 10 features, ≥ 95% found, one incident per event), which are not met yet.
-        perCleanWeek.ShouldBeLessThanOrEqualTo(40);
-        if (scenario is "spike x4" or "cache collapse" or "runaway loop")
+        // Regression floors under what the defaults achieve today (printed above; 20 seeds in the report), not issue 17's
+        // targets (≥ 95% found within the hour, ≥ 80% for the level shift), which are not all met yet.
+        perCleanWeek.ShouldBeLessThanOrEqualTo(2);
+        if (scenario != "clean")
         {
-            found.ShouldBeGreaterThanOrEqualTo((int)Math.Ceiling(Seeds * 0.25));
+            found.ShouldBeGreaterThanOrEqualTo((int)Math.Ceiling(Seeds * 0.5));
         }
     }
 
@@ -118,7 +151,9 @@ public sealed class IncidentFigureTests
             "cache collapse" => (IncidentKind.CacheCollapse, start + 48, 0.1),
             "runaway loop" => (IncidentKind.RunawayLoop, start + 48, 5.0),
             "level shift x1.5" => (IncidentKind.LevelShift, n, 1.5),
-            _ => (IncidentKind.Spike, 0, 1.0), // model upgrade is a price change below; clean plants nothing
+            // A model upgrade is a price change below, lasting to the end (its related window is measured from that end).
+            "model upgrade" => (IncidentKind.Spike, n, 1.0),
+            _ => (IncidentKind.Spike, 0, 1.0), // clean plants nothing
         };
         var upgrade = scenario == "model upgrade";
         var rows = new List<(DateTime, string, string, string, SeedTraffic)>();
@@ -160,7 +195,7 @@ public sealed class IncidentFigureTests
         var to = Monday + TimeSpan.FromDays(Days);
         var from = Monday + (Five * judgedFrom);
         using (var runner = new DetectionRunner(store, new DetectionOptions { TraceGuard = new TraceGuardOptions { Enabled = false } },
-            new CostSeriesDetector(), new ManualClock(to + TimeSpan.FromHours(1))))
+            DetectorFactory.Create(), new ManualClock(to + TimeSpan.FromHours(1))))
         {
             runner.RunRange(from, to);
         }

@@ -36,6 +36,12 @@ public sealed class CostSeriesDetectorOptions
 
     public double CooldownRegrowth { get; init; } = 2;
 
+    /// <summary>Whether a CUSUM change point is an anomaly on its own (it re-anchors the baseline either way).</summary>
+    public bool ChangePoints { get; init; } = true;
+
+    /// <summary>Whether Spectral Residual may confirm a point just under the spike level.</summary>
+    public bool SpectralConfirmation { get; init; } = true;
+
     /// <summary>Points of |z| history the tail calibration keeps (about a week).</summary>
     public int TailWindow { get; init; } = 2016;
 
@@ -66,6 +72,26 @@ public sealed class CostSeriesDetectorOptions
             WarmUp = Math.Max(Math.Max(2 * local, 24), periods.Count == 0 ? 0 : periods.Min() + 32),
             Cooldown = (int)Math.Clamp(Math.Round(12 * perHour), 4, 144),
         };
+    }
+
+    /// <summary>
+    /// Defaults for the ledger's cost series at <paramref name="interval"/>: <see cref="ForInterval"/>, except that
+    /// buckets under an hour are judged for spikes only. At five minutes a business day's morning ramp and a busy
+    /// hour's noise look like change points and salient points many times a week; the same series at one hour holds
+    /// twelve times the calls per bucket, so level changes are judged there (within the hour), and the five-minute
+    /// schedule keeps what it is for: an acute spike, collapse or runaway found minutes after it starts.
+    /// </summary>
+    public static CostSeriesDetectorOptions ForLedger(TimeSpan interval)
+    {
+        var options = ForInterval(interval);
+        return interval >= TimeSpan.FromHours(1)
+            ? options
+            : new CostSeriesDetectorOptions
+            {
+                // No cool-down: the runner groups a run of anomalous buckets into one incident, and a quiet spell
+                // after an anomaly the runner does not count (a fall in spend) must not hide a spike an hour later.
+                Baseline = options.Baseline, WarmUp = options.WarmUp, Cooldown = 0, ChangePoints = false, SpectralConfirmation = false,
+            };
     }
 
     public void Validate()
@@ -106,6 +132,7 @@ public sealed class CostSeriesDetector : ISeriesDetector
     public const string ChangeMember = "change-point";
 
     private readonly CostSeriesDetectorOptions? _options;
+    private readonly Func<TimeSpan, CostSeriesDetectorOptions> _optionsFor = CostSeriesDetectorOptions.ForInterval;
 
     /// <summary>With no options, each call uses <see cref="CostSeriesDetectorOptions.ForInterval"/> of its interval.</summary>
     public CostSeriesDetector(CostSeriesDetectorOptions? options = null)
@@ -114,11 +141,16 @@ public sealed class CostSeriesDetector : ISeriesDetector
         _options = options;
     }
 
+    private CostSeriesDetector(Func<TimeSpan, CostSeriesDetectorOptions> optionsFor) => _optionsFor = optionsFor;
+
+    /// <summary>The detector the ledger's series are judged with: <see cref="CostSeriesDetectorOptions.ForLedger"/> per interval.</summary>
+    public static CostSeriesDetector ForLedger() => new(CostSeriesDetectorOptions.ForLedger);
+
     public string Name => "cost-ensemble";
 
     public PointVerdict[] Evaluate(ReadOnlySpan<double> values, TimeSpan interval)
     {
-        var options = _options ?? CostSeriesDetectorOptions.ForInterval(interval);
+        var options = _options ?? _optionsFor(interval);
         var baseline = new RobustBaseline(options.Baseline, options.Baseline.Periods ?? Seasonality.CandidatePeriods(interval), values.Length);
         var residuals = ArrayPool<double>.Shared.Rent(values.Length);
         try
@@ -180,7 +212,7 @@ public sealed class CostSeriesDetector : ISeriesDetector
                 {
                     member = SpikeMember;
                 }
-                else if (score >= options.SpectralGate * spikeLevel && seen >= w)
+                else if (options.SpectralConfirmation && score >= options.SpectralGate * spikeLevel && seen >= w)
                 {
                     // Oldest first: the ring from the next write slot to its end, then its start.
                     var oldest = seen % w;
@@ -194,7 +226,7 @@ public sealed class CostSeriesDetector : ISeriesDetector
                     }
                 }
 
-                if (member is null && direction != 0)
+                if (member is null && direction != 0 && options.ChangePoints)
                 {
                     member = ChangeMember;
                 }

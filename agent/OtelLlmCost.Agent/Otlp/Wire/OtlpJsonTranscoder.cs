@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using F = OtelLlmCost.Agent.Otlp.Wire.OtlpFieldNumbers;
 
 namespace OtelLlmCost.Agent.Otlp.Wire;
@@ -826,8 +827,12 @@ internal sealed class OtlpJsonTranscoder
 
             if (!reader.ValueIsEscaped && !reader.HasValueSequence)
             {
-                // The reader does not check UTF-8 inside strings. Invalid bytes are carried over as they are: the decoder
-                // rejects the span that holds them (partial success) and keeps the valid spans beside it, as for protobuf.
+                // The reader does not check UTF-8 inside strings; a protobuf string must be valid UTF-8.
+                if (!Utf8.IsValid(reader.ValueSpan))
+                {
+                    throw new FormatException("a string is not valid UTF-8");
+                }
+
                 WriteBytesField(fieldNumber, reader.ValueSpan);
                 return;
             }
@@ -835,69 +840,8 @@ internal sealed class OtlpJsonTranscoder
             // Unescaping never lengthens the text.
             var start = BeginMessage(fieldNumber);
             Ensure(reader.ValueSpan.Length);
-            try
-            {
-                _length += reader.CopyString(_buffer.AsSpan(_length));
-            }
-            catch (InvalidOperationException)
-            {
-                // A lone surrogate escape (\ud800) has no UTF-8 form: it is written in its generalized (WTF-8) bytes,
-                // which the decoder rejects as not valid Unicode for that span alone.
-                _length += UnescapeKeepingLoneSurrogates(reader.ValueSpan, _buffer.AsSpan(_length));
-            }
-
+            _length += reader.CopyString(_buffer.AsSpan(_length));
             EndMessage(start);
-        }
-
-        private static int UnescapeKeepingLoneSurrogates(ReadOnlySpan<byte> escaped, Span<byte> output)
-        {
-            var written = 0;
-            for (var i = 0; i < escaped.Length; i++)
-            {
-                if (escaped[i] != (byte)'\\' || i + 1 >= escaped.Length)
-                {
-                    output[written++] = escaped[i];
-                    continue;
-                }
-
-                var kind = escaped[++i];
-                if (kind != (byte)'u')
-                {
-                    output[written++] = kind switch
-                    {
-                        (byte)'b' => (byte)'\b', (byte)'f' => (byte)'\f', (byte)'n' => (byte)'\n', (byte)'r' => (byte)'\r', (byte)'t' => (byte)'\t',
-                        _ => kind,
-                    };
-                    continue;
-                }
-
-                var unit = int.Parse(escaped.Slice(i + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-                i += 4;
-                if (char.IsHighSurrogate((char)unit) && i + 6 < escaped.Length && escaped[i + 1] == (byte)'\\' && escaped[i + 2] == (byte)'u'
-                    && int.Parse(escaped.Slice(i + 3, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture) is var low
-                    && char.IsLowSurrogate((char)low))
-                {
-                    written += new Rune((char)unit, (char)low).EncodeToUtf8(output[written..]);
-                    i += 6;
-                }
-                else if (unit < 0x80)
-                {
-                    output[written++] = (byte)unit;
-                }
-                else if (unit < 0x800)
-                {
-                    output[written++] = (byte)(0xC0 | (unit >> 6));
-                    output[written++] = (byte)(0x80 | (unit & 0x3F));
-                }
-                else
-                {
-                    output[written++] = (byte)(0xE0 | (unit >> 12));
-                    output[written++] = (byte)(0x80 | ((unit >> 6) & 0x3F));
-                    output[written++] = (byte)(0x80 | (unit & 0x3F));
-                }
-            }
-
-            return written;
         }
 
         private void WriteTag(int fieldNumber, WireType wireType) => WriteVarint(((ulong)(uint)fieldNumber << 3) | (uint)wireType);

@@ -30,61 +30,11 @@ internal sealed class OtlpGzipCompressionProvider(int maxMessageBytes) : ICompre
         switch (PooledBuffer.Gunzip(compressed.Memory, maxMessageBytes, out var inflated))
         {
             case GunzipResult.Ok:
-                return new PooledBufferStream(inflated!);
+                return new ReadOnlyMemoryStream(inflated!.Memory, owner: inflated);
             case GunzipResult.TooLarge:
                 throw new RpcException(new Status(StatusCode.ResourceExhausted, $"decompressed message exceeds the limit of {maxMessageBytes} bytes"));
             default:
                 throw new RpcException(new Status(StatusCode.InvalidArgument, OtlpResponses.InvalidGzipMessage));
-        }
-    }
-
-    /// <summary>Reads an inflated message; disposing returns its buffer to the pool.</summary>
-    private sealed class PooledBufferStream(PooledBuffer buffer) : Stream
-    {
-        private int _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => buffer.Length;
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> destination)
-        {
-            var count = Math.Min(destination.Length, buffer.Length - _position);
-            buffer.Span.Slice(_position, count).CopyTo(destination);
-            _position += count;
-            return count;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                buffer.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 }

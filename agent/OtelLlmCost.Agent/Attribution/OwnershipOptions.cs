@@ -1,4 +1,5 @@
 using System.Globalization;
+using OtelLlmCost.Analytics.Text;
 using OtelLlmCost.SemanticConventions.Recognition.Attribution;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -85,7 +86,7 @@ internal static class OwnershipMapFile
     public static IReadOnlyList<OwnershipRule> ReadCsv(string text, string path)
     {
         var lines = text.ReplaceLineEndings("\n").Split('\n');
-        var header = lines.Length == 0 ? [] : SplitCsv(lines[0]).Select(h => h.Trim().ToLowerInvariant()).ToArray();
+        var header = lines.Length == 0 ? [] : Csv.Fields(lines[0]).Select(h => h.Trim().ToLowerInvariant()).ToArray();
         var match = Array.IndexOf(header, "match");
         if (match < 0)
         {
@@ -100,7 +101,7 @@ internal static class OwnershipMapFile
                 continue;
             }
 
-            var fields = SplitCsv(lines[n]);
+            var fields = Csv.Fields(lines[n]);
             string? Field(string name)
             {
                 var i = Array.IndexOf(header, name);
@@ -138,50 +139,6 @@ internal static class OwnershipMapFile
         }
 
         return rules;
-    }
-
-    /// <summary>RFC 4180 fields of one line (quoted fields may hold commas and doubled quotes).</summary>
-    private static List<string> SplitCsv(string line)
-    {
-        var fields = new List<string>();
-        var field = new System.Text.StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    field.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(field.ToString());
-                field.Clear();
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
-
-        fields.Add(field.ToString());
-        return fields;
     }
 
     private sealed class YamlMap

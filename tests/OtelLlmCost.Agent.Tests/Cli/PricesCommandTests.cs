@@ -28,7 +28,7 @@ public sealed class PricesCommandTests
         json.RootElement.GetProperty("total_usd").GetDecimal().ShouldBe(0.025m);
         json.RootElement.GetProperty("cache_read_usd").GetDecimal().ShouldBe(0.005m);
         json.RootElement.GetProperty("price_id").GetString().ShouldBe("openai/gpt-4o@2000-01-01");
-        json.RootElement.GetProperty("catalog_version").GetString().ShouldBe("2026-12-01.4");
+        json.RootElement.GetProperty("catalog_version").GetString().ShouldBe("2026-12-01.5");
     }
 
     [TestMethod]

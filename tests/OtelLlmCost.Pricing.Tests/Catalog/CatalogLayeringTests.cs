@@ -31,14 +31,14 @@ public sealed class CatalogLayeringTests
             var catalog = PriceCatalog.LoadShipped().WithLayerFile(path);
             var calculator = new CostCalculator(catalog);
 
-            catalog.Version.ShouldBe("2026-12-01.4+acme");
+            catalog.Version.ShouldBe("2026-12-01.5+acme");
             catalog.ContentHash.ShouldNotBe(PriceCatalog.LoadShipped().ContentHash);
             calculator.Calculate("openai", "gpt-4o", Million, null, Now).TotalCost.ShouldBe(2m);
             calculator.Calculate("openai", "gpt-4.1", Million, null, Now).TotalCost.ShouldBe(2m);
             var custom = calculator.Calculate("vllm", "llama-acme-70b", Million, null, Now);
             custom.TotalCost.ShouldBe(0.1m);
             custom.PriceId.ShouldBe("self-hosted/llama-acme@2026-01-01");
-            PriceCatalog.LoadShipped().Version.ShouldBe("2026-12-01.4");
+            PriceCatalog.LoadShipped().Version.ShouldBe("2026-12-01.5");
         }
         finally
         {

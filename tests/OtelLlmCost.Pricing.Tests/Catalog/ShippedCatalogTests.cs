@@ -10,7 +10,7 @@ public sealed class ShippedCatalogTests
     {
         var catalog = PriceCatalog.LoadShipped();
 
-        catalog.Version.ShouldBe("2026-12-01.4");
+        catalog.Version.ShouldBe("2026-12-01.5");
         foreach (var id in new[] { "openai", "anthropic", "aws", "google", "azure", "mistral", "deepseek" })
         {
             catalog.Providers.ShouldContain(p => p.Id == id);

@@ -55,6 +55,26 @@ public sealed class ProviderPricesTests
         Cost("anthropic", model, "2026-12-01T12:00:00Z", input, output, cacheRead, cacheWrite, cacheWrite1h).ShouldBe(D(expected));
     }
 
+    // Models newer than both public catalogs, which the Opus 5 / Fable 5 prefix rules used to price.
+    // https://platform.claude.com/docs/zh-CN/models/opus-5-5/overview (read 2026-12-01): Opus 5.5 $4 input, $20 output,
+    // $5 5m write, $8 1h write, $0.20 cache read. https://platform.claude.com/docs/en/about-claude/pricing (read
+    // 2026-12-01): Fable 5.1 and Mythos 5.1 $10 / $12.50 / $20 / $0.25 cache hits / $50; Fable 5 keeps $1 cache hits.
+    [TestMethod]
+    // Opus 5.5: 40,000×4 + 50,000×0.2 + 6,000×5 + 4,000×8 + 10,000×20.
+    [DataRow("claude-opus-5-5", 100_000L, 10_000L, 50_000L, 10_000L, 4_000L, "0.432")]
+    // Fable 5.1: 50,000×10 + 50,000×0.25 + 10,000×50.
+    [DataRow("claude-fable-5-1", 100_000L, 10_000L, 50_000L, 0L, 0L, "1.0125")]
+    [DataRow("claude-mythos-5-1", 100_000L, 10_000L, 50_000L, 0L, 0L, "1.0125")]
+    // Fable 5 still reads its cache at $1: 50,000×10 + 50,000×1 + 10,000×50.
+    [DataRow("claude-fable-5", 100_000L, 10_000L, 50_000L, 0L, 0L, "1.05")]
+    // Opus 5 is unchanged: 100,000×5 + 10,000×25.
+    [DataRow("claude-opus-5", 100_000L, 10_000L, 0L, 0L, 0L, "0.75")]
+    public void Anthropic_Opus55AndFable51_NotPricedAsTheirPredecessors(string model, long input, long output, long cacheRead,
+        long cacheWrite, long cacheWrite1h, string expected)
+    {
+        Cost("anthropic", model, "2026-12-01T12:00:00Z", input, output, cacheRead, cacheWrite, cacheWrite1h).ShouldBe(D(expected));
+    }
+
     // https://docs.aws.amazon.com/claude-platform/latest/userguide/data-residency.md (read 2026-12-01): inference_geo "us"
     // costs 1.1x, "global" is standard; only Opus 4.6, Sonnet 4.6 and later accept it. Opus 4.6 is $5 / $25 flat to 1M
     // since 2026-03-13: 1,000,000×5 + 100,000×25 = 7.5, ×1.1 in the US.
@@ -114,6 +134,39 @@ public sealed class ProviderPricesTests
         // Text in 2,000×2.5 + audio in 8,000×40 + text out 500×10 + audio out 500×80.
         Cost("openai", "gpt-4o-audio-preview-2025-06-03", "2026-12-01T12:00:00Z", 10_000, 1_000, inputAudio: 8_000, outputAudio: 500)
             .ShouldBe(0.37m);
+    }
+
+    // https://developers.openai.com/api/docs/models/gpt-5.6-luna (read 2026-12-01): input $0.20, cached input $0.02,
+    // output $1.20; above 272K input tokens 2x input and 1.5x output for the full request; cache writes 1.25x the
+    // uncached input rate. Its quick comparison lists GPT-5.6 Terra at $2.00 input.
+    [TestMethod]
+    // 60,000×0.2 + 40,000×0.02 + 10,000×1.2.
+    [DataRow("gpt-5.6-luna", 100_000L, 40_000L, 0L, 10_000L, "0.0248")]
+    // Cache writes: 80,000×0.2 + 20,000×0.25 + 10,000×1.2.
+    [DataRow("gpt-5.6-luna", 100_000L, 0L, 20_000L, 10_000L, "0.033")]
+    // Above 272K: 200,000×0.4 + 100,000×0.04 + 10,000×1.8.
+    [DataRow("gpt-5.6-luna", 300_000L, 100_000L, 0L, 10_000L, "0.102")]
+    // Exactly 272,000 stays at the base price: 272,000×0.2.
+    [DataRow("gpt-5.6-luna", 272_000L, 0L, 0L, 0L, "0.0544")]
+    // Terra input: 100,000×2.
+    [DataRow("gpt-5.6-terra", 100_000L, 0L, 0L, 0L, "0.2")]
+    public void OpenAi_Gpt56Luna_MatchesTheModelPage(string model, long input, long cacheRead, long cacheWrite, long output,
+        string expected)
+    {
+        Cost("openai", model, "2026-12-01T12:00:00Z", input, output, cacheRead, cacheWrite).ShouldBe(D(expected));
+    }
+
+    // https://developers.openai.com/api/docs/models/davinci-002.md (read 2026-12-01): $2 / $2; the retired GPT-3 davinci
+    // (20 / 20) no longer matches it. https://developers.openai.com/api/docs/models/gpt-4o-mini-audio-preview.md: text
+    // 0.15 / 0.60, audio 10 / 20.
+    [TestMethod]
+    public void OpenAi_Davinci002AndMiniAudio_MatchTheModelPages()
+    {
+        // 1,000,000×2 + 100,000×2.
+        Cost("openai", "davinci-002", "2026-12-01T12:00:00Z", 1_000_000, 100_000).ShouldBe(2.2m);
+        // Text in 2,000×0.15 + audio in 8,000×10 + text out 500×0.6 + audio out 500×20.
+        Cost("openai", "gpt-4o-mini-audio-preview-2024-12-17", "2026-12-01T12:00:00Z", 10_000, 1_000, inputAudio: 8_000,
+            outputAudio: 500).ShouldBe(0.0906m);
     }
 
     // https://ai.google.dev/gemini-api/docs/pricing, as transcribed verbatim on 2026-09-20 by api-evangelist

@@ -29,7 +29,7 @@ public sealed class WorkedCasesTests
         cost.OutputCost.ShouldBe(0.005m);
         cost.TotalCost.ShouldBe(0.025m);
         cost.PriceId.ShouldBe("openai/gpt-4o@2000-01-01");
-        cost.CatalogVersion.ShouldBe("2026-12-01.4");
+        cost.CatalogVersion.ShouldBe("2026-12-01.5");
     }
 
     [TestMethod]

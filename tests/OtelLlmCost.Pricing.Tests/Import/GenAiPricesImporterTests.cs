@@ -132,7 +132,7 @@ public sealed class GenAiPricesImporterTests
         try
         {
             var corrections = PriceCatalog.ReadLayer(Path.Combine(RepositoryRoot(), "pricing", "catalog", "corrections.json"));
-            var manifest = CatalogWriter.Write(directory, "2026-12-01.4", CatalogImport.Combine(gp, ll, corrections).Providers, null);
+            var manifest = CatalogWriter.Write(directory, "2026-12-01.5", CatalogImport.Combine(gp, ll, corrections).Providers, null);
 
             manifest.ContentSha256.ShouldBe(PriceCatalog.LoadShipped().ContentHash,
                 "regenerating from ../shared gives different files: run the import command in pricing/catalog/README.md");

@@ -263,6 +263,9 @@ public sealed class ProviderPricesTests
     // 50,000×0.2 + 50,000×0.05 + 10,000×0.5.
     [DataRow("grok-4-1-fast-reasoning", 100_000L, 50_000L, 10_000L, "0.0175")]
     [DataRow("grok-4-1-fast-non-reasoning", 100_000L, 50_000L, 10_000L, "0.0175")]
+    // https://docs.x.ai/developers/grok-4-5 (model page, read 2026-12-01): grok-4.5 $2 input / $6 output; the stored copy
+    // states no long-context rate, so this call stays below 200K. 100,000×2 + 10,000×6.
+    [DataRow("grok-4.5", 100_000L, 0L, 10_000L, "0.26")]
     public void XAi_ListPrices_MatchThePricingPage(string model, long input, long cacheRead, long output, string expected)
     {
         Cost("x_ai", model, "2026-12-01T12:00:00Z", input, output, cacheRead).ShouldBe(D(expected));

@@ -156,6 +156,22 @@ public sealed class ProviderPricesTests
         Cost("openai", model, "2026-12-01T12:00:00Z", input, output, cacheRead, cacheWrite).ShouldBe(D(expected));
     }
 
+    // https://developers.openai.com/api/docs/guides/flex-processing.md (read 2026-12-01): flex tokens are priced at Batch
+    // API rates (50%). https://developers.openai.com/api/docs/guides/data-residency.md: data-residency endpoints cost 10%
+    // more for models released on or after 2026-03-05 (GPT-5.6: 2026-07-09).
+    [TestMethod]
+    // Luna 60,000×0.2 + 40,000×0.02 + 10,000×1.2 = 0.0248; flex half of it, EU ×1.1.
+    [DataRow("gpt-5.6-luna", 100_000L, 40_000L, 10_000L, "flex", null, "0.0124")]
+    [DataRow("gpt-5.6-luna", 100_000L, 40_000L, 10_000L, null, "eu", "0.02728")]
+    // Terra input only (the one Terra price the stored pages give): 100,000×2 = 0.2; flex 0.1, US 0.22.
+    [DataRow("gpt-5.6-terra", 100_000L, 0L, 0L, "flex", null, "0.1")]
+    [DataRow("gpt-5.6-terra", 100_000L, 0L, 0L, null, "us", "0.22")]
+    public void OpenAi_Gpt56_FlexAtBatchRatesAndDataResidencyUplift(string model, long input, long cacheRead, long output,
+        string? tier, string? region, string expected)
+    {
+        Cost("openai", model, "2026-12-01T12:00:00Z", input, output, cacheRead, serviceTier: tier, region: region).ShouldBe(D(expected));
+    }
+
     // https://developers.openai.com/api/docs/models/davinci-002.md (read 2026-12-01): $2 / $2; the retired GPT-3 davinci
     // (20 / 20) no longer matches it. https://developers.openai.com/api/docs/models/gpt-4o-mini-audio-preview.md: text
     // 0.15 / 0.60, audio 10 / 20.

@@ -107,6 +107,30 @@ public sealed class ProviderPricesTests
         Cost("deepseek", model, at, input, output, cacheRead).ShouldBe(D(expected));
     }
 
+    // https://api-docs.deepseek.com/quick_start/pricing (stored copies read 2026-12-01): V4 Flash 0.14 / 0.28 (hit 0.0028)
+    // and V4 Pro 0.435 / 0.87 (hit 0.003625) until 16:00 UTC on 2026-08-16; then off-peak rates at half the peak rates,
+    // peak Mon-Fri 01:00-04:00 and 06:00-10:00 UTC: V4 Flash 0.22 / 0.66 (hit 0.007) off-peak, V4 Pro 0.66 / 1.98
+    // (hit 0.022); now deepseek-flash (V4.1; the legacy deepseek-v4-flash name is billed the same) 0.15 / 0.60 (hit 0.003).
+    // Each call: 1,000,000 input of which 600,000 cache hits, 100,000 output.
+    [TestMethod]
+    // Tuesday 02:00 UTC, peak: 400,000×0.3 + 600,000×0.006 + 100,000×1.2.
+    [DataRow("deepseek-flash", "2026-12-01T02:00:00Z", "0.2436")]
+    [DataRow("deepseek-v4-flash", "2026-12-01T02:00:00Z", "0.2436")]
+    // Tuesday 12:00 UTC and Saturday 02:00 UTC, off-peak: 400,000×0.15 + 600,000×0.003 + 100,000×0.6.
+    [DataRow("deepseek-flash", "2026-12-01T12:00:00Z", "0.1218")]
+    [DataRow("deepseek-flash", "2026-12-05T02:00:00Z", "0.1218")]
+    // V4 Flash before the change: 400,000×0.14 + 600,000×0.0028 + 100,000×0.28.
+    [DataRow("deepseek-v4-flash", "2026-08-01T02:00:00Z", "0.08568")]
+    // V4 Flash at peak between the change and V4.1: 400,000×0.44 + 600,000×0.014 + 100,000×1.32.
+    [DataRow("deepseek-v4-flash", "2026-08-20T02:00:00Z", "0.3164")]
+    // V4 Pro at peak and off-peak: 400,000×1.32 + 600,000×0.044 + 100,000×3.96; then half.
+    [DataRow("deepseek-v4-pro", "2026-12-01T07:00:00Z", "0.9504")]
+    [DataRow("deepseek-v4-pro", "2026-12-01T10:00:00Z", "0.4752")]
+    public void DeepSeek_V4PeakAndOffPeak_MatchThePricingPage(string model, string at, string expected)
+    {
+        Cost("deepseek", model, at, 1_000_000, 100_000, 600_000).ShouldBe(D(expected));
+    }
+
     // https://openai.com/api-priority-processing/ (read 2026-12-01): priority GPT-5.4 $5 / cached $0.50 / $30, GPT-5.5
     // $12.50 / $1.25 / $75. https://developers.openai.com/api/docs/pricing: GPT-5.5 above 272K input tokens 2x input
     // and cached input, 1.5x output for the whole request; Batch 50%.

@@ -28,7 +28,7 @@ internal static class CommandEndpoints
             return ReportEndpoints.Error($"The body must be {{\"args\": [\"report\", ...]}}: {exception.Message}");
         }
 
-        if (body?.Args is not { Count: > 0 } args || !AgentRelay.Commands.Contains(args[0]))
+        if (body?.Args is not { Count: > 0 } args || !AgentRelay.IsRelayed(args))
         {
             return ReportEndpoints.Error($"args must start with one of: {string.Join(", ", AgentRelay.Commands)}.");
         }
@@ -36,7 +36,7 @@ internal static class CommandEndpoints
         // The commands run DuckDB work synchronously: on a thread of their own, not on a pool thread.
         try
         {
-            var result = await Task.Factory.StartNew(() => AgentRelay.RunInAgent(body, store), cancellationToken,
+            var result = await Task.Factory.StartNew(() => AgentRelay.RunInAgent(body, store, request.HttpContext.RequestServices), cancellationToken,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default);
             return Results.Json(result);
         }

@@ -162,6 +162,12 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 services.GetRequiredService<ILogger<Alerts.WebhookAlertSink>>(), services.GetRequiredService<TimeProvider>()));
             builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(services => services.GetRequiredService<Alerts.WebhookAlertSink>());
             builder.Services.AddHostedService(services => services.GetRequiredService<Alerts.WebhookAlertSink>());
+            builder.Services.AddSingleton(services => new Alerts.UnpricedModelWatch(
+                new Analytics.Alerts.UnpricedModelAlerts(store, services.GetRequiredService<Analytics.Alerts.IAlertSink>(),
+                    services.GetRequiredService<TimeProvider>(), options.Alerts.UnpricedModelWindow),
+                prices, services.GetRequiredService<PriceUpdates.PriceUpdater>(), services.GetRequiredService<ILogger<Alerts.UnpricedModelWatch>>()));
+            builder.Services.AddSingleton<ICommittedCallsObserver>(services => services.GetRequiredService<Alerts.UnpricedModelWatch>());
+            builder.Services.AddHostedService(services => services.GetRequiredService<Alerts.UnpricedModelWatch>());
             builder.Services.AddHostedService<Rollups.RollupService>();
             Budgets.BudgetServices.Add(builder.Services);
             builder.Services.AddAgentTelemetry(options, writer, store.FilePath);

@@ -113,10 +113,14 @@ internal sealed partial class PriceUpdater : IDisposable
             path = UpdatedPriceLayers.Write(_prices.DataDirectory, update);
             calculator = _prices.Reload();
             _modelsAdded.Add(update.ModelsAdded);
-            CatalogChanged?.Invoke();
         }
 
         var repriced = UnpricedRepricing.Run(_store, calculator, _clock);
+        if (path is not null)
+        {
+            CatalogChanged?.Invoke();
+        }
+
         var summary = UnpricedRepricing.Describe(repriced);
         return path is null ? $"nothing to apply: every model in the sources is priced already; {summary}" : $"wrote {path}; {summary}";
     }

@@ -26,7 +26,7 @@ internal static class UnpricedRepricing
             }
 
             from = reader.GetDateTime(0);
-            to = reader.GetDateTime(1).AddTicks(1);
+            to = reader.GetDateTime(1).AddMicroseconds(1);
         }
 
         var report = new LedgerRepricer(calculator, clock).Reprice(store, from, to, dryRun: false, onlyStatus: PricingStatuses.UnpricedModel);

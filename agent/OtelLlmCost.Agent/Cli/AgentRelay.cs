@@ -32,7 +32,7 @@ internal static class AgentRelay
 
     /// <summary>
     /// <c>--from</c> of <c>prices update</c> takes URLs, which the agent reads itself, and files, which are sent like
-    /// other input files.
+    /// other input files (<c>--from</c> of other commands is a time).
     /// </summary>
     private const string SourceOption = "--from";
 
@@ -258,14 +258,17 @@ internal static class AgentRelay
         parseResult.CommandResult.Children.SelectMany(child => child switch
         {
             OptionResult option when option.Option.Name == OutputOption || IsInputFile(option) => option.Tokens.Select(token => token.Value),
-            OptionResult option when option.Option.Name == SourceOption => option.Tokens.Select(token => token.Value).Where(value => IsLocalSource(option, value)),
+            OptionResult option when option.Option.Name == SourceOption =>
+                option.Tokens.Select(token => token.Value).Where(value => IsLocalSource(option, value)),
             ArgumentResult argument when argument.Argument.ValueType == typeof(FileInfo) => argument.Tokens.Select(token => token.Value),
             _ => [],
         });
 
     private static bool IsInputFile(OptionResult option) => InputFileOptions.Contains(option.Option.Name) || option.Option.ValueType == typeof(FileInfo);
 
-    private static bool IsLocalSource(OptionResult option, string value) => option.Option.Name == SourceOption && !PriceUpdates.PriceSources.IsUrl(value);
+    private static bool IsLocalSource(OptionResult option, string value) =>
+        option.Option.Name == SourceOption && option.Parent is CommandResult { Command.Name: "update", Parent: CommandResult { Command.Name: "prices" } }
+        && !PriceUpdates.PriceSources.IsUrl(value);
 
     /// <summary>Moves what the agent wrote into <paramref name="staged"/> to <paramref name="target"/> and removes the staging folder.</summary>
     private static void TakeOutput(string staged, string target)

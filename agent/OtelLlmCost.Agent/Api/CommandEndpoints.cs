@@ -10,7 +10,8 @@ namespace OtelLlmCost.Agent.Api;
 /// <c>{"exit_code", "stdout", "stderr", "output_folder"}</c>, exactly what the same command prints on the ledger file.
 /// Input files come in the request (<c>"files": {"@relay-file-0": {"name", "content_base64"}}</c>); <c>--out @relay-out</c>
 /// writes into the agent's staging folder, named in <c>output_folder</c>. This is how the CLI reads a data directory
-/// whose ledger a running agent holds (<see cref="AgentRelay"/>).
+/// whose ledger a running agent holds (<see cref="AgentRelay"/>). A relayed <c>prices update --apply</c> swaps the agent's
+/// live catalog (<see cref="PriceUpdates.PriceUpdater"/>).
 /// </summary>
 internal static class CommandEndpoints
 {

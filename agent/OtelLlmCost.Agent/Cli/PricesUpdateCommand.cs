@@ -15,6 +15,8 @@ namespace OtelLlmCost.Agent.Cli;
 /// <c>otel-llm-cost prices update</c>: read the public catalogs, build a dated layer of the models the catalog in force
 /// does not price, print the diff, and with <c>--apply</c> write the layer into the data directory and reprice the calls
 /// that were <c>unpriced_model</c> (priced history is never touched; the reprice is recorded in <c>catalog_versions</c>).
+/// With an agent on the data directory the command runs in the agent (<see cref="AgentRelay"/>), which swaps the catalog
+/// it prices with at once (<see cref="PriceUpdater"/>).
 /// </summary>
 internal static class PricesUpdateCommand
 {

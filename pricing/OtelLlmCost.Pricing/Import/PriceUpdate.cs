@@ -15,8 +15,32 @@ public sealed record PriceUpdate(CatalogLayer Layer, PriceCatalog Updated, IRead
     /// <summary>The layer's file name in the data directory's price folder.</summary>
     public string FileName => Layer.Layer + ".json";
 
-    /// <summary>The layer as a user layer file (the format <c>Pricing:Layers</c> and <c>--layer</c> read).</summary>
-    public byte[] LayerFileBytes() => CatalogJson.SerializeUtf8(Layer);
+    /// <summary>
+    /// The layer as a user layer file (the format <c>Pricing:Layers</c> and <c>--layer</c> read). With
+    /// <paramref name="earlier"/>, the layer an update wrote earlier the same day (the same file name), its models are
+    /// kept and this update's added: this update was built over it, so it holds only models that one lacks.
+    /// </summary>
+    public byte[] LayerFileBytes(CatalogLayer? earlier = null) => CatalogJson.SerializeUtf8(earlier is null ? Layer : Merge(earlier, Layer));
+
+    private static CatalogLayer Merge(CatalogLayer earlier, CatalogLayer later)
+    {
+        var providers = earlier.Providers.ToList();
+        foreach (var provider in later.Providers)
+        {
+            var index = providers.FindIndex(p => string.Equals(p.Id, provider.Id, StringComparison.OrdinalIgnoreCase));
+            if (index < 0)
+            {
+                providers.Add(provider);
+                continue;
+            }
+
+            var models = (providers[index].Models ?? []).ToList();
+            models.AddRange((provider.Models ?? []).Where(model => !models.Any(m => string.Equals(m.Id, model.Id, StringComparison.OrdinalIgnoreCase))));
+            providers[index].Models = models;
+        }
+
+        return new CatalogLayer { Layer = later.Layer, Providers = providers };
+    }
 }
 
 /// <summary>

@@ -38,6 +38,28 @@ public sealed class RelayedPriceUpdateTests
     }
 
     [TestMethod]
+    public async Task Update_TwiceOnOneDay_KeepsTheFirstUpdatesModelsLiveAndAfterARestart()
+    {
+        await using var agent = await AgentFixture.StartAsync();
+        using var files = new TemporaryDirectory();
+        foreach (var model in new[] { "acme-llm-7", "acme-llm-8" })
+        {
+            Directory.CreateDirectory(Path.Combine(files.Path, model));
+            var (exit, output, error) = await CliRunner.RunAsync("prices", "update", "--from",
+                PriceTestSupport.WriteLiteLlmFile(Path.Combine(files.Path, model), model), "--apply", "--data-dir", agent.DataDirectory);
+            exit.ShouldBe(0, error);
+            output.ShouldContain("1 prices added for 1 models the catalog did not price");
+        }
+
+        Directory.GetFiles(Path.Combine(agent.DataDirectory, "prices")).ShouldHaveSingleItem();
+        Priced(agent, "acme-llm-7").ShouldBeTrue();
+        Priced(agent, "acme-llm-8").ShouldBeTrue();
+        await agent.RestartAsync();
+        Priced(agent, "acme-llm-7").ShouldBeTrue();
+        Priced(agent, "acme-llm-8").ShouldBeTrue();
+    }
+
+    [TestMethod]
     public async Task Update_WithALayerWhileAnAgentRuns_IsRefusedWithTheReason()
     {
         await using var agent = await AgentFixture.StartAsync();
@@ -51,4 +73,7 @@ public sealed class RelayedPriceUpdateTests
         error.ShouldContain("--catalog and --layer apply only when no agent runs");
         Directory.Exists(Path.Combine(agent.DataDirectory, "prices")).ShouldBeFalse();
     }
+
+    private static bool Priced(AgentFixture agent, string model) =>
+        new OtelLlmCost.Pricing.Cost.CostCalculator(agent.Host.Catalog).Matcher.Match("openai", model) is not null;
 }

@@ -3,7 +3,6 @@ using System.Threading.Channels;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.PriceUpdates;
 using OtelLlmCost.Analytics.Alerts;
-using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Pricing.Cost;
 using OtelLlmCost.SemanticConventions.Calls;
 
@@ -73,9 +72,9 @@ internal sealed partial class UnpricedModelWatch : BackgroundService, ICommitted
             {
                 return;
             }
-            catch (DuckDbException exception)
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
-                // The ledger is being reopened or busy: the next unpriced batch or price update tries again.
+                // The ledger is being reopened or busy: the next unpriced batch or price update tries again. Never stops the agent.
                 LogCheckFailed(_logger, exception);
             }
 

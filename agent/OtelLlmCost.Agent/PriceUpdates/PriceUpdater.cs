@@ -79,7 +79,11 @@ internal sealed partial class PriceUpdater : IDisposable
         }
     }
 
-    /// <summary>The scheduled update: never throws; a failure is logged, counted and shown on <c>/readyz</c>, and tried again next time.</summary>
+    /// <summary>
+    /// The scheduled update: never throws (but for the agent stopping); a failure is logged, counted and shown on
+    /// <c>/readyz</c>, and tried again next time. A failure of an unexpected kind is logged with its stack, never allowed
+    /// to stop the agent, which keeps pricing with the catalog in force.
+    /// </summary>
     public async Task RunScheduledAsync(CancellationToken cancellationToken)
     {
         var now = _clock.GetUtcNow();
@@ -97,6 +101,12 @@ internal sealed partial class PriceUpdater : IDisposable
             var reason = exception.Message.ReplaceLineEndings(" ");
             Volatile.Write(ref _state, new PriceUpdateState("failed", now, _prices.Catalog.Version, State?.LastSuccess, reason));
             LogFailed(_logger, reason, _prices.Catalog.Version, _options.Interval ?? TimeSpan.Zero);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            _failures.Add(1);
+            Volatile.Write(ref _state, new PriceUpdateState("failed", now, _prices.Catalog.Version, State?.LastSuccess, exception.Message.ReplaceLineEndings(" ")));
+            LogFailedUnexpectedly(_logger, exception, _prices.Catalog.Version, _options.Interval ?? TimeSpan.Zero);
         }
     }
 
@@ -136,4 +146,7 @@ internal sealed partial class PriceUpdater : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Price update failed, nothing changed (catalog {Catalog} stays in force; next try in {Interval}): {Reason}")]
     private static partial void LogFailed(ILogger logger, string reason, string catalog, TimeSpan interval);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Price update failed (catalog {Catalog} stays in force; next try in {Interval})")]
+    private static partial void LogFailedUnexpectedly(ILogger logger, Exception exception, string catalog, TimeSpan interval);
 }

@@ -52,8 +52,16 @@ internal sealed class AlertOptions
     /// <summary>One attempt that has not answered by then counts as failed (a hanging webhook).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The window the unpriced-model alert counts a model's calls and tokens over (ending now).</summary>
+    public TimeSpan UnpricedModelWindow { get; set; } = TimeSpan.FromDays(1);
+
     public void Validate()
     {
+        if (UnpricedModelWindow < TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentException($"Alerts:UnpricedModelWindow must be at least one minute; got {UnpricedModelWindow}.");
+        }
+
         if (QueueCapacity < 1 || MaxAttempts < 1 || InitialBackoff < TimeSpan.Zero || MaxBackoff < InitialBackoff || Timeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("Alerts: QueueCapacity and MaxAttempts must be at least 1, Timeout positive, and 0 ≤ InitialBackoff ≤ MaxBackoff.");

@@ -10,7 +10,8 @@ namespace OtelLlmCost.Agent.Api;
 /// <c>{"exit_code", "stdout", "stderr", "output_folder"}</c>, exactly what the same command prints on the ledger file.
 /// Input files come in the request (<c>"files": {"@relay-file-0": {"name", "content_base64"}}</c>); <c>--out @relay-out</c>
 /// writes into the agent's staging folder, named in <c>output_folder</c>. This is how the CLI reads a data directory
-/// whose ledger a running agent holds (<see cref="AgentRelay"/>).
+/// whose ledger a running agent holds (<see cref="AgentRelay"/>). A relayed <c>prices update --apply</c> swaps the agent's
+/// live catalog (<see cref="PriceUpdates.PriceUpdater"/>).
 /// </summary>
 internal static class CommandEndpoints
 {
@@ -28,7 +29,7 @@ internal static class CommandEndpoints
             return ReportEndpoints.Error($"The body must be {{\"args\": [\"report\", ...]}}: {exception.Message}");
         }
 
-        if (body?.Args is not { Count: > 0 } args || !AgentRelay.Commands.Contains(args[0]))
+        if (body?.Args is not { Count: > 0 } args || !AgentRelay.IsRelayed(args))
         {
             return ReportEndpoints.Error($"args must start with one of: {string.Join(", ", AgentRelay.Commands)}.");
         }
@@ -36,7 +37,7 @@ internal static class CommandEndpoints
         // The commands run DuckDB work synchronously: on a thread of their own, not on a pool thread.
         try
         {
-            var result = await Task.Factory.StartNew(() => AgentRelay.RunInAgent(body, store), cancellationToken,
+            var result = await Task.Factory.StartNew(() => AgentRelay.RunInAgent(body, store, request.HttpContext.RequestServices), cancellationToken,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default);
             return Results.Json(result);
         }

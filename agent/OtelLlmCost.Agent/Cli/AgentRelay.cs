@@ -24,8 +24,20 @@ namespace OtelLlmCost.Agent.Cli;
 /// </summary>
 internal static class AgentRelay
 {
-    /// <summary>The commands the agent runs for a CLI; anything else is refused.</summary>
-    public static readonly IReadOnlySet<string> Commands = new HashSet<string>(StringComparer.Ordinal) { "report", "export", "reconcile", "detect" };
+    /// <summary>The commands the agent runs for a CLI (a command, or a command and its subcommand); anything else is refused.</summary>
+    public static readonly IReadOnlySet<string> Commands = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "report", "export", "reconcile", "detect", "prices update",
+    };
+
+    /// <summary>
+    /// <c>--from</c> of <c>prices update</c> takes URLs, which the agent reads itself, and files, which are sent like
+    /// other input files (<c>--from</c> of other commands is a time).
+    /// </summary>
+    private const string SourceOption = "--from";
+
+    public static bool IsRelayed(IReadOnlyList<string> args) =>
+        args.Count > 0 && (Commands.Contains(args[0]) || (args.Count > 1 && Commands.Contains(args[0] + " " + args[1])));
 
     private static readonly HashSet<string> InputFileOptions = new(StringComparer.Ordinal) { "--config", "--catalog", "--layer" };
 
@@ -110,7 +122,7 @@ internal static class AgentRelay
 
     /// <summary>Runs a relayed command line in the agent against <paramref name="store"/>; the answer of <c>POST /api/v1/commands</c>.</summary>
     /// <exception cref="FormatException">A file in the request is not base64 or has no usable name.</exception>
-    public static RelayResult RunInAgent(RelayRequest request, Analytics.Store.LedgerStore store)
+    public static RelayResult RunInAgent(RelayRequest request, Analytics.Store.LedgerStore store, IServiceProvider? services = null)
     {
         var staging = Path.Combine(CommandLedger.ExportStaging(store), Guid.NewGuid().ToString("N"));
         var outputFolder = Path.Combine(staging, "out");
@@ -139,7 +151,7 @@ internal static class AgentRelay
             using var output = new StringWriter();
             using var error = new StringWriter();
             int exitCode;
-            using (CommandLedger.RunInAgent(store))
+            using (CommandLedger.RunInAgent(store, services))
             {
                 var parseResult = AgentCommandLine.Create().Parse([.. args]);
                 if (CommandLineErrors.Describe(parseResult) is { } problem)
@@ -227,7 +239,7 @@ internal static class AgentRelay
                         }
                         else
                         {
-                            args.Add(IsInputFile(option) ? Send(token.Value) : token.Value);
+                            args.Add(IsInputFile(option) || IsLocalSource(option, token.Value) ? Send(token.Value) : token.Value);
                         }
                     }
 
@@ -246,11 +258,17 @@ internal static class AgentRelay
         parseResult.CommandResult.Children.SelectMany(child => child switch
         {
             OptionResult option when option.Option.Name == OutputOption || IsInputFile(option) => option.Tokens.Select(token => token.Value),
+            OptionResult option when option.Option.Name == SourceOption =>
+                option.Tokens.Select(token => token.Value).Where(value => IsLocalSource(option, value)),
             ArgumentResult argument when argument.Argument.ValueType == typeof(FileInfo) => argument.Tokens.Select(token => token.Value),
             _ => [],
         });
 
     private static bool IsInputFile(OptionResult option) => InputFileOptions.Contains(option.Option.Name) || option.Option.ValueType == typeof(FileInfo);
+
+    private static bool IsLocalSource(OptionResult option, string value) =>
+        option.Option.Name == SourceOption && option.Parent is CommandResult { Command.Name: "update", Parent: CommandResult { Command.Name: "prices" } }
+        && !PriceUpdates.PriceSources.IsUrl(value);
 
     /// <summary>Moves what the agent wrote into <paramref name="staged"/> to <paramref name="target"/> and removes the staging folder.</summary>
     private static void TakeOutput(string staged, string target)

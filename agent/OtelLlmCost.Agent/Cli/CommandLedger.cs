@@ -11,6 +11,7 @@ namespace OtelLlmCost.Agent.Cli;
 internal sealed class CommandLedger : IDisposable
 {
     private static readonly AsyncLocal<LedgerStore?> AgentStore = new();
+    private static readonly AsyncLocal<IServiceProvider?> AgentServicesValue = new();
     private readonly DuckDbDatabase? _database;
 
     private CommandLedger(DuckDbDatabase? database, DuckDbConnection connection)
@@ -24,6 +25,9 @@ internal sealed class CommandLedger : IDisposable
     /// <summary>The agent's store while a relayed command runs inside the agent; null in the CLI process.</summary>
     public static LedgerStore? InAgent => AgentStore.Value;
 
+    /// <summary>The agent's services while a relayed command runs inside it (<c>prices update</c> swaps the live catalog through them).</summary>
+    public static IServiceProvider? AgentServices => AgentServicesValue.Value;
+
     /// <summary>
     /// Where a relayed <c>export</c> lets the agent's DuckDB write (one of the store's allowed directories) before the file
     /// is moved to the folder the user asked for.
@@ -33,9 +37,10 @@ internal sealed class CommandLedger : IDisposable
     public static string ExportStaging(LedgerStore store) => ExportStaging(Path.GetDirectoryName(store.FilePath)!);
 
     /// <summary>Runs what follows (on this async flow) against the agent's store.</summary>
-    public static IDisposable RunInAgent(LedgerStore store)
+    public static IDisposable RunInAgent(LedgerStore store, IServiceProvider? services = null)
     {
         AgentStore.Value = store;
+        AgentServicesValue.Value = services;
         return new Reset();
     }
 
@@ -76,6 +81,10 @@ internal sealed class CommandLedger : IDisposable
 
     private sealed class Reset : IDisposable
     {
-        public void Dispose() => AgentStore.Value = null;
+        public void Dispose()
+        {
+            AgentStore.Value = null;
+            AgentServicesValue.Value = null;
+        }
     }
 }

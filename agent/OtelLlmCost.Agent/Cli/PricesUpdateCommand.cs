@@ -1,9 +1,7 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using OtelLlmCost.Agent.Hosting;
 using OtelLlmCost.Agent.PriceUpdates;
-using OtelLlmCost.Analytics.Repricing;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Pricing.Catalog;
@@ -17,6 +15,8 @@ namespace OtelLlmCost.Agent.Cli;
 /// <c>otel-llm-cost prices update</c>: read the public catalogs, build a dated layer of the models the catalog in force
 /// does not price, print the diff, and with <c>--apply</c> write the layer into the data directory and reprice the calls
 /// that were <c>unpriced_model</c> (priced history is never touched; the reprice is recorded in <c>catalog_versions</c>).
+/// With an agent on the data directory the command runs in the agent (<see cref="AgentRelay"/>), which swaps the catalog
+/// it prices with at once (<see cref="PriceUpdater"/>).
 /// </summary>
 internal static class PricesUpdateCommand
 {
@@ -44,30 +44,25 @@ internal static class PricesUpdateCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
+            var directory = parseResult.GetValue(dataDirectory)!;
+            // With an agent on the data directory, the agent runs the update: it swaps the catalog it prices with and
+            // reprices through its own ledger at once, instead of at its next start.
+            if (AgentRelay.TryRun(parseResult, directory) is { } relayed)
+            {
+                return relayed;
+            }
+
             try
             {
-                var directory = parseResult.GetValue(dataDirectory)!;
-                var inForce = UpdatedPriceLayers.Over(PricesCommand.LoadCatalog(parseResult.GetValue(catalog), parseResult.GetValue(layers)), directory);
                 var locations = parseResult.GetValue(from) is { Length: > 0 } given ? given : PriceSources.Defaults;
-                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-                var sources = await PriceSources.ReadAsync(locations, http, cancellationToken);
-                var update = OtelLlmCost.Pricing.Import.PriceUpdates.Build(inForce, sources, DateTime.UtcNow);
+                var run = CommandLedger.AgentServices?.GetService<PriceUpdater>() is { } updater
+                    ? await RunInAgentAsync(updater, parseResult, locations, catalog, layers, apply, cancellationToken)
+                    : await RunAloneAsync(directory, parseResult, locations, catalog, layers, apply, cancellationToken);
                 var format_ = parseResult.GetValue(format);
-                Print(update, inForce, format_, output);
-                if (!parseResult.GetValue(apply))
-                {
-                    if (format_ == OutputFormat.Table)
-                    {
-                        output.WriteLine("dry run: nothing written (--apply writes the layer and reprices the unpriced calls)");
-                    }
-
-                    return 0;
-                }
-
-                var applied = Apply(directory, update);
+                Print(run.Update, run.InForce, format_, output);
                 if (format_ == OutputFormat.Table)
                 {
-                    output.WriteLine(applied);
+                    output.WriteLine(run.Applied ?? "dry run: nothing written (--apply writes the layer and reprices the unpriced calls)");
                 }
 
                 return 0;
@@ -82,7 +77,31 @@ internal static class PricesUpdateCommand
         return command;
     }
 
-    /// <summary>Writes the layer, then reprices the unpriced calls when the ledger is free (a running agent loads the layer at its next start).</summary>
+    /// <summary>Inside the agent (relayed): its catalog is the one in force, and applying swaps it for the batches that follow.</summary>
+    private static Task<PriceUpdateRun> RunInAgentAsync(PriceUpdater updater, ParseResult parseResult, IReadOnlyList<string> locations,
+        Option<string?> catalog, Option<string[]> layers, Option<bool> apply, CancellationToken cancellationToken)
+    {
+        if (parseResult.GetResult(catalog) is { Implicit: false } || parseResult.GetResult(layers) is { Implicit: false })
+        {
+            throw new PricesCommand.BadInputException(
+                "the agent running on this data directory prices with its own catalog (shipped, Pricing:Layers, its updates): "
+                + "--catalog and --layer apply only when no agent runs");
+        }
+
+        return updater.RunAsync(locations, parseResult.GetValue(apply), cancellationToken);
+    }
+
+    private static async Task<PriceUpdateRun> RunAloneAsync(string directory, ParseResult parseResult, IReadOnlyList<string> locations,
+        Option<string?> catalog, Option<string[]> layers, Option<bool> apply, CancellationToken cancellationToken)
+    {
+        var inForce = UpdatedPriceLayers.Over(PricesCommand.LoadCatalog(parseResult.GetValue(catalog), parseResult.GetValue(layers)), directory);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var sources = await PriceSources.ReadAsync(locations, http, cancellationToken);
+        var update = OtelLlmCost.Pricing.Import.PriceUpdates.Build(inForce, sources, DateTime.UtcNow);
+        return new PriceUpdateRun(inForce, update, parseResult.GetValue(apply) ? Apply(directory, update) : null);
+    }
+
+    /// <summary>Writes the layer, then reprices the unpriced calls (no agent runs: the CLI takes the data directory's lock).</summary>
     internal static string Apply(string directory, PriceUpdate update)
     {
         if (update.ModelsAdded == 0)
@@ -98,16 +117,7 @@ internal static class PricesUpdateCommand
 
         using var directoryLock = DataDirectoryLock.Acquire(directory);
         using var store = LedgerStore.Open(directory);
-        var report = new LedgerRepricer(new CostCalculator(update.Updated)).Reprice(store, null, null, dryRun: false,
-            onlyStatus: PricingStatuses.UnpricedModel);
-        if (report.RowsChanged > 0)
-        {
-            RollupsCommand.RecomputeAfterReprice(store, null, null);
-        }
-
-        var priced = report.Lines.Sum(line => line.NewlyPriced);
-        return string.Create(CultureInfo.InvariantCulture,
-            $"wrote {path}; repriced {report.Rows} unpriced_model calls: {priced} now priced, {report.NewCostUsd} USD (catalog {report.CatalogVersion})");
+        return $"wrote {path}; {UnpricedRepricing.Describe(UnpricedRepricing.Run(store, new CostCalculator(update.Updated)))}";
     }
 
     private static void Print(PriceUpdate update, PriceCatalog inForce, OutputFormat format, TextWriter output)

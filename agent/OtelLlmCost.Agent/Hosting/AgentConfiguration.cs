@@ -65,6 +65,8 @@ internal static class AgentConfiguration
             Traces = configuration.GetSection(TraceOptions.SectionName).Get<TraceOptions>() ?? new TraceOptions(),
             Forwarding = configuration.GetSection(ForwarderOptions.SectionName).Get<ForwarderOptions>() ?? new ForwarderOptions(),
             PriceLayers = configuration.GetSection("Pricing:Layers").Get<string[]>() ?? [],
+            PriceUpdate = configuration.GetSection(PriceUpdates.PriceUpdateOptions.SectionName).Get<PriceUpdates.PriceUpdateOptions>()
+                ?? new PriceUpdates.PriceUpdateOptions(),
             Ownership = configuration.GetSection(Attribution.OwnershipOptions.SectionName).Get<Attribution.OwnershipOptions>() ?? new Attribution.OwnershipOptions(),
             Detection = Detection.DetectionConfiguration.Read(configuration.GetSection(Detection.DetectionConfiguration.SectionName)),
             Alerts = configuration.GetSection("Alerts").Get<Alerts.AlertOptions>() ?? new Alerts.AlertOptions(),

@@ -8,7 +8,6 @@ using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Pricing.Catalog;
-using OtelLlmCost.Pricing.Cost;
 
 namespace OtelLlmCost.Agent.Hosting;
 
@@ -32,10 +31,11 @@ internal sealed partial class AgentHost : IAsyncDisposable
     private readonly ListenOptions _apiListener;
     private readonly DataDirectoryLock _directoryLock;
     private readonly string _dataDirectory;
+    private readonly PriceUpdates.LivePrices _prices;
     private bool _disposed;
 
     private AgentHost(WebApplication application, LedgerStore store, GroupCommitLedgerWriter writer, IngestPipeline pipeline,
-        OtlpListeners otlpListeners, ListenOptions apiListener, PriceCatalog catalog, DataDirectoryLock directoryLock, string dataDirectory,
+        OtlpListeners otlpListeners, ListenOptions apiListener, PriceUpdates.LivePrices prices, DataDirectoryLock directoryLock, string dataDirectory,
         TraceFeatures traces)
     {
         _directoryLock = directoryLock;
@@ -47,7 +47,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         _writer = writer;
         _pipeline = pipeline;
         _otlpListeners = otlpListeners;
-        Catalog = catalog;
+        _prices = prices;
     }
 
     public LedgerStore Store => _store;
@@ -58,7 +58,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
     /// <summary>The ledger's single writer (tests ask it to reopen the ledger, as a failed trace context commit does).</summary>
     internal GroupCommitLedgerWriter Writer => _writer;
 
-    public PriceCatalog Catalog { get; }
+    /// <summary>The catalog in force now (a price update swaps it while the agent runs).</summary>
+    public PriceCatalog Catalog => _prices.Catalog;
 
     /// <summary>Trace-aware attribution and the forwarder (for tests and diagnostics).</summary>
     internal TraceFeatures TraceFeatures => _traces;
@@ -88,7 +89,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public static AgentHost Create(AgentOptions options, Action<IServiceCollection>? configureServices = null)
     {
         options.Validate();
-        var catalog = PriceUpdates.UpdatedPriceLayers.Over(
+        var prices = new PriceUpdates.LivePrices(
             options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer)), options.DataDirectory);
         var lakePath = options.Lake.Enabled ? options.Lake.FullPath(options.DataDirectory) : null;
         var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
@@ -143,16 +144,30 @@ internal sealed partial class AgentHost : IAsyncDisposable
             });
             // One setting decides whether content is kept: the decoder skips it unless the recognizer is to keep it.
             options.Otlp.KeepContent = options.Recognizer.KeepContent;
-            var calculator = new CostCalculator(catalog);
             builder.Services.AddSingleton(store);
-            builder.Services.AddSingleton(catalog);
-            builder.Services.AddSingleton(calculator);
+            // The catalog and calculator of the moment: each request (and each ingest batch) takes the one in force then.
+            builder.Services.AddSingleton(prices);
+            builder.Services.AddTransient(_ => prices.Catalog);
+            builder.Services.AddTransient(_ => prices.Calculator);
+            builder.Services.AddSingleton<PriceUpdates.PriceUpdater>();
+            if (options.PriceUpdate.Enabled)
+            {
+                builder.Services.AddSingleton<PriceUpdates.PriceUpdateService>();
+                builder.Services.AddHostedService(services => services.GetRequiredService<PriceUpdates.PriceUpdateService>());
+            }
+
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(TimeProvider.System);
             builder.Services.AddSingleton(services => new Alerts.WebhookAlertSink(options.Alerts, options.DataDirectory,
                 services.GetRequiredService<ILogger<Alerts.WebhookAlertSink>>(), services.GetRequiredService<TimeProvider>()));
             builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(services => services.GetRequiredService<Alerts.WebhookAlertSink>());
             builder.Services.AddHostedService(services => services.GetRequiredService<Alerts.WebhookAlertSink>());
+            builder.Services.AddSingleton(services => new Alerts.UnpricedModelWatch(
+                new Analytics.Alerts.UnpricedModelAlerts(store, services.GetRequiredService<Analytics.Alerts.IAlertSink>(),
+                    services.GetRequiredService<TimeProvider>(), options.Alerts.UnpricedModelWindow),
+                prices, services.GetRequiredService<PriceUpdates.PriceUpdater>(), services.GetRequiredService<ILogger<Alerts.UnpricedModelWatch>>()));
+            builder.Services.AddSingleton<ICommittedCallsObserver>(services => services.GetRequiredService<Alerts.UnpricedModelWatch>());
+            builder.Services.AddHostedService(services => services.GetRequiredService<Alerts.UnpricedModelWatch>());
             builder.Services.AddHostedService<Rollups.RollupService>();
             Budgets.BudgetServices.Add(builder.Services);
             builder.Services.AddAgentTelemetry(options, writer, store.FilePath);
@@ -167,8 +182,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
             var application = builder.Build();
             Budgets.BudgetServices.Attach(application.Services);
             var traces = TraceFeatures.Create(options, store, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
-            var pipeline = IngestComposition.Compose(options, application.Services, writer, calculator, traces);
-            var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, catalog, directoryLock,
+            var pipeline = IngestComposition.Compose(options, application.Services, writer, prices, traces);
+            var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, prices, directoryLock,
                 options.DataDirectory, traces)
             {
                 LakePath = lakePath,
@@ -187,10 +202,13 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 ? Results.Text(reason, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("ok"));
             // Not ready while the ledger refuses batches (low disk, memory, a failing store), with the reason.
+            // A failing price update is shown (price_update) but never makes the agent unready: ingest prices with the catalog in force.
+            var updater = application.Services.GetRequiredService<PriceUpdates.PriceUpdater>();
             application.MapGet("/readyz", (LedgerStore ledger) => (writer.CheckHeadroom() ?? ledger.Unavailable) is { } reason
-                ? Results.Json(new ReadyState("not_ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls, reason),
-                    statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Json(new ReadyState("ready", ledger.FilePath, LedgerStore.SchemaVersion, catalog.Version, writer.QueuedCalls, null)));
+                ? Results.Json(new ReadyState("not_ready", ledger.FilePath, LedgerStore.SchemaVersion, prices.Catalog.Version, writer.QueuedCalls, reason,
+                    updater.State), statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Json(new ReadyState("ready", ledger.FilePath, LedgerStore.SchemaVersion, prices.Catalog.Version, writer.QueuedCalls, null,
+                    updater.State)));
             return host;
         }
         catch
@@ -295,5 +313,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Ledger {Path} (schema version {Version}); price catalog {CatalogVersion}")]
     private static partial void LogLedger(ILogger logger, string path, int version, string catalogVersion);
 
-    private sealed record ReadyState(string Status, string Ledger, int SchemaVersion, string CatalogVersion, long QueuedCalls, string? Reason);
+    private sealed record ReadyState(string Status, string Ledger, int SchemaVersion, string CatalogVersion, long QueuedCalls, string? Reason,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        PriceUpdates.PriceUpdateState? PriceUpdate);
 }

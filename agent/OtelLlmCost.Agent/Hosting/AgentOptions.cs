@@ -67,6 +67,9 @@ internal sealed class AgentOptions
     /// <summary>User price files layered over the shipped catalog, bottom to top (later files win).</summary>
     public IReadOnlyList<string> PriceLayers { get; set; } = [];
 
+    /// <summary>The agent's own <c>prices update --apply</c> on a schedule (section <c>Pricing:Update</c>); off by default.</summary>
+    public PriceUpdates.PriceUpdateOptions PriceUpdate { get; set; } = new();
+
     /// <summary>The ownership map: rules filling team, cost center, tenant and environment (section <c>Ownership</c>).</summary>
     public Attribution.OwnershipOptions Ownership { get; set; } = new();
 
@@ -131,6 +134,7 @@ internal sealed class AgentOptions
         Traces.Validate();
         Forwarding.Validate();
         Savings.Validate();
+        PriceUpdate.Validate();
         _ = Ownership.Load();
         foreach (var layer in PriceLayers)
         {

@@ -4,7 +4,7 @@ using OtelLlmCost.Agent.Metrics;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.Analytics.Store.Ledger;
-using OtelLlmCost.Pricing.Cost;
+using OtelLlmCost.Agent.PriceUpdates;
 using OtelLlmCost.SemanticConventions.Recognition;
 
 namespace OtelLlmCost.Agent.Hosting;
@@ -18,12 +18,12 @@ namespace OtelLlmCost.Agent.Hosting;
 internal static class IngestComposition
 {
     public static IngestPipeline Compose(
-        AgentOptions options, IServiceProvider services, GroupCommitLedgerWriter writer, CostCalculator calculator, TraceFeatures traces)
+        AgentOptions options, IServiceProvider services, GroupCommitLedgerWriter writer, LivePrices prices, TraceFeatures traces)
     {
         var ownership = options.Ownership.Load();
         IReadOnlyList<ICallStage> Stages(Meter meter) => Present<ICallStage>(
             new RecognizeStage(new LlmCallRecognizer(options.Recognizer), meter),
-            new PriceStage(calculator, meter),
+            new PriceStage(prices, meter),
             traces.Stage,
             ownership is null ? null : new OwnershipStage(ownership));
 

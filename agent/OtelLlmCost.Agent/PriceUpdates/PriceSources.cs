@@ -29,10 +29,15 @@ internal static class PriceSources
         return sources;
     }
 
+    /// <summary>An http(s) URL (read with a GET); anything else is a file.</summary>
+    public static bool IsUrl(string location) =>
+        Uri.TryCreate(location, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+
     private static async Task<byte[]> ReadOneAsync(string location, HttpClient http, CancellationToken cancellationToken)
     {
-        if (Uri.TryCreate(location, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        if (IsUrl(location))
         {
+            var uri = new Uri(location);
             try
             {
                 using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);

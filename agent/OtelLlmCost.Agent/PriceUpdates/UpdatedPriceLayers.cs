@@ -24,14 +24,17 @@ internal static class UpdatedPriceLayers
     public static PriceCatalog Over(PriceCatalog catalog, string dataDirectory) =>
         Files(dataDirectory).Aggregate(catalog, (current, file) => current.WithLayerFile(file));
 
-    /// <summary>Writes the layer atomically (a reader never sees half a file); a second update on one day replaces the first.</summary>
+    /// <summary>
+    /// Writes the layer atomically (a reader never sees half a file); a second update on one day keeps the first one's
+    /// models in the day's file and adds its own (a scheduled update may run several times a day).
+    /// </summary>
     public static string Write(string dataDirectory, Pricing.Import.PriceUpdate update)
     {
         var folder = Folder(dataDirectory);
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, update.FileName);
         var temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, update.LayerFileBytes());
+        File.WriteAllBytes(temporary, update.LayerFileBytes(File.Exists(path) ? PriceCatalog.ReadLayer(path) : null));
         File.Move(temporary, path, overwrite: true);
         return path;
     }

@@ -15,8 +15,32 @@ public sealed record PriceUpdate(CatalogLayer Layer, PriceCatalog Updated, IRead
     /// <summary>The layer's file name in the data directory's price folder.</summary>
     public string FileName => Layer.Layer + ".json";
 
-    /// <summary>The layer as a user layer file (the format <c>Pricing:Layers</c> and <c>--layer</c> read).</summary>
-    public byte[] LayerFileBytes() => CatalogJson.SerializeUtf8(Layer);
+    /// <summary>
+    /// The layer as a user layer file (the format <c>Pricing:Layers</c> and <c>--layer</c> read). With
+    /// <paramref name="earlier"/>, the layer an update wrote earlier the same day (the same file name), its models are
+    /// kept and this update's added: this update was built over it, so it holds only models that one lacks.
+    /// </summary>
+    public byte[] LayerFileBytes(CatalogLayer? earlier = null) => CatalogJson.SerializeUtf8(earlier is null ? Layer : Merge(earlier, Layer));
+
+    private static CatalogLayer Merge(CatalogLayer earlier, CatalogLayer later)
+    {
+        var providers = earlier.Providers.ToList();
+        foreach (var provider in later.Providers)
+        {
+            var index = providers.FindIndex(p => string.Equals(p.Id, provider.Id, StringComparison.OrdinalIgnoreCase));
+            if (index < 0)
+            {
+                providers.Add(provider);
+                continue;
+            }
+
+            var models = (providers[index].Models ?? []).ToList();
+            models.AddRange((provider.Models ?? []).Where(model => !models.Any(m => string.Equals(m.Id, model.Id, StringComparison.OrdinalIgnoreCase))));
+            providers[index].Models = models;
+        }
+
+        return new CatalogLayer { Layer = later.Layer, Providers = providers };
+    }
 }
 
 /// <summary>
@@ -58,7 +82,8 @@ public static class PriceUpdates
         }
 
         var primary = genAi ?? liteLlm ?? throw new CatalogFormatException("no catalog to update from");
-        var imported = CatalogImport.Combine(primary, genAi is null ? null : liteLlm, PriceCatalog.LoadShippedCorrections());
+        var imported = CatalogImport.Combine(primary, genAi is null ? null : liteLlm,
+            CorrectionsFor(PriceCatalog.LoadShippedCorrections(), [.. primary, .. genAi is null ? [] : liteLlm ?? []]));
         var matcher = new ModelMatcher(inForce);
         var knownModels = inForce.Providers
             .SelectMany(p => (p.Models ?? []).Select(m => p.Id + "/" + m.Id))
@@ -90,6 +115,32 @@ public static class PriceUpdates
         var layer = new CatalogLayer { Layer = LayerPrefix + date, Providers = providers };
         var updated = inForce.WithLayer(layer);
         return new PriceUpdate(layer, updated, CatalogDiff.Compare(inForce, updated), added);
+    }
+
+    /// <summary>
+    /// The shipped corrections that concern what the sources hold: a source may be partial (one catalog, or a file of
+    /// a few models in LiteLLM's format), and a correction of a provider or model it lacks has nothing to correct.
+    /// </summary>
+    private static CatalogLayer CorrectionsFor(CatalogLayer corrections, IReadOnlyList<ProviderDefinition> imported)
+    {
+        var models = imported
+            .GroupBy(provider => provider.Id, StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(group => group.Key, group => group.SelectMany(provider => provider.Models ?? []).Select(model => model.Id)
+                .ToHashSet(StringComparer.OrdinalIgnoreCase), StringComparer.OrdinalIgnoreCase);
+        var kept = new List<ProviderDefinition>();
+        foreach (var provider in corrections.Providers)
+        {
+            if (!models.TryGetValue(provider.Id, out var present))
+            {
+                continue;
+            }
+
+            provider.Models = provider.Models?.Where(model => model.Prices is { Count: > 0 } || present.Contains(model.Id)).ToList();
+            kept.Add(provider);
+        }
+
+        corrections.Providers = kept;
+        return corrections;
     }
 
     /// <summary>genai-prices v2 is a JSON array of providers; LiteLLM a JSON object of models (with its <c>sample_spec</c>).</summary>

@@ -1,10 +1,5 @@
-using System.Net;
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
+using OtelLlmCost.Agent.Tests.PriceUpdates;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Pricing.Catalog;
@@ -20,12 +15,12 @@ namespace OtelLlmCost.Agent.Tests.Cli;
 [TestClass]
 public sealed class PricesUpdateCommandTests
 {
-    private const string NewModel = "gpt-9-preview";
+    private const string NewModel = PriceCatalogServer.NewModel;
 
     [TestMethod]
     public async Task Update_FromLoopbackCatalogs_PrintsTheDiffAndWritesNothing()
     {
-        await using var server = await CatalogServer.StartAsync();
+        await using var server = await PriceCatalogServer.StartAsync();
         using var directory = new TemporaryDirectory();
 
         var (exit, output, error) = await CliRunner.RunAsync("prices", "update", "--from", server.GenAiPrices, "--from", server.LiteLlm,
@@ -44,7 +39,7 @@ public sealed class PricesUpdateCommandTests
     [TestMethod]
     public async Task Update_Apply_WritesTheLayerAndPricesOnlyTheUnpricedCalls()
     {
-        await using var server = await CatalogServer.StartAsync();
+        await using var server = await PriceCatalogServer.StartAsync();
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
 
@@ -78,7 +73,7 @@ public sealed class PricesUpdateCommandTests
     [DataRow("/missing.json", "answered 404")]
     public async Task Update_BadSource_FailsWithTheReasonAndChangesNothing(string path, string reason)
     {
-        await using var server = await CatalogServer.StartAsync();
+        await using var server = await PriceCatalogServer.StartAsync();
         using var directory = new TemporaryDirectory();
         WriteLedger(directory.Path);
 
@@ -124,58 +119,5 @@ public sealed class PricesUpdateCommandTests
         using var store = LedgerStore.Open(dataDirectory);
         using var connection = store.Connect();
         return connection.ExecuteScalar(sql);
-    }
-
-    /// <summary>Serves the shared genai-prices v2 and LiteLLM files (the latter with <see cref="NewModel"/> added) on 127.0.0.1.</summary>
-    private sealed class CatalogServer : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-
-        private CatalogServer(WebApplication app) => _app = app;
-
-        public string Base => _app.Urls.Single();
-
-        public string GenAiPrices => Base + "/genai-prices/v2/data.json";
-
-        public string LiteLlm => Base + "/litellm/model_prices_and_context_window.json";
-
-        public static async Task<CatalogServer> StartAsync()
-        {
-            var shared = Path.GetFullPath(Path.Combine(RepositoryPaths.Root, "..", "shared", "data", "prices"));
-            var genAi = Path.Combine(shared, "genai-prices", "v2_data.json");
-            var liteLlmFile = Path.Combine(shared, "litellm", "model_prices_and_context_window.json");
-            if (!File.Exists(genAi) || !File.Exists(liteLlmFile))
-            {
-                Assert.Inconclusive($"{shared} is absent (a clone without ../shared); skipped.");
-            }
-
-            var liteLlm = JsonNode.Parse(await File.ReadAllTextAsync(liteLlmFile))!.AsObject();
-            liteLlm[NewModel] = new JsonObject
-            {
-                ["litellm_provider"] = "openai",
-                ["mode"] = "chat",
-                ["input_cost_per_token"] = 3e-06,
-                ["output_cost_per_token"] = 1.2e-05,
-            };
-            var liteLlmBytes = JsonSerializer.SerializeToUtf8Bytes(liteLlm);
-            var genAiBytes = await File.ReadAllBytesAsync(genAi);
-
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-            var app = builder.Build();
-            app.MapGet("/genai-prices/v2/data.json", () => Results.Bytes(genAiBytes, "application/json"));
-            app.MapGet("/litellm/model_prices_and_context_window.json", () => Results.Bytes(liteLlmBytes, "application/json"));
-            app.MapGet("/bad.json", () => Results.Text("""{"not":"a catalog"}""", "application/json"));
-            app.MapGet("/truncated.json", () => Results.Bytes(liteLlmBytes.AsMemory(0, 5000).ToArray(), "application/json"));
-            await app.StartAsync();
-            return new CatalogServer(app);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
     }
 }

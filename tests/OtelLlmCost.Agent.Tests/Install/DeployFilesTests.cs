@@ -148,7 +148,7 @@ public sealed class DeployFilesTests
             // The Agent section holds only the scalar settings of AgentOptions; its child objects are sections of their own.
             "Agent" => properties.Where(p => p.PropertyType == typeof(string) || p.PropertyType.IsPrimitive || Nullable.GetUnderlyingType(p.PropertyType) is not null)
                 .Select(p => p.Name),
-            "Pricing" => ["Layers"],
+            "Pricing" => ["Layers", "Update"],
             "Recognizer" => properties.Where(p => p.Name != "Attribution").Select(p => p.Name),
             // The binder appends a configured list to this one's default, so the sample names it in a comment instead.
             "Traces" => properties.Where(p => p.Name != "InheritedDimensions").Select(p => p.Name),

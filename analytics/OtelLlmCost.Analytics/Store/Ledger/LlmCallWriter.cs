@@ -144,11 +144,15 @@ public sealed class LlmCallWriter : IDisposable
         using var transaction = _connection.BeginTransaction();
         if (replacedStored.Count > 0)
         {
-            using var delete = _connection.Prepare($"DELETE FROM {LedgerRowSchema.Table} WHERE {LedgerRowSchema.KeyPredicate(1)}");
+            // The ledger has no key index: the start time (known exactly, it was remembered with the call) lets DuckDB skip
+            // every row group whose start times lie elsewhere, so a replacement does not scan all of history.
+            using var delete = _connection.Prepare(
+                $"DELETE FROM {LedgerRowSchema.Table} WHERE {LedgerRowSchema.KeyPredicate(1)} AND start_time BETWEEN $4 AND $5");
             foreach (var stored in replacedStored)
             {
                 var key = CallKey.Of(stored.TraceId, stored.SpanId);
-                delete.Bind(1, key.TraceHigh).Bind(2, key.TraceLow).Bind(3, key.Span).Execute();
+                delete.Bind(1, key.TraceHigh).Bind(2, key.TraceLow).Bind(3, key.Span)
+                    .Bind(4, stored.StartTime - StartTimeSlack).Bind(5, stored.StartTime + StartTimeSlack).Execute();
             }
         }
 
@@ -164,6 +168,9 @@ public sealed class LlmCallWriter : IDisposable
 
         transaction.Commit();
     }
+
+    // More than the stored time's rounding (to microseconds); far less than the start times one row group spans.
+    private static readonly TimeSpan StartTimeSlack = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Memory and disk left to the store. Below the floors a commit would risk failing halfway (see

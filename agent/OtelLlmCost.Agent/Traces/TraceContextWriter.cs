@@ -29,9 +29,15 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     private long _lateUpdates;
     private int _busy;
 
-    public TraceContextWriter(LedgerStore store, int capacity, TimeProvider clock, ILogger logger)
+    /// <summary>
+    /// A late fix-up reaches its row at most the late-parent window after the call was committed, plus this queue's delay;
+    /// the margin covers a long backlog under overload. Beyond it a fix-up is not applied to the ledger (it stays bounded).
+    /// </summary>
+    public static readonly TimeSpan LateFixupMargin = TimeSpan.FromMinutes(10);
+
+    public TraceContextWriter(LedgerStore store, int capacity, TimeSpan lateParentWindow, TimeProvider clock, ILogger logger)
     {
-        _store = new TraceContextStore(store);
+        _store = new TraceContextStore(store, lateParentWindow + LateFixupMargin);
         _clock = clock;
         _logger = logger;
         _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(capacity)

@@ -38,12 +38,14 @@ public sealed class TraceContextStore : IDisposable
 
     private const string FixupTable = "late_dimension_fixups";
 
-    // One UPDATE per batch, joined on the binary key: the ledger has no key index, so a per-row UPDATE would scan it once per row.
+    // One UPDATE per batch, joined on the binary key: the ledger has no key index, so a per-row UPDATE would scan it once per
+    // row. Only rows ingested within the horizon ($2) can need a fix-up; rows are appended in ingest order, so DuckDB skips
+    // every older row group and the cost of a fix-up does not grow with the ledger's history.
     private static readonly string UpdateSql = $"""
         UPDATE {LedgerRowSchema.Table} r SET {string.Join(", ", DimensionColumns.Select(column => $"{column} = coalesce(r.{column}, f.{column})"))},
             ingested_at = $1, explanation = concat_ws('; ', nullif(r.explanation, ''), f.note)
         FROM {FixupTable} f
-        WHERE r.span_id = f.span_id AND r.trace_id_lo = f.trace_id_lo AND r.trace_id_hi = f.trace_id_hi
+        WHERE r.ingested_at >= $2 AND r.span_id = f.span_id AND r.trace_id_lo = f.trace_id_lo AND r.trace_id_hi = f.trace_id_hi
         """;
 
     private static readonly string CreateFixupTable = $"""
@@ -53,11 +55,18 @@ public sealed class TraceContextStore : IDisposable
 
     private readonly LedgerConnection _ledger;
     private readonly LedgerStore _store;
+    private readonly TimeSpan _lateFixupHorizon;
 
-    public TraceContextStore(LedgerStore store)
+    /// <param name="lateFixupHorizon">
+    /// How long after its ingest a call can still receive a late fix-up (the wait for a late parent plus the write queue's
+    /// delay); a fix-up for an older row is not applied (the trace context still records it).
+    /// </param>
+    public TraceContextStore(LedgerStore store, TimeSpan lateFixupHorizon)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lateFixupHorizon, TimeSpan.Zero);
         _store = store;
+        _lateFixupHorizon = lateFixupHorizon;
         _ledger = store.ConnectLasting();
     }
 
@@ -91,7 +100,7 @@ public sealed class TraceContextStore : IDisposable
             var late = contexts.Where(context => context.LateDimensions is { Count: > 0 }).ToList();
             if (late.Count > 0)
             {
-                updated = ApplyLateDimensions(connection, late, now);
+                updated = ApplyLateDimensions(connection, late, now, now - _lateFixupHorizon);
             }
         }
 
@@ -116,7 +125,7 @@ public sealed class TraceContextStore : IDisposable
         return updated;
     }
 
-    private static long ApplyLateDimensions(DuckDbConnection connection, List<TraceContextEntry> late, DateTime now)
+    private static long ApplyLateDimensions(DuckDbConnection connection, List<TraceContextEntry> late, DateTime now, DateTime ingestedSince)
     {
         connection.Execute(CreateFixupTable);
         connection.Execute($"DELETE FROM {FixupTable}");
@@ -137,7 +146,7 @@ public sealed class TraceContextStore : IDisposable
         }
 
         using var update = connection.Prepare(UpdateSql);
-        return update.Bind(1, now).Execute();
+        return update.Bind(1, now).Bind(2, ingestedSince).Execute();
     }
 
     public void Dispose() => _ledger.Dispose();

@@ -87,10 +87,10 @@ public class LedgerRowShapeBenchmarks
     public void BinaryIdsWindowDedup() => Commit("llm_call_rows", (appender, call, now) =>
     {
         var key = CallKey.Of(call.TraceId, call.SpanId);
-        if (!_recent.Contains(key.Span))
+        if (!_recent.Contains(key))
         {
             LlmCallRow.Append(appender, call, key, now);
-            _recent.Add(key.Span, now);
+            _recent.Add(key, now);
         }
     });
 
@@ -98,12 +98,12 @@ public class LedgerRowShapeBenchmarks
     public void BinaryIdsWindowDedupDimensionCodes() => Commit("binary_coded", (appender, call, now) =>
     {
         var key = CallKey.Of(call.TraceId, call.SpanId);
-        if (!_recent.Contains(key.Span))
+        if (!_recent.Contains(key))
         {
             appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
             appender.Append(CallKey.ParseParentSpanId(call.ParentSpanId) ?? 0UL);
             AppendRest(appender, call, now, coded: true);
-            _recent.Add(key.Span, now);
+            _recent.Add(key, now);
         }
     });
 

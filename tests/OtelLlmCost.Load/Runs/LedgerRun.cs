@@ -105,17 +105,24 @@ internal static class LedgerRun
         connection.Execute("DROP TABLE llm_calls_unindexed");
     }
 
+    private const int RequestSpans = 512;
+    private const ulong IdNonce = 0xA5C3_0F1E_2D4B_6987;
+
     /// <summary>A priced, attributed call shaped like the ones the agent stores for the harness's GenAI spans.</summary>
     private static LlmCall Call(long n, DateTime start, bool responseId)
     {
         var input = 300 + (int)(n % 11_700);
         var cacheRead = n % 2 == 0 ? input / 2 : 0;
         var output = 40 + (int)(n % 1_160);
+
+        // The ids the harness's requests carry (request number, span number), so the writer's dedup window sees what it sees in max/rate runs.
+        var (request, span) = (n / RequestSpans, (int)(n % RequestSpans));
+        var (traceId, spanId) = Traffic.RequestTemplate.Ids(IdNonce, request, span);
         return new LlmCall
         {
-            TraceId = $"{n / 8:x32}",
-            SpanId = $"{n + 1:x16}",
-            ParentSpanId = $"{(n / 8 * 8) + 1:x16}",
+            TraceId = traceId,
+            SpanId = spanId,
+            ParentSpanId = Traffic.RequestTemplate.Ids(IdNonce, request, span / Traffic.RequestTemplate.SpansPerTrace * Traffic.RequestTemplate.SpansPerTrace).SpanId,
             StartTime = start.AddMilliseconds(-(n % 60_000)),
             DurationMs = 300 + (n % 9_000),
             Provider = "openai",

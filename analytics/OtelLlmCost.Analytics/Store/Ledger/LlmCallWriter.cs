@@ -33,7 +33,7 @@ public sealed class LlmCallWriter : IDisposable
     /// <summary>Stacked duplicates dropped or replaced since the writer was created.</summary>
     public long StackedDuplicates { get; private set; }
 
-    /// <summary>Spans of the recent window held for deduplication (its memory is about 20 bytes each).</summary>
+    /// <summary>Calls of the recent window held for deduplication (its memory is about 12 bytes each).</summary>
     public int RecentKeys => _stored.Count;
 
     /// <summary>
@@ -80,7 +80,7 @@ public sealed class LlmCallWriter : IDisposable
         // Only what is committed is remembered, so a failed commit is retried in full.
         foreach (var (_, key) in fresh)
         {
-            _stored.Add(key.Span, ingestedAt);
+            _stored.Add(key, ingestedAt);
         }
 
         foreach (var call in stacked.Values)
@@ -92,8 +92,8 @@ public sealed class LlmCallWriter : IDisposable
     }
 
     /// <summary>
-    /// The calls of the batch to append: not stored within the window (a span id seen recently is checked against the
-    /// ledger, so a rare collision of span ids across traces never drops a call) and not repeated in the batch.
+    /// The calls of the batch to append: not stored within the window (a key the window holds is checked against the
+    /// ledger, so a fingerprint collision never drops a call) and not repeated in the batch.
     /// </summary>
     private List<(LlmCall Call, CallKey Key)> NotYetStored(IReadOnlyList<LlmCall> calls)
     {
@@ -102,7 +102,7 @@ public sealed class LlmCallWriter : IDisposable
         foreach (var call in calls)
         {
             var key = CallKey.Of(call.TraceId, call.SpanId);
-            if (_stored.Contains(key.Span))
+            if (_stored.Contains(key))
             {
                 (seenBefore ??= []).Add(fresh.Count);
             }
@@ -144,11 +144,15 @@ public sealed class LlmCallWriter : IDisposable
         using var transaction = _connection.BeginTransaction();
         if (replacedStored.Count > 0)
         {
-            using var delete = _connection.Prepare($"DELETE FROM {LedgerRowSchema.Table} WHERE {LedgerRowSchema.KeyPredicate(1)}");
+            // The ledger has no key index: the start time (known exactly, it was remembered with the call) lets DuckDB skip
+            // every row group whose start times lie elsewhere, so a replacement does not scan all of history.
+            using var delete = _connection.Prepare(
+                $"DELETE FROM {LedgerRowSchema.Table} WHERE {LedgerRowSchema.KeyPredicate(1)} AND start_time BETWEEN $4 AND $5");
             foreach (var stored in replacedStored)
             {
                 var key = CallKey.Of(stored.TraceId, stored.SpanId);
-                delete.Bind(1, key.TraceHigh).Bind(2, key.TraceLow).Bind(3, key.Span).Execute();
+                delete.Bind(1, key.TraceHigh).Bind(2, key.TraceLow).Bind(3, key.Span)
+                    .Bind(4, stored.StartTime - StartTimeSlack).Bind(5, stored.StartTime + StartTimeSlack).Execute();
             }
         }
 
@@ -164,6 +168,9 @@ public sealed class LlmCallWriter : IDisposable
 
         transaction.Commit();
     }
+
+    // More than the stored time's rounding (to microseconds); far less than the start times one row group spans.
+    private static readonly TimeSpan StartTimeSlack = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Memory and disk left to the store. Below the floors a commit would risk failing halfway (see

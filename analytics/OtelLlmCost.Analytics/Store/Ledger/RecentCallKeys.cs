@@ -1,25 +1,43 @@
+using System.Runtime.CompilerServices;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Schema;
 
 namespace OtelLlmCost.Analytics.Store.Ledger;
 
 /// <summary>
-/// The span ids the ledger stored within a window of ingest time, in memory, so a retried export is recognized
-/// without a key index over all history: memory follows the ingest rate times the window (about 20 bytes a span),
-/// never the size of the ledger. Span ids are random 64-bit numbers, so a span id is the fingerprint; a hit is
-/// confirmed against the ledger by the full key (<see cref="OldestCovered"/> bounds that scan to the window).
+/// The calls the ledger stored within a window of ingest time, in memory, so a retried export is recognized without a
+/// key index over all history: memory follows the ingest rate times the window (8 bytes a slot, about 12 bytes a call),
+/// never the size of the ledger. Each call is held as a 56-bit fingerprint of its full key (trace and span id), so a
+/// hit is almost surely a retry; it is still confirmed against the ledger by the full key (<see cref="OldestCovered"/>
+/// bounds that scan to the window), so a fingerprint collision never drops a call.
 /// </summary>
 /// <remarks>
-/// Ids are kept in generations of a fifth of the window; a generation is dropped once all of it is older than the
-/// window, so every id is kept at least the window and at most 1.2 times it.
+/// One open-addressing table (linear probing) of <c>fingerprint &lt;&lt; 8 | generation tag</c>; 0 marks an empty slot.
+/// The keys are mixed before use: ids with structure (counters, the load harness's request/span numbers) would
+/// otherwise pile into a few buckets, as they did in the <see cref="HashSet{T}"/> this replaces (ulong's hash is
+/// <c>hi ^ lo</c>). Calls are kept in generations of a fifth of the window; when a generation is wholly older than the
+/// window its slots are removed in one sweep (backward-shift deletion, no tombstones), so every call is kept at least
+/// the window and at most 1.2 times it.
 /// </remarks>
 internal sealed class RecentCallKeys
 {
     private const int GenerationsPerWindow = 5;
+    private const int TagBits = 8;
+    private const ulong TagMask = (1UL << TagBits) - 1;
+    private const int MinCapacity = 1024;
+
+    // Linear probing stays short up to here with mixed keys (a miss reads about two cache lines); growing by half
+    // leaves the table between 53% and 80% full, about 12 bytes a call.
+    private const double MaxLoad = 0.8;
 
     private readonly TimeSpan _window;
     private readonly TimeSpan _generationLength;
-    private readonly List<(DateTime Start, HashSet<ulong> Spans)> _generations = [];
+    private readonly Queue<(DateTime Start, byte Tag)> _generations = new();
+    private readonly int[] _countPerTag = new int[1 << TagBits];
+    private ulong[] _slots = new ulong[MinCapacity];
+    private byte _currentTag;
+    private DateTime _currentStart = DateTime.MinValue;
+    private int _count;
 
     public RecentCallKeys(TimeSpan window)
     {
@@ -28,53 +46,198 @@ internal sealed class RecentCallKeys
         _generationLength = window / GenerationsPerWindow;
     }
 
-    public int Count => _generations.Sum(generation => generation.Spans.Count);
+    public int Count => _count;
 
-    /// <summary>Every span ingested at or after this instant and still held is in the set; older rows never need checking.</summary>
-    public DateTime OldestCovered => _generations.Count == 0 ? DateTime.MaxValue : _generations[0].Start;
+    /// <summary>Slots allocated (8 bytes each): the memory the window holds.</summary>
+    public int Capacity => _slots.Length;
+
+    /// <summary>Every call ingested at or after this instant and still held is in the set; older rows never need checking.</summary>
+    public DateTime OldestCovered => _generations.Count == 0 ? DateTime.MaxValue : _generations.Peek().Start;
 
     public static RecentCallKeys LoadFrom(DuckDbConnection connection, DateTime now, TimeSpan window)
     {
         ArgumentNullException.ThrowIfNull(connection);
         var keys = new RecentCallKeys(window);
         using var query = connection.Prepare($"""
-            SELECT span_id, ingested_at FROM {LedgerRowSchema.Table} WHERE ingested_at >= $1 ORDER BY ingested_at
+            SELECT trace_id_hi, trace_id_lo, span_id, ingested_at FROM {LedgerRowSchema.Table} WHERE ingested_at >= $1 ORDER BY ingested_at
             """);
         using var reader = query.Bind(1, now - window).Query();
         while (reader.Read())
         {
-            keys.Add((ulong)reader.GetValue(0)!, reader.GetDateTime(1));
+            keys.Add(new CallKey((ulong)reader.GetValue(0)!, (ulong)reader.GetValue(1)!, (ulong)reader.GetValue(2)!), reader.GetDateTime(3));
         }
 
         return keys;
     }
 
-    public bool Contains(ulong span)
+    public bool Contains(CallKey key) => Find(Fingerprint(key)) >= 0;
+
+    public void Add(CallKey key, DateTime ingestedAt)
     {
-        // Newest first: a retry is most likely of a recent export.
-        for (var i = _generations.Count - 1; i >= 0; i--)
+        if (_generations.Count == 0 || ingestedAt >= _currentStart + _generationLength)
         {
-            if (_generations[i].Spans.Contains(span))
-            {
-                return true;
-            }
+            StartGeneration(ingestedAt);
         }
 
-        return false;
+        var fingerprint = Fingerprint(key);
+        var found = Find(fingerprint);
+        if (found >= 0)
+        {
+            // Stored again (a call replaced, then sent again): it lives as long as its newest store.
+            _countPerTag[_slots[found] & TagMask]--;
+            _slots[found] = (fingerprint << TagBits) | _currentTag;
+            _countPerTag[_currentTag]++;
+            return;
+        }
+
+        if (_count + 1 > (long)(_slots.Length * MaxLoad))
+        {
+            Resize(Math.Max(MinCapacity, _slots.Length + (_slots.Length / 2)));
+        }
+
+        Insert(_slots, (fingerprint << TagBits) | _currentTag);
+        _countPerTag[_currentTag]++;
+        _count++;
     }
 
-    public void Add(ulong span, DateTime ingestedAt)
+    private void StartGeneration(DateTime start)
     {
-        if (_generations.Count == 0 || ingestedAt >= _generations[^1].Start + _generationLength)
+        if (_generations.Count > 0)
         {
-            var capacity = _generations.Count == 0 ? 0 : _generations[^1].Spans.Count;
-            _generations.Add((ingestedAt, new HashSet<ulong>(capacity)));
-            while (_generations.Count > 1 && _generations[0].Start + _generationLength <= ingestedAt - _window)
+            _currentTag++; // wraps after 256 generations; at most seven are ever alive, the rest are swept before reuse
+        }
+
+        _currentStart = start;
+        _generations.Enqueue((start, _currentTag));
+        var expired = new bool[1 << TagBits];
+        var anyExpired = false;
+        while (_generations.Count > 1 && _generations.Peek().Start + _generationLength <= start - _window)
+        {
+            var (_, tag) = _generations.Dequeue();
+            expired[tag] = _countPerTag[tag] > 0;
+            anyExpired |= expired[tag];
+        }
+
+        if (anyExpired)
+        {
+            Sweep(expired);
+        }
+    }
+
+    /// <summary>Removes every slot of the expired generations; shrinks the table when it is mostly empty afterwards.</summary>
+    private void Sweep(bool[] expired)
+    {
+        var slots = _slots;
+        var empty = Array.IndexOf(slots, 0UL); // the load factor keeps one; no cluster wraps past it
+        for (var step = 1; step <= slots.Length; step++)
+        {
+            var position = (empty + step) % slots.Length;
+            while (slots[position] != 0 && expired[slots[position] & TagMask])
             {
-                _generations.RemoveAt(0);
+                _countPerTag[slots[position] & TagMask]--;
+                _count--;
+                RemoveAt(slots, position);
             }
         }
 
-        _generations[^1].Spans.Add(span);
+        if (_slots.Length > MinCapacity && _count < _slots.Length * MaxLoad / 4)
+        {
+            Resize(Math.Max(MinCapacity, (int)(_count / (MaxLoad * 0.66))));
+        }
+    }
+
+    /// <summary>Empties a slot and moves later members of its cluster back, so every probe sequence stays unbroken.</summary>
+    private static void RemoveAt(ulong[] slots, int hole)
+    {
+        var next = hole;
+        while (true)
+        {
+            next = next + 1 == slots.Length ? 0 : next + 1;
+            var slot = slots[next];
+            if (slot == 0)
+            {
+                break;
+            }
+
+            var home = Home(slot >> TagBits, slots.Length);
+            var staysPut = hole <= next ? home > hole && home <= next : home > hole || home <= next;
+            if (!staysPut)
+            {
+                slots[hole] = slot;
+                hole = next;
+            }
+        }
+
+        slots[hole] = 0;
+    }
+
+    private void Resize(int capacity)
+    {
+        var resized = new ulong[capacity];
+        foreach (var slot in _slots)
+        {
+            if (slot != 0)
+            {
+                Insert(resized, slot);
+            }
+        }
+
+        _slots = resized;
+    }
+
+    private static void Insert(ulong[] slots, ulong slot)
+    {
+        var position = Home(slot >> TagBits, slots.Length);
+        while (slots[position] != 0)
+        {
+            position = position + 1 == slots.Length ? 0 : position + 1;
+        }
+
+        slots[position] = slot;
+    }
+
+    private int Find(ulong fingerprint)
+    {
+        var slots = _slots;
+        var position = Home(fingerprint, slots.Length);
+        while (true)
+        {
+            var slot = slots[position];
+            if (slot == 0)
+            {
+                return -1;
+            }
+
+            if (slot >> TagBits == fingerprint)
+            {
+                return position;
+            }
+
+            position = position + 1 == slots.Length ? 0 : position + 1;
+        }
+    }
+
+    /// <summary>56 bits of a mix of the whole key, never 0 (0 is the empty slot).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Fingerprint(CallKey key)
+    {
+        var mixed = Mix(key.Span ^ Mix(key.TraceLow ^ Mix(key.TraceHigh)));
+        return Math.Max(1UL, mixed >> TagBits);
+    }
+
+    /// <summary>The slot a fingerprint probes first, from a second mix of it, so equal homes say nothing about equal fingerprints.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Home(ulong fingerprint, int capacity) => (int)Math.BigMul(Mix(fingerprint), (ulong)capacity, out _);
+
+    /// <summary>MurmurHash3's 64-bit finalizer: a bijection in which every input bit changes about half the output bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Mix(ulong value)
+    {
+        value ^= value >> 33;
+        value *= 0xff51afd7ed558ccdUL;
+        value ^= value >> 33;
+        value *= 0xc4ceb9fe1a85ec53UL;
+        value ^= value >> 33;
+        return value;
     }
 }

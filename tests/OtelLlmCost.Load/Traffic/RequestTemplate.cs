@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using Google.Protobuf;
 using Common = OtelLlmCost.Agent.Tests.Receivers.Proto.Common;
 using OtlpTrace = OtelLlmCost.Agent.Tests.Receivers.Proto.Trace;
@@ -137,18 +138,34 @@ internal sealed class RequestTemplate
         return (Convert.ToHexStringLower(traceId), Convert.ToHexStringLower(spanId));
     }
 
+    // Ids look random, as SDKs make them (counter ids cluster in hash tables and indexes and hide their cost), yet each
+    // is a bijection of (run, request, index): a retried request carries the same bytes and the harness can name every id.
     private static void WriteTraceId(Span<byte> traceId, ulong runNonce, long sequence, int traceIndex)
     {
-        BinaryPrimitives.WriteUInt64BigEndian(traceId, runNonce);
-        BinaryPrimitives.WriteUInt32BigEndian(traceId[8..], (uint)sequence);
-        BinaryPrimitives.WriteUInt32BigEndian(traceId[12..], (uint)traceIndex + 1);
+        var position = ((ulong)sequence << 16) | (uint)traceIndex;
+        BinaryPrimitives.WriteUInt64BigEndian(traceId, NonZero(Scramble(position ^ runNonce)));
+        BinaryPrimitives.WriteUInt64BigEndian(traceId[8..], Scramble(position ^ BitOperations.RotateLeft(runNonce, 32)));
     }
 
     private static void WriteSpanId(Span<byte> spanId, long sequence, int spanIndex)
     {
-        BinaryPrimitives.WriteUInt32BigEndian(spanId, (uint)sequence);
-        BinaryPrimitives.WriteUInt32BigEndian(spanId[4..], (uint)spanIndex + 1);
+        var position = ((ulong)sequence << 16) | (uint)(spanIndex + 1);
+        BinaryPrimitives.WriteUInt64BigEndian(spanId, NonZero(Scramble(position ^ SpanIdKey)));
     }
+
+    private const ulong SpanIdKey = 0x5DEECE66D1234567UL;
+
+    // MurmurHash3's 64-bit finalizer: a bijection that spreads every input bit over the whole word.
+    private static ulong Scramble(ulong value)
+    {
+        value ^= value >> 33;
+        value *= 0xFF51AFD7ED558CCDUL;
+        value ^= value >> 33;
+        value *= 0xC4CEB3F93C4E5A6BUL;
+        return value ^ (value >> 33);
+    }
+
+    private static ulong NonZero(ulong value) => value == 0 ? 1 : value;
 
     private static byte[] Placeholder(Random random, int length)
     {

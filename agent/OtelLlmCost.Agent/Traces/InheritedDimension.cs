@@ -18,6 +18,11 @@ internal static class InheritedDimension
 
     public static IReadOnlyList<string> Columns { get; } = Dimensions.Select(dimension => dimension.Column!).ToArray();
 
+    /// <summary>The slot of an inheritable dimension.</summary>
+    public static int SlotOf(CallDimension dimension) => Array.IndexOf(Dimensions, dimension) is >= 0 and var slot
+        ? slot
+        : throw new ArgumentException($"'{dimension}' is not inheritable.", nameof(dimension));
+
     public static bool TryParse(string name, out int slot)
     {
         for (slot = 0; slot < Count; slot++)

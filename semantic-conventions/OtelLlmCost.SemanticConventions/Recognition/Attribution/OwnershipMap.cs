@@ -29,6 +29,14 @@ public sealed class OwnershipRule
 
     /// <summary>False (the default): only fills what the call lacks. True: replaces the call's own values.</summary>
     public bool Override { get; set; }
+
+    /// <summary>What the rule sets for one of the owned dimensions (<see cref="DimensionUses.Owned"/>); null: it leaves it.</summary>
+    internal string? Sets(CallDimension dimension) =>
+        dimension == CallDimensions.Team ? Team
+        : dimension == CallDimensions.CostCenter ? CostCenter
+        : dimension == CallDimensions.Tenant ? Tenant
+        : dimension == CallDimensions.Environment ? Environment
+        : throw new ArgumentException($"An ownership rule cannot set '{dimension}'.", nameof(dimension));
 }
 
 /// <summary>
@@ -78,10 +86,10 @@ public sealed class OwnershipMap
                 throw new OwnershipMapException($"ownership rule '{name}' matches nothing (give at least one key and pattern)");
             }
 
-            var sets = new[] { rule.Team, rule.CostCenter, rule.Tenant, rule.Environment };
+            var sets = OwnedSlots.Select(rule.Sets).ToArray();
             if (sets.All(string.IsNullOrWhiteSpace))
             {
-                throw new OwnershipMapException($"ownership rule '{name}' sets nothing (team, cost_center, tenant or environment)");
+                throw new OwnershipMapException($"ownership rule '{name}' sets nothing ({string.Join(", ", Dimensions)})");
             }
 
             var conditions = new List<(string Key, Glob Pattern)>();

@@ -33,6 +33,23 @@ public sealed class OwnershipMapTests
 
     private static string? NoAttributes(string key) => null;
 
+    private static void ShouldHaveAll(IEnumerable<string> actual, IEnumerable<string> expected) => expected.Except(actual).ShouldBeEmpty();
+
+    [TestMethod]
+    public void Dimensions_AreTheDeclaredOwnedOnes_EachSettableByARule_AndEveryRollupDimensionIsACallKey()
+    {
+        var owned = CallDimensions.With(DimensionUses.Owned);
+        OwnershipMap.Dimensions.ShouldBe(owned.Select(dimension => dimension.Name));
+        ShouldHaveAll(OwnershipMap.CallKeys, CallDimensions.With(DimensionUses.Rollup).Select(dimension => dimension.Name));
+        var rule = Rule("all", [("service", "*")], team: "t", costCenter: "cc", tenant: "te", environment: "e");
+        owned.Select(rule.Sets).ShouldAllBe(value => value != null);
+
+        var call = NewCall(service: "payments-api");
+        call.RequestModel = "gpt-4o";
+        new OwnershipMap([Rule("by-model", [("model", "gpt-4o-2024-*")], team: "models")]).Apply(call, NoAttributes);
+        call.Team.ShouldBe("models", "the model key reads the one model definition: the response model, else the request model");
+    }
+
     [TestMethod]
     [DataRow("payments-api", true)]      // exact
     [DataRow("payments-*", true)]        // prefix
@@ -91,7 +108,7 @@ public sealed class OwnershipMapTests
         call.Team.ShouldBe("payments-ai");
         call.CostCenter.ShouldBe("CC-7");
         call.Environment.ShouldBe("prod");
-        call.Explanation!.ShouldEndWith("; owner=team:specific,cost_center:namespace,environment:namespace");
+        call.Explanation!.ShouldEndWith("; owner=team:specific,environment:namespace,cost_center:namespace");
     }
 
     [TestMethod]

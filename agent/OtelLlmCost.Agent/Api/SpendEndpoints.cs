@@ -8,6 +8,7 @@ using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Pricing.Cost;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Api;
 
@@ -23,21 +24,12 @@ internal static class SpendEndpoints
 
     internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>Ledger expressions of the filterable dimensions (the same names the spend API groups by).</summary>
-    private static readonly Dictionary<string, string> LedgerColumns = new(StringComparer.Ordinal)
-    {
-        ["service"] = "service",
-        ["environment"] = "environment",
-        ["provider"] = "provider",
-        ["model"] = "coalesce(nullif(response_model, ''), request_model)",
-        ["team"] = "team",
-        ["feature"] = "feature",
-        ["workload"] = "workload",
-        ["tenant"] = "tenant",
-        ["user"] = "user_id",
-        ["status"] = "status",
-        ["pricing_status"] = "pricing_status",
-    };
+    /// <summary>Ledger expressions of the filterable dimensions (the names the spend API groups by), and the call's state.</summary>
+    private static readonly Dictionary<string, string> LedgerColumns = SpendQuery.Dimensions
+        .Select(name => CallDimensions.Named(name)!)
+        .Select(dimension => KeyValuePair.Create(dimension.Name, dimension.Ledger))
+        .Concat([KeyValuePair.Create("status", "status"), KeyValuePair.Create("pricing_status", "pricing_status")])
+        .ToDictionary(StringComparer.Ordinal);
 
     private const string CallColumns = """
         trace_id, span_id, parent_span_id, start_time, duration_ms, provider, operation, request_model, response_model,

@@ -195,14 +195,8 @@ internal sealed class BudgetSnapshot(TimeProvider clock) : ICommittedCallsObserv
     private static bool Counts(BudgetScope scope, BudgetWindow window, CommittedCost committed)
     {
         var call = committed.Call;
-        return call.StartTime >= window.Start && (window.IsRolling || call.StartTime < window.End)
-            && Same(scope.Workload, call.Workload) && Same(scope.Team, call.Team) && Same(scope.Feature, call.Feature)
-            && Same(scope.User, call.UserId) && Same(scope.Tenant, call.Tenant) && Same(scope.Environment, call.Environment)
-            && Same(scope.Provider, call.Provider)
-            && Same(scope.Model, string.IsNullOrEmpty(call.ResponseModel) ? call.RequestModel : call.ResponseModel);
+        return call.StartTime >= window.Start && (window.IsRolling || call.StartTime < window.End) && scope.Covers(call);
     }
-
-    private static bool Same(string? required, string? actual) => required is null || string.Equals(required, actual, StringComparison.Ordinal);
 
     private readonly record struct CommittedCost(LlmCall Call, decimal Cost);
 }

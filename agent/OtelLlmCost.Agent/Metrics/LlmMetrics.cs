@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Metrics;
 
 /// <summary>
-/// The LLM spend metrics, recorded when calls are committed to the ledger, with bounded labels (provider, model,
-/// service, environment, team, feature, workload, status; never user, tenant, conversation or trace ids). Budgets
+/// The LLM spend metrics, recorded when calls are committed to the ledger, with bounded labels: the dimensions declared
+/// <see cref="DimensionUses.MetricLabel"/> (provider, model, service, environment, team, feature, workload; never user,
+/// tenant, conversation or trace ids) and the status. Budgets
 /// and anomalies are computed elsewhere and read at collection time from sources registered with
 /// <see cref="RegisterBudgetSource"/>, <see cref="RegisterOpenAnomaliesSource"/> and
 /// <see cref="RegisterAnomalyScoreSource"/>; until one is registered its gauge has no series.
@@ -18,6 +20,15 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
 
     /// <summary>Call durations: 50 ms to 5 minutes (LLM calls are slow; sub-10 ms buckets would stay empty).</summary>
     public static readonly double[] DurationBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300];
+
+    /// <summary>The dimensions that are labels of the spend series, in <see cref="CallDimensions.All"/> order.</summary>
+    internal static readonly CallDimension[] LabelDimensions = [.. CallDimensions.With(DimensionUses.MetricLabel)];
+
+    /// <summary>The labels of the duration histogram and of unattributed cost: what the call is, not who owns it.</summary>
+    private static readonly CallDimension[] CallLabels = [CallDimensions.Provider, CallDimensions.Model, CallDimensions.Service, CallDimensions.Environment];
+
+    /// <summary>Room for the label dimensions in a series key (a test holds the declaration to it).</summary>
+    internal const int MaxLabelDimensions = 8;
 
     private readonly LabelLimiter _labels;
     private readonly Counter<double> _cost;
@@ -84,21 +95,17 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
         var groups = new Dictionary<SeriesKey, Sums>();
         foreach (var call in calls)
         {
-            var key = new SeriesKey(
-                _labels.Limit("provider", call.Provider),
-                _labels.Limit("model", call.RequestModel ?? call.ResponseModel),
-                _labels.Limit("service", call.Service),
-                _labels.Limit("environment", call.Environment),
-                _labels.Limit("team", call.Team),
-                _labels.Limit("feature", call.Feature),
-                _labels.Limit("workload", call.Workload),
-                call.Status == "error" ? "error" : "ok",
-                call.CostUsd is null ? _labels.Limit("reason", call.PricingStatus) : null,
-                !string.IsNullOrEmpty(call.CostCenter));
-            _duration.Record(call.DurationMs / 1000.0, new TagList
+            var labels = default(DimensionLabels);
+            for (var i = 0; i < LabelDimensions.Length; i++)
             {
-                { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment }, { "status", key.Status },
-            });
+                labels[i] = _labels.Limit(LabelDimensions[i].Name, LabelDimensions[i].Of(call));
+            }
+
+            var key = new SeriesKey(labels, call.Status == "error" ? "error" : "ok",
+                call.CostUsd is null ? _labels.Limit("reason", call.PricingStatus) : null, !string.IsNullOrEmpty(call.CostCenter));
+            var durationTags = CallTags(key);
+            durationTags.Add("status", key.Status);
+            _duration.Record(call.DurationMs / 1000.0, durationTags);
 
             if (!groups.TryGetValue(key, out var sums))
             {
@@ -123,11 +130,13 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
 
     private void Emit(SeriesKey key, Sums sums)
     {
-        var tags = new TagList
+        var tags = default(TagList);
+        for (var i = 0; i < LabelDimensions.Length; i++)
         {
-            { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment },
-            { "team", key.Team }, { "feature", key.Feature }, { "workload", key.Workload }, { "status", key.Status },
-        };
+            tags.Add(LabelDimensions[i].Name, key.Label(i));
+        }
+
+        tags.Add("status", key.Status);
 
         _calls.Add(sums.Calls, tags);
         AddTokens(tags, "input", sums.Input);
@@ -144,24 +153,33 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
         }
 
         _cost.Add(sums.Cost, tags);
-        AddAttributed(key, "team", key.Team != LabelLimiter.Unknown, sums.Cost);
-        AddAttributed(key, "feature", key.Feature != LabelLimiter.Unknown, sums.Cost);
-        AddAttributed(key, "cost_center", key.HasCostCenter, sums.Cost);
-        if (key.Team == LabelLimiter.Unknown)
+        var team = key.Of(CallDimensions.Team);
+        AddAttributed(key, CallDimensions.Team, team != LabelLimiter.Unknown, sums.Cost);
+        AddAttributed(key, CallDimensions.Feature, key.Of(CallDimensions.Feature) != LabelLimiter.Unknown, sums.Cost);
+        AddAttributed(key, CallDimensions.CostCenter, key.HasCostCenter, sums.Cost);
+        if (team == LabelLimiter.Unknown)
         {
-            _unattributedCost.Add(sums.Cost, new TagList
-            {
-                { "provider", key.Provider }, { "model", key.Model }, { "service", key.Service }, { "environment", key.Environment },
-            });
+            _unattributedCost.Add(sums.Cost, CallTags(key));
         }
     }
 
+    private static TagList CallTags(SeriesKey key)
+    {
+        var tags = default(TagList);
+        foreach (var dimension in CallLabels)
+        {
+            tags.Add(dimension.Name, key.Of(dimension));
+        }
+
+        return tags;
+    }
+
     /// <summary>Attribution coverage per service: this over <c>otelllmcost.llm.cost</c> is the share of spend with the dimension set.</summary>
-    private void AddAttributed(SeriesKey key, string dimension, bool set, double cost)
+    private void AddAttributed(SeriesKey key, CallDimension dimension, bool set, double cost)
     {
         if (set)
         {
-            _attributedCost.Add(cost, new TagList { { "service", key.Service }, { "dimension", dimension } });
+            _attributedCost.Add(cost, new TagList { { CallDimensions.Service.Name, key.Of(CallDimensions.Service) }, { "dimension", dimension.Name } });
         }
     }
 
@@ -208,9 +226,57 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
             .ToList();
     }
 
+    /// <summary>The label values of a call's <see cref="LabelDimensions"/>, in their order, without an allocation per call.</summary>
+    [InlineArray(MaxLabelDimensions)]
+    private struct DimensionLabels
+    {
+        private string _value;
+    }
+
     /// <summary>The bounded labels of one call; a priced call has no unpriced reason.</summary>
-    private readonly record struct SeriesKey(string Provider, string Model, string Service, string Environment, string Team, string Feature,
-        string Workload, string Status, string? UnpricedReason, bool HasCostCenter);
+    private readonly struct SeriesKey(DimensionLabels labels, string status, string? unpricedReason, bool hasCostCenter) : IEquatable<SeriesKey>
+    {
+        private readonly DimensionLabels _labels = labels;
+
+        public string Status { get; } = status;
+
+        public string? UnpricedReason { get; } = unpricedReason;
+
+        public bool HasCostCenter { get; } = hasCostCenter;
+
+        public string Label(int index) => _labels[index];
+
+        public string Of(CallDimension dimension) => _labels[Array.IndexOf(LabelDimensions, dimension)];
+
+        public bool Equals(SeriesKey other)
+        {
+            for (var i = 0; i < LabelDimensions.Length; i++)
+            {
+                if (!string.Equals(_labels[i], other._labels[i], StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return Status == other.Status && UnpricedReason == other.UnpricedReason && HasCostCenter == other.HasCostCenter;
+        }
+
+        public override bool Equals(object? obj) => obj is SeriesKey other && Equals(other);
+
+        public override int GetHashCode()
+        {
+            var hash = default(HashCode);
+            for (var i = 0; i < LabelDimensions.Length; i++)
+            {
+                hash.Add(_labels[i], StringComparer.Ordinal);
+            }
+
+            hash.Add(Status);
+            hash.Add(UnpricedReason);
+            hash.Add(HasCostCenter);
+            return hash.ToHashCode();
+        }
+    }
 
     private sealed class Sums
     {

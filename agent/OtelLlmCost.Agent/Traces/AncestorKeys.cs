@@ -13,9 +13,9 @@ namespace OtelLlmCost.Agent.Traces;
 internal sealed class AncestorKeys
 {
     /// <summary>The slot after the dimensions: the outcome attribute.</summary>
-    public const int OutcomeSlot = InheritedDimension.Count;
+    public static readonly int OutcomeSlot = InheritedDimension.Count;
 
-    public const int SlotCount = InheritedDimension.Count + 1;
+    public static readonly int SlotCount = InheritedDimension.Count + 1;
 
     private readonly Entry[] _entries;
     private readonly bool[] _firstBytes = new bool[256];

@@ -27,11 +27,10 @@ internal sealed class TraceOptions
     public int WriteQueueCapacity { get; set; } = 100_000;
 
     /// <summary>
-    /// Dimensions an LLM call may inherit, by name: environment, team, feature, user, tenant, workload,
-    /// conversation, agent. Service is never inherited: a call belongs to the service that made it.
+    /// Dimensions an LLM call may inherit, by name (all the inheritable ones by default: environment, team, feature,
+    /// workload, tenant, user, conversation, agent). Service is never inherited: a call belongs to the service that made it.
     /// </summary>
-    public IReadOnlyList<string> InheritedDimensions { get; set; } =
-        ["environment", "team", "feature", "user", "tenant", "workload", "conversation", "agent"];
+    public IReadOnlyList<string> InheritedDimensions { get; set; } = [.. InheritedDimension.Names];
 
     /// <summary>
     /// Ancestors' resource attributes fill the inheritable dimensions their span attributes leave empty (for example

@@ -23,6 +23,14 @@ public static class LedgerReattributor
 {
     private const string UpdatesTable = "reattribute_updates";
 
+    /// <summary>What an ownership map sets (<see cref="DimensionUses.Owned"/>): the columns a run rewrites.</summary>
+    private static readonly CallDimension[] Owned = [.. CallDimensions.With(DimensionUses.Owned)];
+
+    /// <summary>The stored dimensions a rule may match on (<see cref="OwnershipMap.CallKeys"/>; the model is read from its two columns).</summary>
+    private static readonly CallDimension[] Matched = [.. CallDimensions.With(DimensionUses.Rollup).Where(dimension => dimension.Column is not null)];
+
+    private const int FirstDimension = 7;
+
     public static ReattributionReport Reattribute(LedgerStore store, OwnershipMap? map, DateTime? from, DateTime? to, bool dryRun)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -33,8 +41,8 @@ public static class LedgerReattributor
         var changes = new List<LlmCall>();
         long rows = 0;
         using (var select = connection.Prepare($"""
-            SELECT trace_id, span_id, service, environment, team, feature, tenant, workload, provider, request_model, response_model,
-                   operation, cost_center, explanation, coalesce(cost_usd, 0){tagColumns}
+            SELECT trace_id, span_id, request_model, response_model, operation, explanation, coalesce(cost_usd, 0),
+                   {string.Join(", ", Matched.Select(dimension => dimension.Column))}{tagColumns}
             FROM llm_calls
             WHERE ($1 IS NULL OR start_time >= $1) AND ($2 IS NULL OR start_time < $2)
             """))
@@ -50,39 +58,38 @@ public static class LedgerReattributor
                 {
                     TraceId = reader.GetString(0)!,
                     SpanId = reader.GetString(1)!,
-                    Service = reader.GetString(2),
-                    Environment = reader.GetString(3),
-                    Team = reader.GetString(4),
-                    Feature = reader.GetString(5),
-                    Tenant = reader.GetString(6),
-                    Workload = reader.GetString(7),
-                    Provider = reader.GetString(8),
-                    RequestModel = reader.GetString(9),
-                    ResponseModel = reader.GetString(10),
-                    Operation = reader.GetString(11),
-                    CostCenter = reader.GetString(12),
-                    Explanation = reader.GetString(13),
+                    RequestModel = reader.GetString(2),
+                    ResponseModel = reader.GetString(3),
+                    Operation = reader.GetString(4),
+                    Explanation = reader.GetString(5),
                 };
-                var cost = reader.GetDecimal(14);
-                for (var i = 0; i < tagKeys.Count; i++)
+                var cost = reader.GetDecimal(6);
+                for (var i = 0; i < Matched.Length; i++)
                 {
-                    tags[tagKeys[i]] = reader.IsDBNull(15 + i) ? null : reader.GetString(15 + i);
+                    Matched[i].Set(call, reader.GetString(FirstDimension + i));
                 }
 
-                var before = (call.Team, call.CostCenter, call.Tenant, call.Environment, call.Explanation);
+                var firstTag = FirstDimension + Matched.Length;
+                for (var i = 0; i < tagKeys.Count; i++)
+                {
+                    tags[tagKeys[i]] = reader.IsDBNull(firstTag + i) ? null : reader.GetString(firstTag + i);
+                }
+
+                var before = Owned.Select(dimension => dimension.Of(call)).ToArray();
+                var explanation = call.Explanation;
                 OwnershipMap.Revert(call);
                 map?.ApplyAndExplain(call, key => tags.GetValueOrDefault(key));
-                var after = (call.Team, call.CostCenter, call.Tenant, call.Environment, call.Explanation);
-                if (before == after)
+                if (string.Equals(explanation, call.Explanation, StringComparison.Ordinal)
+                    && Owned.Select((dimension, i) => string.Equals(before[i], dimension.Of(call), StringComparison.Ordinal)).All(same => same))
                 {
                     continue;
                 }
 
                 changes.Add(call);
-                Count(lines, "team", before.Team, after.Team, cost);
-                Count(lines, "cost_center", before.CostCenter, after.CostCenter, cost);
-                Count(lines, "tenant", before.Tenant, after.Tenant, cost);
-                Count(lines, "environment", before.Environment, after.Environment, cost);
+                for (var i = 0; i < Owned.Length; i++)
+                {
+                    Count(lines, Owned[i].Name, before[i], Owned[i].Of(call), cost);
+                }
             }
         }
 
@@ -117,7 +124,7 @@ public static class LedgerReattributor
         using var transaction = connection.BeginTransaction();
         connection.Execute($"""
             CREATE OR REPLACE TEMP TABLE {UpdatesTable} (
-                trace_id_hi UBIGINT, trace_id_lo UBIGINT, span_id UBIGINT, team VARCHAR, cost_center VARCHAR, tenant VARCHAR, environment VARCHAR,
+                trace_id_hi UBIGINT, trace_id_lo UBIGINT, span_id UBIGINT, {string.Join(", ", Owned.Select(dimension => $"{dimension.Column} VARCHAR"))},
                 explanation VARCHAR)
             """);
         using (var appender = connection.CreateAppender(UpdatesTable))
@@ -125,14 +132,19 @@ public static class LedgerReattributor
             foreach (var call in changes)
             {
                 var key = CallKey.Of(call.TraceId, call.SpanId);
-                appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span).Append(call.Team).Append(call.CostCenter).Append(call.Tenant)
-                    .Append(call.Environment).Append(call.Explanation);
+                appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
+                foreach (var dimension in Owned)
+                {
+                    appender.Append(dimension.Of(call));
+                }
+
+                appender.Append(call.Explanation);
                 appender.EndRow();
             }
         }
 
         connection.Execute($"""
-            UPDATE {LedgerRowSchema.Table} SET team = u.team, cost_center = u.cost_center, tenant = u.tenant, environment = u.environment,
+            UPDATE {LedgerRowSchema.Table} SET {string.Concat(Owned.Select(dimension => $"{dimension.Column} = u.{dimension.Column}, "))}
                 explanation = u.explanation
             FROM {UpdatesTable} u
             WHERE {LedgerRowSchema.Table}.span_id = u.span_id AND {LedgerRowSchema.Table}.trace_id_lo = u.trace_id_lo

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Budgets;
 
@@ -14,8 +15,13 @@ public sealed record BudgetEvent(string SubjectId, DateTime PeriodStart, string 
 /// </summary>
 public sealed class BudgetRepository(LedgerStore store, TimeProvider? clock = null)
 {
-    private const string BudgetColumns = "id, name, workload, team, feature, user_id, tenant, environment, provider, model, limit_usd, window_kind, thresholds";
-    private const string PolicyColumns = "id, description, workload, team, feature, user_id, tenant, environment, allowed_models, denied_models, allowed_providers, denied_providers";
+    // The scope's columns come last, one per scope dimension (its ledger column name, or its name for the model).
+    private static readonly string BudgetColumns = "id, name, limit_usd, window_kind, thresholds, " + ScopeColumns(BudgetScope.Dimensions);
+    private static readonly string PolicyColumns = "id, description, allowed_models, denied_models, allowed_providers, denied_providers, "
+        + ScopeColumns(BudgetScope.PolicyDimensions);
+
+    private const int BudgetScopeFirst = 5;
+    private const int PolicyScopeFirst = 6;
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
@@ -35,10 +41,10 @@ public sealed class BudgetRepository(LedgerStore store, TimeProvider? clock = nu
             {
                 Id = Required(reader, 0),
                 Name = Text(reader, 1),
-                Scope = ReadScope(reader, 2, withProviderAndModel: true),
-                LimitUsd = reader.GetDecimal(10),
-                Window = Required(reader, 11),
-                Thresholds = Required(reader, 12).Split(',', StringSplitOptions.RemoveEmptyEntries)
+                Scope = ReadScope(reader, BudgetScopeFirst, BudgetScope.Dimensions),
+                LimitUsd = reader.GetDecimal(2),
+                Window = Required(reader, 3),
+                Thresholds = Required(reader, 4).Split(',', StringSplitOptions.RemoveEmptyEntries)
                     .Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToList(),
             });
         }
@@ -54,13 +60,12 @@ public sealed class BudgetRepository(LedgerStore store, TimeProvider? clock = nu
         using var connection = store.Connect();
         using var transaction = connection.BeginTransaction();
         var existed = Delete(connection, "budgets", budget.Id);
-        using (var insert = connection.Prepare($"INSERT INTO budgets ({BudgetColumns}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+        using (var insert = connection.Prepare($"INSERT INTO budgets ({BudgetColumns}, updated_at) VALUES ({Placeholders(BudgetScopeFirst + BudgetScope.Dimensions.Count + 1)})"))
         {
-            insert.Bind(1, budget.Id).Bind(2, budget.Name);
-            BindScope(insert, 3, budget.Scope, withProviderAndModel: true);
-            insert.Bind(11, budget.LimitUsd).Bind(12, BudgetWindow.Name(budget.WindowKind))
-                .Bind(13, string.Join(',', budget.EffectiveThresholds.Select(t => t.ToString(CultureInfo.InvariantCulture))))
-                .Bind(14, _clock.GetUtcNow()).Execute();
+            insert.Bind(1, budget.Id).Bind(2, budget.Name).Bind(3, budget.LimitUsd).Bind(4, BudgetWindow.Name(budget.WindowKind))
+                .Bind(5, string.Join(',', budget.EffectiveThresholds.Select(t => t.ToString(CultureInfo.InvariantCulture))));
+            BindScope(insert, BudgetScopeFirst + 1, budget.Scope, BudgetScope.Dimensions);
+            insert.Bind(BudgetScopeFirst + BudgetScope.Dimensions.Count + 1, _clock.GetUtcNow()).Execute();
         }
 
         transaction.Commit();
@@ -84,11 +89,11 @@ public sealed class BudgetRepository(LedgerStore store, TimeProvider? clock = nu
             {
                 Id = Required(reader, 0),
                 Description = Text(reader, 1),
-                Scope = ReadScope(reader, 2, withProviderAndModel: false),
-                AllowedModels = List(reader, 8),
-                DeniedModels = List(reader, 9),
-                AllowedProviders = List(reader, 10),
-                DeniedProviders = List(reader, 11),
+                Scope = ReadScope(reader, PolicyScopeFirst, BudgetScope.PolicyDimensions),
+                AllowedModels = List(reader, 2),
+                DeniedModels = List(reader, 3),
+                AllowedProviders = List(reader, 4),
+                DeniedProviders = List(reader, 5),
             });
         }
 
@@ -103,13 +108,13 @@ public sealed class BudgetRepository(LedgerStore store, TimeProvider? clock = nu
         using var connection = store.Connect();
         using var transaction = connection.BeginTransaction();
         var existed = Delete(connection, "model_policies", policy.Id);
-        using (var insert = connection.Prepare($"INSERT INTO model_policies ({PolicyColumns}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
+        using (var insert = connection.Prepare($"INSERT INTO model_policies ({PolicyColumns}, updated_at) VALUES ({Placeholders(PolicyScopeFirst + BudgetScope.PolicyDimensions.Count + 1)})"))
         {
-            insert.Bind(1, policy.Id).Bind(2, policy.Description);
-            BindScope(insert, 3, policy.Scope, withProviderAndModel: false);
-            insert.Bind(9, Json(policy.AllowedModels)).Bind(10, Json(policy.DeniedModels))
-                .Bind(11, Json(policy.AllowedProviders)).Bind(12, Json(policy.DeniedProviders))
-                .Bind(13, _clock.GetUtcNow()).Execute();
+            insert.Bind(1, policy.Id).Bind(2, policy.Description)
+                .Bind(3, Json(policy.AllowedModels)).Bind(4, Json(policy.DeniedModels))
+                .Bind(5, Json(policy.AllowedProviders)).Bind(6, Json(policy.DeniedProviders));
+            BindScope(insert, PolicyScopeFirst + 1, policy.Scope, BudgetScope.PolicyDimensions);
+            insert.Bind(PolicyScopeFirst + BudgetScope.PolicyDimensions.Count + 1, _clock.GetUtcNow()).Execute();
         }
 
         transaction.Commit();
@@ -160,28 +165,22 @@ public sealed class BudgetRepository(LedgerStore store, TimeProvider? clock = nu
         return delete.Bind(1, id).Execute() > 0;
     }
 
-    private static void BindScope(DuckDbPreparedStatement statement, int first, BudgetScope scope, bool withProviderAndModel)
+    private static string ScopeColumns(IReadOnlyList<string> dimensions) =>
+        string.Join(", ", dimensions.Select(name => CallDimensions.Named(name)!).Select(dimension => dimension.Column ?? dimension.Name));
+
+    private static string Placeholders(int count) =>
+        string.Join(", ", Enumerable.Range(1, count).Select(i => "$" + i.ToString(CultureInfo.InvariantCulture)));
+
+    private static void BindScope(DuckDbPreparedStatement statement, int first, BudgetScope scope, IReadOnlyList<string> dimensions)
     {
-        string[] names = withProviderAndModel
-            ? ["workload", "team", "feature", "user", "tenant", "environment", "provider", "model"]
-            : ["workload", "team", "feature", "user", "tenant", "environment"];
-        for (var i = 0; i < names.Length; i++)
+        for (var i = 0; i < dimensions.Count; i++)
         {
-            statement.Bind(first + i, scope[names[i]]);
+            statement.Bind(first + i, scope[dimensions[i]]);
         }
     }
 
-    private static BudgetScope ReadScope(DuckDbDataReader reader, int first, bool withProviderAndModel) => new()
-    {
-        Workload = Text(reader, first),
-        Team = Text(reader, first + 1),
-        Feature = Text(reader, first + 2),
-        User = Text(reader, first + 3),
-        Tenant = Text(reader, first + 4),
-        Environment = Text(reader, first + 5),
-        Provider = withProviderAndModel ? Text(reader, first + 6) : null,
-        Model = withProviderAndModel ? Text(reader, first + 7) : null,
-    };
+    private static BudgetScope ReadScope(DuckDbDataReader reader, int first, IReadOnlyList<string> dimensions) =>
+        BudgetScope.From(dimensions.Select((name, i) => KeyValuePair.Create(name, Text(reader, first + i))));
 
     private static void BindMoney(DuckDbPreparedStatement statement, int index, decimal? value)
     {

@@ -1,3 +1,5 @@
+using OtelLlmCost.SemanticConventions.Calls;
+
 namespace OtelLlmCost.Analytics.Budgets;
 
 /// <summary>
@@ -7,8 +9,19 @@ namespace OtelLlmCost.Analytics.Budgets;
 /// </summary>
 public sealed record BudgetScope
 {
-    /// <summary>The dimension names, in the order they are stored and printed.</summary>
-    public static IReadOnlyList<string> Dimensions { get; } = ["workload", "team", "feature", "user", "tenant", "environment", "provider", "model"];
+    /// <summary>The dimension names (<see cref="DimensionUses.BudgetScope"/>), in the order they are stored and printed.</summary>
+    public static IReadOnlyList<string> Dimensions { get; } = CallDimensions.With(DimensionUses.BudgetScope).Select(dimension => dimension.Name).ToArray();
+
+    /// <summary>A model policy's scope: the budget dimensions but the provider and model, which its allowed and denied lists name.</summary>
+    public static IReadOnlyList<string> PolicyDimensions { get; } =
+        Dimensions.Except([CallDimensions.Provider.Name, CallDimensions.Model.Name], StringComparer.Ordinal).ToArray();
+
+    /// <summary>A call's attributes as a scope (what a budget covering it must match).</summary>
+    public static BudgetScope Of(LlmCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return From(CallDimensions.With(DimensionUses.BudgetScope).Select(dimension => KeyValuePair.Create(dimension.Name, dimension.Of(call))));
+    }
 
     public string? Workload { get; init; }
 
@@ -92,8 +105,15 @@ public sealed record BudgetScope
     public bool Covers(BudgetScope call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        return Same(Workload, call.Workload) && Same(Team, call.Team) && Same(Feature, call.Feature) && Same(User, call.User)
-            && Same(Tenant, call.Tenant) && Same(Environment, call.Environment) && Same(Provider, call.Provider) && Same(Model, call.Model);
+        foreach (var name in Dimensions)
+        {
+            if (!Same(this[name], call[name]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary><c>team=search, model=gpt-4o</c>, or <c>all spend</c> for an empty scope.</summary>
@@ -101,6 +121,21 @@ public sealed record BudgetScope
     {
         var pairs = Pairs();
         return pairs.Count == 0 ? "all spend" : string.Join(", ", pairs.Select(pair => $"{pair.Key}={pair.Value}"));
+    }
+
+    /// <summary>True when every dimension set here equals the same dimension of <paramref name="call"/> (see <see cref="CallDimensions"/>).</summary>
+    public bool Covers(LlmCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        foreach (var dimension in CallDimensions.All)
+        {
+            if (dimension.Has(DimensionUses.BudgetScope) && !Same(this[dimension.Name], dimension.Of(call)))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool Same(string? required, string? actual) => required is null || string.Equals(required, actual, StringComparison.Ordinal);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using OtelLlmCost.Analytics.Spend;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Budgets;
 
@@ -16,18 +17,9 @@ public readonly record struct ScopeSpend(decimal CostUsd, long RequestsLastMinut
 /// </summary>
 public static class BudgetSpend
 {
-    /// <summary>Ledger expressions of the scope dimensions (the model is the response model, else the request model, as in rollups).</summary>
-    internal static IReadOnlyDictionary<string, string> LedgerColumns { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["workload"] = "workload",
-        ["team"] = "team",
-        ["feature"] = "feature",
-        ["user"] = "user_id",
-        ["tenant"] = "tenant",
-        ["environment"] = "environment",
-        ["provider"] = "provider",
-        ["model"] = "coalesce(nullif(response_model, ''), request_model)",
-    };
+    /// <summary>Ledger expressions of the scope dimensions (<see cref="CallDimension.Ledger"/>; the model is the one definition).</summary>
+    internal static IReadOnlyDictionary<string, string> LedgerColumns { get; } =
+        BudgetScope.Dimensions.ToDictionary(name => name, name => CallDimensions.Named(name)!.Ledger, StringComparer.Ordinal);
 
     public static readonly TimeSpan RateWindow = TimeSpan.FromMinutes(1);
 
@@ -95,7 +87,8 @@ public static class BudgetSpend
     }
 
     /// <summary>The per-user rollups carry no other dimension, so user combines with nothing there.</summary>
-    internal static bool CanUseRollups(BudgetScope scope) => scope.User is null || scope.Pairs().Count == 1;
+    internal static bool CanUseRollups(BudgetScope scope) =>
+        scope.Pairs().All(pair => CallDimensions.Named(pair.Key)!.Has(DimensionUses.Rollup)) || scope.Pairs().Count == 1;
 
     private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc), TimeSpan.Zero);
 }

@@ -1,3 +1,5 @@
+using OtelLlmCost.SemanticConventions.Calls;
+
 namespace OtelLlmCost.Analytics.Detection;
 
 /// <summary>One resolution the series are judged at: bucket width and how much history a pass reads.</summary>
@@ -22,7 +24,8 @@ public sealed class DetectionSchedule
 /// </summary>
 public sealed class DetectionOptions
 {
-    public static readonly string[] KnownDimensions = ["feature", "team", "workload", "model", "service", "environment", "provider", "tenant"];
+    /// <summary>The rollup dimensions (<see cref="DimensionUses.Rollup"/>): series are read from the rollups.</summary>
+    public static readonly string[] KnownDimensions = [.. CallDimensions.With(DimensionUses.Rollup).Select(dimension => dimension.Name)];
 
     /// <summary>Runs in the agent unless false.</summary>
     public bool Enabled { get; set; } = true;

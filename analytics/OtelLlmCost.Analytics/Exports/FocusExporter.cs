@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Exports;
 
@@ -74,7 +75,7 @@ public static class FocusExporter
             WriteLine(writer, line, columns);
             using var reader = connection.Query($"""
                 SELECT (epoch_us(start_time) // {grainMicros}) * {grainMicros} AS bucket,
-                       coalesce(provider, 'unknown') AS provider, coalesce(response_model, request_model) AS model, price_id,
+                       coalesce(provider, 'unknown') AS provider, {CallDimensions.ModelSql} AS model, price_id,
                        NULLIF(service_tier, '') AS service_tier, NULLIF(workload, '') AS workload, NULLIF(team, '') AS team,
                        NULLIF(feature, '') AS feature, NULLIF(environment, '') AS environment, NULLIF(service, '') AS service,
                        count(*)::BIGINT, max(catalog_version),

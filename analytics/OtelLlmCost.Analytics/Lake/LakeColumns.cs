@@ -35,7 +35,7 @@ internal static class LakeColumns
         ) AS rollup({HourRollupNames})
         """;
 
-    private const string HourRollupNames = "bucket_start, " + Rollups.RollupMaintainer.RollupDimensions
+    private static readonly string HourRollupNames = "bucket_start, " + Rollups.RollupMaintainer.RollupDimensions
         + ", calls, errors, unpriced_calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,"
         + " cost_usd, input_cost_usd, output_cost_usd, cache_read_cost_usd, cache_write_cost_usd, duration_ms_sum, duration_ms_max, "
         + Rollups.RollupMaintainer.RollupTrailingDimensions;

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Reconciliation;
 
@@ -48,8 +49,9 @@ public sealed record ReconcileReport(string Provider, DateOnly From, DateOnly To
 /// </summary>
 public static partial class Reconciler
 {
-    /// <summary>Ledger columns that may stand for the provider's scope.</summary>
-    public static IReadOnlyList<string> ScopeColumns { get; } = ["service", "environment", "team", "feature", "tenant", "workload"];
+    /// <summary>Ledger columns that may stand for the provider's scope: the stored rollup dimensions but the provider itself.</summary>
+    public static IReadOnlyList<string> ScopeColumns { get; } = CallDimensions.With(DimensionUses.Rollup)
+        .Where(dimension => dimension.Column is not null && dimension != CallDimensions.Provider).Select(dimension => dimension.Column!).ToArray();
 
     public static ReconcileReport Compare(DuckDbConnection ledger, ReconcileProvider provider, IReadOnlyList<ProviderLine> lines, string? scopeColumn = null)
     {
@@ -81,7 +83,7 @@ public static partial class Reconciler
         var ours = new Dictionary<(DateOnly, string, string?), Figures>();
         var scope = scopeColumn is null ? "NULL" : $"coalesce({scopeColumn}, '')";
         using (var statement = ledger.Prepare($"""
-            SELECT CAST(timezone('UTC', start_time) AS DATE) AS day, coalesce(nullif(response_model, ''), request_model, '') AS model,
+            SELECT CAST(timezone('UTC', start_time) AS DATE) AS day, coalesce({CallDimensions.ModelSql}, '') AS model,
                    {scope} AS scope, coalesce(sum(cost_usd), 0), CAST(sum(input_tokens) AS BIGINT), CAST(sum(output_tokens) AS BIGINT), count(*)
             FROM llm_calls
             WHERE provider = $1 AND start_time >= $2 AND start_time < $3

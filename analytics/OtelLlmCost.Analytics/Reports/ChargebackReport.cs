@@ -1,4 +1,5 @@
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Reports;
 
@@ -61,14 +62,14 @@ public static class ChargebackReporter
     public static ChargebackReport Build(DuckDbConnection connection, ChargebackDimension by, ReportPeriod period)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var column = by switch
+        var column = (by switch
         {
-            ChargebackDimension.Team => "team",
-            ChargebackDimension.Tenant => "tenant",
-            ChargebackDimension.Feature => "feature",
-            ChargebackDimension.CostCenter => "cost_center",
-            _ => "workload",
-        };
+            ChargebackDimension.Team => CallDimensions.Team,
+            ChargebackDimension.Tenant => CallDimensions.Tenant,
+            ChargebackDimension.Feature => CallDimensions.Feature,
+            ChargebackDimension.CostCenter => CallDimensions.CostCenter,
+            _ => CallDimensions.Workload,
+        }).Column;
         var raw = new List<(string? Key, long Calls, long Unpriced, long Input, long Output, decimal Cost)>();
         using (var statement = connection.Prepare($"""
             SELECT NULLIF({column}, '') AS key, count(*), count(*) FILTER (WHERE cost_usd IS NULL),

@@ -1,5 +1,6 @@
 using OtelLlmCost.Analytics.Budgets;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Reports;
 
@@ -76,9 +77,9 @@ public static class WeeklyReporter
         var week = new ReportPeriod(start, start.AddDays(7));
         var previous = new ReportPeriod(start.AddDays(-7), start);
         var rows = new List<Row>();
-        using (var statement = connection.Prepare("""
+        using (var statement = connection.Prepare($"""
             SELECT start_time >= $2 AS current_week, NULLIF(workload, '') AS workload, NULLIF(feature, '') AS feature,
-                   coalesce(response_model, request_model) AS model, count(*), count(*) FILTER (WHERE cost_usd IS NULL),
+                   {CallDimensions.ModelSql} AS model, count(*), count(*) FILTER (WHERE cost_usd IS NULL),
                    coalesce(sum(cost_usd), 0)
             FROM llm_calls
             WHERE start_time >= $1 AND start_time < $3

@@ -139,8 +139,8 @@ public sealed class WhatIfReporter(CostCalculator calculator)
         ArgumentNullException.ThrowIfNull(scenario);
         var lines = new Dictionary<(string?, string?), (long Calls, long Repriced, decimal Actual, decimal WhatIf)>();
         long unpriceable = 0;
-        using var statement = connection.Prepare("""
-            SELECT provider, coalesce(response_model, request_model) AS model, start_time, service_tier,
+        using var statement = connection.Prepare($"""
+            SELECT provider, {CallDimensions.ModelSql} AS model, start_time, service_tier,
                    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
                    input_audio_tokens, output_audio_tokens, input_image_tokens, output_image_tokens, cost_usd
             FROM llm_calls

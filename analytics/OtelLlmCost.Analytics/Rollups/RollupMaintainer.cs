@@ -2,6 +2,7 @@ using System.Globalization;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Rollups;
 
@@ -39,18 +40,22 @@ public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunk
 /// </summary>
 public sealed class RollupMaintainer : IDisposable
 {
-    internal const string LedgerDimensions = """
-        coalesce(service, ''), coalesce(environment, ''), coalesce(provider, ''),
-        coalesce(nullif(response_model, ''), request_model, ''), coalesce(team, ''), coalesce(feature, ''),
-        coalesce(workload, ''), coalesce(tenant, '')
-        """;
+    private static readonly CallDimension[] Leading = [.. CallDimensions.With(DimensionUses.Rollup).Where(dimension => !dimension.RollupColumnAppended)];
 
-    internal const string RollupDimensions = "service, environment, provider, model, team, feature, workload, tenant";
+    private static readonly CallDimension[] Trailing = [.. CallDimensions.With(DimensionUses.Rollup).Where(dimension => dimension.RollupColumnAppended)];
 
-    /// <summary>Dimensions added after the measures (schema version 7 appended them), so they follow the measures in every insert.</summary>
-    internal const string LedgerTrailingDimensions = "coalesce(cost_center, '')";
+    /// <summary>The rollup key values of a ledger row (<see cref="DimensionUses.Rollup"/>), '' for an unset attribute.</summary>
+    internal static readonly string LedgerDimensions = string.Join(", ", Leading.Select(dimension => $"coalesce({dimension.Ledger}, '')"));
 
-    internal const string RollupTrailingDimensions = "cost_center";
+    internal static readonly string RollupDimensions = string.Join(", ", Leading.Select(dimension => dimension.RollupColumn));
+
+    /// <summary>Dimensions added after the measures (a later schema step appended them), so they follow the measures in every insert.</summary>
+    internal static readonly string LedgerTrailingDimensions = string.Join(", ", Trailing.Select(dimension => $"coalesce({dimension.Ledger}, '')"));
+
+    internal static readonly string RollupTrailingDimensions = string.Join(", ", Trailing.Select(dimension => dimension.RollupColumn));
+
+    /// <summary>The per-user rollups' key (<see cref="DimensionUses.OwnRollup"/>).</summary>
+    private static readonly string LedgerUser = $"coalesce({CallDimensions.User.Ledger}, '')";
 
     internal const string LedgerMeasures = """
         count(*), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE cost_usd IS NULL),
@@ -331,7 +336,7 @@ public sealed class RollupMaintainer : IDisposable
             """, low, high);
         Run($"""
             INSERT INTO rollup_user_minute
-            SELECT time_bucket(INTERVAL 1 minute, start_time), coalesce(user_id, ''), {LedgerMeasures}
+            SELECT time_bucket(INTERVAL 1 minute, start_time), {LedgerUser}, {LedgerMeasures}
             FROM llm_calls {filter} GROUP BY ALL ORDER BY 1
             """, low, high);
 
@@ -397,7 +402,7 @@ public sealed class RollupMaintainer : IDisposable
             """, low, high);
         Run($"""
             INSERT INTO rollup_user_day
-            SELECT k.d, user_id, {RollupMeasures}
+            SELECT k.d, {CallDimensions.User.RollupColumn}, {RollupMeasures}
             FROM rollup_user_minute r JOIN rollup_minute_days k ON r.bucket_start = k.m
             WHERE r.bucket_start >= $1 AND r.bucket_start < $2 GROUP BY ALL ORDER BY 1
             """, low, high);

@@ -1,14 +1,19 @@
 using System.Globalization;
 using System.Text;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Spend;
 
 /// <summary>A spend question: the window, optional series interval, group-by and equality filters on rollup dimensions.</summary>
 public sealed class SpendQuery
 {
-    /// <summary>Dimensions of the attribution rollups; <c>user</c> is served by the per-user rollups and combines with no other.</summary>
-    public static IReadOnlyList<string> Dimensions { get; } = ["service", "environment", "provider", "model", "team", "feature", "workload", "tenant", "user"];
+    /// <summary>
+    /// Dimensions of the attribution rollups and those with rollups of their own (<c>user</c>, which combines with no
+    /// other), from <see cref="CallDimensions"/>.
+    /// </summary>
+    public static IReadOnlyList<string> Dimensions { get; } = CallDimensions.All
+        .Where(dimension => dimension.Has(DimensionUses.Rollup) || dimension.Has(DimensionUses.OwnRollup)).Select(dimension => dimension.Name).ToArray();
 
     public required SpendWindow Window { get; init; }
 
@@ -38,7 +43,7 @@ public sealed class SpendQuery
             throw new ArgumentException("group_by names a dimension twice.");
         }
 
-        if (UsesUsers && GroupBy.Concat(Filters.Keys).Any(name => name != "user"))
+        if (UsesUsers && GroupBy.Concat(Filters.Keys).Any(name => name != CallDimensions.User.Name))
         {
             throw new ArgumentException("user can be grouped or filtered only on its own (it has its own rollup).");
         }
@@ -57,7 +62,7 @@ public sealed class SpendQuery
         }
     }
 
-    internal bool UsesUsers => GroupBy.Contains("user") || Filters.ContainsKey("user");
+    internal bool UsesUsers => GroupBy.Concat(Filters.Keys).Any(name => CallDimensions.Named(name)?.Has(DimensionUses.OwnRollup) == true);
 
     /// <summary>Parses <c>30m</c>, <c>1h</c>, <c>1d</c> style intervals.</summary>
     public static TimeSpan ParseInterval(string text)
@@ -207,7 +212,7 @@ public static class SpendQueries
         }
 
         var columns = query.GroupBy.Select(Column).ToList();
-        var attributed = users ? new[] { "user_id" } : ["team", "feature"];
+        var attributed = users ? new[] { CallDimensions.User.RollupColumn } : [CallDimensions.Team.RollupColumn, CallDimensions.Feature.RollupColumn];
         var select = string.Join(", ", columns.Concat(attributed).Distinct(StringComparer.Ordinal));
         var sql = new StringBuilder("WITH src AS (\n");
         for (var i = 0; i < segments.Count; i++)
@@ -325,18 +330,15 @@ public static class SpendQueries
         }
 
         var unattributed = attributed.Select((column, i) => new UnattributedSpend(
-            column == "user_id" ? "user" : column, unattributedCalls[i], unattributedCost[i],
+            column == CallDimensions.User.RollupColumn ? CallDimensions.User.Name : column, unattributedCalls[i], unattributedCost[i],
             totals.CostUsd == 0 ? null : (double)(unattributedCost[i] / totals.CostUsd))).ToList();
         return new SpendResult(query.Window, interval, query.GroupBy, query.TimeZone, totals, unattributed,
             totals.Calls == 0 ? null : (double)totals.UnpricedCalls / totals.Calls, rows);
     }
 
-    private static string Column(string dimension) => dimension switch
-    {
-        "user" => "user_id",
-        _ when SpendQuery.Dimensions.Contains(dimension, StringComparer.Ordinal) => dimension,
-        _ => throw new ArgumentException($"Unknown dimension '{dimension}'."),
-    };
+    private static string Column(string dimension) => SpendQuery.Dimensions.Contains(dimension, StringComparer.Ordinal)
+        ? CallDimensions.Named(dimension)!.RollupColumn
+        : throw new ArgumentException($"Unknown dimension '{dimension}'.");
 
     /// <summary>Cuts [from, to) into the coarsest buckets of <paramref name="grains"/>[..=level] that fit inside it.</summary>
     private static void Split(DateTime from, DateTime to, List<Grain> grains, int level, TimeZoneInfo zone,

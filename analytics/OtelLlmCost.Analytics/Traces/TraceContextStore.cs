@@ -2,6 +2,7 @@ using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Schema;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Traces;
 
@@ -34,7 +35,7 @@ public sealed class TraceContextStore : IDisposable
 {
     /// <summary>The ledger columns a late fix-up may fill.</summary>
     public static IReadOnlyList<string> DimensionColumns { get; } =
-        ["environment", "team", "feature", "user_id", "tenant", "workload", "conversation_id", "agent_name"];
+        CallDimensions.With(DimensionUses.Inheritable).Select(dimension => dimension.Column!).ToArray();
 
     private const string FixupTable = "late_dimension_fixups";
 

@@ -1,6 +1,9 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using OtelLlmCost.Agent.Metrics;
+using OtelLlmCost.Analytics.Rollups;
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Tests.Metrics;
@@ -55,6 +58,65 @@ public sealed class LlmMetricsTests
         text.ShouldNotContain("trace-secret");
         scope.Collect()["otelllmcost_llm_calls_total"].ShouldHaveSingleItem().Labels.Select(label => label.Key)
             .ShouldBe(["environment", "feature", "model", "provider", "service", "status", "team", "workload"]);
+    }
+
+    [TestMethod]
+    public void RecordCommitted_Labels_AreTheDeclaredMetricDimensionsAndTheStatus()
+    {
+        using var scope = new Scope(maxLabelValues: 10);
+
+        scope.Metrics.RecordCommitted([Call("t1", cost: 1m, team: "t")]);
+
+        LlmMetrics.LabelDimensions.Length.ShouldBeLessThanOrEqualTo(LlmMetrics.MaxLabelDimensions);
+        scope.Collect()["otelllmcost_llm_cost_usd_total"].ShouldHaveSingleItem().Labels.Select(label => label.Key)
+            .ShouldBe([.. CallDimensions.With(DimensionUses.MetricLabel).Select(dimension => dimension.Name), "status"], ignoreOrder: true);
+    }
+
+    /// <summary>The label used to prefer the request model; it is the ledger's model (the response model, else the request model).</summary>
+    [TestMethod]
+    public void RecordCommitted_RequestAndResponseModelsDiffer_ModelLabelEqualsTheLedgersModel()
+    {
+        using var scope = new Scope(maxLabelValues: 10);
+        var start = new DateTime(2026, 11, 22, 10, 0, 0, DateTimeKind.Utc);
+        var call = new LlmCall
+        {
+            TraceId = "0af7651916cd43dd8448eb211c80319c", SpanId = "b7ad6b7169203331", StartTime = start, DurationMs = 100,
+            RequestModel = "gpt-4o", ResponseModel = "gpt-4o-2024-08-06", CostUsd = 1m, PricingStatus = "priced",
+        };
+        var sameAsRequest = new LlmCall
+        {
+            TraceId = "1af7651916cd43dd8448eb211c80319c", SpanId = "c7ad6b7169203331", StartTime = start, DurationMs = 100,
+            RequestModel = "gpt-4o", ResponseModel = "", CostUsd = 1m, PricingStatus = "priced",
+        };
+
+        scope.Metrics.RecordCommitted([call, sameAsRequest]);
+
+        var labels = scope.Collect()["otelllmcost_llm_calls_total"].Select(point => Label(point, "model")).ToList();
+        var directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-tests", Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var store = LedgerStore.Open(directory);
+            using (var writer = new LlmCallWriter(store))
+            {
+                writer.Write([call, sameAsRequest]).ShouldBe(2);
+            }
+
+            using (var maintainer = new RollupMaintainer(store))
+            {
+                maintainer.Update();
+            }
+
+            using var connection = store.Connect();
+            var ledger = connection.ExecuteScalar($"SELECT string_agg(m, ',' ORDER BY m) FROM (SELECT {CallDimensions.ModelSql} AS m FROM llm_calls)") as string;
+            var rollup = connection.ExecuteScalar("SELECT string_agg(model, ',' ORDER BY model) FROM rollup_minute") as string;
+            ledger.ShouldBe("gpt-4o,gpt-4o-2024-08-06");
+            rollup.ShouldBe(ledger);
+            string.Join(',', labels.Order(StringComparer.Ordinal)).ShouldBe(ledger);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [TestMethod]

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.Agent.Traces;
+using OtelLlmCost.SemanticConventions.Calls;
 using OtelLlmCost.SemanticConventions.Recognition.Attribution;
 using static OtelLlmCost.Agent.Tests.Traces.TraceSpans;
 
@@ -27,7 +28,7 @@ public sealed class AncestorDecodingTests
         root.Key.SpanId.ShouldBe(0x10UL);
         root.Parent.ShouldBe(0UL);
         root.Name.ShouldBe("POST /x");
-        root.Values![InheritedDimension.Team].ShouldBe("first-choice"); // the rule's first key wins, wherever it is on the wire
+        root.Values![InheritedDimension.SlotOf(CallDimensions.Team)].ShouldBe("first-choice"); // the rule's first key wins, wherever it is on the wire
         var child = result.Ancestors[1];
         child.Parent.ShouldBe(0x10UL);
         child.Values.ShouldBeNull();
@@ -70,9 +71,9 @@ public sealed class AncestorDecodingTests
 
         without.Ancestors[1].Values.ShouldBeNull();
         result.Ancestors.Count.ShouldBe(2);
-        result.Ancestors[0].Values![InheritedDimension.Team].ShouldBe("resource-team");
-        result.Ancestors[0].Values![InheritedDimension.Feature].ShouldBe("own-feature");
-        result.Ancestors[1].Values![InheritedDimension.Team].ShouldBe("resource-team");
-        result.Ancestors[1].Values![InheritedDimension.Feature].ShouldBe("resource-feature");
+        result.Ancestors[0].Values![InheritedDimension.SlotOf(CallDimensions.Team)].ShouldBe("resource-team");
+        result.Ancestors[0].Values![InheritedDimension.SlotOf(CallDimensions.Feature)].ShouldBe("own-feature");
+        result.Ancestors[1].Values![InheritedDimension.SlotOf(CallDimensions.Team)].ShouldBe("resource-team");
+        result.Ancestors[1].Values![InheritedDimension.SlotOf(CallDimensions.Feature)].ShouldBe("resource-feature");
     }
 }

@@ -31,8 +31,8 @@ public sealed class SavingsReporter(CostCalculator calculator, SavingsOptions op
         var weeks = new Dictionary<(string? Feature, DateTime Week), (decimal Cost, decimal Frontier)>();
         long priced = 0, unpriced = 0;
         var cost = 0m;
-        using var statement = connection.Prepare("""
-            SELECT NULLIF(feature, ''), NULLIF(team, ''), NULLIF(workload, ''), provider, coalesce(response_model, request_model),
+        using var statement = connection.Prepare($"""
+            SELECT NULLIF(feature, ''), NULLIF(team, ''), NULLIF(workload, ''), provider, {CallDimensions.ModelSql},
                    start_time, service_tier, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
                    reasoning_tokens, input_audio_tokens, output_audio_tokens, input_image_tokens, output_image_tokens, cost_usd
             FROM llm_calls

@@ -29,6 +29,14 @@ public sealed class OwnershipRule
 
     /// <summary>False (the default): only fills what the call lacks. True: replaces the call's own values.</summary>
     public bool Override { get; set; }
+
+    /// <summary>What the rule sets for one of the owned dimensions (<see cref="DimensionUses.Owned"/>); null: it leaves it.</summary>
+    internal string? Sets(CallDimension dimension) =>
+        dimension == CallDimensions.Team ? Team
+        : dimension == CallDimensions.CostCenter ? CostCenter
+        : dimension == CallDimensions.Tenant ? Tenant
+        : dimension == CallDimensions.Environment ? Environment
+        : throw new ArgumentException($"An ownership rule cannot set '{dimension}'.", nameof(dimension));
 }
 
 /// <summary>
@@ -45,10 +53,12 @@ public sealed class OwnershipMap
 
     /// <summary>Match keys that read the call itself rather than an attribute (<c>service.name</c> is read as <c>service</c>, so history matches the same).</summary>
     public static readonly IReadOnlyList<string> CallKeys =
-        ["service", "service.name", "environment", "team", "feature", "tenant", "workload", "provider", "model", "operation", "cost_center"];
+        [.. CallDimensions.With(DimensionUses.Rollup).Select(dimension => dimension.Name), "service.name", "operation"];
 
-    /// <summary>The dimensions a rule can set, in the order they are written.</summary>
-    public static readonly IReadOnlyList<string> Dimensions = ["team", "cost_center", "tenant", "environment"];
+    /// <summary>The dimensions a rule can set (<see cref="DimensionUses.Owned"/>), in the order they are written.</summary>
+    public static readonly IReadOnlyList<string> Dimensions = [.. Owned.Select(dimension => dimension.Name)];
+
+    private static IReadOnlyList<CallDimension> Owned => CallDimensions.With(DimensionUses.Owned);
 
     private readonly CompiledRule[] _rules;
 
@@ -76,10 +86,10 @@ public sealed class OwnershipMap
                 throw new OwnershipMapException($"ownership rule '{name}' matches nothing (give at least one key and pattern)");
             }
 
-            var sets = new[] { rule.Team, rule.CostCenter, rule.Tenant, rule.Environment };
+            var sets = OwnedSlots.Select(rule.Sets).ToArray();
             if (sets.All(string.IsNullOrWhiteSpace))
             {
-                throw new OwnershipMapException($"ownership rule '{name}' sets nothing (team, cost_center, tenant or environment)");
+                throw new OwnershipMapException($"ownership rule '{name}' sets nothing ({string.Join(", ", Dimensions)})");
             }
 
             var conditions = new List<(string Key, Glob Pattern)>();
@@ -249,17 +259,14 @@ public sealed class OwnershipMap
         isCallKey = true;
         switch (key)
         {
-            case "service" or "service.name": return call.Service;
-            case "environment": return call.Environment;
-            case "team": return call.Team;
-            case "feature": return call.Feature;
-            case "tenant": return call.Tenant;
-            case "workload": return call.Workload;
-            case "provider": return call.Provider;
-            case "model": return string.IsNullOrEmpty(call.ResponseModel) ? call.RequestModel : call.ResponseModel;
+            case "service.name": return call.Service;
             case "operation": return call.Operation;
-            case "cost_center": return call.CostCenter;
             default:
+                if (CallDimensions.Named(key) is { } dimension && dimension.Has(DimensionUses.Rollup))
+                {
+                    return dimension.Of(call);
+                }
+
                 isCallKey = false;
                 return null;
         }
@@ -278,24 +285,11 @@ public sealed class OwnershipMap
         return -1;
     }
 
-    private static string? Get(LlmCall call, int dimension) => dimension switch
-    {
-        0 => call.Team,
-        1 => call.CostCenter,
-        2 => call.Tenant,
-        _ => call.Environment,
-    };
+    private static readonly CallDimension[] OwnedSlots = [.. Owned];
 
-    private static void Set(LlmCall call, int dimension, string? value)
-    {
-        switch (dimension)
-        {
-            case 0: call.Team = value; break;
-            case 1: call.CostCenter = value; break;
-            case 2: call.Tenant = value; break;
-            default: call.Environment = value; break;
-        }
-    }
+    private static string? Get(LlmCall call, int dimension) => OwnedSlots[dimension].Of(call);
+
+    private static void Set(LlmCall call, int dimension, string? value) => OwnedSlots[dimension].Set(call, value);
 
     private sealed record CompiledRule(string Name, (string Key, Glob Pattern)[] Conditions, string?[] Sets, bool Override);
 

@@ -101,7 +101,7 @@ public sealed class LedgerStoreTests
         using var connection = store.Connect();
         using var reader = connection.Query("SELECT * FROM llm_calls");
         reader.Read().ShouldBeTrue();
-        reader.GetString(reader.GetOrdinal("trace_id")).ShouldBe(call.TraceId);
+        reader.GetString(reader.GetOrdinal("trace_id")).ShouldBe(call.TraceId.ToString());
         reader.GetDateTime(reader.GetOrdinal("start_time")).ShouldBe(call.StartTime);
         reader.GetString(reader.GetOrdinal("response_model")).ShouldBe("gpt-4o-2024-08-06");
         reader.GetInt64(reader.GetOrdinal("input_tokens")).ShouldBe(call.Usage.InputTokens);

@@ -224,7 +224,7 @@ internal sealed class OtlpTraceDecoder
         SpanSnapshot span;
         try
         {
-            span = MaterializeSpan(message, context.GetTraceIdText(traceId), spanId, parentSpanId, attributeCount, context.GetResourceAttributes(this, resource), context.GetScope(this, scope));
+            span = MaterializeSpan(message, traceId, spanId, parentSpanId, attributeCount, context.GetResourceAttributes(this, resource), context.GetScope(this, scope));
         }
         catch (OtlpSpanRejectedException e)
         {
@@ -237,7 +237,7 @@ internal sealed class OtlpTraceDecoder
 
     private SpanSnapshot MaterializeSpan(
         ReadOnlySpan<byte> message,
-        string traceId,
+        ReadOnlySpan<byte> traceId,
         ReadOnlySpan<byte> spanId,
         ReadOnlySpan<byte> parentSpanId,
         int attributeCount,
@@ -296,9 +296,9 @@ internal sealed class OtlpTraceDecoder
 
         return new SpanSnapshot
         {
-            TraceId = traceId,
-            SpanId = Convert.ToHexStringLower(spanId),
-            ParentSpanId = parentSpanId.IsEmpty ? null : Convert.ToHexStringLower(parentSpanId),
+            TraceId = TraceId.FromBytes(traceId),
+            SpanId = SpanId.FromBytes(spanId),
+            ParentSpanId = SpanId.ParentFromBytes(parentSpanId),
             Name = name,
             Kind = kind,
             StartTimeUnixNano = start,
@@ -707,27 +707,11 @@ internal sealed class OtlpTraceDecoder
         };
     }
 
-    /// <summary>
-    /// The resource and scope of the spans being walked, materialized at most once per group; and the last trace
-    /// id's text, since the spans of one trace usually travel together.
-    /// </summary>
+    /// <summary>The resource and scope of the spans being walked, materialized at most once per group.</summary>
     private sealed class GroupContext
     {
-        private readonly byte[] _lastTraceId = new byte[SpanIds.TraceIdLength];
-        private string? _lastTraceIdText;
         private IReadOnlyList<SpanAttribute>? _resourceAttributes;
         private (string? Name, string? Version)? _scope;
-
-        public string GetTraceIdText(ReadOnlySpan<byte> traceId)
-        {
-            if (_lastTraceIdText is null || !traceId.SequenceEqual(_lastTraceId))
-            {
-                traceId.CopyTo(_lastTraceId);
-                _lastTraceIdText = Convert.ToHexStringLower(traceId);
-            }
-
-            return _lastTraceIdText;
-        }
 
         public void ResetScope() => _scope = null;
 

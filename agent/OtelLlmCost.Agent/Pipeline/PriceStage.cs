@@ -1,10 +1,11 @@
 using System.Diagnostics.Metrics;
 using OtelLlmCost.Pricing.Cost;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Pipeline;
 
 /// <summary>Prices each call from the catalog (<see cref="CostCalculator"/>), counted by pricing status.</summary>
-internal sealed class PriceStage : ICallStage
+internal sealed class PriceStage : IPerCallStage
 {
     private readonly CostCalculator _calculator;
     private readonly Counter<long> _callsByStatus;
@@ -16,12 +17,9 @@ internal sealed class PriceStage : ICallStage
             "LLM calls recognized, by pricing status (priced, unpriced_model, no_usage, ...).");
     }
 
-    public void Process(CallBatch batch)
+    public void Process(LlmCall call, CallBatch batch)
     {
-        foreach (var call in batch.Calls)
-        {
-            _calculator.Price(call);
-            _callsByStatus.Add(1, new KeyValuePair<string, object?>("pricing_status", call.PricingStatus));
-        }
+        _calculator.Price(call);
+        _callsByStatus.Add(1, new KeyValuePair<string, object?>("pricing_status", call.PricingStatus));
     }
 }

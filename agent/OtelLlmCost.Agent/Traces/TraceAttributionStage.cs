@@ -24,9 +24,11 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
         _keys = keys;
         _writer = writer;
         _clock = clock;
+        SpanVisitor = new AncestorSpanVisitor(keys);
     }
 
-    public AncestorKeys Keys => _keys;
+    /// <summary>Registered with the decoder at composition: it keeps each request's non-candidate spans as ancestors.</summary>
+    public AncestorSpanVisitor SpanVisitor { get; }
 
     public void Process(CallBatch batch) => batch.SetState(this, IndexAndResolve(batch.Request, batch.Calls));
 
@@ -52,7 +54,7 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
     {
         var index = _index;
         var keys = _keys;
-        var records = batch.Ancestors;
+        IReadOnlyList<AncestorRecord> records = batch.VisitedBy<List<AncestorRecord>>(SpanVisitor) ?? [];
         Dictionary<SpanKey, string>? rootNames = null;
 
         // Candidate spans that are not calls (agent runs, workflows, chains) are ancestors too.

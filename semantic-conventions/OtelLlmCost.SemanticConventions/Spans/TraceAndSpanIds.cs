@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace OtelLlmCost.SemanticConventions.Spans;
 
@@ -14,6 +16,7 @@ namespace OtelLlmCost.SemanticConventions.Spans;
 /// Text that is not 32 hex digits (hand-written ids in tests and tools, rows migrated from text) is named by the
 /// leading bits of its MD5, the same rule the ledger's migration applies in SQL, so such an id is stable.
 /// </remarks>
+[JsonConverter(typeof(HexIdJsonConverter))]
 public readonly record struct TraceId(ulong High, ulong Low)
 {
     public const int ByteLength = 16;
@@ -53,6 +56,7 @@ public readonly record struct TraceId(ulong High, ulong Low)
 }
 
 /// <summary>An 8-byte OTLP span id, kept binary like <see cref="TraceId"/>; <see cref="ToString"/> is 16 lower-case hex characters.</summary>
+[JsonConverter(typeof(HexIdJsonConverter))]
 public readonly record struct SpanId(ulong Value)
 {
     public const int ByteLength = 8;
@@ -88,4 +92,22 @@ public readonly record struct SpanId(ulong Value)
 #pragma warning disable CA5351 // MD5 names an id that was not hex; it protects nothing.
     internal static byte[] Md5(string text) => MD5.HashData(Encoding.UTF8.GetBytes(text));
 #pragma warning restore CA5351
+}
+
+/// <summary>JSON renders ids as their hex text, as OTLP/JSON and the API do.</summary>
+internal sealed class HexIdJsonConverter : JsonConverterFactory
+{
+    public override bool CanConvert(Type typeToConvert) => typeToConvert == typeof(TraceId) || typeToConvert == typeof(SpanId);
+
+    public override JsonConverter? CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        typeToConvert == typeof(TraceId) ? new Converter<TraceId>(TraceId.Parse) : new Converter<SpanId>(SpanId.Parse);
+
+    private sealed class Converter<T>(Func<string, T> parse) : JsonConverter<T>
+        where T : struct
+    {
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            parse(reader.GetString() ?? throw new JsonException("an id must be a string"));
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
+    }
 }

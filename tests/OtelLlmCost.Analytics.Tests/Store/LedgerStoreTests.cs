@@ -138,7 +138,7 @@ public sealed class LedgerStoreTests
 
         using var connection = store.Connect();
         connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(1L);
-        connection.ExecuteScalar("SELECT span_id FROM llm_calls").ShouldBe(inner.SpanId);
+        connection.ExecuteScalar("SELECT span_id FROM llm_calls").ShouldBe(inner.SpanId.ToString());
         writer.StackedDuplicates.ShouldBeGreaterThan(0);
     }
 
@@ -152,7 +152,7 @@ public sealed class LedgerStoreTests
         writer.Write([inner]).ShouldBe(1);
         writer.Write([outer]).ShouldBe(0);
         using var connection = store.Connect();
-        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId);
+        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId.ToString());
     }
 
     [TestMethod]
@@ -172,7 +172,7 @@ public sealed class LedgerStoreTests
         }
 
         using var connection = store.Connect();
-        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId);
+        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId.ToString());
     }
 
     [TestMethod]

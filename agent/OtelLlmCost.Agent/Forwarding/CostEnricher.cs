@@ -71,7 +71,7 @@ internal sealed class CostEnricher
                 scratch.Clear();
                 if (rewriteChild(child, calls, scratch))
                 {
-                    WriteField(output, field, scratch.WrittenSpan);
+                    ProtobufWriter.WriteBytesField(output, field, scratch.WrittenSpan);
                     changed = true;
                     continue;
                 }
@@ -263,27 +263,6 @@ internal sealed class CostEnricher
         var keyValue = new ProtobufWriter();
         keyValue.WriteStringField(F.KeyValue.Key, key);
         keyValue.WriteMessageField(F.KeyValue.Value, value);
-        WriteField(output, F.Span.Attributes, keyValue.WrittenSpan);
-    }
-
-    private static void WriteField(ArrayBufferWriter<byte> output, int field, ReadOnlySpan<byte> payload)
-    {
-        WriteVarint(output, ((ulong)(uint)field << 3) | (uint)WireType.LengthDelimited);
-        WriteVarint(output, (ulong)payload.Length);
-        output.Write(payload);
-    }
-
-    private static void WriteVarint(ArrayBufferWriter<byte> output, ulong value)
-    {
-        var span = output.GetSpan(10);
-        var i = 0;
-        while (value >= 0x80)
-        {
-            span[i++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[i++] = (byte)value;
-        output.Advance(i);
+        ProtobufWriter.WriteBytesField(output, F.Span.Attributes, keyValue.WrittenSpan);
     }
 }

@@ -90,7 +90,7 @@ internal sealed partial class OtlpForwarder : ICommittedCallsObserver, IAsyncDis
         Dictionary<SpanKey, LlmCall>? costs = null;
         foreach (var call in calls)
         {
-            (costs ??= new Dictionary<SpanKey, LlmCall>(calls.Count))[SpanKey.FromHex(call.TraceId, call.SpanId)] = call;
+            (costs ??= new Dictionary<SpanKey, LlmCall>(calls.Count))[SpanKey.Of(call.TraceId, call.SpanId)] = call;
         }
 
         var item = new Item(batch.Body.ToArray(), (IReadOnlyDictionary<SpanKey, LlmCall>?)costs ?? new Dictionary<SpanKey, LlmCall>(), batch.TotalSpanCount);

@@ -192,8 +192,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
             };
             application.Use(application.Services.GetRequiredService<ClientErrorLog>().InvokeAsync);
             application.Use(host.KeepListenersApart);
-            OtlpHttpReceiver.Map(application, options.Otlp, pipeline);
-            OtlpGrpcReceiver.Map(application, options.Otlp, pipeline);
+            var spanVisitors = IngestComposition.SpanVisitors(traces, application.Services);
+            OtlpHttpReceiver.Map(application, options.Otlp, pipeline, spanVisitors);
+            OtlpGrpcReceiver.Map(application, options.Otlp, pipeline, spanVisitors);
             ApiEndpoints.Map(application);
             application.MapAgentTelemetry();
             // Unhealthy only while the ledger must be reopened (a commit failed halfway, DuckDB invalidated it): the writer

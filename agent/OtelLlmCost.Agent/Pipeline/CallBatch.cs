@@ -1,5 +1,8 @@
+using System.Globalization;
+using System.Text;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.SemanticConventions.Calls;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Agent.Pipeline;
 
@@ -11,6 +14,8 @@ namespace OtelLlmCost.Agent.Pipeline;
 internal sealed class CallBatch(TraceBatch request)
 {
     private Dictionary<object, object>? _state;
+    private HashSet<(TraceId, SpanId)>? _rejected;
+    private StringBuilder? _rejectedMessage;
 
     public TraceBatch Request { get; } = request;
 
@@ -22,4 +27,32 @@ internal sealed class CallBatch(TraceBatch request)
 
     public T? GetState<T>(object owner)
         where T : class => _state is not null && _state.TryGetValue(owner, out var state) ? (T)state : null;
+
+    /// <summary>Spans a stage rejected (a permanent problem in that span alone); answered as partial success.</summary>
+    public int RejectedSpanCount => _rejected?.Count ?? 0;
+
+    /// <summary>Why, for <c>partial_success.error_message</c> (the first few reasons); null when nothing was rejected.</summary>
+    public string? RejectedMessage => _rejectedMessage?.ToString();
+
+    /// <summary>Rejects one span (and the calls made of it) for good, with the reason; the rest of the batch goes on.</summary>
+    public void Reject(TraceId traceId, SpanId spanId, string reason)
+    {
+        if (!(_rejected ??= []).Add((traceId, spanId)) || _rejected.Count > TraceDecodeResult.MaxRejectedSpansKept)
+        {
+            return;
+        }
+
+        _rejectedMessage ??= new StringBuilder();
+        _rejectedMessage.Append(_rejectedMessage.Length == 0 ? "" : "; ")
+            .Append(CultureInfo.InvariantCulture, $"span '{spanId}' of trace '{traceId}': {reason}");
+    }
+
+    /// <summary>Drops the calls of rejected spans (the chain does so after each stage).</summary>
+    public void RemoveRejectedCalls()
+    {
+        if (_rejected is not null)
+        {
+            Calls.RemoveAll(call => _rejected.Contains((call.TraceId, call.SpanId)));
+        }
+    }
 }

@@ -18,7 +18,7 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 {
     public const string MeterName = "OtelLlmCost.Agent";
 
-    private readonly IReadOnlyList<ICallStage> _stages;
+    private readonly IReadOnlyList<StageRunner> _stages;
     private readonly IReadOnlyList<ICommittedCallsObserver> _observers;
     private readonly GroupCommitLedgerWriter _writer;
     private readonly ILogger _logger;
@@ -32,18 +32,17 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
         GroupCommitLedgerWriter writer,
         IReadOnlyList<ICommittedCallsObserver> observers,
         ILogger logger,
-        IMeterFactory? meterFactory = null,
-        Traces.AncestorKeys? ancestorKeys = null)
+        IMeterFactory? meterFactory = null)
     {
         _writer = writer;
         _observers = observers;
         _logger = logger;
-        AncestorKeys = ancestorKeys;
 
         // A factory owns the meters it creates; only a meter made here is disposed here.
         _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        _stages = stages(_meter);
+        var failures = StageRunner.CreateFailureCounter(_meter);
+        _stages = [.. stages(_meter).Select(stage => new StageRunner(stage, failures))];
         _ackLatency = _meter.CreateHistogram<double>("otelllmcost.pipeline.commit_wait", "s",
             "Time from a batch entering the ledger queue to its commit (the acknowledgement delay).");
     }
@@ -53,26 +52,42 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 
     public bool IsSaturated => _writer.IsFull;
 
-    /// <summary>The keys the decoder reports ancestors' values of (trace-aware attribution), or null when it is off.</summary>
-    public Traces.AncestorKeys? AncestorKeys { get; }
-
     public IReadOnlyList<ICommittedCallsObserver> Observers => _observers;
+
+    /// <summary>The stages, in the order they run.</summary>
+    public IReadOnlyList<ICallStage> Stages => [.. _stages.Select(runner => runner.Stage)];
 
     public async ValueTask<ConsumeResult> ConsumeAsync(TraceBatch request, CancellationToken cancellationToken)
     {
         var batch = new CallBatch(request);
-        foreach (var stage in _stages)
+        try
         {
-            stage.Process(batch);
+            foreach (var stage in _stages)
+            {
+                stage.Run(batch);
+            }
+        }
+        catch (StageInfrastructureException e)
+        {
+            LogStageFailed(_logger, e.InnerException ?? e, e.Message);
+            return e.KnownTransient
+                ? ConsumeResult.Unavailable(e.Message + "; retry later", UnavailableRetryAfter)
+                : ConsumeResult.Failed(e.Message + "; retry", retryable: true);
+        }
+        catch (StagePermanentException e)
+        {
+            LogStageRejected(_logger, e.InnerException ?? e, e.Message);
+            return ConsumeResult.Failed(e.Message, retryable: false);
         }
 
         var result = await CommitAsync(batch.Calls, cancellationToken).ConfigureAwait(false);
-        if (result.Outcome == ConsumeOutcome.Accepted)
+        if (result.Outcome != ConsumeOutcome.Accepted)
         {
-            Notify(batch);
+            return result;
         }
 
-        return result;
+        Notify(batch);
+        return batch.RejectedSpanCount == 0 ? result : ConsumeResult.AcceptedWithRejections(batch.RejectedSpanCount, batch.RejectedMessage);
     }
 
     private void Notify(CallBatch batch)
@@ -140,6 +155,12 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
             _meter.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A pipeline stage met an infrastructure fault; the export was refused as retryable: {Reason}")]
+    private static partial void LogStageFailed(ILogger logger, Exception exception, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A pipeline stage failed on a batch's data; the export was rejected for good: {Reason}")]
+    private static partial void LogStageRejected(ILogger logger, Exception exception, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The committed-calls observer {Observer} failed on a batch of {Count} calls; the export is still acknowledged (its rows are committed)")]
     private static partial void LogObserverFailed(ILogger logger, Exception exception, string observer, int count);

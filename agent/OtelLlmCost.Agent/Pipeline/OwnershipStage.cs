@@ -8,23 +8,26 @@ namespace OtelLlmCost.Agent.Pipeline;
 /// Fills what attributes, the ingest token and trace inheritance left empty (team, cost center, tenant, environment)
 /// from the ownership map; it runs after every other source of attribution has spoken.
 /// </summary>
-internal sealed class OwnershipStage(OwnershipMap map) : ICallStage
+internal sealed class OwnershipStage(OwnershipMap map) : IPerCallStage
 {
-    public void Process(CallBatch batch)
+    public void Process(LlmCall call, CallBatch batch)
     {
         // Calls are in the order of the spans they came from, so each call's span is found by walking both lists once.
         var spans = batch.Request.Spans;
-        var next = 0;
-        foreach (var call in batch.Calls)
+        var cursor = batch.GetState<SpanCursor>(this) ?? new SpanCursor();
+        batch.SetState(this, cursor);
+        while (cursor.Next < spans.Count && !IsSpanOf(spans[cursor.Next], call))
         {
-            while (next < spans.Count && !IsSpanOf(spans[next], call))
-            {
-                next++;
-            }
-
-            var span = next < spans.Count ? spans[next] : null;
-            map.ApplyAndExplain(call, key => span is null ? null : AttributeOf(span, key));
+            cursor.Next++;
         }
+
+        var span = cursor.Next < spans.Count ? spans[cursor.Next] : null;
+        map.ApplyAndExplain(call, key => span is null ? null : AttributeOf(span, key));
+    }
+
+    private sealed class SpanCursor
+    {
+        public int Next { get; set; }
     }
 
     private static bool IsSpanOf(SpanSnapshot span, LlmCall call) => span.SpanId == call.SpanId && span.TraceId == call.TraceId;

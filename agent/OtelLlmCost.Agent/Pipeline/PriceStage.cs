@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using OtelLlmCost.Agent.PriceUpdates;
 using OtelLlmCost.Pricing.Cost;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Pipeline;
 
@@ -8,7 +9,7 @@ namespace OtelLlmCost.Agent.Pipeline;
 /// Prices each call from the catalog in force (<see cref="CostCalculator"/>), counted by pricing status. The calculator
 /// is taken once per batch, so a price update swapping the catalog never prices one batch with two versions.
 /// </summary>
-internal sealed class PriceStage : ICallStage
+internal sealed class PriceStage : IPerCallStage
 {
     private readonly LivePrices _prices;
     private readonly Counter<long> _callsByStatus;
@@ -20,13 +21,16 @@ internal sealed class PriceStage : ICallStage
             "LLM calls recognized, by pricing status (priced, unpriced_model, no_usage, ...).");
     }
 
-    public void Process(CallBatch batch)
+    public void Process(LlmCall call, CallBatch batch)
     {
-        var calculator = _prices.Calculator;
-        foreach (var call in batch.Calls)
+        var calculator = batch.GetState<CostCalculator>(this);
+        if (calculator is null)
         {
-            calculator.Price(call);
-            _callsByStatus.Add(1, new KeyValuePair<string, object?>("pricing_status", call.PricingStatus));
+            calculator = _prices.Calculator;
+            batch.SetState(this, calculator);
         }
+
+        calculator.Price(call);
+        _callsByStatus.Add(1, new KeyValuePair<string, object?>("pricing_status", call.PricingStatus));
     }
 }

@@ -1,10 +1,11 @@
 using System.Diagnostics.Metrics;
 using OtelLlmCost.SemanticConventions.Recognition;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Agent.Pipeline;
 
 /// <summary>Candidate spans to LLM calls (<see cref="LlmCallRecognizer"/>), counted by recognition outcome.</summary>
-internal sealed class RecognizeStage : ICallStage
+internal sealed class RecognizeStage : ISpanStage
 {
     private readonly LlmCallRecognizer _recognizer;
     private readonly Counter<long> _spansClassified;
@@ -16,26 +17,22 @@ internal sealed class RecognizeStage : ICallStage
             "Candidate spans by recognition outcome (llm_call, wrapper, not_llm).");
     }
 
-    public void Process(CallBatch batch)
+    public void Process(SpanSnapshot span, CallBatch batch)
     {
-        var workload = batch.Request.Workload;
-        foreach (var span in batch.Request.Spans)
+        var result = _recognizer.Recognize(span);
+        _spansClassified.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeName(result.Outcome)));
+        if (result.Outcome != RecognitionOutcome.LlmCall || result.Call is not { } call)
         {
-            var result = _recognizer.Recognize(span);
-            _spansClassified.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeName(result.Outcome)));
-            if (result.Outcome != RecognitionOutcome.LlmCall || result.Call is not { } call)
-            {
-                continue;
-            }
-
-            // An ingest token names the workload for everything sent with it; it outranks span attributes.
-            if (workload is not null)
-            {
-                call.Workload = workload;
-            }
-
-            batch.Calls.Add(call);
+            return;
         }
+
+        // An ingest token names the workload for everything sent with it; it outranks span attributes.
+        if (batch.Request.Workload is { } workload)
+        {
+            call.Workload = workload;
+        }
+
+        batch.Calls.Add(call);
     }
 
     private static string OutcomeName(RecognitionOutcome outcome) => outcome switch

@@ -61,7 +61,7 @@ internal sealed class AncestorIndex
     /// <inheritdoc cref="AncestorIndexShard.Resolve"/>
     public TraceWalk Resolve(LlmCall call, string? spanName)
     {
-        var walk = _shards[Shard(SpanKey.FromHex(call.TraceId, call.SpanId))].Resolve(call, spanName);
+        var walk = _shards[Shard(SpanKey.Of(call.TraceId, call.SpanId))].Resolve(call, spanName);
         return walk;
     }
 

@@ -122,8 +122,8 @@ internal sealed class AncestorIndexShard
     /// </summary>
     public TraceWalk Resolve(LlmCall call, string? spanName)
     {
-        var key = SpanKey.FromHex(call.TraceId, call.SpanId);
-        var walk = new TraceWalk(call.TraceId, call.SpanId, key);
+        var key = SpanKey.Of(call.TraceId, call.SpanId);
+        var walk = new TraceWalk(key);
         for (var slot = 0; slot < InheritedDimension.Count; slot++)
         {
             if ((_allowedMask & (1 << slot)) != 0 && string.IsNullOrEmpty(InheritedDimension.Get(call, slot)))
@@ -132,7 +132,7 @@ internal sealed class AncestorIndexShard
             }
         }
 
-        var parent = SpanKey.ParseSpanId(call.ParentSpanId);
+        var parent = SpanKey.ParentOf(call.ParentSpanId);
         lock (_lock)
         {
             var now = _clock.GetUtcNow().UtcTicks;
@@ -369,16 +369,7 @@ internal sealed class TraceWalk
     private readonly string?[] _values = new string?[InheritedDimension.Count];
     private readonly string?[] _from = new string?[InheritedDimension.Count];
 
-    public TraceWalk(string traceId, string spanId, SpanKey key)
-    {
-        TraceId = traceId;
-        SpanId = spanId;
-        Key = key;
-    }
-
-    public string TraceId { get; }
-
-    public string SpanId { get; }
+    public TraceWalk(SpanKey key) => Key = key;
 
     public SpanKey Key { get; }
 
@@ -438,8 +429,8 @@ internal sealed class TraceWalk
     public bool HasContext => InheritedAny || RootSpan != 0 || AgentRunSpan != 0;
 
     public TraceContextRow ToRow(bool late) => new(
-        TraceId,
-        SpanId,
+        Key.Trace.ToString(),
+        SpanKey.SpanHex(Key.SpanId),
         RootSpan == 0 ? null : SpanKey.SpanHex(RootSpan),
         RootName,
         AgentRunSpan == 0 ? null : SpanKey.SpanHex(AgentRunSpan),

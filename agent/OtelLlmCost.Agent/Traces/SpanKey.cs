@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Agent.Traces;
 
@@ -16,15 +17,13 @@ internal readonly record struct SpanKey(ulong TraceHigh, ulong TraceLow, ulong S
     public static ulong ParentFromBytes(ReadOnlySpan<byte> parentSpanId) =>
         parentSpanId.Length == 8 ? BinaryPrimitives.ReadUInt64BigEndian(parentSpanId) : 0;
 
-    /// <summary>From lower-case hex ids (as in <c>SpanSnapshot</c> and <c>LlmCall</c>).</summary>
-    public static SpanKey FromHex(string traceId, string spanId) => new(
-        ulong.Parse(traceId.AsSpan(0, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture),
-        ulong.Parse(traceId.AsSpan(16, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture),
-        ParseSpanId(spanId));
+    /// <summary>From the ids of a <c>SpanSnapshot</c> or an <c>LlmCall</c>.</summary>
+    public static SpanKey Of(TraceId traceId, SpanId spanId) => new(traceId.High, traceId.Low, spanId.Value);
 
-    public static ulong ParseSpanId(string? spanId) => string.IsNullOrEmpty(spanId)
-        ? 0
-        : ulong.Parse(spanId, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+    /// <summary>A parent's span id; 0 when the span is a root.</summary>
+    public static ulong ParentOf(SpanId? parentSpanId) => parentSpanId?.Value ?? 0;
+
+    public TraceId Trace => new(TraceHigh, TraceLow);
 
     public SpanKey WithSpan(ulong spanId) => new(TraceHigh, TraceLow, spanId);
 

@@ -24,9 +24,11 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
         _keys = keys;
         _writer = writer;
         _clock = clock;
+        SpanVisitor = new AncestorSpanVisitor(keys);
     }
 
-    public AncestorKeys Keys => _keys;
+    /// <summary>Registered with the decoder at composition: it keeps each request's non-candidate spans as ancestors.</summary>
+    public AncestorSpanVisitor SpanVisitor { get; }
 
     public void Process(CallBatch batch) => batch.SetState(this, IndexAndResolve(batch.Request, batch.Calls));
 
@@ -52,18 +54,18 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
     {
         var index = _index;
         var keys = _keys;
-        var records = batch.Ancestors;
-        Dictionary<(string TraceId, string SpanId), string>? rootNames = null;
+        IReadOnlyList<AncestorRecord> records = batch.VisitedBy<List<AncestorRecord>>(SpanVisitor) ?? [];
+        Dictionary<SpanKey, string>? rootNames = null;
 
         // Candidate spans that are not calls (agent runs, workflows, chains) are ancestors too.
         if (batch.Spans.Count > calls.Count)
         {
             // Span ids are unique only within a trace: two traces may reuse one, so spans are keyed by both ids.
-            var callSpans = new HashSet<(string, string)>(calls.Select(call => (call.TraceId, call.SpanId)));
+            var callSpans = new HashSet<SpanKey>(calls.Select(call => SpanKey.Of(call.TraceId, call.SpanId)));
             List<AncestorRecord>? extra = null;
             foreach (var span in batch.Spans)
             {
-                if (!callSpans.Contains((span.TraceId, span.SpanId)))
+                if (!callSpans.Contains(SpanKey.Of(span.TraceId, span.SpanId)))
                 {
                     (extra ??= new List<AncestorRecord>(records)).Add(RecordOf(span, keys));
                 }
@@ -81,7 +83,7 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
             if (call.ParentSpanId is null)
             {
                 rootNames ??= RootNames(batch.Spans);
-                name = rootNames.GetValueOrDefault((call.TraceId, call.SpanId));
+                name = rootNames.GetValueOrDefault(SpanKey.Of(call.TraceId, call.SpanId));
             }
 
             walks.Add(index.Resolve(call, name));
@@ -91,12 +93,12 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
     }
 
     // A request may repeat a span (a client retrying inside one request): the first one names it.
-    private static Dictionary<(string TraceId, string SpanId), string> RootNames(IReadOnlyList<SpanSnapshot> spans)
+    private static Dictionary<SpanKey, string> RootNames(IReadOnlyList<SpanSnapshot> spans)
     {
-        var names = new Dictionary<(string TraceId, string SpanId), string>(spans.Count);
+        var names = new Dictionary<SpanKey, string>(spans.Count);
         foreach (var span in spans)
         {
-            names.TryAdd((span.TraceId, span.SpanId), span.Name);
+            names.TryAdd(SpanKey.Of(span.TraceId, span.SpanId), span.Name);
         }
 
         return names;
@@ -110,8 +112,7 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
             if (record.Outcome is { } outcome)
             {
                 now ??= _clock.GetUtcNow().UtcDateTime;
-                var traceId = $"{record.Key.TraceHigh:x16}{record.Key.TraceLow:x16}";
-                _writer.Offer(new OutcomeRow(traceId, SpanKey.SpanHex(record.Key.SpanId), outcome, now.Value));
+                _writer.Offer(new OutcomeRow(record.Key.Trace.ToString(), SpanKey.SpanHex(record.Key.SpanId), outcome, now.Value));
             }
         }
     }
@@ -168,6 +169,6 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
         }
 
         var name = isAgentRun ? agentName ?? span.Name : span.ParentSpanId is null ? span.Name : null;
-        return new AncestorRecord(SpanKey.FromHex(span.TraceId, span.SpanId), SpanKey.ParseSpanId(span.ParentSpanId), values, name, isAgentRun, outcome);
+        return new AncestorRecord(SpanKey.Of(span.TraceId, span.SpanId), SpanKey.ParentOf(span.ParentSpanId), values, name, isAgentRun, outcome);
     }
 }

@@ -4,6 +4,7 @@ using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Pricing.Cost;
 using OtelLlmCost.SemanticConventions.Calls;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Analytics.Repricing;
 
@@ -55,7 +56,7 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
     {
         using var connection = store.Connect();
         var lines = new Dictionary<(string, string), LineTotals>();
-        var changes = new List<(string TraceId, string SpanId, CostBreakdown Cost)>();
+        var changes = new List<(TraceId TraceId, SpanId SpanId, CostBreakdown Cost)>();
         using (var select = connection.Prepare("""
             SELECT trace_id, span_id, start_time, provider, request_model, response_model, service_tier, server_address,
                    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
@@ -140,7 +141,7 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
         return new RepriceReport(calculator.Catalog.Version, from, to, dryRun, report);
     }
 
-    private void Write(DuckDbConnection connection, List<(string TraceId, string SpanId, CostBreakdown Cost)> changes)
+    private void Write(DuckDbConnection connection, List<(TraceId TraceId, SpanId SpanId, CostBreakdown Cost)> changes)
     {
         using var transaction = connection.BeginTransaction();
         connection.Execute($"""

@@ -1,3 +1,5 @@
+using OtelLlmCost.SemanticConventions.Spans;
+
 namespace OtelLlmCost.SemanticConventions.Calls;
 
 /// <summary>
@@ -7,11 +9,12 @@ namespace OtelLlmCost.SemanticConventions.Calls;
 public sealed class LlmCall
 {
     // identity
-    public required string TraceId { get; init; }
+    /// <summary>Binary from the decoder to the ledger row; <c>ToString()</c> gives the hex text.</summary>
+    public required TraceId TraceId { get; init; }
 
-    public required string SpanId { get; init; }
+    public required SpanId SpanId { get; init; }
 
-    public string? ParentSpanId { get; init; }
+    public SpanId? ParentSpanId { get; init; }
 
     /// <summary>UTC start of the span.</summary>
     public DateTime StartTime { get; init; }

@@ -91,7 +91,7 @@ public sealed class LlmCallRecognizer
         {
             TraceId = span.TraceId,
             SpanId = span.SpanId,
-            ParentSpanId = string.IsNullOrEmpty(span.ParentSpanId) ? null : span.ParentSpanId,
+            ParentSpanId = span.ParentSpanId,
             StartTime = ToUtc(span.StartTimeUnixNano),
             DurationMs = span.EndTimeUnixNano > span.StartTimeUnixNano ? (span.EndTimeUnixNano - span.StartTimeUnixNano) / 1_000_000.0 : 0,
             Dialect = dialect,

@@ -26,7 +26,7 @@ public static class StackedCalls
     public static string? DedupeKey(LlmCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        return string.IsNullOrEmpty(call.ResponseId) ? null : string.Concat(call.TraceId, "/", call.ResponseId);
+        return string.IsNullOrEmpty(call.ResponseId) ? null : string.Concat(call.TraceId.ToString(), "/", call.ResponseId);
     }
 
     /// <summary>
@@ -66,7 +66,7 @@ public static class StackedCalls
             return candidateContained;
         }
 
-        return string.CompareOrdinal(candidate.SpanId, existing.SpanId) < 0;
+        return candidate.SpanId.Value < existing.SpanId.Value;
     }
 
     private static bool Contains(LlmCall outer, LlmCall inner)

@@ -34,14 +34,12 @@ public sealed class SpanEvent
 /// </summary>
 public sealed class SpanSnapshot
 {
-    /// <summary>Lower-case hex, 32 characters.</summary>
-    public required string TraceId { get; init; }
+    public required TraceId TraceId { get; init; }
 
-    /// <summary>Lower-case hex, 16 characters.</summary>
-    public required string SpanId { get; init; }
+    public required SpanId SpanId { get; init; }
 
-    /// <summary>Lower-case hex, 16 characters; null for a root span.</summary>
-    public string? ParentSpanId { get; init; }
+    /// <summary>Null for a root span.</summary>
+    public SpanId? ParentSpanId { get; init; }
 
     public string Name { get; init; } = "";
 

@@ -142,7 +142,7 @@ public sealed class SpendApiTests
         var calls = Calls();
         WriteCalls(agent, calls);
         using var client = new HttpClient();
-        var traceId = calls[0].TraceId;
+        var traceId = calls[0].TraceId.ToString();
 
         using var byTrace = await GetJsonAsync(client, agent, $"/api/v1/calls?trace_id={traceId}&limit=5");
         var rows = byTrace.RootElement.GetProperty("calls").EnumerateArray().ToList();

@@ -330,7 +330,7 @@ internal static class OtlpTestData
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"name={span.Name}|kind={(int)span.Kind}|start={span.StartTimeUnixNano}|end={span.EndTimeUnixNano}");
-        text.Append(CultureInfo.InvariantCulture, $"|parent={span.ParentSpanId ?? "-"}");
+        text.Append(CultureInfo.InvariantCulture, $"|parent={span.ParentSpanId?.ToString() ?? "-"}");
         text.Append(CultureInfo.InvariantCulture, $"|status={(int)span.StatusCode}:{span.StatusMessage ?? "-"}");
         text.Append("|attrs=").Append(Describe(span.Attributes));
         foreach (var spanEvent in span.Events)

@@ -103,7 +103,7 @@ public sealed class OtlpTraceDecoderTests
 
         var result = new OtlpTraceDecoder().Decode(Request(null, first, sameTrace, otherTrace, backToFirst).ToByteArray());
 
-        result.Candidates.Select(c => c.TraceId).ShouldBe(
+        result.Candidates.Select(c => c.TraceId.ToString()).ShouldBe(
             new[] { first, sameTrace, otherTrace, backToFirst }.Select(s => Convert.ToHexStringLower(s.TraceId.Span)));
         result.Candidates[0].TraceId.ShouldNotBe(result.Candidates[2].TraceId);
     }

@@ -12,6 +12,14 @@ public sealed class AncestorDecodingTests
 {
     private static readonly AncestorKeys Keys = new(new AttributionRules(), new TraceOptions { OutcomeSpanName = "ticket.resolved" });
 
+    /// <summary>Decodes with the ancestor visitor registered, as the composition does, and returns what it kept.</summary>
+    private static (TraceDecodeResult Result, List<AncestorRecord> Ancestors) DecodeWith(AncestorKeys keys, byte[] request)
+    {
+        var visitor = new AncestorSpanVisitor(keys);
+        var result = new OtlpTraceDecoder(null, [visitor]).Decode(request);
+        return (result, result.VisitedBy<List<AncestorRecord>>(visitor).ShouldNotBeNull());
+    }
+
     [TestMethod]
     public void Decode_WithAncestorKeys_ReportsNonCandidatesWithWatchedValuesOnly()
     {
@@ -20,33 +28,35 @@ public sealed class AncestorDecodingTests
             Plain(0x01, 0x11, 0x10, "db", ("db.system", "postgresql")),
             Call(0x01, 0x12, 0x11));
 
-        var result = new OtlpTraceDecoder(null, Keys).Decode(request.ToByteArray());
+        var (result, ancestors) = DecodeWith(Keys, request.ToByteArray());
 
         result.Candidates.ShouldHaveSingleItem();
-        result.Ancestors.Count.ShouldBe(2);
-        var root = result.Ancestors[0];
+        ancestors.Count.ShouldBe(2);
+        var root = ancestors[0];
         root.Key.SpanId.ShouldBe(0x10UL);
         root.Parent.ShouldBe(0UL);
         root.Name.ShouldBe("POST /x");
         root.Values![InheritedDimension.SlotOf(CallDimensions.Team)].ShouldBe("first-choice"); // the rule's first key wins, wherever it is on the wire
-        var child = result.Ancestors[1];
+        var child = ancestors[1];
         child.Parent.ShouldBe(0x10UL);
         child.Values.ShouldBeNull();
         child.Name.ShouldBeNull(); // names are kept for roots only
     }
 
     [TestMethod]
-    public void Decode_WithoutAncestorKeys_ReportsNoAncestors()
+    public void Decode_WithoutTheAncestorVisitor_KeepsNothingButCandidates()
     {
         var result = new OtlpTraceDecoder().Decode(Request(Plain(0x02, 0x10, 0, "GET /", ("team", "a"))).ToByteArray());
-        result.Ancestors.ShouldBeEmpty();
+        result.Visited.ShouldBeNull();
+        result.Candidates.ShouldBeEmpty();
+        result.TotalSpanCount.ShouldBe(1);
     }
 
     [TestMethod]
     public void Decode_OutcomeSpanName_IsReported()
     {
-        var result = new OtlpTraceDecoder(null, Keys).Decode(Request(Plain(0x03, 0x20, 0x10, "ticket.resolved")).ToByteArray());
-        result.Ancestors.ShouldHaveSingleItem().Outcome.ShouldBe("ticket.resolved");
+        var (_, ancestors) = DecodeWith(Keys, Request(Plain(0x03, 0x20, 0x10, "ticket.resolved")).ToByteArray());
+        ancestors.ShouldHaveSingleItem().Outcome.ShouldBe("ticket.resolved");
     }
 
     [TestMethod]
@@ -66,14 +76,14 @@ public sealed class AncestorDecodingTests
 
         var withResources = new AncestorKeys(new AttributionRules(), new TraceOptions { InheritFromResources = true });
 
-        var result = new OtlpTraceDecoder(null, withResources).Decode(request.ToByteArray());
-        var without = new OtlpTraceDecoder(null, Keys).Decode(request.ToByteArray());
+        var (_, result) = DecodeWith(withResources, request.ToByteArray());
+        var (_, without) = DecodeWith(Keys, request.ToByteArray());
 
-        without.Ancestors[1].Values.ShouldBeNull();
-        result.Ancestors.Count.ShouldBe(2);
-        result.Ancestors[0].Values![InheritedDimension.SlotOf(CallDimensions.Team)].ShouldBe("resource-team");
-        result.Ancestors[0].Values![InheritedDimension.SlotOf(CallDimensions.Feature)].ShouldBe("own-feature");
-        result.Ancestors[1].Values![InheritedDimension.SlotOf(CallDimensions.Team)].ShouldBe("resource-team");
-        result.Ancestors[1].Values![InheritedDimension.SlotOf(CallDimensions.Feature)].ShouldBe("resource-feature");
+        without[1].Values.ShouldBeNull();
+        result.Count.ShouldBe(2);
+        result[0].Values![InheritedDimension.SlotOf(CallDimensions.Team)].ShouldBe("resource-team");
+        result[0].Values![InheritedDimension.SlotOf(CallDimensions.Feature)].ShouldBe("own-feature");
+        result[1].Values![InheritedDimension.SlotOf(CallDimensions.Team)].ShouldBe("resource-team");
+        result[1].Values![InheritedDimension.SlotOf(CallDimensions.Feature)].ShouldBe("resource-feature");
     }
 }

@@ -60,7 +60,7 @@ public sealed class RollupMaintainerTests
         RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_minute WHERE team = 'outer-team'").ShouldBe(1m);
 
         // The inner span starts in the next minute and carries another team; it replaces the stored outer row.
-        var inner = Call(3, Base.AddSeconds(30.5), durationMs: 1000, parentSpanId: outer.SpanId, traceId: outer.TraceId);
+        var inner = Call(3, Base.AddSeconds(30.5), durationMs: 1000, parentSpanId: outer.SpanId.ToString(), traceId: outer.TraceId.ToString());
         inner.ResponseId = "chatcmpl-stacked";
         inner.Team = "inner-team";
         writer.Write([inner]).ShouldBe(1);

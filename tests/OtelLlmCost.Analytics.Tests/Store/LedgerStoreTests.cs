@@ -101,7 +101,7 @@ public sealed class LedgerStoreTests
         using var connection = store.Connect();
         using var reader = connection.Query("SELECT * FROM llm_calls");
         reader.Read().ShouldBeTrue();
-        reader.GetString(reader.GetOrdinal("trace_id")).ShouldBe(call.TraceId);
+        reader.GetString(reader.GetOrdinal("trace_id")).ShouldBe(call.TraceId.ToString());
         reader.GetDateTime(reader.GetOrdinal("start_time")).ShouldBe(call.StartTime);
         reader.GetString(reader.GetOrdinal("response_model")).ShouldBe("gpt-4o-2024-08-06");
         reader.GetInt64(reader.GetOrdinal("input_tokens")).ShouldBe(call.Usage.InputTokens);
@@ -138,7 +138,7 @@ public sealed class LedgerStoreTests
 
         using var connection = store.Connect();
         connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(1L);
-        connection.ExecuteScalar("SELECT span_id FROM llm_calls").ShouldBe(inner.SpanId);
+        connection.ExecuteScalar("SELECT span_id FROM llm_calls").ShouldBe(inner.SpanId.ToString());
         writer.StackedDuplicates.ShouldBeGreaterThan(0);
     }
 
@@ -152,7 +152,7 @@ public sealed class LedgerStoreTests
         writer.Write([inner]).ShouldBe(1);
         writer.Write([outer]).ShouldBe(0);
         using var connection = store.Connect();
-        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId);
+        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId.ToString());
     }
 
     [TestMethod]
@@ -172,7 +172,7 @@ public sealed class LedgerStoreTests
         }
 
         using var connection = store.Connect();
-        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId);
+        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId.ToString());
     }
 
     [TestMethod]

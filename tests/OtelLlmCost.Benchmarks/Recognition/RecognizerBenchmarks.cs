@@ -78,7 +78,7 @@ public class RecognizerBenchmarks
         }
 
         // A fixed shuffle so branch prediction sees a mix, not runs of one dialect.
-        _mix = [.. mix.OrderBy(s => s.SpanId.GetHashCode(StringComparison.Ordinal))];
+        _mix = [.. mix.OrderBy(s => s.SpanId.ToString().GetHashCode(StringComparison.Ordinal))];
         _openAiChat = templates[0].Make(1);
     }
 

@@ -75,7 +75,7 @@ public class LedgerRowShapeBenchmarks
     [Benchmark(OperationsPerInvoke = BatchSize, Baseline = true)]
     public void HexIdsWithKey() => Commit("v6_hex_keyed", (appender, call, now) =>
     {
-        appender.Append(call.TraceId).Append(call.SpanId).Append(call.ParentSpanId);
+        appender.Append(call.TraceId.ToString()).Append(call.SpanId.ToString()).Append(call.ParentSpanId?.ToString());
         AppendRest(appender, call, now, coded: false);
     });
 
@@ -101,7 +101,7 @@ public class LedgerRowShapeBenchmarks
         if (!_recent.Contains(key))
         {
             appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
-            appender.Append(CallKey.ParseParentSpanId(call.ParentSpanId) ?? 0UL);
+            appender.Append(call.ParentSpanId?.Value ?? 0UL);
             AppendRest(appender, call, now, coded: true);
             _recent.Add(key, now);
         }

@@ -5,8 +5,10 @@ using System.Text;
 namespace OtelLlmCost.Agent.Otlp.Wire;
 
 /// <summary>
-/// A tiny protobuf writer for the receivers' replies (responses, google.rpc.Status). Replies are a few bytes,
-/// so nested messages are written into their own writer and copied in as a length-delimited field.
+/// A tiny protobuf writer for the receivers' replies (responses, google.rpc.Status) and the forwarder's added
+/// attributes. These are a few bytes, so nested messages are written into their own writer and copied in as a
+/// length-delimited field (<see cref="WriteBytesField(IBufferWriter{byte}, int, ReadOnlySpan{byte})"/> writes one
+/// into any buffer).
 /// </summary>
 internal sealed class ProtobufWriter
 {
@@ -41,6 +43,14 @@ internal sealed class ProtobufWriter
         _buffer.Write(value);
     }
 
+    /// <summary>A length-delimited field written into any buffer (the forwarder rebuilds a span into its own).</summary>
+    public static void WriteBytesField(IBufferWriter<byte> output, int fieldNumber, ReadOnlySpan<byte> value)
+    {
+        WriteVarint(output, ((ulong)(uint)fieldNumber << 3) | (uint)WireType.LengthDelimited);
+        WriteVarint(output, (ulong)value.Length);
+        output.Write(value);
+    }
+
     public void WriteMessageField(int fieldNumber, ProtobufWriter message) => WriteBytesField(fieldNumber, message.WrittenSpan);
 
     public void WriteFixed64Field(int fieldNumber, ulong value)
@@ -52,9 +62,11 @@ internal sealed class ProtobufWriter
 
     private void WriteTag(int fieldNumber, WireType wireType) => WriteVarint(((ulong)(uint)fieldNumber << 3) | (uint)wireType);
 
-    private void WriteVarint(ulong value)
+    private void WriteVarint(ulong value) => WriteVarint(_buffer, value);
+
+    private static void WriteVarint(IBufferWriter<byte> output, ulong value)
     {
-        var span = _buffer.GetSpan(10);
+        var span = output.GetSpan(10);
         var i = 0;
         while (value >= 0x80)
         {
@@ -63,6 +75,6 @@ internal sealed class ProtobufWriter
         }
 
         span[i++] = (byte)value;
-        _buffer.Advance(i);
+        output.Advance(i);
     }
 }

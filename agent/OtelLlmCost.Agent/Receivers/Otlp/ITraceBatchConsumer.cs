@@ -1,4 +1,3 @@
-using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
@@ -17,12 +16,6 @@ internal interface ITraceBatchConsumer
     /// export's body, so overload is refused without buffering and decoding requests that cannot be taken.
     /// </summary>
     bool IsSaturated => false;
-
-    /// <summary>
-    /// When not null, the decoder also reports the request's other spans as <see cref="TraceBatch.Ancestors"/>
-    /// (ids, parent and these keys' values) for trace-aware attribution.
-    /// </summary>
-    AncestorKeys? AncestorKeys => null;
 }
 
 /// <summary>Which wire the batch arrived on (for counters and logs).</summary>
@@ -52,8 +45,12 @@ internal sealed class TraceBatch
 
     public OtlpTransport Transport { get; init; }
 
-    /// <summary>The request's other valid spans, when the consumer asked for them (<see cref="ITraceBatchConsumer.AncestorKeys"/>).</summary>
-    public IReadOnlyList<AncestorRecord> Ancestors { get; init; } = [];
+    /// <summary>What each span visitor registered at composition kept of the request (<see cref="ISpanVisitor"/>).</summary>
+    public IReadOnlyDictionary<ISpanVisitor, object?>? Visited { get; init; }
+
+    /// <summary>What <paramref name="visitor"/> kept of the request, or null when it did not visit it.</summary>
+    public T? VisitedBy<T>(ISpanVisitor visitor)
+        where T : class => Visited is not null && Visited.TryGetValue(visitor, out var kept) ? kept as T : null;
 
     /// <summary>
     /// The decoded request body, always protobuf (OTLP/JSON is transcoded at the receiver). Valid only until
@@ -94,6 +91,17 @@ internal readonly record struct ConsumeResult
     public bool KnownTransient { get; private init; }
 
     public static ConsumeResult Accepted { get; } = new() { Outcome = ConsumeOutcome.Accepted };
+
+    /// <summary>Spans the pipeline rejected for good (a permanent problem in each of them alone); the rest are durable.</summary>
+    public int RejectedSpanCount { get; private init; }
+
+    /// <summary>Accepted, but a stage rejected some spans: answered as partial success with the reason.</summary>
+    public static ConsumeResult AcceptedWithRejections(int rejectedSpans, string? message) => new()
+    {
+        Outcome = ConsumeOutcome.Accepted,
+        RejectedSpanCount = rejectedSpans,
+        Message = message,
+    };
 
 
     public static ConsumeResult QueueFull(TimeSpan? retryAfter = null) => new()

@@ -35,10 +35,10 @@ internal sealed class OtlpExportProcessor
     private readonly ITraceBatchConsumer _consumer;
     private readonly RepeatedFailures _failures = new();
 
-    public OtlpExportProcessor(OtlpReceiverOptions options, ITraceBatchConsumer consumer, OtlpReceiverMetrics metrics)
+    /// <param name="visitors">Readers of every valid span registered at composition (<see cref="ISpanVisitor"/>).</param>
+    public OtlpExportProcessor(OtlpReceiverOptions options, ITraceBatchConsumer consumer, OtlpReceiverMetrics metrics, IReadOnlyList<ISpanVisitor>? visitors = null)
     {
-        var limits = options.DecodeLimits;
-        _decoder = new OtlpTraceDecoder(limits, consumer.AncestorKeys);
+        _decoder = new OtlpTraceDecoder(options.DecodeLimits, visitors);
         _consumer = consumer;
         Metrics = metrics;
         Tokens = new OtlpIngestTokens(options);
@@ -113,7 +113,7 @@ internal sealed class OtlpExportProcessor
             RejectedMessage = rejectedMessage,
             Workload = workload,
             Transport = transport,
-            Ancestors = decoded.Ancestors,
+            Visited = decoded.Visited,
             Body = body,
         };
 
@@ -144,8 +144,13 @@ internal sealed class OtlpExportProcessor
         switch (result.Outcome)
         {
             case ConsumeOutcome.Accepted:
-                Metrics.SpansAccepted(transportName, accepted);
-                return new ExportOutcome(ExportOutcomeKind.Accepted, decoded.RejectedSpanCount, rejectedMessage, TimeSpan.Zero);
+                Metrics.SpansAccepted(transportName, accepted - result.RejectedSpanCount);
+                Metrics.SpansRefused(transportName, "invalid", result.RejectedSpanCount);
+                return new ExportOutcome(
+                    ExportOutcomeKind.Accepted,
+                    decoded.RejectedSpanCount + result.RejectedSpanCount,
+                    result.RejectedSpanCount == 0 ? rejectedMessage : JoinReasons(rejectedMessage, $"{result.RejectedSpanCount} span(s) rejected: {result.Message}"),
+                    TimeSpan.Zero);
             case ConsumeOutcome.QueueFull:
                 Metrics.SpansRefused(transportName, "queue_full", accepted);
                 return new ExportOutcome(ExportOutcomeKind.QueueFull, 0, result.Message ?? "the ingest queue is full", result.RetryAfter);
@@ -158,6 +163,8 @@ internal sealed class OtlpExportProcessor
                     result.RetryAfter);
         }
     }
+
+    private static string JoinReasons(string? first, string second) => first is null ? second : $"{first}; {second}";
 
     /// <summary>
     /// Metrics and logs are accepted and counted, not stored: only the framing is checked (well-formed protobuf

@@ -49,14 +49,14 @@ internal static class OtlpGrpcReceiver
     /// Maps the three Export methods and the health service; unknown methods are answered UNIMPLEMENTED by
     /// Grpc.AspNetCore. <see cref="AddOtlpGrpcReceiver"/> must have run on the services.
     /// </summary>
-    public static void Map(IEndpointRouteBuilder endpoints, OtlpReceiverOptions options, ITraceBatchConsumer consumer)
+    public static void Map(IEndpointRouteBuilder endpoints, OtlpReceiverOptions options, ITraceBatchConsumer consumer, IReadOnlyList<ISpanVisitor>? visitors = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(consumer);
         options.Validate();
         var metrics = new OtlpReceiverMetrics(endpoints.ServiceProvider.GetService<System.Diagnostics.Metrics.IMeterFactory>());
-        var processor = new OtlpExportProcessor(options, consumer, metrics);
+        var processor = new OtlpExportProcessor(options, consumer, metrics, visitors);
         endpoints.ServiceProvider.GetRequiredService<OtlpGrpcService>().Bind(processor);
         endpoints.MapGrpcService<OtlpGrpcService>().Add(endpoint =>
         {

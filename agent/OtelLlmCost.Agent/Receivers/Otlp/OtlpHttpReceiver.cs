@@ -25,14 +25,14 @@ internal static class OtlpHttpReceiver
     /// Maps the three OTLP/HTTP paths. Returns the group so the caller can restrict it, e.g. to one port with
     /// <c>RequireHost("*:4318")</c>.
     /// </summary>
-    public static RouteGroupBuilder Map(IEndpointRouteBuilder endpoints, OtlpReceiverOptions options, ITraceBatchConsumer consumer)
+    public static RouteGroupBuilder Map(IEndpointRouteBuilder endpoints, OtlpReceiverOptions options, ITraceBatchConsumer consumer, IReadOnlyList<ISpanVisitor>? visitors = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(consumer);
         options.Validate();
         var metrics = new OtlpReceiverMetrics(endpoints.ServiceProvider.GetService<IMeterFactory>());
-        var processor = new OtlpExportProcessor(options, consumer, metrics);
+        var processor = new OtlpExportProcessor(options, consumer, metrics, visitors);
         var group = endpoints.MapGroup("");
         group.Map(TracesPath, context => HandleAsync(context, OtlpSignal.Traces, processor));
         group.Map(MetricsPath, context => HandleAsync(context, OtlpSignal.Metrics, processor));

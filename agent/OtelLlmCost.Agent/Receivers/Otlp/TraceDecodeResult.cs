@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Agent.Receivers.Otlp;
@@ -17,16 +16,14 @@ internal sealed class TraceDecodeResult
     /// <summary>The first few rejections are kept with their reasons; the rest are only counted.</summary>
     public const int MaxRejectedSpansKept = 10;
 
-    public static readonly TraceDecodeResult Empty = new(0, [], 0, []);
-
     public TraceDecodeResult(
         int totalSpanCount,
         IReadOnlyList<SpanSnapshot> candidates,
         int rejectedSpanCount,
         IReadOnlyList<RejectedSpan> rejectedSpans,
-        IReadOnlyList<AncestorRecord>? ancestors = null)
+        IReadOnlyDictionary<ISpanVisitor, object?>? visited = null)
     {
-        Ancestors = ancestors ?? [];
+        Visited = visited;
         TotalSpanCount = totalSpanCount;
         Candidates = candidates;
         RejectedSpanCount = rejectedSpanCount;
@@ -41,8 +38,12 @@ internal sealed class TraceDecodeResult
 
     public int RejectedSpanCount { get; }
 
-    /// <summary>The valid non-candidate spans, as the ancestor index keeps them (empty unless the decoder was asked).</summary>
-    public IReadOnlyList<AncestorRecord> Ancestors { get; }
+    /// <summary>What each registered visitor kept of the request (null when none is registered).</summary>
+    public IReadOnlyDictionary<ISpanVisitor, object?>? Visited { get; }
+
+    /// <summary>What <paramref name="visitor"/> kept of the request, or null when it did not visit it.</summary>
+    public T? VisitedBy<T>(ISpanVisitor visitor)
+        where T : class => Visited is not null && Visited.TryGetValue(visitor, out var kept) ? kept as T : null;
 
     /// <summary>At most <see cref="MaxRejectedSpansKept"/> of the rejected spans, in request order.</summary>
     public IReadOnlyList<RejectedSpan> RejectedSpans { get; }
@@ -80,19 +81,13 @@ internal sealed class TraceDecodeResult
 /// <summary>Accumulates one request's counts while a decoder walks it.</summary>
 internal sealed class TraceDecodeResultBuilder
 {
-    private List<SpanSnapshot>? _candidates;
     private List<RejectedSpan>? _rejected;
-    private List<AncestorRecord>? _ancestors;
 
     public int TotalSpanCount { get; private set; }
 
     public int RejectedSpanCount { get; private set; }
 
     public void CountSpan() => TotalSpanCount++;
-
-    public void AddAncestor(AncestorRecord record) => (_ancestors ??= []).Add(record);
-
-    public void AddCandidate(SpanSnapshot span) => (_candidates ??= []).Add(span);
 
     public void Reject(string traceId, string spanId, string reason)
     {
@@ -104,10 +99,8 @@ internal sealed class TraceDecodeResultBuilder
         }
     }
 
-    public TraceDecodeResult Build() =>
-        TotalSpanCount == 0
-            ? TraceDecodeResult.Empty
-            : new TraceDecodeResult(TotalSpanCount, (IReadOnlyList<SpanSnapshot>?)_candidates ?? [], RejectedSpanCount, (IReadOnlyList<RejectedSpan>?)_rejected ?? [], _ancestors);
+    public TraceDecodeResult Build(IReadOnlyList<SpanSnapshot> candidates, IReadOnlyDictionary<ISpanVisitor, object?>? visited) =>
+        new(TotalSpanCount, candidates, RejectedSpanCount, (IReadOnlyList<RejectedSpan>?)_rejected ?? [], visited);
 }
 
 /// <summary>Decoder limits, taken from <see cref="OtlpReceiverOptions"/>.</summary>

@@ -1,6 +1,4 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Analytics.Store.Ledger;
 
@@ -13,38 +11,17 @@ namespace OtelLlmCost.Analytics.Store.Ledger;
 /// <remarks>
 /// Ids that are not canonical hex (the receivers refuse them, but older rows and hand-written calls may hold any text)
 /// are stored as the leading bits of their MD5: stable, so a retried write still matches, and the same in C#
-/// (<see cref="ParseTraceId"/>) and SQL (<see cref="TraceHighSql"/> and its siblings), so migrated rows match new ones.
+/// (<see cref="TraceId.Parse"/>) and SQL (<see cref="TraceHighSql"/> and its siblings), so migrated rows match new ones.
 /// </remarks>
 public readonly record struct CallKey(ulong TraceHigh, ulong TraceLow, ulong Span)
 {
-    private const int TraceHexLength = 32;
-    private const int SpanHexLength = 16;
-
-    public static CallKey Of(string traceId, string spanId)
-    {
-        var (high, low) = ParseTraceId(traceId);
-        return new CallKey(high, low, ParseSpanId(spanId));
-    }
+    public static CallKey Of(TraceId traceId, SpanId spanId) => new(traceId.High, traceId.Low, spanId.Value);
 
     public static (ulong High, ulong Low) ParseTraceId(string traceId)
     {
-        ArgumentNullException.ThrowIfNull(traceId);
-        if (traceId.Length == TraceHexLength && TryHex(traceId.AsSpan(0, 16), out var high) && TryHex(traceId.AsSpan(16), out var low))
-        {
-            return (high, low);
-        }
-
-        var digest = Digest(traceId);
-        return (Hex(digest.AsSpan(0, 16)), Hex(digest.AsSpan(16, 16)));
+        var id = TraceId.Parse(traceId);
+        return (id.High, id.Low);
     }
-
-    public static ulong ParseSpanId(string spanId)
-    {
-        ArgumentNullException.ThrowIfNull(spanId);
-        return spanId.Length == SpanHexLength && TryHex(spanId, out var span) ? span : Hex(Digest(spanId).AsSpan(0, 16));
-    }
-
-    public static ulong? ParseParentSpanId(string? parentSpanId) => string.IsNullOrEmpty(parentSpanId) ? null : ParseSpanId(parentSpanId);
 
     /// <summary>SQL for the same conversion of a VARCHAR trace id (high half); used by the migration from hex rows.</summary>
     public static string TraceHighSql(string column) => TraceHalfSql(column, 1);
@@ -62,13 +39,4 @@ public readonly record struct CallKey(ulong TraceHigh, ulong TraceLow, ulong Spa
         CASE WHEN regexp_full_match({{column}}, '[0-9a-fA-F]{32}') THEN ('0x' || substr({{column}}, {{from}}, 16))::UBIGINT
              ELSE ('0x' || substr(md5({{column}}), {{from}}, 16))::UBIGINT END
         """;
-
-    private static bool TryHex(ReadOnlySpan<char> hex, out ulong value) =>
-        ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
-
-    private static ulong Hex(ReadOnlySpan<char> hex) => ulong.Parse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-
-#pragma warning disable CA5351 // MD5 names an id that was not hex; it protects nothing.
-    private static string Digest(string text) => Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(text)));
-#pragma warning restore CA5351
 }

@@ -2,6 +2,7 @@ using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.SemanticConventions.Calls;
 using OtelLlmCost.SemanticConventions.Recognition;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Analytics.Store.Ledger;
 
@@ -294,7 +295,7 @@ internal sealed class RecentStackedCalls
     public const int Capacity = 50_000;
 
     private readonly Dictionary<string, LlmCall> _byKey = new(StringComparer.Ordinal);
-    private readonly Queue<(string Key, string SpanId, DateTime StartTime)> _order = new();
+    private readonly Queue<(string Key, SpanId SpanId, DateTime StartTime)> _order = new();
     private DateTime _newest = DateTime.MinValue;
 
     public int Count => _byKey.Count;
@@ -390,9 +391,9 @@ public static class LlmCallRow
         ArgumentNullException.ThrowIfNull(call);
         var usage = call.Usage;
         appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
-        if (CallKey.ParseParentSpanId(call.ParentSpanId) is { } parent)
+        if (call.ParentSpanId is { } parent)
         {
-            appender.Append(parent);
+            appender.Append(parent.Value);
         }
         else
         {

@@ -30,7 +30,7 @@ public sealed class TraceContextStoreTests
         }
 
         using var contexts = new TraceContextStore(store, Horizon);
-        var late = new TraceContextEntry(call.TraceId, call.SpanId, null, null, null, null, "team", "00f067aa0ba902b7",
+        var late = new TraceContextEntry(call.TraceId.ToString(), call.SpanId.ToString(), null, null, null, null, "team", "00f067aa0ba902b7",
             new Dictionary<string, string> { ["team"] = "checkout" });
 
         contexts.Write([late], [], Start.AddMinutes(minutesLater)).ShouldBe(expectedUpdated);

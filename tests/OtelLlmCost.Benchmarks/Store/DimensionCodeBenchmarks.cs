@@ -65,9 +65,9 @@ public static class DimensionCodes
         {
             var usage = call.Usage;
             appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
-            if (CallKey.ParseParentSpanId(call.ParentSpanId) is { } parent)
+            if (call.ParentSpanId is { } parent)
             {
-                appender.Append(parent);
+                appender.Append(parent.Value);
             }
             else
             {

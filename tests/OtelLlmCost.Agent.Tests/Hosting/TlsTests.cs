@@ -68,6 +68,62 @@ public sealed class TlsTests
         (await api.GetAsync(new Uri(agent.Host.ApiAddress, "/healthz"))).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
+    /// <summary>
+    /// The CLI finds the agent's https API in agent.json and relays `query` to it, trusting the self-signed
+    /// certificate through SSL_CERT_FILE (OpenSSL's trust setting, which .NET honours on Linux); without it the
+    /// certificate is refused and the CLI exits non-zero with one line.
+    /// </summary>
+    [TestMethod]
+    public async Task CliQuery_AgainstTheHttpsApi_TrustsTheCertificateFromSslCertFile()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("SSL_CERT_FILE is the trust setting of .NET on Linux only");
+        }
+
+        using var files = new TemporaryDirectory();
+        using var certificate = SelfSigned();
+        var certificatePath = Write(files.Path, "agent.crt", certificate.ExportCertificatePem());
+        await using var agent = await AgentFixture.StartAsync(options =>
+        {
+            options.Tls.CertificatePath = certificatePath;
+            options.Tls.KeyPath = Write(files.Path, "agent.key", certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        });
+        agent.Host.ApiAddress!.Scheme.ShouldBe("https");
+
+        var (trustedExit, trustedOutput, trustedError) = await QueryAsync(agent.DataDirectory, certificatePath);
+        var (untrustedExit, untrustedOutput, untrustedError) = await QueryAsync(agent.DataDirectory, sslCertFile: null);
+
+        trustedExit.ShouldBe(0, trustedError);
+        trustedOutput.ShouldContain("https-ok");
+        untrustedExit.ShouldNotBe(0, untrustedOutput);
+        untrustedError.Trim().ShouldNotBeEmpty();
+        Console.WriteLine($"without SSL_CERT_FILE: exit {untrustedExit}: {untrustedError.Trim()}");
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> QueryAsync(string dataDirectory, string? sslCertFile)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { RepositoryPaths.AgentAssembly, "query", "--data-dir", dataDirectory, "SELECT 'https-ok' AS answer" },
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        start.Environment.Remove("SSL_CERT_FILE");
+        start.Environment.Remove("SSL_CERT_DIR");
+        if (sslCertFile is not null)
+        {
+            start.Environment["SSL_CERT_FILE"] = sslCertFile;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
+    }
+
     [TestMethod]
     public void Validate_CertificateFileMissing_NamesTheSetting()
     {

@@ -69,13 +69,13 @@ public sealed class TlsTests
     }
 
     /// <summary>
-    /// The CLI finds the agent's https API in agent.json and relays `query` to it, trusting the self-signed
+    /// The CLI finds the agent's https API in agent.json and sends `query` and a relayed command to it, trusting the self-signed
     /// certificate through SSL_CERT_FILE (OpenSSL's trust setting, which .NET honours on Linux); without it the
     /// certificate is refused and the CLI exits non-zero with one line saying so (not
     /// the ledger's lock, which it reported before when it took the refusal for a stopped agent).
     /// </summary>
     [TestMethod]
-    public async Task CliQuery_AgainstTheHttpsApi_TrustsTheCertificateFromSslCertFile()
+    public async Task Cli_QueryAndARelayedCommandAgainstTheHttpsApi_TrustTheCertificateFromSslCertFile()
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -92,25 +92,32 @@ public sealed class TlsTests
         });
         agent.Host.ApiAddress!.Scheme.ShouldBe("https");
 
-        var (trustedExit, trustedOutput, trustedError) = await QueryAsync(agent.DataDirectory, certificatePath);
-        var (untrustedExit, untrustedOutput, untrustedError) = await QueryAsync(agent.DataDirectory, sslCertFile: null);
+        string[] query = ["query", "--data-dir", agent.DataDirectory, "SELECT 'https-ok' AS answer"];
+        string[] relayed = ["report", "chargeback", "--data-dir", agent.DataDirectory, "--period", "2026-10", "--format", "csv"];
 
-        trustedExit.ShouldBe(0, trustedError);
-        trustedOutput.ShouldContain("https-ok");
-        untrustedExit.ShouldNotBe(0, untrustedOutput);
-        untrustedError.ShouldContain("presented a certificate this machine does not trust");
-        untrustedError.ShouldContain("SSL_CERT_FILE");
-        untrustedError.Trim().ShouldNotContain('\n');
+        var trustedQuery = await RunCliAsync(certificatePath, query);
+        trustedQuery.ExitCode.ShouldBe(0, trustedQuery.Error);
+        trustedQuery.Output.ShouldContain("https-ok");
+        var trustedRelay = await RunCliAsync(certificatePath, relayed);
+        trustedRelay.ExitCode.ShouldBe(0, trustedRelay.Error);
+        foreach (var untrusted in new[] { await RunCliAsync(sslCertFile: null, query), await RunCliAsync(sslCertFile: null, relayed) })
+        {
+            untrusted.ExitCode.ShouldNotBe(0, untrusted.Output);
+            untrusted.Error.ShouldContain("presented a certificate this machine does not trust");
+            untrusted.Error.ShouldContain("SSL_CERT_FILE");
+            untrusted.Error.Trim().ShouldNotContain('\n');
+        }
     }
 
-    private static async Task<(int ExitCode, string Output, string Error)> QueryAsync(string dataDirectory, string? sslCertFile)
+    private static async Task<(int ExitCode, string Output, string Error)> RunCliAsync(string? sslCertFile, string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add(RepositoryPaths.AgentAssembly);
+        foreach (var argument in arguments)
         {
-            ArgumentList = { RepositoryPaths.AgentAssembly, "query", "--data-dir", dataDirectory, "SELECT 'https-ok' AS answer" },
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment.Remove("SSL_CERT_FILE");
         start.Environment.Remove("SSL_CERT_DIR");
         if (sslCertFile is not null)

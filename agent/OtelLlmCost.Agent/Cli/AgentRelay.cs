@@ -94,6 +94,11 @@ internal static class AgentRelay
 
             result = JsonSerializer.Deserialize<RelayResult>(body) ?? throw new JsonException("empty answer");
         }
+        catch (HttpRequestException exception) when (QueryCommand.RunningAgent.UntrustedCertificate(exception, api) is { } untrusted)
+        {
+            error.WriteLine($"error: {untrusted}");
+            return 1;
+        }
         catch (Exception exception) when (exception is HttpRequestException or JsonException or IOException)
         {
             error.WriteLine($"error: an agent runs on this data directory (process {agent.ProcessId}) but its API at {api} did not answer: {exception.Message}");

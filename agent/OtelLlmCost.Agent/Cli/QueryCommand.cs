@@ -149,6 +149,11 @@ internal static class QueryCommand
             {
                 response = await client.SendAsync(request, cancellationToken);
             }
+            catch (HttpRequestException exception) when (UntrustedCertificate(exception, api) is { } untrusted)
+            {
+                // Not "the agent stopped": falling back to the file would only report the agent's lock on it.
+                throw new AdHocQueryException(AdHocRefusal.Rejected, untrusted);
+            }
             catch (HttpRequestException)
             {
                 return null;
@@ -171,6 +176,12 @@ internal static class QueryCommand
                 throw new AdHocQueryException(AdHocRefusal.Rejected, message);
             }
         }
+
+        /// <summary>The one-line reason when the agent's https API presented a certificate this machine does not trust; else null.</summary>
+        public static string? UntrustedCertificate(HttpRequestException exception, Uri api) =>
+            exception.InnerException is System.Security.Authentication.AuthenticationException refused
+                ? $"the agent's API at {api} presented a certificate this machine does not trust ({refused.Message}); trust it (on Linux: SSL_CERT_FILE=<its PEM file>) or serve the API without TLS (Tls:Api=false) on loopback"
+                : null;
 
         private static string RequestBody(AdHocQuery query)
         {

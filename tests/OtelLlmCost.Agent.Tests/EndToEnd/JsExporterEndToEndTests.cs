@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace OtelLlmCost.Agent.Tests.EndToEnd;
@@ -7,8 +6,6 @@ namespace OtelLlmCost.Agent.Tests.EndToEnd;
 [TestClass]
 public sealed class JsExporterEndToEndTests
 {
-    private static string ScriptDirectory => Path.Combine(RepositoryPaths.Root, "tests", "interop", "js");
-
     [TestMethod]
     [DataRow("grpc")]
     [DataRow("http-json")]
@@ -68,23 +65,8 @@ public sealed class JsExporterEndToEndTests
     }
 
     private static Task<JsonElement> RunNodeAsync(string protocol, string endpoint, int count) =>
-        RunNodeAsync("send-spans.mjs", protocol, endpoint, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        NodeScript.RunAsync("send-spans.mjs", protocol, endpoint, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    private static async Task<JsonElement> RunNodeAsync(string script, string protocol, string endpoint, string last)
-    {
-        var start = new ProcessStartInfo("node")
-        {
-            ArgumentList = { script, protocol, endpoint, last },
-            WorkingDirectory = ScriptDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        process.ExitCode.ShouldBe(0, await error);
-        return JsonDocument.Parse(await output).RootElement.Clone();
-    }
+    private static Task<JsonElement> RunNodeAsync(string script, string protocol, string endpoint, string last) =>
+        NodeScript.RunAsync(script, protocol, endpoint, last);
 }

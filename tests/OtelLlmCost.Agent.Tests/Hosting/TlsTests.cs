@@ -68,6 +68,71 @@ public sealed class TlsTests
         (await api.GetAsync(new Uri(agent.Host.ApiAddress, "/healthz"))).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
+    /// <summary>
+    /// The CLI finds the agent's https API in agent.json and sends `query` and a relayed command to it, trusting the self-signed
+    /// certificate through SSL_CERT_FILE (OpenSSL's trust setting, which .NET honours on Linux); without it the
+    /// certificate is refused and the CLI exits non-zero with one line saying so (not
+    /// the ledger's lock, which it reported before when it took the refusal for a stopped agent).
+    /// </summary>
+    [TestMethod]
+    public async Task Cli_QueryAndARelayedCommandAgainstTheHttpsApi_TrustTheCertificateFromSslCertFile()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("SSL_CERT_FILE is the trust setting of .NET on Linux only");
+        }
+
+        using var files = new TemporaryDirectory();
+        using var certificate = SelfSigned();
+        var certificatePath = Write(files.Path, "agent.crt", certificate.ExportCertificatePem());
+        await using var agent = await AgentFixture.StartAsync(options =>
+        {
+            options.Tls.CertificatePath = certificatePath;
+            options.Tls.KeyPath = Write(files.Path, "agent.key", certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        });
+        agent.Host.ApiAddress!.Scheme.ShouldBe("https");
+
+        string[] query = ["query", "--data-dir", agent.DataDirectory, "SELECT 'https-ok' AS answer"];
+        string[] relayed = ["report", "chargeback", "--data-dir", agent.DataDirectory, "--period", "2026-10", "--format", "csv"];
+
+        var trustedQuery = await RunCliAsync(certificatePath, query);
+        trustedQuery.ExitCode.ShouldBe(0, trustedQuery.Error);
+        trustedQuery.Output.ShouldContain("https-ok");
+        var trustedRelay = await RunCliAsync(certificatePath, relayed);
+        trustedRelay.ExitCode.ShouldBe(0, trustedRelay.Error);
+        foreach (var untrusted in new[] { await RunCliAsync(sslCertFile: null, query), await RunCliAsync(sslCertFile: null, relayed) })
+        {
+            untrusted.ExitCode.ShouldNotBe(0, untrusted.Output);
+            untrusted.Error.ShouldContain("presented a certificate this machine does not trust");
+            untrusted.Error.ShouldContain("SSL_CERT_FILE");
+            untrusted.Error.Trim().ShouldNotContain('\n');
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunCliAsync(string? sslCertFile, string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add(RepositoryPaths.AgentAssembly);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Remove("SSL_CERT_FILE");
+        start.Environment.Remove("SSL_CERT_DIR");
+        if (sslCertFile is not null)
+        {
+            start.Environment["SSL_CERT_FILE"] = sslCertFile;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
+    }
+
     [TestMethod]
     public void Validate_CertificateFileMissing_NamesTheSetting()
     {

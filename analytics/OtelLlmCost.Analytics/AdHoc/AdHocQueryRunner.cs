@@ -108,8 +108,8 @@ public sealed class AdHocQueryRunner
         if (Store.Ledger.LedgerWriteException.IsOutOfMemory(exception))
         {
             return new AdHocQueryException(AdHocRefusal.TooMuchMemory,
-                $"The query used too much memory: {OneLine(exception.Message)} (the store's memory limit, Agent:StoreMemoryLimit). " +
-                "Read fewer rows or shorter values: filter or aggregate first, LIMIT subqueries.", exception);
+                $"The query used too much memory: {OneLine(exception.Message)} (an ad-hoc query may take {Megabytes(Options.MaxMemoryGrowthBytes)} MB, " +
+                "Agent:AdHocQueryMemoryBytes). Read fewer rows or shorter values: filter or aggregate first, LIMIT subqueries.", exception);
         }
 
         if (watchdog.TimedOut)

@@ -85,21 +85,15 @@ internal static class QueryEndpoints
         }, context.RequestAborted);
     }
 
-    /// <summary>The lake's tables as this agent's ledger maps them; the same for every query of the process.</summary>
+    /// <summary>
+    /// The lake's tables as this agent's ledger maps them (two DESCRIBEs, a few milliseconds), read per query so that the
+    /// API answers 503 like every other while the ledger is being reopened.
+    /// </summary>
     private static IReadOnlyList<AdHocLakeTable> LakeTables(LedgerStore store)
     {
-        if (Volatile.Read(ref s_lakeTables) is { } tables)
-        {
-            return tables;
-        }
-
         using var connection = store.Connect();
-        tables = AdHocLake.Describe(connection);
-        Volatile.Write(ref s_lakeTables, tables);
-        return tables;
+        return AdHocLake.Describe(connection);
     }
-
-    private static IReadOnlyList<AdHocLakeTable>? s_lakeTables;
 
     /// <summary><c>Agent:AdHocQueriesInProcess</c>: the live ledger, in the agent's own process (a query can end it).</summary>
     private static async Task RunInProcessAsync(HttpContext context, LedgerStore store, Hosting.AgentOptions options, AdHocQuery query)

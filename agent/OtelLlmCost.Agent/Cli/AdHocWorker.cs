@@ -52,6 +52,8 @@ internal static class AdHocWorker
         var command = new Command(CommandName, "Runs one ad-hoc query read from stdin (used by the agent and by 'query').") { Hidden = true };
         command.SetAction(async (_, cancellationToken) =>
         {
+            // A spare worker starts before a query exists; what it can do without the query it does while it waits.
+            AdHocQueryRunner.Prepare();
             await using var input = Console.OpenStandardInput();
             await using var output = Console.OpenStandardOutput();
             return await ServeAsync(input, output, cancellationToken);
@@ -70,7 +72,7 @@ internal static class AdHocWorker
         // The child refuses a timeout out of range itself; the parent only needs a deadline that is one.
         var limits = new AdHocQueryOptions();
         var timeout = request.Query.Timeout is { } asked && asked > TimeSpan.Zero && asked <= limits.MaxTimeout ? asked : limits.DefaultTimeout;
-        using var process = Start();
+        using var process = Spare.Take();
         var errors = ReadTailAsync(process.StandardError);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout + Grace);
@@ -136,14 +138,22 @@ internal static class AdHocWorker
     /// <summary>The child: limits itself, opens the data, runs the query, writes status and answer.</summary>
     internal static async Task<int> ServeAsync(Stream input, Stream output, CancellationToken cancellationToken)
     {
-        Request request;
+        Request? request;
         try
         {
             using var limited = new BoundedStream(input, MaxRequestBytes);
-            request = await JsonSerializer.DeserializeAsync<Request>(limited, Json, cancellationToken)
+            using var buffer = new MemoryStream();
+            await limited.CopyToAsync(buffer, cancellationToken);
+            if (buffer.Length == 0)
+            {
+                return 0; // A spare worker whose agent ended: its stdin closed without a request.
+            }
+
+            buffer.Position = 0;
+            request = await JsonSerializer.DeserializeAsync<Request>(buffer, Json, cancellationToken)
                 ?? throw new JsonException("The request is empty.");
         }
-        catch (Exception exception) when (exception is JsonException or IOException)
+        catch (Exception exception) when (exception is JsonException or IOException or InvalidDataException)
         {
             await WriteAnswerAsync(output, StatusCodes.Status400BadRequest, json => WriteError(json, exception.Message, "invalid_request"));
             return 1;
@@ -235,6 +245,58 @@ internal static class AdHocWorker
 
     /// <summary>What an answer may take on the wire: a result's values (escaped in JSON up to six times) and its framing.</summary>
     private static long MaxAnswerBytes() => (new AdHocQueryOptions().MaxResultBytes * 6) + (1024 * 1024);
+
+    /// <summary>
+    /// One worker started ahead of the next query, so a query does not wait for a process to start (about a second on a
+    /// loaded machine). It waits on its stdin; when the agent ends, the pipe closes and it exits.
+    /// </summary>
+    private static class Spare
+    {
+        private static readonly Lock Gate = new();
+        private static Process? s_next;
+
+        public static Process Take()
+        {
+            Process? taken;
+            lock (Gate)
+            {
+                taken = s_next;
+                s_next = null;
+            }
+
+            if (taken is null || taken.HasExited)
+            {
+                taken?.Dispose();
+                taken = Start();
+            }
+
+            _ = Task.Run(Refill);
+            return taken;
+        }
+
+        private static void Refill()
+        {
+            try
+            {
+                var started = Start();
+                lock (Gate)
+                {
+                    if (s_next is null)
+                    {
+                        s_next = started;
+                        return;
+                    }
+                }
+
+                TryKill(started);
+                started.Dispose();
+            }
+            catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // No spare this time; the next query starts its own worker and says why if that fails too.
+            }
+        }
+    }
 
     private static Process Start()
     {

@@ -100,11 +100,14 @@ public static class AdHocLake
         using var reader = connection.Query($"DESCRIBE {select}");
         while (reader.Read())
         {
-            columns.Add(new AdHocLakeColumn(reader.GetString(0)!, reader.GetString(1)!));
+            columns.Add(new AdHocLakeColumn(reader.GetString(0)!, AsReadFromParquet(reader.GetString(1)!)));
         }
 
         return columns;
     }
+
+    /// <summary>Parquet has no 128-bit integers: DuckDB writes HUGEINT (the rollup's token sums) as DOUBLE, and reads that back.</summary>
+    private static string AsReadFromParquet(string type) => type is "HUGEINT" or "UHUGEINT" ? "DOUBLE" : type;
 
     private static bool PlainName(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 }

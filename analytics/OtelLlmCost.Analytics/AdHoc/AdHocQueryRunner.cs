@@ -60,6 +60,9 @@ public sealed class AdHocQueryRunner
 
     public AdHocQueryOptions Options { get; }
 
+    /// <summary>Builds what every query needs once per process (the function catalog), ahead of the first query.</summary>
+    public static void Prepare() => _ = AdHocFunctionCatalog.Shared;
+
     /// <summary>Runs the query; throws <see cref="AdHocQueryException"/> when it is refused, fails or times out.</summary>
     public AdHocResult Run(AdHocQuery query, CancellationToken cancellationToken = default)
     {

@@ -69,9 +69,11 @@ internal static class AdHocWorker
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(consume);
-        // The child refuses a timeout out of range itself; the parent only needs a deadline that is one.
-        var limits = new AdHocQueryOptions();
-        var timeout = request.Query.Timeout is { } asked && asked > TimeSpan.Zero && asked <= limits.MaxTimeout ? asked : limits.DefaultTimeout;
+        // A request out of bounds (64 KiB of SQL at most, ...) is refused here, before a worker is taken for it.
+        var limits = new AdHocQueryOptions { MaxMemoryGrowthBytes = request.MemoryBytes };
+        AdHocQueryRunner.CheckRequest(request.Query, limits);
+
+        var timeout = request.Query.Timeout ?? limits.DefaultTimeout;
         using var process = Spare.Take();
         var errors = ReadTailAsync(process.StandardError);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

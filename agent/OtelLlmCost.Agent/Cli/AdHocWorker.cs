@@ -171,6 +171,11 @@ internal static class AdHocWorker
                 .Run(request.Query, cancellationToken);
             (status, answer) = (StatusCodes.Status200OK, json => QueryEndpoints.WriteResult(json, result));
         }
+        catch (AdHocQueryException exception) when (WouldSpill(exception))
+        {
+            (status, answer) = (StatusCodes.Status422UnprocessableEntity, json => WriteError(json,
+                TooMuchMemory(request.MemoryBytes, "it outgrew its memory and ad-hoc queries never spill to disk"), "too_much_memory"));
+        }
         catch (AdHocQueryException exception)
         {
             status = exception.Refusal == AdHocRefusal.TooMuchMemory ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status400BadRequest;
@@ -193,6 +198,12 @@ internal static class AdHocWorker
         return 0;
     }
 
+    /// <summary>DuckDB reached its memory limit and went for its temporary directory, which the worker may not touch.</summary>
+    private static bool WouldSpill(AdHocQueryException exception) =>
+        exception.InnerException is DuckDbException inner
+        && inner.Message.Contains("Cannot access directory", StringComparison.Ordinal)
+        && inner.Message.Contains(".tmp\"", StringComparison.Ordinal);
+
     private static DuckDbDatabase Open(Request request)
     {
         var limits = new DuckDbOpenOptions
@@ -201,7 +212,7 @@ internal static class AdHocWorker
             // DuckDB's counted memory fails first, with its own message; the data segment limit catches what it does not count.
             MemoryLimit = string.Create(CultureInfo.InvariantCulture, $"{request.MemoryBytes / 2 / (1024 * 1024)}MB"),
             // No spilling: a query larger than its memory is refused, never written to the agent's disk.
-            Extra = new Dictionary<string, string> { ["temp_directory"] = "" },
+            MaxTempDirectorySize = "0B",
         };
         if (request.Lake is { } lake)
         {
@@ -214,7 +225,7 @@ internal static class AdHocWorker
             {
                 Threads = limits.Threads,
                 MemoryLimit = limits.MemoryLimit,
-                Extra = limits.Extra,
+                MaxTempDirectorySize = limits.MaxTempDirectorySize,
                 EnableExternalAccess = false,
                 LockConfiguration = true,
             });

@@ -96,12 +96,12 @@ public sealed class QuerySandboxTests
 
         s_agent.Scalar("SELECT current_setting('max_temp_directory_size')").ShouldBe("244.1 MiB");
 
-        // Ad-hoc SQL runs in a worker of its own: locked as well, and it never spills (temp_directory is empty).
-        var (status, body) = await PostSqlAsync("SELECT current_setting('temp_directory'), current_setting('lock_configuration')");
+        // Ad-hoc SQL runs in a worker of its own: locked as well, and it never spills.
+        var (status, body) = await PostSqlAsync("SELECT current_setting('max_temp_directory_size'), current_setting('lock_configuration')");
         status.ShouldBe(HttpStatusCode.OK, body);
         using var json = JsonDocument.Parse(body);
         var row = json.RootElement.GetProperty("rows")[0];
-        row[0].GetString().ShouldBe("");
+        row[0].GetString().ShouldBe("0 bytes");
         row[1].GetBoolean().ShouldBeTrue();
     }
 

@@ -15,7 +15,7 @@ public sealed class AdHocLakeTests
 {
     private static readonly DateTime Ten = new(2026, 11, 30, 10, 0, 0, DateTimeKind.Utc);
 
-    private static readonly DuckDbOpenOptions Limits = new() { MemoryLimit = "256MB", Extra = new Dictionary<string, string> { ["temp_directory"] = "" } };
+    private static readonly DuckDbOpenOptions Limits = new() { MemoryLimit = "256MB", MaxTempDirectorySize = "0B" };
 
     [TestMethod]
     [DataRow("SELECT team, string_agg(DISTINCT request_model, ',' ORDER BY request_model) AS models FROM llm_calls GROUP BY team ORDER BY team")]

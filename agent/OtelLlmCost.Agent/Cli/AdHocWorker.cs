@@ -75,7 +75,7 @@ internal static class AdHocWorker
 
         var timeout = request.Query.Timeout ?? limits.DefaultTimeout;
         using var process = Spare.Take();
-        var errors = ReadTailAsync(process.StandardError);
+        var errors = ReadLastWordsAsync(process.StandardError);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout + Grace);
         var killedByUs = false;
@@ -231,7 +231,7 @@ internal static class AdHocWorker
             });
     }
 
-    private static AdHocQueryException Ended(int exitCode, bool killedByUs, TimeSpan timeout, string errors)
+    private static AdHocQueryException Ended(int exitCode, bool killedByUs, TimeSpan timeout, (string First, bool OutOfMemory) lastWords)
     {
         if (killedByUs)
         {
@@ -240,14 +240,16 @@ internal static class AdHocWorker
         }
 
         // 128 + SIGKILL: the kernel ended it, for memory (its OOM killer takes this process first; the agent has no reason to).
-        if (exitCode == 137)
+        // Otherwise an allocation failed at the data segment's limit where nothing turns it into an error (the runtime's
+        // own, a C++ one outside DuckDB's error handling) and the process ended saying so.
+        if (exitCode == 137 || lastWords.OutOfMemory)
         {
             return new AdHocQueryException(AdHocRefusal.TooMuchMemory,
-                "The query used too much memory: the process that ran it was killed by the system (the agent was not affected). " +
+                $"The query used too much memory: the process that ran it ended (exit {exitCode}; the agent was not affected). " +
                 "Read fewer rows or shorter values: filter or aggregate first, LIMIT subqueries.");
         }
 
-        var reason = errors.Length > 0 ? $": {errors}" : "";
+        var reason = lastWords.First.Length > 0 ? $": {lastWords.First}" : "";
         return new AdHocQueryException(AdHocRefusal.Rejected,
             $"The query ended the process that ran it (exit {exitCode}{reason}); the agent was not affected.");
     }
@@ -382,26 +384,29 @@ internal static class AdHocWorker
         return null;
     }
 
-    /// <summary>The last line the child wrote to stderr (DuckDB's or the runtime's last words), at most 300 characters.</summary>
-    private static async Task<string> ReadTailAsync(StreamReader error)
+    /// <summary>
+    /// The first line the child wrote to stderr (the runtime's or DuckDB's last words: "Unhandled exception. ...",
+    /// "terminate called after throwing ..."), at most 300 characters, and whether any line says it ran out of memory.
+    /// </summary>
+    private static async Task<(string First, bool OutOfMemory)> ReadLastWordsAsync(StreamReader error)
     {
-        var last = "";
+        var first = "";
+        var outOfMemory = false;
         try
         {
             while (await error.ReadLineAsync() is { } line)
             {
-                if (line.Trim().Length > 0)
-                {
-                    last = line.Trim();
-                }
+                first = first.Length == 0 ? line.Trim() : first;
+                outOfMemory |= line.Contains("OutOfMemory", StringComparison.Ordinal) || line.Contains("bad_alloc", StringComparison.Ordinal)
+                    || line.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase);
             }
         }
         catch (IOException)
         {
-            // The pipe broke with the child; what was read is the tail.
+            // The pipe broke with the child; what was read is all there is.
         }
 
-        return last.Length > 300 ? last[..300] : last;
+        return (first.Length > 300 ? first[..300] : first, outOfMemory);
     }
 
     private static async Task WriteAnswerAsync(Stream output, int status, Action<Utf8JsonWriter> write)

@@ -339,27 +339,23 @@ internal static class AdHocWorker
     /// </summary>
     internal static (string FileName, IReadOnlyList<string> Arguments) WorkerCommandLine()
     {
-        var assembly = typeof(AdHocWorker).Assembly.Location;
+        var assembly = Path.Combine(AppContext.BaseDirectory, typeof(AdHocWorker).Assembly.GetName().Name + ".dll");
         var host = Environment.ProcessPath ?? "dotnet";
-        if (assembly.Length == 0)
+        if (!File.Exists(assembly) || Path.GetFileNameWithoutExtension(host) == Path.GetFileNameWithoutExtension(assembly))
         {
-            return (host, [CommandName]);
-        }
-
-        if (Path.GetFileNameWithoutExtension(host) == Path.GetFileNameWithoutExtension(assembly))
-        {
+            // A single-file executable (no assembly beside it) or the apphost: the program itself.
             return (host, [CommandName]);
         }
 
         var dotnet = Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var ownConfiguration = Path.ChangeExtension(assembly, ".runtimeconfig.json");
-        if (File.Exists(ownConfiguration) || Assembly.GetEntryAssembly()?.Location is not { Length: > 0 } entry)
+        var entryName = Assembly.GetEntryAssembly()?.GetName().Name;
+        if (File.Exists(Path.ChangeExtension(assembly, ".runtimeconfig.json")) || entryName is null)
         {
             return (dotnet, ["exec", assembly, CommandName]);
         }
 
-        return (dotnet, ["exec", "--runtimeconfig", Path.ChangeExtension(entry, ".runtimeconfig.json"),
-            "--depsfile", Path.ChangeExtension(entry, ".deps.json"), assembly, CommandName]);
+        var entry = Path.Combine(AppContext.BaseDirectory, entryName);
+        return (dotnet, ["exec", "--runtimeconfig", entry + ".runtimeconfig.json", "--depsfile", entry + ".deps.json", assembly, CommandName]);
     }
 
     private static async Task<int?> ReadStatusAsync(Stream output)

@@ -34,6 +34,11 @@ internal static class CommandEndpoints
             return ReportEndpoints.Error($"args must start with one of: {string.Join(", ", AgentRelay.Commands)}.");
         }
 
+        if (args.Any(arg => arg is null || arg.Contains('\0', StringComparison.Ordinal)))
+        {
+            return ReportEndpoints.Error("args must be strings without NUL characters.");
+        }
+
         // The commands run DuckDB work synchronously: on a thread of their own, not on a pool thread.
         try
         {

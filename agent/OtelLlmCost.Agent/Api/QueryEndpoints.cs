@@ -49,27 +49,69 @@ internal static class QueryEndpoints
             return;
         }
 
-        AdHocResult result;
         try
         {
-            // DuckDB blocks the calling thread for the whole query; keep it off the request thread.
-            var limits = new AdHocQueryOptions { MaxMemoryGrowthBytes = options.AdHocQueryMemoryBytes };
-            result = await Task.Run(() => new AdHocQueryRunner(store.Database, limits).Run(query, context.RequestAborted), context.RequestAborted);
+            if (options.AdHocQueriesInProcess)
+            {
+                await RunInProcessAsync(context, store, options, query);
+            }
+            else
+            {
+                await RunInWorkerAsync(context, store, options, query);
+            }
         }
         catch (AdHocQueryException exception)
         {
             // Too much memory is the query's doing, not the request's form: 422, and not worth retrying as it is.
             var status = exception.Refusal == AdHocRefusal.TooMuchMemory ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status400BadRequest;
             await WriteErrorAsync(context.Response, status, exception.Message, exception.Code);
-            return;
         }
         finally
         {
             Slots.Release();
         }
+    }
 
+    /// <summary>The default: the query runs in a child process over the lake, and its answer is passed on as it is.</summary>
+    private static Task RunInWorkerAsync(HttpContext context, LedgerStore store, Hosting.AgentOptions options, AdHocQuery query)
+    {
+        var request = new AdHocWorker.Request(query.Sql, query.RowLimit, query.Timeout is { } timeout ? (int)timeout.TotalMilliseconds : null,
+            options.AdHocQueryMemoryBytes, Lake: options.Lake.FullPath(options.DataDirectory), Tables: LakeTables(store));
+        return AdHocWorker.RunAsync(request, async (status, body) =>
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await body.CopyToAsync(context.Response.Body, context.RequestAborted);
+        }, context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The lake's tables as this agent's ledger maps them (two DESCRIBEs, a few milliseconds), read per query so that the
+    /// API answers 503 like every other while the ledger is being reopened.
+    /// </summary>
+    private static IReadOnlyList<AdHocLakeTable> LakeTables(LedgerStore store)
+    {
+        using var connection = store.Connect();
+        return AdHocLake.Describe(connection);
+    }
+
+    /// <summary><c>Agent:AdHocQueriesInProcess</c>: the live ledger, in the agent's own process (a query can end it).</summary>
+    private static async Task RunInProcessAsync(HttpContext context, LedgerStore store, Hosting.AgentOptions options, AdHocQuery query)
+    {
+        // DuckDB blocks the calling thread for the whole query; keep it off the request thread.
+        var limits = new AdHocQueryOptions { MaxMemoryGrowthBytes = options.AdHocQueryMemoryBytes };
+        var result = await Task.Run(() => new AdHocQueryRunner(store.Database, limits).Run(query, context.RequestAborted), context.RequestAborted);
         context.Response.ContentType = "application/json; charset=utf-8";
         await using var json = new Utf8JsonWriter(context.Response.Body);
+        WriteResult(json, result);
+        await json.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>The answer's JSON for a result (also what the ad-hoc worker writes).</summary>
+    internal static void WriteResult(Utf8JsonWriter json, AdHocResult result)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(result);
         json.WriteStartObject();
         json.WriteStartArray("columns");
         foreach (var column in result.Columns)
@@ -103,7 +145,6 @@ internal static class QueryEndpoints
 
         json.WriteNumber("elapsed_ms", Math.Round(result.Elapsed.TotalMilliseconds, 3));
         json.WriteEndObject();
-        await json.FlushAsync(context.RequestAborted);
     }
 
     private static async Task<AdHocQuery> ReadQueryAsync(HttpRequest request)

@@ -20,6 +20,7 @@ internal static class AgentCommandLine
         root.Subcommands.Add(DetectCommand.Create());
         root.Subcommands.Add(ReconcileCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
+        root.Subcommands.Add(AdHocWorker.Create());
         return root;
     }
 

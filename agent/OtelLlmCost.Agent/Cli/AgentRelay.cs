@@ -138,8 +138,10 @@ internal static class AgentRelay
         {
             foreach (var (placeholder, file) in files)
             {
-                var name = Path.GetFileName(file.Name);
-                if (!placeholder.StartsWith(FilePlaceholder, StringComparison.Ordinal) || name.Length == 0 || name is "." or "..")
+                var name = Path.GetFileName(file?.Name ?? "");
+                // The placeholder names a folder in the staging area: digits only after the prefix, so it cannot leave it.
+                if (!IsFilePlaceholder(placeholder) || name.Length == 0 || name is "." or ".." || name.Contains('\0', StringComparison.Ordinal)
+                    || file?.Content is null)
                 {
                     throw new FormatException($"files: '{placeholder}' must be named {FilePlaceholder}<n> and carry a file name.");
                 }
@@ -323,6 +325,10 @@ internal static class AgentRelay
             return null;
         }
     }
+
+    private static bool IsFilePlaceholder(string placeholder) =>
+        placeholder.Length > FilePlaceholder.Length && placeholder.StartsWith(FilePlaceholder, StringComparison.Ordinal)
+        && placeholder[FilePlaceholder.Length..].All(char.IsAsciiDigit);
 
     internal sealed record RelayRequest([property: JsonPropertyName("args")] IReadOnlyList<string> Args)
     {

@@ -71,7 +71,7 @@ internal static class QueryCommand
                 result = await RunningAgent.QueryAsync(api, query, adminToken, cancellationToken);
             }
 
-            result ??= RunOnFile(dataDirectory, query);
+            result ??= await RunOnFileAsync(dataDirectory, query, cancellationToken);
             ResultWriter.Write(result, format, output);
             if (result.Truncation == AdHocTruncation.ByteLimit)
             {
@@ -96,15 +96,15 @@ internal static class QueryCommand
         }
     }
 
-    private static AdHocResult RunOnFile(string dataDirectory, AdHocQuery query)
-    {
-        var filePath = LedgerStore.FilePathIn(dataDirectory);
-        // A query needs no ledger when it reads no table (SELECT 42); use an empty in-memory database then.
-        using var database = File.Exists(filePath)
-            ? LedgerStore.OpenReadOnly(filePath)
-            : DuckDbDatabase.Open(":memory:", new DuckDbOpenOptions { EnableExternalAccess = false, LockConfiguration = true });
-        return new AdHocQueryRunner(database).Run(query);
-    }
+    /// <summary>
+    /// No agent runs: the query runs on the ledger file (read-only, live) in a child process of its own
+    /// (<see cref="AdHocWorker"/>), so a query that takes all memory or crashes DuckDB ends that process, not this one.
+    /// A query needs no ledger when it reads no table (<c>SELECT 42</c>); the worker uses an empty database then.
+    /// </summary>
+    private static Task<AdHocResult> RunOnFileAsync(string dataDirectory, AdHocQuery query, CancellationToken cancellationToken) =>
+        AdHocWorker.QueryAsync(new AdHocWorker.Request(query.Sql, query.RowLimit,
+            query.Timeout is { } timeout ? (int)Math.Ceiling(timeout.TotalMilliseconds) : null,
+            AdHocQueryOptions.DefaultMaxMemoryGrowthBytes, Ledger: LedgerStore.FilePathIn(dataDirectory)), cancellationToken);
 
     private static string MissingLedgerHint(string filePath, string message)
     {

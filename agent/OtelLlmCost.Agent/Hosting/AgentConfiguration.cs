@@ -48,6 +48,7 @@ internal static class AgentConfiguration
             StoreThreads = agent.GetValue<int?>("StoreThreads"),
             StoreMaxTempDirectorySize = agent["StoreMaxTempDirectorySize"] ?? AgentOptions.DefaultStoreMaxTempDirectorySize,
             AdHocQueryMemoryBytes = agent.GetValue("AdHocQueryMemoryBytes", Analytics.AdHoc.AdHocQueryOptions.DefaultMaxMemoryGrowthBytes),
+            AdHocQueriesInProcess = agent.GetValue("AdHocQueriesInProcess", false),
             AdminToken = string.IsNullOrWhiteSpace(agent["AdminToken"]) ? null : agent["AdminToken"],
             AllowUnauthenticatedRemoteApi = agent.GetValue("AllowUnauthenticatedRemoteApi", false),
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),

@@ -128,6 +128,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 console.UseUtcTimestamp = true;
             });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            // It logs a client's malformed gRPC frame (a bad compressed flag) as an error with a stack trace; the OTLP/gRPC
+            // receiver logs client errors as one rate-limited line and its own faults with their stack (OtlpGrpcReceiver).
+            builder.Logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.None);
             var api = OtlpReceiverOptions.ParseEndpoint(options.ApiEndpoint);
             OtlpListeners? otlpListeners = null;
             ListenOptions? apiListener = null;

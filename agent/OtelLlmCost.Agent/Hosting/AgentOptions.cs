@@ -26,10 +26,19 @@ internal sealed class AgentOptions
     public string StoreMaxTempDirectorySize { get; set; } = DefaultStoreMaxTempDirectorySize;
 
     /// <summary>
-    /// How much the agent's resident memory may grow while an ad-hoc query runs before the query is stopped (422). DuckDB
-    /// does not count every string it builds against <see cref="StoreMemoryLimit"/>; this bound is measured on the process.
+    /// The memory of the process an ad-hoc query runs in (the worker's data segment may grow this much; half of it is
+    /// DuckDB's memory limit there); beyond it the query is refused with 422 <c>too_much_memory</c>. With
+    /// <see cref="AdHocQueriesInProcess"/> it is how far the agent's resident memory may grow while a query runs.
     /// </summary>
     public long AdHocQueryMemoryBytes { get; set; } = Analytics.AdHoc.AdHocQueryOptions.DefaultMaxMemoryGrowthBytes;
+
+    /// <summary>
+    /// False (the default): ad-hoc SQL (<c>POST /api/v1/query</c>, the CLI's <c>query</c>) runs in a child process over the
+    /// Parquet lake (closed hours), so no query can end or starve the agent. True: it runs in the agent on the live
+    /// ledger, where a value that grows within one DuckDB vector (self-concatenation through CTEs) can take the agent's
+    /// memory before anything stops it; only where everyone who can send SQL is trusted.
+    /// </summary>
+    public bool AdHocQueriesInProcess { get; set; }
 
     /// <summary>DuckDB worker threads; null leaves one per core.</summary>
     public int? StoreThreads { get; set; }

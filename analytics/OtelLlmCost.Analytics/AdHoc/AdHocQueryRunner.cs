@@ -60,11 +60,14 @@ public sealed class AdHocQueryRunner
 
     public AdHocQueryOptions Options { get; }
 
+    /// <summary>Builds what every query needs once per process (the function catalog), ahead of the first query.</summary>
+    public static void Prepare() => _ = AdHocFunctionCatalog.Shared;
+
     /// <summary>Runs the query; throws <see cref="AdHocQueryException"/> when it is refused, fails or times out.</summary>
     public AdHocResult Run(AdHocQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var (limit, timeout) = Validate(query);
+        var (limit, timeout) = Validate(query, Options);
         var stopwatch = Stopwatch.StartNew();
         using var connection = _database.Connect();
         using var watchdog = new Watchdog(connection, timeout, Options);
@@ -108,8 +111,8 @@ public sealed class AdHocQueryRunner
         if (Store.Ledger.LedgerWriteException.IsOutOfMemory(exception))
         {
             return new AdHocQueryException(AdHocRefusal.TooMuchMemory,
-                $"The query used too much memory: {OneLine(exception.Message)} (the store's memory limit, Agent:StoreMemoryLimit). " +
-                "Read fewer rows or shorter values: filter or aggregate first, LIMIT subqueries.", exception);
+                $"The query used too much memory: {OneLine(exception.Message)} (an ad-hoc query may take {Megabytes(Options.MaxMemoryGrowthBytes)} MB, " +
+                "Agent:AdHocQueryMemoryBytes). Read fewer rows or shorter values: filter or aggregate first, LIMIT subqueries.", exception);
         }
 
         if (watchdog.TimedOut)
@@ -122,7 +125,18 @@ public sealed class AdHocQueryRunner
         return new AdHocQueryException(AdHocRefusal.Rejected, OneLine(exception.Message), exception);
     }
 
-    private (int Limit, TimeSpan Timeout) Validate(AdHocQuery query)
+    /// <summary>
+    /// Throws <see cref="AdHocQueryException"/> when the request itself is out of bounds (empty or overlong SQL, a NUL,
+    /// a row limit or timeout out of range), before anything parses it: what a caller checks before it starts a worker.
+    /// </summary>
+    public static void CheckRequest(AdHocQuery query, AdHocQueryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(options);
+        _ = Validate(query, options);
+    }
+
+    private static (int Limit, TimeSpan Timeout) Validate(AdHocQuery query, AdHocQueryOptions options)
     {
         if (string.IsNullOrWhiteSpace(query.Sql))
         {
@@ -148,16 +162,16 @@ public sealed class AdHocQueryRunner
                 $"The row limit must be between 1 and {AdHocQueryOptions.MaxRowLimit}; got {limit}.");
         }
 
-        var timeout = query.Timeout ?? Options.DefaultTimeout;
-        if (Options.MaxMemoryGrowthBytes <= 0)
+        var timeout = query.Timeout ?? options.DefaultTimeout;
+        if (options.MaxMemoryGrowthBytes <= 0)
         {
             throw new AdHocQueryException(AdHocRefusal.InvalidRequest, "The ad-hoc query memory budget must be positive.");
         }
 
-        if (timeout <= TimeSpan.Zero || timeout > Options.MaxTimeout)
+        if (timeout <= TimeSpan.Zero || timeout > options.MaxTimeout)
         {
             throw new AdHocQueryException(AdHocRefusal.InvalidRequest,
-                $"The timeout must be above 0 and at most {Seconds(Options.MaxTimeout)} s; got {Seconds(timeout)} s.");
+                $"The timeout must be above 0 and at most {Seconds(options.MaxTimeout)} s; got {Seconds(timeout)} s.");
         }
 
         return (limit, timeout);

@@ -77,8 +77,11 @@ public sealed class LedgerStore : IDisposable
         }
     }
 
-    /// <summary>Opens a ledger file read-only with file access from SQL disabled, for ad-hoc queries.</summary>
-    public static DuckDbDatabase OpenReadOnly(string filePath)
+    /// <summary>
+    /// Opens a ledger file read-only with file access from SQL disabled, for ad-hoc queries; <paramref name="limits"/>
+    /// adds threads, memory limit and other settings (its access settings are ignored).
+    /// </summary>
+    public static DuckDbDatabase OpenReadOnly(string filePath, DuckDbOpenOptions? limits = null)
     {
         if (!File.Exists(filePath))
         {
@@ -90,6 +93,10 @@ public sealed class LedgerStore : IDisposable
             AccessMode = DuckDbAccessMode.ReadOnly,
             EnableExternalAccess = false,
             LockConfiguration = true,
+            Threads = limits?.Threads,
+            MemoryLimit = limits?.MemoryLimit,
+            MaxTempDirectorySize = limits?.MaxTempDirectorySize,
+            Extra = limits?.Extra ?? new Dictionary<string, string>(),
         });
     }
 

@@ -155,6 +155,7 @@ public sealed class QueryEndpointTests
             Call("02", "ads", 1.25m, start.AddMinutes(1)),
             Call("03", "search", 0.000000000007m, start.AddMinutes(2)),
         ]);
+        agent.ExportLake();
     }
 
     private static LlmCall Call(string spanId, string team, decimal cost, DateTime start) => new()

@@ -94,11 +94,14 @@ public sealed class QuerySandboxTests
         Should.Throw<OtelLlmCost.Analytics.Store.DuckDb.DuckDbException>(() => connection.Execute("SET memory_limit = '20GB'"))
             .Message.ShouldContain("locked");
 
+        s_agent.Scalar("SELECT current_setting('max_temp_directory_size')").ShouldBe("244.1 MiB");
+
+        // Ad-hoc SQL runs in a worker of its own: locked as well, and it never spills.
         var (status, body) = await PostSqlAsync("SELECT current_setting('max_temp_directory_size'), current_setting('lock_configuration')");
         status.ShouldBe(HttpStatusCode.OK, body);
         using var json = JsonDocument.Parse(body);
         var row = json.RootElement.GetProperty("rows")[0];
-        row[0].GetString().ShouldBe("244.1 MiB");
+        row[0].GetString().ShouldBe("0 bytes");
         row[1].GetBoolean().ShouldBeTrue();
     }
 
@@ -187,8 +190,9 @@ public sealed class QuerySandboxTests
             statuses[status] = statuses.GetValueOrDefault(status) + 1;
         }
 
-        statuses.Values.Sum().ShouldBeGreaterThan(100);
-        statuses.GetValueOrDefault(HttpStatusCode.BadRequest).ShouldBeGreaterThan(50);
+        // Each statement that is not refused on its face starts a worker process (about a second on a loaded machine).
+        statuses.Values.Sum().ShouldBeGreaterThan(40);
+        statuses.GetValueOrDefault(HttpStatusCode.BadRequest).ShouldBeGreaterThan(20);
         s_agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(calls);
         File.Exists("/tmp/otel-llm-cost-fuzz.csv").ShouldBeFalse();
         File.Exists("/tmp/otel-llm-cost-fuzz.db").ShouldBeFalse();

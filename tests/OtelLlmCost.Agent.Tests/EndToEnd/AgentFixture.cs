@@ -52,6 +52,22 @@ internal sealed class AgentFixture : IAsyncDisposable
         return options;
     }
 
+    /// <summary>
+    /// Writes the closed hours' calls to the Parquet lake now, after the lake service's first pass (the next is a minute
+    /// away): what ad-hoc queries read (<c>POST /api/v1/query</c> runs over the lake in a worker process).
+    /// </summary>
+    public void ExportLake()
+    {
+        var service = Host.Services.GetRequiredService<OtelLlmCost.Agent.Lake.LakeService>();
+        var deadline = Environment.TickCount64 + 30_000;
+        while (service.Passes < 1 && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(20);
+        }
+
+        service.Exporter.Export();
+    }
+
     public object? Scalar(string sql)
     {
         using var connection = Host.Store.Connect();

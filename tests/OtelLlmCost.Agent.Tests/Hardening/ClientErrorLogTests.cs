@@ -81,6 +81,14 @@ public sealed class ClientErrorLogTests
         var grpc = await OtlpWire.CallAsync(agent.Host.GrpcAddress, OtlpGrpcReceiver.TraceExportPath, OtlpWire.GrpcFrame([0x0A, 0x7F, 0x01], compressed: false));
         grpc.Status.ShouldBe(3);
 
+        // Frames Grpc.AspNetCore refuses itself: a compressed flag that is neither 0 nor 1, and a compressed message without an encoding.
+        var badFlag = OtlpWire.GrpcFrame([0x0A, 0x00], compressed: false);
+        badFlag[0] = 2;
+        grpc = await OtlpWire.CallAsync(agent.Host.GrpcAddress, OtlpGrpcReceiver.TraceExportPath, badFlag);
+        grpc.Status.ShouldBe(3, grpc.Message);
+        grpc = await OtlpWire.CallAsync(agent.Host.GrpcAddress, OtlpGrpcReceiver.TraceExportPath, OtlpWire.GrpcFrame([0x0A, 0x00], compressed: true));
+        grpc.Status.ShouldBe(3, grpc.Message);
+
         using (var response = await client.PostAsync(new Uri(agent.Host.ApiAddress!, "/api/v1/budgets"),
             new StringContent("""{"id":"b","scope":{"teem":"x"},"limit_usd":1}""", Encoding.UTF8, "application/json")))
         {
@@ -94,7 +102,7 @@ public sealed class ClientErrorLogTests
         var apiChunked = await ReceiverBadInputTests.RawHttpAsync(agent.Host.ApiAddress!,
             "POST /api/v1/estimate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n");
         apiChunked.ShouldStartWith("HTTP/1.1 400");
-        return 5;
+        return 7;
     }
 }
 

@@ -137,6 +137,7 @@ public sealed class IngestHardeningTests
             options.StoreThreads = 1;
             options.Ledger.MemoryReserveBytes = 0; // no reserve: let a commit run out of memory halfway
             options.Rollups.Interval = TimeSpan.FromMilliseconds(200);
+            options.AdHocQueriesInProcess = true; // the ad-hoc query below must run on the reopened ledger itself
         });
 
         // A large uncommitted result held open takes most of the memory, so a commit fails halfway (or DuckDB, failing to

@@ -25,7 +25,44 @@ public sealed class OtlpFuzzTests
     private const int Seed = 20261201;
     private const int Batches = 20;
     private const int MutationsPerBatch = 60;
-    private const int QueriesPerBatch = 3;
+    /// <summary>Each ad-hoc query starts a worker process (about a second on a loaded machine): one a batch.</summary>
+    private const int QueriesPerBatch = 1;
+
+    private const int CommandsPerBatch = 3;
+
+    /// <summary>Real <c>POST /api/v1/commands</c> bodies, as the CLI relays them (report, export with --out, reconcile with a file).</summary>
+    private static readonly string[] CommandSeeds =
+    [
+        """{"args": ["report", "chargeback", "--by", "team", "--period", "2026-10"]}""",
+        """{"args": ["report", "weekly"]}""",
+        """{"args": ["export", "--format", "csv", "--from", "2026-10-01", "--to", "2026-11-01", "--out", "@relay-out"]}""",
+        """{"args": ["reconcile", "--provider", "openai", "@relay-file-0"], "files": {"@relay-file-0": {"name": "costs.csv", "content_base64": "ZGF0ZSxtb2RlbCxjb3N0X3VzZAoyMDI2LTEwLTAzLGdwdC00bywxLjAwCg=="}}}""",
+    ];
+
+    /// <summary>Values a mutated relay body puts where a string, a file or the whole body was.</summary>
+    private static readonly Func<Random, System.Text.Json.Nodes.JsonNode?>[] OddValues =
+    [
+        _ => null,
+        random => random.Next(),
+        _ => true,
+        _ => new System.Text.Json.Nodes.JsonObject(),
+        _ => new System.Text.Json.Nodes.JsonArray(),
+        _ => "",
+        _ => "a\u0000b",
+        _ => "../../../../etc/passwd",
+        _ => "/etc/passwd",
+        _ => "@relay-out",
+        _ => "@relay-file-0",
+        _ => "@relay-file-9",
+        _ => "--help",
+        _ => "--version",
+        _ => new string('x', 10_000),
+        random => new[] { "--period", "2026-13", "--by", "nonsense", "--format", "parquet", "--from", "9999-99-99", "--month", "-1" }[random.Next(10)],
+        _ => new System.Text.Json.Nodes.JsonObject { ["name"] = null, ["content_base64"] = "!!" },
+        _ => new System.Text.Json.Nodes.JsonObject { ["name"] = "..", ["content_base64"] = "eA==" },
+        _ => new System.Text.Json.Nodes.JsonObject { ["name"] = "a\u0000b", ["content_base64"] = "eA==" },
+        _ => new System.Text.Json.Nodes.JsonObject { ["name"] = "x.csv" },
+    ];
 
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true));
 
@@ -71,6 +108,12 @@ public sealed class OtlpFuzzTests
                 AssertNotAServerFault((int)response.StatusCode, $"query {sql}: {await response.Content.ReadAsStringAsync()}");
             }
 
+            for (var i = 0; i < CommandsPerBatch; i++)
+            {
+                var answer = await PostCommandAsync(client, agent, random);
+                answers[answer] = answers.GetValueOrDefault(answer) + 1;
+            }
+
             (await client.GetStringAsync(new Uri(agent.Host.ApiAddress!, "/healthz"))).ShouldBe("ok", $"after batch {batch}");
             await AssertGoodSpansStoredAsync(client, agent, random, withBadSpanBeside: batch % 2 == 1);
         }
@@ -84,6 +127,69 @@ public sealed class OtlpFuzzTests
         answers.Keys.ShouldContain("http 400");
         answers.Keys.ShouldContain("grpc 0");
         answers.Keys.ShouldContain("grpc 3");
+        answers.Keys.ShouldContain("commands 200");
+        answers.Keys.ShouldContain("commands 400");
+    }
+
+    /// <summary>
+    /// A relay body (<c>POST /api/v1/commands</c>) mutated as JSON (a value, an argument, a file or the whole body replaced
+    /// by an odd one) or as bytes: a 4xx carries its reason, never a 5xx but 503/429.
+    /// </summary>
+    private static async Task<string> PostCommandAsync(HttpClient client, AgentFixture agent, Random random)
+    {
+        var seed = CommandSeeds[random.Next(CommandSeeds.Length)];
+        byte[] body;
+        if (random.Next(3) == 0)
+        {
+            body = Mutate(random, Encoding.UTF8.GetBytes(seed));
+        }
+        else
+        {
+            var root = System.Text.Json.Nodes.JsonNode.Parse(seed)!;
+            var args = root["args"]!.AsArray();
+            var odd = OddValues[random.Next(OddValues.Length)](random);
+            switch (random.Next(6))
+            {
+                case 0:
+                    args[random.Next(args.Count)] = odd;
+                    break;
+                case 1:
+                    args.Insert(random.Next(args.Count + 1), odd);
+                    break;
+                case 2:
+                    root["files"] = new System.Text.Json.Nodes.JsonObject { [random.Next(2) == 0 ? "@relay-file-0" : "x"] = odd };
+                    break;
+                case 3:
+                    root[random.Next(2) == 0 ? "args" : "files"] = odd;
+                    break;
+                case 4:
+                    root["unknown"] = odd;
+                    break;
+                default:
+                    args.RemoveAt(random.Next(args.Count));
+                    break;
+            }
+
+            body = Encoding.UTF8.GetBytes(root.ToJsonString());
+        }
+
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await client.PostAsync(new Uri(agent.Host.ApiAddress!, "/api/v1/commands"), content);
+        var status = (int)response.StatusCode;
+        var text = await response.Content.ReadAsStringAsync();
+        var what = $"commands {Encoding.UTF8.GetString(body)}: {text}";
+        if (status != 429)
+        {
+            AssertNotAServerFault(status, what);
+        }
+
+        if (status is >= 400 and < 500)
+        {
+            text.ShouldContain("\"error\"", Case.Sensitive, what);
+        }
+
+        return $"commands {status}";
     }
 
     /// <summary>Real requests made with the reference protobuf library: GenAI calls, random mixes, deep attributes.</summary>

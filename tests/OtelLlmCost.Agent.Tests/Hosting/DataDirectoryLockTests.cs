@@ -129,6 +129,7 @@ public sealed class DataDirectoryLockTests
             {
                 ["OTELLLMCOST__Lake__Interval"] = "00:00:01",
                 ["OTELLLMCOST__Rollups__RetentionDays"] = "0",
+                ["OTELLLMCOST__Agent__AdHocQueriesInProcess"] = "true", // counts the first agent's live ledger through its API
             },
         };
         var process = Process.Start(start)!;

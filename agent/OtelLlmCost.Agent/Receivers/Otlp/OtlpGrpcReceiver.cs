@@ -13,7 +13,7 @@ namespace OtelLlmCost.Agent.Receivers.Otlp;
 /// UNIMPLEMENTED for unknown methods, and the standard <c>grpc.health.v1</c> service, answered from the agent's
 /// readiness checks. Statuses come from <see cref="ExportOutcomeStatus"/>.
 /// </summary>
-internal static class OtlpGrpcReceiver
+internal static partial class OtlpGrpcReceiver
 {
     public const string TraceServiceName = "opentelemetry.proto.collector.trace.v1.TraceService";
     public const string TraceExportPath = "/" + TraceServiceName + "/Export";
@@ -58,12 +58,13 @@ internal static class OtlpGrpcReceiver
         var metrics = new OtlpReceiverMetrics(endpoints.ServiceProvider.GetService<System.Diagnostics.Metrics.IMeterFactory>());
         var processor = new OtlpExportProcessor(options, consumer, metrics, visitors);
         endpoints.ServiceProvider.GetRequiredService<OtlpGrpcService>().Bind(processor);
+        var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OtlpGrpcReceiver).FullName!);
         endpoints.MapGrpcService<OtlpGrpcService>().Add(endpoint =>
         {
             var signal = SignalOf(endpoint.Metadata.OfType<GrpcMethodMetadata>().FirstOrDefault()?.Method.FullName);
             if (signal is { } known && endpoint.RequestDelegate is { } call)
             {
-                endpoint.RequestDelegate = context => GuardAsync(context, known, processor, call);
+                endpoint.RequestDelegate = context => GuardAsync(context, known, processor, call, logger);
             }
         });
         endpoints.MapGrpcHealthChecksService();
@@ -74,7 +75,7 @@ internal static class OtlpGrpcReceiver
     /// saturated call before its message is read, so nothing is buffered that cannot be taken; then counts the
     /// request, including the failures Grpc.AspNetCore answers itself (size limit, framing, deadline).
     /// </summary>
-    private static async Task GuardAsync(HttpContext context, OtlpSignal signal, OtlpExportProcessor processor, RequestDelegate call)
+    private static async Task GuardAsync(HttpContext context, OtlpSignal signal, OtlpExportProcessor processor, RequestDelegate call, ILogger logger)
     {
         var request = context.Request;
         var isGrpc = request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true
@@ -133,6 +134,12 @@ internal static class OtlpGrpcReceiver
                 context.Response.Headers["grpc-message"] = OtlpResponses.PercentEncodeGrpcMessage(reason);
                 Hosting.ClientErrorLog.NoteReason(context, reason);
             }
+            else if (status.StatusCode is StatusCode.Internal or StatusCode.Unknown && status.DebugException is { } fault)
+            {
+                // Grpc.AspNetCore's own error log is off (it logs a client's malformed frame with a stack trace, item 13),
+                // so a fault of ours or of the library is logged here, with its stack trace.
+                LogFault(logger, fault, status.StatusCode);
+            }
 
             exchange.Outcome = status.StatusCode switch
             {
@@ -146,6 +153,9 @@ internal static class OtlpGrpcReceiver
 
         processor.Metrics.RequestReceived(Transport, signal, exchange.Outcome, exchange.WireBytes);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "OTLP/gRPC Export failed before the export reached the pipeline ({Status})")]
+    private static partial void LogFault(ILogger logger, Exception exception, StatusCode status);
 
     private static bool IsMalformedFrame(Status status) =>
         status.StatusCode == StatusCode.Internal || (status.StatusCode == StatusCode.Unknown && status.DebugException is InvalidDataException);

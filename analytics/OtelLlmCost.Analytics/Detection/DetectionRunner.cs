@@ -70,7 +70,7 @@ public sealed class DetectionRunner : IDisposable
         var result = new PassBuilder();
         foreach (var schedule in _options.EffectiveSchedules)
         {
-            var actTo = RollupSeriesReader.Floor(now - _options.SettleDelay, schedule.Interval);
+            var actTo = RollupSeriesReader.Floor(now - _options.SettleDelay, schedule.EffectiveStep);
             var readFrom = actTo - schedule.Lookback;
             var watermark = AnomalyStore.ReadWatermark(Connection, WatermarkName(schedule));
             var actFrom = watermark is { } judged && judged > readFrom ? judged : readFrom;
@@ -114,11 +114,11 @@ public sealed class DetectionRunner : IDisposable
         var result = new PassBuilder();
         foreach (var schedule in _options.EffectiveSchedules)
         {
-            var actFrom = RollupSeriesReader.Floor(from, schedule.Interval);
-            var actTo = RollupSeriesReader.Floor(to, schedule.Interval);
+            var actFrom = RollupSeriesReader.Floor(from, schedule.EffectiveStep);
+            var actTo = RollupSeriesReader.Floor(to, schedule.EffectiveStep);
             if (actTo < to)
             {
-                actTo += schedule.Interval;
+                actTo += schedule.EffectiveStep;
             }
 
             using var transaction = Connection.BeginTransaction();
@@ -139,7 +139,9 @@ public sealed class DetectionRunner : IDisposable
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
         var widest = _options.EffectiveSchedules.Max(s => s.Interval) == schedule.Interval;
         var dimensions = _options.Dimensions.Where(d => selector is null || string.Equals(selector.Dimension, d, StringComparison.Ordinal)).ToList();
-        var all = dimensions.SelectMany(d => RollupSeriesReader.Read(Connection, d, schedule.Interval, readFrom, actTo)).ToList();
+        // A sliding window is read at its step and summed over the window's width.
+        var width = (int)(schedule.Interval.Ticks / schedule.EffectiveStep.Ticks);
+        var all = dimensions.SelectMany(d => RollupSeriesReader.Read(Connection, d, schedule.EffectiveStep, readFrom, actTo)).Select(s => s.Slide(width)).ToList();
         var judged = all.Where(s => s.TotalCalls >= _options.MinimumCalls && (selector is null || selector.Matches(s.Dimension, s.Value))).ToList();
         var metrics = _options.Metrics.Where(m => selector?.Metric is null || string.Equals(selector.Metric, m.Name(), StringComparison.Ordinal)).ToList();
         var done = 0;
@@ -186,6 +188,8 @@ public sealed class DetectionRunner : IDisposable
         DateTime now, PassBuilder result)
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
+        // Buckets are series.Interval apart (the schedule's step) and schedule.Interval wide (wider for a sliding window).
+        var step = series.Interval;
         // The detector sees the series from its first bucket with calls; verdict i is for bucket born + i.
         var born = FirstCall(series);
         var values = new Dictionary<SeriesMetric, double[]>();
@@ -194,14 +198,16 @@ public sealed class DetectionRunner : IDisposable
         foreach (var metric in metrics.Append(SeriesMetric.Cost).Distinct())
         {
             values[metric] = series.Values(metric, _options.MinimumCallsPerBucket);
-            verdicts[metric] = Judge(metric, values[metric], born, series, schedule.Interval);
+            verdicts[metric] = Judge(metric, values[metric], born, series, step);
         }
 
         result.SeriesJudged += metrics.Count;
-        var first = Math.Max((int)((actFrom - series.From).Ticks / schedule.Interval.Ticks), born + _options.WarmUpBuckets);
-        var last = (int)((actTo - series.From).Ticks / schedule.Interval.Ticks);
+        // Judged: the buckets that end in (actFrom, actTo] (a sliding window starting before actFrom ended after it).
+        var judgedFrom = actFrom - schedule.Interval + step;
+        var first = Math.Max((int)((judgedFrom - series.From).Ticks / step.Ticks), born + _options.WarmUpBuckets);
+        var last = (int)((actTo - series.From).Ticks / step.Ticks);
         var open = AnomalyStore.LatestOpen(Connection, series.Dimension, series.Value, intervalSeconds);
-        if (open is not null && open.FirstSeen >= actFrom)
+        if (open is not null && open.FirstSeen >= judgedFrom)
         {
             // A history run over a window before or around the open incident: it is found again by its key.
             open = null;
@@ -219,6 +225,7 @@ public sealed class DetectionRunner : IDisposable
             var peakExcess = 0.0;
             var trafficStop = false;
             var hits = new List<string>();
+            var onset = 0;
             foreach (var metric in metrics)
             {
                 var verdict = verdicts[metric][i];
@@ -229,6 +236,7 @@ public sealed class DetectionRunner : IDisposable
                 }
 
                 hits.Add(metric.Name());
+                onset = Math.Max(onset, verdict.Onset);
                 trafficStop |= IncidentImpact.IsTrafficStop(metric, observed, verdict.Expected, _options.Impact);
                 var excess = IncidentImpact.ExcessUsdPerDay(series.Buckets[i], verdicts[SeriesMetric.Cost][i].Expected, metric, observed,
                     verdict.Expected, schedule.Interval, cacheDiscount);
@@ -246,7 +254,9 @@ public sealed class DetectionRunner : IDisposable
             }
 
             var peakVerdict = verdicts[peakMetric][i];
-            if (open is not null && open.LastSeen < t && t - open.LastSeen <= quiet)
+            // A change point is an event that began at its onset, hours before it was proven at an hourly width.
+            var eventStart = series.BucketStart(Math.Max(i - onset, 0));
+            if (open is not null && open.LastSeen < t && eventStart - open.LastSeen <= quiet)
             {
                 open.LastSeen = t;
                 open.Points++;
@@ -304,8 +314,13 @@ public sealed class DetectionRunner : IDisposable
                 continue;
             }
 
+            if (ContinuesIncident(series, schedule, i, t))
+            {
+                continue;
+            }
+
             var affected = "";
-            if (AnomalyStore.EventOverlapping(Connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval, quiet) is { } host)
+            if (AnomalyStore.EventOverlapping(Connection, series.Dimension, series.Value, intervalSeconds, eventStart, t + schedule.Interval, quiet) is { } host)
             {
                 var self = $"{series.Dimension}={series.Value}";
                 if (Specificity(series.Dimension) < Specificity(host.Dimension) && peakExcess >= 0.5 * (host.ExcessUsdPerDay ?? 0))
@@ -362,10 +377,50 @@ public sealed class DetectionRunner : IDisposable
     }
 
     /// <summary>
+    /// Whether bucket <paramref name="index"/> continues an incident of the same dimension value seen within
+    /// <see cref="DetectionOptions.ContinuationWindow"/> (at any bucket width): against the baseline before that incident
+    /// began, the bucket's cost still moved by the same dominant factor (the same shifted model for a model-mix change)
+    /// and by at least half the incident's cost ratio (on the log scale). A baseline learning a new level re-fires on it
+    /// for hours — at the next morning's ramp, or as a change point proven only at an hourly width — and that is the
+    /// event already raised, not a second one.
+    /// </summary>
+    private bool ContinuesIncident(DimensionSeries series, DetectionSchedule schedule, int index, DateTime t)
+    {
+        if (_options.ContinuationWindow <= TimeSpan.Zero
+            || AnomalyStore.LatestSeen(Connection, series.Dimension, series.Value, t - _options.ContinuationWindow, t) is not { } previous)
+        {
+            return false;
+        }
+
+        var (dominant, ratio) = previous.Decomposition is { } d
+            ? (CostDecomposition.Name(d.Dominant), d.CostRatio)
+            : (previous.StoredFactors?.Dominant, previous.StoredFactors?.CostRatio ?? double.NaN);
+        var began = (int)Math.Floor((previous.FirstSeen - series.From) / series.Interval);
+        if (dominant is null || !(ratio > 1) || began <= 0)
+        {
+            return false;
+        }
+
+        var (baseline, buckets) = series.Sum(began - schedule.BaselineBuckets, began);
+        var now = buckets > 0 ? CostDecomposition.Decompose(series.Buckets[index], baseline, buckets) : null;
+        if (now is null || CostDecomposition.Name(now.Dominant) != dominant || !(now.CostRatio > 1) || Math.Log(now.CostRatio) < 0.5 * Math.Log(ratio))
+        {
+            return false;
+        }
+
+        var shifted = previous.Decomposition?.ShiftedModel;
+        return now.Dominant != CostFactor.ModelMix || shifted is null || string.Equals(now.ShiftedModel, shifted, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// The detector's verdicts for one metric of a series, from its first bucket with calls. Counts (cost, calls) are
     /// judged on their square root: their noise grows with the level (Poisson-like), so on the raw values a busy
     /// hour's ordinary noise reads as a spike against a scale learned mostly at quieter hours; the root makes the noise
-    /// about level-free, and the expected value and band are squared back. Per-call metrics (ratios) are noisier the
+    /// about level-free. Per-call amounts (cost and tokens per call) are judged on their logarithm: they change by
+    /// factors (a model upgrade multiplies the cost per call, and its noise with it), so on the raw values the scale
+    /// learned before a change is a fifth of the noise after it, and the new level kept firing for hours after the
+    /// baseline re-anchored on it (one model upgrade, several incidents); on the log the move is a step of the same
+    /// noise. The expected value and band are mapped back. Per-call metrics are noisier the
     /// fewer calls a bucket has; an anomaly in a bucket with fewer calls than the recent average is kept only if its
     /// score, discounted by √(calls ÷ average), still reaches <see cref="ThinBucketScore"/>.
     /// </summary>
@@ -374,23 +429,20 @@ public sealed class DetectionRunner : IDisposable
         var verdicts = new PointVerdict[values.Length];
         if (metric is SeriesMetric.Cost or SeriesMetric.Calls)
         {
-            var roots = new double[values.Length - born];
-            for (var i = 0; i < roots.Length; i++)
-            {
-                roots[i] = Math.Sqrt(Math.Max(values[born + i], 0));
-            }
-
-            var judged = _detector.Evaluate(roots, interval);
-            for (var i = 0; i < judged.Length; i++)
-            {
-                var v = judged[i];
-                verdicts[born + i] = v with { Expected = Squared(v.Expected), Lower = Squared(v.Lower), Upper = Squared(v.Upper) };
-            }
-
+            JudgeTransformed(values, born, interval, verdicts, v => Math.Sqrt(Math.Max(v, 0)), Squared);
             return verdicts;
         }
 
-        _detector.Evaluate(values.AsSpan(born), interval).CopyTo(verdicts, born);
+        if (metric is SeriesMetric.CostPerCall or SeriesMetric.TokensPerCall)
+        {
+            JudgeTransformed(values, born, interval, verdicts, v => v > 0 ? Math.Log(v) : double.NaN,
+                l => double.IsNaN(l) ? l : Math.Exp(Math.Clamp(l, -700, 700)));
+        }
+        else
+        {
+            _detector.Evaluate(values.AsSpan(born), interval).CopyTo(verdicts, born);
+        }
+
         if (metric == SeriesMetric.ErrorRate)
         {
             DropChanceFailures(verdicts, born, series);
@@ -424,6 +476,24 @@ public sealed class DetectionRunner : IDisposable
         }
 
         return verdicts;
+    }
+
+    /// <summary>The detector's verdicts on <paramref name="forward"/>(values), mapped back with <paramref name="back"/>.</summary>
+    private void JudgeTransformed(double[] values, int born, TimeSpan interval, PointVerdict[] verdicts, Func<double, double> forward,
+        Func<double, double> back)
+    {
+        var transformed = new double[values.Length - born];
+        for (var i = 0; i < transformed.Length; i++)
+        {
+            transformed[i] = double.IsNaN(values[born + i]) ? double.NaN : forward(values[born + i]);
+        }
+
+        var judged = _detector.Evaluate(transformed, interval);
+        for (var i = 0; i < judged.Length; i++)
+        {
+            var v = judged[i];
+            verdicts[born + i] = v with { Expected = back(v.Expected), Lower = back(v.Lower), Upper = back(v.Upper) };
+        }
     }
 
     /// <summary>
@@ -478,7 +548,7 @@ public sealed class DetectionRunner : IDisposable
         record.Detector = verdict.Detector;
         record.ExcessUsdPerDay = excessUsdPerDay;
         record.Severity = IncidentImpact.Severity(excessUsdPerDay, _options.Impact);
-        var startIndex = (int)((record.FirstSeen - series.From).Ticks / schedule.Interval.Ticks);
+        var startIndex = (int)((record.FirstSeen - series.From).Ticks / series.Interval.Ticks);
         var (baseline, buckets) = series.Sum(startIndex - schedule.BaselineBuckets, startIndex);
         record.Decomposition = CostDecomposition.Decompose(series.Buckets[index], baseline, Math.Max(buckets, 1));
         record.StoredFactors = null;

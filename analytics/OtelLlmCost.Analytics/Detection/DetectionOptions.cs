@@ -12,18 +12,8 @@ public sealed class DetectionSchedule
     /// <summary>History read before the judged buckets (the detector's context).</summary>
     public TimeSpan Lookback { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>Buckets (steps, for a sliding window) before an incident averaged as the baseline its cost change is decomposed against.</summary>
+    /// <summary>Buckets before an incident averaged as the baseline its cost change is decomposed against.</summary>
     public int BaselineBuckets { get; set; } = 288;
-
-    /// <summary>
-    /// How often the bucket is judged, for a window that slides: a whole divisor of <see cref="Interval"/> (whole hours
-    /// when the interval is). Unset, buckets follow each other (a step of one interval). A 15-minute window judged every
-    /// 5 minutes never splits a ten-minute burst across two buckets, where each half was too thin to see at night.
-    /// </summary>
-    public TimeSpan? Step { get; set; }
-
-    /// <summary>The step in effect: <see cref="Step"/>, or the interval for buckets that follow each other.</summary>
-    public TimeSpan EffectiveStep => Step ?? Interval;
 }
 
 /// <summary>
@@ -51,10 +41,10 @@ public sealed class DetectionOptions
         [SeriesMetric.Cost, SeriesMetric.Calls, SeriesMetric.CostPerCall, SeriesMetric.TokensPerCall, SeriesMetric.CacheHitRatio, SeriesMetric.ErrorRate];
 
     /// <summary>
-    /// The resolutions judged. Defaults: 5-minute buckets and a 15-minute window sliding every 5 minutes over the last 14
-    /// days (aggregated from minute rollups; two weeks, so the same hour last week is known twice) and hourly buckets
-    /// over the last 30 days. The 15-minute window finds within the hour what is too thin to see at 5 minutes (a cache
-    /// collapse on a quiet evening, a ten-minute burst at night) and would only end with the next whole hour. Setting this list in configuration replaces the defaults.
+    /// The resolutions judged. Defaults: 5-minute and 15-minute buckets over the last 14 days (aggregated from minute
+    /// rollups; two weeks, so the same hour last week is known twice) and hourly buckets over the last 30 days. The
+    /// 15-minute schedule finds within the hour what is too thin to see at 5 minutes (a cache collapse on a quiet
+    /// evening) and would only end with the next whole hour. Setting this list in configuration replaces the defaults.
     /// </summary>
     public IList<DetectionSchedule> Schedules { get; set; } = [];
 
@@ -74,10 +64,11 @@ public sealed class DetectionOptions
     public int QuietBucketsToResolve { get; set; } = 6;
 
     /// <summary>
-    /// For this long after an incident of a dimension value was last seen, a new anomaly of that value whose bucket still
-    /// shows the incident's change against what was normal before it (the same dominant cost factor, at least half the
-    /// cost ratio) is that incident going on, not a new one: a model upgrade is one event although the baselines of every
-    /// bucket width take hours (a day's rhythm) to learn the new level.
+    /// For this long after an incident of a dimension value was last seen, a new anomaly of that value is that incident
+    /// going on, not a new one, when the incident's cost moved per call (model mix, price or tokens per call, cache hit
+    /// ratio) and this bucket and every bucket since still show at least half that move against what was normal before
+    /// it: a model upgrade is one event although the baselines of every bucket width take hours (a day's rhythm) to learn
+    /// the new level. 0 turns this off.
     /// </summary>
     public TimeSpan ContinuationWindow { get; set; } = TimeSpan.FromDays(1);
 
@@ -99,10 +90,7 @@ public sealed class DetectionOptions
         :
         [
             new DetectionSchedule { Name = "5m", Interval = TimeSpan.FromMinutes(5), Lookback = TimeSpan.FromDays(14), BaselineBuckets = 288 },
-            new DetectionSchedule
-            {
-                Name = "15m", Interval = TimeSpan.FromMinutes(15), Step = TimeSpan.FromMinutes(5), Lookback = TimeSpan.FromDays(14), BaselineBuckets = 288,
-            },
+            new DetectionSchedule { Name = "15m", Interval = TimeSpan.FromMinutes(15), Lookback = TimeSpan.FromDays(14), BaselineBuckets = 96 },
             new DetectionSchedule { Name = "1h", Interval = TimeSpan.FromHours(1), Lookback = TimeSpan.FromDays(30), BaselineBuckets = 168 },
         ];
 
@@ -139,13 +127,6 @@ public sealed class DetectionOptions
             if (minutes < 1 || minutes != Math.Floor(minutes) || (schedule.Interval >= TimeSpan.FromHours(1) && schedule.Interval.TotalHours != Math.Floor(schedule.Interval.TotalHours)))
             {
                 throw new ArgumentException($"Detection schedule '{schedule.Name}': Interval must be whole minutes below an hour, or whole hours.");
-            }
-
-            var step = schedule.EffectiveStep;
-            if (step <= TimeSpan.Zero || step > schedule.Interval || schedule.Interval.Ticks % step.Ticks != 0 || step.TotalMinutes != Math.Floor(step.TotalMinutes)
-                || (schedule.Interval >= TimeSpan.FromHours(1) && step.TotalHours != Math.Floor(step.TotalHours)))
-            {
-                throw new ArgumentException($"Detection schedule '{schedule.Name}': Step must divide Interval in whole minutes (whole hours for an hourly interval).");
             }
 
             if (schedule.Lookback < schedule.Interval * 2 || schedule.BaselineBuckets < 1 || string.IsNullOrWhiteSpace(schedule.Name) || !names.Add(schedule.Name))

@@ -70,7 +70,7 @@ public sealed class DetectionRunner : IDisposable
         var result = new PassBuilder();
         foreach (var schedule in _options.EffectiveSchedules)
         {
-            var actTo = RollupSeriesReader.Floor(now - _options.SettleDelay, schedule.EffectiveStep);
+            var actTo = RollupSeriesReader.Floor(now - _options.SettleDelay, schedule.Interval);
             var readFrom = actTo - schedule.Lookback;
             var watermark = AnomalyStore.ReadWatermark(Connection, WatermarkName(schedule));
             var actFrom = watermark is { } judged && judged > readFrom ? judged : readFrom;
@@ -114,11 +114,11 @@ public sealed class DetectionRunner : IDisposable
         var result = new PassBuilder();
         foreach (var schedule in _options.EffectiveSchedules)
         {
-            var actFrom = RollupSeriesReader.Floor(from, schedule.EffectiveStep);
-            var actTo = RollupSeriesReader.Floor(to, schedule.EffectiveStep);
+            var actFrom = RollupSeriesReader.Floor(from, schedule.Interval);
+            var actTo = RollupSeriesReader.Floor(to, schedule.Interval);
             if (actTo < to)
             {
-                actTo += schedule.EffectiveStep;
+                actTo += schedule.Interval;
             }
 
             using var transaction = Connection.BeginTransaction();
@@ -139,9 +139,7 @@ public sealed class DetectionRunner : IDisposable
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
         var widest = _options.EffectiveSchedules.Max(s => s.Interval) == schedule.Interval;
         var dimensions = _options.Dimensions.Where(d => selector is null || string.Equals(selector.Dimension, d, StringComparison.Ordinal)).ToList();
-        // A sliding window is read at its step and summed over the window's width.
-        var width = (int)(schedule.Interval.Ticks / schedule.EffectiveStep.Ticks);
-        var all = dimensions.SelectMany(d => RollupSeriesReader.Read(Connection, d, schedule.EffectiveStep, readFrom, actTo)).Select(s => s.Slide(width)).ToList();
+        var all = dimensions.SelectMany(d => RollupSeriesReader.Read(Connection, d, schedule.Interval, readFrom, actTo)).ToList();
         var judged = all.Where(s => s.TotalCalls >= _options.MinimumCalls && (selector is null || selector.Matches(s.Dimension, s.Value))).ToList();
         var metrics = _options.Metrics.Where(m => selector?.Metric is null || string.Equals(selector.Metric, m.Name(), StringComparison.Ordinal)).ToList();
         var done = 0;
@@ -188,8 +186,6 @@ public sealed class DetectionRunner : IDisposable
         DateTime now, PassBuilder result)
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
-        // Buckets are series.Interval apart (the schedule's step) and schedule.Interval wide (wider for a sliding window).
-        var step = series.Interval;
         // The detector sees the series from its first bucket with calls; verdict i is for bucket born + i.
         var born = FirstCall(series);
         var values = new Dictionary<SeriesMetric, double[]>();
@@ -198,16 +194,14 @@ public sealed class DetectionRunner : IDisposable
         foreach (var metric in metrics.Append(SeriesMetric.Cost).Distinct())
         {
             values[metric] = series.Values(metric, _options.MinimumCallsPerBucket);
-            verdicts[metric] = Judge(metric, values[metric], born, series, step);
+            verdicts[metric] = Judge(metric, values[metric], born, series, schedule.Interval);
         }
 
         result.SeriesJudged += metrics.Count;
-        // Judged: the buckets that end in (actFrom, actTo] (a sliding window starting before actFrom ended after it).
-        var judgedFrom = actFrom - schedule.Interval + step;
-        var first = Math.Max((int)((judgedFrom - series.From).Ticks / step.Ticks), born + _options.WarmUpBuckets);
-        var last = (int)((actTo - series.From).Ticks / step.Ticks);
+        var first = Math.Max((int)((actFrom - series.From).Ticks / schedule.Interval.Ticks), born + _options.WarmUpBuckets);
+        var last = (int)((actTo - series.From).Ticks / schedule.Interval.Ticks);
         var open = AnomalyStore.LatestOpen(Connection, series.Dimension, series.Value, intervalSeconds);
-        if (open is not null && open.FirstSeen >= judgedFrom)
+        if (open is not null && open.FirstSeen >= actFrom)
         {
             // A history run over a window before or around the open incident: it is found again by its key.
             open = null;
@@ -378,11 +372,12 @@ public sealed class DetectionRunner : IDisposable
 
     /// <summary>
     /// Whether bucket <paramref name="index"/> continues an incident of the same dimension value seen within
-    /// <see cref="DetectionOptions.ContinuationWindow"/> (at any bucket width): against the baseline before that incident
-    /// began, the bucket's cost still moved by the same dominant factor (the same shifted model for a model-mix change)
-    /// and by at least half the incident's cost ratio (on the log scale). A baseline learning a new level re-fires on it
-    /// for hours — at the next morning's ramp, or as a change point proven only at an hourly width — and that is the
-    /// event already raised, not a second one.
+    /// <see cref="DetectionOptions.ContinuationWindow"/> (at any bucket width) whose cost moved per call (model mix,
+    /// price per token, tokens per call, cache hit ratio — a level the baselines must learn, not a burst of volume):
+    /// against the baseline before that incident began, this bucket and every bucket since the incident was last seen
+    /// still show at least half its factor (on the log scale; the same shifted model for a model-mix change). A baseline
+    /// learning a new level re-fires on it for hours — at the next morning's ramp, or as a change point proven only at an
+    /// hourly width — and that is the event already raised. A change that went back to normal and came again is new.
     /// </summary>
     private bool ContinuesIncident(DimensionSeries series, DetectionSchedule schedule, int index, DateTime t)
     {
@@ -392,25 +387,44 @@ public sealed class DetectionRunner : IDisposable
             return false;
         }
 
-        var (dominant, ratio) = previous.Decomposition is { } d
-            ? (CostDecomposition.Name(d.Dominant), d.CostRatio)
-            : (previous.StoredFactors?.Dominant, previous.StoredFactors?.CostRatio ?? double.NaN);
+        var stored = previous.StoredFactors;
+        var dominant = previous.Decomposition is { } d ? d.Dominant : stored?.Dominant is { } name ? ParseFactor(name) : null;
+        if (dominant is not { } factor || factor == CostFactor.Volume)
+        {
+            return false;
+        }
+
+        var moved = previous.Decomposition?.Factor(factor) ?? factor switch
+        {
+            CostFactor.TokensPerCall => stored?.TokensPerCall,
+            CostFactor.PricePerToken => stored?.PricePerToken,
+            CostFactor.ModelMix => stored?.ModelMix,
+            CostFactor.CacheHitRatio => stored?.CacheHitRatio,
+            _ => null,
+        } ?? double.NaN;
         var began = (int)Math.Floor((previous.FirstSeen - series.From) / series.Interval);
-        if (dominant is null || !(ratio > 1) || began <= 0)
+        if (!(moved > 1) || began <= 0)
         {
             return false;
         }
 
         var (baseline, buckets) = series.Sum(began - schedule.BaselineBuckets, began);
-        var now = buckets > 0 ? CostDecomposition.Decompose(series.Buckets[index], baseline, buckets) : null;
-        if (now is null || CostDecomposition.Name(now.Dominant) != dominant || !(now.CostRatio > 1) || Math.Log(now.CostRatio) < 0.5 * Math.Log(ratio))
+        var gapFrom = (int)Math.Ceiling((previous.LastSeen + TimeSpan.FromSeconds(previous.IntervalSeconds) - series.From) / series.Interval);
+        var (gap, gapBuckets) = series.Sum(Math.Max(gapFrom, began), index);
+        var shifted = previous.Decomposition?.ShiftedModel;
+        bool StillMoved(BucketAggregate aggregate)
         {
-            return false;
+            var now = CostDecomposition.Decompose(aggregate, baseline, buckets);
+            return now is not null && now.Factor(factor) > 1 && Math.Log(now.Factor(factor)) >= 0.5 * Math.Log(moved)
+                && (factor != CostFactor.ModelMix || shifted is null || string.Equals(now.ShiftedModel, shifted, StringComparison.Ordinal));
         }
 
-        var shifted = previous.Decomposition?.ShiftedModel;
-        return now.Dominant != CostFactor.ModelMix || shifted is null || string.Equals(now.ShiftedModel, shifted, StringComparison.Ordinal);
+        // The factors compared are per call or per token, so a sum of several buckets compares like one bucket.
+        return buckets > 0 && StillMoved(series.Buckets[index]) && (gapBuckets == 0 || StillMoved(gap));
     }
+
+    private static CostFactor? ParseFactor(string name) =>
+        Enum.GetValues<CostFactor>().Select(f => (CostFactor?)f).FirstOrDefault(f => CostDecomposition.Name(f!.Value) == name);
 
     /// <summary>
     /// The detector's verdicts for one metric of a series, from its first bucket with calls. Counts (cost, calls) are

@@ -34,34 +34,6 @@ public sealed class DimensionSeries(string dimension, string value, DateTime fro
     }
 
     /// <summary>
-    /// The series of windows of <paramref name="width"/> consecutive buckets, one per bucket: window <c>i</c> sums
-    /// buckets <c>i</c> to <c>i + width − 1</c> and starts where bucket <c>i</c> does (so the result keeps this series'
-    /// spacing and has <c>width − 1</c> fewer points: only windows that end within the series).
-    /// </summary>
-    public DimensionSeries Slide(int width)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-        if (width == 1)
-        {
-            return this;
-        }
-
-        var windows = new BucketAggregate[Math.Max(0, Buckets.Count - width + 1)];
-        for (var i = 0; i < windows.Length; i++)
-        {
-            var window = new BucketAggregate();
-            for (var j = i; j < i + width; j++)
-            {
-                window.Add(Buckets[j]);
-            }
-
-            windows[i] = window;
-        }
-
-        return new DimensionSeries(Dimension, Value, From, Interval, windows);
-    }
-
-    /// <summary>
     /// The sum of buckets [start, end) and how many buckets that is, clamped to the series and to its first bucket with
     /// calls: the empty buckets before a series began are not a baseline of zero traffic.
     /// </summary>

@@ -377,7 +377,8 @@ public sealed class DetectionRunner : IDisposable
     /// against the baseline before that incident began, this bucket and every bucket since the incident was last seen
     /// still show at least half its factor (on the log scale; the same shifted model for a model-mix change). A baseline
     /// learning a new level re-fires on it for hours — at the next morning's ramp, or as a change point proven only at an
-    /// hourly width — and that is the event already raised. A change that went back to normal and came again is new.
+    /// hourly width — and that is the event already raised. A change that went back to normal and came again is new, and
+    /// so is a bucket whose move against its own recent baseline is mostly volume.
     /// </summary>
     private bool ContinuesIncident(DimensionSeries series, DetectionSchedule schedule, int index, DateTime t)
     {
@@ -417,6 +418,13 @@ public sealed class DetectionRunner : IDisposable
             var now = CostDecomposition.Decompose(aggregate, baseline, buckets);
             return now is not null && now.Factor(factor) > 1 && Math.Log(now.Factor(factor)) >= 0.5 * Math.Log(moved)
                 && (factor != CostFactor.ModelMix || shifted is null || string.Equals(now.ShiftedModel, shifted, StringComparison.Ordinal));
+        }
+
+        // A burst of volume on top of the changed level is news, not the change going on.
+        var (recent, recentBuckets) = series.Sum(index - schedule.BaselineBuckets, index);
+        if (CostDecomposition.Decompose(series.Buckets[index], recent, Math.Max(recentBuckets, 1)) is { Dominant: CostFactor.Volume })
+        {
+            return false;
         }
 
         // The factors compared are per call or per token, so a sum of several buckets compares like one bucket.

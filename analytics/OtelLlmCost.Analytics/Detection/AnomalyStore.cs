@@ -187,6 +187,19 @@ public static class AnomalyStore
         return reader.Read() ? ReadRecord(reader) : null;
     }
 
+    /// <summary>The series incident of <paramref name="dimension"/>=<paramref name="value"/> (any bucket width) seen last in [from, to), if any.</summary>
+    public static AnomalyRecord? LatestSeen(DuckDbConnection connection, string dimension, string value, DateTime from, DateTime to)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var statement = connection.Prepare($"""
+            SELECT {Columns} FROM anomalies
+            WHERE kind = 'series' AND dimension = $1 AND dimension_value = $2 AND last_seen >= $3 AND first_seen < $4
+            ORDER BY last_seen DESC, id LIMIT 1
+            """);
+        using var reader = statement.Bind(1, dimension).Bind(2, value).Bind(3, RollupMaintainer.Utc(from)).Bind(4, RollupMaintainer.Utc(to)).Query();
+        return reader.Read() ? ReadRecord(reader) : null;
+    }
+
     /// <summary>Inserts a new incident (its <see cref="AnomalyRecord.Id"/> is set) or updates the stored one with the same key.</summary>
     public static void Save(DuckDbConnection connection, AnomalyRecord record, DateTime now)
     {

@@ -66,6 +66,15 @@ public sealed class DetectionOptions
     /// <summary>An open incident is resolved after this many judged buckets in a row without an anomaly; an anomaly before that joins it.</summary>
     public int QuietBucketsToResolve { get; set; } = 6;
 
+    /// <summary>
+    /// For this long after an incident of a dimension value was last seen, a new anomaly of that value is that incident
+    /// going on, not a new one, when the incident's cost moved per call (model mix, price or tokens per call, cache hit
+    /// ratio) and this bucket and every bucket since still show at least half that move against what was normal before
+    /// it: a model upgrade is one event although the baselines of every bucket width take hours (a day's rhythm) to learn
+    /// the new level. 0 turns this off.
+    /// </summary>
+    public TimeSpan ContinuationWindow { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>An incident is alerted only while its newest anomalous bucket is this recent (a first pass over history does not page anyone).</summary>
     public TimeSpan AlertMaxAge { get; set; } = TimeSpan.FromHours(1);
 
@@ -91,9 +100,9 @@ public sealed class DetectionOptions
     /// <summary>Throws naming the first invalid setting.</summary>
     public void Validate()
     {
-        if (PassInterval <= TimeSpan.Zero || SettleDelay < TimeSpan.Zero || AlertMaxAge < TimeSpan.Zero)
+        if (PassInterval <= TimeSpan.Zero || SettleDelay < TimeSpan.Zero || AlertMaxAge < TimeSpan.Zero || ContinuationWindow < TimeSpan.Zero)
         {
-            throw new ArgumentException("Detection:PassInterval must be positive and Detection:SettleDelay, Detection:AlertMaxAge not negative.");
+            throw new ArgumentException("Detection:PassInterval must be positive and Detection:SettleDelay, Detection:AlertMaxAge, Detection:ContinuationWindow not negative.");
         }
 
         foreach (var dimension in Dimensions)

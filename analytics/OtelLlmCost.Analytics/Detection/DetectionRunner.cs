@@ -219,6 +219,7 @@ public sealed class DetectionRunner : IDisposable
             var peakExcess = 0.0;
             var trafficStop = false;
             var hits = new List<string>();
+            var onset = 0;
             foreach (var metric in metrics)
             {
                 var verdict = verdicts[metric][i];
@@ -229,6 +230,7 @@ public sealed class DetectionRunner : IDisposable
                 }
 
                 hits.Add(metric.Name());
+                onset = Math.Max(onset, verdict.Onset);
                 trafficStop |= IncidentImpact.IsTrafficStop(metric, observed, verdict.Expected, _options.Impact);
                 var excess = IncidentImpact.ExcessUsdPerDay(series.Buckets[i], verdicts[SeriesMetric.Cost][i].Expected, metric, observed,
                     verdict.Expected, schedule.Interval, cacheDiscount);
@@ -246,7 +248,9 @@ public sealed class DetectionRunner : IDisposable
             }
 
             var peakVerdict = verdicts[peakMetric][i];
-            if (open is not null && open.LastSeen < t && t - open.LastSeen <= quiet)
+            // A change point is an event that began at its onset, hours before it was proven at an hourly width.
+            var eventStart = series.BucketStart(Math.Max(i - onset, 0));
+            if (open is not null && open.LastSeen < t && eventStart - open.LastSeen <= quiet)
             {
                 open.LastSeen = t;
                 open.Points++;
@@ -304,8 +308,13 @@ public sealed class DetectionRunner : IDisposable
                 continue;
             }
 
+            if (ContinuesIncident(series, schedule, i, t))
+            {
+                continue;
+            }
+
             var affected = "";
-            if (AnomalyStore.EventOverlapping(Connection, series.Dimension, series.Value, intervalSeconds, t, t + schedule.Interval, quiet) is { } host)
+            if (AnomalyStore.EventOverlapping(Connection, series.Dimension, series.Value, intervalSeconds, eventStart, t + schedule.Interval, quiet) is { } host)
             {
                 var self = $"{series.Dimension}={series.Value}";
                 if (Specificity(series.Dimension) < Specificity(host.Dimension) && peakExcess >= 0.5 * (host.ExcessUsdPerDay ?? 0))
@@ -362,10 +371,76 @@ public sealed class DetectionRunner : IDisposable
     }
 
     /// <summary>
+    /// Whether bucket <paramref name="index"/> continues an incident of the same dimension value seen within
+    /// <see cref="DetectionOptions.ContinuationWindow"/> (at any bucket width) whose cost moved per call (model mix,
+    /// price per token, tokens per call, cache hit ratio — a level the baselines must learn, not a burst of volume):
+    /// against the baseline before that incident began, this bucket and every bucket since the incident was last seen
+    /// still show at least half its factor (on the log scale; the same shifted model for a model-mix change). A baseline
+    /// learning a new level re-fires on it for hours — at the next morning's ramp, or as a change point proven only at an
+    /// hourly width — and that is the event already raised. A change that went back to normal and came again is new, and
+    /// so is a bucket whose move against its own recent baseline is mostly volume.
+    /// </summary>
+    private bool ContinuesIncident(DimensionSeries series, DetectionSchedule schedule, int index, DateTime t)
+    {
+        if (_options.ContinuationWindow <= TimeSpan.Zero
+            || AnomalyStore.LatestSeen(Connection, series.Dimension, series.Value, t - _options.ContinuationWindow, t) is not { } previous)
+        {
+            return false;
+        }
+
+        var stored = previous.StoredFactors;
+        var dominant = previous.Decomposition is { } d ? d.Dominant : stored?.Dominant is { } name ? ParseFactor(name) : null;
+        if (dominant is not { } factor || factor == CostFactor.Volume)
+        {
+            return false;
+        }
+
+        var moved = previous.Decomposition?.Factor(factor) ?? factor switch
+        {
+            CostFactor.TokensPerCall => stored?.TokensPerCall,
+            CostFactor.PricePerToken => stored?.PricePerToken,
+            CostFactor.ModelMix => stored?.ModelMix,
+            CostFactor.CacheHitRatio => stored?.CacheHitRatio,
+            _ => null,
+        } ?? double.NaN;
+        var began = (int)Math.Floor((previous.FirstSeen - series.From) / series.Interval);
+        if (!(moved > 1) || began <= 0)
+        {
+            return false;
+        }
+
+        var (baseline, buckets) = series.Sum(began - schedule.BaselineBuckets, began);
+        var gapFrom = (int)Math.Ceiling((previous.LastSeen + TimeSpan.FromSeconds(previous.IntervalSeconds) - series.From) / series.Interval);
+        var (gap, gapBuckets) = series.Sum(Math.Max(gapFrom, began), index);
+        var shifted = previous.Decomposition?.ShiftedModel;
+        bool StillMoved(BucketAggregate aggregate)
+        {
+            var now = CostDecomposition.Decompose(aggregate, baseline, buckets);
+            return now is not null && now.Factor(factor) > 1 && Math.Log(now.Factor(factor)) >= 0.5 * Math.Log(moved)
+                && (factor != CostFactor.ModelMix || shifted is null || string.Equals(now.ShiftedModel, shifted, StringComparison.Ordinal));
+        }
+
+        // A burst of volume on top of the changed level is news, not the change going on.
+        var (recent, recentBuckets) = series.Sum(index - schedule.BaselineBuckets, index);
+        if (CostDecomposition.Decompose(series.Buckets[index], recent, Math.Max(recentBuckets, 1)) is { Dominant: CostFactor.Volume })
+        {
+            return false;
+        }
+
+        // The factors compared are per call or per token, so a sum of several buckets compares like one bucket.
+        return buckets > 0 && StillMoved(series.Buckets[index]) && (gapBuckets == 0 || StillMoved(gap));
+    }
+
+    private static CostFactor? ParseFactor(string name) =>
+        Enum.GetValues<CostFactor>().Select(f => (CostFactor?)f).FirstOrDefault(f => CostDecomposition.Name(f!.Value) == name);
+
+    /// <summary>
     /// The detector's verdicts for one metric of a series, from its first bucket with calls. Counts (cost, calls) are
     /// judged on their square root: their noise grows with the level (Poisson-like), so on the raw values a busy
     /// hour's ordinary noise reads as a spike against a scale learned mostly at quieter hours; the root makes the noise
-    /// about level-free, and the expected value and band are squared back. Per-call metrics (ratios) are noisier the
+    /// about level-free, and the expected value and band are squared back. (Judging cost and tokens per call on their
+    /// logarithm made a model upgrade one step of the same noise, but lost a ×1.5 level shift at night: 16/20 → 12/20
+    /// found within 6 h; the re-firing it cured is grouped by <see cref="ContinuesIncident"/>.) Per-call metrics are noisier the
     /// fewer calls a bucket has; an anomaly in a bucket with fewer calls than the recent average is kept only if its
     /// score, discounted by √(calls ÷ average), still reaches <see cref="ThinBucketScore"/>.
     /// </summary>
@@ -374,23 +449,12 @@ public sealed class DetectionRunner : IDisposable
         var verdicts = new PointVerdict[values.Length];
         if (metric is SeriesMetric.Cost or SeriesMetric.Calls)
         {
-            var roots = new double[values.Length - born];
-            for (var i = 0; i < roots.Length; i++)
-            {
-                roots[i] = Math.Sqrt(Math.Max(values[born + i], 0));
-            }
-
-            var judged = _detector.Evaluate(roots, interval);
-            for (var i = 0; i < judged.Length; i++)
-            {
-                var v = judged[i];
-                verdicts[born + i] = v with { Expected = Squared(v.Expected), Lower = Squared(v.Lower), Upper = Squared(v.Upper) };
-            }
-
+            JudgeTransformed(values, born, interval, verdicts, v => Math.Sqrt(Math.Max(v, 0)), Squared);
             return verdicts;
         }
 
         _detector.Evaluate(values.AsSpan(born), interval).CopyTo(verdicts, born);
+
         if (metric == SeriesMetric.ErrorRate)
         {
             DropChanceFailures(verdicts, born, series);
@@ -424,6 +488,24 @@ public sealed class DetectionRunner : IDisposable
         }
 
         return verdicts;
+    }
+
+    /// <summary>The detector's verdicts on <paramref name="forward"/>(values), mapped back with <paramref name="back"/>.</summary>
+    private void JudgeTransformed(double[] values, int born, TimeSpan interval, PointVerdict[] verdicts, Func<double, double> forward,
+        Func<double, double> back)
+    {
+        var transformed = new double[values.Length - born];
+        for (var i = 0; i < transformed.Length; i++)
+        {
+            transformed[i] = double.IsNaN(values[born + i]) ? double.NaN : forward(values[born + i]);
+        }
+
+        var judged = _detector.Evaluate(transformed, interval);
+        for (var i = 0; i < judged.Length; i++)
+        {
+            var v = judged[i];
+            verdicts[born + i] = v with { Expected = back(v.Expected), Lower = back(v.Lower), Upper = back(v.Upper) };
+        }
     }
 
     /// <summary>
@@ -478,7 +560,7 @@ public sealed class DetectionRunner : IDisposable
         record.Detector = verdict.Detector;
         record.ExcessUsdPerDay = excessUsdPerDay;
         record.Severity = IncidentImpact.Severity(excessUsdPerDay, _options.Impact);
-        var startIndex = (int)((record.FirstSeen - series.From).Ticks / schedule.Interval.Ticks);
+        var startIndex = (int)((record.FirstSeen - series.From).Ticks / series.Interval.Ticks);
         var (baseline, buckets) = series.Sum(startIndex - schedule.BaselineBuckets, startIndex);
         record.Decomposition = CostDecomposition.Decompose(series.Buckets[index], baseline, Math.Max(buckets, 1));
         record.StoredFactors = null;

@@ -7,7 +7,11 @@ namespace OtelLlmCost.Analytics.Detection;
 /// <param name="Lower">The lower bound of the normal band.</param>
 /// <param name="Upper">The upper bound of the normal band.</param>
 /// <param name="Detector">The detector that raised it (for an ensemble: the member that fired first).</param>
-public readonly record struct PointVerdict(bool IsAnomaly, double Score, double Expected, double Lower, double Upper, string Detector);
+/// <param name="Onset">
+/// For a change point: how many points before this one the change began (the run of residuals that proved it); 0
+/// for an anomaly of this point alone.
+/// </param>
+public readonly record struct PointVerdict(bool IsAnomaly, double Score, double Expected, double Lower, double Upper, string Detector, int Onset = 0);
 
 /// <summary>
 /// Judges the points of a regular time series (one value per <c>interval</c>, oldest first; missing buckets are

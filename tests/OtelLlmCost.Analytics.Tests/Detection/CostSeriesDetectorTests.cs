@@ -70,6 +70,9 @@ public sealed class CostSeriesDetectorTests
 
         fired.ShouldHaveSingleItem().ShouldBeInRange(400, 415);
         verdicts[fired[0]].Detector.ShouldBe(CostSeriesDetector.ChangeMember);
+        // The verdict says where the change began (the runner groups it with what was raised then).
+        verdicts[fired[0]].Onset.ShouldBeGreaterThan(0);
+        (fired[0] - verdicts[fired[0]].Onset).ShouldBeInRange(385, 401);
     }
 
     [TestMethod]

@@ -238,7 +238,8 @@ public sealed class CostSeriesDetector : ISeriesDetector
                 cooldown.Fired(i, score);
             }
 
-            verdicts[i] = new PointVerdict(fired, score, step.Expected, step.Expected - band, step.Expected + band, fired ? member! : Name);
+            verdicts[i] = new PointVerdict(fired, score, step.Expected, step.Expected - band, step.Expected + band, fired ? member! : Name,
+                fired && member == ChangeMember ? i - start : 0);
         }
 
         return verdicts;

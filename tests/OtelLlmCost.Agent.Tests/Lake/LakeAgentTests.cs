@@ -1,12 +1,11 @@
 using System.Globalization;
-using System.Net;
-using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using OtelLlmCost.Agent.Lake;
 using OtelLlmCost.Agent.Tests.Dashboards;
 using OtelLlmCost.Agent.Tests.EndToEnd;
+using OtelLlmCost.Agent.Tests.PriceUpdates;
 using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Agent.Tests.Lake;
@@ -28,9 +27,9 @@ public sealed partial class LakeAgentTests
         await using var agentA = await StartAsync("agent-a", shared.Path, clockA);
         await using var agentB = await StartAsync("agent-b", shared.Path, clockB);
 
-        await SendAsync(agentA, hourAgo, "a", calls: 3, model: "gpt-4o");
-        await SendAsync(agentB, hourAgo, "b", calls: 2, model: "gpt-4o-mini");
-        await SendAsync(agentB, now, "c", calls: 1, model: "gpt-4o-mini");
+        await PriceTestSupport.SendAsync(agentA, hourAgo, "gpt-4o", calls: 3, team: "a");
+        await PriceTestSupport.SendAsync(agentB, hourAgo, "gpt-4o-mini", calls: 2, team: "b");
+        await PriceTestSupport.SendAsync(agentB, now, "gpt-4o-mini", calls: 1, team: "c");
         await agentA.WaitForAsync("SELECT count(*) FROM llm_calls", 3L);
         await agentB.WaitForAsync("SELECT count(*) FROM llm_calls", 3L);
 
@@ -92,47 +91,10 @@ public sealed partial class LakeAgentTests
     private static async Task PassAsync(AgentFixture agent, FakeTimeProvider clock, TimeSpan by)
     {
         var service = agent.Host.Services.GetRequiredService<LakeService>();
-        await WaitUntilAsync(() => service.Passes >= 1, "the lake's first pass");
+        await PriceTestSupport.WaitUntilAsync(() => service.Passes >= 1, "the lake's first pass");
         var passes = service.Passes;
         clock.Advance(by);
-        await WaitUntilAsync(() => service.Passes > passes, "a lake pass after the clock moved");
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = Environment.TickCount64 + 20_000;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.Fail($"timed out waiting for {what}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
-
-    /// <summary>Real OTLP/HTTP JSON to the agent: <paramref name="calls"/> priced chat spans starting at <paramref name="start"/>.</summary>
-    private static async Task SendAsync(AgentFixture agent, DateTimeOffset start, string team, int calls, string model)
-    {
-        var nanos = start.ToUnixTimeMilliseconds() * 1_000_000;
-        var spans = Enumerable.Range(1, calls).Select(i => $$$"""
-            {"traceId":"{{{Guid.NewGuid():N}}}","spanId":"{{{i:x16}}}","name":"chat {{{model}}}","kind":3,
-             "startTimeUnixNano":"{{{nanos + i}}}","endTimeUnixNano":"{{{nanos + i + 800_000_000}}}",
-             "attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},
-               {"key":"gen_ai.provider.name","value":{"stringValue":"openai"}},
-               {"key":"gen_ai.request.model","value":{"stringValue":"{{{model}}}"}},
-               {"key":"gen_ai.usage.input_tokens","value":{"intValue":"{{{1000 + i}}}"}},
-               {"key":"gen_ai.usage.output_tokens","value":{"intValue":"80"}}]}
-            """);
-        var body = $$$"""
-            {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"team","value":{"stringValue":"{{{team}}}"}}]},
-              "scopeSpans":[{"spans":[{{{string.Join(",", spans)}}}]}]}]}
-            """;
-        using var http = new HttpClient();
-        using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        var response = await http.PostAsync(agent.TracesHttpUri, content);
-        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        await PriceTestSupport.WaitUntilAsync(() => service.Passes > passes, "a lake pass after the clock moved");
     }
 
     private static (long Calls, decimal Cost, long InputTokens) Sums(AgentFixture agent)

@@ -20,10 +20,12 @@ internal static class PriceTestSupport
 {
     /// <summary>
     /// Real OTLP/HTTP JSON to the agent: <paramref name="calls"/> OpenAI chat spans of <paramref name="model"/> starting at
-    /// <paramref name="start"/>, the i-th (from 1) with 1000 + i input and 80 output tokens. Answers once they are committed.
+    /// <paramref name="start"/>, the i-th (from 1) with 1000 + i input and 80 output tokens, owned by <paramref name="team"/> when given (a resource
+    /// attribute). Answers once they are committed.
     /// </summary>
-    public static async Task SendAsync(AgentFixture agent, DateTimeOffset start, string model, int calls)
+    public static async Task SendAsync(AgentFixture agent, DateTimeOffset start, string model, int calls, string? team = null)
     {
+        var teamAttribute = team is null ? "" : $$$""",{"key":"team","value":{"stringValue":"{{{team}}}"}}""";
         var nanos = start.ToUnixTimeMilliseconds() * 1_000_000;
         var spans = Enumerable.Range(1, calls).Select(i => $$$"""
             {"traceId":"{{{Guid.NewGuid():N}}}","spanId":"{{{i:x16}}}","name":"chat {{{model}}}","kind":3,
@@ -35,7 +37,7 @@ internal static class PriceTestSupport
                {"key":"gen_ai.usage.output_tokens","value":{"intValue":"80"}}]}
             """);
         var body = $$$"""
-            {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+            {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}{{{teamAttribute}}}]},
               "scopeSpans":[{"spans":[{{{string.Join(",", spans)}}}]}]}]}
             """;
         using var http = new HttpClient();

@@ -3,12 +3,30 @@ namespace OtelLlmCost.Analytics.Text;
 /// <summary>RFC 4180 CSV: quoted fields may hold commas, doubled quotes and line breaks.</summary>
 public static class Csv
 {
-    public static List<List<string>> Parse(string text)
+    public static List<List<string>> Parse(string text) =>
+        Read(text, emptyUnquotedIsNull: false).ConvertAll(record => record.ConvertAll(field => field!));
+
+    /// <summary>
+    /// As <see cref="Parse"/>, but an empty unquoted field is null while <c>""</c> is the empty string, the
+    /// distinction FOCUS exports make between a missing value and an empty one.
+    /// </summary>
+    public static List<List<string?>> ParseWithNulls(string text) => Read(text, emptyUnquotedIsNull: true);
+
+    private static List<List<string?>> Read(string text, bool emptyUnquotedIsNull)
     {
-        var records = new List<List<string>>();
-        var record = new List<string>();
+        var records = new List<List<string?>>();
+        var record = new List<string?>();
         var field = new System.Text.StringBuilder();
         var quoted = false;
+        var wasQuoted = false;
+
+        void EndField()
+        {
+            record.Add(emptyUnquotedIsNull && field.Length == 0 && !wasQuoted ? null : field.ToString());
+            field.Clear();
+            wasQuoted = false;
+        }
+
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
@@ -30,12 +48,11 @@ public static class Csv
             }
             else if (c == '"')
             {
-                quoted = true;
+                quoted = wasQuoted = true;
             }
             else if (c == ',')
             {
-                record.Add(field.ToString());
-                field.Clear();
+                EndField();
             }
             else if (c == '\n' || c == '\r')
             {
@@ -44,8 +61,7 @@ public static class Csv
                     i++;
                 }
 
-                record.Add(field.ToString());
-                field.Clear();
+                EndField();
                 records.Add(record);
                 record = [];
             }
@@ -55,9 +71,9 @@ public static class Csv
             }
         }
 
-        if (field.Length > 0 || record.Count > 0)
+        if (field.Length > 0 || record.Count > 0 || wasQuoted)
         {
-            record.Add(field.ToString());
+            EndField();
             records.Add(record);
         }
 

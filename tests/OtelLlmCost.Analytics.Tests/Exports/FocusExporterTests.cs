@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using OtelLlmCost.Analytics.Exports;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Text;
 
 namespace OtelLlmCost.Analytics.Tests.Exports;
 
@@ -203,63 +204,10 @@ public sealed partial class FocusExporterTests
         return (result, ledgerTotal);
     }
 
-    /// <summary>An RFC 4180 reader: quoted fields, doubled quotes; an empty unquoted field is null.</summary>
     private static (string[] Header, List<string?[]> Rows) ReadCsv(string path)
     {
-        var text = File.ReadAllText(path);
-        var records = new List<string?[]>();
-        var fields = new List<string?>();
-        var field = new System.Text.StringBuilder();
-        var quoted = false;
-        var wasQuoted = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    field.Append(c);
-                }
-
-                continue;
-            }
-
-            switch (c)
-            {
-                case '"':
-                    quoted = wasQuoted = true;
-                    break;
-                case ',':
-                    fields.Add(field.Length == 0 && !wasQuoted ? null : field.ToString());
-                    field.Clear();
-                    wasQuoted = false;
-                    break;
-                case '\r':
-                    break;
-                case '\n':
-                    fields.Add(field.Length == 0 && !wasQuoted ? null : field.ToString());
-                    records.Add([.. fields]);
-                    fields.Clear();
-                    field.Clear();
-                    wasQuoted = false;
-                    break;
-                default:
-                    field.Append(c);
-                    break;
-            }
-        }
-
-        return (records[0].Select(h => h!).ToArray(), records.Skip(1).ToList());
+        var records = Csv.ParseWithNulls(File.ReadAllText(path));
+        return (records[0].Select(h => h!).ToArray(), records.Skip(1).Select(record => record.ToArray()).ToList());
     }
 
     private static decimal Number(string? text) => decimal.Parse(text!, NumberStyles.Float, CultureInfo.InvariantCulture);

@@ -161,6 +161,13 @@ internal static class AdHocWorker
             return 1;
         }
 
+        // Checked before the worker limits itself: a budget the runtime cannot live within would end the worker unanswered.
+        if (Invalid(request) is { } invalid)
+        {
+            await WriteAnswerAsync(output, StatusCodes.Status400BadRequest, json => WriteError(json, invalid, "invalid_request"));
+            return 1;
+        }
+
         WorkerLimits.Apply(request.MemoryBytes);
         int status;
         Action<Utf8JsonWriter> answer;
@@ -189,6 +196,10 @@ internal static class AdHocWorker
         {
             (status, answer) = (StatusCodes.Status400BadRequest, json => WriteError(json, OneLine(exception.Message), "rejected"));
         }
+        catch (ArgumentException exception)
+        {
+            (status, answer) = (StatusCodes.Status400BadRequest, json => WriteError(json, OneLine(exception.Message), "invalid_request"));
+        }
         catch (OutOfMemoryException)
         {
             (status, answer) = (StatusCodes.Status422UnprocessableEntity, json => WriteError(json, TooMuchMemory(request.MemoryBytes, "out of memory"), "too_much_memory"));
@@ -196,6 +207,28 @@ internal static class AdHocWorker
 
         await WriteAnswerAsync(output, status, answer);
         return 0;
+    }
+
+    /// <summary>The smallest budget a worker is given (the agent's own floor for <c>Agent:AdHocQueryMemoryBytes</c>).</summary>
+    internal const long MinMemoryBytes = 16L * 1024 * 1024;
+
+    /// <summary>Why the request cannot be run, or null: what the agent checks before it sends one, checked again here.</summary>
+    private static string? Invalid(Request request)
+    {
+        if (request.MemoryBytes < MinMemoryBytes)
+        {
+            return $"The memory budget must be at least {MinMemoryBytes} bytes; got {request.MemoryBytes}.";
+        }
+
+        try
+        {
+            AdHocQueryRunner.CheckRequest(request.Query, new AdHocQueryOptions { MaxMemoryGrowthBytes = request.MemoryBytes });
+            return null;
+        }
+        catch (AdHocQueryException exception)
+        {
+            return exception.Message;
+        }
     }
 
     /// <summary>DuckDB reached its memory limit and went for its temporary directory, which the worker may not touch.</summary>

@@ -120,9 +120,9 @@ internal sealed class AgentOptions
                 + "and change budgets. Set Agent:AdminToken, bind the API to 127.0.0.1, or set Agent:AllowUnauthenticatedRemoteApi=true to serve it anyway.");
         }
 
-        if (AdHocQueryMemoryBytes < 16L * 1024 * 1024)
+        if (AdHocQueryMemoryBytes < Cli.AdHocWorker.MinMemoryBytes)
         {
-            throw new ArgumentException($"Agent:AdHocQueryMemoryBytes must be at least 16 MiB (16777216); got {AdHocQueryMemoryBytes}.");
+            throw new ArgumentException($"Agent:AdHocQueryMemoryBytes must be at least 16 MiB ({Cli.AdHocWorker.MinMemoryBytes}); got {AdHocQueryMemoryBytes}.");
         }
 
         if (Metrics.RequireAdminToken && string.IsNullOrEmpty(AdminToken))

@@ -17,29 +17,52 @@ internal interface ICallStage
 }
 
 /// <summary>A stage that handles each candidate span on its own (recognition); the chain calls it span by span.</summary>
-internal interface ISpanStage : ICallStage
+internal interface ISpanStage : ICallStage, IBatchHooks
 {
     void Process(SpanSnapshot span, CallBatch batch);
 
     void ICallStage.Process(CallBatch batch)
     {
+        BeginBatch(batch);
         foreach (var span in batch.Request.Spans)
         {
             Process(span, batch);
         }
+
+        EndBatch(batch);
     }
 }
 
 /// <summary>A stage that handles each call on its own (price, ownership); the chain calls it call by call.</summary>
-internal interface IPerCallStage : ICallStage
+internal interface IPerCallStage : ICallStage, IBatchHooks
 {
     void Process(LlmCall call, CallBatch batch);
 
     void ICallStage.Process(CallBatch batch)
     {
+        BeginBatch(batch);
         foreach (var call in batch.Calls)
         {
             Process(call, batch);
         }
+
+        EndBatch(batch);
+    }
+}
+
+/// <summary>
+/// Once per batch around a span or per-call stage's items: what the stage takes once per batch (the catalog in force,
+/// a cursor) goes into the batch's state (<see cref="CallBatch.SetState{T}"/>) in <see cref="BeginBatch"/>, and what it
+/// sums over the batch (counters) is recorded in <see cref="EndBatch"/>, once, not once per item. Both do nothing by
+/// default; a throw from either fails the whole batch, classified like a whole-batch stage's.
+/// </summary>
+internal interface IBatchHooks
+{
+    void BeginBatch(CallBatch batch)
+    {
+    }
+
+    void EndBatch(CallBatch batch)
+    {
     }
 }

@@ -80,6 +80,8 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
             return ConsumeResult.Failed(e.Message, retryable: false);
         }
 
+        // Observers read the calls and the stages' state, never the spans; those can die young (see ReleaseSpans).
+        request.ReleaseSpans();
         var result = await CommitAsync(batch.Calls, cancellationToken).ConfigureAwait(false);
         if (result.Outcome != ConsumeOutcome.Accepted)
         {

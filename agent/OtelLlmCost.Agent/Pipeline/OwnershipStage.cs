@@ -10,12 +10,13 @@ namespace OtelLlmCost.Agent.Pipeline;
 /// </summary>
 internal sealed class OwnershipStage(OwnershipMap map) : IPerCallStage
 {
+    public void BeginBatch(CallBatch batch) => batch.SetState(this, new SpanCursor());
+
     public void Process(LlmCall call, CallBatch batch)
     {
         // Calls are in the order of the spans they came from, so each call's span is found by walking both lists once.
         var spans = batch.Request.Spans;
-        var cursor = batch.GetState<SpanCursor>(this) ?? new SpanCursor();
-        batch.SetState(this, cursor);
+        var cursor = batch.GetState<SpanCursor>(this)!;
         while (cursor.Next < spans.Count && !IsSpanOf(spans[cursor.Next], call))
         {
             cursor.Next++;

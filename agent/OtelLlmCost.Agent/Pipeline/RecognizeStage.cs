@@ -17,10 +17,12 @@ internal sealed class RecognizeStage : ISpanStage
             "Candidate spans by recognition outcome (llm_call, wrapper, not_llm).");
     }
 
+    public void BeginBatch(CallBatch batch) => batch.SetState(this, new long[OutcomeCount]);
+
     public void Process(SpanSnapshot span, CallBatch batch)
     {
         var result = _recognizer.Recognize(span);
-        _spansClassified.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeName(result.Outcome)));
+        batch.GetState<long[]>(this)![(int)result.Outcome]++;
         if (result.Outcome != RecognitionOutcome.LlmCall || result.Call is not { } call)
         {
             return;
@@ -34,6 +36,20 @@ internal sealed class RecognizeStage : ISpanStage
 
         batch.Calls.Add(call);
     }
+
+    public void EndBatch(CallBatch batch)
+    {
+        var counts = batch.GetState<long[]>(this)!;
+        for (var outcome = 0; outcome < OutcomeCount; outcome++)
+        {
+            if (counts[outcome] > 0)
+            {
+                _spansClassified.Add(counts[outcome], new KeyValuePair<string, object?>("outcome", OutcomeName((RecognitionOutcome)outcome)));
+            }
+        }
+    }
+
+    private const int OutcomeCount = (int)RecognitionOutcome.LlmCall + 1;
 
     private static string OutcomeName(RecognitionOutcome outcome) => outcome switch
     {

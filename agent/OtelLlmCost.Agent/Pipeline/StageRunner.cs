@@ -49,6 +49,12 @@ internal sealed class StageRunner
 
     private void RunStage(CallBatch batch)
     {
+        var hooks = _stage as IBatchHooks;
+        if (hooks is not null)
+        {
+            RunWhole(hooks.BeginBatch, batch);
+        }
+
         switch (_stage)
         {
             case ISpanStage spans:
@@ -82,20 +88,30 @@ internal sealed class StageRunner
 
                 break;
             default:
-                try
-                {
-                    _stage.Process(batch);
-                }
-                catch (Exception e) when (IsPermanent(e))
-                {
-                    Count("permanent");
-                    throw new StagePermanentException(Reason(e), e);
-                }
-
+                RunWhole(_stage.Process, batch);
                 break;
         }
 
+        if (hooks is not null)
+        {
+            RunWhole(hooks.EndBatch, batch);
+        }
+
         batch.RemoveRejectedCalls();
+    }
+
+    /// <summary>Work on the whole batch: a permanent failure fails the batch for good.</summary>
+    private void RunWhole(Action<CallBatch> work, CallBatch batch)
+    {
+        try
+        {
+            work(batch);
+        }
+        catch (Exception e) when (IsPermanent(e))
+        {
+            Count("permanent");
+            throw new StagePermanentException(Reason(e), e);
+        }
     }
 
     /// <summary>
@@ -103,6 +119,12 @@ internal sealed class StageRunner
     /// timeouts, memory. Everything else (cancellation aside: the client went away) is about the data or the stage's
     /// code, and the same request would fail the same way.
     /// </summary>
+    /// <remarks>
+    /// An <see cref="OutOfMemoryException"/> is retryable but not a known, passing condition (unlike the ledger's own
+    /// "out of memory", <see cref="StageInfrastructureException.KnownTransient"/>): the receivers answer the first one
+    /// 503 / UNAVAILABLE, and refuse the same request failing the same way again for good (their repeat check), so a
+    /// request that exhausts memory by itself is never retried forever, while one caught in passing pressure gets its retry.
+    /// </remarks>
     internal static bool IsInfrastructure(Exception exception) => exception switch
     {
         LedgerWriteException ledger => ledger.Kind != LedgerFailureKind.Permanent,

@@ -50,7 +50,22 @@ public sealed class CostCalculator
     /// </summary>
     public void Price(LlmCall call)
     {
-        var result = Calculate(call);
+        var result = Calculate(call, allowPlain: true, out var plain);
+        if (result is null)
+        {
+            // Priced at the row's own prices (no tier, window, service tier, region, multiplier or fallback): nothing to
+            // explain, and no breakdown allocated for it (this is nearly every call).
+            call.PricingStatus = PricingStatuses.Priced;
+            call.CatalogVersion = _catalog.Version;
+            call.PriceId = plain.PriceId;
+            call.CostUsd = plain.Total;
+            call.InputCostUsd = plain.Input;
+            call.OutputCostUsd = plain.Output;
+            call.CacheReadCostUsd = plain.CacheRead;
+            call.CacheWriteCostUsd = plain.CacheWrite;
+            return;
+        }
+
         call.PricingStatus = result.Status;
         call.CatalogVersion = result.CatalogVersion;
         call.PriceId = result.PriceId;
@@ -72,9 +87,16 @@ public sealed class CostCalculator
     /// stored cost). Response model first when it matches, else the request model; OpenAI data-residency hosts in
     /// <see cref="LlmCall.ServerAddress"/> select the regional multiplier.
     /// </summary>
-    public CostBreakdown Calculate(LlmCall call)
+    public CostBreakdown Calculate(LlmCall call) => Calculate(call, allowPlain: false, out _)!;
+
+    /// <summary>
+    /// With <paramref name="allowPlain"/>, a call priced at its row's own prices gives null and its figures in
+    /// <paramref name="plain"/> instead of a <see cref="CostBreakdown"/>; every other outcome gives the breakdown.
+    /// </summary>
+    private CostBreakdown? Calculate(LlmCall call, bool allowPlain, out PlainPrice plain)
     {
         ArgumentNullException.ThrowIfNull(call);
+        plain = default;
         var usage = call.Usage;
         if (!call.UsageReported && IsEmpty(usage))
         {
@@ -91,7 +113,7 @@ public sealed class CostCalculator
             }
         }
 
-        return Calculate(outcome, usage, call.ServiceTier, call.StartTime, RegionFromServerAddress(call.ServerAddress));
+        return Calculate(outcome, usage, call.ServiceTier, call.StartTime, RegionFromServerAddress(call.ServerAddress), allowPlain, out plain);
     }
 
     /// <summary>
@@ -107,7 +129,7 @@ public sealed class CostCalculator
             return NoUsage(model);
         }
 
-        return Calculate(Matcher.Lookup(provider, model), usage, serviceTier, at, region);
+        return Calculate(Matcher.Lookup(provider, model), usage, serviceTier, at, region, allowPlain: false, out _)!;
     }
 
     /// <summary>OpenAI data-residency hosts (<c>eu.api.openai.com</c>, <c>us.api.openai.com</c>) carry a regional uplift.</summary>
@@ -138,9 +160,10 @@ public sealed class CostCalculator
         usage.InputTokens == 0 && usage.OutputTokens == 0 && usage.CacheReadTokens == 0 &&
         usage.CacheWriteTokens == 0 && usage.ReasoningTokens == 0;
 
-    private CostBreakdown Calculate(ModelMatcher.Outcome outcome, TokenUsage usage, string? serviceTier, DateTime at,
-        string? region)
+    private CostBreakdown? Calculate(ModelMatcher.Outcome outcome, TokenUsage usage, string? serviceTier, DateTime at,
+        string? region, bool allowPlain, out PlainPrice plain)
     {
+        plain = default;
         var match = outcome.Match;
         if (match is null)
         {
@@ -305,6 +328,21 @@ public sealed class CostCalculator
         var inputCost = Cost(textIn, inputPrice) + Cost(audioIn, inputAudio) + Cost(imageIn, inputImage);
         var reasoningCost = Cost(reasoningOut, reasoning);
         var outputCost = Cost(textOut, outputPrice) + reasoningCost + Cost(audioOut, outputAudio) + Cost(imageOut, outputImage);
+        var cacheReadCost = Cost(usage.CacheReadTokens, cacheRead);
+        var write5mCost = Cost(usage.CacheWrite5mTokens, write5m);
+        var write1hCost = Cost(usage.CacheWrite1hTokens, write1h);
+
+        // The conditions under which CostBreakdown.Details is null; the sum as CostBreakdown.TotalCost adds it.
+        if (allowPlain && fallbacks is null && tier is null && appliedTier is null && windowLabel is null && effectiveRegion is null && multiplier == 1m)
+        {
+            var cacheWriteCost = write5mCost + write1hCost;
+            var total = inputCost + cacheReadCost + cacheWriteCost + outputCost;
+            if (total <= MaxPlausibleCallCostUsd)
+            {
+                plain = new PlainPrice(row.Id, inputCost, cacheReadCost, cacheWriteCost, outputCost, total);
+                return null;
+            }
+        }
 
         var priced = new CostBreakdown
         {
@@ -323,9 +361,9 @@ public sealed class CostCalculator
                 outputAudio, inputImage, outputImage),
             Fallbacks = fallbacks is null ? [] : fallbacks,
             InputCost = inputCost,
-            CacheReadCost = Cost(usage.CacheReadTokens, cacheRead),
-            CacheWrite5mCost = Cost(usage.CacheWrite5mTokens, write5m),
-            CacheWrite1hCost = Cost(usage.CacheWrite1hTokens, write1h),
+            CacheReadCost = cacheReadCost,
+            CacheWrite5mCost = write5mCost,
+            CacheWrite1hCost = write1hCost,
             OutputCost = outputCost,
             ReasoningCost = reasoningCost,
         };
@@ -339,6 +377,9 @@ public sealed class CostCalculator
             Reason = $"the usage would cost {priced.TotalCost:0.##} USD, above the plausible maximum of {MaxPlausibleCallCostUsd:0} USD for one call",
         };
     }
+
+    /// <summary>What <see cref="Price"/> writes for a call priced at its row's own prices.</summary>
+    private readonly record struct PlainPrice(string PriceId, decimal Input, decimal CacheRead, decimal CacheWrite, decimal Output, decimal Total);
 
     private static decimal Cost(long tokens, decimal pricePerMillion) =>
         tokens == 0 ? 0m : tokens * pricePerMillion * PerToken;

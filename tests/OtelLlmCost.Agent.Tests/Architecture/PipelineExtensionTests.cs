@@ -26,6 +26,9 @@ public sealed class PipelineExtensionTests
         call.SpanId.ShouldBe(SpanHex(0x2));
         call.PricingStatus.ShouldBe("priced");
         agent.Scalar($"SELECT count(*) FROM llm_calls WHERE trace_id = '{TraceHex(0x61)}'").ShouldBe(1L);
+
+        // The request's spans were let go before the commit wait (they die young); observers work from the calls.
+        probe.SpanCounts.ShouldHaveSingleItem().ShouldBe(0);
     }
 
     [TestMethod]
@@ -49,7 +52,13 @@ public sealed class PipelineExtensionTests
     {
         public ConcurrentQueue<IReadOnlyList<SemanticConventions.Calls.LlmCall>> Batches { get; } = new();
 
-        public void OnCommitted(CallBatch batch) => Batches.Enqueue([.. batch.Calls]);
+        public ConcurrentQueue<int> SpanCounts { get; } = new();
+
+        public void OnCommitted(CallBatch batch)
+        {
+            Batches.Enqueue([.. batch.Calls]);
+            SpanCounts.Enqueue(batch.Request.Spans.Count);
+        }
     }
 
     private sealed class ThrowingObserver : ICommittedCallsObserver

@@ -84,6 +84,29 @@ public sealed class StageExtensionTests
     }
 
     [TestMethod]
+    [DataRow(LlmExport.Http, 503, 400)]
+    [DataRow(LlmExport.Grpc, 14, 3)]
+    public async Task Stage_RunningOutOfMemory_IsRetryableOnce_ThenTheSameRequestIsRefusedForGood(string transport, int retryable, int permanent)
+    {
+#pragma warning disable CA2201 // the runtime's exception is what a stage meets when memory runs out; the test throws it on purpose
+        var outOfMemory = new OutOfMemoryException("the stage ran out of memory");
+#pragma warning restore CA2201
+        await using var agent = await AgentFixture.StartAsync(services: services => services.AddSingleton<ICallStage>(new FailingStage(outOfMemory)));
+        OtlpTrace.Span[] spans = [LlmExport.Span(0x75, FailingStage.BadSpanSeed, "gpt-4o", 10, 5), LlmExport.Span(0x75, 0x20, "gpt-4o", 10, 5)];
+
+        var first = await SendAsync(transport, agent, spans);
+        var second = await SendAsync(transport, agent, spans);
+
+        first.Retryable.ShouldBeTrue();
+        (transport == LlmExport.Http ? first.HttpStatus : first.GrpcStatus).ShouldBe(retryable);
+        first.Message.ShouldNotBeNull().ShouldContain("the stage ran out of memory");
+        second.Retryable.ShouldBeFalse();
+        (transport == LlmExport.Http ? second.HttpStatus : second.GrpcStatus).ShouldBe(permanent);
+        second.Message.ShouldNotBeNull().ShouldContain("not retryable");
+        agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(0L);
+    }
+
+    [TestMethod]
     public void Receivers_DoNotReferenceTracesOrPipelineTypes()
     {
         var forbidden = new[] { "OtelLlmCost.Agent.Traces", "OtelLlmCost.Agent.Pipeline", "OtelLlmCost.Agent.Forwarding" };

@@ -173,6 +173,38 @@ public sealed class OtlpTraceDecoderTests
     }
 
     [TestMethod]
+    public void Decode_ValuesOfRepeatingKeysAndSpanNames_AreOneStringAcrossSpans_OtherValuesAreCopies()
+    {
+        var first = Span(0x11, 0x21, ("gen_ai.request.model", "gpt-4o"), ("gen_ai.response.id", "chatcmpl-1"));
+        var second = Span(0x11, 0x22, ("gen_ai.request.model", "gpt-4o"), ("gen_ai.response.id", "chatcmpl-1"));
+        first.Name = second.Name = "chat gpt-4o";
+
+        var spans = new OtlpTraceDecoder().Decode(Request(null, first, second).ToByteArray()).Candidates;
+
+        spans.Count.ShouldBe(2);
+        spans[0].Attributes[0].Value.StringValue.ShouldBe("gpt-4o");
+        spans[1].Attributes[0].Value.StringValue.ShouldBeSameAs(spans[0].Attributes[0].Value.StringValue);
+        spans[1].Name.ShouldBeSameAs(spans[0].Name);
+        spans[0].Name.ShouldBe("chat gpt-4o");
+
+        // Ids are not kept: each span gets its own copy, so the shared table holds only what repeats.
+        spans[1].Attributes[1].Value.StringValue.ShouldBe("chatcmpl-1");
+        spans[1].Attributes[1].Value.StringValue.ShouldNotBeSameAs(spans[0].Attributes[1].Value.StringValue);
+    }
+
+    [TestMethod]
+    [DataRow(3, "gpt")]
+    [DataRow(64, "gpt-4o-mini-2024-07-18")]
+    public void Decode_ValueOfARepeatingKey_IsStillTruncatedToTheConfiguredLength(int maxLength, string expected)
+    {
+        var span = Span(0x11, 0x21, ("gen_ai.response.model", "gpt-4o-mini-2024-07-18"));
+
+        var result = new OtlpTraceDecoder(new OtlpDecodeLimits { MaxAttributeValueLength = maxLength }).Decode(Request(null, span).ToByteArray());
+
+        result.Candidates.ShouldHaveSingleItem().Attributes[0].Value.StringValue.ShouldBe(expected);
+    }
+
+    [TestMethod]
     public void Decode_EveryTruncationOfAValidRequest_ThrowsDecodeExceptionOrReadsAPrefix()
     {
         var random = new Random(7);

@@ -162,22 +162,22 @@ public class OtlpDecodeBenchmarks
         return Field(1, resourceSpans);
     }
 
-    private static byte[] StringAttribute(string key, string value) =>
+    internal static byte[] StringAttribute(string key, string value) =>
         Concat(Field(1, Encoding.UTF8.GetBytes(key)), Field(2, Field(1, Encoding.UTF8.GetBytes(value))));
 
-    private static byte[] IntAttribute(string key, long value) =>
+    internal static byte[] IntAttribute(string key, long value) =>
         Concat(Field(1, Encoding.UTF8.GetBytes(key)), Field(2, Concat([0x18], Varint((ulong)value))));
 
-    private static byte[] Field(int number, byte[] content) => Concat(Varint(((ulong)number << 3) | 2), Varint((ulong)content.Length), content);
+    internal static byte[] Field(int number, byte[] content) => Concat(Varint(((ulong)number << 3) | 2), Varint((ulong)content.Length), content);
 
-    private static byte[] Fixed64(int number, ulong value)
+    internal static byte[] Fixed64(int number, ulong value)
     {
         var bytes = new byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
         return Concat(Varint(((ulong)number << 3) | 1), bytes);
     }
 
-    private static byte[] Varint(ulong value)
+    internal static byte[] Varint(ulong value)
     {
         var bytes = new List<byte>();
         while (value >= 0x80)
@@ -190,5 +190,5 @@ public class OtlpDecodeBenchmarks
         return [.. bytes];
     }
 
-    private static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
+    internal static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
 }

@@ -295,4 +295,46 @@ public sealed class CostCalculatorTests
         call.CostUsd.ShouldBe(0.275m);
         call.Explanation!.ShouldContain("region eu");
     }
+    /// <summary>
+    /// Price writes a plain priced call without building a breakdown: over the shipped catalog, every model, tiers,
+    /// regions, fallbacks and implausible counts, what it writes is what the breakdown says.
+    /// </summary>
+    [TestMethod]
+    [DataRow("openai", "gpt-4o-2024-08-06", null, "api.openai.com")]
+    [DataRow("openai", "gpt-4o-mini", "priority", "api.openai.com")]
+    [DataRow("openai", "gpt-4o", null, "eu.api.openai.com")]
+    [DataRow("anthropic", "claude-sonnet-4-5-20250929", null, null)]
+    [DataRow("anthropic", "claude-haiku-4-5", "batch", null)]
+    [DataRow("aws.bedrock", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", null, null)]
+    [DataRow("gcp.vertex_ai", "gemini-2.5-pro", null, null)]
+    [DataRow("openai", "no-such-model", null, null)]
+    public void Price_WritesWhatTheBreakdownSays(string provider, string model, string? tier, string? server)
+    {
+        var calculator = new CostCalculator(PriceCatalog.LoadShipped());
+        TokenUsage[] usages =
+        [
+            new() { InputTokens = 1_200, OutputTokens = 300 },
+            new() { InputTokens = 250_000, CacheReadTokens = 100_000, CacheWriteTokens = 20_000, CacheWrite1hTokens = 5_000, OutputTokens = 4_000, ReasoningTokens = 1_000 },
+            new() { InputTokens = 10, OutputTokens = 5, InputAudioTokens = 4, OutputImageTokens = 2 },
+            new() { InputTokens = 90_000_000, OutputTokens = 90_000_000 },
+            new() { InputTokens = 5, CacheReadTokens = 10 },
+        ];
+        foreach (var usage in usages)
+        {
+            var call = new LlmCall { TraceId = "t", SpanId = "s", StartTime = Now, Provider = provider, ResponseModel = model, ServiceTier = tier, ServerAddress = server, Usage = usage, UsageReported = true, Explanation = "read" };
+            var expected = calculator.Calculate(call);
+
+            calculator.Price(call);
+
+            call.PricingStatus.ShouldBe(expected.Status);
+            call.CatalogVersion.ShouldBe(expected.CatalogVersion);
+            call.PriceId.ShouldBe(expected.PriceId);
+            call.CostUsd.ShouldBe(expected.TotalCost);
+            call.InputCostUsd.ShouldBe(expected.InputCost);
+            call.OutputCostUsd.ShouldBe(expected.OutputCost);
+            call.CacheReadCostUsd.ShouldBe(expected.CacheReadCost);
+            call.CacheWriteCostUsd.ShouldBe(expected.CacheWriteCost);
+            call.Explanation.ShouldBe(expected.Details is null ? "read" : "read; " + expected.Details);
+        }
+    }
 }

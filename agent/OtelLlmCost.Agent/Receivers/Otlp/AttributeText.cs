@@ -40,11 +40,15 @@ internal static class AttributeKeys
 
     public static string Get(ReadOnlySpan<byte> utf8) => Find(utf8).Text;
 
-    /// <summary>The key, and whether it may hold prompt or completion content (<see cref="ContentAttributes.IsContentKey"/>).</summary>
-    public static string Get(ReadOnlySpan<byte> utf8, out bool isContentKey)
+    /// <summary>
+    /// The key, whether it may hold prompt or completion content (<see cref="ContentAttributes.IsContentKey"/>), and
+    /// whether its values repeat from span to span (<see cref="RepeatingValueKeys"/>).
+    /// </summary>
+    public static string Get(ReadOnlySpan<byte> utf8, out bool isContentKey, out bool valuesRepeat)
     {
         var entry = Find(utf8);
         isContentKey = entry.IsContentKey;
+        valuesRepeat = entry.ValuesRepeat;
         return entry.Text;
     }
 
@@ -82,5 +86,52 @@ internal static class AttributeKeys
         public bool IsContentKey { get; } = ContentAttributes.IsContentKey(text);
 
         public bool IsContentEvent { get; } = ContentAttributes.IsContentEvent(text);
+
+        public bool ValuesRepeat { get; } = RepeatingValueKeys.Contains(text);
+    }
+}
+
+/// <summary>
+/// One string per distinct short text of a kind that repeats from span to span: the values of the keys whose values
+/// repeat (<see cref="RepeatingValueKeys"/>: provider, model, server, team, ...) and the names of candidate spans
+/// (<c>chat gpt-4o</c>). A candidate span then does not allocate a copy of each, and the calls of a batch share them
+/// down to the ledger writer. Bounded like <see cref="AttributeKeys"/> (each kind on its own, so names that never
+/// repeat cannot crowd out values): past the bound, texts are decoded each time.
+/// </summary>
+internal sealed class RepeatingText
+{
+    private const int MaxCachedLength = 64;
+    private const int MaxCachedTexts = 4096;
+
+    private readonly ConcurrentDictionary<string, string> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    private RepeatingText() => _lookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public static RepeatingText Values { get; } = new();
+
+    public static RepeatingText SpanNames { get; } = new();
+
+    public string Get(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > MaxCachedLength)
+        {
+            return Encoding.UTF8.GetString(utf8);
+        }
+
+        Span<char> chars = stackalloc char[MaxCachedLength];
+        var text = chars[..Encoding.UTF8.GetChars(utf8, chars)];
+        if (_lookup.TryGetValue(text, out var cached))
+        {
+            return cached;
+        }
+
+        var decoded = text.ToString();
+        if (_cache.Count < MaxCachedTexts)
+        {
+            _cache.TryAdd(decoded, decoded);
+        }
+
+        return decoded;
     }
 }

@@ -29,8 +29,11 @@ internal enum OtlpTransport
 /// <summary>One export request, decoded: the spans that may be LLM calls, and the counts of the rest.</summary>
 internal sealed class TraceBatch
 {
-    /// <summary>Valid spans with an LLM-dialect attribute key, in request order.</summary>
-    public required IReadOnlyList<SpanSnapshot> Spans { get; init; }
+    private IReadOnlyList<SpanSnapshot> _spans = [];
+    private IReadOnlyDictionary<ISpanVisitor, object?>? _visited;
+
+    /// <summary>Valid spans with an LLM-dialect attribute key, in request order (empty once <see cref="ReleaseSpans"/> ran).</summary>
+    public required IReadOnlyList<SpanSnapshot> Spans { get => _spans; init => _spans = value; }
 
     /// <summary>Every span in the request: candidates, other valid spans and rejected spans.</summary>
     public required int TotalSpanCount { get; init; }
@@ -46,11 +49,22 @@ internal sealed class TraceBatch
     public OtlpTransport Transport { get; init; }
 
     /// <summary>What each span visitor registered at composition kept of the request (<see cref="ISpanVisitor"/>).</summary>
-    public IReadOnlyDictionary<ISpanVisitor, object?>? Visited { get; init; }
+    public IReadOnlyDictionary<ISpanVisitor, object?>? Visited { get => _visited; init => _visited = value; }
 
     /// <summary>What <paramref name="visitor"/> kept of the request, or null when it did not visit it.</summary>
     public T? VisitedBy<T>(ISpanVisitor visitor)
         where T : class => Visited is not null && Visited.TryGetValue(visitor, out var kept) ? kept as T : null;
+
+    /// <summary>
+    /// Lets go of the decoded spans and what the visitors kept once every stage has read them, before the consumer
+    /// waits for the ledger. A request waits for its commit far longer than a young-generation collection takes to
+    /// come round under load, so spans still referenced then would be promoted and copied by the GC for nothing.
+    /// </summary>
+    public void ReleaseSpans()
+    {
+        _spans = [];
+        _visited = null;
+    }
 
     /// <summary>
     /// The decoded request body, always protobuf (OTLP/JSON is transcoded at the receiver). Valid only until

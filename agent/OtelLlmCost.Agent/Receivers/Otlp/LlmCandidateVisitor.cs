@@ -72,7 +72,7 @@ internal sealed class LlmCandidateVisitor : ISpanVisit
             switch (field)
             {
                 case F.Span.Name when wireType == WireType.LengthDelimited:
-                    name = Encoding.UTF8.GetString(reader.ReadLengthDelimited());
+                    name = RepeatingText.SpanNames.Get(reader.ReadLengthDelimited());
                     break;
                 case F.Span.Kind when wireType == WireType.Varint:
                     kind = (SpanKind)(int)reader.ReadVarint();
@@ -129,14 +129,14 @@ internal sealed class LlmCandidateVisitor : ISpanVisit
     /// <summary>A span attribute, unless it is content and content is not kept (then its value is never read).</summary>
     private bool TryReadSpanAttribute(ReadOnlySpan<byte> keyValue, out SpanAttribute attribute)
     {
-        var key = AttributeKeys.Get(OtlpValueReader.ReadKey(keyValue, out var value), out var isContent);
+        var key = AttributeKeys.Get(OtlpValueReader.ReadKey(keyValue, out var value), out var isContent, out var valuesRepeat);
         if (isContent && !_keepContent)
         {
             attribute = default;
             return false;
         }
 
-        attribute = new SpanAttribute(key, _values.ReadAnyValue(value, 0));
+        attribute = new SpanAttribute(key, _values.ReadAnyValue(value, 0, valuesRepeat));
         return true;
     }
 

@@ -92,30 +92,16 @@ internal sealed class OtlpExportProcessor
         CancellationToken cancellationToken)
     {
         var transportName = TransportName(transport);
-        TraceDecodeResult decoded;
-        try
+        if (Decode(body, transport, workload, transportName, out var decodeFailure) is not { } batch)
         {
-            decoded = _decoder.Decode(body.Span);
-        }
-        catch (OtlpDecodeException e)
-        {
-            return new ExportOutcome(ExportOutcomeKind.BadData, 0, e.Message, TimeSpan.Zero);
+            return decodeFailure;
         }
 
-        Metrics.SpansReceived(transportName, decoded.TotalSpanCount);
-        Metrics.SpansRefused(transportName, "invalid", decoded.RejectedSpanCount);
-        var rejectedMessage = decoded.RejectionMessage();
-        var batch = new TraceBatch
-        {
-            Spans = decoded.Candidates,
-            TotalSpanCount = decoded.TotalSpanCount,
-            RejectedSpanCount = decoded.RejectedSpanCount,
-            RejectedMessage = rejectedMessage,
-            Workload = workload,
-            Transport = transport,
-            Visited = decoded.Visited,
-            Body = body,
-        };
+        // Only the batch crosses the await below, not the decode result: the pipeline lets go of the spans it
+        // holds before it waits for the ledger (TraceBatch.ReleaseSpans).
+        var rejectedSpanCount = batch.RejectedSpanCount;
+        var accepted = batch.TotalSpanCount - rejectedSpanCount;
+        var rejectedMessage = batch.RejectedMessage;
 
         ConsumeResult result;
         try
@@ -140,7 +126,6 @@ internal sealed class OtlpExportProcessor
             result = ConsumeResult.Failed($"{result.Message} (this request failed the same way before; it is not retryable)", retryable: false);
         }
 
-        var accepted = decoded.TotalSpanCount - decoded.RejectedSpanCount;
         switch (result.Outcome)
         {
             case ConsumeOutcome.Accepted:
@@ -148,7 +133,7 @@ internal sealed class OtlpExportProcessor
                 Metrics.SpansRefused(transportName, "invalid", result.RejectedSpanCount);
                 return new ExportOutcome(
                     ExportOutcomeKind.Accepted,
-                    decoded.RejectedSpanCount + result.RejectedSpanCount,
+                    rejectedSpanCount + result.RejectedSpanCount,
                     result.RejectedSpanCount == 0 ? rejectedMessage : JoinReasons(rejectedMessage, $"{result.RejectedSpanCount} span(s) rejected: {result.Message}"),
                     TimeSpan.Zero);
             case ConsumeOutcome.QueueFull:
@@ -162,6 +147,36 @@ internal sealed class OtlpExportProcessor
                     result.Message ?? "the pipeline failed",
                     result.RetryAfter);
         }
+    }
+
+    /// <summary>The request decoded and counted; null (and the outcome to answer) when it is not valid OTLP.</summary>
+    private TraceBatch? Decode(ReadOnlyMemory<byte> body, OtlpTransport transport, string? workload, string transportName, out ExportOutcome failure)
+    {
+        TraceDecodeResult decoded;
+        try
+        {
+            decoded = _decoder.Decode(body.Span);
+        }
+        catch (OtlpDecodeException e)
+        {
+            failure = new ExportOutcome(ExportOutcomeKind.BadData, 0, e.Message, TimeSpan.Zero);
+            return null;
+        }
+
+        failure = default;
+        Metrics.SpansReceived(transportName, decoded.TotalSpanCount);
+        Metrics.SpansRefused(transportName, "invalid", decoded.RejectedSpanCount);
+        return new TraceBatch
+        {
+            Spans = decoded.Candidates,
+            TotalSpanCount = decoded.TotalSpanCount,
+            RejectedSpanCount = decoded.RejectedSpanCount,
+            RejectedMessage = decoded.RejectionMessage(),
+            Workload = workload,
+            Transport = transport,
+            Visited = decoded.Visited,
+            Body = body,
+        };
     }
 
     private static string JoinReasons(string? first, string second) => first is null ? second : $"{first}; {second}";

@@ -1,5 +1,6 @@
 using System.Text;
 using OtelLlmCost.Agent.Otlp.Wire;
+using OtelLlmCost.SemanticConventions.Recognition;
 using OtelLlmCost.SemanticConventions.Spans;
 using F = OtelLlmCost.Agent.Otlp.Wire.OtlpFieldNumbers;
 
@@ -129,7 +130,8 @@ internal sealed class OtlpValueReader(OtlpDecodeLimits limits)
         return new SpanAttribute(key, value);
     }
 
-    public AttributeValue ReadAnyValue(ReadOnlySpan<byte> message, int depth)
+    /// <param name="repeating">The key's values repeat from span to span (<see cref="RepeatingValueKeys"/>): strings are shared.</param>
+    public AttributeValue ReadAnyValue(ReadOnlySpan<byte> message, int depth, bool repeating = false)
     {
         if (depth > _limits.MaxValueNestingDepth)
         {
@@ -144,7 +146,7 @@ internal sealed class OtlpValueReader(OtlpDecodeLimits limits)
             switch (field)
             {
                 case F.AnyValue.StringValue when wireType == WireType.LengthDelimited:
-                    value = AttributeValue.FromString(ReadTruncatedString(reader.ReadLengthDelimited()));
+                    value = AttributeValue.FromString(repeating ? ReadRepeatingString(reader.ReadLengthDelimited()) : ReadTruncatedString(reader.ReadLengthDelimited()));
                     break;
                 case F.AnyValue.BoolValue when wireType == WireType.Varint:
                     value = AttributeValue.FromBool(reader.ReadVarint() != 0);
@@ -156,7 +158,7 @@ internal sealed class OtlpValueReader(OtlpDecodeLimits limits)
                     value = AttributeValue.FromDouble(BitConverter.UInt64BitsToDouble(reader.ReadFixed64()));
                     break;
                 case F.AnyValue.ArrayValue when wireType == WireType.LengthDelimited:
-                    value = AttributeValue.FromArray(ReadArray(reader.ReadLengthDelimited(), depth + 1));
+                    value = AttributeValue.FromArray(ReadArray(reader.ReadLengthDelimited(), depth + 1, repeating));
                     break;
                 case F.AnyValue.KvlistValue when wireType == WireType.LengthDelimited:
                     value = AttributeValue.FromKeyValueList(ReadKeyValueList(reader.ReadLengthDelimited(), depth + 1));
@@ -174,7 +176,7 @@ internal sealed class OtlpValueReader(OtlpDecodeLimits limits)
         return value;
     }
 
-    private List<AttributeValue> ReadArray(ReadOnlySpan<byte> message, int depth)
+    private List<AttributeValue> ReadArray(ReadOnlySpan<byte> message, int depth, bool repeating)
     {
         var values = new List<AttributeValue>();
         var reader = new ProtobufReader(message);
@@ -182,7 +184,7 @@ internal sealed class OtlpValueReader(OtlpDecodeLimits limits)
         {
             if (field == F.ValueList.Values && wireType == WireType.LengthDelimited)
             {
-                values.Add(ReadAnyValue(reader.ReadLengthDelimited(), depth));
+                values.Add(ReadAnyValue(reader.ReadLengthDelimited(), depth, repeating));
             }
             else
             {
@@ -211,6 +213,9 @@ internal sealed class OtlpValueReader(OtlpDecodeLimits limits)
 
         return values;
     }
+
+    private string ReadRepeatingString(ReadOnlySpan<byte> utf8) =>
+        AttributeText.Truncate(RepeatingText.Values.Get(utf8), _limits.MaxAttributeValueLength);
 
     private string ReadTruncatedString(ReadOnlySpan<byte> utf8)
     {

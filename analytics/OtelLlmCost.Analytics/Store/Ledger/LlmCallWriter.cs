@@ -28,8 +28,24 @@ public sealed class LlmCallWriter : IDisposable
         _connection = store.Connect();
         _clock = clock ?? TimeProvider.System;
         _recent = RecentStackedCalls.LoadFrom(_connection);
-        _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow);
+        RecentKeysPath = RecentKeysPathFor(store);
+        _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow, RecentKeysPath);
     }
+
+    /// <summary>Where the dedup window is saved (<see cref="SnapshotRecentKeys"/>) so a restart reads the ledger only since then.</summary>
+    public string RecentKeysPath { get; }
+
+    public static string RecentKeysPathFor(LedgerStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(store.FilePath))!, "recent-call-keys.bin");
+    }
+
+    /// <summary>Rows of the ledger read at start to rebuild the dedup window (only those since its saved copy when there is one).</summary>
+    public long RecentKeysReadFromLedger => _stored.RowsReadAtLoad;
+
+    /// <summary>The dedup window of committed calls as bytes, for <see cref="RecentCallKeys.SaveTo"/> off the writer's thread.</summary>
+    public byte[] SnapshotRecentKeys() => _stored.Snapshot();
 
     /// <summary>Stacked duplicates dropped or replaced since the writer was created.</summary>
     public long StackedDuplicates { get; private set; }

@@ -296,7 +296,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _loop;
         _stopping = true;
-        _checkpointWanted.Release();
+        AskForCheckpoint();
         _checkpointer?.Join();
         await _recentKeysSave;
         if (_needsReopen is null)
@@ -548,18 +548,12 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             {
                 Checkpoint(_writer.Checkpoint);
             }
-            else if (_checkpointWanted.CurrentCount == 0)
+            else
             {
-                try
-                {
-                    _checkpointWanted.Release();
-                }
-                catch (SemaphoreFullException)
-                {
-                    // already asked for
-                }
+                AskForCheckpoint();
             }
         }
+
         foreach (var batch in group)
         {
             batch.Completion.TrySetResult();
@@ -570,6 +564,18 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
             var (path, snapshot) = (_writer.RecentKeysPath, _writer.SnapshotRecentKeys());
             _recentKeysSave = Task.Run(() => SaveRecentKeys(path, snapshot));
+        }
+    }
+
+    private void AskForCheckpoint()
+    {
+        try
+        {
+            _checkpointWanted.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // already asked for, not yet started
         }
     }
 
@@ -619,9 +625,11 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
                 // Otherwise a busy store refused; the next commit past the threshold asks again.
             }
-            catch (Exception exception) when (exception is LedgerReopeningException or ObjectDisposedException)
+            catch (Exception exception) when (exception is LedgerReopeningException or ObjectDisposedException or InvalidOperationException
+                or TimeoutException or IOException)
             {
-                // The writer is reopening or closing the ledger; it checkpoints nothing meanwhile.
+                // The writer is reopening or closing the ledger (it checkpoints nothing meanwhile), or the store is busy; the
+                // next commit past the threshold asks again.
             }
         }
     }

@@ -38,10 +38,12 @@ public class LedgerRestartBenchmarks
     {
         _directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
         _store = LedgerStore.Open(_directory);
-        using (var writer = new LlmCallWriter(_store, dedupWindow: Window))
+        var clock = new SteppedClock();
+        using (var writer = new LlmCallWriter(_store, clock, Window))
         {
             for (var batch = 0; batch < Calls / Batch; batch++)
             {
+                clock.Now = Origin + (batch * BatchInterval); // one batch every 70 s: the window spans 8 of them
                 var random = new Random(batch);
                 writer.Write(Enumerable.Range(0, Batch).Select(i => LedgerAppendBenchmarks.RealisticCall(batch, i, random)).ToList());
             }
@@ -54,11 +56,23 @@ public class LedgerRestartBenchmarks
         _connection.Execute("CHECKPOINT");
     }
 
-    [Benchmark(Baseline = true)]
-    public int FromTheLedger() => RecentCallKeys.LoadFrom(_connection!, DateTime.UtcNow, Window).Count;
+    private static readonly DateTime Origin = new(2026, 12, 2, 0, 0, 0, DateTimeKind.Utc);
+    private static readonly TimeSpan BatchInterval = TimeSpan.FromSeconds(70);
+    private static readonly DateTime Restart = Origin + (BatchInterval * (Calls / Batch)); // the last save was 70 s ago
 
+    [Benchmark(Baseline = true)]
+    public int FromTheLedger() => RecentCallKeys.LoadFrom(_connection!, Restart, Window).Count;
+
+    /// <summary>The saved copy, then the rows since it (30 s of overlap back: the last batch, an eighth of the window).</summary>
     [Benchmark]
-    public int FromTheSavedCopy() => RecentCallKeys.LoadFrom(_connection!, DateTime.UtcNow, Window, _saved).Count;
+    public int FromTheSavedCopy() => RecentCallKeys.LoadFrom(_connection!, Restart, Window, _saved).Count;
+
+    private sealed class SteppedClock : TimeProvider
+    {
+        public DateTime Now { get; set; } = Origin;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
 
     [GlobalCleanup]
     public void Cleanup()

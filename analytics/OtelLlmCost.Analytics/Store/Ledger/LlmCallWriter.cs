@@ -10,7 +10,8 @@ namespace OtelLlmCost.Analytics.Store.Ledger;
 /// Writes batches of calls to the ledger exactly once, each batch in one transaction, so a crash before commit leaves
 /// nothing half-written. The ledger has no key index (it grew with history and held most of the agent's memory): a
 /// span stored within <see cref="LedgerWriterOptions.DedupWindow"/> of ingest time (a retried export) is recognized by
-/// <see cref="RecentCallKeys"/>, reloaded from the ledger at start so a retry after a crash is recognized too, and
+/// <see cref="RecentCallKeys"/>, rebuilt at start from its saved copy and the ledger's rows since (or from the ledger
+/// alone) so a retry after a crash is recognized too, and
 /// skipped; a batch that repeats a span keeps its first. Two instrumentations stacked on one provider call (same
 /// trace, same response id, different spans) are stored once, keeping the span <see cref="StackedCalls.PreferOver"/>
 /// chooses, whether they arrive in one batch or in two. Owns its connection; one thread.

@@ -32,6 +32,41 @@ public sealed class GroupCommitLedgerWriterTests
     }
 
     [TestMethod]
+    public async Task WalPastTheThreshold_IsCheckpointedInTheBackgroundWhileCommitsGoOn()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path, new OtelLlmCost.Analytics.Store.DuckDb.DuckDbOpenOptions
+        {
+            AccessMode = OtelLlmCost.Analytics.Store.DuckDb.DuckDbAccessMode.ReadWrite,
+            Extra = new Dictionary<string, string> { ["wal_autocheckpoint"] = "1TB" }, // as the agent opens it: only the writer checkpoints
+        });
+        var wal = new FileInfo(store.FilePath + ".wal");
+        await using var writer = new GroupCommitLedgerWriter(store, new LedgerWriterOptions { CheckpointWalBytes = 1 });
+        for (var round = 0; round < 3; round++)
+        {
+            var batch = Enumerable.Range(0, 200).Select(i => LedgerStoreTests.SampleCall((round * 1000) + i)).ToList();
+            writer.TryEnqueue(batch, out var committed).ShouldBeTrue();
+            await committed;
+        }
+
+        // The checkpointer's thread folds the log into the file by itself (bounded wait for something that must happen).
+        long WalBytes()
+        {
+            wal.Refresh();
+            return wal.Exists ? wal.Length : 0;
+        }
+
+        for (var attempt = 0; attempt < 200 && WalBytes() > 0; attempt++)
+        {
+            await Task.Delay(50);
+        }
+
+        WalBytes().ShouldBe(0);
+        using var reader = store.Connect();
+        reader.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(600L);
+    }
+
+    [TestMethod]
     public async Task FullQueue_RefusesNewBatchesWithoutQueueingThem()
     {
         using var directory = new TemporaryDirectory();

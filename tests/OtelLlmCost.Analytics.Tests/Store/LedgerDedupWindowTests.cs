@@ -99,6 +99,71 @@ public sealed class LedgerDedupWindowTests
         writer.RecentKeys.ShouldBeInRange(1_000, 1_200);
     }
 
+    [TestMethod]
+    public async Task Restart_AfterTheWriterSavedTheWindow_ReadsOnlyTheLaterRowsAndStillStoresARetryOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeClock(Start);
+        var before = Calls(0, 300);
+        var after = Calls(300, 20);
+        var options = new LedgerWriterOptions { DedupWindow = TimeSpan.FromMinutes(10), SaveRecentKeysInterval = TimeSpan.FromMinutes(1) };
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            var writer = new GroupCommitLedgerWriter(store, options, clock);
+            writer.TryEnqueue(before, out var first).ShouldBeTrue();
+            await first;
+            clock.UtcNow = Start.AddMinutes(1);
+            writer.TryEnqueue(Calls(1_000, 1), out var saved).ShouldBeTrue(); // the first commit a minute on saves the window
+            await saved;
+            await writer.DisposeAsync();
+        }
+
+        // Written after the last save and never saved (as when the agent is killed): the restart must read these from the ledger.
+        clock.UtcNow = Start.AddMinutes(3);
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10)))
+        {
+            writer.Write(after).ShouldBe(20);
+        }
+
+        clock.UtcNow = Start.AddMinutes(4);
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10)))
+        {
+            writer.RecentKeysReadFromLedger.ShouldBe(21); // from 30 s before the newest saved stamp: the minute-1 call and the 20
+            writer.RecentKeys.ShouldBe(321);
+            writer.Write([.. before, .. after]).ShouldBe(0);
+            using var connection = store.Connect();
+            connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(321L);
+        }
+    }
+
+    [TestMethod]
+    [DataRow("torn")]
+    [DataRow("other window")]
+    public void Restart_WithAnUnusableSavedWindow_RebuildsItFromTheLedger(string damage)
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeClock(Start);
+        var batch = Calls(0, 50);
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10)))
+        {
+            writer.Write(batch).ShouldBe(50);
+            var snapshot = writer.SnapshotRecentKeys();
+            RecentCallKeys.SaveTo(writer.RecentKeysPath, damage == "torn" ? snapshot[..^5] : snapshot);
+        }
+
+        clock.UtcNow = Start.AddMinutes(5);
+        var window = damage == "torn" ? TimeSpan.FromMinutes(10) : TimeSpan.FromMinutes(11);
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var writer = new LlmCallWriter(store, clock, window))
+        {
+            writer.RecentKeysReadFromLedger.ShouldBe(50);
+            writer.Write(batch).ShouldBe(0);
+        }
+    }
+
     private static List<LlmCall> Calls(int from, int count) =>
         Enumerable.Range(from, count).Select(i => new LlmCall
         {

@@ -38,6 +38,39 @@ public sealed class RecentCallKeysTests
     }
 
     [TestMethod]
+    public void SavedAndRead_HoldsTheSameCallsAndStillExpiresEachGenerationOnTime()
+    {
+        using var directory = new TemporaryDirectory();
+        var path = Path.Combine(directory.Path, "recent-call-keys.bin");
+        var keys = new RecentCallKeys(Window);
+        for (var minute = 0UL; minute < 8; minute++)
+        {
+            for (var span = 1UL; span <= 1_000; span++)
+            {
+                keys.Add(Key(minute, span), Start.AddMinutes(minute));
+            }
+        }
+
+        RecentCallKeys.SaveTo(path, keys.Snapshot());
+        var read = RecentCallKeys.TryRead(path, Window).ShouldNotBeNull();
+
+        read.Count.ShouldBe(8_000);
+        read.OldestCovered.ShouldBe(keys.OldestCovered);
+        for (var minute = 0UL; minute < 8; minute++)
+        {
+            read.Contains(Key(minute, 500)).ShouldBeTrue();
+            read.Contains(Key(minute + 100, 500)).ShouldBeFalse();
+        }
+
+        // Thirteen minutes on, the generations of minutes 0-1 (and 2-3) are wholly older than the window: swept as before.
+        read.Add(Key(999, 1), Start.AddMinutes(14));
+        read.Contains(Key(0, 500)).ShouldBeFalse();
+        read.Contains(Key(3, 500)).ShouldBeFalse();
+        read.Contains(Key(7, 500)).ShouldBeTrue();
+        RecentCallKeys.TryRead(path, Window + TimeSpan.FromMinutes(1)).ShouldBeNull(); // saved for another window
+    }
+
+    [TestMethod]
     public void Contains_SameSpanIdInAnotherTrace_IsFalse()
     {
         var keys = new RecentCallKeys(Window);

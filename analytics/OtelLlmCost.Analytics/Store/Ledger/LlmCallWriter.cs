@@ -10,7 +10,8 @@ namespace OtelLlmCost.Analytics.Store.Ledger;
 /// Writes batches of calls to the ledger exactly once, each batch in one transaction, so a crash before commit leaves
 /// nothing half-written. The ledger has no key index (it grew with history and held most of the agent's memory): a
 /// span stored within <see cref="LedgerWriterOptions.DedupWindow"/> of ingest time (a retried export) is recognized by
-/// <see cref="RecentCallKeys"/>, reloaded from the ledger at start so a retry after a crash is recognized too, and
+/// <see cref="RecentCallKeys"/>, rebuilt at start from its saved copy and the ledger's rows since (or from the ledger
+/// alone) so a retry after a crash is recognized too, and
 /// skipped; a batch that repeats a span keeps its first. Two instrumentations stacked on one provider call (same
 /// trace, same response id, different spans) are stored once, keeping the span <see cref="StackedCalls.PreferOver"/>
 /// chooses, whether they arrive in one batch or in two. Owns its connection; one thread.
@@ -28,8 +29,24 @@ public sealed class LlmCallWriter : IDisposable
         _connection = store.Connect();
         _clock = clock ?? TimeProvider.System;
         _recent = RecentStackedCalls.LoadFrom(_connection);
-        _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow);
+        RecentKeysPath = RecentKeysPathFor(store);
+        _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow, RecentKeysPath);
     }
+
+    /// <summary>Where the dedup window is saved (<see cref="SnapshotRecentKeys"/>) so a restart reads the ledger only since then.</summary>
+    public string RecentKeysPath { get; }
+
+    public static string RecentKeysPathFor(LedgerStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(store.FilePath))!, "recent-call-keys.bin");
+    }
+
+    /// <summary>Rows of the ledger read at start to rebuild the dedup window (only those since its saved copy when there is one).</summary>
+    public long RecentKeysReadFromLedger => _stored.RowsReadAtLoad;
+
+    /// <summary>The dedup window of committed calls as bytes, for <see cref="RecentCallKeys.SaveTo"/> off the writer's thread.</summary>
+    public byte[] SnapshotRecentKeys() => _stored.Snapshot();
 
     /// <summary>Stacked duplicates dropped or replaced since the writer was created.</summary>
     public long StackedDuplicates { get; private set; }

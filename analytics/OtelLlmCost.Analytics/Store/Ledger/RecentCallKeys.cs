@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Schema;
@@ -54,26 +55,210 @@ internal sealed class RecentCallKeys
     /// <summary>Every call ingested at or after this instant and still held is in the set; older rows never need checking.</summary>
     public DateTime OldestCovered => _generations.Count == 0 ? DateTime.MaxValue : _generations.Peek().Start;
 
-    public static RecentCallKeys LoadFrom(DuckDbConnection connection, DateTime now, TimeSpan window)
+    /// <summary>
+    /// The window as of <paramref name="now"/>: the last saved copy (<see cref="SaveTo"/>) when there is a valid one for this
+    /// window, plus the ledger's rows ingested since it was saved; else every row of the window from the ledger. The copy
+    /// only ever holds keys the ledger stored (a superset is harmless: a hit is confirmed against the ledger), and the rows
+    /// since it cover everything it lacks, so a retry after a crash is still recognized; the ledger is read for the last
+    /// minute or so instead of the whole window.
+    /// </summary>
+    public static RecentCallKeys LoadFrom(DuckDbConnection connection, DateTime now, TimeSpan window, string? savedPath = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var keys = new RecentCallKeys(window);
+        var from = now - window;
+        var keys = savedPath is null ? null : TryRead(savedPath, window);
+        if (keys is not null && keys._savedThrough - SavedOverlap > from)
+        {
+            from = keys._savedThrough - SavedOverlap;
+        }
+
+        keys ??= new RecentCallKeys(window);
         using var query = connection.Prepare($"""
             SELECT trace_id_hi, trace_id_lo, span_id, ingested_at FROM {LedgerRowSchema.Table} WHERE ingested_at >= $1 ORDER BY ingested_at
             """);
-        using var reader = query.Bind(1, now - window).Query();
+        using var reader = query.Bind(1, from).Query();
         while (reader.Read())
         {
             keys.Add(new CallKey((ulong)reader.GetValue(0)!, (ulong)reader.GetValue(1)!, (ulong)reader.GetValue(2)!), reader.GetDateTime(3));
+            keys.RowsReadAtLoad++;
         }
 
         return keys;
+    }
+
+    /// <summary>Rows read from the ledger by <see cref="LoadFrom"/> (all of the window without a saved copy).</summary>
+    public long RowsReadAtLoad { get; private set; }
+
+    // Rows are stamped before their commit, by a clock that may step back a little: the ledger is read from this much
+    // before the newest stamp the saved copy holds.
+    private static readonly TimeSpan SavedOverlap = TimeSpan.FromSeconds(30);
+
+    private const ulong SavedMagic = 0x3130_4B43_524C_434F; // "OCLRCK01" little-endian
+
+    private DateTime _savedThrough = DateTime.MinValue;
+
+    /// <summary>The newest ingest stamp added; <see cref="SaveTo"/> records it so a load reads the ledger from there.</summary>
+    private DateTime _newestAdded = DateTime.MinValue;
+
+    /// <summary>
+    /// The window as bytes for <see cref="SaveTo"/>: 8 bytes per call held, taken on the writer's thread between commits
+    /// (a copy, so the file is written off that thread).
+    /// </summary>
+    public byte[] Snapshot()
+    {
+        var length = 8 + 8 + 8 + 4 + (_generations.Count * 9) + 4 + (_count * 8) + 4;
+        var bytes = new byte[length];
+        var writer = new SpanWriter(bytes);
+        writer.Write(SavedMagic);
+        writer.Write((ulong)_window.Ticks);
+        writer.Write((ulong)_newestAdded.Ticks);
+        writer.Write((uint)_generations.Count);
+        foreach (var (start, tag) in _generations)
+        {
+            writer.Write((ulong)start.Ticks);
+            writer.Write(tag);
+        }
+
+        writer.Write((uint)_count);
+        foreach (var slot in _slots)
+        {
+            if (slot != 0)
+            {
+                writer.Write(slot);
+            }
+        }
+
+        writer.Write(System.IO.Hashing.Crc32.HashToUInt32(bytes.AsSpan(0, length - 4)));
+        return bytes;
+    }
+
+    /// <summary>Writes a <see cref="Snapshot"/> to <paramref name="path"/> durably and atomically (a temporary file, fsync, rename).</summary>
+    public static void SaveTo(string path, byte[] snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var temporary = path + ".tmp";
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            file.Write(snapshot);
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>A saved window, or null when there is none, it is torn or corrupt, or it was saved for another window length.</summary>
+    internal static RecentCallKeys? TryRead(string path, TimeSpan window)
+    {
+        try
+        {
+            return Read(path, window);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return null; // counts that do not fit the file's length
+        }
+    }
+
+    private static RecentCallKeys? Read(string path, TimeSpan window)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (bytes.Length < 36 || System.IO.Hashing.Crc32.HashToUInt32(bytes.AsSpan(0, bytes.Length - 4))
+            != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)))
+        {
+            return null;
+        }
+
+        var reader = new SpanReader(bytes);
+        if (reader.ReadUInt64() != SavedMagic || (long)reader.ReadUInt64() != window.Ticks)
+        {
+            return null;
+        }
+
+        var keys = new RecentCallKeys(window) { _savedThrough = new DateTime((long)reader.ReadUInt64(), DateTimeKind.Utc) };
+        keys._newestAdded = keys._savedThrough;
+        var generations = reader.ReadUInt32();
+        for (var i = 0; i < generations; i++)
+        {
+            var start = new DateTime((long)reader.ReadUInt64(), DateTimeKind.Utc);
+            var tag = reader.ReadByte();
+            keys._generations.Enqueue((start, tag));
+            keys._currentStart = start;
+            keys._currentTag = tag;
+        }
+
+        var count = (int)reader.ReadUInt32();
+        keys._slots = new ulong[Math.Max(MinCapacity, (int)(count / (MaxLoad * 0.66)) + 1)];
+        for (var i = 0; i < count; i++)
+        {
+            var slot = reader.ReadUInt64();
+            Insert(keys._slots, slot);
+            keys._countPerTag[slot & TagMask]++;
+        }
+
+        keys._count = count;
+        return keys;
+    }
+
+    private ref struct SpanWriter(Span<byte> bytes)
+    {
+        private readonly Span<byte> _bytes = bytes;
+        private int _position;
+
+        public void Write(ulong value)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(_bytes[_position..], value);
+            _position += 8;
+        }
+
+        public void Write(uint value)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(_bytes[_position..], value);
+            _position += 4;
+        }
+
+        public void Write(byte value) => _bytes[_position++] = value;
+    }
+
+    private ref struct SpanReader(ReadOnlySpan<byte> bytes)
+    {
+        private readonly ReadOnlySpan<byte> _bytes = bytes;
+        private int _position;
+
+        public ulong ReadUInt64()
+        {
+            var value = BinaryPrimitives.ReadUInt64LittleEndian(_bytes[_position..]);
+            _position += 8;
+            return value;
+        }
+
+        public uint ReadUInt32()
+        {
+            var value = BinaryPrimitives.ReadUInt32LittleEndian(_bytes[_position..]);
+            _position += 4;
+            return value;
+        }
+
+        public byte ReadByte() => _bytes[_position++];
     }
 
     public bool Contains(CallKey key) => Find(Fingerprint(key)) >= 0;
 
     public void Add(CallKey key, DateTime ingestedAt)
     {
+        if (ingestedAt > _newestAdded)
+        {
+            _newestAdded = ingestedAt;
+        }
+
         if (_generations.Count == 0 || ingestedAt >= _currentStart + _generationLength)
         {
             StartGeneration(ingestedAt);

@@ -49,7 +49,7 @@ public class ExplanationCodeBenchmarks
         Directory.CreateDirectory(_directory);
         _database = DuckDbDatabase.Open(Path.Combine(_directory, "explanation.duckdb"));
         _connection = _database.Connect();
-        var table = Analytics.Store.Schema.LedgerRowSchema.CreateTable.Replace(");", ", cost_center VARCHAR);", StringComparison.Ordinal);
+        var table = Analytics.Store.Schema.LedgerRowV7.CreateTable.Replace(");", ", cost_center VARCHAR);", StringComparison.Ordinal);
         foreach (var shape in Shapes)
         {
             var create = shape switch

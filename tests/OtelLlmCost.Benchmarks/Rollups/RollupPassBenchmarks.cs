@@ -100,7 +100,7 @@ public class RollupPassBenchmarks
 
     private sealed class InProcessConfig : ManualConfig
     {
-        public InProcessConfig() => AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1)
+        public InProcessConfig() => AddJob(Job.Default.WithToolchain(new InProcessEmitToolchain(TimeSpan.FromMinutes(30), logOutput: true)).WithLaunchCount(1)
             .WithWarmupCount(2).WithIterationCount(20).WithInvocationCount(1).WithUnrollFactor(1));
     }
 }

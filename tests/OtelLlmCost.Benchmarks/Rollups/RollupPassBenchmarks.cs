@@ -15,7 +15,7 @@ namespace OtelLlmCost.Benchmarks.Rollups;
 /// new form, interleaved on one ledger of <see cref="Rows"/> calls (a shared machine: interleaving keeps a burst of
 /// someone else's work off one form): collecting the new rows' keys through the hex <c>llm_calls</c> view or from
 /// <c>llm_call_rows</c>, and aggregating their minutes with the ICU <c>time_bucket</c> on TIMESTAMPTZ or with integer
-/// arithmetic on the epoch. The cleanup prints each form's median thread CPU per row (<c>FORM</c> lines).
+/// arithmetic on the epoch; and a report read through <c>llm_calls</c> (its explanation join) and from the rows. The cleanup prints each form's median thread CPU per row (<c>FORM</c> lines).
 /// </summary>
 [Config(typeof(InProcessConfig))]
 public class RollupPassBenchmarks
@@ -40,6 +40,10 @@ public class RollupPassBenchmarks
                 {RollupMaintainer.LedgerTrailingDimensions}
             FROM llm_call_rows WHERE start_time >= $1 AND epoch_us(start_time) // 60000000 IN (SELECT epoch_us(m) // 60000000 FROM bench_minutes) GROUP BY ALL)
             """,
+        // A report through llm_calls (which joins the interned explanations since schema 9) and on the rows themselves.
+        ["report-view"] = "SELECT count(*) FROM (SELECT team, feature, sum(cost_usd) FROM llm_calls WHERE start_time >= $1 GROUP BY ALL)",
+        ["report-rows"] = "SELECT count(*) FROM (SELECT team, feature, sum(cost_usd) FROM llm_call_rows WHERE start_time >= $1 GROUP BY ALL)",
+        ["explanations-view"] = "SELECT count(DISTINCT explanation) FROM llm_calls WHERE start_time >= $1",
     };
 
     private readonly Dictionary<string, List<double>> _cpuMicrosPerRow = Forms.Keys.ToDictionary(form => form, _ => new List<double>());
@@ -64,7 +68,7 @@ public class RollupPassBenchmarks
         _connection.Execute("CREATE TEMP TABLE bench_minutes AS SELECT DISTINCT time_bucket(INTERVAL 1 minute, start_time) AS m FROM llm_calls");
     }
 
-    [Benchmark(OperationsPerInvoke = Rows * 4)]
+    [Benchmark(OperationsPerInvoke = Rows * 7)]
     public void EveryForm()
     {
         var forms = Forms.ToArray();
@@ -101,6 +105,6 @@ public class RollupPassBenchmarks
     private sealed class InProcessConfig : ManualConfig
     {
         public InProcessConfig() => AddJob(Job.Default.WithToolchain(new InProcessEmitToolchain(TimeSpan.FromMinutes(30), logOutput: true)).WithLaunchCount(1)
-            .WithWarmupCount(2).WithIterationCount(20).WithInvocationCount(1).WithUnrollFactor(1));
+            .WithWarmupCount(2).WithIterationCount(15).WithInvocationCount(1).WithUnrollFactor(1));
     }
 }

@@ -405,7 +405,7 @@ internal sealed class TraceWalk
         Changed = true;
     }
 
-    /// <summary>Copies what was inherited into the call (before it is written) and says so in its explanation note.</summary>
+    /// <summary>Copies what was inherited into the call (before it is written) and says so in its explanation.</summary>
     public void ApplyTo(LlmCall call)
     {
         if (!InheritedAny)
@@ -423,7 +423,7 @@ internal sealed class TraceWalk
         }
 
         var note = $"inherited {row.InheritedNames()} from ancestor span(s) {row.InheritedSources()}";
-        call.ExplanationNote = string.IsNullOrEmpty(call.ExplanationNote) ? note : call.ExplanationNote + "; " + note;
+        call.Explanation = string.IsNullOrEmpty(call.Explanation) ? note : call.Explanation + "; " + note;
     }
 
     public bool HasContext => InheritedAny || RootSpan != 0 || AgentRunSpan != 0;

@@ -19,8 +19,7 @@ public sealed record ReattributionReport(DateTime? From, DateTime? To, bool DryR
 /// Rules on span or resource attributes can only see what the row kept: its dimensions and its tags. A real run updates
 /// every changed row in one transaction; the caller then recomputes the rollups of the window, so they stay exact. A run
 /// leaves <c>ingested_at</c> alone: setting it would widen the ingest-time range of every old row group it touches, which
-/// the writer's recent-window lookups and the incremental rollup pass rely on to skip history. The explanation it rewrites
-/// is the interned one; the per-call note (inherited dimensions) is not the map's and stays.
+/// the writer's recent-window lookups and the incremental rollup pass rely on to skip history.
 /// </summary>
 public static class LedgerReattributor
 {
@@ -34,8 +33,6 @@ public static class LedgerReattributor
 
     private const int FirstDimension = 7;
 
-    private const string SpanIdHex = "format('{:016x}', r.span_id)";
-
     public static ReattributionReport Reattribute(LedgerStore store, OwnershipMap? map, DateTime? from, DateTime? to, bool dryRun)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -46,9 +43,9 @@ public static class LedgerReattributor
         var changes = new List<LlmCall>();
         long rows = 0;
         using (var select = connection.Prepare($"""
-            SELECT {LedgerRowSchema.TraceIdOf("r")}, {SpanIdHex}, request_model, response_model, operation, x.text,
-                   coalesce(cost_usd, 0), {string.Join(", ", Matched.Select(dimension => dimension.Column))}{tagColumns}
-            FROM {LedgerRowSchema.Table} r LEFT JOIN {LedgerRowSchema.Explanations} x ON x.explanation_id = r.explanation_id
+            SELECT trace_id, span_id, request_model, response_model, operation, explanation, coalesce(cost_usd, 0),
+                   {string.Join(", ", Matched.Select(dimension => dimension.Column))}{tagColumns}
+            FROM llm_calls
             WHERE ($1 IS NULL OR start_time >= $1) AND ($2 IS NULL OR start_time < $2)
             """))
         {
@@ -66,7 +63,7 @@ public static class LedgerReattributor
                     RequestModel = reader.GetString(2),
                     ResponseModel = reader.GetString(3),
                     Operation = reader.GetString(4),
-                    Explanation = reader.IsDBNull(5) ? null : reader.GetString(5),
+                    Explanation = reader.GetString(5),
                 };
                 var cost = reader.GetDecimal(6);
                 for (var i = 0; i < Matched.Length; i++)
@@ -130,14 +127,12 @@ public static class LedgerReattributor
         connection.Execute($"""
             CREATE OR REPLACE TEMP TABLE {UpdatesTable} (
                 trace_id_hi UBIGINT, trace_id_lo UBIGINT, span_id UBIGINT, {string.Join(", ", Owned.Select(dimension => $"{dimension.Column} VARCHAR"))},
-                explanation_id UINTEGER)
+                explanation VARCHAR)
             """);
-        var explanations = new ExplanationCodes().Intern(connection, changes.ConvertAll(call => call.Explanation));
         using (var appender = connection.CreateAppender(UpdatesTable))
         {
-            for (var i = 0; i < changes.Count; i++)
+            foreach (var call in changes)
             {
-                var call = changes[i];
                 var key = CallKey.Of(call.TraceId, call.SpanId);
                 appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
                 foreach (var dimension in Owned)
@@ -145,22 +140,14 @@ public static class LedgerReattributor
                     appender.Append(dimension.Of(call));
                 }
 
-                if (explanations[i] is { } id)
-                {
-                    appender.Append((long)id);
-                }
-                else
-                {
-                    appender.AppendNull();
-                }
-
+                appender.Append(call.Explanation);
                 appender.EndRow();
             }
         }
 
         connection.Execute($"""
             UPDATE {LedgerRowSchema.Table} SET {string.Concat(Owned.Select(dimension => $"{dimension.Column} = u.{dimension.Column}, "))}
-                explanation_id = u.explanation_id
+                explanation = u.explanation
             FROM {UpdatesTable} u
             WHERE {LedgerRowSchema.Table}.span_id = u.span_id AND {LedgerRowSchema.Table}.trace_id_lo = u.trace_id_lo
                 AND {LedgerRowSchema.Table}.trace_id_hi = u.trace_id_hi

@@ -44,7 +44,7 @@ public sealed class TraceContextStore : IDisposable
     // every older row group and the cost of a fix-up does not grow with the ledger's history.
     private static readonly string UpdateSql = $"""
         UPDATE {LedgerRowSchema.Table} r SET {string.Join(", ", DimensionColumns.Select(column => $"{column} = coalesce(r.{column}, f.{column})"))},
-            ingested_at = $1, explanation_note = concat_ws('; ', r.explanation_note, f.note)
+            ingested_at = $1, explanation = concat_ws('; ', nullif(r.explanation, ''), f.note)
         FROM {FixupTable} f
         WHERE r.ingested_at >= $2 AND r.span_id = f.span_id AND r.trace_id_lo = f.trace_id_lo AND r.trace_id_hi = f.trace_id_hi
         """;

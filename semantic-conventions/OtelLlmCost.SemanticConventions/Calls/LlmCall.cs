@@ -99,10 +99,4 @@ public sealed class LlmCall
 
     /// <summary>Compact, human-readable account of how the row was read and priced (keys used, corrections, price row).</summary>
     public string? Explanation { get; set; }
-
-    /// <summary>
-    /// What the explanation says of this call alone (the ancestor spans it inherited dimensions from). Kept apart from
-    /// <see cref="Explanation"/>, which repeats across calls and is stored once per distinct text; read back after it.
-    /// </summary>
-    public string? ExplanationNote { get; set; }
 }

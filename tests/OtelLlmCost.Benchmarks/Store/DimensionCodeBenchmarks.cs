@@ -32,9 +32,9 @@ public static class DimensionCodes
 
     public static void CreateTables(DuckDbConnection connection, string strings, string coded)
     {
-        connection.Execute(LedgerRowV7.CreateTable.Replace(LedgerRowSchema.Table, strings, StringComparison.Ordinal)
+        connection.Execute(LedgerRowSchema.CreateTable.Replace(LedgerRowSchema.Table, strings, StringComparison.Ordinal)
             + $"ALTER TABLE {strings} ADD COLUMN cost_center VARCHAR;");
-        var codedTable = LedgerRowV7.CreateTable.Replace(LedgerRowSchema.Table, coded, StringComparison.Ordinal);
+        var codedTable = LedgerRowSchema.CreateTable.Replace(LedgerRowSchema.Table, coded, StringComparison.Ordinal);
         foreach (var column in Columns)
         {
             codedTable = codedTable.Replace($"{column.PadRight(21)} VARCHAR", $"{column.PadRight(21)} INTEGER", StringComparison.Ordinal);
@@ -53,7 +53,7 @@ public static class DimensionCodes
         FROM {{coded}} r, (SELECT list(value ORDER BY code) AS v FROM dimension_values) d
         """;
 
-    public static string StringView(string strings) => LedgerRowV7.RenderedSelect.Replace(LedgerRowSchema.Table, strings, StringComparison.Ordinal);
+    public static string StringView(string strings) => LedgerRowSchema.RenderedSelect.Replace(LedgerRowSchema.Table, strings, StringComparison.Ordinal);
 
     /// <summary>The writer's side: one map for all columns, codes dense from 1 (the view indexes a 1-based list).</summary>
     public sealed class Writer
@@ -191,9 +191,9 @@ public class DimensionCodeAppendBenchmarks
             .Select(call => (DimensionCodes.WithCostCenter(call), CallKey.Of(call.TraceId, call.SpanId))).ToList();
     }
 
-    /// <summary>Schema version 8: the strings appended as VARCHAR (<see cref="Version8Row.Append(DuckDbAppender, LlmCall, CallKey, DateTime)"/>).</summary>
+    /// <summary>Schema version 8: the strings appended as VARCHAR (<see cref="LlmCallRow.Append(DuckDbAppender, LlmCall, CallKey, DateTime)"/>).</summary>
     [Benchmark(OperationsPerInvoke = BatchSize, Baseline = true)]
-    public void StringDimensions() => Commit("string_rows", (appender, call, key, now) => Version8Row.Append(appender, call, key, now));
+    public void StringDimensions() => Commit("string_rows", (appender, call, key, now) => LlmCallRow.Append(appender, call, key, now));
 
     [Benchmark(OperationsPerInvoke = BatchSize)]
     public void IntegerCodes() => Commit("coded_rows", _writer.Append);
@@ -282,7 +282,7 @@ public class DimensionCodeReadBenchmarks
                     }
                     else
                     {
-                        Version8Row.Append(appender, call, key, now);
+                        LlmCallRow.Append(appender, call, key, now);
                     }
                 }
 
@@ -306,7 +306,7 @@ public class DimensionCodeReadBenchmarks
             {
                 foreach (var call in Enumerable.Range(0, BatchSize).Select(i => DimensionCodes.WithCostCenter(LedgerAppendBenchmarks.RealisticCall(0, i, random))))
                 {
-                    Version8Row.Append(appender, call, CallKey.Of(call.TraceId, call.SpanId), now);
+                    LlmCallRow.Append(appender, call, CallKey.Of(call.TraceId, call.SpanId), now);
                 }
             }
 

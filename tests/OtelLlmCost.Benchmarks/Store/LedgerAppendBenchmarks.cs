@@ -56,7 +56,7 @@ public class LedgerAppendBenchmarks
         var now = DateTime.UtcNow;
         foreach (var call in _batch)
         {
-            LlmCallRow.Append(appender, call, CallKey.Of(call.TraceId, call.SpanId), now, explanationId: 1);
+            LlmCallRow.Append(appender, call, now);
         }
     }
 

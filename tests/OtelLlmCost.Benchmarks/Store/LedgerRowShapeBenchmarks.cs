@@ -49,10 +49,10 @@ public class LedgerRowShapeBenchmarks
         _connection = _database.Connect();
         _connection.Execute(Migrations.All[0].Sql.Replace("CREATE TABLE catalog_versions", "CREATE TABLE v6_catalog", StringComparison.Ordinal)
             .Replace("llm_calls", "v6_hex_keyed", StringComparison.Ordinal));
-        _connection.Execute(LedgerRowV7.CreateTable.Replace("llm_call_rows", "binary_keyed", StringComparison.Ordinal));
+        _connection.Execute(LedgerRowSchema.CreateTable.Replace("llm_call_rows", "binary_keyed", StringComparison.Ordinal));
         _connection.Execute("ALTER TABLE binary_keyed ADD PRIMARY KEY (trace_id_hi, trace_id_lo, span_id)");
-        _connection.Execute(LedgerRowV7.CreateTable);
-        var coded = LedgerRowV7.CreateTable.Replace("llm_call_rows", "binary_coded", StringComparison.Ordinal);
+        _connection.Execute(LedgerRowSchema.CreateTable);
+        var coded = LedgerRowSchema.CreateTable.Replace("llm_call_rows", "binary_coded", StringComparison.Ordinal);
         foreach (var column in CodedColumns)
         {
             coded = coded.Replace($"{column.PadRight(21)} VARCHAR", $"{column.PadRight(21)} INTEGER", StringComparison.Ordinal);
@@ -80,7 +80,7 @@ public class LedgerRowShapeBenchmarks
     });
 
     [Benchmark(OperationsPerInvoke = BatchSize)]
-    public void BinaryIdsWithKey() => Commit("binary_keyed", (appender, call, now) => Version8Row.Append(appender, call, CallKey.Of(call.TraceId, call.SpanId), now));
+    public void BinaryIdsWithKey() => Commit("binary_keyed", (appender, call, now) => LlmCallRow.Append(appender, call, now));
 
     /// <summary>Version 7: binary ids, no key; the writer's in-memory window answers "stored already?".</summary>
     [Benchmark(OperationsPerInvoke = BatchSize)]
@@ -89,7 +89,7 @@ public class LedgerRowShapeBenchmarks
         var key = CallKey.Of(call.TraceId, call.SpanId);
         if (!_recent.Contains(key))
         {
-            Version8Row.Append(appender, call, key, now);
+            LlmCallRow.Append(appender, call, key, now);
             _recent.Add(key, now);
         }
     });

@@ -93,7 +93,7 @@ internal static class LedgerRun
             var now = DateTime.UtcNow;
             foreach (var call in calls)
             {
-                LlmCallRow.Append(appender, call, CallKey.Of(call.TraceId, call.SpanId), now, explanationId: 1); // a seen text: the writer's usual case
+                LlmCallRow.Append(appender, call, now);
             }
 
             appender.Close();

@@ -21,7 +21,6 @@ public sealed class LlmCallWriter : IDisposable
     private readonly TimeProvider _clock;
     private readonly RecentStackedCalls _recent;
     private readonly RecentCallKeys _stored;
-    private readonly ExplanationCodes _explanations;
 
     public LlmCallWriter(LedgerStore store, TimeProvider? clock = null, TimeSpan? dedupWindow = null)
     {
@@ -29,7 +28,6 @@ public sealed class LlmCallWriter : IDisposable
         _connection = store.Connect();
         _clock = clock ?? TimeProvider.System;
         _recent = RecentStackedCalls.LoadFrom(_connection);
-        _explanations = ExplanationCodes.LoadFrom(_connection);
         _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow);
     }
 
@@ -159,19 +157,17 @@ public sealed class LlmCallWriter : IDisposable
             }
         }
 
-        var explanations = _explanations.Intern(_connection, fresh.ConvertAll(entry => entry.Call.Explanation));
         using (var appender = _connection.CreateAppender(LedgerRowSchema.Table))
         {
-            for (var i = 0; i < fresh.Count; i++)
+            foreach (var (call, key) in fresh)
             {
-                LlmCallRow.Append(appender, fresh[i].Call, fresh[i].Key, ingestedAt, explanations[i]);
+                LlmCallRow.Append(appender, call, key, ingestedAt);
             }
 
             appender.Close();
         }
 
         transaction.Commit();
-        _explanations.Committed();
     }
 
     // More than the stored time's rounding (to microseconds); far less than the start times one row group spans.
@@ -383,11 +379,13 @@ internal sealed class RecentStackedCalls
     };
 }
 
-/// <summary>The column order of <c>llm_call_rows</c> (schema version 9, <see cref="LedgerRowSchema.Columns"/>), in one place.</summary>
+/// <summary>The column order of <c>llm_call_rows</c> (schema versions 7 and 8, <see cref="LedgerRowSchema"/>), in one place.</summary>
 public static class LlmCallRow
 {
-    /// <summary>Appends a call with its explanation interned by <paramref name="explanationId"/> (<see cref="ExplanationCodes"/>).</summary>
-    public static void Append(DuckDbAppender appender, LlmCall call, CallKey key, DateTime ingestedAt, uint? explanationId)
+    public static void Append(DuckDbAppender appender, LlmCall call, DateTime ingestedAt) =>
+        Append(appender, call, CallKey.Of(call.TraceId, call.SpanId), ingestedAt);
+
+    public static void Append(DuckDbAppender appender, LlmCall call, CallKey key, DateTime ingestedAt)
     {
         ArgumentNullException.ThrowIfNull(appender);
         ArgumentNullException.ThrowIfNull(call);
@@ -418,20 +416,10 @@ public static class LlmCallRow
             .Append(call.Service).Append(call.Environment).Append(call.Team).Append(call.Feature)
             .Append(call.UserId).Append(call.Tenant).Append(call.Workload)
             .Append(call.ConversationId).Append(call.AgentName)
-            .Append(call.Tags.Count == 0 ? null : (IReadOnlyCollection<KeyValuePair<string, string>>)call.Tags.AsReadOnly());
-        if (explanationId is { } id)
-        {
-            appender.Append((long)id);
-        }
-        else
-        {
-            appender.AppendNull();
-        }
-
-        appender
+            .Append(call.Tags.Count == 0 ? null : (IReadOnlyCollection<KeyValuePair<string, string>>)call.Tags.AsReadOnly())
+            .Append(call.Explanation)
             .Append(ingestedAt)
-            .Append(call.CostCenter) // schema version 8
-            .Append(call.ExplanationNote); // schema version 9
+            .Append(call.CostCenter); // schema version 8
         appender.EndRow();
     }
 

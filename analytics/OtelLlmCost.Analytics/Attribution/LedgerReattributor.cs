@@ -17,7 +17,9 @@ public sealed record ReattributionReport(DateTime? From, DateTime? To, bool DryR
 /// Applies a (changed) ownership map to stored calls, as <c>reprice</c> does for prices. Each row first loses what the
 /// previous map set (recorded in its explanation, overridden values included), then the new map is applied to it.
 /// Rules on span or resource attributes can only see what the row kept: its dimensions and its tags. A real run updates
-/// every changed row in one transaction; the caller then recomputes the rollups of the window, so they stay exact.
+/// every changed row in one transaction; the caller then recomputes the rollups of the window, so they stay exact. A run
+/// leaves <c>ingested_at</c> alone: setting it would widen the ingest-time range of every old row group it touches, which
+/// the writer's recent-window lookups and the incremental rollup pass rely on to skip history.
 /// </summary>
 public static class LedgerReattributor
 {

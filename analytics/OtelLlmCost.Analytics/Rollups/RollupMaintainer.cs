@@ -17,7 +17,7 @@ public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunk
 /// <para>
 /// Exactness comes from recomputing buckets, never adding to them: a pass collects the UTC minutes touched by rows
 /// ingested since its watermark (minus <see cref="RollupOptions.IngestOverlap"/>), deletes those minutes from
-/// <c>rollup_minute</c> and <c>rollup_user_minute</c> and aggregates them again from <c>llm_calls</c>; then the hours
+/// <c>rollup_minute</c> and <c>rollup_user_minute</c> and aggregates them again from the ledger rows (<c>llm_call_rows</c>); then the hours
 /// and local days containing them are re-derived from the minute rollups. A retried export (nothing inserted), a
 /// row seen twice through the overlap, or a <c>reprice</c> (then <see cref="Recompute"/> runs over its window) all
 /// end with the same, exact, buckets. A stacked-call replacement deletes a stored row that may lie in another minute
@@ -57,10 +57,14 @@ public sealed class RollupMaintainer : IDisposable
     /// <summary>The per-user rollups' key (<see cref="DimensionUses.OwnRollup"/>).</summary>
     private static readonly string LedgerUser = $"coalesce({CallDimensions.User.Ledger}, '')";
 
+    /// <summary>
+    /// A bucket's measures from ledger rows. Token sums are cast back to BIGINT: DuckDB sums BIGINT into a 128-bit
+    /// integer, which the lake's Parquet hour rollups would otherwise store as DOUBLE.
+    /// </summary>
     internal const string LedgerMeasures = """
         count(*), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE cost_usd IS NULL),
-        coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_read_tokens), 0),
-        coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
+        coalesce(sum(input_tokens), 0)::BIGINT, coalesce(sum(output_tokens), 0)::BIGINT, coalesce(sum(cache_read_tokens), 0)::BIGINT,
+        coalesce(sum(cache_write_tokens), 0)::BIGINT, coalesce(sum(reasoning_tokens), 0)::BIGINT,
         CAST(coalesce(sum(cost_usd), 0) AS DECIMAL(38,9)), CAST(coalesce(sum(input_cost_usd), 0) AS DECIMAL(38,9)),
         CAST(coalesce(sum(output_cost_usd), 0) AS DECIMAL(38,9)), CAST(coalesce(sum(cache_read_cost_usd), 0) AS DECIMAL(38,9)),
         CAST(coalesce(sum(cache_write_cost_usd), 0) AS DECIMAL(38,9)),
@@ -99,7 +103,7 @@ public sealed class RollupMaintainer : IDisposable
             CREATE TEMP TABLE IF NOT EXISTS rollup_touched_days (d TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_new AS
-                SELECT trace_id, span_id, response_id, start_time, ingested_at FROM llm_calls LIMIT 0;
+                SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at FROM llm_call_rows LIMIT 0;
             """));
         using var operation = _ledger.Use();
         var stored = ReadText(TimeZoneKey);
@@ -152,8 +156,8 @@ public sealed class RollupMaintainer : IDisposable
         using var transaction = Connection.BeginTransaction();
         Connection.Execute("DELETE FROM rollup_new");
         using (var collect = Connection.Prepare("""
-            INSERT INTO rollup_new SELECT trace_id, span_id, response_id, start_time, ingested_at
-            FROM llm_calls WHERE ingested_at > $1
+            INSERT INTO rollup_new SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
+            FROM llm_call_rows WHERE ingested_at > $1
             """))
         {
             collect.Bind(1, Utc(watermark is { } seen ? seen - _options.IngestOverlap : DateTime.UnixEpoch)).Execute();
@@ -167,16 +171,17 @@ public sealed class RollupMaintainer : IDisposable
         }
 
         var newest = (DateTime)Connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
-        Connection.Execute("""
+        Connection.Execute($"""
             DELETE FROM rollup_touched;
             INSERT INTO rollup_touched
-                SELECT time_bucket(INTERVAL 1 minute, start_time) FROM rollup_new
+                SELECT {MinuteOf("start_time")} FROM rollup_new
                 UNION
-                SELECT time_bucket(INTERVAL 1 minute, k.start_time)
+                SELECT {MinuteOf("k.start_time")}
                 FROM rollup_stacked_keys k
-                JOIN rollup_new n ON k.trace_id = n.trace_id AND k.response_id = n.response_id AND k.span_id <> n.span_id;
+                JOIN rollup_new n ON k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.response_id = n.response_id
+                    AND k.span_id <> n.span_id;
             INSERT OR IGNORE INTO rollup_stacked_keys
-                SELECT trace_id, span_id, response_id, start_time, ingested_at FROM rollup_new
+                SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at FROM rollup_new
                 WHERE response_id IS NOT NULL AND response_id <> '';
             """);
         using (var prune = Connection.Prepare("DELETE FROM rollup_stacked_keys WHERE ingested_at < $1"))
@@ -271,9 +276,9 @@ public sealed class RollupMaintainer : IDisposable
         Connection.Execute("DELETE FROM rollup_touched");
         var low = from ?? DateTime.UnixEpoch;
         var high = to ?? DateTime.MaxValue.AddYears(-1);
-        using (var collect = Connection.Prepare("""
+        using (var collect = Connection.Prepare($"""
             INSERT INTO rollup_touched
-                SELECT DISTINCT time_bucket(INTERVAL 1 minute, start_time) FROM llm_calls WHERE start_time >= $1 AND start_time < $2
+                SELECT DISTINCT {MinuteOf("start_time")} FROM llm_call_rows WHERE start_time >= $1 AND start_time < $2
                 UNION
                 SELECT bucket_start FROM rollup_minute WHERE bucket_start >= time_bucket(INTERVAL 1 minute, $1::TIMESTAMPTZ) AND bucket_start < $2
             """))
@@ -289,12 +294,12 @@ public sealed class RollupMaintainer : IDisposable
                 DELETE FROM rollup_stacked_keys;
                 DELETE FROM rollup_new;
                 """);
-            var newest = Connection.ExecuteScalar("SELECT max(ingested_at) FROM llm_calls") as DateTime?;
+            var newest = Connection.ExecuteScalar("SELECT max(ingested_at) FROM llm_call_rows") as DateTime?;
             if (newest is { } watermark)
             {
                 using var keys = Connection.Prepare("""
-                    INSERT INTO rollup_stacked_keys SELECT trace_id, span_id, response_id, start_time, ingested_at
-                    FROM llm_calls WHERE response_id IS NOT NULL AND response_id <> '' AND ingested_at >= $1
+                    INSERT INTO rollup_stacked_keys SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
+                    FROM llm_call_rows WHERE response_id IS NOT NULL AND response_id <> '' AND ingested_at >= $1
                     """);
                 keys.Bind(1, Utc(watermark - _options.StackedKeyHorizon)).Execute();
                 WriteState(Watermark, watermark, null);
@@ -328,28 +333,31 @@ public sealed class RollupMaintainer : IDisposable
             DELETE FROM rollup_minute WHERE bucket_start IN (SELECT m FROM rollup_touched);
             DELETE FROM rollup_user_minute WHERE bucket_start IN (SELECT m FROM rollup_touched);
             """);
-        var filter = "WHERE start_time >= $1 AND start_time < $2 AND time_bucket(INTERVAL 1 minute, start_time) IN (SELECT m FROM rollup_touched)";
+        var filter = $"""
+            WHERE start_time >= $1 AND start_time < $2
+              AND {MinuteNumber("start_time")} IN (SELECT {MinuteNumber("m")} FROM rollup_touched)
+            """;
         Run($"""
             INSERT INTO rollup_minute
-            SELECT time_bucket(INTERVAL 1 minute, start_time), {LedgerDimensions}, {LedgerMeasures}, {LedgerTrailingDimensions}
-            FROM llm_calls {filter} GROUP BY ALL ORDER BY 1
+            SELECT {MinuteOf("start_time")}, {LedgerDimensions}, {LedgerMeasures}, {LedgerTrailingDimensions}
+            FROM {LedgerRowSchema.Table} {filter} GROUP BY ALL ORDER BY 1
             """, low, high);
         Run($"""
             INSERT INTO rollup_user_minute
-            SELECT time_bucket(INTERVAL 1 minute, start_time), {LedgerUser}, {LedgerMeasures}
-            FROM llm_calls {filter} GROUP BY ALL ORDER BY 1
+            SELECT {MinuteOf("start_time")}, {LedgerUser}, {LedgerMeasures}
+            FROM {LedgerRowSchema.Table} {filter} GROUP BY ALL ORDER BY 1
             """, low, high);
 
-        Connection.Execute("""
+        Connection.Execute($"""
             DELETE FROM rollup_touched_hours;
-            INSERT INTO rollup_touched_hours SELECT DISTINCT time_bucket(INTERVAL 1 hour, m) FROM rollup_touched;
+            INSERT INTO rollup_touched_hours SELECT DISTINCT {HourOf("m")} FROM rollup_touched;
             DELETE FROM rollup_hour WHERE bucket_start IN (SELECT h FROM rollup_touched_hours);
             """);
         Run($"""
             INSERT INTO rollup_hour
-            SELECT time_bucket(INTERVAL 1 hour, bucket_start), {RollupDimensions}, {RollupMeasures}, {RollupTrailingDimensions}
+            SELECT {HourOf("bucket_start")}, {RollupDimensions}, {RollupMeasures}, {RollupTrailingDimensions}
             FROM rollup_minute
-            WHERE bucket_start >= $1 AND bucket_start < $2 AND time_bucket(INTERVAL 1 hour, bucket_start) IN (SELECT h FROM rollup_touched_hours)
+            WHERE bucket_start >= $1 AND bucket_start < $2 AND {HourOf("bucket_start")} IN (SELECT h FROM rollup_touched_hours)
             GROUP BY ALL ORDER BY 1
             """, low.AddHours(-1), high.AddHours(1));
 
@@ -449,6 +457,18 @@ public sealed class RollupMaintainer : IDisposable
 
         write.Bind(3, text).Execute();
     }
+
+    /// <summary>
+    /// The UTC minute (hour) a TIMESTAMPTZ falls in, by integer arithmetic on its epoch: the same buckets as
+    /// <c>time_bucket(INTERVAL 1 minute, …)</c> for every instant after 1970, without ICU's per-row calendar work
+    /// (RollupPassBenchmarks: the minute pass 1.75× cheaper per row, reading <c>llm_call_rows</c> directly). Days keep
+    /// <c>time_bucket</c> in the configured zone, once per distinct minute (<see cref="DeriveDays"/>).
+    /// </summary>
+    private static string MinuteOf(string column) => $"to_timestamp({MinuteNumber(column)} * 60)";
+
+    private static string MinuteNumber(string column) => $"(epoch_us({column}) // 60000000)";
+
+    private static string HourOf(string column) => $"to_timestamp((epoch_us({column}) // 3600000000) * 3600)";
 
     /// <summary>Binds as TIMESTAMPTZ: a plain TIMESTAMP compared with a TIMESTAMPTZ column would be read in the session's zone.</summary>
     internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc), TimeSpan.Zero);

@@ -34,6 +34,22 @@ public sealed class LakeExporterTests
     }
 
     [TestMethod]
+    public void Export_HourRollup_StoresTokenSumsAsIntegers()
+    {
+        using var lake = new LakeFixture(Ten.AddHours(2));
+        lake.Write(Call(1, Ten.AddMinutes(10)), Call(2, Ten.AddMinutes(20)));
+        lake.Exporter.Export();
+
+        using var database = DuckDbDatabase.Open(":memory:");
+        using var connection = database.Connect();
+        connection.ExecuteScalar($"""
+            SELECT string_agg(DISTINCT typeof(c), ',') FROM (
+                SELECT unnest([calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens]) AS c
+                FROM read_parquet('{lake.Root}/rollup_hour/*/*/*.parquet'))
+            """).ShouldBe("BIGINT", "a token sum stored as DOUBLE is inexact past 2^53 and reads as a float in other engines");
+    }
+
+    [TestMethod]
     public void Export_HourClosesOnlyAfterTheCloseDelay()
     {
         using var lake = new LakeFixture(Ten.AddHours(1).AddMinutes(4));

@@ -1,4 +1,5 @@
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
 
 namespace OtelLlmCost.Analytics.Store.Schema;
 
@@ -356,6 +357,26 @@ internal static class Migrations
             ALTER TABLE rollup_minute ADD COLUMN cost_center VARCHAR DEFAULT '';
             ALTER TABLE rollup_hour ADD COLUMN cost_center VARCHAR DEFAULT '';
             ALTER TABLE rollup_day ADD COLUMN cost_center VARCHAR DEFAULT '';
+            """),
+        // The rollup pass reads llm_call_rows with binary ids (issue 15): the call keys it remembers to find stacked twins
+        // are binary too, so it never renders the ledger's ids as hex (RollupPassBenchmarks: collecting a pass's rows 5×
+        // cheaper per row).
+        new(9, "rollup_stacked_keys with binary ids", $"""
+            CREATE TABLE rollup_stacked_keys_v9 (
+                trace_id_hi UBIGINT NOT NULL,
+                trace_id_lo UBIGINT NOT NULL,
+                span_id     UBIGINT NOT NULL,
+                response_id VARCHAR NOT NULL,
+                start_time  TIMESTAMPTZ NOT NULL,
+                ingested_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (trace_id_hi, trace_id_lo, span_id)
+            );
+            INSERT OR IGNORE INTO rollup_stacked_keys_v9
+                SELECT {CallKey.TraceHighSql("trace_id")}, {CallKey.TraceLowSql("trace_id")}, {CallKey.SpanSql("span_id")},
+                       response_id, start_time, ingested_at
+                FROM rollup_stacked_keys;
+            DROP TABLE rollup_stacked_keys;
+            ALTER TABLE rollup_stacked_keys_v9 RENAME TO rollup_stacked_keys;
             """),
     ];
 }

@@ -508,6 +508,12 @@ public sealed class DetectionRunner : IDisposable
             }
         }
 
+        if (metric == SeriesMetric.CacheHitRatio)
+        {
+            // After the thin-bucket rule: this test already counts the bucket's calls.
+            MarkLostCache(verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32, series);
+        }
+
         return verdicts;
     }
 
@@ -553,6 +559,37 @@ public sealed class DetectionRunner : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// A prompt cache that stopped hitting altogether, seen in a bucket of few calls whose ratio is too noisy for the
+    /// robust z (a feature of 40 calls an hour, each either hitting for most of its input or not at all, moves its
+    /// hourly ratio by ±0.1). A call hits with at least the expected ratio's chance (a hit caches at most all its input),
+    /// so no cached token at all in n successful calls has a chance of at most (1 − expected)^n; below
+    /// <see cref="LostCacheChance"/> the bucket is anomalous (score: the normal quantile of that chance).
+    /// </summary>
+    private static void MarkLostCache(PointVerdict[] verdicts, int from, DimensionSeries series)
+    {
+        for (var i = Math.Max(from, 0); i < verdicts.Length; i++)
+        {
+            var verdict = verdicts[i];
+            var bucket = series.Buckets[i];
+            var succeeded = bucket.Calls - bucket.Errors;
+            if (verdict.IsAnomaly || !(verdict.Expected > 0) || bucket.CacheReadTokens != 0 || bucket.InputTokens <= 0 || succeeded <= 0)
+            {
+                continue;
+            }
+
+            var logChance = succeeded * Math.Log(1 - Math.Min(verdict.Expected, 0.999));
+            if (logChance < Math.Log(LostCacheChance))
+            {
+                verdicts[i] = verdict with { IsAnomaly = true, Score = Math.Sqrt(-2 * logChance), Detector = LostCacheMember };
+            }
+        }
+    }
+
+    private const double LostCacheChance = 1e-4;
+
+    private const string LostCacheMember = "cache-lost";
 
     /// <summary>The robust z a per-call metric's anomaly must keep once discounted for a thin bucket (the ensemble's spike level).</summary>
     private const double ThinBucketScore = 6;

@@ -177,7 +177,8 @@ public sealed class ImpactOptions
 
     /// <summary>
     /// A series with fewer calls per bucket than this on average (since its first call) is too sparse for its bucket
-    /// width: it is judged only at the widest schedule, where its buckets hold more calls.
+    /// width: it is judged in full only at the widest schedule, where its buckets hold more calls; at five-minute
+    /// buckets its calls are still judged as counts (a burst, see <c>Detectors/CountSpike</c>).
     /// </summary>
     public double SparseCallsPerBucket { get; set; } = 20;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using OtelLlmCost.Analytics.Alerts;
+using OtelLlmCost.Analytics.Detection.Detectors;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 
@@ -147,7 +148,13 @@ public sealed class DetectionRunner : IDisposable
         {
             if (widest || !IsSparse(series))
             {
-                JudgeSeries(schedule, series, metrics, actFrom, actTo, now, result);
+                JudgeSeries(schedule, series, metrics, actFrom, actTo, now, result, countsOnly: false);
+            }
+            else if (metrics.Contains(SeriesMetric.Calls) && CountSpike.AppliesTo(schedule.Interval))
+            {
+                // Too sparse for this width's robust z, but a burst of calls is still judged here as a count, so it is
+                // found within minutes rather than when the widest bucket closes.
+                JudgeSeries(schedule, series, [SeriesMetric.Calls], actFrom, actTo, now, result, countsOnly: true);
             }
 
             progress?.Report(new DetectionProgress(schedule.Name, ++done, judged.Count));
@@ -183,7 +190,7 @@ public sealed class DetectionRunner : IDisposable
     }
 
     private void JudgeSeries(DetectionSchedule schedule, DimensionSeries series, List<SeriesMetric> metrics, DateTime actFrom, DateTime actTo,
-        DateTime now, PassBuilder result)
+        DateTime now, PassBuilder result, bool countsOnly)
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
         // The detector sees the series from its first bucket with calls; verdict i is for bucket born + i.
@@ -194,7 +201,7 @@ public sealed class DetectionRunner : IDisposable
         foreach (var metric in metrics.Append(SeriesMetric.Cost).Distinct())
         {
             values[metric] = series.Values(metric, _options.MinimumCallsPerBucket);
-            verdicts[metric] = Judge(metric, values[metric], born, series, schedule.Interval);
+            verdicts[metric] = Judge(metric, values[metric], born, series, schedule.Interval, countsOnly);
         }
 
         result.SeriesJudged += metrics.Count;
@@ -444,12 +451,26 @@ public sealed class DetectionRunner : IDisposable
     /// fewer calls a bucket has; an anomaly in a bucket with fewer calls than the recent average is kept only if its
     /// score, discounted by √(calls ÷ average), still reaches <see cref="ThinBucketScore"/>.
     /// </summary>
-    private PointVerdict[] Judge(SeriesMetric metric, double[] values, int born, DimensionSeries series, TimeSpan interval)
+    private PointVerdict[] Judge(SeriesMetric metric, double[] values, int born, DimensionSeries series, TimeSpan interval, bool countsOnly)
     {
         var verdicts = new PointVerdict[values.Length];
         if (metric is SeriesMetric.Cost or SeriesMetric.Calls)
         {
             JudgeTransformed(values, born, interval, verdicts, v => Math.Sqrt(Math.Max(v, 0)), Squared);
+            if (metric == SeriesMetric.Calls && CountSpike.AppliesTo(interval))
+            {
+                if (countsOnly)
+                {
+                    for (var i = born; i < verdicts.Length; i++)
+                    {
+                        verdicts[i] = verdicts[i] with { IsAnomaly = false };
+                    }
+                }
+
+                // Counted against the expected calls once a day's rhythm is known (the ensemble's own warm-up).
+                CountSpike.Apply(values, verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32);
+            }
+
             return verdicts;
         }
 
@@ -485,6 +506,12 @@ public sealed class DetectionRunner : IDisposable
                 recent.Enqueue(calls);
                 sum += calls;
             }
+        }
+
+        if (metric == SeriesMetric.CacheHitRatio)
+        {
+            // After the thin-bucket rule: this test already counts the bucket's calls.
+            MarkLostCache(verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32, series);
         }
 
         return verdicts;
@@ -532,6 +559,37 @@ public sealed class DetectionRunner : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// A prompt cache that stopped hitting altogether, seen in a bucket of few calls whose ratio is too noisy for the
+    /// robust z (a feature of 40 calls an hour, each either hitting for most of its input or not at all, moves its
+    /// hourly ratio by ±0.1). A call hits with at least the expected ratio's chance (a hit caches at most all its input),
+    /// so no cached token at all in n successful calls has a chance of at most (1 − expected)^n; below
+    /// <see cref="LostCacheChance"/> the bucket is anomalous (score: the normal quantile of that chance).
+    /// </summary>
+    private static void MarkLostCache(PointVerdict[] verdicts, int from, DimensionSeries series)
+    {
+        for (var i = Math.Max(from, 0); i < verdicts.Length; i++)
+        {
+            var verdict = verdicts[i];
+            var bucket = series.Buckets[i];
+            var succeeded = bucket.Calls - bucket.Errors;
+            if (verdict.IsAnomaly || !(verdict.Expected > 0) || bucket.CacheReadTokens != 0 || bucket.InputTokens <= 0 || succeeded <= 0)
+            {
+                continue;
+            }
+
+            var logChance = succeeded * Math.Log(1 - Math.Min(verdict.Expected, 0.999));
+            if (logChance < Math.Log(LostCacheChance))
+            {
+                verdicts[i] = verdict with { IsAnomaly = true, Score = Math.Sqrt(-2 * logChance), Detector = LostCacheMember };
+            }
+        }
+    }
+
+    private const double LostCacheChance = 1e-4;
+
+    private const string LostCacheMember = "cache-lost";
 
     /// <summary>The robust z a per-call metric's anomaly must keep once discounted for a thin bucket (the ensemble's spike level).</summary>
     private const double ThinBucketScore = 6;

@@ -43,6 +43,15 @@ internal sealed class AgentOptions
     /// <summary>DuckDB worker threads; null leaves one per core.</summary>
     public int? StoreThreads { get; set; }
 
+    /// <summary>
+    /// DuckDB's <c>allocator_flush_threshold</c>: after a task whose allocations peaked above it, DuckDB's allocator
+    /// (jemalloc on Linux) returns its freed pages to the OS. Null leaves DuckDB's default (128 MiB).
+    /// </summary>
+    public string? StoreAllocatorFlushThreshold { get; set; }
+
+    /// <summary>DuckDB's <c>allocator_background_threads</c>: jemalloc's own threads return freed pages to the OS between tasks.</summary>
+    public bool StoreAllocatorBackgroundThreads { get; set; }
+
     public OtlpReceiverOptions Otlp { get; set; } = new();
 
     /// <summary>TLS for the OTLP listeners and the API (config section <c>Tls</c>); off unless a certificate is set.</summary>

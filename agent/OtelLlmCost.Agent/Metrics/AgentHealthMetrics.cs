@@ -32,8 +32,8 @@ internal sealed class AgentHealthMetrics
         meter.CreateObservableGauge("otelllmcost.store.size", () => FileSizes(ledgerFilePath), "By",
             "Size on disk of the ledger's DuckDB files, by file (database, wal).");
         meter.CreateObservableGauge("otelllmcost.process.memory", static () => Environment.WorkingSet, "By", "Resident memory of the agent process.");
-        meter.CreateObservableGauge("otelllmcost.process.gc.heap", static () => GC.GetGCMemoryInfo().HeapSizeBytes, "By",
-            "Managed heap of the agent after the last garbage collection (the rest of its resident memory is DuckDB's and the runtime's).");
+        meter.CreateObservableGauge("otelllmcost.process.gc.committed", static () => GC.GetGCMemoryInfo().TotalCommittedBytes, "By",
+            "Memory the .NET garbage collector has committed for the managed heap (most of the rest of the resident memory is DuckDB's).");
         meter.CreateObservableGauge("otelllmcost.store.memory", () => StoreMemory(store), "By",
             "DuckDB memory of the ledger by kind (tag: base_table, art_index, hash_table, ...), within Agent:StoreMemoryLimit.");
         meter.CreateObservableCounter("otelllmcost.process.cpu.time", static () => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, "s",

@@ -14,8 +14,15 @@ internal sealed class AgentOptions
 
     public string ApiEndpoint { get; set; } = "127.0.0.1:4320";
 
+    /// <summary>
+    /// DuckDB's memory limit for the ledger (its buffer pool, indexes and query memory; it spills to disk beyond). Ingest
+    /// itself used under 130 MB of it in the load harness (docs/load-and-crash.md#memory); the rest caches ledger
+    /// blocks that rollups and reports read, which is resident memory that would otherwise grow with history up to the limit.
+    /// </summary>
+    public const string DefaultStoreMemoryLimit = "256MB";
+
     /// <summary>DuckDB's memory limit for the ledger (its buffer pool, indexes and query memory; it spills to disk beyond).</summary>
-    public string StoreMemoryLimit { get; set; } = "512MB";
+    public string StoreMemoryLimit { get; set; } = DefaultStoreMemoryLimit;
 
     public const string DefaultStoreMaxTempDirectorySize = "2GB";
 

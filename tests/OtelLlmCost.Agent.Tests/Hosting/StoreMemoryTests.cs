@@ -1,4 +1,3 @@
-using OtelLlmCost.Agent.Hosting;
 using OtelLlmCost.Agent.Tests.EndToEnd;
 
 namespace OtelLlmCost.Agent.Tests.Hosting;
@@ -13,7 +12,8 @@ public sealed class StoreMemoryTests
         await using var agent = await AgentFixture.StartAsync();
 
         agent.Scalar("SELECT current_setting('memory_limit')").ShouldBe("244.1 MiB"); // 256MB
-        agent.Scalar("SELECT current_setting('allocator_background_threads')").ShouldBe(new AgentOptions().StoreAllocatorBackgroundThreads);
+        agent.Scalar("SELECT current_setting('allocator_flush_threshold')").ShouldBe("15.2 MiB"); // 16MB
+        agent.Scalar("SELECT current_setting('allocator_background_threads')").ShouldBe(true);
     }
 
     [TestMethod]
@@ -21,12 +21,12 @@ public sealed class StoreMemoryTests
     {
         await using var agent = await AgentFixture.StartAsync(options =>
         {
-            options.StoreAllocatorFlushThreshold = "16MB";
-            options.StoreAllocatorBackgroundThreads = !new AgentOptions().StoreAllocatorBackgroundThreads;
+            options.StoreAllocatorFlushThreshold = "64MB";
+            options.StoreAllocatorBackgroundThreads = false;
         });
 
-        agent.Scalar("SELECT current_setting('allocator_flush_threshold')").ShouldBe("15.2 MiB");
-        agent.Scalar("SELECT current_setting('allocator_background_threads')").ShouldBe(!new AgentOptions().StoreAllocatorBackgroundThreads);
+        agent.Scalar("SELECT current_setting('allocator_flush_threshold')").ShouldBe("61.0 MiB");
+        agent.Scalar("SELECT current_setting('allocator_background_threads')").ShouldBe(false);
     }
 
     [TestMethod]

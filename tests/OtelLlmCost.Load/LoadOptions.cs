@@ -37,11 +37,20 @@ internal sealed class LoadOptions
 
     public bool KeepData { get; set; }
 
+    /// <summary>Soak mode: seconds between progress lines.</summary>
+    public double ReportEverySeconds { get; set; } = 60;
+
+    /// <summary>The longest run any mode but soak accepts, and the longest soak.</summary>
+    private const double MaxDurationSeconds = 600;
+    private const double MaxSoakSeconds = 24 * 3600;
+
     public const string Usage = """
         otel-llm-cost-load: drives the agent (as a child process) and a read-and-discard receiver with OTLP traffic.
 
-          --mode max|rate|crash|ledger
+          --mode max|rate|soak|crash|ledger
                                   max: as fast as the receiver acknowledges; rate: fixed --rate spans/s;
+                                  soak: rate against the agent alone for up to 24 h, a progress line (spans
+                                  acknowledged, spans/s, RSS, CPU per span) every --report-every seconds;
                                   crash: kill -9 the agent --kills times under load, then check the ledger;
                                   ledger: diagnostic, the ledger writer alone with --batch calls per commit
           --rate N                spans/s in rate mode (default 10000)
@@ -59,6 +68,7 @@ internal sealed class LoadOptions
           --kills N               crash mode: number of kill -9 (default 20)
           --seed N                crash mode: seed of the kill times
           --keep-data             keep the temporary data directory
+          --report-every S        soak mode: seconds between progress lines (default 60)
         """;
 
     public static LoadOptions Parse(IReadOnlyList<string> args)
@@ -86,6 +96,7 @@ internal sealed class LoadOptions
                 case "--kills": options.Kills = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--seed": options.Seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--keep-data": options.KeepData = true; break;
+                case "--report-every": options.ReportEverySeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown argument '{name}'");
             }
         }
@@ -95,6 +106,11 @@ internal sealed class LoadOptions
             options.DurationSeconds = 60;
         }
 
+        if (options.Mode == "soak")
+        {
+            options.NoBaseline = true;
+        }
+
         options.Validate();
         return options;
     }
@@ -102,9 +118,9 @@ internal sealed class LoadOptions
     /// <summary>Every loop of the harness is bounded by these limits.</summary>
     public void Validate()
     {
-        if (Mode is not ("max" or "rate" or "crash" or "ledger"))
+        if (Mode is not ("max" or "rate" or "soak" or "crash" or "ledger"))
         {
-            throw new ArgumentException("--mode must be max, rate, crash or ledger");
+            throw new ArgumentException("--mode must be max, rate, soak, crash or ledger");
         }
 
         if (Transport is not ("http" or "grpc"))
@@ -112,9 +128,15 @@ internal sealed class LoadOptions
             throw new ArgumentException("--transport must be http or grpc");
         }
 
-        if (Rate is <= 0 or > 10_000_000 || DurationSeconds is <= 0 or > 600 || WarmupSeconds is < 0 or > 60)
+        var maxDuration = Mode == "soak" ? MaxSoakSeconds : MaxDurationSeconds;
+        if (Rate is <= 0 or > 10_000_000 || DurationSeconds <= 0 || DurationSeconds > maxDuration || WarmupSeconds is < 0 or > 60)
         {
-            throw new ArgumentException("--rate must be in (0, 10M], --duration in (0, 600], --warmup in [0, 60]");
+            throw new ArgumentException($"--rate must be in (0, 10M], --duration in (0, {maxDuration}] ({Mode} mode), --warmup in [0, 60]");
+        }
+
+        if (ReportEverySeconds is < 5 or > 3600)
+        {
+            throw new ArgumentException("--report-every must be 5..3600 seconds");
         }
 
         if (Concurrency is < 1 or > 1024 || Batch is < 1 or > 8192 || Kills is < 0 or > 1000)

@@ -44,8 +44,10 @@ internal static class AgentConfiguration
         {
             DataDirectory = agent["DataDirectory"] ?? "./data",
             ApiEndpoint = agent["ApiEndpoint"] ?? "127.0.0.1:4320",
-            StoreMemoryLimit = agent["StoreMemoryLimit"] ?? "512MB",
+            StoreMemoryLimit = agent["StoreMemoryLimit"] ?? AgentOptions.DefaultStoreMemoryLimit,
             StoreThreads = agent.GetValue<int?>("StoreThreads"),
+            StoreAllocatorFlushThreshold = agent["StoreAllocatorFlushThreshold"] ?? new AgentOptions().StoreAllocatorFlushThreshold,
+            StoreAllocatorBackgroundThreads = agent.GetValue("StoreAllocatorBackgroundThreads", new AgentOptions().StoreAllocatorBackgroundThreads),
             StoreMaxTempDirectorySize = agent["StoreMaxTempDirectorySize"] ?? AgentOptions.DefaultStoreMaxTempDirectorySize,
             AdHocQueryMemoryBytes = agent.GetValue("AdHocQueryMemoryBytes", Analytics.AdHoc.AdHocQueryOptions.DefaultMaxMemoryGrowthBytes),
             AdHocQueriesInProcess = agent.GetValue("AdHocQueriesInProcess", false),

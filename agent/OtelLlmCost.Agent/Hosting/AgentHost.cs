@@ -83,6 +83,21 @@ internal sealed partial class AgentHost : IAsyncDisposable
     private static void LogSchemaUpgrade(string line) =>
         Console.Out.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} info: OtelLlmCost.Analytics.Store.Schema.SchemaMigrator[0] {line}");
 
+    private static Dictionary<string, string> StoreExtraSettings(AgentOptions options)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["wal_autocheckpoint"] = "1TB",
+            ["allocator_background_threads"] = options.StoreAllocatorBackgroundThreads ? "true" : "false",
+        };
+        if (options.StoreAllocatorFlushThreshold is { } threshold)
+        {
+            settings["allocator_flush_threshold"] = threshold;
+        }
+
+        return settings;
+    }
+
     /// <exception cref="DataDirectoryBusyException">Another agent (or a command that writes the ledger) holds the data directory.</exception>
     /// <param name="options">The settings, validated here.</param>
     /// <param name="configureServices">Runs after the agent's own registrations (tests replace a clock or add a log sink).</param>
@@ -116,7 +131,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
                 // The writer checkpoints (Ledger:CheckpointWalBytes): a checkpoint run by another connection's commit
                 // after a commit failed halfway would write the orphaned keys into the file before the reopen.
-                Extra = new Dictionary<string, string> { ["wal_autocheckpoint"] = "1TB" },
+                Extra = StoreExtraSettings(options),
             }, log: LogSchemaUpgrade);
             writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
             var builder = WebApplication.CreateSlimBuilder();

@@ -16,7 +16,7 @@ internal sealed class AgentHealthMetrics
     private readonly Counter<long> _lakeFailures;
     private long _lastLakePassUnixMs;
 
-    public AgentHealthMetrics(IMeterFactory meterFactory, string ledgerFilePath)
+    public AgentHealthMetrics(IMeterFactory meterFactory, string ledgerFilePath, Analytics.Store.LedgerStore store)
     {
         var meter = meterFactory.Create(MeterName);
         _rollupDuration = meter.CreateHistogram("otelllmcost.rollup.duration", "s", "Duration of one rollup maintenance pass, by pass (update, retention).",
@@ -32,6 +32,10 @@ internal sealed class AgentHealthMetrics
         meter.CreateObservableGauge("otelllmcost.store.size", () => FileSizes(ledgerFilePath), "By",
             "Size on disk of the ledger's DuckDB files, by file (database, wal).");
         meter.CreateObservableGauge("otelllmcost.process.memory", static () => Environment.WorkingSet, "By", "Resident memory of the agent process.");
+        meter.CreateObservableGauge("otelllmcost.process.gc.committed", static () => GC.GetGCMemoryInfo().TotalCommittedBytes, "By",
+            "Memory the .NET garbage collector has committed for the managed heap (most of the rest of the resident memory is DuckDB's).");
+        meter.CreateObservableGauge("otelllmcost.store.memory", () => StoreMemory(store), "By",
+            "DuckDB memory of the ledger by kind (tag: base_table, art_index, hash_table, ...), within Agent:StoreMemoryLimit.");
         meter.CreateObservableCounter("otelllmcost.process.cpu.time", static () => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, "s",
             "CPU time used by the agent process.");
     }
@@ -50,6 +54,26 @@ internal sealed class AgentHealthMetrics
         {
             _lakeFailures.Add(1);
         }
+    }
+
+    private static List<Measurement<long>> StoreMemory(Analytics.Store.LedgerStore store)
+    {
+        var measurements = new List<Measurement<long>>();
+        try
+        {
+            using var connection = store.Connect();
+            using var reader = connection.Query("SELECT lower(tag), memory_usage_bytes FROM duckdb_memory() WHERE memory_usage_bytes > 0");
+            while (reader.Read())
+            {
+                measurements.Add(new Measurement<long>(reader.GetInt64(1), new KeyValuePair<string, object?>("tag", reader.GetString(0)!)));
+            }
+        }
+        catch (Exception exception) when (exception is Analytics.Store.DuckDb.DuckDbException or ObjectDisposedException)
+        {
+            // While the writer reopens the ledger there is no figure to give; the next scrape has one.
+        }
+
+        return measurements;
     }
 
     private static List<Measurement<long>> FileSizes(string ledgerFilePath)

@@ -20,7 +20,8 @@ internal static class AgentTelemetry
         services.AddSingleton(options.Metrics);
         services.AddSingleton(writer);
         services.AddSingleton(provider => new LlmMetrics(provider.GetRequiredService<IMeterFactory>(), options.Metrics));
-        services.AddSingleton(provider => new AgentHealthMetrics(provider.GetRequiredService<IMeterFactory>(), ledgerFilePath));
+        services.AddSingleton(provider => new AgentHealthMetrics(provider.GetRequiredService<IMeterFactory>(), ledgerFilePath,
+            provider.GetRequiredService<Analytics.Store.LedgerStore>()));
         services.AddSingleton(provider =>
         {
             var factory = provider.GetRequiredService<IMeterFactory>();

@@ -80,6 +80,13 @@ public sealed class RollupMaintainer : IDisposable
         """;
 
     private const string Watermark = "watermark";
+
+    // Replaced, not emptied: a DuckDB temp table emptied with DELETE keeps the storage of every row it ever held (it is
+    // never checkpointed), so a pass's copy of the new rows would stay in memory for the life of the process.
+    private const string EmptyNewRows = """
+        CREATE OR REPLACE TEMP TABLE rollup_new AS
+            SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at FROM llm_call_rows LIMIT 0;
+        """;
     private const string Horizon = "ledger_horizon";
     private const string TimeZoneKey = "time_zone";
 
@@ -102,9 +109,7 @@ public sealed class RollupMaintainer : IDisposable
             CREATE TEMP TABLE IF NOT EXISTS rollup_touched_hours (h TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_touched_days (d TIMESTAMPTZ);
             CREATE TEMP TABLE IF NOT EXISTS rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);
-            CREATE TEMP TABLE IF NOT EXISTS rollup_new AS
-                SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at FROM llm_call_rows LIMIT 0;
-            """));
+            """ + EmptyNewRows));
         using var operation = _ledger.Use();
         var stored = ReadText(TimeZoneKey);
         if (!string.Equals(stored, _options.TimeZone, StringComparison.Ordinal))
@@ -154,7 +159,7 @@ public sealed class RollupMaintainer : IDisposable
         using var operation = _ledger.Use();
         var watermark = ReadTime(Watermark);
         using var transaction = Connection.BeginTransaction();
-        Connection.Execute("DELETE FROM rollup_new");
+        Connection.Execute(EmptyNewRows);
         using (var collect = Connection.Prepare("""
             INSERT INTO rollup_new SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
             FROM llm_call_rows WHERE ingested_at > $1
@@ -292,8 +297,7 @@ public sealed class RollupMaintainer : IDisposable
             RebuildDays();
             Connection.Execute("""
                 DELETE FROM rollup_stacked_keys;
-                DELETE FROM rollup_new;
-                """);
+                """ + EmptyNewRows);
             var newest = Connection.ExecuteScalar("SELECT max(ingested_at) FROM llm_call_rows") as DateTime?;
             if (newest is { } watermark)
             {

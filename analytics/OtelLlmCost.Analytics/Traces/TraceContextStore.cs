@@ -49,8 +49,10 @@ public sealed class TraceContextStore : IDisposable
         WHERE r.ingested_at >= $2 AND r.span_id = f.span_id AND r.trace_id_lo = f.trace_id_lo AND r.trace_id_hi = f.trace_id_hi
         """;
 
+    // Replaced per batch, not emptied: a DuckDB temp table emptied with DELETE keeps the storage of every row it ever
+    // held (it is never checkpointed), so the fix-ups of every batch would stay in memory for the life of the process.
     private static readonly string CreateFixupTable = $"""
-        CREATE TEMP TABLE IF NOT EXISTS {FixupTable} (trace_id_hi UBIGINT, trace_id_lo UBIGINT, span_id UBIGINT,
+        CREATE OR REPLACE TEMP TABLE {FixupTable} (trace_id_hi UBIGINT, trace_id_lo UBIGINT, span_id UBIGINT,
             {string.Join(", ", DimensionColumns.Select(column => $"{column} VARCHAR"))}, note VARCHAR)
         """;
 
@@ -129,7 +131,6 @@ public sealed class TraceContextStore : IDisposable
     private static long ApplyLateDimensions(DuckDbConnection connection, List<TraceContextEntry> late, DateTime now, DateTime ingestedSince)
     {
         connection.Execute(CreateFixupTable);
-        connection.Execute($"DELETE FROM {FixupTable}");
         using (var appender = connection.CreateAppender(FixupTable))
         {
             foreach (var context in late)

@@ -72,6 +72,44 @@ public sealed class RollupMaintainerTests
     }
 
     [TestMethod]
+    public void Update_ManyPasses_KeepsNoCopyOfEarlierPassesInMemory()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        using var maintainer = new RollupMaintainer(store, new RollupOptions { IngestOverlap = TimeSpan.Zero });
+        const int perPass = 10_000;
+        void Pass(int pass)
+        {
+            writer.Write(Calls(pass * perPass, perPass, Base.AddMinutes(pass), TimeSpan.FromMilliseconds(1)));
+            maintainer.Update().LedgerRowsSeen.ShouldBe(perPass);
+        }
+
+        Pass(0);
+        var afterOnePass = TempTableBytes(store);
+        for (var pass = 1; pass < 6; pass++)
+        {
+            Pass(pass);
+        }
+
+        // Each pass copies its new rows into a temp table; emptied with DELETE, DuckDB kept all six copies (~6x).
+        afterOnePass.ShouldBeGreaterThan(0m);
+        TempTableBytes(store).ShouldBeLessThan(afterOnePass * 2);
+        RollupChecks.AssertEqualToLedger(store, "UTC");
+    }
+
+    // After a checkpoint the ledger's own rows are on disk, so what is left under this tag is the temp tables'.
+    private static decimal TempTableBytes(LedgerStore store)
+    {
+        using (var connection = store.Connect())
+        {
+            connection.Execute("CHECKPOINT");
+        }
+
+        return RollupChecks.Scalar(store, "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'");
+    }
+
+    [TestMethod]
     public void Recompute_AfterCostsChangeInPlace_FollowsTheLedger()
     {
         using var directory = new TemporaryDirectory();

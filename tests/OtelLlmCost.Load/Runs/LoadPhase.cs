@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using OtelLlmCost.Load.Targets;
 using OtelLlmCost.Load.Traffic;
 using OtelLlmCost.Load.Transport;
@@ -56,7 +57,7 @@ internal sealed class LoadPhase(LoadOptions options, TrafficSource source)
         var cpuBefore = target.ProcessId is { } pid ? ProcessStats.CpuTime(pid) : null;
         using var sampling = new CancellationTokenSource();
         var peakRss = target.ProcessId is { } sampled ? SamplePeakRssAsync(sampled, sampling.Token) : Task.FromResult<long?>(null);
-        var timeline = SampleTimelineAsync(counters, sampling.Token);
+        var timeline = SampleTimelineAsync(counters, options.Mode == "soak" ? new SoakReport(options.ReportEverySeconds, target.ProcessId) : null, sampling.Token);
         long slot = 0;
         var interval = TimeSpan.FromSeconds(options.Batch / options.Rate);
 
@@ -65,7 +66,7 @@ internal sealed class LoadPhase(LoadOptions options, TrafficSource source)
             var worker = new ExportWorker(client, source, counters, latencies[w]);
             while (clock.Elapsed < duration)
             {
-                if (options.Mode == "rate")
+                if (options.Mode is "rate" or "soak")
                 {
                     // Open schedule: request k is due at k × interval, whoever is free sends it.
                     var due = interval * Interlocked.Increment(ref slot) - interval;
@@ -95,7 +96,7 @@ internal sealed class LoadPhase(LoadOptions options, TrafficSource source)
     }
 
     /// <summary>Acknowledged spans/s per 5-second bucket: shows whether throughput drifts as the ledger grows.</summary>
-    private static async Task<IReadOnlyList<double>> SampleTimelineAsync(PhaseCounters counters, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<double>> SampleTimelineAsync(PhaseCounters counters, SoakReport? soak, CancellationToken cancellationToken)
     {
         var buckets = new List<double>();
         var bucket = TimeSpan.FromSeconds(5);
@@ -114,6 +115,7 @@ internal sealed class LoadPhase(LoadOptions options, TrafficSource source)
             var spans = counters.Spans;
             buckets.Add(Math.Round((spans - previous) / bucket.TotalSeconds));
             previous = spans;
+            soak?.Tick(counters, bucket);
         }
     }
 
@@ -138,6 +140,41 @@ internal sealed class LoadPhase(LoadOptions options, TrafficSource source)
         }
 
         return peak;
+    }
+
+    /// <summary>
+    /// Soak mode: one line per interval with the spans acknowledged so far, the interval's spans/s, the target's RSS and
+    /// its CPU per span, so drift with the ledger's size shows while the soak runs (and survives a run cut short).
+    /// </summary>
+    private sealed class SoakReport(double everySeconds, int? processId)
+    {
+        private readonly TimeSpan _every = TimeSpan.FromSeconds(everySeconds);
+        private TimeSpan _sinceLine;
+        private TimeSpan _elapsed;
+        private long _spansAtLine;
+        private TimeSpan? _cpuAtLine = processId is { } pid ? ProcessStats.CpuTime(pid) : null;
+
+        public void Tick(PhaseCounters counters, TimeSpan bucket)
+        {
+            _sinceLine += bucket;
+            _elapsed += bucket;
+            if (_sinceLine < _every)
+            {
+                return;
+            }
+
+            var spans = counters.Spans;
+            var interval = spans - _spansAtLine;
+            var cpu = processId is { } pid ? ProcessStats.CpuTime(pid) : null;
+            var rss = processId is { } id ? ProcessStats.MemoryBytes(id, "VmRSS") : null;
+            var cpuPerSpan = interval > 0 && cpu is { } now && _cpuAtLine is { } before ? $"{(now - before).TotalMicroseconds / interval:F1}" : "n/a";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"soak t={_elapsed.TotalSeconds:F0}s acked={spans} spans/s={interval / _sinceLine.TotalSeconds:F0} rss_mib={(rss is { } r ? r / 1048576 : -1)} " +
+                $"cpu_us_per_span={cpuPerSpan} refusals={counters.Refusals} failures={counters.Failures}"));
+            _spansAtLine = spans;
+            _cpuAtLine = cpu;
+            _sinceLine = TimeSpan.Zero;
+        }
     }
 
     private static double? Percentile(double[] sorted, double quantile) =>

@@ -18,7 +18,7 @@ internal static class LoadRun
     {
         var source = new TrafficSource(options.Batch, options.GenAiShare, options.ResponseIds);
         var loadBefore = ProcessStats.LoadAverage();
-        Console.WriteLine($"mode={options.Mode}{(options.Mode == "rate" ? $" rate={options.Rate:F0} spans/s" : "")} transport={options.Transport} " +
+        Console.WriteLine($"mode={options.Mode}{(options.Mode is "rate" or "soak" ? $" rate={options.Rate:F0} spans/s" : "")} transport={options.Transport} " +
             $"concurrency={options.Concurrency} batch={source.SpansPerRequest} genai={source.GenAiSpansPerRequest}/request " +
             $"({source.AverageSpanBytes:F0} B/span) duration={options.DurationSeconds}s warmup={options.WarmupSeconds}s " +
             $"cores={Environment.ProcessorCount} loadavg={loadBefore}");
@@ -62,7 +62,7 @@ internal static class LoadRun
         var stopSeconds = stopwatch.Elapsed.TotalSeconds;
         var rows = CountRows(LedgerStore.FilePathIn(dataDirectory));
         var loadAfter = ProcessStats.LoadAverage();
-        if (options.Mode == "rate" && measured.SpansPerSecond < options.Rate * 0.95)
+        if (options.Mode is "rate" or "soak" && measured.SpansPerSecond < options.Rate * 0.95)
         {
             Console.WriteLine($"agent: did NOT keep up with {options.Rate:F0} spans/s (achieved {measured.SpansPerSecond:F0} with {options.Concurrency} exporters)");
         }
@@ -83,7 +83,7 @@ internal static class LoadRun
         {
             options.Mode,
             options.Transport,
-            Rate = options.Mode == "rate" ? options.Rate : (double?)null,
+            Rate = options.Mode is "rate" or "soak" ? options.Rate : (double?)null,
             options.Concurrency,
             options.Batch,
             options.GenAiShare,

@@ -320,13 +320,14 @@ internal sealed class RecentStackedCalls
     public static RecentStackedCalls LoadFrom(DuckDbConnection connection)
     {
         var recent = new RecentStackedCalls();
+        // The row table, not the hex view: ids are copied, not formatted, and the window's filter is applied first.
         using var reader = connection.Query($"""
-            SELECT trace_id, span_id, parent_span_id, start_time, duration_ms, response_id, usage_reported,
+            SELECT trace_id_hi, trace_id_lo, span_id, parent_span_id, start_time, duration_ms, response_id, usage_reported,
                    cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
                    input_audio_tokens + output_audio_tokens + input_image_tokens + output_image_tokens
-            FROM (SELECT * FROM llm_calls
+            FROM (SELECT * FROM {LedgerRowSchema.Table}
                   WHERE response_id IS NOT NULL
-                    AND start_time >= (SELECT max(start_time) FROM llm_calls) - INTERVAL {(int)Window.TotalMinutes} MINUTE
+                    AND start_time >= (SELECT max(start_time) FROM {LedgerRowSchema.Table}) - INTERVAL {(int)Window.TotalMinutes} MINUTE
                   ORDER BY start_time DESC LIMIT {Capacity})
             ORDER BY start_time
             """);
@@ -334,20 +335,20 @@ internal sealed class RecentStackedCalls
         {
             recent.Remember(new LlmCall
             {
-                TraceId = reader.GetString(0)!,
-                SpanId = reader.GetString(1)!,
-                ParentSpanId = reader.GetString(2),
-                StartTime = reader.GetDateTime(3),
-                DurationMs = reader.IsDBNull(4) ? 0 : reader.GetDouble(4),
-                ResponseId = reader.GetString(5),
-                UsageReported = reader.GetBoolean(6),
+                TraceId = new TraceId((ulong)reader.GetValue(0)!, (ulong)reader.GetValue(1)!),
+                SpanId = new SpanId((ulong)reader.GetValue(2)!),
+                ParentSpanId = reader.IsDBNull(3) ? default(SpanId?) : new SpanId((ulong)reader.GetValue(3)!),
+                StartTime = reader.GetDateTime(4),
+                DurationMs = reader.IsDBNull(5) ? 0 : reader.GetDouble(5),
+                ResponseId = reader.GetString(6),
+                UsageReported = reader.GetBoolean(7),
                 Usage = new TokenUsage
                 {
-                    CacheReadTokens = reader.GetInt64(7),
-                    CacheWriteTokens = reader.GetInt64(8),
-                    CacheWrite1hTokens = reader.GetInt64(9),
-                    ReasoningTokens = reader.GetInt64(10),
-                    InputAudioTokens = reader.GetInt64(11),
+                    CacheReadTokens = reader.GetInt64(8),
+                    CacheWriteTokens = reader.GetInt64(9),
+                    CacheWrite1hTokens = reader.GetInt64(10),
+                    ReasoningTokens = reader.GetInt64(11),
+                    InputAudioTokens = reader.GetInt64(12),
                 },
             });
         }

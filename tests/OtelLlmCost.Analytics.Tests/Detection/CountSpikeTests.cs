@@ -1,5 +1,6 @@
 using OtelLlmCost.Analytics.Detection;
 using OtelLlmCost.Analytics.Detection.Detectors;
+using OtelLlmCost.Analytics.Detection.Synthetic;
 
 namespace OtelLlmCost.Analytics.Tests.Detection;
 
@@ -44,7 +45,7 @@ public sealed class CountSpikeTests
         var counts = new double[4000];
         for (var i = 0; i < counts.Length; i++)
         {
-            var runs = Poisson(random, 1.2);
+            var runs = (int)SyntheticCostTraffic.Poisson(random, 1.2);
             for (var r = 0; r < runs; r++)
             {
                 counts[i] += random.Next(3, 7);
@@ -84,20 +85,6 @@ public sealed class CountSpikeTests
     private static double[] Quiet(double rate, int n, int seed)
     {
         var random = new Random(seed);
-        return [.. Enumerable.Range(0, n).Select(_ => (double)Poisson(random, rate))];
-    }
-
-    private static int Poisson(Random random, double lambda)
-    {
-        var limit = Math.Exp(-lambda);
-        var k = 0;
-        var p = random.NextDouble();
-        while (p > limit)
-        {
-            k++;
-            p *= random.NextDouble();
-        }
-
-        return k;
+        return [.. Enumerable.Range(0, n).Select(_ => SyntheticCostTraffic.Poisson(random, rate))];
     }
 }

@@ -151,7 +151,8 @@ internal static class SyntheticCostTraffic
     private static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
-    private static double Poisson(Random random, double lambda)
+    /// <summary>A Poisson draw: Knuth's product of uniforms for small rates, the normal approximation above 30.</summary>
+    internal static double Poisson(Random random, double lambda)
     {
         if (lambda <= 0)
         {

@@ -164,6 +164,34 @@ public sealed class LedgerDedupWindowTests
         }
     }
 
+    [TestMethod]
+    public void Restart_AfterSavingAnEmptyWindow_ReadsTheWindowFromTheLedger()
+    {
+        // An agent stopped before its first commit saves a window that holds nothing: no newest stamp to read on from.
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeClock(Start);
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10)))
+        {
+            RecentCallKeys.SaveTo(writer.RecentKeysPath, writer.SnapshotRecentKeys());
+        }
+
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10)))
+        {
+            writer.Write(Calls(0, 20)).ShouldBe(20);
+            RecentCallKeys.SaveTo(writer.RecentKeysPath, new RecentCallKeys(TimeSpan.FromMinutes(10)).Snapshot());
+        }
+
+        clock.UtcNow = Start.AddMinutes(1);
+        using (var store = LedgerStore.Open(directory.Path))
+        using (var writer = new LlmCallWriter(store, clock, TimeSpan.FromMinutes(10)))
+        {
+            writer.RecentKeysReadFromLedger.ShouldBe(20);
+            writer.Write(Calls(0, 20)).ShouldBe(0);
+        }
+    }
+
     private static List<LlmCall> Calls(int from, int count) =>
         Enumerable.Range(from, count).Select(i => new LlmCall
         {

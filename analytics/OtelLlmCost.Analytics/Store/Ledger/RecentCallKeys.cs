@@ -67,7 +67,8 @@ internal sealed class RecentCallKeys
         ArgumentNullException.ThrowIfNull(connection);
         var from = now - window;
         var keys = savedPath is null ? null : TryRead(savedPath, window);
-        if (keys is not null && keys._savedThrough - SavedOverlap > from)
+        // A copy saved before any call was added has no newest stamp (MinValue): the whole window is read then.
+        if (keys is not null && keys._savedThrough > from + SavedOverlap)
         {
             from = keys._savedThrough - SavedOverlap;
         }

@@ -424,8 +424,6 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             return;
         }
 
-        Reopens++;
-        _reopens.Add(1);
         _reopenAttempts = 0;
         lock (_reopenGate)
         {
@@ -434,6 +432,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
 
         _unavailableReason = null;
+        // Counted last, so whoever sees the count also sees the ledger open again.
+        Reopens++;
+        _reopens.Add(1);
     }
 
     private long WalBytes()

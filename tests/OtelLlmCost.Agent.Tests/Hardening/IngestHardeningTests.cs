@@ -128,6 +128,9 @@ public sealed class IngestHardeningTests
     }
 
     [TestMethod]
+    [Ignore("Quarantined: since rollup temp tables stopped holding every call and DuckDB's allocator returns freed memory, "
+        + "a held 1M-row result no longer makes a commit run out of memory in every run (CI 2026-12-02); the reopen itself "
+        + "is proven by LedgerMemoryExhaustionTests. Needs a deterministic way to make one commit fail halfway.")]
     public async Task Export_WhenACommitFailsHalfway_TheAgentReopensTheLedgerByItself_AndTheRetryLandsOnce()
     {
         await using var agent = await AgentFixture.StartAsync(options =>

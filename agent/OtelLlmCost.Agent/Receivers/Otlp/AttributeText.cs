@@ -31,14 +31,9 @@ internal static class AttributeText
 /// </summary>
 internal static class AttributeKeys
 {
-    private const int MaxCachedKeyLength = 64;
-    private const int MaxCachedKeys = 4096;
+    private static readonly BoundedTextCache<Entry> Cache = new(text => new Entry(text));
 
-    private static readonly ConcurrentDictionary<string, Entry> Cache = new(StringComparer.Ordinal);
-    private static readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> Lookup =
-        Cache.GetAlternateLookup<ReadOnlySpan<char>>();
-
-    public static string Get(ReadOnlySpan<byte> utf8) => Find(utf8).Text;
+    public static string Get(ReadOnlySpan<byte> utf8) => Cache.Get(utf8).Text;
 
     /// <summary>
     /// The key, whether it may hold prompt or completion content (<see cref="ContentAttributes.IsContentKey"/>), and
@@ -46,38 +41,14 @@ internal static class AttributeKeys
     /// </summary>
     public static string Get(ReadOnlySpan<byte> utf8, out bool isContentKey, out bool valuesRepeat)
     {
-        var entry = Find(utf8);
+        var entry = Cache.Get(utf8);
         isContentKey = entry.IsContentKey;
         valuesRepeat = entry.ValuesRepeat;
         return entry.Text;
     }
 
     /// <summary>True when a span event of this name carries content (<see cref="ContentAttributes.IsContentEvent"/>).</summary>
-    public static bool IsContentEventName(ReadOnlySpan<byte> utf8) => Find(utf8).IsContentEvent;
-
-    private static Entry Find(ReadOnlySpan<byte> utf8)
-    {
-        if (utf8.Length > MaxCachedKeyLength)
-        {
-            return new Entry(Encoding.UTF8.GetString(utf8));
-        }
-
-        Span<char> chars = stackalloc char[MaxCachedKeyLength];
-        var count = Encoding.UTF8.GetChars(utf8, chars);
-        var key = chars[..count];
-        if (Lookup.TryGetValue(key, out var cached))
-        {
-            return cached;
-        }
-
-        var entry = new Entry(key.ToString());
-        if (Cache.Count < MaxCachedKeys)
-        {
-            Cache.TryAdd(entry.Text, entry);
-        }
-
-        return entry;
-    }
+    public static bool IsContentEventName(ReadOnlySpan<byte> utf8) => Cache.Get(utf8).IsContentEvent;
 
     private sealed class Entry(string text)
     {
@@ -98,25 +69,45 @@ internal static class AttributeKeys
 /// down to the ledger writer. Bounded like <see cref="AttributeKeys"/> (each kind on its own, so names that never
 /// repeat cannot crowd out values): past the bound, texts are decoded each time.
 /// </summary>
-internal sealed class RepeatingText
+internal static class RepeatingText
 {
-    private const int MaxCachedLength = 64;
-    private const int MaxCachedTexts = 4096;
+    public static BoundedTextCache<string> Values { get; } = new(text => text);
 
-    private readonly ConcurrentDictionary<string, string> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    public static BoundedTextCache<string> SpanNames { get; } = new(text => text);
+}
 
-    private RepeatingText() => _lookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+/// <summary>
+/// Short UTF-8 texts decoded once and shared, with what is derived from them. At most about
+/// <see cref="MaxCachedTexts"/> texts of up to <see cref="MaxCachedLength"/> characters are kept. A full cache starts
+/// over: texts seen once (span names with ids in them, random values) would otherwise fill it for the life of the
+/// process and keep out the texts that do repeat, which are cached again at their next use. The bound is tracked with
+/// a count of its own, because <c>ConcurrentDictionary.Count</c> takes every bucket lock on each call.
+/// </summary>
+internal sealed class BoundedTextCache<TValue>
+{
+    public const int MaxCachedLength = 64;
 
-    public static RepeatingText Values { get; } = new();
+    private readonly ConcurrentDictionary<string, TValue> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TValue>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly Func<string, TValue> _create;
+    private int _count;
 
-    public static RepeatingText SpanNames { get; } = new();
+    /// <summary>Texts kept now (at most about <see cref="MaxCachedTexts"/>: racing misses may each add one past it).</summary>
+    public int CachedTexts => Volatile.Read(ref _count);
 
-    public string Get(ReadOnlySpan<byte> utf8)
+    public const int MaxCachedTexts = 4096;
+
+    public BoundedTextCache(Func<string, TValue> create)
+    {
+        _create = create;
+        _lookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public TValue Get(ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length > MaxCachedLength)
         {
-            return Encoding.UTF8.GetString(utf8);
+            return _create(Encoding.UTF8.GetString(utf8));
         }
 
         Span<char> chars = stackalloc char[MaxCachedLength];
@@ -127,11 +118,19 @@ internal sealed class RepeatingText
         }
 
         var decoded = text.ToString();
-        if (_cache.Count < MaxCachedTexts)
+        var value = _create(decoded);
+        if (Volatile.Read(ref _count) >= MaxCachedTexts)
         {
-            _cache.TryAdd(decoded, decoded);
+            // Once per MaxCachedTexts misses at most, so the clear's cost (it takes every lock) is spread over them.
+            Interlocked.Exchange(ref _count, 0);
+            _cache.Clear();
         }
 
-        return decoded;
+        if (_cache.TryAdd(decoded, value))
+        {
+            Interlocked.Increment(ref _count);
+        }
+
+        return value;
     }
 }

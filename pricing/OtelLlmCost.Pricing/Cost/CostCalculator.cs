@@ -55,31 +55,30 @@ public sealed class CostCalculator
         {
             // Priced at the row's own prices (no tier, window, service tier, region, multiplier or fallback): nothing to
             // explain, and no breakdown allocated for it (this is nearly every call).
-            call.PricingStatus = PricingStatuses.Priced;
-            call.CatalogVersion = _catalog.Version;
-            call.PriceId = plain.PriceId;
-            call.CostUsd = plain.Total;
-            call.InputCostUsd = plain.Input;
-            call.OutputCostUsd = plain.Output;
-            call.CacheReadCostUsd = plain.CacheRead;
-            call.CacheWriteCostUsd = plain.CacheWrite;
+            Write(call, PricingStatuses.Priced, _catalog.Version, plain.PriceId, plain.Total, plain.Input, plain.Output, plain.CacheRead, plain.CacheWrite);
             return;
         }
 
-        call.PricingStatus = result.Status;
-        call.CatalogVersion = result.CatalogVersion;
-        call.PriceId = result.PriceId;
-        call.CostUsd = result.TotalCost;
-        call.InputCostUsd = result.InputCost;
-        call.OutputCostUsd = result.OutputCost;
-        call.CacheReadCostUsd = result.CacheReadCost;
-        call.CacheWriteCostUsd = result.CacheWriteCost;
+        Write(call, result.Status, result.CatalogVersion, result.PriceId, result.TotalCost, result.InputCost, result.OutputCost,
+            result.CacheReadCost, result.CacheWriteCost);
         // The price row and catalog version have their own columns; only what they do not say goes to the explanation.
-        var details = result.Details;
-        if (details is not null)
+        if (result.Details is { } details)
         {
             call.Explanation = string.IsNullOrEmpty(call.Explanation) ? details : call.Explanation + "; " + details;
         }
+    }
+
+    private static void Write(LlmCall call, string status, string? catalogVersion, string? priceId, decimal? total, decimal? input,
+        decimal? output, decimal? cacheRead, decimal? cacheWrite)
+    {
+        call.PricingStatus = status;
+        call.CatalogVersion = catalogVersion;
+        call.PriceId = priceId;
+        call.CostUsd = total;
+        call.InputCostUsd = input;
+        call.OutputCostUsd = output;
+        call.CacheReadCostUsd = cacheRead;
+        call.CacheWriteCostUsd = cacheWrite;
     }
 
     /// <summary>

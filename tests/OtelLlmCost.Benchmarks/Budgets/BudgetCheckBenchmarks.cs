@@ -39,7 +39,7 @@ public class BudgetCheckBenchmarks
         _snapshot = new BudgetSnapshot(TimeProvider.System);
         _snapshot.Replace(statuses, [.. statuses.Select(_ => "config")], policies);
 
-        _directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
+        _directory = BenchmarkFiles.NewDirectory();
         var options = new AgentOptions
         {
             DataDirectory = _directory,

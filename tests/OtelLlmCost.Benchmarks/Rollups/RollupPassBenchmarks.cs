@@ -55,7 +55,7 @@ public class RollupPassBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
+        _directory = BenchmarkFiles.NewDirectory();
         _store = LedgerStore.Open(_directory);
         using (var writer = new LlmCallWriter(_store))
         {

@@ -148,13 +148,6 @@ public static class DimensionCodes
         call.CostCenter = "cc-" + call.Team;
         return call;
     }
-
-    public static string NewDirectory()
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        return directory;
-    }
 }
 
 /// <summary>CPU per committed row (one transaction per 20k-row batch, as a group commit), strings vs codes.</summary>
@@ -165,8 +158,7 @@ public class DimensionCodeAppendBenchmarks
     private const int BatchSize = 20_000;
 
     private readonly DimensionCodes.Writer _writer = new();
-    private string _directory = "";
-    private DuckDbDatabase? _database;
+    private ScratchDatabase? _scratch;
     private DuckDbConnection? _connection;
     private List<(LlmCall Call, CallKey Key)> _batch = [];
     private int _iteration;
@@ -175,9 +167,8 @@ public class DimensionCodeAppendBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = DimensionCodes.NewDirectory();
-        _database = DuckDbDatabase.Open(Path.Combine(_directory, "codes.duckdb"));
-        _connection = _database.Connect();
+        _scratch = new ScratchDatabase("codes.duckdb");
+        _connection = _scratch.Connection;
         DimensionCodes.CreateTables(_connection, "string_rows", "coded_rows");
         _connection.Execute("CHECKPOINT");
     }
@@ -230,9 +221,7 @@ public class DimensionCodeAppendBenchmarks
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BYTES-PER-ROW {table} {rows:N0} rows: {blocks * 262_144.0 / rows:F1}"));
         }
 
-        _connection.Dispose();
-        _database!.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        _scratch!.Dispose();
     }
 }
 
@@ -248,8 +237,7 @@ public class DimensionCodeReadBenchmarks
     private const int Batches = 15;
     private const int BatchSize = 20_000;
 
-    private string _directory = "";
-    private DuckDbDatabase? _database;
+    private ScratchDatabase? _scratch;
     private DuckDbConnection? _connection;
 
     [Params("strings", "codes")]
@@ -258,9 +246,8 @@ public class DimensionCodeReadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = DimensionCodes.NewDirectory();
-        _database = DuckDbDatabase.Open(Path.Combine(_directory, "codes.duckdb"));
-        _connection = _database.Connect();
+        _scratch = new ScratchDatabase("codes.duckdb");
+        _connection = _scratch.Connection;
         DimensionCodes.CreateTables(_connection, "string_rows", "coded_rows");
         var writer = new DimensionCodes.Writer();
         var now = DateTime.UtcNow;
@@ -345,7 +332,7 @@ public class DimensionCodeReadBenchmarks
     [Benchmark]
     public void ExportOneHour() => _connection!.Execute($"""
         COPY (SELECT * FROM {Calls} WHERE start_time >= TIMESTAMPTZ '2026-11-22 01:00:00+00' AND start_time < TIMESTAMPTZ '2026-11-22 02:00:00+00')
-        TO '{Path.Combine(_directory, "hour.parquet")}' (FORMAT parquet, COMPRESSION zstd)
+        TO '{Path.Combine(_scratch!.Directory, "hour.parquet")}' (FORMAT parquet, COMPRESSION zstd)
         """);
 
     private object? Scalar(string sql) => _connection!.ExecuteScalar(sql);
@@ -353,8 +340,6 @@ public class DimensionCodeReadBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        _connection!.Dispose();
-        _database!.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        _scratch!.Dispose();
     }
 }

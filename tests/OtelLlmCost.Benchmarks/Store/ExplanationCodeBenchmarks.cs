@@ -37,9 +37,8 @@ public class ExplanationCodeBenchmarks
 
     private static readonly string[] Shapes = ["text", "id", "none", "no-rare-counts"];
 
-    private DuckDbDatabase? _database;
+    private ScratchDatabase? _scratch;
     private DuckDbConnection? _connection;
-    private string _directory = "";
     private readonly Dictionary<string, uint> _ids = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<double>> _cpuMicrosPerRow = Shapes.ToDictionary(shape => shape, _ => new List<double>());
     private List<LlmCall> _batch = [];
@@ -49,10 +48,8 @@ public class ExplanationCodeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
-        _database = DuckDbDatabase.Open(Path.Combine(_directory, "explanation.duckdb"));
-        _connection = _database.Connect();
+        _scratch = new ScratchDatabase("explanation.duckdb");
+        _connection = _scratch.Connection;
         var table = Analytics.Store.Schema.LedgerRowSchema.CreateTable.Replace(");", ", cost_center VARCHAR);", StringComparison.Ordinal);
         foreach (var shape in Shapes)
         {
@@ -177,9 +174,7 @@ public class ExplanationCodeBenchmarks
                 $"SHAPE {shape}: CPU-US-PER-ROW median {median:F3} (x{median / baseline:F3} of text), min {_cpuMicrosPerRow[shape].Min():F3}"));
         }
 
-        _connection.Dispose();
-        _database!.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        _scratch!.Dispose();
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);

@@ -26,7 +26,7 @@ public class LedgerAppendBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
+        _directory = BenchmarkFiles.NewDirectory();
         _store = LedgerStore.Open(_directory);
         _writer = new LlmCallWriter(_store);
         using var connection = _store.Connect();

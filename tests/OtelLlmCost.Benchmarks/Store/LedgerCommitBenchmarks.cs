@@ -60,7 +60,7 @@ public class LedgerCommitBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
+        _directory = BenchmarkFiles.NewDirectory();
         _store = LedgerStore.Open(_directory, new DuckDbOpenOptions
         {
             AccessMode = DuckDbAccessMode.ReadWrite,

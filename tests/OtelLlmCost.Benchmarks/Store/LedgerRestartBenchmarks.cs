@@ -36,7 +36,7 @@ public class LedgerRestartBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
+        _directory = BenchmarkFiles.NewDirectory();
         _store = LedgerStore.Open(_directory);
         var clock = new SteppedClock();
         using (var writer = new LlmCallWriter(_store, clock, Window))

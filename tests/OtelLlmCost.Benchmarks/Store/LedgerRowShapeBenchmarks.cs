@@ -31,8 +31,7 @@ public class LedgerRowShapeBenchmarks
     ];
 
     private readonly Dictionary<string, int>[] _codes = CodedColumns.Select(_ => new Dictionary<string, int>(StringComparer.Ordinal)).ToArray();
-    private string _directory = "";
-    private DuckDbDatabase? _database;
+    private ScratchDatabase? _scratch;
     private DuckDbConnection? _connection;
     private readonly RecentCallKeys _recent = new(TimeSpan.FromMinutes(10));
     private List<LlmCall> _batch = [];
@@ -43,10 +42,8 @@ public class LedgerRowShapeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
-        _database = DuckDbDatabase.Open(Path.Combine(_directory, "shape.duckdb"));
-        _connection = _database.Connect();
+        _scratch = new ScratchDatabase("shape.duckdb");
+        _connection = _scratch.Connection;
         _connection.Execute(Migrations.All[0].Sql.Replace("CREATE TABLE catalog_versions", "CREATE TABLE v6_catalog", StringComparison.Ordinal)
             .Replace("llm_calls", "v6_hex_keyed", StringComparison.Ordinal));
         _connection.Execute(LedgerRowSchema.CreateTable.Replace("llm_call_rows", "binary_keyed", StringComparison.Ordinal));
@@ -183,9 +180,7 @@ public class LedgerRowShapeBenchmarks
         _connection!.Execute("CHECKPOINT");
         var bytes = (UsedBlocks() - _blocksBefore) * 262_144.0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BYTES-PER-ROW {_rows:N0} rows: {bytes / _rows:F1}"));
-        _connection.Dispose();
-        _database!.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        _scratch!.Dispose();
     }
 
     /// <summary>In process: on the shared 2-core machine BenchmarkDotNet's generated project did not build within its timeout.</summary>

@@ -87,6 +87,13 @@ public sealed class RollupMaintainer : IDisposable
         CREATE OR REPLACE TEMP TABLE rollup_new AS
             SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at FROM llm_call_rows LIMIT 0;
         """;
+
+    // The per-pass bucket lists, replaced for the same reason: a long-running agent's passes each list thousands of
+    // minute-to-day pairs, which DELETE would keep for ever (~64 KB a pass, every Rollups:Interval).
+    private const string EmptyTouchedMinutes = "CREATE OR REPLACE TEMP TABLE rollup_touched (m TIMESTAMPTZ);";
+    private const string EmptyTouchedHours = "CREATE OR REPLACE TEMP TABLE rollup_touched_hours (h TIMESTAMPTZ);";
+    private const string EmptyTouchedDays = "CREATE OR REPLACE TEMP TABLE rollup_touched_days (d TIMESTAMPTZ);";
+    private const string EmptyMinuteDays = "CREATE OR REPLACE TEMP TABLE rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);";
     private const string Horizon = "ledger_horizon";
     private const string TimeZoneKey = "time_zone";
 
@@ -104,12 +111,8 @@ public sealed class RollupMaintainer : IDisposable
         _options = options ?? new RollupOptions();
         _options.Validate();
         _clock = clock ?? TimeProvider.System;
-        _ledger = store.ConnectLasting(connection => connection.Execute("""
-            CREATE TEMP TABLE IF NOT EXISTS rollup_touched (m TIMESTAMPTZ);
-            CREATE TEMP TABLE IF NOT EXISTS rollup_touched_hours (h TIMESTAMPTZ);
-            CREATE TEMP TABLE IF NOT EXISTS rollup_touched_days (d TIMESTAMPTZ);
-            CREATE TEMP TABLE IF NOT EXISTS rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);
-            """ + EmptyNewRows));
+        _ledger = store.ConnectLasting(connection => connection.Execute(
+            EmptyTouchedMinutes + EmptyTouchedHours + EmptyTouchedDays + EmptyMinuteDays + EmptyNewRows));
         using var operation = _ledger.Use();
         var stored = ReadText(TimeZoneKey);
         if (!string.Equals(stored, _options.TimeZone, StringComparison.Ordinal))
@@ -176,8 +179,8 @@ public sealed class RollupMaintainer : IDisposable
         }
 
         var newest = (DateTime)Connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
+        Connection.Execute(EmptyTouchedMinutes);
         Connection.Execute($"""
-            DELETE FROM rollup_touched;
             INSERT INTO rollup_touched
                 SELECT {MinuteOf("start_time")} FROM rollup_new
                 UNION
@@ -278,7 +281,7 @@ public sealed class RollupMaintainer : IDisposable
     private RollupPass RecomputeRange(DateTime? from, DateTime? to, bool rebuildAllDays)
     {
         using var transaction = Connection.BeginTransaction();
-        Connection.Execute("DELETE FROM rollup_touched");
+        Connection.Execute(EmptyTouchedMinutes);
         var low = from ?? DateTime.UnixEpoch;
         var high = to ?? DateTime.MaxValue.AddYears(-1);
         using (var collect = Connection.Prepare($"""
@@ -352,8 +355,8 @@ public sealed class RollupMaintainer : IDisposable
             FROM {LedgerRowSchema.Table} {filter} GROUP BY ALL ORDER BY 1
             """, low, high);
 
+        Connection.Execute(EmptyTouchedHours);
         Connection.Execute($"""
-            DELETE FROM rollup_touched_hours;
             INSERT INTO rollup_touched_hours SELECT DISTINCT {HourOf("m")} FROM rollup_touched;
             DELETE FROM rollup_hour WHERE bucket_start IN (SELECT h FROM rollup_touched_hours);
             """);
@@ -365,11 +368,11 @@ public sealed class RollupMaintainer : IDisposable
             GROUP BY ALL ORDER BY 1
             """, low.AddHours(-1), high.AddHours(1));
 
+        Connection.Execute(EmptyTouchedDays);
         using (var days = Connection.Prepare("""
             INSERT INTO rollup_touched_days SELECT DISTINCT time_bucket(INTERVAL 1 day, m, $1::VARCHAR) FROM rollup_touched
             """))
         {
-            Connection.Execute("DELETE FROM rollup_touched_days");
             days.Bind(1, _options.TimeZone).Execute();
         }
 
@@ -395,7 +398,7 @@ public sealed class RollupMaintainer : IDisposable
     /// </summary>
     private void DeriveDays(DateTime low, DateTime high, bool onlyTouched)
     {
-        Connection.Execute("DELETE FROM rollup_minute_days");
+        Connection.Execute(EmptyMinuteDays);
         Run("""
             INSERT INTO rollup_minute_days
             SELECT m, time_bucket(INTERVAL 1 day, m, $3::VARCHAR)

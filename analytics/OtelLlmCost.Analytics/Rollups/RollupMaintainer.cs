@@ -100,6 +100,11 @@ public sealed class RollupMaintainer : IDisposable
     private readonly LedgerConnection _ledger;
     private readonly RollupOptions _options;
 
+    // What the last pass found from its start on (watermark less the overlap): the same count and newest ingest time
+    // mean no row was added or fixed up since (a fix-up stamps ingested_at anew), so the pass has nothing to do.
+    // Without this, an idle agent re-read and re-aggregated the overlap's rows (2 minutes of ingest) every pass.
+    private (DateTime From, long Rows, DateTime? Newest)? _lastSeen;
+
     // Kept across passes (its temporary tables), and following the store when it reopens the ledger.
     private DuckDbConnection Connection => _ledger.Current;
     private readonly TimeProvider _clock;
@@ -161,22 +166,25 @@ public sealed class RollupMaintainer : IDisposable
     {
         using var operation = _ledger.Use();
         var watermark = ReadTime(Watermark);
+        var from = watermark is { } seen ? seen - _options.IngestOverlap : DateTime.UnixEpoch;
         using var transaction = Connection.BeginTransaction();
+        var found = Found(from);
+        if (found.Rows == 0 || _lastSeen == found)
+        {
+            transaction.Commit();
+            return new RollupPass(0, 0, watermark);
+        }
+
         Connection.Execute(EmptyNewRows);
         using (var collect = Connection.Prepare("""
             INSERT INTO rollup_new SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
             FROM llm_call_rows WHERE ingested_at > $1
             """))
         {
-            collect.Bind(1, Utc(watermark is { } seen ? seen - _options.IngestOverlap : DateTime.UnixEpoch)).Execute();
+            collect.Bind(1, Utc(from)).Execute();
         }
 
         var newRows = Convert.ToInt64(Connection.ExecuteScalar("SELECT count(*) FROM rollup_new"), CultureInfo.InvariantCulture);
-        if (newRows == 0)
-        {
-            transaction.Commit();
-            return new RollupPass(0, 0, watermark);
-        }
 
         var newest = (DateTime)Connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
         Connection.Execute(EmptyTouchedMinutes);
@@ -200,8 +208,22 @@ public sealed class RollupMaintainer : IDisposable
         var buckets = RecomputeTouched();
         var advanced = watermark is { } old && old > newest ? old : newest;
         WriteState(Watermark, advanced, null);
+
+        // The pass's copy of the rows is not kept until the next pass (at idle, for ever). What it saw is read in its
+        // own snapshot: a row committed after it must differ from what the next pass compares with.
+        Connection.Execute(EmptyNewRows);
+        var seenNow = Found(advanced - _options.IngestOverlap);
         transaction.Commit();
+        _lastSeen = seenNow;
         return new RollupPass(newRows, buckets, advanced);
+    }
+
+    private (DateTime From, long Rows, DateTime? Newest) Found(DateTime from)
+    {
+        using var probe = Connection.Prepare("SELECT count(*), max(ingested_at) FROM llm_call_rows WHERE ingested_at > $1");
+        using var reader = probe.Bind(1, Utc(from)).Query();
+        reader.Read();
+        return (from, reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetDateTime(1));
     }
 
     /// <summary>Recomputes every bucket the ledger still holds rows for, and all day buckets; older rollups are kept.</summary>

@@ -87,11 +87,23 @@ public sealed class RollupMaintainer : IDisposable
         CREATE OR REPLACE TEMP TABLE rollup_new AS
             SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at FROM llm_call_rows LIMIT 0;
         """;
+
+    // The per-pass bucket lists, replaced for the same reason: a long-running agent's passes each list thousands of
+    // minute-to-day pairs, which DELETE would keep for ever (~64 KB a pass, every Rollups:Interval).
+    private const string EmptyTouchedMinutes = "CREATE OR REPLACE TEMP TABLE rollup_touched (m TIMESTAMPTZ);";
+    private const string EmptyTouchedHours = "CREATE OR REPLACE TEMP TABLE rollup_touched_hours (h TIMESTAMPTZ);";
+    private const string EmptyTouchedDays = "CREATE OR REPLACE TEMP TABLE rollup_touched_days (d TIMESTAMPTZ);";
+    private const string EmptyMinuteDays = "CREATE OR REPLACE TEMP TABLE rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);";
     private const string Horizon = "ledger_horizon";
     private const string TimeZoneKey = "time_zone";
 
     private readonly LedgerConnection _ledger;
     private readonly RollupOptions _options;
+
+    // What the last pass found from its start on (watermark less the overlap): the same count and newest ingest time
+    // mean no row was added or fixed up since (a fix-up stamps ingested_at anew), so the pass has nothing to do.
+    // Without this, an idle agent re-read and re-aggregated the overlap's rows (2 minutes of ingest) every pass.
+    private (DateTime From, long Rows, DateTime? Newest)? _lastSeen;
 
     // Kept across passes (its temporary tables), and following the store when it reopens the ledger.
     private DuckDbConnection Connection => _ledger.Current;
@@ -104,12 +116,8 @@ public sealed class RollupMaintainer : IDisposable
         _options = options ?? new RollupOptions();
         _options.Validate();
         _clock = clock ?? TimeProvider.System;
-        _ledger = store.ConnectLasting(connection => connection.Execute("""
-            CREATE TEMP TABLE IF NOT EXISTS rollup_touched (m TIMESTAMPTZ);
-            CREATE TEMP TABLE IF NOT EXISTS rollup_touched_hours (h TIMESTAMPTZ);
-            CREATE TEMP TABLE IF NOT EXISTS rollup_touched_days (d TIMESTAMPTZ);
-            CREATE TEMP TABLE IF NOT EXISTS rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);
-            """ + EmptyNewRows));
+        _ledger = store.ConnectLasting(connection => connection.Execute(
+            EmptyTouchedMinutes + EmptyTouchedHours + EmptyTouchedDays + EmptyMinuteDays + EmptyNewRows));
         using var operation = _ledger.Use();
         var stored = ReadText(TimeZoneKey);
         if (!string.Equals(stored, _options.TimeZone, StringComparison.Ordinal))
@@ -158,26 +166,29 @@ public sealed class RollupMaintainer : IDisposable
     {
         using var operation = _ledger.Use();
         var watermark = ReadTime(Watermark);
+        var from = watermark is { } seen ? seen - _options.IngestOverlap : DateTime.UnixEpoch;
         using var transaction = Connection.BeginTransaction();
+        var found = Found(from);
+        if (found.Rows == 0 || _lastSeen == found)
+        {
+            transaction.Commit();
+            return new RollupPass(0, 0, watermark);
+        }
+
         Connection.Execute(EmptyNewRows);
         using (var collect = Connection.Prepare("""
             INSERT INTO rollup_new SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
             FROM llm_call_rows WHERE ingested_at > $1
             """))
         {
-            collect.Bind(1, Utc(watermark is { } seen ? seen - _options.IngestOverlap : DateTime.UnixEpoch)).Execute();
+            collect.Bind(1, Utc(from)).Execute();
         }
 
         var newRows = Convert.ToInt64(Connection.ExecuteScalar("SELECT count(*) FROM rollup_new"), CultureInfo.InvariantCulture);
-        if (newRows == 0)
-        {
-            transaction.Commit();
-            return new RollupPass(0, 0, watermark);
-        }
 
         var newest = (DateTime)Connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
+        Connection.Execute(EmptyTouchedMinutes);
         Connection.Execute($"""
-            DELETE FROM rollup_touched;
             INSERT INTO rollup_touched
                 SELECT {MinuteOf("start_time")} FROM rollup_new
                 UNION
@@ -197,8 +208,22 @@ public sealed class RollupMaintainer : IDisposable
         var buckets = RecomputeTouched();
         var advanced = watermark is { } old && old > newest ? old : newest;
         WriteState(Watermark, advanced, null);
+
+        // The pass's copy of the rows is not kept until the next pass (at idle, for ever). What it saw is read in its
+        // own snapshot: a row committed after it must differ from what the next pass compares with.
+        Connection.Execute(EmptyNewRows);
+        var seenNow = Found(advanced - _options.IngestOverlap);
         transaction.Commit();
+        _lastSeen = seenNow;
         return new RollupPass(newRows, buckets, advanced);
+    }
+
+    private (DateTime From, long Rows, DateTime? Newest) Found(DateTime from)
+    {
+        using var probe = Connection.Prepare("SELECT count(*), max(ingested_at) FROM llm_call_rows WHERE ingested_at > $1");
+        using var reader = probe.Bind(1, Utc(from)).Query();
+        reader.Read();
+        return (from, reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetDateTime(1));
     }
 
     /// <summary>Recomputes every bucket the ledger still holds rows for, and all day buckets; older rollups are kept.</summary>
@@ -278,7 +303,7 @@ public sealed class RollupMaintainer : IDisposable
     private RollupPass RecomputeRange(DateTime? from, DateTime? to, bool rebuildAllDays)
     {
         using var transaction = Connection.BeginTransaction();
-        Connection.Execute("DELETE FROM rollup_touched");
+        Connection.Execute(EmptyTouchedMinutes);
         var low = from ?? DateTime.UnixEpoch;
         var high = to ?? DateTime.MaxValue.AddYears(-1);
         using (var collect = Connection.Prepare($"""
@@ -352,8 +377,8 @@ public sealed class RollupMaintainer : IDisposable
             FROM {LedgerRowSchema.Table} {filter} GROUP BY ALL ORDER BY 1
             """, low, high);
 
+        Connection.Execute(EmptyTouchedHours);
         Connection.Execute($"""
-            DELETE FROM rollup_touched_hours;
             INSERT INTO rollup_touched_hours SELECT DISTINCT {HourOf("m")} FROM rollup_touched;
             DELETE FROM rollup_hour WHERE bucket_start IN (SELECT h FROM rollup_touched_hours);
             """);
@@ -365,11 +390,11 @@ public sealed class RollupMaintainer : IDisposable
             GROUP BY ALL ORDER BY 1
             """, low.AddHours(-1), high.AddHours(1));
 
+        Connection.Execute(EmptyTouchedDays);
         using (var days = Connection.Prepare("""
             INSERT INTO rollup_touched_days SELECT DISTINCT time_bucket(INTERVAL 1 day, m, $1::VARCHAR) FROM rollup_touched
             """))
         {
-            Connection.Execute("DELETE FROM rollup_touched_days");
             days.Bind(1, _options.TimeZone).Execute();
         }
 
@@ -395,7 +420,7 @@ public sealed class RollupMaintainer : IDisposable
     /// </summary>
     private void DeriveDays(DateTime low, DateTime high, bool onlyTouched)
     {
-        Connection.Execute("DELETE FROM rollup_minute_days");
+        Connection.Execute(EmptyMinuteDays);
         Run("""
             INSERT INTO rollup_minute_days
             SELECT m, time_bucket(INTERVAL 1 day, m, $3::VARCHAR)

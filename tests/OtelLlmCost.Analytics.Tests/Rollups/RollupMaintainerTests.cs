@@ -98,6 +98,61 @@ public sealed class RollupMaintainerTests
         RollupChecks.AssertEqualToLedger(store, "UTC");
     }
 
+    [TestMethod]
+    public void Update_ManyPassesOverALongHistory_KeepsNoCopyOfEarlierBucketListsInMemory()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        using var maintainer = new RollupMaintainer(store, new RollupOptions { IngestOverlap = TimeSpan.Zero });
+
+        // Three days of history, one call a minute: every later pass derives its day from all the minutes around it
+        // (~4,300 rows of minute-to-day pairs), although it adds only a few calls, as a long-running agent's passes do.
+        const int history = 3 * 24 * 60;
+        writer.Write(Calls(0, history, Base, TimeSpan.FromMinutes(1)));
+        maintainer.Update();
+        var latest = Base.AddMinutes(history);
+        void Pass(int pass)
+        {
+            writer.Write(Calls(history + pass * 10, 10, latest.AddSeconds(pass), TimeSpan.FromMilliseconds(1)));
+            maintainer.Update().LedgerRowsSeen.ShouldBe(10);
+        }
+
+        Pass(0);
+        var afterOnePass = TempTableBytes(store);
+        for (var pass = 1; pass < 40; pass++)
+        {
+            Pass(pass);
+        }
+
+        // Emptied with DELETE, the bucket-list temp tables kept every pass's rows (40 copies).
+        afterOnePass.ShouldBeGreaterThan(0m);
+        TempTableBytes(store).ShouldBeLessThan(afterOnePass * 2, $"after one pass {afterOnePass} bytes");
+        RollupChecks.AssertEqualToLedger(store, "UTC");
+    }
+
+    [TestMethod]
+    public void Update_WithNothingNewSinceTheLastPass_DoesNoWorkAndKeepsNoCopyOfTheRows()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        using var maintainer = new RollupMaintainer(store); // the default overlap: the last 2 minutes of ingest are read again
+        var emptyStore = TempTableBytes(store);
+        writer.Write(Calls(0, 20_000, Base, TimeSpan.FromMilliseconds(1)));
+        maintainer.Update().LedgerRowsSeen.ShouldBe(20_000);
+
+        // Idle: the rows within the overlap are unchanged, so they are neither aggregated again nor held between passes.
+        maintainer.Update().LedgerRowsSeen.ShouldBe(0);
+        TempTableBytes(store).ShouldBeLessThan(emptyStore + 1_000_000m);
+
+        // A row added (or fixed up, which stamps ingested_at anew) within the overlap is seen again.
+        writer.Write(Calls(20_000, 1, Base.AddMinutes(30)));
+        maintainer.Update().LedgerRowsSeen.ShouldBe(20_001);
+        maintainer.Update().LedgerRowsSeen.ShouldBe(0);
+        RollupChecks.AssertEqualToLedger(store, "UTC");
+    }
+
     // After a checkpoint the ledger's own rows are on disk, so what is left under this tag is the temp tables'.
     private static decimal TempTableBytes(LedgerStore store)
     {

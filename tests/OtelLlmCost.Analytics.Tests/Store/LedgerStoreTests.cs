@@ -3,6 +3,7 @@ using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.SemanticConventions.Calls;
+using OtelLlmCost.SemanticConventions.Recognition;
 
 namespace OtelLlmCost.Analytics.Tests.Store;
 
@@ -173,6 +174,61 @@ public sealed class LedgerStoreTests
 
         using var connection = store.Connect();
         connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(inner.SpanId.ToString());
+    }
+
+    [TestMethod]
+    public void Writer_RestartBetweenStackedExports_RemembersTheStoredUsageBreakdownAndTimes()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var (outer, inner) = StackedPair();
+
+        // The outer span reports a breakdown the inner one lacks (reasoning, audio), so it wins over the parent link.
+        outer.Usage = outer.Usage with { ReasoningTokens = 40, OutputAudioTokens = 7 };
+        inner.Usage = inner.Usage with { ReasoningTokens = 0, OutputAudioTokens = 0, InputAudioTokens = 0 };
+        var unrelated = new LlmCall { TraceId = outer.TraceId, SpanId = "00000000000000ee", ResponseId = "chatcmpl-other", StartTime = outer.StartTime };
+        using (var before = new LlmCallWriter(store))
+        {
+            before.Write([outer, unrelated]).ShouldBe(2);
+        }
+
+        using (var after = new LlmCallWriter(store))
+        {
+            after.Write([inner]).ShouldBe(0);
+            after.StackedDuplicates.ShouldBe(1);
+        }
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT string_agg(span_id, ',' ORDER BY span_id) FROM llm_calls")
+            .ShouldBe(string.Join(',', new[] { unrelated.SpanId.ToString(), outer.SpanId.ToString() }.Order(StringComparer.Ordinal)));
+    }
+
+    [TestMethod]
+    public void RecentStackedCalls_Find_GivesBackWhatPreferOverReads()
+    {
+        var recent = new RecentStackedCalls();
+        var sample = SampleCall(3);
+        var call = new LlmCall
+        {
+            TraceId = sample.TraceId,
+            SpanId = sample.SpanId,
+            ParentSpanId = "00000000000000aa",
+            StartTime = sample.StartTime,
+            DurationMs = 812.5,
+            ResponseId = "resp/with/slashes",
+            UsageReported = true,
+            Usage = sample.Usage with { CacheReadTokens = 11, CacheWriteTokens = 12, CacheWrite1hTokens = 13, ReasoningTokens = 14, InputImageTokens = 15 },
+        };
+        recent.Remember(call);
+
+        var found = recent.Find(StackedCalls.DedupeKey(call)!).ShouldNotBeNull();
+        (found.TraceId, found.SpanId, found.ParentSpanId, found.StartTime, found.DurationMs, found.ResponseId, found.UsageReported)
+            .ShouldBe((call.TraceId, call.SpanId, call.ParentSpanId, call.StartTime, call.DurationMs, call.ResponseId, true));
+        (found.Usage.CacheReadTokens, found.Usage.CacheWriteTokens, found.Usage.CacheWrite1hTokens, found.Usage.ReasoningTokens)
+            .ShouldBe((11L, 12L, 13L, 14L));
+        StackedCalls.DedupeKey(found).ShouldBe(StackedCalls.DedupeKey(call));
+        recent.Find($"{call.TraceId}/resp").ShouldBeNull();
+        recent.Find("not-a-key").ShouldBeNull();
     }
 
     [TestMethod]

@@ -31,12 +31,20 @@ internal static class LedgerRun
             var clock = Stopwatch.StartNew();
             var duration = TimeSpan.FromSeconds(options.DurationSeconds);
             var start = DateTime.UtcNow;
-            long rows = 0;
+
+            // Numbered on from the rows already there, so a large ledger can be grown over several runs without repeating ids.
+            long rows;
+            using (var connection = store.Connect())
+            {
+                rows = Convert.ToInt64(connection.ExecuteScalar("SELECT count(*) FROM llm_call_rows"), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            var firstRow = rows;
             var window = Stopwatch.StartNew();
             var windowCpu = Process.GetCurrentProcess().TotalProcessorTime;
             long windowRows = 0;
             var windowCommits = 0;
-            while (clock.Elapsed < duration && rows < MaxRows)
+            while (clock.Elapsed < duration && rows - firstRow < MaxRows)
             {
                 var batch = new List<LlmCall>(options.Batch);
                 for (var i = 0; i < options.Batch; i++)

@@ -19,8 +19,10 @@ internal sealed class RecentStackedCalls
 
     public const int Capacity = 50_000;
 
-    private readonly Dictionary<string, LlmCall> _byKey = new(StringComparer.Ordinal);
-    private readonly Queue<(string Key, SpanId SpanId, DateTime StartTime)> _order = new();
+    // Up to Capacity entries live for the agent's life: a compact record (~200 bytes with its response id) instead of
+    // an LlmCall and its "trace/response" key string (~700 bytes), so the window costs ~10 MB, not ~35 MB.
+    private readonly Dictionary<StackedKey, Remembered> _byKey = [];
+    private readonly Queue<(StackedKey Key, SpanId SpanId, DateTime StartTime)> _order = new();
     private DateTime _newest = DateTime.MinValue;
 
     public int Count => _byKey.Count;
@@ -41,40 +43,51 @@ internal sealed class RecentStackedCalls
             """);
         while (reader.Read())
         {
-            recent.Remember(new LlmCall
+            if (reader.GetString(6) is not { Length: > 0 } responseId)
             {
-                TraceId = new TraceId((ulong)reader.GetValue(0)!, (ulong)reader.GetValue(1)!),
-                SpanId = new SpanId((ulong)reader.GetValue(2)!),
-                ParentSpanId = reader.IsDBNull(3) ? default(SpanId?) : new SpanId((ulong)reader.GetValue(3)!),
-                StartTime = reader.GetDateTime(4),
-                DurationMs = reader.IsDBNull(5) ? 0 : reader.GetDouble(5),
-                ResponseId = reader.GetString(6),
-                UsageReported = reader.GetBoolean(7),
-                Usage = new TokenUsage
-                {
-                    CacheReadTokens = reader.GetInt64(8),
-                    CacheWriteTokens = reader.GetInt64(9),
-                    CacheWrite1hTokens = reader.GetInt64(10),
-                    ReasoningTokens = reader.GetInt64(11),
-                    InputAudioTokens = reader.GetInt64(12),
-                },
-            });
+                continue;
+            }
+
+            recent.Remember(
+                new StackedKey(new TraceId((ulong)reader.GetValue(0)!, (ulong)reader.GetValue(1)!), responseId),
+                new Remembered(
+                    new SpanId((ulong)reader.GetValue(2)!),
+                    reader.IsDBNull(3) ? default(SpanId?) : new SpanId((ulong)reader.GetValue(3)!),
+                    reader.GetDateTime(4),
+                    reader.IsDBNull(5) ? 0 : reader.GetDouble(5),
+                    reader.GetBoolean(7),
+                    reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)));
         }
 
         return recent;
     }
 
-    public LlmCall? Find(string key) => _byKey.GetValueOrDefault(key);
+    /// <summary>
+    /// The remembered call of a stacked key (<see cref="StackedCalls.DedupeKey"/>), with only what
+    /// <see cref="StackedCalls.PreferOver"/> and a replacement read: ids, times, response id, the usage breakdown.
+    /// </summary>
+    public LlmCall? Find(string key) =>
+        ParseKey(key) is { } parsed && _byKey.TryGetValue(parsed, out var remembered) ? remembered.ToCall(parsed) : null;
 
     /// <summary>Records a committed call (the kept one of its stacked key) and forgets what fell out of the window.</summary>
     public void Remember(LlmCall call)
     {
-        if (StackedCalls.DedupeKey(call) is not { } key)
+        ArgumentNullException.ThrowIfNull(call);
+        if (string.IsNullOrEmpty(call.ResponseId))
         {
             return;
         }
 
-        _byKey[key] = Trimmed(call);
+        var usage = call.Usage;
+        Remember(new StackedKey(call.TraceId, call.ResponseId), new Remembered(
+            call.SpanId, call.ParentSpanId, call.StartTime, call.DurationMs, call.UsageReported,
+            usage.CacheReadTokens, usage.CacheWriteTokens, usage.CacheWrite1hTokens, usage.ReasoningTokens,
+            usage.InputAudioTokens + usage.OutputAudioTokens + usage.InputImageTokens + usage.OutputImageTokens));
+    }
+
+    private void Remember(StackedKey key, Remembered call)
+    {
+        _byKey[key] = call;
         _order.Enqueue((key, call.SpanId, call.StartTime));
         if (call.StartTime > _newest)
         {
@@ -91,18 +104,42 @@ internal sealed class RecentStackedCalls
         }
     }
 
-    // Only the fields PreferOver reads, so a remembered call holds no strings beyond its ids.
-    private static LlmCall Trimmed(LlmCall call) => new()
+    // DedupeKey's shape: the trace id's 32 hex digits, '/', the response id.
+    private static StackedKey? ParseKey(string key)
     {
-        TraceId = call.TraceId,
-        SpanId = call.SpanId,
-        ParentSpanId = call.ParentSpanId,
-        StartTime = call.StartTime,
-        DurationMs = call.DurationMs,
-        ResponseId = call.ResponseId,
-        UsageReported = call.UsageReported,
-        Usage = call.Usage,
-    };
+        ArgumentNullException.ThrowIfNull(key);
+        const int traceHex = 2 * TraceId.ByteLength;
+        return key.Length > traceHex + 1 && key[traceHex] == '/'
+            ? new StackedKey(TraceId.Parse(key[..traceHex]), key[(traceHex + 1)..])
+            : null;
+    }
+
+    private readonly record struct StackedKey(TraceId TraceId, string ResponseId);
+
+    // The audio and image counts are kept as their sum: PreferOver only asks whether any was reported.
+    private readonly record struct Remembered(
+        SpanId SpanId, SpanId? ParentSpanId, DateTime StartTime, double DurationMs, bool UsageReported,
+        long CacheReadTokens, long CacheWriteTokens, long CacheWrite1hTokens, long ReasoningTokens, long AudioAndImageTokens)
+    {
+        public LlmCall ToCall(StackedKey key) => new()
+        {
+            TraceId = key.TraceId,
+            SpanId = SpanId,
+            ParentSpanId = ParentSpanId,
+            StartTime = StartTime,
+            DurationMs = DurationMs,
+            ResponseId = key.ResponseId,
+            UsageReported = UsageReported,
+            Usage = new TokenUsage
+            {
+                CacheReadTokens = CacheReadTokens,
+                CacheWriteTokens = CacheWriteTokens,
+                CacheWrite1hTokens = CacheWrite1hTokens,
+                ReasoningTokens = ReasoningTokens,
+                InputAudioTokens = AudioAndImageTokens,
+            },
+        };
+    }
 }
 
 /// <summary>The column order of <c>llm_call_rows</c> (schema versions 7 and 8, <see cref="LedgerRowSchema"/>), in one place.</summary>

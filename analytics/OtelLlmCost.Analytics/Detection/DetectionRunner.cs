@@ -634,8 +634,9 @@ public sealed class DetectionRunner : IDisposable
     /// A prompt cache that stopped hitting altogether, seen in a bucket of few calls whose ratio is too noisy for the
     /// robust z (a feature of 40 calls an hour, each either hitting for most of its input or not at all, moves its
     /// hourly ratio by ±0.1). A call hits with at least the expected ratio's chance (a hit caches at most all its input),
-    /// so no cached token at all in n successful calls has a chance of at most (1 − expected)^n; below
-    /// <see cref="LostCacheChance"/> the bucket is anomalous (score: the normal quantile of that chance).
+    /// so no cached token at all in n successful calls (of this bucket and the run of buckets without one before it, up to
+    /// an hour at five minutes) has a chance of at most (1 − expected)^n; below <see cref="LostCacheChance"/> the bucket is
+    /// anomalous (score: the normal quantile of that chance).
     /// </summary>
     private static void MarkLostCache(PointVerdict[] verdicts, int from, DimensionSeries series)
     {
@@ -647,6 +648,13 @@ public sealed class DetectionRunner : IDisposable
             if (verdict.IsAnomaly || !(verdict.Expected > 0) || bucket.CacheReadTokens != 0 || bucket.InputTokens <= 0 || succeeded <= 0)
             {
                 continue;
+            }
+
+            // The buckets just before without a cached token either are evidence too: a feature of five calls in five
+            // minutes shows a lost cache within the half hour rather than when its hourly bucket closes.
+            for (var j = i - 1; j > i - CacheHitDrop.MaximumWindow && j >= from && series.Buckets[j].CacheReadTokens == 0; j--)
+            {
+                succeeded += series.Buckets[j].InputTokens > 0 ? series.Buckets[j].Calls - series.Buckets[j].Errors : 0;
             }
 
             var logChance = succeeded * Math.Log(1 - Math.Min(verdict.Expected, 0.999));
@@ -700,6 +708,10 @@ public sealed class DetectionRunner : IDisposable
         if (record.Decomposition is { } decomposition && calls is { } move && move.Explains(metric))
         {
             record.Decomposition = decomposition with { Dominant = CostFactor.Volume, Explanation = move.Explanation };
+        }
+        else if (record.Decomposition is { } perCall && metric is SeriesMetric.CostPerCall or SeriesMetric.TokensPerCall or SeriesMetric.CacheHitRatio)
+        {
+            record.Decomposition = perCall.PerCall();
         }
 
         record.StoredFactors = null;

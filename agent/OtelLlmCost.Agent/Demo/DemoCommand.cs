@@ -39,7 +39,7 @@ internal static class DemoCommand
         incident.AcceptOnlyFromAmong(DemoIncident.Names);
         var incidentAt = new Option<DateTimeOffset?>("--incident-at")
         {
-            Description = "When the incident starts, e.g. 2026-11-30T14:00Z. Default: 3 hours ago with --backfill-days, else now.",
+            Description = "When the incident starts, e.g. 2026-11-30T14:00Z. Default: with --backfill-days, the last 12:00 UTC at least 3 hours ago (busy hours, when the backfill has calls enough to judge); else now.",
         };
         var command = new Command("demo", "Send realistic synthetic GenAI traffic to a running agent through the OpenTelemetry exporter.");
         foreach (var option in new Option[] { endpoint, protocol, rate, duration, backfillDays, seed, incident, incidentAt })
@@ -66,7 +66,7 @@ internal static class DemoCommand
 
             var planted = parseResult.GetValue(incident) is { } name
                 ? DemoIncident.Create(name, parseResult.GetValue(incidentAt)?.UtcDateTime
-                    ?? (parseResult.GetValue(backfillDays) > 0 ? DateTime.UtcNow.AddHours(-3) : DateTime.UtcNow))
+                    ?? DemoIncident.DefaultStart(DateTime.UtcNow, parseResult.GetValue(backfillDays) > 0))
                 : null;
             var sent = await RunAsync(new DemoOptions(endpointUri, http, parseResult.GetValue(rate),
                 parseResult.GetValue(duration), parseResult.GetValue(backfillDays), parseResult.GetValue(seed), planted), output, cancellationToken);

@@ -28,6 +28,23 @@ internal sealed class DemoIncident
 
     public TimeSpan Duration { get; }
 
+    /// <summary>
+    /// When an incident starts unless told: in the backfill, the last 12:00 UTC at least 3 hours before
+    /// <paramref name="nowUtc"/>, so the whole incident is history at the busiest hours of the daily rhythm. At night the
+    /// backfill has a call or two per feature every five minutes, too few to tell a cache that stopped hitting from chance
+    /// within the hour. Without a backfill, now.
+    /// </summary>
+    public static DateTime DefaultStart(DateTime nowUtc, bool backfill)
+    {
+        if (!backfill)
+        {
+            return nowUtc;
+        }
+
+        var noon = nowUtc.Date.AddHours(12);
+        return noon <= nowUtc.AddHours(-3) ? noon : noon.AddDays(-1);
+    }
+
     /// <summary>The incident <paramref name="name"/> (one of <see cref="Names"/>) from <paramref name="start"/> (UTC).</summary>
     public static DemoIncident Create(string name, DateTime start) => name switch
     {

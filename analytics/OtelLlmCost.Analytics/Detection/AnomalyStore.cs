@@ -200,6 +200,22 @@ public static class AnomalyStore
         return reader.Read() ? ReadRecord(reader) : null;
     }
 
+    /// <summary>
+    /// The series incident of another dimension value seen last in [from, to) that lists <paramref name="affected"/>
+    /// (<c>dimension=value</c>) among the series it moved, if any.
+    /// </summary>
+    public static AnomalyRecord? LatestAffecting(DuckDbConnection connection, string affected, DateTime from, DateTime to)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var statement = connection.Prepare($"""
+            SELECT {Columns} FROM anomalies
+            WHERE kind = 'series' AND list_contains(string_split(coalesce(affected, ''), ','), $1) AND last_seen >= $2 AND first_seen < $3
+            ORDER BY last_seen DESC, id LIMIT 1
+            """);
+        using var reader = statement.Bind(1, affected).Bind(2, RollupMaintainer.Utc(from)).Bind(3, RollupMaintainer.Utc(to)).Query();
+        return reader.Read() ? ReadRecord(reader) : null;
+    }
+
     /// <summary>Inserts a new incident (its <see cref="AnomalyRecord.Id"/> is set) or updates the stored one with the same key.</summary>
     public static void Save(DuckDbConnection connection, AnomalyRecord record, DateTime now)
     {

@@ -122,21 +122,37 @@ public sealed record CostDecomposition(
         var (shifted, shareThen, shareNowOfShifted) = LargestShareGain(baseline, current);
         var hitRatioBefore = baseline.InputTokens == 0 ? 0 : (double)baseline.CacheReadTokens / baseline.InputTokens;
         var hitRatioNow = current.InputTokens == 0 ? 0 : (double)current.CacheReadTokens / current.InputTokens;
-        var explanation = dominant switch
-        {
-            CostFactor.Volume => Inv($"calls {Moved(current.Calls, baselineCalls)} from {baselineCalls:0.#} to {current.Calls} per interval"),
-            CostFactor.TokensPerCall => Inv($"tokens per call {Moved(tokensPerCallNow, tokensPerCallBefore)} from {tokensPerCallBefore:#,0} to {tokensPerCallNow:#,0}"),
-            CostFactor.CacheHitRatio => Inv($"cache hit ratio {Moved(hitRatioNow, hitRatioBefore)} from {hitRatioBefore:0%} to {hitRatioNow:0%}"),
-            CostFactor.ModelMix => shifted is null
-                ? "the model mix shifted"
-                : Inv($"model mix shifted to {shifted} ({shareThen:0%} → {shareNowOfShifted:0%} of tokens)"),
-            _ => Inv($"price per token ×{Math.Exp(price):0.0#} at the same model mix and cache hit ratio"),
-        };
-
-        return new CostDecomposition(Math.Exp(total), Math.Exp(volume), Math.Exp(tokensPerCall), Math.Exp(price), Math.Exp(mix),
-            Math.Exp(cache), dominant, explanation, baselineCalls, current.Calls, tokensPerCallBefore, tokensPerCallNow,
+        var decomposition = new CostDecomposition(Math.Exp(total), Math.Exp(volume), Math.Exp(tokensPerCall), Math.Exp(price), Math.Exp(mix),
+            Math.Exp(cache), dominant, "", baselineCalls, current.Calls, tokensPerCallBefore, tokensPerCallNow,
             hitRatioBefore, hitRatioNow, shifted, shareThen, shareNowOfShifted);
+        return decomposition with { Explanation = decomposition.Explain(dominant) };
     }
+
+    /// <summary>
+    /// The same split, its cost per call explained: the factor other than volume that pushes the cost per call furthest
+    /// its own way. An anomaly of a per-call metric (cost per call, tokens per call, cache hit ratio) is not explained by
+    /// calls, which a bucket at noon against a day's baseline always has more of.
+    /// </summary>
+    public CostDecomposition PerCall()
+    {
+        var perCall = Math.Log(CostRatio) - Math.Log(Volume);
+        var direction = Math.Sign(perCall);
+        var factor = new[] { CostFactor.TokensPerCall, CostFactor.ModelMix, CostFactor.CacheHitRatio, CostFactor.PricePerToken }
+            .OrderByDescending(f => direction == 0 ? Math.Abs(Math.Log(Factor(f))) : Math.Log(Factor(f)) * direction).First();
+        return this with { Dominant = factor, Explanation = Explain(factor) };
+    }
+
+    /// <summary>What moved, in words, for <paramref name="factor"/>.</summary>
+    public string Explain(CostFactor factor) => factor switch
+    {
+        CostFactor.Volume => Inv($"calls {Moved(CurrentCalls, BaselineCallsPerBucket)} from {BaselineCallsPerBucket:0.#} to {CurrentCalls} per interval"),
+        CostFactor.TokensPerCall => Inv($"tokens per call {Moved(CurrentTokensPerCall, BaselineTokensPerCall)} from {BaselineTokensPerCall:#,0} to {CurrentTokensPerCall:#,0}"),
+        CostFactor.CacheHitRatio => Inv($"cache hit ratio {Moved(CurrentCacheHitRatio, BaselineCacheHitRatio)} from {BaselineCacheHitRatio:0%} to {CurrentCacheHitRatio:0%}"),
+        CostFactor.ModelMix => ShiftedModel is null
+            ? "the model mix shifted"
+            : Inv($"model mix shifted to {ShiftedModel} ({BaselineModelShare:0%} → {CurrentModelShare:0%} of tokens)"),
+        _ => Inv($"price per token ×{PricePerToken:0.0#} at the same model mix and cache hit ratio"),
+    };
 
     private static (string? Model, double Before, double Now) LargestShareGain(BucketAggregate baseline, BucketAggregate current)
     {

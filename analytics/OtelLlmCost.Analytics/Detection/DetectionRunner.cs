@@ -63,7 +63,10 @@ public sealed class DetectionRunner : IDisposable
 
     public ISeriesDetector Detector => _detector;
 
-    /// <summary>Judges the buckets completed since the last pass (all of each schedule's lookback on the first), then the trace guard.</summary>
+    /// <summary>
+    /// Judges the buckets completed since the last pass (all of each schedule's lookback on the first, and from the
+    /// newest bucket with calls while the data lags the clock), then the trace guard.
+    /// </summary>
     public DetectionPass RunIncremental()
     {
         using var operation = _ledger.Use();
@@ -81,8 +84,17 @@ public sealed class DetectionRunner : IDisposable
             }
 
             using var transaction = Connection.BeginTransaction();
-            RunSchedule(schedule, readFrom, actFrom, actTo, null, now, result, null);
-            AnomalyStore.WriteWatermark(Connection, WatermarkName(schedule), actTo);
+            if (RunSchedule(schedule, readFrom, actFrom, actTo, null, now, result, null) is { } newest)
+            {
+                // The watermark follows the data, not the clock: calls sent with past timestamps (a backfill, a batch
+                // exporter catching up, the demo's history) arrive after the clock passed their buckets. While the newest
+                // bucket with calls is older than the last completed one, the next pass judges again from that bucket
+                // (it may still be filling), so history that arrives in time order is judged as it comes; a ledger with
+                // no calls in the lookback writes no watermark, so a first pass on history that arrives later judges it all.
+                var judgedUntil = newest + schedule.Interval < actTo ? newest : actTo;
+                AnomalyStore.WriteWatermark(Connection, WatermarkName(schedule), watermark is { } old && old > judgedUntil ? old : judgedUntil);
+            }
+
             transaction.Commit();
         }
 
@@ -123,7 +135,7 @@ public sealed class DetectionRunner : IDisposable
             }
 
             using var transaction = Connection.BeginTransaction();
-            RunSchedule(schedule, actFrom - schedule.Lookback, actFrom, actTo, selector, now, result, progress);
+            _ = RunSchedule(schedule, actFrom - schedule.Lookback, actFrom, actTo, selector, now, result, progress);
             transaction.Commit();
         }
 
@@ -134,7 +146,8 @@ public sealed class DetectionRunner : IDisposable
 
     private static string WatermarkName(DetectionSchedule schedule) => "series:" + schedule.Name;
 
-    private void RunSchedule(DetectionSchedule schedule, DateTime readFrom, DateTime actFrom, DateTime actTo, SeriesSelector? selector,
+    /// <summary>Judges one schedule's buckets in [actFrom, actTo); returns the start of the newest bucket with calls read, if any.</summary>
+    private DateTime? RunSchedule(DetectionSchedule schedule, DateTime readFrom, DateTime actFrom, DateTime actTo, SeriesSelector? selector,
         DateTime now, PassBuilder result, IProgress<DetectionProgress>? progress)
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
@@ -168,6 +181,21 @@ public sealed class DetectionRunner : IDisposable
                 result.FollowUps.Add(IncidentAlerts.Resolved(resolved));
             }
         }
+
+        return all.Select(NewestCall).Max();
+    }
+
+    private static DateTime? NewestCall(DimensionSeries series)
+    {
+        for (var i = series.Buckets.Count - 1; i >= 0; i--)
+        {
+            if (series.Buckets[i].Calls > 0)
+            {
+                return series.BucketStart(i);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Too few calls per bucket since its first call for this bucket width: noise, not signal (judged at the widest schedule).</summary>
@@ -264,7 +292,7 @@ public sealed class DetectionRunner : IDisposable
                 open.Metrics = string.Join(',', open.Metrics.Split(',', StringSplitOptions.RemoveEmptyEntries).Union(hits, StringComparer.Ordinal));
                 if (peakExcess > (open.ExcessUsdPerDay ?? 0))
                 {
-                    SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess);
+                    SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess, CallsAgainstExpected(verdicts, values, i));
                     if (IncidentImpact.Rank(open.Severity) > IncidentImpact.Rank(alertedSeverity ?? open.Severity) && IsRecent(t, schedule, now))
                     {
                         result.Escalated.Add(open.IncidentKey);
@@ -315,8 +343,19 @@ public sealed class DetectionRunner : IDisposable
                 continue;
             }
 
-            if (ContinuesIncident(series, schedule, i, t))
+            if (ContinuedIncident(series, schedule, i, t) is { } continued)
             {
+                if (continued.Dimension == series.Dimension && continued.DimensionValue == series.Value && continued.LastSeen < t
+                    && continued.Status == AnomalyRecord.Open)
+                {
+                    // An update of the open incident, not a new one: it is still going on.
+                    continued.LastSeen = t;
+                    continued.Points++;
+                    continued.Metrics = string.Join(',', continued.Metrics.Split(',', StringSplitOptions.RemoveEmptyEntries).Union(hits, StringComparer.Ordinal));
+                    AnomalyStore.Save(Connection, continued, now);
+                    result.Updated++;
+                }
+
                 continue;
             }
 
@@ -360,7 +399,7 @@ public sealed class DetectionRunner : IDisposable
                 Metrics = string.Join(',', hits),
                 Affected = affected,
             };
-            SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess);
+            SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess, CallsAgainstExpected(verdicts, values, i));
             alertedSeverity = open.Severity;
             AnomalyStore.Save(Connection, open, now);
             result.Opened.Add(open);
@@ -378,45 +417,73 @@ public sealed class DetectionRunner : IDisposable
     }
 
     /// <summary>
-    /// Whether bucket <paramref name="index"/> continues an incident of the same dimension value seen within
-    /// <see cref="DetectionOptions.ContinuationWindow"/> (at any bucket width) whose cost moved per call (model mix,
-    /// price per token, tokens per call, cache hit ratio — a level the baselines must learn, not a burst of volume):
-    /// against the baseline before that incident began, this bucket and every bucket since the incident was last seen
-    /// still show at least half its factor (on the log scale; the same shifted model for a model-mix change). A baseline
-    /// learning a new level re-fires on it for hours — at the next morning's ramp, or as a change point proven only at an
-    /// hourly width — and that is the event already raised. A change that went back to normal and came again is new, and
-    /// so is a bucket whose move against its own recent baseline is mostly volume.
+    /// The incident bucket <paramref name="index"/> continues, if any: an incident seen within
+    /// <see cref="DetectionOptions.ContinuationWindow"/> (at any bucket width) of the same dimension value, or one of a more
+    /// specific dimension that lists this series as affected (the feature's team, workload or model, whose baselines learn
+    /// the feature's new level as slowly), whose cost moved per call (model mix, price per token, tokens per call, cache hit ratio — a level the
+    /// baselines must learn, not a burst of volume): against the baseline before that incident began, this bucket and
+    /// every bucket since the incident was last seen still show at least half the move this series made at the
+    /// incident's peak (on the log scale; the same shifted model for a model-mix change). A baseline learning a new level
+    /// re-fires on it for hours — at the next morning's ramp, at night when calls are few, or as a change point proven
+    /// only at an hourly width — and that is the event already raised. So does a burst of volume that lasts (a runaway
+    /// loop of two hours is found, fades into a baseline of its own, and fires again): calls still at least half the
+    /// move above the day before, all the time since, are the same loop. A change that went back to normal and came
+    /// again is new, and so is a rise of volume on top of a cost per call that moved.
     /// </summary>
-    private bool ContinuesIncident(DimensionSeries series, DetectionSchedule schedule, int index, DateTime t)
+    private AnomalyRecord? ContinuedIncident(DimensionSeries series, DetectionSchedule schedule, int index, DateTime t)
     {
-        if (_options.ContinuationWindow <= TimeSpan.Zero
-            || AnomalyStore.LatestSeen(Connection, series.Dimension, series.Value, t - _options.ContinuationWindow, t) is not { } previous)
+        if (_options.ContinuationWindow <= TimeSpan.Zero)
         {
-            return false;
+            return null;
+        }
+
+        var own = AnomalyStore.LatestSeen(Connection, series.Dimension, series.Value, t - _options.ContinuationWindow, t);
+        // Only a narrower series' incident: a feature is not the continuation of a team incident it was listed in.
+        var previous = own ?? (AnomalyStore.LatestAffecting(Connection, $"{series.Dimension}={series.Value}", t - _options.ContinuationWindow, t) is { } host
+            && Specificity(host.Dimension) < Specificity(series.Dimension) ? host : null);
+        if (previous is null)
+        {
+            return null;
         }
 
         var stored = previous.StoredFactors;
         var dominant = previous.Decomposition is { } d ? d.Dominant : stored?.Dominant is { } name ? ParseFactor(name) : null;
-        if (dominant is not { } factor || factor == CostFactor.Volume)
+        if (dominant is not { } factor)
         {
-            return false;
+            return null;
         }
 
-        var moved = previous.Decomposition?.Factor(factor) ?? factor switch
-        {
-            CostFactor.TokensPerCall => stored?.TokensPerCall,
-            CostFactor.PricePerToken => stored?.PricePerToken,
-            CostFactor.ModelMix => stored?.ModelMix,
-            CostFactor.CacheHitRatio => stored?.CacheHitRatio,
-            _ => null,
-        } ?? double.NaN;
         var began = (int)Math.Floor((previous.FirstSeen - series.From) / series.Interval);
-        if (!(moved > 1) || began <= 0)
+        if (began <= 0)
         {
-            return false;
+            return null;
         }
 
         var (baseline, buckets) = series.Sum(began - schedule.BaselineBuckets, began);
+        if (buckets == 0)
+        {
+            return null;
+        }
+
+        // The move this series made: the incident's own factor, or for a broader series that the incident lists as
+        // affected, its diluted share of it at the incident's peak.
+        var peak = (int)Math.Floor((previous.BucketStart - series.From) / series.Interval);
+        var moved = own is null
+            ? (peak >= 0 && peak < series.Buckets.Count ? CostDecomposition.Decompose(series.Buckets[peak], baseline, buckets)?.Factor(factor) : null) ?? double.NaN
+            : previous.Decomposition?.Factor(factor) ?? factor switch
+            {
+                CostFactor.Volume => stored?.Volume,
+                CostFactor.TokensPerCall => stored?.TokensPerCall,
+                CostFactor.PricePerToken => stored?.PricePerToken,
+                CostFactor.ModelMix => stored?.ModelMix,
+                CostFactor.CacheHitRatio => stored?.CacheHitRatio,
+                _ => null,
+            } ?? double.NaN;
+        if (!(moved > 1))
+        {
+            return null;
+        }
+
         var gapFrom = (int)Math.Ceiling((previous.LastSeen + TimeSpan.FromSeconds(previous.IntervalSeconds) - series.From) / series.Interval);
         var (gap, gapBuckets) = series.Sum(Math.Max(gapFrom, began), index);
         var shifted = previous.Decomposition?.ShiftedModel;
@@ -427,15 +494,17 @@ public sealed class DetectionRunner : IDisposable
                 && (factor != CostFactor.ModelMix || shifted is null || string.Equals(now.ShiftedModel, shifted, StringComparison.Ordinal));
         }
 
-        // A burst of volume on top of the changed level is news, not the change going on.
+        // A burst of volume on top of a changed cost per call is news, not the change going on. (Only a rise: a quiet
+        // night's bucket against a day's baseline is mostly volume too, falling, under a cost per call still moved.)
         var (recent, recentBuckets) = series.Sum(index - schedule.BaselineBuckets, index);
-        if (CostDecomposition.Decompose(series.Buckets[index], recent, Math.Max(recentBuckets, 1)) is { Dominant: CostFactor.Volume })
+        if (factor != CostFactor.Volume
+            && CostDecomposition.Decompose(series.Buckets[index], recent, Math.Max(recentBuckets, 1)) is { Dominant: CostFactor.Volume, Volume: > 1 })
         {
-            return false;
+            return null;
         }
 
         // The factors compared are per call or per token, so a sum of several buckets compares like one bucket.
-        return buckets > 0 && StillMoved(series.Buckets[index]) && (gapBuckets == 0 || StillMoved(gap));
+        return StillMoved(series.Buckets[index]) && (gapBuckets == 0 || StillMoved(gap)) ? previous : null;
     }
 
     private static CostFactor? ParseFactor(string name) =>
@@ -447,7 +516,7 @@ public sealed class DetectionRunner : IDisposable
     /// hour's ordinary noise reads as a spike against a scale learned mostly at quieter hours; the root makes the noise
     /// about level-free, and the expected value and band are squared back. (Judging cost and tokens per call on their
     /// logarithm made a model upgrade one step of the same noise, but lost a ×1.5 level shift at night: 16/20 → 12/20
-    /// found within 6 h; the re-firing it cured is grouped by <see cref="ContinuesIncident"/>.) Per-call metrics are noisier the
+    /// found within 6 h; the re-firing it cured is grouped by <see cref="ContinuedIncident"/>.) Per-call metrics are noisier the
     /// fewer calls a bucket has; an anomaly in a bucket with fewer calls than the recent average is kept only if its
     /// score, discounted by √(calls ÷ average), still reaches <see cref="ThinBucketScore"/>.
     /// </summary>
@@ -468,7 +537,7 @@ public sealed class DetectionRunner : IDisposable
                 }
 
                 // Counted against the expected calls once a day's rhythm is known (the ensemble's own warm-up).
-                CountSpike.Apply(values, verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32);
+                CountSpike.Apply(values, verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32, interval);
             }
 
             return verdicts;
@@ -512,6 +581,7 @@ public sealed class DetectionRunner : IDisposable
         {
             // After the thin-bucket rule: this test already counts the bucket's calls.
             MarkLostCache(verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32, series);
+            CacheHitDrop.Apply(series.Buckets, verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32);
         }
 
         return verdicts;
@@ -564,8 +634,9 @@ public sealed class DetectionRunner : IDisposable
     /// A prompt cache that stopped hitting altogether, seen in a bucket of few calls whose ratio is too noisy for the
     /// robust z (a feature of 40 calls an hour, each either hitting for most of its input or not at all, moves its
     /// hourly ratio by ±0.1). A call hits with at least the expected ratio's chance (a hit caches at most all its input),
-    /// so no cached token at all in n successful calls has a chance of at most (1 − expected)^n; below
-    /// <see cref="LostCacheChance"/> the bucket is anomalous (score: the normal quantile of that chance).
+    /// so no cached token at all in n successful calls (of this bucket and the run of buckets without one before it, up to
+    /// an hour at five minutes) has a chance of at most (1 − expected)^n; below <see cref="LostCacheChance"/> the bucket is
+    /// anomalous (score: the normal quantile of that chance).
     /// </summary>
     private static void MarkLostCache(PointVerdict[] verdicts, int from, DimensionSeries series)
     {
@@ -577,6 +648,13 @@ public sealed class DetectionRunner : IDisposable
             if (verdict.IsAnomaly || !(verdict.Expected > 0) || bucket.CacheReadTokens != 0 || bucket.InputTokens <= 0 || succeeded <= 0)
             {
                 continue;
+            }
+
+            // The buckets just before without a cached token either are evidence too: a feature of five calls in five
+            // minutes shows a lost cache within the half hour rather than when its hourly bucket closes.
+            for (var j = i - 1; j > i - CacheHitDrop.MaximumWindow && j >= from && series.Buckets[j].CacheReadTokens == 0; j--)
+            {
+                succeeded += series.Buckets[j].InputTokens > 0 ? series.Buckets[j].Calls - series.Buckets[j].Errors : 0;
             }
 
             var logChance = succeeded * Math.Log(1 - Math.Min(verdict.Expected, 0.999));
@@ -605,8 +683,14 @@ public sealed class DetectionRunner : IDisposable
 
     private bool IsRecent(DateTime bucketStart, DetectionSchedule schedule, DateTime now) => now - (bucketStart + schedule.Interval) <= _options.AlertMaxAge;
 
+    /// <summary>Calls and cost of bucket <paramref name="index"/> against the detector's expected values (time-of-day aware, unlike a day's baseline).</summary>
+    private static CallsMove? CallsAgainstExpected(Dictionary<SeriesMetric, PointVerdict[]> verdicts, Dictionary<SeriesMetric, double[]> values, int index) =>
+        verdicts.TryGetValue(SeriesMetric.Calls, out var calls) && values.TryGetValue(SeriesMetric.Calls, out var observedCalls)
+            ? new CallsMove(observedCalls[index], calls[index].Expected, values[SeriesMetric.Cost][index], verdicts[SeriesMetric.Cost][index].Expected)
+            : null;
+
     private void SetPeak(AnomalyRecord record, DimensionSeries series, DetectionSchedule schedule, int index, SeriesMetric metric,
-        PointVerdict verdict, double observed, double excessUsdPerDay)
+        PointVerdict verdict, double observed, double excessUsdPerDay, CallsMove? calls)
     {
         record.Metric = metric.Name();
         record.BucketStart = series.BucketStart(index);
@@ -621,6 +705,15 @@ public sealed class DetectionRunner : IDisposable
         var startIndex = (int)((record.FirstSeen - series.From).Ticks / series.Interval.Ticks);
         var (baseline, buckets) = series.Sum(startIndex - schedule.BaselineBuckets, startIndex);
         record.Decomposition = CostDecomposition.Decompose(series.Buckets[index], baseline, Math.Max(buckets, 1));
+        if (record.Decomposition is { } decomposition && calls is { } move && move.Explains(metric))
+        {
+            record.Decomposition = decomposition with { Dominant = CostFactor.Volume, Explanation = move.Explanation };
+        }
+        else if (record.Decomposition is { } perCall && metric is SeriesMetric.CostPerCall or SeriesMetric.TokensPerCall or SeriesMetric.CacheHitRatio)
+        {
+            record.Decomposition = perCall.PerCall();
+        }
+
         record.StoredFactors = null;
         record.Message = IncidentAlerts.Describe(series.Value, metric, observed, verdict.Expected, record.Decomposition, excessUsdPerDay);
     }
@@ -648,6 +741,29 @@ public sealed class DetectionRunner : IDisposable
                 result.Alerts.Add(IncidentAlerts.Opened(record));
             }
         }
+    }
+
+    /// <summary>
+    /// A bucket's calls and cost against the detector's expected values. The decomposition compares a bucket with the
+    /// day before it, where a night's burst of calls is no rise at all and a few calls' model mix is noise ("model mix
+    /// shifted" on a spike of fraud-explain at night); against the time of day's expected calls, a spike is calls.
+    /// </summary>
+    private readonly record struct CallsMove(double Observed, double Expected, double Cost, double ExpectedCost)
+    {
+        /// <summary>Calls rose and explain at least half the cost's move (on the log scale), for an anomaly of calls or cost.</summary>
+        public bool Explains(SeriesMetric metric)
+        {
+            if (metric is not (SeriesMetric.Calls or SeriesMetric.Cost) || !(Expected > 0) || !(Observed > Expected))
+            {
+                return false;
+            }
+
+            var costMove = ExpectedCost > 0 && Cost > 0 ? Math.Log(Cost / ExpectedCost) : 0;
+            return Math.Log(Observed / Expected) >= 0.5 * costMove;
+        }
+
+        public string Explanation => string.Create(CultureInfo.InvariantCulture,
+            $"calls rose ×{Observed / Expected:0.0#} from {Expected:0.#} to {Observed:0} per interval");
     }
 
     private sealed class PassBuilder

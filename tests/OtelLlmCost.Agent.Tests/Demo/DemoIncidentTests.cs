@@ -36,4 +36,17 @@ public sealed class DemoIncidentTests
         incident.Apply(Call(feature), Start + incident.Duration).ShouldHaveSingleItem().ShouldBe(Call(feature));
         incident.Apply(Call("rerank"), Start.AddMinutes(10)).ShouldHaveSingleItem().ShouldBe(Call("rerank"));
     }
+
+    [TestMethod]
+    [DataRow("2026-12-02T03:30:00Z", true, "2026-12-01T12:00:00Z")]
+    [DataRow("2026-12-02T15:00:00Z", true, "2026-12-02T12:00:00Z")]
+    [DataRow("2026-12-02T14:59:00Z", true, "2026-12-01T12:00:00Z")]
+    [DataRow("2026-12-02T03:30:00Z", false, "2026-12-02T03:30:00Z")]
+    public void DefaultStart_WithABackfill_IsTheLastNoonAtLeastThreeHoursAgo(string now, bool backfill, string expected)
+    {
+        static DateTime Utc(string text) => DateTime.Parse(text, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
+
+        DemoIncident.DefaultStart(Utc(now), backfill).ShouldBe(Utc(expected));
+    }
 }

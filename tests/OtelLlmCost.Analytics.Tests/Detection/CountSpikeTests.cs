@@ -74,6 +74,27 @@ public sealed class CountSpikeTests
     }
 
     [TestMethod]
+    [DataRow(true, false)]
+    [DataRow(false, true)]
+    public void Apply_MondayStepAfterAWeekend_ASpikeOnlyWhenTheSameHourLastWeeksDidNotHaveIt(bool weeklyHistory, bool spike)
+    {
+        // Three weeks of five-minute buckets: a weekend night of 2 calls a bucket becomes a weekday night of 20 in one
+        // step at the same time each week, which the daily rhythm (expecting 2) does not know.
+        const int week = 2016;
+        var counts = Quiet(2, 3 * week, seed: 7);
+        for (var w = weeklyHistory ? 0 : 2; w < 3; w++)
+        {
+            Quiet(20, 200, seed: 10 + w).CopyTo(counts.AsSpan((w * week) + 1000));
+        }
+
+        var verdicts = Expecting(counts.Length, 2);
+
+        CountSpike.Apply(counts, verdicts, (2 * week) + 900, TimeSpan.FromMinutes(5));
+
+        verdicts.Skip((2 * week) + 1000).Take(3).Any(v => v.IsAnomaly).ShouldBe(spike);
+    }
+
+    [TestMethod]
     public void Dispersion_OfPoissonCounts_IsAboutOne()
     {
         CountSpike.Dispersion(Quiet(4, 5000, seed: 9)).ShouldBe(1, 0.1);

@@ -135,6 +135,16 @@ public sealed class IncidentFigureTests
         }
     }
 
+    [TestMethod]
+    [DataRow(2)] // the feature's team re-fired 70 minutes later, its baseline learning the feature's new level
+    [DataRow(20)] // the feature re-fired at night: calls fell against the day before, under a cost per call still ×6
+    public void Runner_ModelUpgrade_StaysOneIncidentWhileTheBaselinesLearnTheNewLevel(int seed)
+    {
+        var outcome = RunSeed("model upgrade", seed);
+
+        outcome.Related.ShouldHaveSingleItem().DimensionValue.ShouldBe(outcome.Feature);
+    }
+
     private sealed record Outcome(string Feature, DateTime Start, List<AnomalyRecord> Related, List<AnomalyRecord> False);
 
     private static Outcome RunSeed(string scenario, int seed)

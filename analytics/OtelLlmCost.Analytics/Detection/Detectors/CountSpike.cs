@@ -107,18 +107,64 @@ internal static class CountSpike
         return Math.Sqrt(2 * deviance);
     }
 
+    /// <summary>Buckets either side of the same time a week before that <see cref="WeeklyLevel"/> averages.</summary>
+    private const int WeeklyNeighbours = 1;
+
+    /// <summary>
+    /// The calls a bucket had at the same time of the week before (and the week before that, when the series reaches
+    /// back so far: the lower of the two, so a burst last week does not hide one this week), averaged with its
+    /// neighbours; 0 when the series is shorter than a week. A daily rhythm does not know that Monday's first hour is a
+    /// weekday's (×3 the weekend night before it, in one step); the same hour a week ago does.
+    /// </summary>
+    private static double WeeklyLevel(ReadOnlySpan<double> counts, int index, int bucketsPerWeek)
+    {
+        if (bucketsPerWeek <= 0)
+        {
+            return 0;
+        }
+
+        var level = double.PositiveInfinity;
+        for (var weeks = 1; weeks <= 2 && index - (weeks * bucketsPerWeek) - WeeklyNeighbours >= 0; weeks++)
+        {
+            var sum = 0.0;
+            var n = 0;
+            var at = index - (weeks * bucketsPerWeek);
+            for (var k = at - WeeklyNeighbours; k <= Math.Min(at + WeeklyNeighbours, counts.Length - 1); k++)
+            {
+                if (!double.IsNaN(counts[k]))
+                {
+                    sum += counts[k];
+                    n++;
+                }
+            }
+
+            if (n > 0)
+            {
+                level = Math.Min(level, sum / n);
+            }
+        }
+
+        return double.IsPositiveInfinity(level) ? 0 : level;
+    }
+
+    /// <summary>The floor of a bucket's expected calls: the rhythm's expected value, the last hour's mean, the same time last week, <see cref="MinimumRate"/>.</summary>
+    private static double Floor(ReadOnlySpan<double> counts, PointVerdict[] verdicts, int index, double recent, int bucketsPerWeek) =>
+        Math.Max(Math.Max(Math.Max(verdicts[index].Expected, recent), WeeklyLevel(counts, index, bucketsPerWeek)), MinimumRate);
+
     /// <summary>
     /// Marks as anomalous (<see cref="Member"/>, score = deviance z) the buckets from <paramref name="from"/> on whose
-    /// calls, alone or summed with up to two buckets before, are a spike against the verdicts' expected calls.
+    /// calls, alone or summed with up to two buckets before, are a spike against the verdicts' expected calls (floored
+    /// at the last hour's level and, given <paramref name="interval"/>, at the same time a week before).
     /// </summary>
-    public static void Apply(ReadOnlySpan<double> counts, PointVerdict[] verdicts, int from)
+    public static void Apply(ReadOnlySpan<double> counts, PointVerdict[] verdicts, int from, TimeSpan interval = default)
     {
         var dispersion = Dispersion(counts);
+        var bucketsPerWeek = interval > TimeSpan.Zero && TimeSpan.FromDays(7).Ticks % interval.Ticks == 0 ? (int)(TimeSpan.FromDays(7) / interval) : 0;
         for (var i = Math.Max(from, 0); i < counts.Length; i++)
         {
             var own = verdicts[i];
             if (own.IsAnomaly || !double.IsFinite(own.Expected) || double.IsNaN(counts[i])
-                || counts[i] < MinimumRatio * Math.Max(Math.Max(own.Expected, RecentLevel(counts, i)), MinimumRate))
+                || counts[i] < MinimumRatio * Floor(counts, verdicts, i, RecentLevel(counts, i), bucketsPerWeek))
             {
                 continue;
             }
@@ -137,7 +183,7 @@ internal static class CountSpike
                 var expected = 0.0;
                 for (var k = j; k <= i; k++)
                 {
-                    expected += Math.Max(Math.Max(verdicts[k].Expected, recent), MinimumRate);
+                    expected += Floor(counts, verdicts, k, recent, bucketsPerWeek);
                 }
 
                 if (observed >= MinimumRatio * expected)

@@ -238,6 +238,18 @@ public sealed class LedgerStore : IDisposable
     /// </summary>
     internal Action<string>? ReopenRequested { get; set; }
 
+    /// <summary>
+    /// Set by the ledger's writer when it acknowledges from its spool: loads every acknowledged call into the ledger and
+    /// returns true, or false after the timeout. Null when acknowledged calls are always in the ledger already.
+    /// </summary>
+    internal Func<TimeSpan, bool>? CatchUpSpool { get; set; }
+
+    /// <summary>
+    /// A read barrier for readers (and updaters) that must see every call acknowledged so far: returns once they are in the
+    /// ledger, or after <paramref name="timeout"/> (false; what is loaded is read then).
+    /// </summary>
+    public bool CatchUp(TimeSpan timeout) => CatchUpSpool?.Invoke(timeout) ?? true;
+
     /// <summary>Asks the ledger's writer to reopen the database (no checkpoint before) for the reason given.</summary>
     internal void RequestReopen(string cause) => ReopenRequested?.Invoke(cause);
 

@@ -205,7 +205,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "otelllmcost.ledger.checkpoint.duration", "s", "Time to checkpoint the ledger's write-ahead log into the file.");
         if (_loader is not null)
         {
-            store.CatchUpSpool = timeout => CatchUpAsync(timeout).GetAwaiter().GetResult();
+            store.CatchUpSpool = CatchUpAsync;
             _loader.Start();
         }
         else if (_options.CheckpointInBackground)

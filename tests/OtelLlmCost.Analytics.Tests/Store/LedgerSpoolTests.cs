@@ -315,7 +315,7 @@ public sealed class LedgerSpoolTests
 
         using (var store = LedgerStore.Open(directory.Path))
         {
-            await using var writer = new GroupCommitLedgerWriter(store, new LedgerWriterOptions(), clock);
+            await using var writer = new GroupCommitLedgerWriter(store, new LedgerWriterOptions { Spool = false }, clock);
             writer.RecoveredFromSpool.ShouldBe(10);
             await Acknowledge(writer, Calls(0, 12));
             Count(store).ShouldBe(12L);

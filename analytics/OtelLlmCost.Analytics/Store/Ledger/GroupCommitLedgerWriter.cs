@@ -78,7 +78,7 @@ public sealed class LedgerWriterOptions
     /// committed it; a loader moves the spool into the ledger in transactions of about a row group. A spool left by an
     /// earlier run is always loaded at start, whatever this says.
     /// </summary>
-    public bool Spool { get; set; }
+    public bool Spool { get; set; } = true;
 
     /// <summary>Spooled calls that start a load at once: DuckDB writes a transaction of a whole row group (122,880 rows) straight to the file.</summary>
     public int SpoolLoadRows { get; set; } = 122_880;
@@ -622,7 +622,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         if (_spool is { Bytes: var spooled } && spooled >= _options.SpoolMaxBytes)
         {
             return $"the ledger's spool is full: {LedgerHeadroom.Megabytes(spooled)} of acknowledged calls wait to be loaded into the ledger "
-                + $"(Ledger:SpoolMaxBytes {LedgerHeadroom.Megabytes(_options.SpoolMaxBytes)}; {_loader!.Failures} loads failed so far); retry shortly";
+                + $"(Ledger:SpoolMaxBytes {LedgerHeadroom.Megabytes(_options.SpoolMaxBytes)}; {_loader!.Failures} loads failed so far{(_loader.LastFailure is { } last ? $", the last: {last}" : "")}); retry shortly";
         }
 
         if (_options.MemoryReserveBytes == 0)

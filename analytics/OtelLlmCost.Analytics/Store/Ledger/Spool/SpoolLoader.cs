@@ -62,6 +62,9 @@ internal sealed class SpoolLoader : IDisposable
     /// <summary>Loads that failed (each retried; nothing spooled is lost).</summary>
     public int Failures { get; private set; }
 
+    /// <summary>Why the last failed load failed (the reason a full spool gives), or null.</summary>
+    public string? LastFailure { get; private set; }
+
     /// <summary>Loads committed.</summary>
     public long Loads { get; private set; }
 
@@ -219,10 +222,11 @@ internal sealed class SpoolLoader : IDisposable
             Commit(records, through);
         }
         catch (Exception exception) when (exception is DuckDbException or IOException or InvalidDataException or LedgerReopeningException
-            or ObjectDisposedException or TimeoutException or InvalidOperationException)
+            or ObjectDisposedException or TimeoutException or InvalidOperationException or ArgumentException or OverflowException)
         {
             Failures++;
             var detail = exception.Message.Split('\n', 2)[0].Trim();
+            LastFailure = detail;
             if (exception is DuckDbException && (detail.Contains("commit", StringComparison.OrdinalIgnoreCase) || LedgerStore.IsInvalidated(exception)))
             {
                 _requestReopen($"loading the ledger's spool failed ({detail}); the ledger must be reopened (nothing acknowledged is lost)");

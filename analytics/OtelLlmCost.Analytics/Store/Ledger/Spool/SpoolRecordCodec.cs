@@ -33,10 +33,36 @@ internal static class SpoolRecordCodec
         output.VarUInt((ulong)fresh.Count);
         foreach (var (call, _) in fresh)
         {
+            EnsureStorable(call);
             WriteCall(ref output, call);
         }
 
         return writer.WrittenSpan.ToArray();
+    }
+
+    // The ledger's money columns are DECIMAL(18,12) (LedgerRowSchema): six integer digits.
+    private const decimal MoneyLimit = 1_000_000m;
+
+    /// <summary>
+    /// Refuses, before it is acknowledged, a call the loader could never append (the appender would throw for it later, and
+    /// the spool would hold it for ever): the same refusal the direct commit gives, classified permanent.
+    /// </summary>
+    private static void EnsureStorable(LlmCall call)
+    {
+        Check(call.CostUsd, "cost_usd");
+        Check(call.InputCostUsd, "input_cost_usd");
+        Check(call.OutputCostUsd, "output_cost_usd");
+        Check(call.CacheReadCostUsd, "cache_read_cost_usd");
+        Check(call.CacheWriteCostUsd, "cache_write_cost_usd");
+        Check(call.ReportedCostUsd, "reported_cost_usd");
+
+        static void Check(decimal? value, string column)
+        {
+            if (LlmCallRow.Money(value) is { } money && Math.Abs(money) >= MoneyLimit)
+            {
+                throw new ArgumentOutOfRangeException(column, money, $"{column} {money} does not fit the ledger's DECIMAL(18,12)");
+            }
+        }
     }
 
     private static void WriteCall(ref Output output, LlmCall call)

@@ -231,7 +231,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
         var loadedThrough = SpoolLoader.ReadLoadedThrough(store);
         var spool = LedgerSpool.Open(directory, loadedThrough, _options.SpoolSegmentBytes, _clock.GetUtcNow(), out var unloaded);
-        var loader = new SpoolLoader(store, spool, _options, _clock, loadedThrough, RequestReopen, () => _needsReopen is not null);
+        var loader = new SpoolLoader(store, spool, _options, _clock, loadedThrough, RequestReopen, () => _needsReopen is not null, _meter);
         foreach (var record in unloaded)
         {
             loader.Enqueue(record);

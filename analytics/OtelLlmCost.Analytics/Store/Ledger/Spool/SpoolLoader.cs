@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Schema;
 
@@ -28,6 +29,8 @@ internal sealed class SpoolLoader : IDisposable
     private readonly List<(long Through, TaskCompletionSource Done)> _waiters = [];
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly LedgerConnection _connection;
+    private readonly Histogram<long> _loadSize;
+    private readonly Histogram<double> _loadDuration;
     private Thread? _thread;
     private ITimer? _lagTimer;
     private long _pendingCalls;
@@ -37,8 +40,16 @@ internal sealed class SpoolLoader : IDisposable
     private volatile bool _stopping;
 
     public SpoolLoader(LedgerStore store, LedgerSpool spool, LedgerWriterOptions options, TimeProvider clock, long loadedThrough,
-        Action<string> requestReopen, Func<bool> reopenPending)
+        Action<string> requestReopen, Func<bool> reopenPending, Meter meter)
     {
+        _loadSize = meter.CreateHistogram(
+            "otelllmcost.ledger.spool.load.calls", "{call}", "Calls moved from the spool into the ledger by one load.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [100, 1_000, 10_000, 50_000, 122_880, 250_000] });
+        _loadDuration = meter.CreateHistogram<double>(
+            "otelllmcost.ledger.spool.load.duration", "s", "Time to load one transaction of spooled calls into the ledger.");
+        meter.CreateObservableGauge("otelllmcost.ledger.spool.calls", () => PendingCalls, "{call}",
+            "Calls acknowledged from the spool and not yet loaded into the ledger.");
+        meter.CreateObservableGauge("otelllmcost.ledger.spool.bytes", () => spool.Bytes, "By", "Bytes of the spool's segments on disk.");
         _store = store;
         _spool = spool;
         _options = options;
@@ -321,6 +332,8 @@ internal sealed class SpoolLoader : IDisposable
 
         transaction.Commit();
         LastLoadDuration = Stopwatch.GetElapsedTime(started);
+        _loadDuration.Record(LastLoadDuration.TotalSeconds);
+        _loadSize.Record(records.Sum(record => (long)record.Calls));
     }
 
     /// <summary>How long the last load's transaction took.</summary>

@@ -79,13 +79,18 @@ internal static class ApiEndpoints
     internal static async ValueTask<object?> SeeAcknowledgedCalls(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var store = context.HttpContext.RequestServices.GetService<LedgerStore>();
-        if (store is not null)
+        if (store is not null && context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<ReadBarrierNotNeeded>() is null)
         {
             await store.CatchUpAsync(cancellationToken: context.HttpContext.RequestAborted);
         }
 
         return await next(context);
     }
+
+    /// <summary>Marks a route that answers without reading the ledger (e.g. from the budget snapshot): no read barrier.</summary>
+    internal static readonly ReadBarrierNotNeeded NoReadBarrier = new();
+
+    internal sealed class ReadBarrierNotNeeded;
 
     private static bool HasToken(HttpRequest request, string token)
     {

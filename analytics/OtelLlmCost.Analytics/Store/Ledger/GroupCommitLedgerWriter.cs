@@ -78,7 +78,7 @@ public sealed class LedgerWriterOptions
     /// committed it; a loader moves the spool into the ledger in transactions of about a row group. A spool left by an
     /// earlier run is always loaded at start, whatever this says.
     /// </summary>
-    public bool Spool { get; set; } = true;
+    public bool Spool { get; set; }
 
     /// <summary>Spooled calls that start a load at once: DuckDB writes a transaction of a whole row group (122,880 rows) straight to the file.</summary>
     public int SpoolLoadRows { get; set; } = 122_880;

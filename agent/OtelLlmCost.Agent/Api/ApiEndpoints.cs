@@ -18,6 +18,7 @@ internal static class ApiEndpoints
         api.AddEndpointFilter(RequireAdminToken);
         api.AddEndpointFilter(ApiRequestJson.AnswerBadRequests);
         api.AddEndpointFilter(AnswerLedgerUnavailable);
+        api.AddEndpointFilter(SeeAcknowledgedCalls);
         SpendEndpoints.Map(api);
         QueryEndpoints.Map(api);
         ReportEndpoints.Map(api);
@@ -70,6 +71,26 @@ internal static class ApiEndpoints
             }, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }
+
+    /// <summary>
+    /// A read barrier: with the ledger's spool on, an acknowledged call may not be loaded yet; every API answer waits (up to
+    /// <c>Ledger:SpoolCatchUpTimeout</c>) until what was acknowledged before the request is in the ledger.
+    /// </summary>
+    internal static async ValueTask<object?> SeeAcknowledgedCalls(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var store = context.HttpContext.RequestServices.GetService<LedgerStore>();
+        if (store is not null && context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<ReadBarrierNotNeeded>() is null)
+        {
+            await store.CatchUpAsync(cancellationToken: context.HttpContext.RequestAborted);
+        }
+
+        return await next(context);
+    }
+
+    /// <summary>Marks a route that answers without reading the ledger (e.g. from the budget snapshot): no read barrier.</summary>
+    internal static readonly ReadBarrierNotNeeded NoReadBarrier = new();
+
+    internal sealed class ReadBarrierNotNeeded;
 
     private static bool HasToken(HttpRequest request, string token)
     {

@@ -22,7 +22,7 @@ internal static class BudgetEndpoints
     {
         ArgumentNullException.ThrowIfNull(api);
         api.MapGet("/budgets", List);
-        api.MapGet("/budgets/check", Check);
+        api.MapGet("/budgets/check", Check).WithMetadata(ApiEndpoints.NoReadBarrier); // the in-memory snapshot, counted at the ack
         api.MapGet("/budgets/{id}", Get);
         api.MapPost("/budgets", (HttpRequest request, BudgetRegistry registry, BudgetService service) => Save(request, null, registry, service));
         api.MapPut("/budgets/{id}", (string id, HttpRequest request, BudgetRegistry registry, BudgetService service) => Save(request, id, registry, service));

@@ -62,6 +62,9 @@ internal sealed partial class BudgetService(
                 var budgets = registry.Budgets();
                 var policies = registry.Policies();
                 snapshot.BeginRefresh();
+                // Calls acknowledged before the refresh began are counted by the commit hook only until it ends: with the
+                // ledger's spool they may not be loaded yet, so load them first or the refreshed spend would drop.
+                store.CatchUp();
                 var statuses = evaluator.Evaluate([.. budgets.Select(b => b.Budget)], registry.TimeZone);
                 snapshot.Replace(statuses, [.. budgets.Select(b => b.Source)], [.. policies.Select(p => p.Policy)]);
                 if (policies.Count > 0 && clock.GetUtcNow() >= nextScan)

@@ -36,6 +36,7 @@ public static class LedgerReattributor
     public static ReattributionReport Reattribute(LedgerStore store, OwnershipMap? map, DateTime? from, DateTime? to, bool dryRun)
     {
         ArgumentNullException.ThrowIfNull(store);
+        store.CatchUp(); // acknowledged calls still in the writer's spool are reattributed too
         using var connection = store.Connect();
         var tagKeys = map?.AttributeKeys ?? [];
         var tagColumns = string.Concat(tagKeys.Select(key => $", element_at(tags, {DuckDbSql.Literal(key)})[1]"));

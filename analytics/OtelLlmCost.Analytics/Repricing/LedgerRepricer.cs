@@ -54,6 +54,8 @@ public sealed class LedgerRepricer(CostCalculator calculator, TimeProvider? cloc
     public RepriceReport Reprice(LedgerStore store, DateTime? from, DateTime? to, bool dryRun, IProgress<long>? progress = null,
         string? onlyStatus = null)
     {
+        ArgumentNullException.ThrowIfNull(store);
+        store.CatchUp(); // acknowledged calls still in the writer's spool are repriced too
         using var connection = store.Connect();
         var lines = new Dictionary<(string, string), LineTotals>();
         var changes = new List<(TraceId TraceId, SpanId SpanId, CostBreakdown Cost)>();

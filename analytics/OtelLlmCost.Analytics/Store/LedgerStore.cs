@@ -238,6 +238,23 @@ public sealed class LedgerStore : IDisposable
     /// </summary>
     internal Action<string>? ReopenRequested { get; set; }
 
+    /// <summary>
+    /// Set by the ledger's writer when it acknowledges from its spool: loads every acknowledged call into the ledger and
+    /// returns true, or false after the timeout. Null when acknowledged calls are always in the ledger already.
+    /// </summary>
+    internal Func<TimeSpan?, CancellationToken, Task<bool>>? CatchUpSpool { get; set; }
+
+    /// <summary>
+    /// A read barrier for readers (and updaters) that must see every call acknowledged so far: returns once they are in the
+    /// ledger, or after <paramref name="timeout"/> (default: the writer's <c>Ledger:SpoolCatchUpTimeout</c>; false: what is
+    /// loaded is read then). Call it before the reading transaction begins: a transaction sees the ledger as of its start.
+    /// </summary>
+    public Task<bool> CatchUpAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        CatchUpSpool?.Invoke(timeout, cancellationToken) ?? Task.FromResult(true);
+
+    /// <summary><see cref="CatchUpAsync"/> for callers on a thread of their own.</summary>
+    public bool CatchUp(TimeSpan? timeout = null) => CatchUpSpool is null || CatchUpAsync(timeout).GetAwaiter().GetResult();
+
     /// <summary>Asks the ledger's writer to reopen the database (no checkpoint before) for the reason given.</summary>
     internal void RequestReopen(string cause) => ReopenRequested?.Invoke(cause);
 

@@ -79,6 +79,13 @@ public sealed class TraceContextStore : IDisposable
         ArgumentNullException.ThrowIfNull(contexts);
         ArgumentNullException.ThrowIfNull(outcomes);
         long updated = 0;
+        if (contexts.Any(context => context.LateDimensions is { Count: > 0 }))
+        {
+            // The calls fixed up may still wait in the ledger's spool: load them before the transaction starts (it sees the
+            // ledger as of then), so the fix-up is not lost.
+            _store.CatchUp();
+        }
+
         using var operation = _ledger.Use();
         var connection = operation.Connection;
         using var outcomeInsert = connection.Prepare("INSERT OR IGNORE INTO trace_outcomes VALUES ($1, $2, $3, $4)");

@@ -90,7 +90,7 @@ public sealed class QuerySandboxTests
     [TestMethod]
     public async Task Store_OfTheAgent_HasItsConfigurationLockedWithTheSpillBound()
     {
-        using var connection = s_agent.Host.Store.Connect();
+        using var connection = s_agent.Host.Store.ConnectCaughtUp();
         Should.Throw<OtelLlmCost.Analytics.Store.DuckDb.DuckDbException>(() => connection.Execute("SET memory_limit = '20GB'"))
             .Message.ShouldContain("locked");
 

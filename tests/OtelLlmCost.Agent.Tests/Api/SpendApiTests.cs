@@ -51,6 +51,26 @@ public sealed class SpendApiTests
     }
 
     [TestMethod]
+    public async Task Calls_RightAfterAnExportStillInTheSpool_AreAnsweredThroughTheReadBarrier()
+    {
+        await using var agent = await AgentFixture.StartAsync(options =>
+        {
+            options.Ledger.Spool = true;
+            options.Ledger.SpoolMaxLag = TimeSpan.FromHours(1); // nothing is loaded unless a reader asks
+        });
+        using var client = new HttpClient();
+        using var content = new ByteArrayContent(OtelSdkEndToEndTests.ExportRequest(traceByte: 0x52, calls: 3).ToByteArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+        (await client.PostAsync(agent.TracesHttpUri, content)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        agent.Host.Writer.SpooledCalls.ShouldBe(3L, "acknowledged from the spool, not loaded yet");
+
+        using var calls = await GetJsonAsync(client, agent, "/api/v1/calls?limit=100");
+
+        calls.RootElement.GetProperty("count").GetInt32().ShouldBe(3);
+        agent.Host.Writer.SpooledCalls.ShouldBe(0L);
+    }
+
+    [TestMethod]
     public async Task Spend_GroupByTeamAndModelWithFilter_MatchesTheLedgerPerGroup()
     {
         await using var agent = await StartAsync();

@@ -35,7 +35,7 @@ public sealed class BudgetRestartTests
             await first.StartAsync();
             using var content = new StringContent(SpanJson.Request(7, 6, team: "search", model: "gpt-4o"), Encoding.UTF8, "application/json");
             (await client.PostAsync(new Uri(first.HttpAddress, OtlpHttpReceiver.TracesPath), content)).StatusCode.ShouldBe(HttpStatusCode.OK);
-            using var connection = first.Store.Connect();
+            using var connection = first.Store.ConnectCaughtUp();
             before = Convert.ToDecimal(connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls WHERE team = 'search'"), CultureInfo.InvariantCulture);
         }
 

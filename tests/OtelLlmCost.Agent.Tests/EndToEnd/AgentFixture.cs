@@ -70,7 +70,7 @@ internal sealed class AgentFixture : IAsyncDisposable
 
     public object? Scalar(string sql)
     {
-        using var connection = Host.Store.Connect();
+        using var connection = Host.Store.ConnectCaughtUp();
         return connection.ExecuteScalar(sql);
     }
 

@@ -25,7 +25,7 @@ public sealed class JsExporterEndToEndTests
             var traceId = span.GetProperty("traceId").GetString();
             var spanId = span.GetProperty("spanId").GetString();
             var input = span.GetProperty("inputTokens").GetInt64();
-            using var connection = agent.Host.Store.Connect();
+            using var connection = agent.Host.Store.ConnectCaughtUp();
             using var reader = connection.Query(
                 $"SELECT input_tokens, cache_read_tokens, reasoning_tokens, cost_usd, service, feature, pricing_status FROM llm_calls WHERE trace_id = '{traceId}' AND span_id = '{spanId}'");
             reader.Read().ShouldBeTrue($"span {spanId} should be in the ledger");

@@ -77,7 +77,7 @@ public sealed class OpenAiSdkEndToEndTests
         await Task.Delay(200);
         agent.Scalar($"SELECT count(*) FROM llm_calls WHERE trace_id = '{traceId}'").ShouldBe(1L, "only the SDK's span is an LLM call; the request span is not");
 
-        using var connection = agent.Host.Store.Connect();
+        using var connection = agent.Host.Store.ConnectCaughtUp();
         using var reader = connection.Query($"""
             SELECT span_id, provider, operation, request_model, response_model, response_id, status, finish_reason, server_address,
                    input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, cost_usd, input_cost_usd, output_cost_usd,
@@ -147,7 +147,7 @@ public sealed class OpenAiSdkEndToEndTests
         agent.Scalar($"SELECT count(*) FROM llm_calls WHERE trace_id = '{traceId}'").ShouldBe(1L, "one provider call is one ledger row");
         agent.Scalar("SELECT count(*) FROM llm_calls").ShouldBe(1L);
 
-        using var connection = agent.Host.Store.Connect();
+        using var connection = agent.Host.Store.ConnectCaughtUp();
         using var reader = connection.Query($"""
             SELECT span_id, provider, response_model, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens,
                    cost_usd, cache_read_cost_usd, pricing_status, price_id, service
@@ -195,7 +195,7 @@ public sealed class OpenAiSdkEndToEndTests
         sdkSpan.GetTagItem("gen_ai.provider.name").ShouldBe("openai");
         sdkSpan.GetTagItem("gen_ai.system").ShouldBeNull();
         (await agent.WaitForAsync($"SELECT count(*) FROM llm_calls WHERE trace_id = '{traceId}'", 1L)).ShouldBe(1L);
-        using var connection = agent.Host.Store.Connect();
+        using var connection = agent.Host.Store.ConnectCaughtUp();
         using var reader = connection.Query($"""
             SELECT span_id, provider, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, cost_usd, pricing_status
             FROM llm_calls WHERE trace_id = '{traceId}'
@@ -256,7 +256,7 @@ public sealed class OpenAiSdkEndToEndTests
 
         var sdkSpan = exported.Single(span => span.Source.Name == "OpenAI.ChatClient");
         (await agent.WaitForAsync("SELECT count(*) FROM llm_calls", 1L)).ShouldBe(1L);
-        using var connection = agent.Host.Store.Connect();
+        using var connection = agent.Host.Store.ConnectCaughtUp();
         using var reader = connection.Query("SELECT span_id, status, error_type, request_model, input_tokens, cost_usd IS NULL, pricing_status FROM llm_calls");
         reader.Read().ShouldBeTrue();
         reader.GetString(0).ShouldBe(sdkSpan.SpanId.ToHexString());
@@ -292,7 +292,7 @@ public sealed class OpenAiSdkEndToEndTests
         long tokens = inputs.Sum(text => text.Length);
         exported.Single(span => span.Source.Name == MeaiSource).GetTagItem("gen_ai.usage.input_tokens").ShouldBe(tokens);
         (await agent.WaitForAsync("SELECT count(*) FROM llm_calls", 1L)).ShouldBe(1L);
-        using var connection = agent.Host.Store.Connect();
+        using var connection = agent.Host.Store.ConnectCaughtUp();
         using var reader = connection.Query("SELECT operation, request_model, input_tokens, output_tokens, cost_usd, price_id, service FROM llm_calls");
         reader.Read().ShouldBeTrue();
         reader.GetString(0).ShouldBe("embeddings");

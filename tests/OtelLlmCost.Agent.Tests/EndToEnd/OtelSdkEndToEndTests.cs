@@ -73,7 +73,7 @@ public sealed class OtelSdkEndToEndTests
         }
 
         (await agent.WaitForAsync($"SELECT count(*) FROM llm_calls WHERE trace_id = '{traceId}'", 3L)).ShouldBe(3L);
-        using var connection = agent.Host.Store.Connect();
+        using var connection = agent.Host.Store.ConnectCaughtUp();
         using var reader = connection.Query($"""
             SELECT span_id, provider, response_model, input_tokens, cache_read_tokens, output_tokens, reasoning_tokens,
                    cost_usd, input_cost_usd, cache_read_cost_usd, output_cost_usd, pricing_status, price_id, catalog_version,

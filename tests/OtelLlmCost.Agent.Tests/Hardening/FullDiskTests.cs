@@ -60,7 +60,7 @@ public sealed class FullDiskTests
 
                 File.Delete(filler);
                 (await LlmExport.SendAsync(LlmExport.Grpc, host.HttpAddress, host.GrpcAddress, second)).Accepted.ShouldBeTrue();
-                using var connection = host.Store.Connect();
+                using var connection = host.Store.ConnectCaughtUp();
                 connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(2L);
             }
         }
@@ -146,7 +146,7 @@ public sealed class FullDiskTests
                 acknowledged += 64;
                 (await LlmExport.SendAsync(LlmExport.Http, host.HttpAddress, host.GrpcAddress, refusedBody!)).Accepted.ShouldBeTrue();
                 (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode.ShouldBe(System.Net.HttpStatusCode.OK);
-                using var connection = host.Store.Connect();
+                using var connection = host.Store.ConnectCaughtUp();
                 connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(acknowledged);
                 connection.ExecuteScalar("SELECT count(DISTINCT trace_id || span_id) FROM llm_calls").ShouldBe(acknowledged);
             }

@@ -150,7 +150,7 @@ public sealed class IngestHardeningTests
         // roll one back, invalidates the database): either way the ledger must be reopened.
         // (Sized for a ledger whose rollup passes no longer keep a copy of every call in a temp table: 600k rows sufficed
         // only while they did; 950k failed to in most runs once the allocator gave freed memory back.)
-        var hog = agent.Host.Store.Connect();
+        var hog = agent.Host.Store.ConnectCaughtUp();
         hog.Execute("BEGIN TRANSACTION");
         hog.Execute("CREATE TEMP TABLE hog AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(1000000)");
         var random = new Random(5);

@@ -99,7 +99,7 @@ public sealed partial class LakeAgentTests
 
     private static (long Calls, decimal Cost, long InputTokens) Sums(AgentFixture agent)
     {
-        using var connection = agent.Host.Store.Connect();
+        using var connection = agent.Host.Store.ConnectCaughtUp();
         using var reader = connection.Query("SELECT count(*), sum(cost_usd), CAST(sum(input_tokens) AS BIGINT) FROM llm_calls");
         reader.Read();
         return (reader.GetInt64(0), reader.GetDecimal(1), reader.GetInt64(2));

@@ -153,7 +153,7 @@ public sealed class TraceAttributionTests
 
     private static (string? Team, string? Feature, string? Explanation) Row(AgentFixture agent, string trace)
     {
-        using var connection = agent.Host.Store.Connect();
+        using var connection = agent.Host.Store.ConnectCaughtUp();
         using var reader = connection.Query($"SELECT team, feature, explanation FROM llm_calls WHERE trace_id = '{trace}'");
         reader.Read().ShouldBeTrue();
         return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2));
@@ -161,7 +161,7 @@ public sealed class TraceAttributionTests
 
     private static Analytics.Traces.CallTraceContext Context(AgentFixture agent, string trace)
     {
-        using var connection = agent.Host.Store.Connect();
+        using var connection = agent.Host.Store.ConnectCaughtUp();
         return Analytics.Traces.TraceRollupQuery.Context(connection, trace).ShouldHaveSingleItem();
     }
 }

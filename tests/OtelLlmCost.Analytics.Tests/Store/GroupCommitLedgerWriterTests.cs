@@ -19,7 +19,8 @@ public sealed class GroupCommitLedgerWriterTests
                 var batch = Enumerable.Range(0, 100).Select(i => LedgerStoreTests.SampleCall((producer * 1000) + i)).ToList();
                 writer.TryEnqueue(batch, out var committed).ShouldBeTrue();
                 await committed;
-                // Acknowledged means durable and visible to any other connection.
+                // Acknowledged means durable; after the read barrier (the spool loaded), visible to any other connection.
+                (await store.CatchUpAsync()).ShouldBeTrue();
                 using var check = store.Connect();
                 var first = batch[0];
                 check.ExecuteScalar($"SELECT count(*) FROM llm_calls WHERE trace_id = '{first.TraceId}' AND span_id = '{first.SpanId}'").ShouldBe(1L);
@@ -92,6 +93,7 @@ public sealed class GroupCommitLedgerWriterTests
 
         await Task.WhenAll(commits);
         refused.ShouldBeGreaterThan(0);
+        await store.CatchUpAsync();
         blocker.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(accepted * 2L);
     }
 
@@ -108,6 +110,7 @@ public sealed class GroupCommitLedgerWriterTests
 
         writer.TryEnqueue([LedgerStoreTests.SampleCall(3)], out var next).ShouldBeTrue();
         await next;
+        await store.CatchUpAsync();
         using var connection = store.Connect();
         connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(1L);
     }
@@ -128,6 +131,7 @@ public sealed class GroupCommitLedgerWriterTests
         good.Add(second);
         await Task.WhenAll(good);
         await Should.ThrowAsync<Exception>(() => poisoned);
+        await store.CatchUpAsync();
         using var connection = store.Connect();
         connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(2L);
     }

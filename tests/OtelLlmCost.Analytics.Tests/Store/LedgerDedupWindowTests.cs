@@ -112,6 +112,7 @@ public sealed class LedgerDedupWindowTests
             var writer = new GroupCommitLedgerWriter(store, options, clock);
             writer.TryEnqueue(before, out var first).ShouldBeTrue();
             await first;
+            await writer.CatchUpAsync(); // loaded (stamped) now, not a minute on, with the spool on
             clock.UtcNow = Start.AddMinutes(1);
             writer.TryEnqueue(Calls(1_000, 1), out var saved).ShouldBeTrue(); // the first commit a minute on saves the window
             await saved;

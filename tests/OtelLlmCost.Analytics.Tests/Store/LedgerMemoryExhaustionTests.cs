@@ -65,7 +65,9 @@ public sealed class LedgerMemoryExhaustionTests
         using var directory = new TemporaryDirectory();
         using var store = Open(directory, SmallLimit);
         using var rollups = new RollupMaintainer(store); // a lasting connection, which must follow the store
-        var options = new LedgerWriterOptions { MemoryReserveBytes = 0 }; // no reserve: let a commit run out of memory
+        // No reserve: let a commit run out of memory. Without the spool: the export's own commit fails halfway (the spool's
+        // loader failing is GroupCommitWriter_SpoolLoadRunningOutOfMemory_LosesNothing).
+        var options = new LedgerWriterOptions { MemoryReserveBytes = 0, Spool = false };
         await using var writer = new GroupCommitLedgerWriter(store, options, freeDiskBytes: () => long.MaxValue);
         var random = new Random(7);
         var acknowledged = 0L;
@@ -111,6 +113,45 @@ public sealed class LedgerMemoryExhaustionTests
         connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls").ShouldBe((acknowledged + failed.Count) * 0.001m);
         rollups.Update();
         connection.ExecuteScalar("SELECT sum(calls)::BIGINT FROM rollup_minute").ShouldBe(acknowledged + failed.Count);
+    }
+
+    [TestMethod]
+    public async Task GroupCommitWriter_SpoolLoadRunningOutOfMemory_LosesNothing_AndLoadsEverythingOnceWithMoreMemory()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = Open(directory, SmallLimit);
+        var options = new LedgerWriterOptions { MemoryReserveBytes = 0, Spool = true, SpoolMaxBytes = 64L * 1024 * 1024 };
+        await using var writer = new GroupCommitLedgerWriter(store, options, freeDiskBytes: () => long.MaxValue);
+        var random = new Random(7);
+        var acknowledged = new List<LlmCall>();
+        LedgerWriteException? refusal = null;
+        while (refusal is null && acknowledged.Count < 3_000_000)
+        {
+            var batch = RandomBatch(random, 4096);
+            writer.TryEnqueue(batch, out var committed).ShouldBeTrue();
+            try
+            {
+                await committed;
+                acknowledged.AddRange(batch);
+            }
+            catch (LedgerWriteException exception)
+            {
+                refusal = exception; // the spool filled behind failing loads, or a load failed halfway and the ledger is reopening
+            }
+        }
+
+        refusal.ShouldNotBeNull("the memory limit was never reached");
+        refusal.Kind.ShouldBe(LedgerFailureKind.Unavailable);
+        SpinWait.SpinUntil(() => writer.NeedsReopen is null, TimeSpan.FromSeconds(60)).ShouldBeTrue(writer.NeedsReopen);
+        using (var settings = store.Connect())
+        {
+            settings.Execute("SET memory_limit = '1GB'");
+        }
+
+        (await writer.CatchUpAsync(TimeSpan.FromSeconds(120))).ShouldBeTrue();
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe((long)acknowledged.Count);
+        connection.ExecuteScalar("SELECT count(DISTINCT trace_id || span_id) FROM llm_calls").ShouldBe((long)acknowledged.Count);
     }
 
     [TestMethod]

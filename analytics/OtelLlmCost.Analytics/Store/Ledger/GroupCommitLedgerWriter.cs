@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger.Spool;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Store.Ledger;
@@ -72,6 +73,31 @@ public sealed class LedgerWriterOptions
     /// </summary>
     public TimeSpan SaveRecentKeysInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Acknowledge a group once it is fsynced to the ledger's spool (<c>spool/</c> beside the ledger) instead of once DuckDB
+    /// committed it; a loader moves the spool into the ledger in transactions of about a row group. A spool left by an
+    /// earlier run is always loaded at start, whatever this says.
+    /// </summary>
+    public bool Spool { get; set; }
+
+    /// <summary>Spooled calls that start a load at once: DuckDB writes a transaction of a whole row group (122,880 rows) straight to the file.</summary>
+    public int SpoolLoadRows { get; set; } = 122_880;
+
+    /// <summary>How long an acknowledged call may wait in the spool before it is loaded anyway (readers that must see it ask first).</summary>
+    public TimeSpan SpoolMaxLag { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Spool bytes on disk above which ingest is refused (retryable): the loader has fallen behind or keeps failing.</summary>
+    public long SpoolMaxBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Size at which the spool starts a new segment file (loaded segments are deleted whole).</summary>
+    public long SpoolSegmentBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>How long a reader that must see every acknowledged call waits for the loader (then reads what is loaded).</summary>
+    public TimeSpan SpoolCatchUpTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Tests: the loader loads nothing (not even at stop), as if the process died before each load.</summary>
+    internal bool SpoolLoadingPaused { get; set; }
+
     public long ReserveFor(long memoryLimitBytes) => Math.Min(MemoryReserveBytes, memoryLimitBytes);
 
     public void Validate()
@@ -89,6 +115,11 @@ public sealed class LedgerWriterOptions
         if (DedupWindow <= TimeSpan.Zero || SaveRecentKeysInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException("Ledger:DedupWindow and Ledger:SaveRecentKeysInterval must be positive.");
+        }
+
+        if (SpoolLoadRows < 1 || SpoolMaxLag <= TimeSpan.Zero || SpoolMaxBytes < 1 || SpoolSegmentBytes < 1 || SpoolCatchUpTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Ledger:SpoolLoadRows, Ledger:SpoolMaxLag, Ledger:SpoolMaxBytes, Ledger:SpoolSegmentBytes and Ledger:SpoolCatchUpTimeout must be positive.");
         }
 
         if (MinFreeDiskBytes < 0 || MemoryReserveBytes < 0)
@@ -128,6 +159,8 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private volatile string? _unavailableReason;
     private volatile string? _needsReopen;
     private LlmCallWriter _writer;
+    private LedgerSpool? _spool;
+    private SpoolLoader? _loader;
     private string? _reopenCause;
     private bool _reopenAbandoned;
     private int _reopenAttempts;
@@ -151,6 +184,8 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _store = store;
         _writerClock = clock;
         _clock = clock ?? TimeProvider.System;
+        store.ReopenRequested = RequestReopen;
+        OpenSpool(store);
         _writer = new LlmCallWriter(store, clock, _options.DedupWindow);
         _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
         _commitDuration = _meter.CreateHistogram<double>(
@@ -168,8 +203,12 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "Calls waiting to be committed.");
         _checkpointDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.checkpoint.duration", "s", "Time to checkpoint the ledger's write-ahead log into the file.");
-        store.ReopenRequested = RequestReopen;
-        if (_options.CheckpointInBackground)
+        if (_loader is not null)
+        {
+            store.CatchUpSpool = CatchUpAsync;
+            _loader.Start();
+        }
+        else if (_options.CheckpointInBackground)
         {
             _checkpointer = new Thread(CheckpointLoop) { IsBackground = true, Name = "ledger checkpoint" };
             _checkpointer.Start();
@@ -177,6 +216,56 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
         _loop = Task.Factory.StartNew(RunLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
+
+    /// <summary>
+    /// Opens the spool when it is on, or when an earlier run left one: the records after the ledger's loaded sequence are
+    /// loaded now, before the dedup and stacked-call windows are read from the ledger, so those hold every acknowledged call.
+    /// </summary>
+    private void OpenSpool(LedgerStore store)
+    {
+        var directory = LedgerSpool.DirectoryFor(store.FilePath);
+        if (!_options.Spool && !(Directory.Exists(directory) && Directory.EnumerateFiles(directory).Any()))
+        {
+            return;
+        }
+
+        var loadedThrough = SpoolLoader.ReadLoadedThrough(store);
+        var spool = LedgerSpool.Open(directory, loadedThrough, _options.SpoolSegmentBytes, _clock.GetUtcNow(), out var unloaded);
+        var loader = new SpoolLoader(store, spool, _options, _clock, loadedThrough, RequestReopen, () => _needsReopen is not null, _meter);
+        foreach (var record in unloaded)
+        {
+            loader.Enqueue(record);
+        }
+
+        RecoveredFromSpool = unloaded.Sum(record => (long)record.Calls);
+        if (!_options.SpoolLoadingPaused)
+        {
+            loader.LoadAll();
+        }
+
+        if (_options.Spool)
+        {
+            (_spool, _loader) = (spool, loader);
+            return;
+        }
+
+        loader.Dispose();
+        spool.RollIfLoaded(loader.LoadedThrough);
+        spool.Dispose();
+    }
+
+    /// <summary>Calls found in the spool at start (acknowledged by an earlier run, not yet loaded then) and loaded before ingest.</summary>
+    public long RecoveredFromSpool { get; private set; }
+
+    /// <summary>Calls acknowledged from the spool and not yet loaded into the ledger (0 without the spool).</summary>
+    public long SpooledCalls => _loader?.PendingCalls ?? 0;
+
+    /// <summary>
+    /// A read barrier: completes once every call acknowledged so far is in the ledger (true), or after <paramref name="timeout"/>
+    /// (false; the reader then sees what is loaded). Without the spool, acknowledged calls are in the ledger already.
+    /// </summary>
+    public Task<bool> CatchUpAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        _loader is { } loader ? loader.CatchUpAsync(timeout ?? _options.SpoolCatchUpTimeout, cancellationToken) : Task.FromResult(true);
 
     /// <summary>The writer's meter, so an exposition can pick this writer's instruments out of a process that runs several.</summary>
     public Meter Meter => _meter;
@@ -298,6 +387,22 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _stopping = true;
         AskForCheckpoint();
         _checkpointer?.Join();
+        if (_loader is { } loader)
+        {
+            try
+            {
+                loader.Stop(loadRest: !_options.SpoolLoadingPaused && _needsReopen is null);
+            }
+            catch (LedgerWriteException)
+            {
+                // Left in the spool: the next start loads it.
+            }
+
+            loader.Dispose();
+            _spool!.RollIfLoaded(loader.LoadedThrough);
+            _spool.Dispose();
+        }
+
         await _recentKeysSave;
         if (_needsReopen is null)
         {
@@ -403,7 +508,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         {
             _writer.Dispose();
             _store.Reopen(_options.ReopenCloseTimeout, _clock);
-            _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow);
+            // With the spool, the ledger lacks what is spooled and not loaded: the windows carry over (they hold only what was
+            // made durable); without it they are read again from the ledger.
+            _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow, _loader is null ? null : _writer);
         }
         catch (Exception exception) when (exception is DuckDbException or TimeoutException or IOException or LedgerWriteException)
         {
@@ -512,6 +619,12 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             return disk;
         }
 
+        if (_spool is { Bytes: var spooled } && spooled >= _options.SpoolMaxBytes)
+        {
+            return $"the ledger's spool is full: {LedgerHeadroom.Megabytes(spooled)} of acknowledged calls wait to be loaded into the ledger "
+                + $"(Ledger:SpoolMaxBytes {LedgerHeadroom.Megabytes(_options.SpoolMaxBytes)}; {_loader!.Failures} loads failed so far{(_loader.LastFailure is { } last ? $", the last: {last}" : "")}); retry shortly";
+        }
+
         if (_options.MemoryReserveBytes == 0)
         {
             return null;
@@ -531,7 +644,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         int inserted;
         try
         {
-            inserted = _writer.Write(calls);
+            inserted = _loader is { } loader ? Spool(loader, calls) : _writer.Write(calls);
         }
         catch (Exception exception)
         {
@@ -543,7 +656,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _commitSize.Record(calls.Count);
         _callsCommitted.Add(inserted);
-        if (_needsReopen is null && WalBytes() >= _options.CheckpointWalBytes)
+        if (_loader is null && _needsReopen is null && WalBytes() >= _options.CheckpointWalBytes)
         {
             if (_checkpointer is null)
             {
@@ -566,6 +679,20 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             var (path, snapshot) = (_writer.RecentKeysPath, _writer.SnapshotRecentKeys());
             _recentKeysSave = Task.Run(() => SaveRecentKeys(path, snapshot));
         }
+    }
+
+    /// <summary>Decides the group, makes it durable in the spool and hands it to the loader; the caller then acknowledges it.</summary>
+    private int Spool(SpoolLoader loader, IReadOnlyList<LlmCall> calls)
+    {
+        var loadedThrough = loader.LoadedThrough;
+        _writer.ForgetLoaded(loadedThrough);
+        _spool!.RollIfLoaded(loadedThrough);
+        return _writer.SpoolGroup(calls, (payload, fresh, replaced) =>
+        {
+            var record = _spool.Append(payload, fresh, replaced, _clock.GetUtcNow());
+            loader.Enqueue(record);
+            return record.Sequence;
+        });
     }
 
     private void AskForCheckpoint()

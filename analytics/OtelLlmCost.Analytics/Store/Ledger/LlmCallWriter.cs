@@ -1,4 +1,5 @@
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger.Spool;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.SemanticConventions.Calls;
 using OtelLlmCost.SemanticConventions.Recognition;
@@ -23,12 +24,24 @@ public sealed class LlmCallWriter : IDisposable
     private readonly RecentCallKeys _stored;
 
     public LlmCallWriter(LedgerStore store, TimeProvider? clock = null, TimeSpan? dedupWindow = null)
+        : this(store, clock, dedupWindow, null)
+    {
+    }
+
+    /// <param name="windowsFrom">A writer of the same ledger before a reopen whose windows are taken over instead of read from the ledger.</param>
+    internal LlmCallWriter(LedgerStore store, TimeProvider? clock, TimeSpan? dedupWindow, LlmCallWriter? windowsFrom)
     {
         ArgumentNullException.ThrowIfNull(store);
         _connection = store.Connect();
         _clock = clock ?? TimeProvider.System;
-        _recent = RecentStackedCalls.LoadFrom(_connection);
         RecentKeysPath = RecentKeysPathFor(store);
+        if (windowsFrom is not null)
+        {
+            (_recent, _stored, _unloaded, _unloadedOrder) = (windowsFrom._recent, windowsFrom._stored, windowsFrom._unloaded, windowsFrom._unloadedOrder);
+            return;
+        }
+
+        _recent = RecentStackedCalls.LoadFrom(_connection);
         _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow, RecentKeysPath);
     }
 
@@ -70,6 +83,84 @@ public sealed class LlmCallWriter : IDisposable
             return 0;
         }
 
+        var (fresh, replacedStored, stacked) = Decide(calls);
+        var ingestedAt = _clock.GetUtcNow().UtcDateTime;
+        try
+        {
+            Append(fresh, replacedStored, ingestedAt);
+        }
+        catch (DuckDbException exception) when (exception.Message.Contains("commit", StringComparison.OrdinalIgnoreCase))
+        {
+            FailedHalfway = $"a ledger commit failed halfway ({exception.Message.Split('\n', 2)[0].Trim()}); the ledger must be reopened (nothing acknowledged is lost)";
+            throw new LedgerWriteException(LedgerFailureKind.Unavailable, FailedHalfway, exception);
+        }
+
+        // Only what is committed is remembered, so a failed commit is retried in full.
+        Remember(fresh, stacked, ingestedAt);
+        return fresh.Count;
+    }
+
+    /// <summary>
+    /// Decides the batch as <see cref="Write"/> does, against the ledger and the calls spooled but not yet loaded, and hands
+    /// the group to <paramref name="spool"/> (which makes it durable and returns its sequence) instead of committing it; the
+    /// windows then hold its calls as if they were stored. Returns how many calls were new.
+    /// </summary>
+    internal int SpoolGroup(IReadOnlyList<LlmCall> calls, Func<byte[], int, int, long> spool)
+    {
+        if (calls.Count == 0)
+        {
+            return 0;
+        }
+
+        var (fresh, replacedStored, stacked) = Decide(calls);
+        if (fresh.Count == 0 && replacedStored.Count == 0)
+        {
+            return 0;
+        }
+
+        var acceptedAt = _clock.GetUtcNow().UtcDateTime;
+        var sequence = spool(SpoolRecordCodec.Encode(fresh, replacedStored), fresh.Count, replacedStored.Count);
+        foreach (var replaced in replacedStored)
+        {
+            _unloaded.Remove(CallKey.Of(replaced.TraceId, replaced.SpanId));
+        }
+
+        var keys = new CallKey[fresh.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = fresh[i].Key;
+            _unloaded[keys[i]] = sequence;
+        }
+
+        _unloadedOrder.Enqueue((sequence, keys));
+        Remember(fresh, stacked, acceptedAt);
+        return fresh.Count;
+    }
+
+    /// <summary>Forgets the spooled calls loaded into the ledger (through <paramref name="loadedThrough"/>): the ledger answers for them now.</summary>
+    internal void ForgetLoaded(long loadedThrough)
+    {
+        while (_unloadedOrder.TryPeek(out var record) && record.Sequence <= loadedThrough)
+        {
+            _unloadedOrder.Dequeue();
+            foreach (var key in record.Keys)
+            {
+                if (_unloaded.TryGetValue(key, out var sequence) && sequence == record.Sequence)
+                {
+                    _unloaded.Remove(key);
+                }
+            }
+        }
+    }
+
+    /// <summary>Calls spooled and not yet loaded, by the sequence of the record that holds them (the dedup window's confirmation).</summary>
+    private readonly Dictionary<CallKey, long> _unloaded = [];
+
+    private readonly Queue<(long Sequence, CallKey[] Keys)> _unloadedOrder = new();
+
+
+    private (List<(LlmCall Call, CallKey Key)> Fresh, List<LlmCall> ReplacedStored, Dictionary<string, LlmCall> Stacked) Decide(IReadOnlyList<LlmCall> calls)
+    {
         var (unique, stacked) = KeepOnePerStackedCall(calls);
         var replacedStored = new List<LlmCall>();
         if (stacked.Count > 0)
@@ -82,19 +173,11 @@ public sealed class LlmCallWriter : IDisposable
             throw new LedgerWriteException(LedgerFailureKind.Unavailable, reason);
         }
 
-        var ingestedAt = _clock.GetUtcNow().UtcDateTime;
-        var fresh = NotYetStored(unique);
-        try
-        {
-            Append(fresh, replacedStored, ingestedAt);
-        }
-        catch (DuckDbException exception) when (exception.Message.Contains("commit", StringComparison.OrdinalIgnoreCase))
-        {
-            FailedHalfway = $"a ledger commit failed halfway ({exception.Message.Split('\n', 2)[0].Trim()}); the ledger must be reopened (nothing acknowledged is lost)";
-            throw new LedgerWriteException(LedgerFailureKind.Unavailable, FailedHalfway, exception);
-        }
+        return (NotYetStored(unique), replacedStored, stacked);
+    }
 
-        // Only what is committed is remembered, so a failed commit is retried in full.
+    private void Remember(List<(LlmCall Call, CallKey Key)> fresh, Dictionary<string, LlmCall> stacked, DateTime ingestedAt)
+    {
         foreach (var (_, key) in fresh)
         {
             _stored.Add(key, ingestedAt);
@@ -104,8 +187,6 @@ public sealed class LlmCallWriter : IDisposable
         {
             _recent.Remember(call);
         }
-
-        return fresh.Count;
     }
 
     /// <summary>
@@ -121,6 +202,11 @@ public sealed class LlmCallWriter : IDisposable
             var key = CallKey.Of(call.TraceId, call.SpanId);
             if (_stored.Contains(key))
             {
+                if (_unloaded.ContainsKey(key))
+                {
+                    continue; // spooled and acknowledged, not yet in the ledger: a retry
+                }
+
                 (seenBefore ??= []).Add(fresh.Count);
             }
 
@@ -159,20 +245,7 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         using var transaction = _connection.BeginTransaction();
-        if (replacedStored.Count > 0)
-        {
-            // The ledger has no key index: the start time (known exactly, it was remembered with the call) lets DuckDB skip
-            // every row group whose start times lie elsewhere, so a replacement does not scan all of history.
-            using var delete = _connection.Prepare(
-                $"DELETE FROM {LedgerRowSchema.Table} WHERE {LedgerRowSchema.KeyPredicate(1)} AND start_time BETWEEN $4 AND $5");
-            foreach (var stored in replacedStored)
-            {
-                var key = CallKey.Of(stored.TraceId, stored.SpanId);
-                delete.Bind(1, key.TraceHigh).Bind(2, key.TraceLow).Bind(3, key.Span)
-                    .Bind(4, stored.StartTime - StartTimeSlack).Bind(5, stored.StartTime + StartTimeSlack).Execute();
-            }
-        }
-
+        DeleteReplaced(_connection, replacedStored.Select(stored => (CallKey.Of(stored.TraceId, stored.SpanId), stored.StartTime)));
         using (var appender = _connection.CreateAppender(LedgerRowSchema.Table))
         {
             foreach (var (call, key) in fresh)
@@ -184,6 +257,28 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         transaction.Commit();
+    }
+
+    /// <summary>Deletes stored calls replaced by a stacked twin, inside the caller's transaction.</summary>
+    internal static void DeleteReplaced(DuckDbConnection connection, IEnumerable<(CallKey Key, DateTime StartTime)> replaced)
+    {
+        DuckDbPreparedStatement? delete = null;
+        try
+        {
+            foreach (var (key, startTime) in replaced)
+            {
+                // The ledger has no key index: the start time (known exactly, it was remembered with the call) lets DuckDB skip
+                // every row group whose start times lie elsewhere, so a replacement does not scan all of history.
+                delete ??= connection.Prepare(
+                    $"DELETE FROM {LedgerRowSchema.Table} WHERE {LedgerRowSchema.KeyPredicate(1)} AND start_time BETWEEN $4 AND $5");
+                delete.Bind(1, key.TraceHigh).Bind(2, key.TraceLow).Bind(3, key.Span)
+                    .Bind(4, startTime - StartTimeSlack).Bind(5, startTime + StartTimeSlack).Execute();
+            }
+        }
+        finally
+        {
+            delete?.Dispose();
+        }
     }
 
     // More than the stored time's rounding (to microseconds); far less than the start times one row group spans.

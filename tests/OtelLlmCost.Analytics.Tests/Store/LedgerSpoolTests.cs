@@ -1,0 +1,370 @@
+using System.Reflection;
+using Microsoft.Extensions.Time.Testing;
+using OtelLlmCost.Analytics.Rollups;
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Analytics.Store.Ledger.Spool;
+using OtelLlmCost.Analytics.Traces;
+using OtelLlmCost.SemanticConventions.Calls;
+using OtelLlmCost.SemanticConventions.Spans;
+
+namespace OtelLlmCost.Analytics.Tests.Store;
+
+/// <summary>
+/// The ledger's spool (Ledger:Spool): a group is acknowledged once its record is fsynced, and a loader moves records into
+/// the ledger later. What was acknowledged survives a crash before the load and is stored exactly once; a retry of an
+/// acknowledged call is recognized whether it is loaded or not; a torn tail is dropped; readers that must see acknowledged
+/// calls get them through the read barrier.
+/// </summary>
+[TestClass]
+public sealed class LedgerSpoolTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 12, 2, 9, 0, 0, TimeSpan.Zero);
+
+    [TestMethod]
+    public void Codec_EveryFieldOfACall_RoundTrips()
+    {
+        var sample = LedgerStoreTests.SampleCall(7);
+        var call = new LlmCall
+        {
+            TraceId = sample.TraceId, SpanId = sample.SpanId, ParentSpanId = new SpanId(0xfeed), StartTime = sample.StartTime,
+            DurationMs = 12.25, Provider = sample.Provider, Operation = sample.Operation, RequestModel = sample.RequestModel,
+            ResponseModel = sample.ResponseModel, Status = "error", Dialect = sample.Dialect, UsageReported = true,
+            CostUsd = sample.CostUsd, InputCostUsd = sample.InputCostUsd, OutputCostUsd = sample.OutputCostUsd,
+            CacheReadCostUsd = sample.CacheReadCostUsd, CacheWriteCostUsd = 0.123456789012m, PricingStatus = sample.PricingStatus,
+            PriceId = sample.PriceId, CatalogVersion = sample.CatalogVersion, Service = sample.Service, Environment = sample.Environment,
+            Team = sample.Team, Feature = sample.Feature, Tags = new Dictionary<string, string> { ["region"] = "eu", ["k"] = "" },
+        };
+        call.ServiceTier = "priority";
+        call.ServerAddress = "api.openai.com";
+        call.ErrorType = "timeout";
+        call.FinishReason = "stop";
+        call.ResponseId = "chatcmpl-ä漢";
+        call.Usage = new TokenUsage
+        {
+            InputTokens = 1, OutputTokens = 2, CacheReadTokens = 3, CacheWriteTokens = 4, CacheWrite1hTokens = 5, ReasoningTokens = 6,
+            InputAudioTokens = 7, OutputAudioTokens = 8, InputImageTokens = 9, OutputImageTokens = -10,
+        };
+        call.ReportedCostUsd = 0.000000000001m;
+        call.UserId = "u";
+        call.Tenant = "t";
+        call.Workload = "w";
+        call.ConversationId = "c";
+        call.AgentName = "a";
+        call.CostCenter = "cc";
+        call.Explanation = "read from gen_ai.*";
+        var replaced = LedgerStoreTests.SampleCall(8);
+
+        var payload = SpoolRecordCodec.Encode([(call, CallKey.Of(call.TraceId, call.SpanId))], [replaced]);
+        var reader = new SpoolRecordCodec.Reader(payload);
+
+        reader.Replaced.ShouldBe([new ReplacedCall(CallKey.Of(replaced.TraceId, replaced.SpanId), replaced.StartTime)]);
+        reader.Calls.ShouldBe(1);
+        reader.TryRead(out var decoded).ShouldBeTrue();
+        reader.TryRead(out _).ShouldBeFalse();
+        foreach (var property in typeof(LlmCall).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var expected = property.GetValue(call);
+            var actual = property.GetValue(decoded);
+            if (expected is IDictionary<string, string> tags)
+            {
+                ((IDictionary<string, string>)actual!).ShouldBe(tags, property.Name);
+            }
+            else
+            {
+                actual.ShouldBe(expected, property.Name);
+            }
+        }
+
+        decoded!.StartTime.Kind.ShouldBe(DateTimeKind.Utc);
+    }
+
+    [TestMethod]
+    public async Task AcknowledgedButNotLoaded_SurvivesACrash_AndIsStoredOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        var batch = Calls(0, 300);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
+            await Acknowledge(writer, batch[..200]);
+            await Acknowledge(writer, batch[200..]);
+            writer.SpooledCalls.ShouldBe(300);
+            Count(store).ShouldBe(0L, "nothing was loaded before the crash");
+        }
+
+        Directory.GetFiles(LedgerSpool.DirectoryFor(LedgerStore.FilePathIn(directory.Path))).ShouldNotBeEmpty();
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(), clock);
+            writer.RecoveredFromSpool.ShouldBe(300);
+            Count(store).ShouldBe(300L);
+            Sum(store).ShouldBe(batch.Sum(call => call.CostUsd));
+            await Acknowledge(writer, batch); // a retry after the restart
+            await writer.CatchUpAsync();
+            Count(store).ShouldBe(300L);
+        }
+
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(), clock);
+            writer.RecoveredFromSpool.ShouldBe(0, "a load is committed with its sequence: nothing is loaded twice");
+            Count(store).ShouldBe(300L);
+        }
+
+        Directory.GetFiles(LedgerSpool.DirectoryFor(LedgerStore.FilePathIn(directory.Path))).ShouldBeEmpty("loaded segments are deleted");
+    }
+
+    [TestMethod]
+    public async Task RetryOfAnAcknowledgedCall_IsStoredOnce_BeforeAndAfterItsLoad()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var options = Spooled();
+        options.SpoolMaxLag = TimeSpan.FromHours(1);
+        await using var writer = new GroupCommitLedgerWriter(store, options, new FakeTimeProvider(Start));
+        var batch = Calls(0, 50);
+        await Acknowledge(writer, batch);
+        await Acknowledge(writer, [.. batch, .. Calls(50, 5)]); // not loaded yet: the spooled keys confirm the retry
+        (await writer.CatchUpAsync()).ShouldBeTrue();
+        Count(store).ShouldBe(55L);
+
+        await Acknowledge(writer, [.. batch, .. Calls(55, 1)]); // loaded by now: the ledger confirms it
+        await writer.CatchUpAsync();
+        Count(store).ShouldBe(56L);
+    }
+
+    [TestMethod]
+    public async Task TornOrGarbageTail_IsDropped_AndTheAcknowledgedRecordsLoad()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
+            await Acknowledge(writer, Calls(0, 10));
+            await Acknowledge(writer, Calls(10, 10));
+        }
+
+        var segment = Directory.GetFiles(LedgerSpool.DirectoryFor(LedgerStore.FilePathIn(directory.Path))).Single();
+        var whole = File.ReadAllBytes(segment);
+        // A record whose write was cut short (its header promises more than follows), then garbage.
+        File.AppendAllBytes(segment, [.. whole.AsSpan(0, LedgerSpool.HeaderBytes + 20), .. "garbage"u8]);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(), clock);
+            writer.RecoveredFromSpool.ShouldBe(20);
+            Count(store).ShouldBe(20L);
+            await Acknowledge(writer, Calls(20, 5));
+            await writer.CatchUpAsync();
+            Count(store).ShouldBe(25L);
+        }
+
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            Count(store).ShouldBe(25L);
+        }
+    }
+
+    [TestMethod]
+    public async Task CorruptRecord_InTheMiddleOfTheTail_CutsItAndWhatFollows()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
+            await Acknowledge(writer, Calls(0, 10));
+            await Acknowledge(writer, Calls(10, 10));
+        }
+
+        var segment = Directory.GetFiles(LedgerSpool.DirectoryFor(LedgerStore.FilePathIn(directory.Path))).Single();
+        var bytes = File.ReadAllBytes(segment);
+        bytes[^3] ^= 0xff; // the second record's CRC no longer matches
+        File.WriteAllBytes(segment, bytes);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(), clock);
+            writer.RecoveredFromSpool.ShouldBe(10);
+            Count(store).ShouldBe(10L);
+        }
+    }
+
+    [TestMethod]
+    public async Task StackedTwins_SplitAcrossLoadedAndSpooled_KeepThePreferredOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var options = Spooled();
+        options.SpoolMaxLag = TimeSpan.FromHours(1);
+        await using var writer = new GroupCommitLedgerWriter(store, options, new FakeTimeProvider(Start));
+        var (outer, inner) = StackedPair(10);
+        await Acknowledge(writer, [outer]);
+        await writer.CatchUpAsync(); // the outer one is loaded
+        await Acknowledge(writer, [inner]); // the inner one (preferred) replaces it: a delete in the loader's transaction
+        var (outer2, inner2) = StackedPair(20);
+        await Acknowledge(writer, [outer2]);
+        await Acknowledge(writer, [inner2]); // both spooled, loaded together
+        await Acknowledge(writer, [outer2]); // the outer one again: dropped, its preferred twin is stored
+        (await writer.CatchUpAsync()).ShouldBeTrue();
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(2L);
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls WHERE span_id = '00000000000000ff'").ShouldBe(2L);
+    }
+
+    [TestMethod]
+    public async Task LateFixup_ForACallStillSpooled_Lands()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var options = Spooled();
+        options.SpoolMaxLag = TimeSpan.FromHours(1);
+        await using var writer = new GroupCommitLedgerWriter(store, options, new FakeTimeProvider(Start));
+        var call = new LlmCall { TraceId = "0af7651916cd43dd8448eb211c80319c", SpanId = "b7ad6b7169203331", StartTime = Start.UtcDateTime, Status = "ok" };
+        await Acknowledge(writer, [call]);
+        writer.SpooledCalls.ShouldBe(1);
+
+        using var contexts = new TraceContextStore(store, TimeSpan.FromMinutes(10));
+        var late = new TraceContextEntry(call.TraceId.ToString(), call.SpanId.ToString(), null, null, null, null, "team", "00f067aa0ba902b7",
+            new Dictionary<string, string> { ["team"] = "checkout" });
+        contexts.Write([late], [], Start.UtcDateTime.AddSeconds(5)).ShouldBe(1L);
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT team FROM llm_calls").ShouldBe("checkout");
+    }
+
+    [TestMethod]
+    public async Task Rollups_AfterLoads_EqualTheLedger()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new FakeTimeProvider(Start);
+        var options = Spooled();
+        options.SpoolLoadRows = 100; // loads by count, without a barrier
+        await using var writer = new GroupCommitLedgerWriter(store, options, clock);
+        // No overlap: a row stamped before a pass's watermark would be missed for good, so this proves loads stamp at load time.
+        using var rollups = new RollupMaintainer(store, new RollupOptions { IngestOverlap = TimeSpan.Zero }, clock);
+        for (var round = 0; round < 5; round++)
+        {
+            await Acknowledge(writer, Calls(round * 60, 60));
+            clock.Advance(TimeSpan.FromSeconds(1));
+            rollups.Update();
+        }
+
+        await writer.CatchUpAsync();
+        clock.Advance(TimeSpan.FromSeconds(1));
+        rollups.Update();
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(300L);
+        connection.ExecuteScalar("SELECT sum(calls)::BIGINT FROM rollup_minute").ShouldBe(300L);
+        ((decimal)connection.ExecuteScalar("SELECT sum(cost_usd) FROM rollup_minute")!).ShouldBe((decimal)connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls")!);
+    }
+
+    [TestMethod]
+    public async Task OldestSpooledCall_PastTheMaxLag_IsLoadedWithoutAReader()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new FakeTimeProvider(Start);
+        var options = Spooled();
+        options.SpoolMaxLag = TimeSpan.FromSeconds(2);
+        await using var writer = new GroupCommitLedgerWriter(store, options, clock);
+        await Acknowledge(writer, Calls(0, 10));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        writer.SpooledCalls.ShouldBe(10L, "younger than the lag and far fewer than a row group");
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+        for (var attempt = 0; attempt < 500 && writer.SpooledCalls > 0; attempt++)
+        {
+            await Task.Delay(10); // the loader's thread runs when the fake clock's timer fires; bounded wait for what must happen
+        }
+
+        writer.SpooledCalls.ShouldBe(0L);
+        Count(store).ShouldBe(10L);
+    }
+
+    [TestMethod]
+    public async Task FullSpool_RefusesRetryablyWithTheReason()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var options = Spooled(paused: true);
+        options.SpoolMaxBytes = 1;
+        await using var writer = new GroupCommitLedgerWriter(store, options, new FakeTimeProvider(Start));
+        await Acknowledge(writer, Calls(0, 10));
+
+        writer.TryEnqueue(Calls(10, 10), out var refused).ShouldBeTrue();
+        var failure = await Should.ThrowAsync<LedgerWriteException>(refused);
+        failure.Kind.ShouldBe(LedgerFailureKind.Unavailable);
+        failure.Message.ShouldContain("spool is full");
+    }
+
+    [TestMethod]
+    public async Task SpoolLeftByAnEarlierRun_IsLoadedEvenWithTheSpoolOff()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
+            await Acknowledge(writer, Calls(0, 10));
+        }
+
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, new LedgerWriterOptions { Spool = false }, clock);
+            writer.RecoveredFromSpool.ShouldBe(10);
+            await Acknowledge(writer, Calls(0, 12));
+            Count(store).ShouldBe(12L);
+        }
+    }
+
+    private static LedgerWriterOptions Spooled(bool paused = false) => new() { Spool = true, SpoolLoadingPaused = paused };
+
+    private static async Task Acknowledge(GroupCommitLedgerWriter writer, IReadOnlyList<LlmCall> calls)
+    {
+        writer.TryEnqueue(calls, out var committed).ShouldBeTrue();
+        await committed;
+    }
+
+    private static long Count(LedgerStore store)
+    {
+        using var connection = store.Connect();
+        return (long)connection.ExecuteScalar("SELECT count(*) FROM llm_calls")!;
+    }
+
+    private static decimal? Sum(LedgerStore store)
+    {
+        using var connection = store.Connect();
+        return (decimal?)connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls");
+    }
+
+    private static List<LlmCall> Calls(int from, int count) =>
+        [.. Enumerable.Range(from, count).Select(index => LedgerStoreTests.SampleCall(index))];
+
+    private static (LlmCall Outer, LlmCall Inner) StackedPair(int index)
+    {
+        var outer = LedgerStoreTests.SampleCall(index);
+        outer.ResponseId = $"chatcmpl-stacked-{index}";
+        outer.Dialect = "microsoft.extensions.ai";
+        var inner = new LlmCall
+        {
+            TraceId = outer.TraceId,
+            SpanId = "00000000000000ff",
+            ParentSpanId = outer.SpanId,
+            StartTime = outer.StartTime.AddMilliseconds(2),
+            DurationMs = outer.DurationMs - 5,
+            Provider = "openai",
+            Operation = "chat",
+            ResponseModel = outer.ResponseModel,
+            ResponseId = outer.ResponseId,
+            Usage = outer.Usage,
+            UsageReported = true,
+            CostUsd = outer.CostUsd,
+        };
+        return (outer, inner);
+    }
+}

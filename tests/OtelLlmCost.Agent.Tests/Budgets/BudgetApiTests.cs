@@ -161,13 +161,16 @@ public sealed class BudgetApiTests
             }
         })).ToList();
 
+        // Exports start once the checkers answer, and the checkers stop only after more answers than there were before
+        // the last export was acknowledged: every export lands while checks are being answered, however fast ingest is.
+        await WhenChecksReachAsync(() => Volatile.Read(ref checks), 10);
         var exports = Enumerable.Range(0, 20).Select(i => ExportAsync(client, agent, SpanJson.Request(100 + i, 10, team: i % 2 == 0 ? "search" : "chat", model: "gpt-4o")));
         await Task.WhenAll(exports);
+        await WhenChecksReachAsync(() => Volatile.Read(ref checks), Volatile.Read(ref checks) + 10);
         await stop.CancelAsync();
         await Task.WhenAll(checkers);
 
         failures.ShouldBe(0);
-        checks.ShouldBeGreaterThan(20);
         using var final = await GetAsync(client, agent, "/api/v1/budgets/check?team=search");
         final.Json.RootElement.GetProperty("budgets")[0].GetProperty("spent_usd").GetDecimal().ShouldBe(LedgerCost(agent, "true"));
     }
@@ -199,6 +202,16 @@ public sealed class BudgetApiTests
         budget.Scope.Team.ShouldBe("search");
         budget.EffectiveThresholds.ShouldBe([90]);
         options.Budgets.Policies.ShouldHaveSingleItem().DeniedProviders.ShouldBe(["aws.bedrock"]);
+    }
+
+    private static async Task WhenChecksReachAsync(Func<int> checks, int count)
+    {
+        var deadline = Environment.TickCount64 + 30_000;
+        while (checks() < count)
+        {
+            Environment.TickCount64.ShouldBeLessThan(deadline, $"the budget checkers answered {checks()} checks, not {count}");
+            await Task.Delay(5);
+        }
     }
 
     /// <summary>Starts an agent whose budgets are evaluated once at start (then hourly) and waits for that first pass.</summary>

@@ -63,8 +63,7 @@ internal sealed class RobustBaseline
     private readonly SortedWindow _local;
     private readonly double[] _error;
     private readonly int[] _predictions;
-    private readonly double[][] _residuals;
-    private readonly int[] _residualCount;
+    private readonly ResidualWindow[] _residuals;
     private readonly double[] _predicted;
     private readonly double[] _scratch;
     private double[] _history;
@@ -92,14 +91,13 @@ internal sealed class RobustBaseline
         _error = new double[predictors];
         _predictions = new int[predictors];
         _predicted = new double[predictors];
-        _residualCount = new int[predictors];
-        _residuals = new double[predictors][];
+        _residuals = new ResidualWindow[predictors];
         for (var j = 0; j < predictors; j++)
         {
-            _residuals[j] = new double[options.ScaleWindow];
+            _residuals[j] = new ResidualWindow(options.ScaleWindow);
         }
 
-        _scratch = new double[Math.Max(options.ScaleWindow, options.Seasons)];
+        _scratch = new double[Math.Max(2 * options.ScaleWindow, options.Seasons)];
         _history = new double[Math.Max(expectedPoints, 16)];
     }
 
@@ -128,7 +126,7 @@ internal sealed class RobustBaseline
             if (chosen != _chosen || _sinceRefresh >= RefreshEvery)
             {
                 _chosen = chosen;
-                _mad = 1.4826 * Mad(chosen);
+                _mad = 1.4826 * _residuals[chosen].Mad(_scratch);
                 _sinceRefresh = 0;
             }
 
@@ -239,33 +237,12 @@ internal sealed class RobustBaseline
             // Winsorize so one spike cannot make its predictor look bad (or the scale look large) for long.
             _error[j] = _predictions[j] == 0 ? error : _error[j] + (_errorAlpha * (Math.Min(error, 4 * Math.Max(_error[j], 1e-12)) - _error[j]));
             _predictions[j]++;
-            var ring = _residuals[j];
-            ring[_residualCount[j] % ring.Length] = residual;
-            _residualCount[j]++;
+            _residuals[j].Add(residual);
         }
 
         _local.Add(y);
         _history[_count++] = y;
         _sinceRefresh++;
-    }
-
-    private double Mad(int predictor)
-    {
-        var n = Math.Min(_residualCount[predictor], _residuals[predictor].Length);
-        if (n == 0)
-        {
-            return 0;
-        }
-
-        var span = _scratch.AsSpan(0, n);
-        _residuals[predictor].AsSpan(0, n).CopyTo(span);
-        var median = Median(span);
-        for (var i = 0; i < n; i++)
-        {
-            span[i] = Math.Abs(span[i] - median);
-        }
-
-        return Median(span);
     }
 
     /// <summary>Median by quickselect (reorders <paramref name="values"/>); O(n) on average, no allocation.</summary>

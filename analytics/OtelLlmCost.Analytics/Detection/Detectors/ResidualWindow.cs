@@ -50,32 +50,49 @@ internal sealed class ResidualWindow
         Sync(scratch);
         var s = _sorted.AsSpan(0, n);
         var median = n % 2 == 1 ? s[n / 2] : 0.5 * (s[(n / 2) - 1] + s[n / 2]);
+        return n % 2 == 1 ? Deviation(s, median, n / 2) : 0.5 * (Deviation(s, median, (n / 2) - 1) + Deviation(s, median, n / 2));
+    }
 
-        // |s[i] − median| grows walking left from the median and walking right from it (rounding is monotone), so the
-        // k-th smallest deviation is the k-th step of a merge of the two walks. s[n/2 − 1] ≤ median ≤ s[n/2] also when
-        // the median is the mean of the two.
-        var right = n / 2;
-        var left = right - 1;
-        var previous = 0.0;
-        for (var taken = 0; ; taken++)
+    /// <summary>
+    /// The k-th smallest (from 0) of |s[i] − median|. The deviations grow walking left from s[n/2 − 1] and walking right
+    /// from s[n/2] (rounding is monotone; s[n/2 − 1] ≤ median ≤ s[n/2] also when the median is the mean of the two),
+    /// so this is the k-th of two sorted sequences: a binary search on how many come from the left walk.
+    /// </summary>
+    private static double Deviation(ReadOnlySpan<double> s, double median, int k)
+    {
+        var half = s.Length / 2;
+        var leftLength = half;
+        var rightLength = s.Length - half;
+        var lo = Math.Max(0, k + 1 - rightLength);
+        var hi = Math.Min(k + 1, leftLength);
+        while (lo < hi)
         {
-            double next;
-            if (left >= 0 && (right >= n || Math.Abs(s[left] - median) <= Math.Abs(s[right] - median)))
+            var i = (lo + hi) >>> 1;
+            var j = k + 1 - i;
+            if (j > 0 && Math.Abs(s[half - 1 - i] - median) < Math.Abs(s[half + j - 1] - median))
             {
-                next = Math.Abs(s[left--] - median);
+                lo = i + 1;
             }
             else
             {
-                next = Math.Abs(s[right++] - median);
+                hi = i;
             }
-
-            if (taken == n / 2)
-            {
-                return n % 2 == 1 ? next : 0.5 * (previous + next);
-            }
-
-            previous = next;
         }
+
+        var fromLeft = lo;
+        var fromRight = k + 1 - fromLeft;
+        var last = double.NegativeInfinity;
+        if (fromLeft > 0)
+        {
+            last = Math.Abs(s[half - fromLeft] - median);
+        }
+
+        if (fromRight > 0)
+        {
+            last = Math.Max(last, Math.Abs(s[half + fromRight - 1] - median));
+        }
+
+        return last;
     }
 
     private void Sync(Span<double> scratch)
@@ -88,12 +105,87 @@ internal sealed class ResidualWindow
         var arrivedFrom = _sortedAt;
         var leftFrom = Math.Max(0, _sortedAt - _capacity);
         var leftTo = Math.Max(0, _count - _capacity);
-        if (_count - _sortedAt >= _capacity || !MergeSince(arrivedFrom, leftFrom, leftTo, scratch))
+        var applied = _count - _sortedAt <= FewChanges
+            ? ApplyOneByOne()
+            : _count - _sortedAt < _capacity && MergeSince(arrivedFrom, leftFrom, leftTo, scratch);
+        if (!applied)
         {
             Rebuild();
         }
 
         _sortedAt = _count;
+    }
+
+    // Up to this many changes are applied one by one (a search and one move each); more are merged in one pass.
+    private const int FewChanges = 12;
+
+    private bool ApplyOneByOne()
+    {
+        for (var t = _sortedAt; t < _count; t++)
+        {
+            if (t < _capacity)
+            {
+                Insert(_log[t % _log.Length]);
+            }
+            else if (!Replace(_log[(t - _capacity) % _log.Length], _log[t % _log.Length]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void Insert(double value)
+    {
+        var at = LowerBound(value);
+        _sorted.AsSpan(at, _sortedCount - at).CopyTo(_sorted.AsSpan(at + 1));
+        _sorted[at] = value;
+        _sortedCount++;
+    }
+
+    /// <summary>Takes one <paramref name="leaving"/> value out and puts <paramref name="arriving"/> in, moving only what lies between.</summary>
+    private bool Replace(double leaving, double arriving)
+    {
+        var from = LowerBound(leaving);
+        if (from == _sortedCount || _sorted[from] != leaving)
+        {
+            return false; // not found (only a NaN can do that): the caller sorts afresh from the log
+        }
+
+        var to = LowerBound(arriving);
+        if (to > from)
+        {
+            _sorted.AsSpan(from + 1, to - from - 1).CopyTo(_sorted.AsSpan(from));
+            _sorted[to - 1] = arriving;
+        }
+        else
+        {
+            _sorted.AsSpan(to, from - to).CopyTo(_sorted.AsSpan(to + 1));
+            _sorted[to] = arriving;
+        }
+
+        return true;
+    }
+
+    private int LowerBound(double value)
+    {
+        var lo = 0;
+        var hi = _sortedCount;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (_sorted[mid] < value)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
     }
 
     private bool MergeSince(int arrivedFrom, int leftFrom, int leftTo, Span<double> scratch)
@@ -135,7 +227,7 @@ internal sealed class ResidualWindow
 
         if (l != left.Length)
         {
-            return false; // a residual that left was not found (it cannot happen for finite residuals): sort afresh
+            return false; // a residual that left was not found (only a NaN can do that): the caller sorts afresh
         }
 
         while (a < arrived.Length)

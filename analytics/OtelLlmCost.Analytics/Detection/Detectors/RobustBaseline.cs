@@ -186,7 +186,15 @@ internal sealed class RobustBaseline
                 }
             }
 
-            _predicted[j + 1] = k == 0 ? double.NaN : Median(_scratch.AsSpan(0, k));
+            _predicted[j + 1] = k switch
+            {
+                0 => double.NaN,
+                1 => _scratch[0],
+                2 => 0.5 * (_scratch[0] + _scratch[1]),
+                3 => MedianOfThree(_scratch[0], _scratch[1], _scratch[2]),
+                4 => MedianOfFour(_scratch[0], _scratch[1], _scratch[2], _scratch[3]),
+                _ => Median(_scratch.AsSpan(0, k)),
+            };
         }
     }
 
@@ -243,6 +251,21 @@ internal sealed class RobustBaseline
         _local.Add(y);
         _history[_count++] = y;
         _sinceRefresh++;
+    }
+
+    // The seasonal predictions are medians of up to Seasons (4) same-phase values, one per period per point: without
+    // a sort these are a few comparisons. The middle values are the same as Median's, and a sum does not depend on order.
+    private static double MedianOfThree(double a, double b, double c)
+    {
+        var (low, high) = a < b ? (a, b) : (b, a);
+        return c < low ? low : c > high ? high : c;
+    }
+
+    private static double MedianOfFour(double a, double b, double c, double d)
+    {
+        var (lowAB, highAB) = a < b ? (a, b) : (b, a);
+        var (lowCD, highCD) = c < d ? (c, d) : (d, c);
+        return 0.5 * ((lowAB > lowCD ? lowAB : lowCD) + (highAB < highCD ? highAB : highCD));
     }
 
     /// <summary>Median by quickselect (reorders <paramref name="values"/>); O(n) on average, no allocation.</summary>

@@ -11,8 +11,7 @@ internal sealed class ResidualWindow
 {
     private readonly int _capacity;
     private readonly double[] _log;
-    private double[] _sorted;
-    private double[] _spare;
+    private readonly double[] _sorted;
     private int _count;
     private int _sortedCount;
     private int _sortedAt;
@@ -23,7 +22,6 @@ internal sealed class ResidualWindow
         _capacity = capacity;
         _log = new double[2 * capacity];
         _sorted = new double[capacity];
-        _spare = new double[capacity];
     }
 
     /// <summary>Residuals in the window.</summary>
@@ -37,7 +35,7 @@ internal sealed class ResidualWindow
 
     /// <summary>
     /// Median of |r − median(r)| over the window; 0 when it is empty. Residuals are finite (no NaN).
-    /// <paramref name="scratch"/> holds 2 × capacity values; windows of one baseline share it.
+    /// <paramref name="scratch"/> holds 3 × capacity values; windows of one baseline share it.
     /// </summary>
     public double Mad(Span<double> scratch)
     {
@@ -117,7 +115,7 @@ internal sealed class ResidualWindow
     }
 
     // Up to this many changes are applied one by one (a search and one move each); more are merged in one pass.
-    private const int FewChanges = 12;
+    private const int FewChanges = 4;
 
     private bool ApplyOneByOne()
     {
@@ -196,16 +194,16 @@ internal sealed class ResidualWindow
             arrived[i] = _log[(arrivedFrom + i) % _log.Length];
         }
 
-        var left = scratch[_capacity..][..(leftTo - leftFrom)];
+        var left = scratch[_capacity..(2 * _capacity)][..(leftTo - leftFrom)];
         for (var i = 0; i < left.Length; i++)
         {
             left[i] = _log[(leftFrom + i) % _log.Length];
         }
 
-        arrived.Sort();
-        left.Sort();
+        InsertionSort(arrived);
+        InsertionSort(left);
         var old = _sorted.AsSpan(0, _sortedCount);
-        var merged = _spare;
+        var merged = scratch[(2 * _capacity)..];
         int o = 0, l = 0, a = 0, m = 0;
         while (o < old.Length)
         {
@@ -235,9 +233,26 @@ internal sealed class ResidualWindow
             merged[m++] = arrived[a++];
         }
 
-        (_sorted, _spare) = (_spare, _sorted);
+        merged[..m].CopyTo(_sorted);
         _sortedCount = m;
         return true;
+    }
+
+    // The changes between two reads are a few dozen at most (the baseline refreshes its scale every 24 points), where an
+    // insertion sort beats the general sort's partitioning.
+    private static void InsertionSort(Span<double> values)
+    {
+        for (var i = 1; i < values.Length; i++)
+        {
+            var v = values[i];
+            var j = i - 1;
+            for (; j >= 0 && values[j] > v; j--)
+            {
+                values[j + 1] = values[j];
+            }
+
+            values[j + 1] = v;
+        }
     }
 
     private void Rebuild()

@@ -97,7 +97,7 @@ internal sealed class RobustBaseline
             _residuals[j] = new ResidualWindow(options.ScaleWindow);
         }
 
-        _scratch = new double[Math.Max(2 * options.ScaleWindow, options.Seasons)];
+        _scratch = new double[Math.Max(3 * options.ScaleWindow, options.Seasons)];
         _history = new double[Math.Max(expectedPoints, 16)];
     }
 

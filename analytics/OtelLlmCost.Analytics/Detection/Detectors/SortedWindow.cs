@@ -77,8 +77,13 @@ internal sealed class SortedWindow
             return at < 0 ? ~at : at;
         }
 
+        if (double.IsNaN(value))
+        {
+            return 0; // CompareTo's order, which puts NaN first (the baseline never adds one)
+        }
+
         var i = 0;
-        while (i < Count && _sorted[i].CompareTo(value) < 0)
+        while (i < Count && (_sorted[i] < value || double.IsNaN(_sorted[i])))
         {
             i++;
         }

@@ -2,16 +2,17 @@ namespace OtelLlmCost.Analytics.Detection.Detectors;
 
 /// <summary>
 /// The last <c>capacity</c> residuals of one predictor and their median absolute deviation. The baseline asks for the
-/// MAD every few dozen points; two quickselects over the whole window each time were a third of the ensemble's time.
-/// Here a sorted copy is brought up to date only when asked, by one merge of the residuals that arrived and left
-/// since (the log keeps two windows, so those that left are still there), and the MAD is read from it by walking out
-/// from the median: the same order statistics, so exactly the same value as a quickselect over the window.
+/// MAD every few points to few dozen points; two quickselects over the whole window each time were a third of the
+/// ensemble's time. Here a sorted copy (each value with its arrival number) is brought up to date only when asked, by
+/// one merge that drops the values older than the window and takes in the sorted arrivals, and the MAD is read from it
+/// by two binary searches: the same order statistics, so exactly the same value as a quickselect over the window.
 /// </summary>
 internal sealed class ResidualWindow
 {
     private readonly int _capacity;
     private readonly double[] _log;
     private readonly double[] _sorted;
+    private readonly int[] _arrival;
     private int _count;
     private int _sortedCount;
     private int _sortedAt;
@@ -20,8 +21,9 @@ internal sealed class ResidualWindow
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _capacity = capacity;
-        _log = new double[2 * capacity];
+        _log = new double[capacity];
         _sorted = new double[capacity];
+        _arrival = new int[capacity];
     }
 
     /// <summary>Residuals in the window.</summary>
@@ -35,9 +37,9 @@ internal sealed class ResidualWindow
 
     /// <summary>
     /// Median of |r − median(r)| over the window; 0 when it is empty. Residuals are finite (no NaN).
-    /// <paramref name="scratch"/> holds 3 × capacity values; windows of one baseline share it.
+    /// The scratch spans hold 2 × capacity values and arrival numbers; the windows of one baseline share them.
     /// </summary>
-    public double Mad(Span<double> scratch)
+    public double Mad(Span<double> scratch, Span<int> arrivalScratch)
     {
         var n = Count;
         if (n == 0)
@@ -45,7 +47,7 @@ internal sealed class ResidualWindow
             return 0;
         }
 
-        Sync(scratch);
+        Sync(scratch, arrivalScratch);
         var s = _sorted.AsSpan(0, n);
         var median = n % 2 == 1 ? s[n / 2] : 0.5 * (s[(n / 2) - 1] + s[n / 2]);
         return n % 2 == 1 ? Deviation(s, median, n / 2) : 0.5 * (Deviation(s, median, (n / 2) - 1) + Deviation(s, median, n / 2));
@@ -93,165 +95,93 @@ internal sealed class ResidualWindow
         return last;
     }
 
-    private void Sync(Span<double> scratch)
+    private void Sync(Span<double> scratch, Span<int> arrivalScratch)
     {
-        if (_sortedAt == _count)
+        var arrived = _count - _sortedAt;
+        if (arrived == 0)
         {
             return;
         }
 
-        var arrivedFrom = _sortedAt;
-        var leftFrom = Math.Max(0, _sortedAt - _capacity);
-        var leftTo = Math.Max(0, _count - _capacity);
-        var applied = _count - _sortedAt <= FewChanges
-            ? ApplyOneByOne()
-            : _count - _sortedAt < _capacity && MergeSince(arrivedFrom, leftFrom, leftTo, scratch);
-        if (!applied)
+        if (arrived >= _capacity)
         {
             Rebuild();
+        }
+        else
+        {
+            Merge(arrived, scratch, arrivalScratch);
         }
 
         _sortedAt = _count;
     }
 
-    // Up to this many changes are applied one by one (a search and one move each); more are merged in one pass.
-    private const int FewChanges = 4;
-
-    private bool ApplyOneByOne()
+    private void Merge(int arrivedCount, Span<double> scratch, Span<int> arrivalScratch)
     {
-        for (var t = _sortedAt; t < _count; t++)
+        var arrived = scratch[..arrivedCount];
+        var arrivedAt = arrivalScratch[..arrivedCount];
+        for (var i = 0; i < arrivedCount; i++)
         {
-            if (t < _capacity)
+            arrivedAt[i] = _sortedAt + i;
+            arrived[i] = _log[(_sortedAt + i) % _capacity];
+        }
+
+        Sort(arrived, arrivedAt);
+        var windowStart = _count - Count;
+        var merged = scratch[_capacity..];
+        var mergedAt = arrivalScratch[_capacity..];
+        int o = 0, a = 0, m = 0;
+        while (o < _sortedCount)
+        {
+            if (_arrival[o] < windowStart)
             {
-                Insert(_log[t % _log.Length]);
+                o++; // left the window
             }
-            else if (!Replace(_log[(t - _capacity) % _log.Length], _log[t % _log.Length]))
+            else if (a < arrivedCount && arrived[a] < _sorted[o])
             {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private void Insert(double value)
-    {
-        var at = LowerBound(value);
-        _sorted.AsSpan(at, _sortedCount - at).CopyTo(_sorted.AsSpan(at + 1));
-        _sorted[at] = value;
-        _sortedCount++;
-    }
-
-    /// <summary>Takes one <paramref name="leaving"/> value out and puts <paramref name="arriving"/> in, moving only what lies between.</summary>
-    private bool Replace(double leaving, double arriving)
-    {
-        var from = LowerBound(leaving);
-        if (from == _sortedCount || _sorted[from] != leaving)
-        {
-            return false; // not found (only a NaN can do that): the caller sorts afresh from the log
-        }
-
-        var to = LowerBound(arriving);
-        if (to > from)
-        {
-            _sorted.AsSpan(from + 1, to - from - 1).CopyTo(_sorted.AsSpan(from));
-            _sorted[to - 1] = arriving;
-        }
-        else
-        {
-            _sorted.AsSpan(to, from - to).CopyTo(_sorted.AsSpan(to + 1));
-            _sorted[to] = arriving;
-        }
-
-        return true;
-    }
-
-    private int LowerBound(double value)
-    {
-        var lo = 0;
-        var hi = _sortedCount;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (_sorted[mid] < value)
-            {
-                lo = mid + 1;
+                merged[m] = arrived[a];
+                mergedAt[m++] = arrivedAt[a++];
             }
             else
             {
-                hi = mid;
+                merged[m] = _sorted[o];
+                mergedAt[m++] = _arrival[o++];
             }
         }
 
-        return lo;
-    }
-
-    private bool MergeSince(int arrivedFrom, int leftFrom, int leftTo, Span<double> scratch)
-    {
-        var arrived = scratch[.._capacity][..(_count - arrivedFrom)];
-        for (var i = 0; i < arrived.Length; i++)
+        for (; a < arrivedCount; a++)
         {
-            arrived[i] = _log[(arrivedFrom + i) % _log.Length];
-        }
-
-        var left = scratch[_capacity..(2 * _capacity)][..(leftTo - leftFrom)];
-        for (var i = 0; i < left.Length; i++)
-        {
-            left[i] = _log[(leftFrom + i) % _log.Length];
-        }
-
-        InsertionSort(arrived);
-        InsertionSort(left);
-        var old = _sorted.AsSpan(0, _sortedCount);
-        var merged = scratch[(2 * _capacity)..];
-        int o = 0, l = 0, a = 0, m = 0;
-        while (o < old.Length)
-        {
-            if (l < left.Length && old[o] == left[l])
-            {
-                o++;
-                l++;
-                continue;
-            }
-
-            if (a < arrived.Length && arrived[a] < old[o])
-            {
-                merged[m++] = arrived[a++];
-                continue;
-            }
-
-            merged[m++] = old[o++];
-        }
-
-        if (l != left.Length)
-        {
-            return false; // a residual that left was not found (only a NaN can do that): the caller sorts afresh
-        }
-
-        while (a < arrived.Length)
-        {
-            merged[m++] = arrived[a++];
+            merged[m] = arrived[a];
+            mergedAt[m++] = arrivedAt[a];
         }
 
         merged[..m].CopyTo(_sorted);
+        mergedAt[..m].CopyTo(_arrival);
         _sortedCount = m;
-        return true;
     }
 
-    // The changes between two reads are a few dozen at most (the baseline refreshes its scale every 24 points), where an
-    // insertion sort beats the general sort's partitioning.
-    private static void InsertionSort(Span<double> values)
+    // Between two reads a few to a few dozen residuals arrive (the baseline refreshes its scale every 24 points), where
+    // an insertion sort beats the general sort's partitioning.
+    private static void Sort(Span<double> values, Span<int> arrivals)
     {
+        if (values.Length > 32)
+        {
+            values.Sort(arrivals);
+            return;
+        }
+
         for (var i = 1; i < values.Length; i++)
         {
             var v = values[i];
+            var at = arrivals[i];
             var j = i - 1;
             for (; j >= 0 && values[j] > v; j--)
             {
                 values[j + 1] = values[j];
+                arrivals[j + 1] = arrivals[j];
             }
 
             values[j + 1] = v;
+            arrivals[j + 1] = at;
         }
     }
 
@@ -260,10 +190,12 @@ internal sealed class ResidualWindow
         var n = Count;
         for (var i = 0; i < n; i++)
         {
-            _sorted[i] = _log[(_count - n + i) % _log.Length];
+            var at = _count - n + i;
+            _arrival[i] = at;
+            _sorted[i] = _log[at % _capacity];
         }
 
-        _sorted.AsSpan(0, n).Sort();
+        _sorted.AsSpan(0, n).Sort(_arrival.AsSpan(0, n));
         _sortedCount = n;
     }
 }

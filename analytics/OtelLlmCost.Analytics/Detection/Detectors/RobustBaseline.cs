@@ -66,6 +66,7 @@ internal sealed class RobustBaseline
     private readonly ResidualWindow[] _residuals;
     private readonly double[] _predicted;
     private readonly double[] _scratch;
+    private readonly int[] _arrivalScratch;
     private double[] _history;
     private int _count;
     private double _offset;
@@ -97,7 +98,8 @@ internal sealed class RobustBaseline
             _residuals[j] = new ResidualWindow(options.ScaleWindow);
         }
 
-        _scratch = new double[Math.Max(3 * options.ScaleWindow, options.Seasons)];
+        _scratch = new double[Math.Max(2 * options.ScaleWindow, options.Seasons)];
+        _arrivalScratch = new int[2 * options.ScaleWindow];
         _history = new double[Math.Max(expectedPoints, 16)];
     }
 
@@ -126,7 +128,7 @@ internal sealed class RobustBaseline
             if (chosen != _chosen || _sinceRefresh >= RefreshEvery)
             {
                 _chosen = chosen;
-                _mad = 1.4826 * _residuals[chosen].Mad(_scratch);
+                _mad = 1.4826 * _residuals[chosen].Mad(_scratch, _arrivalScratch);
                 _sinceRefresh = 0;
             }
 

@@ -21,7 +21,7 @@ internal sealed class ResidualWindow
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _capacity = capacity;
-        _log = new double[capacity];
+        _log = new double[2 * capacity];
         _sorted = new double[capacity];
         _arrival = new int[capacity];
     }
@@ -107,12 +107,81 @@ internal sealed class ResidualWindow
         {
             Rebuild();
         }
+        else if (arrived <= FewChanges)
+        {
+            for (var at = _sortedAt; at < _count; at++)
+            {
+                Replace(at - _capacity, at);
+            }
+        }
         else
         {
             Merge(arrived, scratch, arrivalScratch);
         }
 
         _sortedAt = _count;
+    }
+
+    // When the scale is read on consecutive points (the chosen predictor flips), a handful arrived: each takes the place
+    // of the one that left with one search and one move, cheaper than a pass over the whole window.
+    private const int FewChanges = 6;
+
+    /// <summary>Takes residual number <paramref name="leaving"/> out (none when negative) and number <paramref name="arriving"/> in.</summary>
+    private void Replace(int leaving, int arriving)
+    {
+        var value = _log[arriving % _log.Length];
+        var to = LowerBound(value);
+        if (leaving < 0)
+        {
+            _sorted.AsSpan(to, _sortedCount - to).CopyTo(_sorted.AsSpan(to + 1));
+            _arrival.AsSpan(to, _sortedCount - to).CopyTo(_arrival.AsSpan(to + 1));
+            _sorted[to] = value;
+            _arrival[to] = arriving;
+            _sortedCount++;
+            return;
+        }
+
+        // The leaving residual is among the values equal to it; its arrival number tells which.
+        var from = LowerBound(_log[leaving % _log.Length]);
+        while (_arrival[from] != leaving)
+        {
+            from++;
+        }
+
+        if (to > from)
+        {
+            _sorted.AsSpan(from + 1, to - from - 1).CopyTo(_sorted.AsSpan(from));
+            _arrival.AsSpan(from + 1, to - from - 1).CopyTo(_arrival.AsSpan(from));
+            to--;
+        }
+        else
+        {
+            _sorted.AsSpan(to, from - to).CopyTo(_sorted.AsSpan(to + 1));
+            _arrival.AsSpan(to, from - to).CopyTo(_arrival.AsSpan(to + 1));
+        }
+
+        _sorted[to] = value;
+        _arrival[to] = arriving;
+    }
+
+    private int LowerBound(double value)
+    {
+        var lo = 0;
+        var hi = _sortedCount;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (_sorted[mid] < value)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
     }
 
     private void Merge(int arrivedCount, Span<double> scratch, Span<int> arrivalScratch)
@@ -122,7 +191,7 @@ internal sealed class ResidualWindow
         for (var i = 0; i < arrivedCount; i++)
         {
             arrivedAt[i] = _sortedAt + i;
-            arrived[i] = _log[(_sortedAt + i) % _capacity];
+            arrived[i] = _log[(_sortedAt + i) % _log.Length];
         }
 
         Sort(arrived, arrivedAt);
@@ -192,7 +261,7 @@ internal sealed class ResidualWindow
         {
             var at = _count - n + i;
             _arrival[i] = at;
-            _sorted[i] = _log[at % _capacity];
+            _sorted[i] = _log[at % _log.Length];
         }
 
         _sorted.AsSpan(0, n).Sort(_arrival.AsSpan(0, n));

@@ -206,13 +206,15 @@ public sealed class CostSeriesDetector : ISeriesDetector
             }
 
             string? member = null;
+            // A point the cool-down holds back is no anomaly whichever member would name it, so its FFTs are skipped.
+            var allowed = cooldown.Allows(i, score);
             if (i >= options.WarmUp)
             {
                 if (score >= spikeLevel)
                 {
                     member = SpikeMember;
                 }
-                else if (options.SpectralConfirmation && score >= options.SpectralGate * spikeLevel && seen >= w)
+                else if (allowed && options.SpectralConfirmation && score >= options.SpectralGate * spikeLevel && seen >= w)
                 {
                     // Oldest first: the ring from the next write slot to its end, then its start.
                     var oldest = seen % w;
@@ -232,7 +234,7 @@ public sealed class CostSeriesDetector : ISeriesDetector
                 }
             }
 
-            var fired = member is not null && cooldown.Allows(i, score);
+            var fired = member is not null && allowed;
             if (fired)
             {
                 cooldown.Fired(i, score);

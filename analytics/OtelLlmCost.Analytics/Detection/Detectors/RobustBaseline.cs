@@ -63,10 +63,10 @@ internal sealed class RobustBaseline
     private readonly SortedWindow _local;
     private readonly double[] _error;
     private readonly int[] _predictions;
-    private readonly double[][] _residuals;
-    private readonly int[] _residualCount;
+    private readonly ResidualWindow[] _residuals;
     private readonly double[] _predicted;
     private readonly double[] _scratch;
+    private readonly int[] _arrivalScratch;
     private double[] _history;
     private int _count;
     private double _offset;
@@ -92,14 +92,14 @@ internal sealed class RobustBaseline
         _error = new double[predictors];
         _predictions = new int[predictors];
         _predicted = new double[predictors];
-        _residualCount = new int[predictors];
-        _residuals = new double[predictors][];
+        _residuals = new ResidualWindow[predictors];
         for (var j = 0; j < predictors; j++)
         {
-            _residuals[j] = new double[options.ScaleWindow];
+            _residuals[j] = new ResidualWindow(options.ScaleWindow);
         }
 
-        _scratch = new double[Math.Max(options.ScaleWindow, options.Seasons)];
+        _scratch = new double[Math.Max(2 * options.ScaleWindow, options.Seasons)];
+        _arrivalScratch = new int[2 * options.ScaleWindow];
         _history = new double[Math.Max(expectedPoints, 16)];
     }
 
@@ -128,7 +128,7 @@ internal sealed class RobustBaseline
             if (chosen != _chosen || _sinceRefresh >= RefreshEvery)
             {
                 _chosen = chosen;
-                _mad = 1.4826 * Mad(chosen);
+                _mad = 1.4826 * _residuals[chosen].Mad(_scratch, _arrivalScratch);
                 _sinceRefresh = 0;
             }
 
@@ -188,7 +188,15 @@ internal sealed class RobustBaseline
                 }
             }
 
-            _predicted[j + 1] = k == 0 ? double.NaN : Median(_scratch.AsSpan(0, k));
+            _predicted[j + 1] = k switch
+            {
+                0 => double.NaN,
+                1 => _scratch[0],
+                2 => 0.5 * (_scratch[0] + _scratch[1]),
+                3 => MedianOfThree(_scratch[0], _scratch[1], _scratch[2]),
+                4 => MedianOfFour(_scratch[0], _scratch[1], _scratch[2], _scratch[3]),
+                _ => Median(_scratch.AsSpan(0, k)),
+            };
         }
     }
 
@@ -239,9 +247,7 @@ internal sealed class RobustBaseline
             // Winsorize so one spike cannot make its predictor look bad (or the scale look large) for long.
             _error[j] = _predictions[j] == 0 ? error : _error[j] + (_errorAlpha * (Math.Min(error, 4 * Math.Max(_error[j], 1e-12)) - _error[j]));
             _predictions[j]++;
-            var ring = _residuals[j];
-            ring[_residualCount[j] % ring.Length] = residual;
-            _residualCount[j]++;
+            _residuals[j].Add(residual);
         }
 
         _local.Add(y);
@@ -249,23 +255,19 @@ internal sealed class RobustBaseline
         _sinceRefresh++;
     }
 
-    private double Mad(int predictor)
+    // The seasonal predictions are medians of up to Seasons (4) same-phase values, one per period per point: without
+    // a sort these are a few comparisons. The middle values are the same as Median's, and a sum does not depend on order.
+    private static double MedianOfThree(double a, double b, double c)
     {
-        var n = Math.Min(_residualCount[predictor], _residuals[predictor].Length);
-        if (n == 0)
-        {
-            return 0;
-        }
+        var (low, high) = a < b ? (a, b) : (b, a);
+        return c < low ? low : c > high ? high : c;
+    }
 
-        var span = _scratch.AsSpan(0, n);
-        _residuals[predictor].AsSpan(0, n).CopyTo(span);
-        var median = Median(span);
-        for (var i = 0; i < n; i++)
-        {
-            span[i] = Math.Abs(span[i] - median);
-        }
-
-        return Median(span);
+    private static double MedianOfFour(double a, double b, double c, double d)
+    {
+        var (lowAB, highAB) = a < b ? (a, b) : (b, a);
+        var (lowCD, highCD) = c < d ? (c, d) : (d, c);
+        return 0.5 * ((lowAB > lowCD ? lowAB : lowCD) + (highAB < highCD ? highAB : highCD));
     }
 
     /// <summary>Median by quickselect (reorders <paramref name="values"/>); O(n) on average, no allocation.</summary>

@@ -24,18 +24,29 @@ internal sealed class SortedWindow
 
     public void Add(double value)
     {
+        var insert = InsertionPoint(value);
         if (Count == _ring.Length)
         {
-            var leaving = _ring[_next];
-            var at = Find(leaving);
-            Array.Copy(_sorted, at + 1, _sorted, at, Count - at - 1);
-            Count--;
+            // The value leaving and the one arriving trade places: only what lies between them moves, by one.
+            var at = Find(_ring[_next]);
+            if (insert > at)
+            {
+                _sorted.AsSpan(at + 1, insert - at - 1).CopyTo(_sorted.AsSpan(at));
+                _sorted[insert - 1] = value;
+            }
+            else
+            {
+                _sorted.AsSpan(insert, at - insert).CopyTo(_sorted.AsSpan(insert + 1));
+                _sorted[insert] = value;
+            }
+        }
+        else
+        {
+            _sorted.AsSpan(insert, Count - insert).CopyTo(_sorted.AsSpan(insert + 1));
+            _sorted[insert] = value;
+            Count++;
         }
 
-        var insert = InsertionPoint(value);
-        Array.Copy(_sorted, insert, _sorted, insert + 1, Count - insert);
-        _sorted[insert] = value;
-        Count++;
         _ring[_next] = value;
         _next = (_next + 1) % _ring.Length;
     }
@@ -66,8 +77,13 @@ internal sealed class SortedWindow
             return at < 0 ? ~at : at;
         }
 
+        if (double.IsNaN(value))
+        {
+            return 0; // CompareTo's order, which puts NaN first (the baseline never adds one)
+        }
+
         var i = 0;
-        while (i < Count && _sorted[i].CompareTo(value) < 0)
+        while (i < Count && (_sorted[i] < value || double.IsNaN(_sorted[i])))
         {
             i++;
         }

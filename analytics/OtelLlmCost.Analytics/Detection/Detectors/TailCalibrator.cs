@@ -19,6 +19,10 @@ internal sealed class TailCalibrator
     private readonly double _risk;
     private readonly int _minimumPoints;
     private int _count;
+
+    // The highest bin holding a score: the scans start there, since empty bins above it change neither the tail count
+    // nor the excess (most of the 128 bins are empty: a winsorized |z| rarely passes bin 40).
+    private int _highest;
     private int _sinceRefresh = RefreshEvery;
     private double _threshold = double.PositiveInfinity;
     private double _inflation = 1;
@@ -61,6 +65,16 @@ internal sealed class TailCalibrator
 
         _ring[slot] = bin;
         _counts[bin]++;
+        if (bin > _highest)
+        {
+            _highest = bin;
+        }
+
+        while (_highest > 0 && _counts[_highest] == 0)
+        {
+            _highest--;
+        }
+
         _count++;
         _sinceRefresh++;
     }
@@ -87,7 +101,7 @@ internal sealed class TailCalibrator
         }
 
         var tailCount = 0;
-        var top = Bins - 1;
+        var top = _highest;
         for (; top > 0 && tailCount + _counts[top] <= (1 - TailQuantile) * n; top--)
         {
             tailCount += _counts[top];
@@ -96,7 +110,7 @@ internal sealed class TailCalibrator
         // u = the lower edge of the first bin above the quantile; excesses over it are the tail sample.
         var u = Lower(top + 1);
         double excess = 0;
-        for (var b = top + 1; b < Bins; b++)
+        for (var b = top + 1; b <= _highest; b++)
         {
             excess += _counts[b] * (Centre(b) - u);
         }

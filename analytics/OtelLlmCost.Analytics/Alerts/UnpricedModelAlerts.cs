@@ -31,6 +31,7 @@ public sealed class UnpricedModelAlerts(LedgerStore store, IAlertSink sink, Time
     public IReadOnlyList<UnpricedModel> Check(Func<string, string, bool> isPriced, string catalogVersion)
     {
         ArgumentNullException.ThrowIfNull(isPriced);
+        store.CatchUp(); // the calls that asked for this check may still wait in the ledger's spool
         var now = clock.GetUtcNow().UtcDateTime;
         var found = Find(store, now - window, now);
         foreach (var model in found)

@@ -56,7 +56,7 @@ public sealed class LedgerSpoolTests
         var replaced = LedgerStoreTests.SampleCall(8);
 
         var payload = SpoolRecordCodec.Encode([(call, CallKey.Of(call.TraceId, call.SpanId))], [replaced]);
-        var reader = new SpoolRecordCodec.Reader(payload);
+        var reader = new SpoolRecordCodec.Reader(payload.Span);
 
         reader.Replaced.ShouldBe([new ReplacedCall(CallKey.Of(replaced.TraceId, replaced.SpanId), replaced.StartTime)]);
         reader.Calls.ShouldBe(1);

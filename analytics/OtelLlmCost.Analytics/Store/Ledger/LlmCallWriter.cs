@@ -105,7 +105,7 @@ public sealed class LlmCallWriter : IDisposable
     /// the group to <paramref name="spool"/> (which makes it durable and returns its sequence) instead of committing it; the
     /// windows then hold its calls as if they were stored. Returns how many calls were new.
     /// </summary>
-    internal int SpoolGroup(IReadOnlyList<LlmCall> calls, Func<byte[], int, int, long> spool)
+    internal int SpoolGroup(IReadOnlyList<LlmCall> calls, Func<ReadOnlyMemory<byte>, int, int, long> spool)
     {
         if (calls.Count == 0)
         {

@@ -142,7 +142,7 @@ internal sealed class LedgerSpool : IDisposable
     /// to its length before, so a later record never follows a torn one; when even that fails, the error says so and the
     /// spool refuses every later append until a restart.
     /// </summary>
-    public SpoolRecord Append(byte[] payload, int calls, int replaced, DateTimeOffset acceptedAt)
+    public SpoolRecord Append(ReadOnlyMemory<byte> payload, int calls, int replaced, DateTimeOffset acceptedAt)
     {
         if (_broken is { } broken)
         {
@@ -157,18 +157,18 @@ internal sealed class LedgerSpool : IDisposable
 
         var file = _current!;
         var offset = file.Length;
-        var header = new byte[HeaderBytes];
+        Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteInt32LittleEndian(header, payload.Length);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), sequence);
+        BinaryPrimitives.WriteInt64LittleEndian(header[8..], sequence);
         var crc = new Crc32();
-        crc.Append(header.AsSpan(8, 8));
-        crc.Append(payload);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), crc.GetCurrentHashAsUInt32());
+        crc.Append(header.Slice(8, 8));
+        crc.Append(payload.Span);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], crc.GetCurrentHashAsUInt32());
         try
         {
             file.Position = offset;
             file.Write(header);
-            file.Write(payload);
+            file.Write(payload.Span);
             file.Flush(flushToDisk: true);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)

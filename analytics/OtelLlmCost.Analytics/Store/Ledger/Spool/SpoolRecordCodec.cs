@@ -18,7 +18,8 @@ internal static class SpoolRecordCodec
 {
     private const byte FormatVersion = 1;
 
-    public static byte[] Encode(IReadOnlyList<(LlmCall Call, CallKey Key)> fresh, IReadOnlyList<LlmCall> replaced)
+    /// <summary>The record's payload, written once: the spool appends it from the encoder's own buffer, without a copy.</summary>
+    public static ReadOnlyMemory<byte> Encode(IReadOnlyList<(LlmCall Call, CallKey Key)> fresh, IReadOnlyList<LlmCall> replaced)
     {
         var writer = new ArrayBufferWriter<byte>(256 + (fresh.Count * 320));
         var output = new Output(writer);
@@ -37,7 +38,7 @@ internal static class SpoolRecordCodec
             WriteCall(ref output, call);
         }
 
-        return writer.WrittenSpan.ToArray();
+        return writer.WrittenMemory;
     }
 
     // The ledger's money columns are DECIMAL(18,12) (LedgerRowSchema): six integer digits.

@@ -215,9 +215,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
             OtlpGrpcReceiver.Map(application, options.Otlp, pipeline, spanVisitors);
             ApiEndpoints.Map(application);
             application.MapAgentTelemetry();
-            // Unhealthy only while the ledger must be reopened (a commit failed halfway, DuckDB invalidated it): the writer
-            // reopens it by itself within seconds; the reason says when it gave up and a restart is the cure.
-            application.MapGet("/healthz", () => writer.NeedsReopen is { } reason
+            // Unhealthy only while the ledger must be reopened (a commit failed halfway, DuckDB invalidated it: the writer
+            // reopens it by itself within seconds; the reason says when it gave up) or the spool could not undo a failed write:
+            // a restart is then the cure, and an orchestrator's liveness probe gives it.
+            application.MapGet("/healthz", () => writer.Unhealthy is { } reason
                 ? Results.Text(reason, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("ok"));
             // Not ready while the ledger refuses batches (low disk, memory, a failing store), with the reason.

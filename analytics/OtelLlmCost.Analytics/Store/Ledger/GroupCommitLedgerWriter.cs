@@ -99,6 +99,9 @@ public sealed class LedgerWriterOptions
     /// <summary>Tests: the loader loads nothing (not even at stop), as if the process died before each load.</summary>
     internal bool SpoolLoadingPaused { get; set; }
 
+    /// <summary>Creates a new spool segment file; null creates it on disk (tests wrap the file to fail like a broken disk).</summary>
+    internal Func<string, FileStream>? SpoolSegmentFactory { get; set; }
+
     public long ReserveFor(long memoryLimitBytes) => Math.Min(MemoryReserveBytes, memoryLimitBytes);
 
     public void Validate()
@@ -231,7 +234,8 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
 
         var loadedThrough = SpoolLoader.ReadLoadedThrough(store);
-        var spool = LedgerSpool.Open(directory, loadedThrough, _options.SpoolSegmentBytes, _clock.GetUtcNow(), out var unloaded);
+        var spool = LedgerSpool.Open(directory, loadedThrough, _options.SpoolSegmentBytes, _clock.GetUtcNow(), out var unloaded,
+            _options.SpoolSegmentFactory);
         var loader = new SpoolLoader(store, spool, _options, _clock, loadedThrough, RequestReopen, () => _needsReopen is not null, _meter);
         foreach (var record in unloaded)
         {
@@ -290,6 +294,12 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// </summary>
     public string? NeedsReopen => _needsReopen;
 
+    /// <summary>
+    /// Why the agent cannot heal by itself and must be restarted (its liveness check fails), or null: the ledger must be
+    /// reopened (<see cref="NeedsReopen"/>, which the writer tries first), or the spool could not undo a failed write.
+    /// </summary>
+    public string? Unhealthy => _needsReopen ?? _spool?.Broken;
+
     /// <summary>Times the writer has reopened the ledger.</summary>
     public int Reopens { get; private set; }
 
@@ -314,7 +324,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// <summary>Measures the disk floor now (cheap: one statfs) and returns the reason the ledger is unavailable, if any.</summary>
     public string? CheckHeadroom()
     {
-        if (_needsReopen is { } failed)
+        if (Unhealthy is { } failed)
         {
             return failed;
         }
@@ -610,7 +620,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
     private string? Refusal()
     {
-        if (_needsReopen is { } failed)
+        if (Unhealthy is { } failed)
         {
             return failed;
         }

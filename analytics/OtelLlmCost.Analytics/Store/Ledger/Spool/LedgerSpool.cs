@@ -29,11 +29,18 @@ internal sealed class LedgerSpool : IDisposable
     private long _nextSequence;
     private long _bytes;
 
-    private LedgerSpool(string directory, long segmentBytes)
+    private readonly Func<string, FileStream> _createSegment;
+
+    private LedgerSpool(string directory, long segmentBytes, Func<string, FileStream>? createSegment)
     {
         _directory = directory;
         _segmentBytes = segmentBytes;
+        _createSegment = createSegment ?? CreateSegmentOnDisk;
     }
+
+    /// <summary>Unbuffered: every append goes to the file at once and is then fsynced.</summary>
+    internal static FileStream CreateSegmentOnDisk(string path) =>
+        new(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 1, FileOptions.None);
 
     public static string DirectoryFor(string ledgerFilePath) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ledgerFilePath))!, "spool");
@@ -42,10 +49,11 @@ internal sealed class LedgerSpool : IDisposable
     /// Opens the spool in <paramref name="directory"/>: every intact record after <paramref name="loadedThrough"/>, in
     /// sequence order, is returned in <paramref name="unloaded"/>; segments wholly loaded are deleted, a torn tail cut off.
     /// </summary>
-    public static LedgerSpool Open(string directory, long loadedThrough, long segmentBytes, DateTimeOffset now, out List<SpoolRecord> unloaded)
+    public static LedgerSpool Open(string directory, long loadedThrough, long segmentBytes, DateTimeOffset now, out List<SpoolRecord> unloaded,
+        Func<string, FileStream>? createSegment = null)
     {
         Directory.CreateDirectory(directory);
-        var spool = new LedgerSpool(directory, segmentBytes);
+        var spool = new LedgerSpool(directory, segmentBytes, createSegment);
         unloaded = [];
         var last = -1L; // the newest sequence read so far, in any segment: sequences only ever rise
         var files = Directory.GetFiles(directory, "*" + Extension)
@@ -204,13 +212,16 @@ internal sealed class LedgerSpool : IDisposable
         }
     }
 
-    private string? _broken;
+    private volatile string? _broken;
+
+    /// <summary>Why the spool refuses every append until a restart (it could not undo a failed write), or null.</summary>
+    public string? Broken => _broken;
 
     private void StartSegment(long first)
     {
         CloseCurrent();
         var path = Path.Combine(_directory, first.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + Extension);
-        var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 1, FileOptions.None);
+        var file = _createSegment(path);
         SyncDirectory(_directory);
         _current = file;
         _currentFirst = first;

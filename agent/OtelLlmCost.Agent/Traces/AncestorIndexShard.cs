@@ -30,6 +30,9 @@ internal sealed class AncestorIndexShard
     // the sharing, never memory.
     private const int RecentValueSets = 1024;
     private readonly string?[]?[] _recentValueSets = new string?[]?[RecentValueSets];
+
+    // A call's values are gathered here (under the lock) and copied only when no recent equal set can be shared.
+    private readonly string?[] _resolvedValues = new string?[AncestorKeys.SlotCount];
     private readonly Dictionary<SpanKey, List<TraceWalk>> _pending = [];
     private readonly Queue<(TraceWalk Walk, SpanKey Awaited)> _pendingOrder = new();
     private readonly TimeProvider _clock;
@@ -155,13 +158,13 @@ internal sealed class AncestorIndexShard
             }
 
             walk.ApplyTo(call);
-            var values = new string?[AncestorKeys.SlotCount];
+            var values = _resolvedValues;
             for (var slot = 0; slot < InheritedDimension.Count; slot++)
             {
                 values[slot] = InheritedDimension.Get(call, slot);
             }
 
-            Insert(new AncestorRecord(key, parent, values, parent == 0 ? spanName : null, false, null), now);
+            Insert(new AncestorRecord(key, parent, values, parent == 0 ? spanName : null, false, null), now, valuesAreScratch: true);
         }
 
         walk.Changed = false;
@@ -304,7 +307,8 @@ internal sealed class AncestorIndexShard
         return true;
     }
 
-    private void Insert(AncestorRecord record, long now)
+    /// <param name="valuesAreScratch">The record's values are reused after the call: a set that is kept is a copy.</param>
+    private void Insert(AncestorRecord record, long now, bool valuesAreScratch = false)
     {
         var hasExtra = record.Values is not null || record.Name is not null || record.IsAgentRun;
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_nodes, record.Key, out var existed);
@@ -316,7 +320,7 @@ internal sealed class AncestorIndexShard
         slot = new Node(record.Parent, now, hasExtra);
         if (hasExtra)
         {
-            _extras[record.Key] = new Extra(record.Values is { } values ? Shared(values) : null, record.Name, record.IsAgentRun);
+            _extras[record.Key] = new Extra(record.Values is { } values ? Shared(values, valuesAreScratch) : null, record.Name, record.IsAgentRun);
         }
 
         _order.Enqueue((record.Key, now));
@@ -330,7 +334,7 @@ internal sealed class AncestorIndexShard
     }
 
     /// <summary>An equal set of values indexed recently, or these (remembered for the next span). Indexed values are never written.</summary>
-    private string?[] Shared(string?[] values)
+    private string?[] Shared(string?[] values, bool copy)
     {
         var hash = new HashCode();
         foreach (var value in values)
@@ -344,8 +348,8 @@ internal sealed class AncestorIndexShard
             return recent;
         }
 
-        recent = values;
-        return values;
+        recent = copy ? (string?[])values.Clone() : values;
+        return recent;
     }
 
     private void Expire(long now)
@@ -392,8 +396,12 @@ internal sealed class AncestorIndexShard
 /// <summary>One call's walk up its trace; mutated only under the index's lock.</summary>
 internal sealed class TraceWalk
 {
-    private readonly string?[] _values = new string?[InheritedDimension.Count];
-    private readonly string?[] _from = new string?[InheritedDimension.Count];
+    // Shared by the rows of every walk that inherited nothing (most of them); rows never write their arrays.
+    private static readonly string?[] NothingInherited = new string?[InheritedDimension.Count];
+
+    // Allocated by the first inheritance only: most calls carry their own dimensions.
+    private string?[]? _values;
+    private string?[]? _from;
 
     public TraceWalk(SpanKey key) => Key = key;
 
@@ -424,8 +432,8 @@ internal sealed class TraceWalk
 
     public void Inherit(int slot, string value, ulong fromSpan)
     {
-        _values[slot] = value;
-        _from[slot] = SpanKey.SpanHex(fromSpan);
+        (_values ??= new string?[InheritedDimension.Count])[slot] = value;
+        (_from ??= new string?[InheritedDimension.Count])[slot] = SpanKey.SpanHex(fromSpan);
         Missing &= ~(1 << slot);
         InheritedAny = true;
         Changed = true;
@@ -442,7 +450,7 @@ internal sealed class TraceWalk
         var row = ToRow(late: false);
         for (var slot = 0; slot < InheritedDimension.Count; slot++)
         {
-            if (_values[slot] is { } value)
+            if (_values![slot] is { } value)
             {
                 InheritedDimension.Set(call, slot, value);
             }
@@ -461,7 +469,7 @@ internal sealed class TraceWalk
         RootName,
         AgentRunSpan == 0 ? null : SpanKey.SpanHex(AgentRunSpan),
         AgentRunName,
-        (string?[])_values.Clone(),
-        (string?[])_from.Clone(),
+        _values is null ? NothingInherited : (string?[])_values.Clone(),
+        _from is null ? NothingInherited : (string?[])_from.Clone(),
         late);
 }

@@ -17,23 +17,24 @@ internal sealed record TraceContextRow(
     bool Late)
 {
     /// <summary>Comma-separated names of the inherited dimensions, or null.</summary>
-    public string? InheritedNames() => Join(InheritedValues, slot => InheritedDimension.Names[slot]);
+    public string? InheritedNames() => Join(InheritedDimension.Names);
 
     /// <summary>The ancestor span each inherited dimension came from, in the order of <see cref="InheritedNames"/>.</summary>
-    public string? InheritedSources() => Join(InheritedValues, slot => InheritedFrom[slot]!);
+    public string? InheritedSources() => Join(InheritedFrom);
 
-    private static string? Join(string?[] values, Func<int, string> part)
+    /// <summary>The parts of the slots that hold an inherited value, comma-separated; null (nothing built) when none does.</summary>
+    private string? Join(IReadOnlyList<string?> parts)
     {
-        List<string>? parts = null;
+        List<string>? kept = null;
         for (var slot = 0; slot < InheritedDimension.Count; slot++)
         {
-            if (values[slot] is not null)
+            if (InheritedValues[slot] is not null)
             {
-                (parts ??= []).Add(part(slot));
+                (kept ??= []).Add(parts[slot]!);
             }
         }
 
-        return parts is null ? null : string.Join(',', parts);
+        return kept is null ? null : string.Join(',', kept);
     }
 }
 

@@ -159,7 +159,7 @@ public sealed class LlmCallWriter : IDisposable
     private readonly Queue<(long Sequence, CallKey[] Keys)> _unloadedOrder = new();
 
 
-    private (List<(LlmCall Call, CallKey Key)> Fresh, List<LlmCall> ReplacedStored, Dictionary<string, LlmCall> Stacked) Decide(IReadOnlyList<LlmCall> calls)
+    private (List<(LlmCall Call, CallKey Key)> Fresh, List<LlmCall> ReplacedStored, Dictionary<RecentStackedCalls.StackedKey, LlmCall> Stacked) Decide(IReadOnlyList<LlmCall> calls)
     {
         var (unique, stacked) = KeepOnePerStackedCall(calls);
         var replacedStored = new List<LlmCall>();
@@ -176,7 +176,7 @@ public sealed class LlmCallWriter : IDisposable
         return (NotYetStored(unique), replacedStored, stacked);
     }
 
-    private void Remember(List<(LlmCall Call, CallKey Key)> fresh, Dictionary<string, LlmCall> stacked, DateTime ingestedAt)
+    private void Remember(List<(LlmCall Call, CallKey Key)> fresh, Dictionary<RecentStackedCalls.StackedKey, LlmCall> stacked, DateTime ingestedAt)
     {
         foreach (var (_, key) in fresh)
         {
@@ -304,13 +304,13 @@ public sealed class LlmCallWriter : IDisposable
     }
 
     /// <summary>Within the batch: one call per stacked key. Returns the calls to stage and those with a key.</summary>
-    private (IReadOnlyList<LlmCall> Unique, Dictionary<string, LlmCall> Stacked) KeepOnePerStackedCall(IReadOnlyList<LlmCall> calls)
+    private (IReadOnlyList<LlmCall> Unique, Dictionary<RecentStackedCalls.StackedKey, LlmCall> Stacked) KeepOnePerStackedCall(IReadOnlyList<LlmCall> calls)
     {
-        var stacked = new Dictionary<string, LlmCall>(StringComparer.Ordinal);
+        var stacked = new Dictionary<RecentStackedCalls.StackedKey, LlmCall>();
         var dropped = 0;
         foreach (var call in calls)
         {
-            if (StackedCalls.DedupeKey(call) is not { } key)
+            if (RecentStackedCalls.StackedKey.Of(call) is not { } key)
             {
                 continue;
             }
@@ -335,7 +335,7 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         StackedDuplicates += dropped;
-        var unique = calls.Where(call => StackedCalls.DedupeKey(call) is not { } key || ReferenceEquals(stacked[key], call)
+        var unique = calls.Where(call => RecentStackedCalls.StackedKey.Of(call) is not { } key || ReferenceEquals(stacked[key], call)
             || stacked[key].SpanId == call.SpanId).ToList();
         return (unique, stacked);
     }
@@ -345,7 +345,7 @@ public sealed class LlmCallWriter : IDisposable
     /// (the stored row is deleted in the same transaction) or is dropped. Looked up in memory, never by scanning
     /// the ledger on the commit path.
     /// </summary>
-    private IReadOnlyList<LlmCall> ResolveAgainstRecent(IReadOnlyList<LlmCall> unique, Dictionary<string, LlmCall> stacked,
+    private IReadOnlyList<LlmCall> ResolveAgainstRecent(IReadOnlyList<LlmCall> unique, Dictionary<RecentStackedCalls.StackedKey, LlmCall> stacked,
         List<LlmCall> replacedStored)
     {
         HashSet<LlmCall>? dropped = null;

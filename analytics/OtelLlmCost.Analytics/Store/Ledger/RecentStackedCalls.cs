@@ -66,8 +66,10 @@ internal sealed class RecentStackedCalls
     /// The remembered call of a stacked key (<see cref="StackedCalls.DedupeKey"/>), with only what
     /// <see cref="StackedCalls.PreferOver"/> and a replacement read: ids, times, response id, the usage breakdown.
     /// </summary>
-    public LlmCall? Find(string key) =>
-        ParseKey(key) is { } parsed && _byKey.TryGetValue(parsed, out var remembered) ? remembered.ToCall(parsed) : null;
+    public LlmCall? Find(string key) => ParseKey(key) is { } parsed ? Find(parsed) : null;
+
+    /// <summary>As <see cref="Find(string)"/>, by the key's parts (no key string is formatted or parsed).</summary>
+    public LlmCall? Find(StackedKey key) => _byKey.TryGetValue(key, out var remembered) ? remembered.ToCall(key) : null;
 
     /// <summary>Records a committed call (the kept one of its stacked key) and forgets what fell out of the window.</summary>
     public void Remember(LlmCall call)
@@ -114,7 +116,16 @@ internal sealed class RecentStackedCalls
             : null;
     }
 
-    private readonly record struct StackedKey(TraceId TraceId, string ResponseId);
+    /// <summary>
+    /// <see cref="StackedCalls.DedupeKey"/> as its parts: equal exactly when the key strings are (the trace id's hex has a
+    /// fixed length), without formatting the trace id and joining strings for every call.
+    /// </summary>
+    internal readonly record struct StackedKey(TraceId TraceId, string ResponseId)
+    {
+        /// <summary>The call's key, or null when it has no response id (as <see cref="StackedCalls.DedupeKey"/>).</summary>
+        public static StackedKey? Of(LlmCall call) =>
+            string.IsNullOrEmpty(call.ResponseId) ? null : new StackedKey(call.TraceId, call.ResponseId);
+    }
 
     // The audio and image counts are kept as their sum: PreferOver only asks whether any was reported.
     private readonly record struct Remembered(

@@ -1,0 +1,51 @@
+using OtelLlmCost.Agent.Traces;
+using OtelLlmCost.SemanticConventions.Calls;
+using OtelLlmCost.SemanticConventions.Spans;
+
+namespace OtelLlmCost.Agent.Tests.Traces;
+
+[TestClass]
+public sealed class AncestorIndexShardTests
+{
+    [TestMethod]
+    public void Resolve_CallsWithDifferentValuesInARow_EachIndexedCallKeepsItsOwnValuesForItsChildren()
+    {
+        // The index gathers each call's values in one reused array: a call indexed earlier must not see a later call's.
+        var shard = new AncestorIndexShard(new TraceOptions(), shards: 1);
+        shard.Resolve(Call(trace: 1, span: 0x10, parent: null, team: "first"), "root one");
+        shard.Resolve(Call(trace: 2, span: 0x20, parent: null, team: "second"), "root two");
+        shard.Resolve(Call(trace: 3, span: 0x30, parent: null, team: "first"), "root three"); // an equal set, shared
+
+        var childOfFirst = Call(trace: 1, span: 0x11, parent: 0x10, team: null);
+        var childOfSecond = Call(trace: 2, span: 0x21, parent: 0x20, team: null);
+        var childOfThird = Call(trace: 3, span: 0x31, parent: 0x30, team: null);
+        var walks = new[] { shard.Resolve(childOfFirst, null), shard.Resolve(childOfSecond, null), shard.Resolve(childOfThird, null) };
+
+        childOfFirst.Team.ShouldBe("first");
+        childOfSecond.Team.ShouldBe("second");
+        childOfThird.Team.ShouldBe("first");
+        walks.ShouldAllBe(walk => walk.Complete);
+        walks[1].ToRow(late: false).InheritedNames().ShouldBe("team");
+        walks[1].ToRow(late: false).InheritedSources().ShouldBe(SpanKey.SpanHex(0x20));
+    }
+
+    [TestMethod]
+    public void ToRow_NothingInherited_HasNoInheritedNamesOrSources()
+    {
+        var shard = new AncestorIndexShard(new TraceOptions(), shards: 1);
+        var row = shard.Resolve(Call(trace: 4, span: 0x40, parent: null, team: "own"), "root").ToRow(late: false);
+
+        row.InheritedNames().ShouldBeNull();
+        row.InheritedSources().ShouldBeNull();
+        row.InheritedValues.ShouldAllBe(value => value == null);
+        row.RootSpanId.ShouldBe(SpanKey.SpanHex(0x40));
+    }
+
+    private static LlmCall Call(ulong trace, ulong span, ulong? parent, string? team) => new()
+    {
+        TraceId = new TraceId(0xABC, trace),
+        SpanId = new SpanId(span),
+        ParentSpanId = parent is { } id ? new SpanId(id) : default(SpanId?),
+        Team = team,
+    };
+}

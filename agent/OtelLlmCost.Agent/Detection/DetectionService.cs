@@ -56,7 +56,7 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
                     }
 
                     var started = clock.GetTimestamp();
-                    var pass = runner.RunIncremental();
+                    var pass = runner.RunIncremental(stoppingToken);
                     metrics.RecordDetectionRun(clock.GetElapsedTime(started));
                     RefreshSummary();
                     foreach (var alert in pass.Alerts)
@@ -69,7 +69,11 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
                         LogPass(logger, pass.Opened.Count, pass.Updated, pass.Resolved, pass.SeriesJudged);
                     }
                 }
-                catch (Exception exception) when (exception is not OperationCanceledException)
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return; // stopping: a first pass over a long history must not hold the agent's stop past its grace period
+                }
+                catch (Exception exception)
                 {
                     LogPassFailed(logger, exception);
                 }

@@ -65,9 +65,10 @@ public sealed class DetectionRunner : IDisposable
 
     /// <summary>
     /// Judges the buckets completed since the last pass (all of each schedule's lookback on the first, and from the
-    /// newest bucket with calls while the data lags the clock), then the trace guard.
+    /// newest bucket with calls while the data lags the clock), then the trace guard. A cancelled pass (the agent stops)
+    /// ends between two series: the schedule it was judging is rolled back and judged again by the next pass.
     /// </summary>
-    public DetectionPass RunIncremental()
+    public DetectionPass RunIncremental(CancellationToken cancellationToken = default)
     {
         using var operation = _ledger.Use();
         var now = _clock.GetUtcNow().UtcDateTime;
@@ -84,7 +85,7 @@ public sealed class DetectionRunner : IDisposable
             }
 
             using var transaction = Connection.BeginTransaction();
-            if (RunSchedule(schedule, readFrom, actFrom, actTo, null, now, result, null) is { } newest)
+            if (RunSchedule(schedule, readFrom, actFrom, actTo, null, now, result, null, cancellationToken) is { } newest)
             {
                 // The watermark follows the data, not the clock: calls sent with past timestamps (a backfill, a batch
                 // exporter catching up, the demo's history) arrive after the clock passed their buckets. While the newest
@@ -148,7 +149,7 @@ public sealed class DetectionRunner : IDisposable
 
     /// <summary>Judges one schedule's buckets in [actFrom, actTo); returns the start of the newest bucket with calls read, if any.</summary>
     private DateTime? RunSchedule(DetectionSchedule schedule, DateTime readFrom, DateTime actFrom, DateTime actTo, SeriesSelector? selector,
-        DateTime now, PassBuilder result, IProgress<DetectionProgress>? progress)
+        DateTime now, PassBuilder result, IProgress<DetectionProgress>? progress, CancellationToken cancellationToken = default)
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
         var widest = _options.EffectiveSchedules.Max(s => s.Interval) == schedule.Interval;
@@ -159,6 +160,7 @@ public sealed class DetectionRunner : IDisposable
         var done = 0;
         foreach (var series in judged)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (widest || !IsSparse(series))
             {
                 JudgeSeries(schedule, series, metrics, actFrom, actTo, now, result, countsOnly: false);

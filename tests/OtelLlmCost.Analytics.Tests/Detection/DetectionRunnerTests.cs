@@ -81,6 +81,24 @@ public sealed class DetectionRunnerTests
     }
 
     [TestMethod]
+    public void RunIncremental_Cancelled_StoresNothing_AndTheNextPassJudgesItAll()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(IncidentStart + TimeSpan.FromMinutes(52));
+        Seed(store, incidentBuckets: 6, until: clock.UtcNow);
+        using var runner = new DetectionRunner(store, FiveMinuteOptions(), clock: clock);
+        using var stopping = new CancellationTokenSource();
+        stopping.Cancel();
+
+        Should.Throw<OperationCanceledException>(() => runner.RunIncremental(stopping.Token));
+
+        RollupChecks.Scalar(store, "SELECT count(*) FROM anomalies").ShouldBe(0m);
+        RollupChecks.Scalar(store, "SELECT count(*) FROM detection_watermarks").ShouldBe(0m, "the cancelled schedule is judged again");
+        runner.RunIncremental().Opened.ShouldHaveSingleItem().FirstSeen.ShouldBe(IncidentStart);
+    }
+
+    [TestMethod]
     public void RunIncremental_AgainAndAfterRestart_RaisesNothingNew()
     {
         using var directory = new TemporaryDirectory();

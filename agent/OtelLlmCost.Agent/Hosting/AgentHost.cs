@@ -76,6 +76,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     private string ApiScheme { get; init; } = "http";
 
+    /// <summary>What the start took so far, phase by phase (logged once the agent listens).</summary>
+    private StartupPhases Phases { get; init; } = new();
+
     /// <summary>The listeners' TLS certificate, disposed with the host.</summary>
     private System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
 
@@ -104,10 +107,13 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public static AgentHost Create(AgentOptions options, Action<IServiceCollection>? configureServices = null)
     {
         options.Validate();
+        var phases = new StartupPhases();
         var prices = new PriceUpdates.LivePrices(
             options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer)), options.DataDirectory);
         var lakePath = options.Lake.Enabled ? options.Lake.FullPath(options.DataDirectory) : null;
+        phases.End("price catalog");
         var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        phases.End("data directory lock");
         string ExportStaging() => Cli.CommandLedger.ExportStaging(options.DataDirectory) + Path.DirectorySeparatorChar;
         RemoveStagingLeftovers(Cli.CommandLedger.ExportStaging(options.DataDirectory));
         LedgerStore? store = null;
@@ -133,7 +139,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 // after a commit failed halfway would write the orphaned keys into the file before the reopen.
                 Extra = StoreExtraSettings(options),
             }, log: LogSchemaUpgrade);
+            phases.End("ledger open (DuckDB, write-ahead log replay, schema)");
             writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
+            phases.End("ledger writer", writer.StartupPhases);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>
@@ -198,8 +206,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
             configureServices?.Invoke(builder.Services);
             var application = builder.Build();
+            phases.End("host build");
             Budgets.BudgetServices.Attach(application.Services);
             var traces = TraceFeatures.Create(options, store, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
+            phases.End("trace features");
             var pipeline = IngestComposition.Compose(options, application.Services, writer, prices, traces);
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, prices, directoryLock,
                 options.DataDirectory, traces)
@@ -207,6 +217,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 LakePath = lakePath,
                 ApiScheme = apiCertificate is null ? "http" : "https",
                 Certificate = certificate,
+                Phases = phases,
             };
             application.Use(application.Services.GetRequiredService<ClientErrorLog>().InvokeAsync);
             application.Use(host.KeepListenersApart);
@@ -258,13 +269,16 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        Phases.End("routes and pipeline");
         await _application.StartAsync(cancellationToken);
+        Phases.End("listeners and services start");
         ApiAddress = new Uri($"{ApiScheme}://{Format(_apiListener.IPEndPoint!)}/");
         var logger = _application.Logger;
         LogListening(logger, "OTLP/gRPC", GrpcAddress);
         LogListening(logger, "OTLP/HTTP", HttpAddress);
         LogListening(logger, "API", ApiAddress);
         LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
+        Phases.Log(logger);
         await new AgentAddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath,
             LakePath).WriteAsync(_dataDirectory, cancellationToken);
     }

@@ -186,8 +186,11 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _writerClock = clock;
         _clock = clock ?? TimeProvider.System;
         store.ReopenRequested = RequestReopen;
+        var phase = Stopwatch.GetTimestamp();
         OpenSpool(store);
+        StartupPhases.Add(("spool leftovers", Stopwatch.GetElapsedTime(phase)));
         _writer = new LlmCallWriter(store, clock, _options.DedupWindow);
+        StartupPhases.AddRange(_writer.LoadPhases);
         _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
         _commitDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.commit.duration", "s", "Time to commit one group of batches to the ledger.");
@@ -254,6 +257,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         spool.RollIfLoaded(loader.LoadedThrough);
         spool.Dispose();
     }
+
+    /// <summary>What the writer's start took, phase by phase (the spool's leftovers, the dedup and stacked-call windows).</summary>
+    public List<(string Phase, TimeSpan Took)> StartupPhases { get; } = [];
 
     /// <summary>Calls found in the spool at start (acknowledged by an earlier run, not yet loaded then) and loaded before ingest.</summary>
     public long RecoveredFromSpool { get; private set; }

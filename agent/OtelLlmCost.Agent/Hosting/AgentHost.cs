@@ -140,8 +140,11 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 Extra = StoreExtraSettings(options),
             }, log: LogSchemaUpgrade);
             phases.End("ledger open (DuckDB, write-ahead log replay, schema)");
+            // Ready before the writer has read its windows from the ledger (seconds on millions of calls): exports queue
+            // until it has, so none is acknowledged before a retry across the restart can be recognized.
+            options.Ledger.StartInBackground = true;
             writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
-            phases.End("ledger writer", writer.StartupPhases);
+            phases.End("ledger writer");
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>
@@ -279,6 +282,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         LogListening(logger, "API", ApiAddress);
         LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
         Phases.Log(logger);
+        _ = _writer.Started.ContinueWith(_ => StartupPhases.LogAfterReady(logger, "ledger writer", _writer.StartupPhases), TaskScheduler.Default);
         await new AgentAddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath,
             LakePath).WriteAsync(_dataDirectory, cancellationToken);
     }

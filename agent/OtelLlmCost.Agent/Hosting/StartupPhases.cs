@@ -36,6 +36,18 @@ internal sealed partial class StartupPhases
         LogReady(logger, (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds);
     }
 
+    /// <summary>Logs the phases of work the start left to run after the agent became ready.</summary>
+    public static void LogAfterReady(ILogger logger, string work, IEnumerable<(string Phase, TimeSpan Took)> phases)
+    {
+        foreach (var (phase, took) in phases)
+        {
+            LogPhaseAfterReady(logger, work, phase, took.TotalMilliseconds);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Start (after ready): {Work}: {Phase} took {Milliseconds:0} ms")]
+    private static partial void LogPhaseAfterReady(ILogger logger, string work, string phase, double milliseconds);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Start: {Phase} took {Milliseconds:0} ms")]
     private static partial void LogPhase(ILogger logger, string phase, double milliseconds);
 

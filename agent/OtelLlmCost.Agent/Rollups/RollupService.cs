@@ -27,6 +27,7 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
         }
 
         var nextRetention = DateTimeOffset.MinValue;
+        var behind = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -50,7 +51,7 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
                 }
                 else
                 {
-                    maintainer.Update();
+                    behind = maintainer.Update().Behind;
                 }
 
                 health?.RecordRollupPass(pass, System.Diagnostics.Stopwatch.GetElapsedTime(started));
@@ -58,9 +59,11 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
                 LogPassFailed(logger, exception);
+                behind = false;
             }
 
-            stoppingToken.WaitHandle.WaitOne(options.Rollups.Interval);
+            // A backlog is caught up a bounded pass after another (Rollups:MaxRowsPerPass), not one pass per interval.
+            stoppingToken.WaitHandle.WaitOne(behind ? TimeSpan.Zero : options.Rollups.Interval);
         }
     }
 

@@ -210,9 +210,11 @@ public sealed class RollupMaintainer : IDisposable
                 FROM rollup_stacked_keys k
                 JOIN rollup_new n ON k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.response_id = n.response_id
                     AND k.span_id <> n.span_id;
-            INSERT OR IGNORE INTO rollup_stacked_keys
-                SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at FROM rollup_new
-                WHERE response_id IS NOT NULL AND response_id <> '';
+            INSERT INTO rollup_stacked_keys
+                SELECT n.trace_id_hi, n.trace_id_lo, n.span_id, n.response_id, n.start_time, n.ingested_at FROM rollup_new n
+                WHERE n.response_id IS NOT NULL AND n.response_id <> ''
+                  AND NOT EXISTS (SELECT 1 FROM rollup_stacked_keys k
+                                  WHERE k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.span_id = n.span_id);
             """);
         using (var prune = Connection.Prepare("DELETE FROM rollup_stacked_keys WHERE ingested_at < $1"))
         {

@@ -311,7 +311,7 @@ public sealed class RollupMaintainerTests
         // An hour later, as after a long stop: every row of the backlog was committed long before the first pass.
         var clock = new ManualClock(DateTime.UtcNow.AddHours(1));
         using (var limited = LedgerStore.Open(directory.Path,
-            new Analytics.Store.DuckDb.DuckDbOpenOptions { AccessMode = Analytics.Store.DuckDb.DuckDbAccessMode.ReadWrite, MemoryLimit = "40MB", Threads = 1 }))
+            new Analytics.Store.DuckDb.DuckDbOpenOptions { AccessMode = Analytics.Store.DuckDb.DuckDbAccessMode.ReadWrite, MemoryLimit = "24MB", Threads = 1 }))
         using (var maintainer = new RollupMaintainer(limited, new RollupOptions { MaxRowsPerPass = 50_000 }, clock))
         {
             var passes = new List<RollupPass>();

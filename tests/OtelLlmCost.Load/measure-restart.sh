@@ -16,7 +16,7 @@ api=""
 ready=""
 for _ in $(seq 1 2400); do
   if [[ -z $api && -f $dir/agent.json ]]; then
-    api=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("api") or d.get("Api") or "")' "$dir/agent.json" 2>/dev/null || true)
+    api=$(sed -n 's/.*"api": *"\([^"]*\)".*/\1/p' "$dir/agent.json" 2>/dev/null || true)
   fi
   if [[ -n $api ]] && curl -fs -o /dev/null "${api%/}/readyz"; then
     ready=$(echo "$(date +%s.%N) - $start" | bc)

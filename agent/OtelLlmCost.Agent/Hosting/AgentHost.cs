@@ -108,11 +108,20 @@ internal sealed partial class AgentHost : IAsyncDisposable
     {
         options.Validate();
         var phases = new StartupPhases();
-        var prices = new PriceUpdates.LivePrices(
-            options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer)), options.DataDirectory);
+        // The catalog is parsed while DuckDB opens the ledger (each takes about a second on a busy 2-core machine).
+        var catalog = Task.Run(() => options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer)));
         var lakePath = options.Lake.Enabled ? options.Lake.FullPath(options.DataDirectory) : null;
-        phases.End("price catalog");
-        var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        DataDirectoryLock directoryLock;
+        try
+        {
+            directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        }
+        catch
+        {
+            catalog.ContinueWith(_ => { }, TaskScheduler.Default).Wait(); // an invalid layer must not go unobserved
+            throw;
+        }
+
         phases.End("data directory lock");
         string ExportStaging() => Cli.CommandLedger.ExportStaging(options.DataDirectory) + Path.DirectorySeparatorChar;
         RemoveStagingLeftovers(Cli.CommandLedger.ExportStaging(options.DataDirectory));
@@ -140,6 +149,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 Extra = StoreExtraSettings(options),
             }, log: LogSchemaUpgrade);
             phases.End("ledger open (DuckDB, write-ahead log replay, schema)");
+            var prices = new PriceUpdates.LivePrices(catalog.GetAwaiter().GetResult(), options.DataDirectory);
+            phases.End("price catalog (parsed while the ledger opened)");
             // Ready before the writer has read its windows from the ledger (seconds on millions of calls): exports queue
             // until it has, so none is acknowledged before a retry across the restart can be recognized.
             options.Ledger.StartInBackground = true;
@@ -282,7 +293,13 @@ internal sealed partial class AgentHost : IAsyncDisposable
         LogListening(logger, "API", ApiAddress);
         LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
         Phases.Log(logger);
-        _ = _writer.Started.ContinueWith(_ => StartupPhases.LogAfterReady(logger, "ledger writer", _writer.StartupPhases), TaskScheduler.Default);
+        _ = _writer.Started.ContinueWith(_ =>
+        {
+            StartupPhases.LogAfterReady(logger, "ledger writer", _writer.StartupPhases);
+            // The start's garbage (the windows read from the ledger, JIT, configuration) is gone now: compact the heap and
+            // give its free pages back once, so an idle agent does not keep the start's peak.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }, TaskScheduler.Default);
         await new AgentAddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath,
             LakePath).WriteAsync(_dataDirectory, cancellationToken);
     }

@@ -27,11 +27,11 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
         }
 
         var nextRetention = DateTimeOffset.MinValue;
-        var behind = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var pass = "update";
+            var behind = false; // only an update pass that stopped at Rollups:MaxRowsPerPass runs the next at once
             try
             {
                 if (IngestNeedsTheMemory())
@@ -59,7 +59,6 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
                 LogPassFailed(logger, exception);
-                behind = false;
             }
 
             // A backlog is caught up a bounded pass after another (Rollups:MaxRowsPerPass), not one pass per interval.

@@ -76,6 +76,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     private string ApiScheme { get; init; } = "http";
 
+    /// <summary>What the start took so far, phase by phase (logged once the agent listens).</summary>
+    private StartupPhases Phases { get; init; } = new();
+
     /// <summary>The listeners' TLS certificate, disposed with the host.</summary>
     private System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
 
@@ -104,10 +107,22 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public static AgentHost Create(AgentOptions options, Action<IServiceCollection>? configureServices = null)
     {
         options.Validate();
-        var prices = new PriceUpdates.LivePrices(
-            options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer)), options.DataDirectory);
+        var phases = new StartupPhases();
+        // The catalog is parsed while DuckDB opens the ledger (each takes about a second on a busy 2-core machine).
+        var catalog = Task.Run(() => options.PriceLayers.Aggregate(PriceCatalog.LoadShipped(), (current, layer) => current.WithLayerFile(layer)));
         var lakePath = options.Lake.Enabled ? options.Lake.FullPath(options.DataDirectory) : null;
-        var directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        DataDirectoryLock directoryLock;
+        try
+        {
+            directoryLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        }
+        catch
+        {
+            catalog.ContinueWith(_ => { }, TaskScheduler.Default).Wait(); // an invalid layer must not go unobserved
+            throw;
+        }
+
+        phases.End("data directory lock");
         string ExportStaging() => Cli.CommandLedger.ExportStaging(options.DataDirectory) + Path.DirectorySeparatorChar;
         RemoveStagingLeftovers(Cli.CommandLedger.ExportStaging(options.DataDirectory));
         LedgerStore? store = null;
@@ -133,7 +148,14 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 // after a commit failed halfway would write the orphaned keys into the file before the reopen.
                 Extra = StoreExtraSettings(options),
             }, log: LogSchemaUpgrade);
+            phases.End("ledger open (DuckDB, write-ahead log replay, schema)");
+            var prices = new PriceUpdates.LivePrices(catalog.GetAwaiter().GetResult(), options.DataDirectory);
+            phases.End("price catalog (parsed while the ledger opened)");
+            // Ready before the writer has read its windows from the ledger (seconds on millions of calls): exports queue
+            // until it has, so none is acknowledged before a retry across the restart can be recognized.
+            options.Ledger.StartInBackground = true;
             writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
+            phases.End("ledger writer");
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>
@@ -198,8 +220,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
             configureServices?.Invoke(builder.Services);
             var application = builder.Build();
+            phases.End("host build");
             Budgets.BudgetServices.Attach(application.Services);
             var traces = TraceFeatures.Create(options, store, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
+            phases.End("trace features");
             var pipeline = IngestComposition.Compose(options, application.Services, writer, prices, traces);
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, prices, directoryLock,
                 options.DataDirectory, traces)
@@ -207,6 +231,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 LakePath = lakePath,
                 ApiScheme = apiCertificate is null ? "http" : "https",
                 Certificate = certificate,
+                Phases = phases,
             };
             application.Use(application.Services.GetRequiredService<ClientErrorLog>().InvokeAsync);
             application.Use(host.KeepListenersApart);
@@ -259,13 +284,23 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        Phases.End("routes and pipeline");
         await _application.StartAsync(cancellationToken);
+        Phases.End("listeners and services start");
         ApiAddress = new Uri($"{ApiScheme}://{Format(_apiListener.IPEndPoint!)}/");
         var logger = _application.Logger;
         LogListening(logger, "OTLP/gRPC", GrpcAddress);
         LogListening(logger, "OTLP/HTTP", HttpAddress);
         LogListening(logger, "API", ApiAddress);
         LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
+        Phases.Log(logger);
+        _ = _writer.Started.ContinueWith(_ =>
+        {
+            StartupPhases.LogAfterReady(logger, "ledger writer", _writer.StartupPhases);
+            // The start's garbage (the windows read from the ledger, JIT, configuration) is gone now: compact the heap and
+            // give its free pages back once, so an idle agent does not keep the start's peak.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }, TaskScheduler.Default);
         await new AgentAddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath,
             LakePath).WriteAsync(_dataDirectory, cancellationToken);
     }

@@ -31,6 +31,7 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var pass = "update";
+            var behind = false; // only an update pass that stopped at Rollups:MaxRowsPerPass runs the next at once
             try
             {
                 if (IngestNeedsTheMemory())
@@ -50,7 +51,7 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
                 }
                 else
                 {
-                    maintainer.Update();
+                    behind = maintainer.Update().Behind;
                 }
 
                 health?.RecordRollupPass(pass, System.Diagnostics.Stopwatch.GetElapsedTime(started));
@@ -60,7 +61,8 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
                 LogPassFailed(logger, exception);
             }
 
-            stoppingToken.WaitHandle.WaitOne(options.Rollups.Interval);
+            // A backlog is caught up a bounded pass after another (Rollups:MaxRowsPerPass), not one pass per interval.
+            stoppingToken.WaitHandle.WaitOne(behind ? TimeSpan.Zero : options.Rollups.Interval);
         }
     }
 

@@ -7,7 +7,8 @@ using OtelLlmCost.SemanticConventions.Calls;
 namespace OtelLlmCost.Analytics.Rollups;
 
 /// <summary>What one maintenance pass did.</summary>
-public sealed record RollupPass(long LedgerRowsSeen, long MinuteBuckets, DateTime? Watermark);
+/// <param name="Behind">More rows wait than one pass takes (<see cref="RollupOptions.MaxRowsPerPass"/>): run the next pass at once.</param>
+public sealed record RollupPass(long LedgerRowsSeen, long MinuteBuckets, DateTime? Watermark, bool Behind = false);
 
 /// <summary>What one retention pass did: ledger rows deleted (in <paramref name="Chunks"/> chunks) and trace context and outcome rows deleted.</summary>
 public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunks, long TraceRowsDeleted = 0);
@@ -80,6 +81,11 @@ public sealed class RollupMaintainer : IDisposable
         """;
 
     private const string Watermark = "watermark";
+
+    // Set by a pass that stopped at MaxRowsPerPass long after its rows were stamped: every row stamped up to the watermark
+    // was committed before that pass began, so the next pass need not re-read the overlap (a catch-up over a backlog
+    // stamped within minutes, as after a long stop at a high rate, would otherwise re-read that backlog every pass).
+    private const string CaughtUpThrough = "caught_up_through";
 
     // Replaced, not emptied: a DuckDB temp table emptied with DELETE keeps the storage of every row it ever held (it is
     // never checkpointed), so a pass's copy of the new rows would stay in memory for the life of the process.
@@ -162,11 +168,18 @@ public sealed class RollupMaintainer : IDisposable
     }
 
     /// <summary>The incremental pass: recomputes only the buckets touched by rows ingested since the last pass.</summary>
+    /// <remarks>
+    /// A pass takes at most <see cref="RollupOptions.MaxRowsPerPass"/> rows past the watermark (whole ingest stamps, the
+    /// oldest first) and says it is <see cref="RollupPass.Behind"/> when more wait: a backlog (a first pass over a large
+    /// ledger, a long stop) is caught up in passes of bounded memory instead of one that can exceed the store's memory
+    /// limit and fail again on every retry.
+    /// </remarks>
     public RollupPass Update()
     {
         using var operation = _ledger.Use();
+        var startedAt = _clock.GetUtcNow().UtcDateTime; // before the transaction: no later commit is in its snapshot
         var watermark = ReadTime(Watermark);
-        var from = watermark is { } seen ? seen - _options.IngestOverlap : DateTime.UnixEpoch;
+        var from = watermark is { } seen ? (ReadTime(CaughtUpThrough) == seen ? seen : seen - _options.IngestOverlap) : DateTime.UnixEpoch;
         using var transaction = Connection.BeginTransaction();
         var found = Found(from);
         if (found.Rows == 0 || _lastSeen == found)
@@ -175,13 +188,14 @@ public sealed class RollupMaintainer : IDisposable
             return new RollupPass(0, 0, watermark);
         }
 
+        var through = PassEnd(watermark ?? from);
         Connection.Execute(EmptyNewRows);
         using (var collect = Connection.Prepare("""
             INSERT INTO rollup_new SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
-            FROM llm_call_rows WHERE ingested_at > $1
+            FROM llm_call_rows WHERE ingested_at > $1 AND ingested_at <= $2
             """))
         {
-            collect.Bind(1, Utc(from)).Execute();
+            collect.Bind(1, Utc(from)).Bind(2, Utc(through ?? DateTime.MaxValue.AddYears(-1))).Execute();
         }
 
         var newRows = Convert.ToInt64(Connection.ExecuteScalar("SELECT count(*) FROM rollup_new"), CultureInfo.InvariantCulture);
@@ -196,9 +210,11 @@ public sealed class RollupMaintainer : IDisposable
                 FROM rollup_stacked_keys k
                 JOIN rollup_new n ON k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.response_id = n.response_id
                     AND k.span_id <> n.span_id;
-            INSERT OR IGNORE INTO rollup_stacked_keys
-                SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at FROM rollup_new
-                WHERE response_id IS NOT NULL AND response_id <> '';
+            INSERT INTO rollup_stacked_keys
+                SELECT n.trace_id_hi, n.trace_id_lo, n.span_id, n.response_id, n.start_time, n.ingested_at FROM rollup_new n
+                WHERE n.response_id IS NOT NULL AND n.response_id <> ''
+                  AND NOT EXISTS (SELECT 1 FROM rollup_stacked_keys k
+                                  WHERE k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.span_id = n.span_id);
             """);
         using (var prune = Connection.Prepare("DELETE FROM rollup_stacked_keys WHERE ingested_at < $1"))
         {
@@ -208,14 +224,27 @@ public sealed class RollupMaintainer : IDisposable
         var buckets = RecomputeTouched();
         var advanced = watermark is { } old && old > newest ? old : newest;
         WriteState(Watermark, advanced, null);
+        var caughtUp = through is not null && advanced < startedAt - _options.IngestOverlap;
+        WriteState(CaughtUpThrough, caughtUp ? advanced : null, null);
 
         // The pass's copy of the rows is not kept until the next pass (at idle, for ever). What it saw is read in its
         // own snapshot: a row committed after it must differ from what the next pass compares with.
         Connection.Execute(EmptyNewRows);
-        var seenNow = Found(advanced - _options.IngestOverlap);
+        var seenNow = Found(caughtUp ? advanced : advanced - _options.IngestOverlap);
         transaction.Commit();
-        _lastSeen = seenNow;
-        return new RollupPass(newRows, buckets, advanced);
+        _lastSeen = through is null ? seenNow : null; // a pass that stopped short left rows the next must take
+        return new RollupPass(newRows, buckets, advanced, Behind: through is not null);
+    }
+
+    /// <summary>
+    /// The ingest stamp that ends this pass: that of the <see cref="RollupOptions.MaxRowsPerPass"/>-th row stamped after
+    /// <paramref name="after"/> (rows of one stamp all go in the same pass), or null when fewer wait.
+    /// </summary>
+    private DateTime? PassEnd(DateTime after)
+    {
+        using var nth = Connection.Prepare($"SELECT ingested_at FROM llm_call_rows WHERE ingested_at > $1 ORDER BY ingested_at LIMIT 1 OFFSET {_options.MaxRowsPerPass - 1}");
+        using var reader = nth.Bind(1, Utc(after)).Query();
+        return reader.Read() ? reader.GetDateTime(0) : null;
     }
 
     private (DateTime From, long Rows, DateTime? Newest) Found(DateTime from)

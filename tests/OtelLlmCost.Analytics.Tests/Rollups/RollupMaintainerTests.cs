@@ -282,6 +282,56 @@ public sealed class RollupMaintainerTests
         reader.GetInt64(1).ShouldBe(100 - expectedBefore);
     }
 
+    /// <summary>
+    /// A backlog (a first pass over a large ledger, a long stop) under a small memory limit: one pass over all of it ran
+    /// out of memory, and the agent retried that same pass every tick for ever. Passes of Rollups:MaxRowsPerPass rows catch
+    /// it up, each within the limit, to rollups equal to the ledger.
+    /// </summary>
+    [TestMethod]
+    public void Update_BacklogLargerThanTheMemoryLimitHolds_CatchesUpInBoundedPasses()
+    {
+        using var directory = new TemporaryDirectory();
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            using (var writer = new LlmCallWriter(store))
+            {
+                writer.Write(Calls(0, 200, spacing: TimeSpan.FromSeconds(20)));
+            }
+
+            // 400,000 calls with their own ids and response ids, stamped within seconds of each other.
+            using var connection = store.Connect();
+            connection.Execute("""
+                INSERT INTO llm_call_rows SELECT r.* REPLACE (
+                    span_id + (k * 1048576)::UBIGINT AS span_id, 'chatcmpl-' || k || '-' || span_id AS response_id,
+                    start_time + to_milliseconds(k * 10) AS start_time, ingested_at + to_microseconds(k) AS ingested_at)
+                FROM llm_call_rows r, range(1, 2000) t(k)
+                """);
+        }
+
+        // An hour later, as after a long stop: every row of the backlog was committed long before the first pass.
+        var clock = new ManualClock(DateTime.UtcNow.AddHours(1));
+        using (var limited = LedgerStore.Open(directory.Path,
+            new Analytics.Store.DuckDb.DuckDbOpenOptions { AccessMode = Analytics.Store.DuckDb.DuckDbAccessMode.ReadWrite, MemoryLimit = "24MB", Threads = 1 }))
+        using (var maintainer = new RollupMaintainer(limited, new RollupOptions { MaxRowsPerPass = 50_000 }, clock))
+        {
+            var passes = new List<RollupPass>();
+            do
+            {
+                passes.Add(maintainer.Update());
+            }
+            while (passes[^1].Behind && passes.Count < 50);
+
+            passes[^1].Behind.ShouldBeFalse();
+            passes.Count.ShouldBe(9, string.Join("; ", passes)); // 400,000 rows, 50,000 a pass
+            passes.Max(pass => pass.LedgerRowsSeen).ShouldBeLessThanOrEqualTo(50_000);
+            maintainer.Update().LedgerRowsSeen.ShouldBe(0); // nothing re-read once caught up
+        }
+
+        using var unlimited = LedgerStore.Open(directory.Path);
+        RollupChecks.AssertEqualToLedger(unlimited, "UTC");
+        RollupChecks.Scalar(unlimited, "SELECT sum(calls) FROM rollup_day").ShouldBe(400_000m);
+    }
+
     internal static List<LlmCall> Calls(int first, int count, DateTime? start = null, TimeSpan? spacing = null) =>
         [.. Enumerable.Range(first, count).Select(i => Call(i, (start ?? Base) + ((spacing ?? TimeSpan.FromSeconds(7)) * (i - first))))];
 

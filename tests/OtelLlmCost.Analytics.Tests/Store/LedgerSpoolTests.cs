@@ -322,6 +322,43 @@ public sealed class LedgerSpoolTests
         }
     }
 
+    /// <summary>
+    /// The agent's start (Ledger:StartInBackground): the writer is created at once and loads the crashed run's spool and
+    /// reads its windows on its own thread. A retry sent before that is done waits for it and is stored once, and a read
+    /// barrier taken before it is done sees the crashed run's acknowledged calls.
+    /// </summary>
+    [TestMethod]
+    public async Task StartInBackground_RetryAndReadBarrierBeforeTheWindowsAreRead_StoredOnceAndSeen()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        var batch = Calls(0, 300);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
+            await Acknowledge(writer, batch[..200]);
+            await Acknowledge(writer, batch[200..]); // acknowledged, then the process dies before any load
+        }
+
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            var options = Spooled();
+            options.StartInBackground = true;
+            await using var writer = new GroupCommitLedgerWriter(store, options, clock);
+            writer.TryEnqueue(batch, out var retried).ShouldBeTrue(); // a retry after the restart, likely before the start is done
+            var barrier = store.CatchUpAsync(TimeSpan.FromMinutes(1));
+            await retried;
+            (await barrier).ShouldBeTrue();
+            Count(store).ShouldBe(300L);
+            await writer.Started;
+            writer.RecoveredFromSpool.ShouldBe(300);
+            writer.StartupPhases.Select(phase => phase.Phase).ShouldBe(["spool leftovers", "stacked-call window", "dedup window"]);
+            await writer.CatchUpAsync();
+            Count(store).ShouldBe(300L);
+            Sum(store).ShouldBe(batch.Sum(call => call.CostUsd));
+        }
+    }
+
     private static LedgerWriterOptions Spooled(bool paused = false) => new() { Spool = true, SpoolLoadingPaused = paused };
 
     private static async Task Acknowledge(GroupCommitLedgerWriter writer, IReadOnlyList<LlmCall> calls)

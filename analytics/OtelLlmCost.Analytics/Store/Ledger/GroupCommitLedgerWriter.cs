@@ -96,6 +96,15 @@ public sealed class LedgerWriterOptions
     /// <summary>How long a reader that must see every acknowledged call waits for the loader (then reads what is loaded).</summary>
     public TimeSpan SpoolCatchUpTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The writer's constructor returns at once, and its thread loads what the spool holds of an earlier run and reads the
+    /// dedup and stacked-call windows from the ledger before it takes its first group (seconds on a ledger of millions of
+    /// calls): exports queue meanwhile, and none is acknowledged before the windows are complete, so a retry across the
+    /// restart is still stored once. Read barriers (<see cref="LedgerStore.CatchUpAsync"/>) wait for it too. The agent turns
+    /// it on, so it is ready (listening, <c>/readyz</c>) within about a second; off, the constructor does all of it.
+    /// </summary>
+    public bool StartInBackground { get; set; }
+
     /// <summary>Tests: the loader loads nothing (not even at stop), as if the process died before each load.</summary>
     internal bool SpoolLoadingPaused { get; set; }
 
@@ -162,7 +171,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private long _queuedCalls;
     private volatile string? _unavailableReason;
     private volatile string? _needsReopen;
-    private LlmCallWriter _writer;
+    private LlmCallWriter _writer = null!; // set by Start, before the loop takes its first group
     private LedgerSpool? _spool;
     private SpoolLoader? _loader;
     private string? _reopenCause;
@@ -173,7 +182,8 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private readonly Lock _reopenGate = new();
     private readonly Histogram<double> _checkpointDuration;
     private readonly SemaphoreSlim _checkpointWanted = new(0, 1);
-    private readonly Thread? _checkpointer;
+    private Thread? _checkpointer;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
     private Task _recentKeysSave = Task.CompletedTask;
     private DateTimeOffset _nextRecentKeysSave;
@@ -189,9 +199,6 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _writerClock = clock;
         _clock = clock ?? TimeProvider.System;
         store.ReopenRequested = RequestReopen;
-        OpenSpool(store);
-        _writer = new LlmCallWriter(store, clock, _options.DedupWindow);
-        _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
         _commitDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.commit.duration", "s", "Time to commit one group of batches to the ledger.");
         _commitSize = _meter.CreateHistogram(
@@ -207,18 +214,61 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "Calls waiting to be committed.");
         _checkpointDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.checkpoint.duration", "s", "Time to checkpoint the ledger's write-ahead log into the file.");
-        if (_loader is not null)
+        if (_options.StartInBackground)
         {
+            // Whether a spool will be found is known only once started: readers wait for the start, then for the spool if any.
             store.CatchUpSpool = CatchUpAsync;
-            _loader.Start();
         }
-        else if (_options.CheckpointInBackground)
+        else
         {
-            _checkpointer = new Thread(CheckpointLoop) { IsBackground = true, Name = "ledger checkpoint" };
-            _checkpointer.Start();
+            Start();
         }
 
         _loop = Task.Factory.StartNew(RunLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>Completes once the writer has loaded the spool's leftovers and its windows (see <see cref="LedgerWriterOptions.StartInBackground"/>).</summary>
+    public Task Started => _started.Task;
+
+    /// <summary>
+    /// Loads the spool's leftovers and reads the windows. In the background, a failure (the spool or the ledger could not be
+    /// read) makes the writer refuse every batch with the reason and the agent unhealthy (<see cref="NeedsReopen"/>) until
+    /// it is restarted, as a failure in the constructor stops the agent from starting.
+    /// </summary>
+    private void Start()
+    {
+        try
+        {
+            var phase = Stopwatch.GetTimestamp();
+            OpenSpool(_store);
+            StartupPhases.Add(("spool leftovers", Stopwatch.GetElapsedTime(phase)));
+            _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow);
+            StartupPhases.AddRange(_writer.LoadPhases);
+            _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
+            if (_loader is not null)
+            {
+                _store.CatchUpSpool = CatchUpAsync;
+                _loader.Start();
+            }
+            else if (_options.CheckpointInBackground)
+            {
+                _checkpointer = new Thread(CheckpointLoop) { IsBackground = true, Name = "ledger checkpoint" };
+                _checkpointer.Start();
+            }
+        }
+        catch (Exception exception) when (_options.StartInBackground && exception is DuckDbException or IOException or InvalidDataException
+            or LedgerWriteException or UnauthorizedAccessException)
+        {
+            var failure = $"the ledger writer could not start ({exception.Message.Split('\n', 2)[0].Trim()}): restart the agent";
+            lock (_reopenGate)
+            {
+                (_reopenCause, _needsReopen, _reopenAbandoned) = (failure, failure, true);
+            }
+        }
+        finally
+        {
+            _started.TrySetResult();
+        }
     }
 
     /// <summary>
@@ -259,6 +309,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         spool.Dispose();
     }
 
+    /// <summary>What the writer's start took, phase by phase (the spool's leftovers, the dedup and stacked-call windows).</summary>
+    public List<(string Phase, TimeSpan Took)> StartupPhases { get; } = [];
+
     /// <summary>Calls found in the spool at start (acknowledged by an earlier run, not yet loaded then) and loaded before ingest.</summary>
     public long RecoveredFromSpool { get; private set; }
 
@@ -269,8 +322,32 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// A read barrier: completes once every call acknowledged so far is in the ledger (true), or after <paramref name="timeout"/>
     /// (false; the reader then sees what is loaded). Without the spool, acknowledged calls are in the ledger already.
     /// </summary>
-    public Task<bool> CatchUpAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        _loader is { } loader ? loader.CatchUpAsync(timeout ?? _options.SpoolCatchUpTimeout, cancellationToken) : Task.FromResult(true);
+    public Task<bool> CatchUpAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var wait = timeout ?? _options.SpoolCatchUpTimeout;
+        if (!_started.Task.IsCompleted)
+        {
+            return CatchUpAfterStartAsync(wait, cancellationToken);
+        }
+
+        return _loader is { } loader ? loader.CatchUpAsync(wait, cancellationToken) : Task.FromResult(true);
+    }
+
+    private async Task<bool> CatchUpAfterStartAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var waitedFrom = _clock.GetTimestamp();
+        try
+        {
+            await _started.Task.WaitAsync(timeout, _clock, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+
+        var left = timeout - _clock.GetElapsedTime(waitedFrom);
+        return _loader is not { } loader || await loader.CatchUpAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+    }
 
     /// <summary>The writer's meter, so an exposition can pick this writer's instruments out of a process that runs several.</summary>
     public Meter Meter => _meter;
@@ -421,13 +498,18 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
 
         _reopenTimer?.Dispose();
-        _writer.Dispose();
+        _writer?.Dispose(); // null when the start failed
         _meter.Dispose();
     }
 
     // Runs on its own thread for the writer's lifetime: DuckDB calls block, so they must not hold pool threads.
     private void RunLoop()
     {
+        if (!_started.Task.IsCompleted)
+        {
+            Start();
+        }
+
         var group = new List<PendingBatch>();
         var calls = new List<LlmCall>();
         while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())

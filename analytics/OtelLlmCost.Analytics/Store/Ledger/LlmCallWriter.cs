@@ -41,9 +41,16 @@ public sealed class LlmCallWriter : IDisposable
             return;
         }
 
+        var phase = System.Diagnostics.Stopwatch.GetTimestamp();
         _recent = RecentStackedCalls.LoadFrom(_connection);
+        LoadPhases.Add(("stacked-call window", System.Diagnostics.Stopwatch.GetElapsedTime(phase)));
+        phase = System.Diagnostics.Stopwatch.GetTimestamp();
         _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow, RecentKeysPath);
+        LoadPhases.Add(("dedup window", System.Diagnostics.Stopwatch.GetElapsedTime(phase)));
     }
+
+    /// <summary>How long reading each window from the ledger took when this writer was created (empty when they were taken over).</summary>
+    internal List<(string Phase, TimeSpan Took)> LoadPhases { get; } = [];
 
     /// <summary>Where the dedup window is saved (<see cref="SnapshotRecentKeys"/>) so a restart reads the ledger only since then.</summary>
     public string RecentKeysPath { get; }

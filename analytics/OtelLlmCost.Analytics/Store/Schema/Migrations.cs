@@ -378,5 +378,21 @@ internal static class Migrations
             DROP TABLE rollup_stacked_keys;
             ALTER TABLE rollup_stacked_keys_v9 RENAME TO rollup_stacked_keys;
             """),
+        // The key's index held every remembered key (Rollups:StackedKeyHorizon, 6 h of calls with a response id) in memory
+        // that DuckDB cannot spill: a first pass over a backlog of millions of calls ran out of the store's memory limit on
+        // it (issue 15). The rollup pass skips keys already remembered with an anti-join of its own rows instead.
+        new(10, "rollup_stacked_keys without a key index", """
+            CREATE TABLE rollup_stacked_keys_v10 (
+                trace_id_hi UBIGINT NOT NULL,
+                trace_id_lo UBIGINT NOT NULL,
+                span_id     UBIGINT NOT NULL,
+                response_id VARCHAR NOT NULL,
+                start_time  TIMESTAMPTZ NOT NULL,
+                ingested_at TIMESTAMPTZ NOT NULL
+            );
+            INSERT INTO rollup_stacked_keys_v10 SELECT * FROM rollup_stacked_keys;
+            DROP TABLE rollup_stacked_keys;
+            ALTER TABLE rollup_stacked_keys_v10 RENAME TO rollup_stacked_keys;
+            """),
     ];
 }

@@ -287,7 +287,7 @@ internal sealed class SpoolLoader : IDisposable
         var deletes = new List<(CallKey, DateTime)>();
         foreach (var record in records.Where(record => record.Replaced > 0))
         {
-            var reader = new SpoolRecordCodec.Reader(_spool.Read(record));
+            var reader = new SpoolRecordCodec.Reader(ReadPayload(record));
             foreach (var replaced in reader.Replaced)
             {
                 replacedBy[replaced.Key] = record.Sequence;
@@ -305,17 +305,9 @@ internal sealed class SpoolLoader : IDisposable
         {
             foreach (var record in records)
             {
-                var reader = new SpoolRecordCodec.Reader(_spool.Read(record));
-                while (reader.TryRead(out var call))
-                {
-                    var key = CallKey.Of(call.TraceId, call.SpanId);
-                    if (replacedBy.Count > 0 && replacedBy.TryGetValue(key, out var by) && by > record.Sequence)
-                    {
-                        continue;
-                    }
-
-                    LlmCallRow.Append(appender, call, key, ingestedAt);
-                }
+                var sequence = record.Sequence;
+                SpoolRecordCodec.AppendRows(ReadPayload(record), appender, ingestedAt,
+                    replacedBy.Count == 0 ? null : key => replacedBy.TryGetValue(key, out var by) && by > sequence);
             }
 
             appender.Close();
@@ -334,6 +326,22 @@ internal sealed class SpoolLoader : IDisposable
         LastLoadDuration = Stopwatch.GetElapsedTime(started);
         _loadDuration.Record(LastLoadDuration.TotalSeconds);
         _loadSize.Record(records.Sum(record => (long)record.Calls));
+    }
+
+    // One buffer for every record read (the loader's thread), grown to the largest record: a record is often larger than the
+    // large-object heap's threshold, and an array per record filled that heap with garbage only a full collection returns.
+    private byte[] _payload = [];
+
+    private ReadOnlySpan<byte> ReadPayload(SpoolRecord record)
+    {
+        if (_payload.Length < record.Length)
+        {
+            _payload = new byte[Math.Max(record.Length, 64 * 1024)];
+        }
+
+        var payload = _payload.AsSpan(0, record.Length);
+        _spool.Read(record, payload);
+        return payload;
     }
 
     /// <summary>How long the last load's transaction took.</summary>

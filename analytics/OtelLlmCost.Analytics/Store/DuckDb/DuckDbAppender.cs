@@ -81,6 +81,15 @@ public sealed unsafe class DuckDbAppender : IDisposable
     /// <summary>Rows appended since creation (including rows not yet flushed).</summary>
     public long RowCount { get; private set; }
 
+    /// <summary>
+    /// Hands the rows to the table (inside the open transaction) once this many are buffered. DuckDB's appender otherwise
+    /// buffers up to 204,800 rows, uncompressed, before it appends them: a large transaction then holds its rows twice at
+    /// the end (the buffer and the table's transaction-local row groups). Null leaves DuckDB's own limit.
+    /// </summary>
+    public int? MaxBufferedRows { get; set; }
+
+    private long _flushedRows;
+
     public DuckDbAppender AppendNull()
     {
         var column = NextColumn();
@@ -297,6 +306,10 @@ public sealed unsafe class DuckDbAppender : IDisposable
         if (++_row == _capacity)
         {
             AppendChunk();
+            if (RowCount - _flushedRows >= MaxBufferedRows)
+            {
+                Flush();
+            }
         }
     }
 
@@ -306,6 +319,7 @@ public sealed unsafe class DuckDbAppender : IDisposable
         ObjectDisposedException.ThrowIf(_closed, this);
         AppendChunk();
         Check(Appenders.DuckDBAppenderFlush(_handle));
+        _flushedRows = RowCount;
     }
 
     public void Close()

@@ -18,6 +18,11 @@ internal sealed class SpoolLoader : IDisposable
 {
     public const string StateTable = "ledger_spool_state";
 
+    // A load of a row group or more would otherwise sit whole in DuckDB's appender buffer (up to 204,800 rows, uncompressed)
+    // and then again in the transaction's row groups while it is handed over: flushed every 8 chunks, the buffer stays small
+    // and DuckDB still writes each full row group straight to the file (SpoolLoadBenchmarks).
+    internal const int AppenderBufferRows = 16_384;
+
     private readonly LedgerStore _store;
     private readonly LedgerSpool _spool;
     private readonly LedgerWriterOptions _options;
@@ -303,6 +308,7 @@ internal sealed class SpoolLoader : IDisposable
         LlmCallWriter.DeleteReplaced(connection, deletes);
         using (var appender = connection.CreateAppender(LedgerRowSchema.Table))
         {
+            appender.MaxBufferedRows = AppenderBufferRows;
             foreach (var record in records)
             {
                 var sequence = record.Sequence;

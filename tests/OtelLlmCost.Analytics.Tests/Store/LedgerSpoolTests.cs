@@ -24,10 +24,106 @@ public sealed class LedgerSpoolTests
     [TestMethod]
     public void Codec_EveryFieldOfACall_RoundTrips()
     {
-        var sample = LedgerStoreTests.SampleCall(7);
+        var call = EveryField(7);
+        var replaced = LedgerStoreTests.SampleCall(8);
+
+        var payload = SpoolRecordCodec.Encode([(call, CallKey.Of(call.TraceId, call.SpanId))], [replaced]);
+        var reader = new SpoolRecordCodec.Reader(payload.Span);
+
+        reader.Replaced.ShouldBe([new ReplacedCall(CallKey.Of(replaced.TraceId, replaced.SpanId), replaced.StartTime)]);
+        reader.Calls.ShouldBe(1);
+        reader.TryRead(out var decoded).ShouldBeTrue();
+        reader.TryRead(out _).ShouldBeFalse();
+        foreach (var property in typeof(LlmCall).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var expected = property.GetValue(call);
+            var actual = property.GetValue(decoded);
+            if (expected is IDictionary<string, string> tags)
+            {
+                ((IDictionary<string, string>)actual!).ShouldBe(tags, property.Name);
+            }
+            else
+            {
+                actual.ShouldBe(expected, property.Name);
+            }
+        }
+
+        decoded!.StartTime.Kind.ShouldBe(DateTimeKind.Utc);
+    }
+
+    [TestMethod]
+    public async Task LoadedRows_EqualTheCommitPathsRows_ColumnByColumn()
+    {
+        // Every field set; every field at its default; strings of 12 bytes (stored inline by DuckDB) and 13 (in its heap), and
+        // multi-byte UTF-8; money with more digits than the ledger keeps (rounded on append); no tags and several.
+        var full = EveryField(1);
+        var bare = new LlmCall { TraceId = full.TraceId, SpanId = new SpanId(0x99), StartTime = Start.UtcDateTime, Status = "ok" };
+        var edges = EveryField(3, withParent: false);
+        edges.Provider = "123456789012";
+        edges.RequestModel = "1234567890123";
+        edges.ResponseModel = "ä漢字";
+        edges.Explanation = new string('x', 600) + "漢";
+        edges.CostUsd = 0.1234567890125m;
+        edges.ReportedCostUsd = -0.0000000000015m;
+        edges.CostCenter = null;
+        edges.Tags.Clear();
+        edges.Tags["z"] = "1";
+        edges.Tags["a"] = "a long tag value, longer than twelve bytes";
+        edges.Tags["e"] = "";
+        List<LlmCall> calls = [full, bare, edges, .. Calls(10, 3000)];
+
+        using var committed = new TemporaryDirectory();
+        using var spooled = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        using var commitStore = LedgerStore.Open(committed.Path);
+        using var spoolStore = LedgerStore.Open(spooled.Path);
+        await using (var writer = new GroupCommitLedgerWriter(commitStore, new LedgerWriterOptions { Spool = false }, clock))
+        {
+            await Acknowledge(writer, calls);
+        }
+
+        await using (var writer = new GroupCommitLedgerWriter(spoolStore, Spooled(), clock))
+        {
+            await Acknowledge(writer, calls[..2]);
+            await Acknowledge(writer, calls[2..]);
+            (await writer.CatchUpAsync()).ShouldBeTrue();
+        }
+
+        var expected = Rows(commitStore);
+        var actual = Rows(spoolStore);
+        actual.Count.ShouldBe(calls.Count);
+        for (var row = 0; row < expected.Count; row++)
+        {
+            foreach (var (column, value) in expected[row])
+            {
+                actual[row][column].ShouldBe(value, $"row {row}, column {column}");
+            }
+        }
+    }
+
+    // Every stored column but ingested_at (stamped at commit or load), rendered by DuckDB itself, in key order.
+    private static List<Dictionary<string, string?>> Rows(LedgerStore store)
+    {
+        using var connection = store.Connect();
+        using var reader = connection.Query(
+            "SELECT COLUMNS(* EXCLUDE (ingested_at))::VARCHAR FROM llm_call_rows ORDER BY trace_id_hi, trace_id_lo, span_id");
+        List<Dictionary<string, string?>> rows = [];
+        while (reader.Read())
+        {
+            rows.Add(Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, column => reader.GetString(column)));
+        }
+
+        rows.ShouldNotBeEmpty();
+        rows[0].Count.ShouldBeGreaterThan(40);
+        return rows;
+    }
+
+    private static LlmCall EveryField(int index, bool withParent = true)
+    {
+        var sample = LedgerStoreTests.SampleCall(index);
         var call = new LlmCall
         {
-            TraceId = sample.TraceId, SpanId = sample.SpanId, ParentSpanId = new SpanId(0xfeed), StartTime = sample.StartTime,
+            TraceId = sample.TraceId, SpanId = sample.SpanId, ParentSpanId = withParent ? new SpanId(0xfeed) : default(SpanId?), StartTime = sample.StartTime,
             DurationMs = 12.25, Provider = sample.Provider, Operation = sample.Operation, RequestModel = sample.RequestModel,
             ResponseModel = sample.ResponseModel, Status = "error", Dialect = sample.Dialect, UsageReported = true,
             CostUsd = sample.CostUsd, InputCostUsd = sample.InputCostUsd, OutputCostUsd = sample.OutputCostUsd,
@@ -53,30 +149,7 @@ public sealed class LedgerSpoolTests
         call.AgentName = "a";
         call.CostCenter = "cc";
         call.Explanation = "read from gen_ai.*";
-        var replaced = LedgerStoreTests.SampleCall(8);
-
-        var payload = SpoolRecordCodec.Encode([(call, CallKey.Of(call.TraceId, call.SpanId))], [replaced]);
-        var reader = new SpoolRecordCodec.Reader(payload.Span);
-
-        reader.Replaced.ShouldBe([new ReplacedCall(CallKey.Of(replaced.TraceId, replaced.SpanId), replaced.StartTime)]);
-        reader.Calls.ShouldBe(1);
-        reader.TryRead(out var decoded).ShouldBeTrue();
-        reader.TryRead(out _).ShouldBeFalse();
-        foreach (var property in typeof(LlmCall).GetProperties(BindingFlags.Public | BindingFlags.Instance))
-        {
-            var expected = property.GetValue(call);
-            var actual = property.GetValue(decoded);
-            if (expected is IDictionary<string, string> tags)
-            {
-                ((IDictionary<string, string>)actual!).ShouldBe(tags, property.Name);
-            }
-            else
-            {
-                actual.ShouldBe(expected, property.Name);
-            }
-        }
-
-        decoded!.StartTime.Kind.ShouldBe(DateTimeKind.Utc);
+        return call;
     }
 
     [TestMethod]

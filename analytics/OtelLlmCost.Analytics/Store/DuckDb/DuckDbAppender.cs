@@ -81,6 +81,15 @@ public sealed unsafe class DuckDbAppender : IDisposable
     /// <summary>Rows appended since creation (including rows not yet flushed).</summary>
     public long RowCount { get; private set; }
 
+    /// <summary>
+    /// Hands the rows to the table (inside the open transaction) once this many are buffered. DuckDB's appender otherwise
+    /// buffers up to 204,800 rows, uncompressed, before it appends them: a large transaction then holds its rows twice at
+    /// the end (the buffer and the table's transaction-local row groups). Null leaves DuckDB's own limit.
+    /// </summary>
+    public int? MaxBufferedRows { get; set; }
+
+    private long _flushedRows;
+
     public DuckDbAppender AppendNull()
     {
         var column = NextColumn();
@@ -106,7 +115,16 @@ public sealed unsafe class DuckDbAppender : IDisposable
 
         var column = NextColumn();
         RequireType(column, DuckDbTypeId.Varchar);
-        AssignString(_vectors[column], _row, value);
+        AssignString(_vectors[column], _data[column], _row, value);
+        return this;
+    }
+
+    /// <summary>Appends a VARCHAR given as UTF-8 bytes (valid UTF-8; DuckDB does not check it here).</summary>
+    public DuckDbAppender AppendUtf8(ReadOnlySpan<byte> value)
+    {
+        var column = NextColumn();
+        RequireType(column, DuckDbTypeId.Varchar);
+        AssignUtf8(_vectors[column], _data[column], _row, value);
         return this;
     }
 
@@ -239,9 +257,10 @@ public sealed unsafe class DuckDbAppender : IDisposable
         var vector = _vectors[column];
         var offset = GrowList(vector, column, (ulong)values.Count);
         var child = Vectors.DuckDBListVectorGetChild(vector);
+        var childData = Vectors.DuckDBVectorGetData(child);
         for (var i = 0; i < values.Count; i++)
         {
-            AssignString(child, offset + (ulong)i, values[i]);
+            AssignString(child, childData, offset + (ulong)i, values[i]);
         }
 
         return this;
@@ -262,11 +281,13 @@ public sealed unsafe class DuckDbAppender : IDisposable
         var structVector = Vectors.DuckDBListVectorGetChild(vector);
         var keys = Vectors.DuckDBStructVectorGetChild(structVector, 0);
         var values = Vectors.DuckDBStructVectorGetChild(structVector, 1);
+        var keyData = Vectors.DuckDBVectorGetData(keys);
+        var valueData = Vectors.DuckDBVectorGetData(values);
         var index = offset;
         foreach (var (key, value) in entries)
         {
-            AssignString(keys, index, key);
-            AssignString(values, index, value);
+            AssignString(keys, keyData, index, key);
+            AssignString(values, valueData, index, value);
             index++;
         }
 
@@ -285,6 +306,10 @@ public sealed unsafe class DuckDbAppender : IDisposable
         if (++_row == _capacity)
         {
             AppendChunk();
+            if (RowCount - _flushedRows >= MaxBufferedRows)
+            {
+                Flush();
+            }
         }
     }
 
@@ -294,6 +319,7 @@ public sealed unsafe class DuckDbAppender : IDisposable
         ObjectDisposedException.ThrowIf(_closed, this);
         AppendChunk();
         Check(Appenders.DuckDBAppenderFlush(_handle));
+        _flushedRows = RowCount;
     }
 
     public void Close()
@@ -407,7 +433,7 @@ public sealed unsafe class DuckDbAppender : IDisposable
         return offset;
     }
 
-    private static void AssignString(IntPtr vector, ulong row, string value)
+    private static void AssignString(IntPtr vector, void* data, ulong row, string value)
     {
         var maxBytes = Encoding.UTF8.GetMaxByteCount(value.Length);
         byte[]? rented = null;
@@ -415,10 +441,7 @@ public sealed unsafe class DuckDbAppender : IDisposable
         try
         {
             var length = Encoding.UTF8.GetBytes(value, buffer);
-            fixed (byte* pointer = buffer)
-            {
-                Vectors.DuckDBUnsafeVectorAssignStringElementLength(vector, row, pointer, length);
-            }
+            AssignUtf8(vector, data, row, buffer[..length]);
         }
         finally
         {
@@ -426,6 +449,29 @@ public sealed unsafe class DuckDbAppender : IDisposable
             {
                 ArrayPool<byte>.Shared.Return(rented);
             }
+        }
+    }
+
+    // DuckDB's string_t is 16 bytes: a 4-byte length, then up to 12 bytes inline (zero-padded, since DuckDB compares the
+    // whole 16), or a 4-byte prefix and a pointer into the vector's string heap. A short string is written in place, which
+    // is exactly what duckdb_vector_assign_string_element_len stores for it, without a native call; a longer one needs
+    // DuckDB to copy it into the heap.
+    private const int InlineStringBytes = 12;
+
+    private static void AssignUtf8(IntPtr vector, void* data, ulong row, ReadOnlySpan<byte> value)
+    {
+        if (value.Length <= InlineStringBytes)
+        {
+            var entry = new Span<byte>((byte*)data + (row * 16), 16);
+            System.Runtime.InteropServices.MemoryMarshal.Write(entry, (uint)value.Length);
+            value.CopyTo(entry[4..]);
+            entry[(4 + value.Length)..].Clear();
+            return;
+        }
+
+        fixed (byte* pointer = value)
+        {
+            Vectors.DuckDBUnsafeVectorAssignStringElementLength(vector, row, pointer, value.Length);
         }
     }
 

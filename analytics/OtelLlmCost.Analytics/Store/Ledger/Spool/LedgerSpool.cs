@@ -247,13 +247,20 @@ internal sealed class LedgerSpool : IDisposable
     /// <summary>Reads a record's payload (the loader's thread; a record is only read once it was appended and fsynced).</summary>
     public byte[] Read(SpoolRecord record)
     {
+        var payload = new byte[record.Length];
+        Read(record, payload);
+        return payload;
+    }
+
+    /// <summary>Reads a record's payload into <paramref name="payload"/> (exactly its length), so the loader can reuse one buffer.</summary>
+    public void Read(SpoolRecord record, Span<byte> payload)
+    {
         var path = Path.Combine(_directory, record.SegmentFirst.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + Extension);
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        var payload = new byte[record.Length];
         var read = 0;
         while (read < payload.Length)
         {
-            var now = RandomAccess.Read(handle, payload.AsSpan(read), record.Offset + HeaderBytes + read);
+            var now = RandomAccess.Read(handle, payload[read..], record.Offset + HeaderBytes + read);
             if (now == 0)
             {
                 throw new IOException($"The spool segment {path} ends before record {record.Sequence}.");
@@ -261,8 +268,6 @@ internal sealed class LedgerSpool : IDisposable
 
             read += now;
         }
-
-        return payload;
     }
 
     /// <summary>Deletes every closed segment whose records are all loaded (called by the loader after its commit).</summary>

@@ -18,6 +18,11 @@ internal sealed class SpoolLoader : IDisposable
 {
     public const string StateTable = "ledger_spool_state";
 
+    // A load of a row group or more would otherwise sit whole in DuckDB's appender buffer (up to 204,800 rows, uncompressed)
+    // and then again in the transaction's row groups while it is handed over: flushed every 8 chunks, the buffer stays small
+    // and DuckDB still writes each full row group straight to the file (SpoolLoadBenchmarks).
+    internal const int AppenderBufferRows = 16_384;
+
     private readonly LedgerStore _store;
     private readonly LedgerSpool _spool;
     private readonly LedgerWriterOptions _options;
@@ -287,7 +292,7 @@ internal sealed class SpoolLoader : IDisposable
         var deletes = new List<(CallKey, DateTime)>();
         foreach (var record in records.Where(record => record.Replaced > 0))
         {
-            var reader = new SpoolRecordCodec.Reader(_spool.Read(record));
+            var reader = new SpoolRecordCodec.Reader(ReadPayload(record));
             foreach (var replaced in reader.Replaced)
             {
                 replacedBy[replaced.Key] = record.Sequence;
@@ -303,19 +308,12 @@ internal sealed class SpoolLoader : IDisposable
         LlmCallWriter.DeleteReplaced(connection, deletes);
         using (var appender = connection.CreateAppender(LedgerRowSchema.Table))
         {
+            appender.MaxBufferedRows = AppenderBufferRows;
             foreach (var record in records)
             {
-                var reader = new SpoolRecordCodec.Reader(_spool.Read(record));
-                while (reader.TryRead(out var call))
-                {
-                    var key = CallKey.Of(call.TraceId, call.SpanId);
-                    if (replacedBy.Count > 0 && replacedBy.TryGetValue(key, out var by) && by > record.Sequence)
-                    {
-                        continue;
-                    }
-
-                    LlmCallRow.Append(appender, call, key, ingestedAt);
-                }
+                var sequence = record.Sequence;
+                SpoolRecordCodec.AppendRows(ReadPayload(record), appender, ingestedAt,
+                    replacedBy.Count == 0 ? null : key => replacedBy.TryGetValue(key, out var by) && by > sequence);
             }
 
             appender.Close();
@@ -334,6 +332,22 @@ internal sealed class SpoolLoader : IDisposable
         LastLoadDuration = Stopwatch.GetElapsedTime(started);
         _loadDuration.Record(LastLoadDuration.TotalSeconds);
         _loadSize.Record(records.Sum(record => (long)record.Calls));
+    }
+
+    // One buffer for every record read (the loader's thread), grown to the largest record: a record is often larger than the
+    // large-object heap's threshold, and an array per record filled that heap with garbage only a full collection returns.
+    private byte[] _payload = [];
+
+    private ReadOnlySpan<byte> ReadPayload(SpoolRecord record)
+    {
+        if (_payload.Length < record.Length)
+        {
+            _payload = new byte[Math.Max(record.Length, 64 * 1024)];
+        }
+
+        var payload = _payload.AsSpan(0, record.Length);
+        _spool.Read(record, payload);
+        return payload;
     }
 
     /// <summary>How long the last load's transaction took.</summary>

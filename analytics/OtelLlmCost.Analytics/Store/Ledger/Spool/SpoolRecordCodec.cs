@@ -18,10 +18,19 @@ internal static class SpoolRecordCodec
 {
     private const byte FormatVersion = 1;
 
-    /// <summary>The record's payload, written once: the spool appends it from the encoder's own buffer, without a copy.</summary>
+    // One buffer per encoding thread (the writer's), reused: a group's payload is often larger than the large-object heap's
+    // threshold, and a fresh array per group filled that heap with garbage that only a full collection returns.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    /// <summary>
+    /// The record's payload, written once: the spool appends it from the encoder's own buffer, without a copy. The memory is
+    /// this thread's encoding buffer: it is valid until the next <see cref="Encode"/> on the same thread.
+    /// </summary>
     public static ReadOnlyMemory<byte> Encode(IReadOnlyList<(LlmCall Call, CallKey Key)> fresh, IReadOnlyList<LlmCall> replaced)
     {
-        var writer = new ArrayBufferWriter<byte>(256 + (fresh.Count * 320));
+        var writer = t_buffer ??= new ArrayBufferWriter<byte>(64 * 1024);
+        writer.ResetWrittenCount();
         var output = new Output(writer);
         output.Byte(FormatVersion);
         output.VarUInt((ulong)replaced.Count);
@@ -101,31 +110,34 @@ internal static class SpoolRecordCodec
     /// <summary>Reads a payload written by <see cref="Encode"/>: the replaced calls, then each fresh call in order.</summary>
     public ref struct Reader
     {
-        private Input _input;
+        internal Input Input;
         private ulong _callsLeft;
 
         public Reader(ReadOnlySpan<byte> payload)
         {
-            _input = new Input(payload);
-            if (_input.Byte() != FormatVersion)
+            Input = new Input(payload);
+            if (Input.Byte() != FormatVersion)
             {
                 throw new InvalidDataException("The spool record has an unknown format version.");
             }
 
-            var replaced = _input.VarUInt();
+            var replaced = Input.VarUInt();
             Replaced = new ReplacedCall[replaced];
             for (var i = 0UL; i < replaced; i++)
             {
-                Replaced[i] = new ReplacedCall(new CallKey(_input.UInt64(), _input.UInt64(), _input.UInt64()), new DateTime(_input.Int64(), DateTimeKind.Utc));
+                Replaced[i] = new ReplacedCall(new CallKey(Input.UInt64(), Input.UInt64(), Input.UInt64()), new DateTime(Input.Int64(), DateTimeKind.Utc));
             }
 
-            _callsLeft = _input.VarUInt();
+            _callsLeft = Input.VarUInt();
             Calls = (int)_callsLeft;
         }
 
         public ReplacedCall[] Replaced { get; }
 
         public int Calls { get; }
+
+        /// <summary>The bytes not read yet (the next call starts with its trace and span ids).</summary>
+        internal readonly ReadOnlySpan<byte> Remaining => Input.Remaining;
 
         public bool TryRead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LlmCall? call)
         {
@@ -136,8 +148,123 @@ internal static class SpoolRecordCodec
             }
 
             _callsLeft--;
-            call = ReadCall(ref _input);
+            call = ReadCall(ref Input);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Appends a payload's fresh calls to <c>llm_call_rows</c> straight from its bytes, in <see cref="LlmCallRow"/>'s column
+    /// order and with its values (strings as the UTF-8 they were encoded to, money rounded by <see cref="LlmCallRow.Money"/>),
+    /// without an <see cref="LlmCall"/> per row. A call for which <paramref name="skip"/> says true is not appended.
+    /// Returns the rows appended.
+    /// </summary>
+    public static int AppendRows(ReadOnlySpan<byte> payload, DuckDb.DuckDbAppender appender, DateTime ingestedAt, Func<CallKey, bool>? skip)
+    {
+        var reader = new Reader(payload);
+        var appended = 0;
+        for (var i = 0; i < reader.Calls; i++)
+        {
+            var key = new CallKey(
+                BinaryPrimitives.ReadUInt64LittleEndian(reader.Remaining), BinaryPrimitives.ReadUInt64LittleEndian(reader.Remaining[8..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(reader.Remaining[16..]));
+            if (skip is not null && skip(key))
+            {
+                reader.TryRead(out _);
+                continue;
+            }
+
+            AppendRow(ref reader.Input, appender, ingestedAt);
+            appended++;
+        }
+
+        return appended;
+    }
+
+    // Reads the fields in WriteCall's order and appends them in the row's (LlmCallRow.Append): the reported cost and the
+    // cost center come later in the row than in the record, so they are held (a value, and a slice of the payload).
+    private static void AppendRow(ref Input input, DuckDb.DuckDbAppender appender, DateTime ingestedAt)
+    {
+        appender.Append(input.UInt64()).Append(input.UInt64()).Append(input.UInt64());
+        if (input.Byte() == 0)
+        {
+            appender.AppendNull();
+        }
+        else
+        {
+            appender.Append(input.UInt64());
+        }
+
+        appender.Append(new DateTime(input.Int64(), DateTimeKind.Utc)).Append(input.Double());
+        for (var i = 0; i < 11; i++)
+        {
+            AppendString(ref input, appender); // provider .. response id
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            appender.Append(input.VarInt()); // input .. output image tokens
+        }
+
+        appender.Append(input.Byte() != 0);
+        for (var i = 0; i < 5; i++)
+        {
+            appender.Append(LlmCallRow.Money(input.Decimal())); // cost .. cache write cost
+        }
+
+        var reportedCost = LlmCallRow.Money(input.Decimal());
+        for (var i = 0; i < 3; i++)
+        {
+            AppendString(ref input, appender); // pricing status, price id, catalog version
+        }
+
+        appender.Append(reportedCost);
+        for (var i = 0; i < 9; i++)
+        {
+            AppendString(ref input, appender); // service .. agent name
+        }
+
+        var costCenter = input.StringSlice();
+        var tags = (int)input.VarUInt();
+        if (tags == 0)
+        {
+            appender.AppendNull();
+        }
+        else
+        {
+            var entries = new KeyValuePair<string, string>[tags];
+            for (var i = 0; i < tags; i++)
+            {
+                entries[i] = new(input.String()!, input.String()!);
+            }
+
+            appender.Append(entries);
+        }
+
+        AppendString(ref input, appender); // explanation
+        appender.Append(ingestedAt);
+        if (costCenter.Length < 0)
+        {
+            appender.AppendNull();
+        }
+        else
+        {
+            appender.AppendUtf8(input.Slice(costCenter));
+        }
+
+        appender.EndRow();
+    }
+
+    private static void AppendString(ref Input input, DuckDb.DuckDbAppender appender)
+    {
+        var slice = input.StringSlice();
+        if (slice.Length < 0)
+        {
+            appender.AppendNull();
+        }
+        else
+        {
+            appender.AppendUtf8(input.Slice(slice));
         }
     }
 
@@ -283,10 +410,29 @@ internal static class SpoolRecordCodec
         }
     }
 
-    private ref struct Input(ReadOnlySpan<byte> bytes)
+    internal ref struct Input(ReadOnlySpan<byte> bytes)
     {
         private readonly ReadOnlySpan<byte> _bytes = bytes;
         private int _position;
+
+        public readonly ReadOnlySpan<byte> Remaining => _bytes[_position..];
+
+        /// <summary>The bytes of a string slice (<see cref="StringSlice"/>).</summary>
+        public readonly ReadOnlySpan<byte> Slice((int Start, int Length) slice) => _bytes.Slice(slice.Start, slice.Length);
+
+        /// <summary>Skips a string and says where its UTF-8 bytes are; a length of -1 for null.</summary>
+        public (int Start, int Length) StringSlice()
+        {
+            var length = (int)VarUInt() - 1;
+            var start = _position;
+            if (length > 0)
+            {
+                _ = _bytes.Slice(_position, length); // bounds check
+                _position += length;
+            }
+
+            return (start, length);
+        }
 
         public byte Byte() => _bytes[_position++];
 

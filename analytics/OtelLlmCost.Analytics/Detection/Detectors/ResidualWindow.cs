@@ -14,6 +14,7 @@ internal sealed class ResidualWindow
     private readonly double[] _sorted;
     private readonly int[] _arrival;
     private int _count;
+    private int _next; // _count modulo the log's length, kept without a division per residual
     private int _sortedCount;
     private int _sortedAt;
 
@@ -31,7 +32,8 @@ internal sealed class ResidualWindow
 
     public void Add(double residual)
     {
-        _log[_count % _log.Length] = residual;
+        _log[_next] = residual;
+        _next = _next + 1 == _log.Length ? 0 : _next + 1;
         _count++;
     }
 
@@ -195,10 +197,10 @@ internal sealed class ResidualWindow
         // Arrivals sorted at the front of the scratch, then a +∞ sentinel; the kept values follow, then another.
         var arrived = scratch[..(arrivedCount + 1)];
         var arrivedAt = arrivalScratch[..(arrivedCount + 1)];
-        for (var i = 0; i < arrivedCount; i++)
+        for (int i = 0, slot = _sortedAt % _log.Length; i < arrivedCount; i++, slot = slot + 1 == _log.Length ? 0 : slot + 1)
         {
             arrivedAt[i] = _sortedAt + i;
-            arrived[i] = _log[(_sortedAt + i) % _log.Length];
+            arrived[i] = _log[slot];
         }
 
         Sort(arrived[..arrivedCount], arrivedAt[..arrivedCount]);

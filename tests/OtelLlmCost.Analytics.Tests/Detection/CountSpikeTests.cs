@@ -38,6 +38,23 @@ public sealed class CountSpikeTests
     }
 
     [TestMethod]
+    public void Apply_TenMinuteBurstWhoseSecondBucketIsUnderThreeTimesTheHourIncludingTheFirst_Found()
+    {
+        // A weekend night of six calls a bucket, then ×4 for ten minutes (25 and 20): the first bucket alone is z 5.8,
+        // and the second, against an hour that holds the first, is under ×3; the two together are z 7.3 at ×3.75.
+        var counts = Quiet(6, 200, seed: 2);
+        counts[150] = 25;
+        counts[151] = 20;
+        var verdicts = Expecting(counts.Length, 6);
+
+        CountSpike.Apply(counts, verdicts, 24);
+
+        verdicts[151].IsAnomaly.ShouldBeTrue();
+        verdicts[151].Detector.ShouldBe(CountSpike.Member);
+        verdicts.Count(v => v.IsAnomaly).ShouldBeLessThanOrEqualTo(2);
+    }
+
+    [TestMethod]
     public void Apply_CallsInRunsOfThreeToSix_NotABurstAtChanceLevels()
     {
         // An agent's runs: 1.2 runs a bucket of 3 to 6 calls each. Five runs in a bucket happens every few days.

@@ -175,6 +175,7 @@ public sealed class CostSeriesDetector : ISeriesDetector
         var buffer = new Complex[w + SpectralResidual.ExtensionPoints];
         var logAmplitude = new double[w + SpectralResidual.ExtensionPoints];
         var seen = 0;
+        var slot = 0; // seen modulo w, the ring's next write slot, kept without a division per point
         var verdicts = new PointVerdict[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
@@ -186,14 +187,18 @@ public sealed class CostSeriesDetector : ISeriesDetector
             {
                 if (!double.IsNaN(x))
                 {
-                    ring[seen++ % w] = x;
+                    ring[slot] = x;
+                    slot = slot + 1 == w ? 0 : slot + 1;
+                    seen++;
                 }
 
                 verdicts[i] = new PointVerdict(false, 0, step.Expected, step.Expected - band, step.Expected + band, Name);
                 continue;
             }
 
-            ring[seen++ % w] = x;
+            ring[slot] = x;
+            slot = slot + 1 == w ? 0 : slot + 1;
+            seen++;
             var z = step.Z;
             var score = Math.Abs(z);
             var inflation = tail.Inflation;
@@ -217,7 +222,7 @@ public sealed class CostSeriesDetector : ISeriesDetector
                 else if (allowed && options.SpectralConfirmation && score >= options.SpectralGate * spikeLevel && seen >= w)
                 {
                     // Oldest first: the ring from the next write slot to its end, then its start.
-                    var oldest = seen % w;
+                    var oldest = slot;
                     ring.AsSpan(oldest).CopyTo(window);
                     ring.AsSpan(0, oldest).CopyTo(window.AsSpan(w - oldest));
 

@@ -10,8 +10,9 @@ namespace OtelLlmCost.Analytics.Detection.Detectors;
 /// come in runs). Summing the bucket with the one or two before it judges a burst of
 /// ten or fifteen minutes on the evidence of all its buckets (the "a coarser bucket" for a sparse series),
 /// without waiting for a coarser schedule to close. Two guards keep an imprecise expected value from raising
-/// incidents: the bucket must hold at least <see cref="MinimumRatio"/> times its expected calls, and so must the
-/// window summed; and the expected rate of a window is never below the mean calls of the hour before it. A burst is
+/// incidents: the window summed must hold at least <see cref="MinimumRatio"/> times its expected calls, and so must
+/// the bucket judged alone (<see cref="WindowBucketRatio"/> as the last of a longer window); and the expected rate of
+/// a window is never below the mean calls of the hour before it. A burst is
 /// sudden against the last hour as well as against the rhythm: a rhythm misjudged for hours (Monday's morning ramp
 /// predicted from a weekend) is also in the hour before, a burst is not.
 /// </summary>
@@ -28,6 +29,14 @@ internal static class CountSpike
     /// about one false incident a week.
     /// </summary>
     public const double MinimumRatio = 3;
+
+    /// <summary>
+    /// The judged bucket of a window of two or three must hold at least this multiple of its own expected calls (the
+    /// window summed still <see cref="MinimumRatio"/>): a ten-minute ×4 burst on a weekend night (6 calls → 25 and 20)
+    /// was missed when its second bucket, judged against the hour before it with the first bucket in that hour and a
+    /// noisy same-time-last-week, fell just short of ×3 on its own.
+    /// </summary>
+    public const double WindowBucketRatio = 2;
 
     /// <summary>Buckets summed at most, the judged one included.</summary>
     public const int MaximumWindow = 3;
@@ -163,8 +172,9 @@ internal static class CountSpike
         for (var i = Math.Max(from, 0); i < counts.Length; i++)
         {
             var own = verdicts[i];
+            // Floor without the last hour, which only raises it: a bucket under this is under every window's floor.
             if (own.IsAnomaly || !double.IsFinite(own.Expected) || double.IsNaN(counts[i])
-                || counts[i] < MinimumRatio * Floor(counts, verdicts, i, RecentLevel(counts, i), bucketsPerWeek))
+                || counts[i] < WindowBucketRatio * Floor(counts, verdicts, i, 0, bucketsPerWeek))
             {
                 continue;
             }
@@ -179,7 +189,13 @@ internal static class CountSpike
                 }
 
                 observed += counts[j];
+                // The hour before the window, not before the bucket: a burst's first bucket must not raise its second's floor.
                 var recent = RecentLevel(counts, j);
+                if (counts[i] < (j == i ? MinimumRatio : WindowBucketRatio) * Floor(counts, verdicts, i, recent, bucketsPerWeek))
+                {
+                    continue;
+                }
+
                 var expected = 0.0;
                 for (var k = j; k <= i; k++)
                 {

@@ -14,6 +14,7 @@ internal sealed class ResidualWindow
     private readonly double[] _sorted;
     private readonly int[] _arrival;
     private int _count;
+    private int _next; // _count modulo the log's length, kept without a division per residual
     private int _sortedCount;
     private int _sortedAt;
 
@@ -31,7 +32,8 @@ internal sealed class ResidualWindow
 
     public void Add(double residual)
     {
-        _log[_count % _log.Length] = residual;
+        _log[_next] = residual;
+        _next = _next + 1 == _log.Length ? 0 : _next + 1;
         _count++;
     }
 
@@ -184,48 +186,50 @@ internal sealed class ResidualWindow
         return lo;
     }
 
+    /// <summary>
+    /// Drops the residuals that left the window and merges in the sorted arrivals. Both passes decide each step by a
+    /// comparison turned into an index step rather than a branch: which value goes next is as good as random, and the
+    /// mispredicted branches of a plain merge were most of its time. Ties take the kept value first, as the plain merge
+    /// did, so the window is the same array.
+    /// </summary>
     private void Merge(int arrivedCount, Span<double> scratch, Span<int> arrivalScratch)
     {
-        var arrived = scratch[..arrivedCount];
-        var arrivedAt = arrivalScratch[..arrivedCount];
-        for (var i = 0; i < arrivedCount; i++)
+        // Arrivals sorted at the front of the scratch, then a +∞ sentinel; the kept values follow, then another.
+        var arrived = scratch[..(arrivedCount + 1)];
+        var arrivedAt = arrivalScratch[..(arrivedCount + 1)];
+        for (int i = 0, slot = _sortedAt % _log.Length; i < arrivedCount; i++, slot = slot + 1 == _log.Length ? 0 : slot + 1)
         {
             arrivedAt[i] = _sortedAt + i;
-            arrived[i] = _log[(_sortedAt + i) % _log.Length];
+            arrived[i] = _log[slot];
         }
 
-        Sort(arrived, arrivedAt);
+        Sort(arrived[..arrivedCount], arrivedAt[..arrivedCount]);
+        arrived[arrivedCount] = double.PositiveInfinity;
+
         var windowStart = _count - Count;
-        var merged = scratch[_capacity..];
-        var mergedAt = arrivalScratch[_capacity..];
-        int o = 0, a = 0, m = 0;
-        while (o < _sortedCount)
+        var keptFrom = arrivedCount + 1;
+        var kept = 0;
+        for (var o = 0; o < _sortedCount; o++)
         {
-            if (_arrival[o] < windowStart)
-            {
-                o++; // left the window
-            }
-            else if (a < arrivedCount && arrived[a] < _sorted[o])
-            {
-                merged[m] = arrived[a];
-                mergedAt[m++] = arrivedAt[a++];
-            }
-            else
-            {
-                merged[m] = _sorted[o];
-                mergedAt[m++] = _arrival[o++];
-            }
+            scratch[keptFrom + kept] = _sorted[o];
+            arrivalScratch[keptFrom + kept] = _arrival[o];
+            kept += _arrival[o] >= windowStart ? 1 : 0;
         }
 
-        for (; a < arrivedCount; a++)
+        scratch[keptFrom + kept] = double.PositiveInfinity;
+        var total = kept + arrivedCount;
+        int a = 0, k = keptFrom;
+        for (var m = 0; m < total; m++)
         {
-            merged[m] = arrived[a];
-            mergedAt[m++] = arrivedAt[a];
+            var fromArrivals = scratch[a] < scratch[k] ? 1 : 0;
+            var at = k + (fromArrivals * (a - k));
+            _sorted[m] = scratch[at];
+            _arrival[m] = arrivalScratch[at];
+            a += fromArrivals;
+            k += 1 - fromArrivals;
         }
 
-        merged[..m].CopyTo(_sorted);
-        mergedAt[..m].CopyTo(_arrival);
-        _sortedCount = m;
+        _sortedCount = total;
     }
 
     // Between two reads a few to a few dozen residuals arrive (the baseline refreshes its scale every 24 points), where

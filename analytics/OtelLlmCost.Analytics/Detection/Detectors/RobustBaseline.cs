@@ -257,18 +257,13 @@ internal sealed class RobustBaseline
 
     // The seasonal predictions are medians of up to Seasons (4) same-phase values, one per period per point: without
     // a sort these are a few comparisons. The middle values are the same as Median's, and a sum does not depend on order.
-    private static double MedianOfThree(double a, double b, double c)
-    {
-        var (low, high) = a < b ? (a, b) : (b, a);
-        return c < low ? low : c > high ? high : c;
-    }
+    // Math.Min and Math.Max rather than branches: which of two same-phase values is lower is a coin toss, and these ran
+    // for every period at every point. The values are finite (NaN is skipped), where they pick the same values as the
+    // comparisons did (up to the sign of a zero).
+    private static double MedianOfThree(double a, double b, double c) => Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
 
-    private static double MedianOfFour(double a, double b, double c, double d)
-    {
-        var (lowAB, highAB) = a < b ? (a, b) : (b, a);
-        var (lowCD, highCD) = c < d ? (c, d) : (d, c);
-        return 0.5 * ((lowAB > lowCD ? lowAB : lowCD) + (highAB < highCD ? highAB : highCD));
-    }
+    private static double MedianOfFour(double a, double b, double c, double d) =>
+        0.5 * (Math.Max(Math.Min(a, b), Math.Min(c, d)) + Math.Min(Math.Max(a, b), Math.Max(c, d)));
 
     /// <summary>Median by quickselect (reorders <paramref name="values"/>); O(n) on average, no allocation.</summary>
     internal static double Median(Span<double> values)

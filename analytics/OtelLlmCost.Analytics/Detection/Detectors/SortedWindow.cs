@@ -48,7 +48,7 @@ internal sealed class SortedWindow
         }
 
         _ring[_next] = value;
-        _next = (_next + 1) % _ring.Length;
+        _next = _next + 1 == _ring.Length ? 0 : _next + 1;
     }
 
     // Windows are short (8 to 24 points): a linear scan beats a binary search, and among equal values any position

@@ -134,7 +134,7 @@ public static class SpectralResidual
             buffer[i] = new Complex(next, 0);
         }
 
-        Fourier.Forward(buffer, FourierOptions.Matlab);
+        Radix2Fourier.Forward(buffer);
         for (var k = 0; k < m; k++)
         {
             var a = buffer[k].Magnitude;
@@ -157,7 +157,7 @@ public static class SpectralResidual
             buffer[k] = a > Epsilon ? buffer[k] * (Math.Exp(residual) / a) : Complex.Zero;
         }
 
-        Fourier.Inverse(buffer, FourierOptions.Matlab);
+        Radix2Fourier.Inverse(buffer);
         for (var i = 0; i < n; i++)
         {
             saliency[i] = buffer[i].Magnitude;

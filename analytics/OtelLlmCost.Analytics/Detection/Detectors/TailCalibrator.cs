@@ -19,6 +19,7 @@ internal sealed class TailCalibrator
     private readonly double _risk;
     private readonly int _minimumPoints;
     private int _count;
+    private int _slot; // _count modulo the ring's length, kept without a division per point
 
     // The highest bin holding a score: the scans start there, since empty bins above it change neither the tail count
     // nor the excess (most of the 128 bins are empty: a winsorized |z| rarely passes bin 40).
@@ -57,7 +58,8 @@ internal sealed class TailCalibrator
     public void Add(double absoluteZ)
     {
         var bin = (byte)Math.Min(Bins - 1, (int)(Math.Log2(1 + absoluteZ) * BinsPerOctave));
-        var slot = _count % _ring.Length;
+        var slot = _slot;
+        _slot = _slot + 1 == _ring.Length ? 0 : _slot + 1;
         if (_count >= _ring.Length)
         {
             _counts[_ring[slot]]--;

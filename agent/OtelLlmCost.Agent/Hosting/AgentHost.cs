@@ -153,8 +153,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
             phases.End("price catalog (parsed while the ledger opened)");
             // Ready before the writer has read its windows from the ledger (seconds on millions of calls): exports queue
             // until it has, so none is acknowledged before a retry across the restart can be recognized.
-            options.Ledger.StartInBackground = true;
-            writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe);
+            writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe, startInBackground: true);
             phases.End("ledger writer");
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();

@@ -50,6 +50,8 @@ public sealed class GroupCommitLedgerWriterTests
             await committed;
         }
 
+        (await writer.CatchUpAsync()).ShouldBeTrue(); // with the spool, the loader checkpoints after its load
+
         // The checkpointer's thread folds the log into the file by itself (bounded wait for something that must happen).
         long WalBytes()
         {

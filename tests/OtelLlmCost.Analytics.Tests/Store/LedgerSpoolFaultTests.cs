@@ -3,6 +3,7 @@ using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Ledger.Spool;
 using OtelLlmCost.SemanticConventions.Calls;
+using static OtelLlmCost.Analytics.Tests.Store.LedgerSpoolTests;
 
 namespace OtelLlmCost.Analytics.Tests.Store;
 
@@ -48,7 +49,7 @@ public sealed class LedgerSpoolFaultTests
             await Acknowledge(writer, [.. first, .. second]); // the exporter's retry, with the acknowledged batch beside it
             (await writer.CatchUpAsync()).ShouldBeTrue();
             Count(store).ShouldBe(first.Count + second.Count);
-            CostOf(store).ShouldBe(first.Concat(second).Sum(call => call.CostUsd));
+            Sum(store).ShouldBe(first.Concat(second).Sum(call => call.CostUsd));
         }
     }
 
@@ -176,23 +177,6 @@ public sealed class LedgerSpoolFaultTests
         return committed;
     }
 
-    private static async Task Acknowledge(GroupCommitLedgerWriter writer, IReadOnlyList<LlmCall> calls) => await Enqueue(writer, calls);
-
     private static long SegmentLength(TemporaryDirectory directory) =>
         new FileInfo(Directory.GetFiles(LedgerSpool.DirectoryFor(LedgerStore.FilePathIn(directory.Path))).Single()).Length;
-
-    private static long Count(LedgerStore store)
-    {
-        using var connection = store.Connect();
-        return (long)connection.ExecuteScalar("SELECT count(*) FROM llm_calls")!;
-    }
-
-    private static decimal? CostOf(LedgerStore store)
-    {
-        using var connection = store.Connect();
-        return (decimal?)connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls");
-    }
-
-    private static List<LlmCall> Calls(int from, int count) =>
-        [.. Enumerable.Range(from, count).Select(index => LedgerStoreTests.SampleCall(index))];
 }

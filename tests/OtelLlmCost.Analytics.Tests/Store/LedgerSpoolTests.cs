@@ -158,12 +158,9 @@ public sealed class LedgerSpoolTests
         using var directory = new TemporaryDirectory();
         var clock = new FakeTimeProvider(Start);
         var batch = Calls(0, 300);
+        await AcknowledgeThenCrashBeforeAnyLoad(directory, clock, batch);
         using (var store = LedgerStore.Open(directory.Path))
         {
-            await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
-            await Acknowledge(writer, batch[..200]);
-            await Acknowledge(writer, batch[200..]);
-            writer.SpooledCalls.ShouldBe(300);
             Count(store).ShouldBe(0L, "nothing was loaded before the crash");
         }
 
@@ -396,7 +393,7 @@ public sealed class LedgerSpoolTests
     }
 
     /// <summary>
-    /// The agent's start (Ledger:StartInBackground): the writer is created at once and loads the crashed run's spool and
+    /// The agent's start (the writer started in the background): the writer is created at once and loads the crashed run's spool and
     /// reads its windows on its own thread. A retry sent before that is done waits for it and is stored once, and a read
     /// barrier taken before it is done sees the crashed run's acknowledged calls.
     /// </summary>
@@ -406,18 +403,11 @@ public sealed class LedgerSpoolTests
         using var directory = new TemporaryDirectory();
         var clock = new FakeTimeProvider(Start);
         var batch = Calls(0, 300);
-        using (var store = LedgerStore.Open(directory.Path))
-        {
-            await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
-            await Acknowledge(writer, batch[..200]);
-            await Acknowledge(writer, batch[200..]); // acknowledged, then the process dies before any load
-        }
+        await AcknowledgeThenCrashBeforeAnyLoad(directory, clock, batch);
 
         using (var store = LedgerStore.Open(directory.Path))
         {
-            var options = Spooled();
-            options.StartInBackground = true;
-            await using var writer = new GroupCommitLedgerWriter(store, options, clock);
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(), clock, startInBackground: true);
             writer.TryEnqueue(batch, out var retried).ShouldBeTrue(); // a retry after the restart, likely before the start is done
             var barrier = store.CatchUpAsync(TimeSpan.FromMinutes(1));
             await retried;
@@ -432,27 +422,37 @@ public sealed class LedgerSpoolTests
         }
     }
 
+    /// <summary>Acknowledges <paramref name="batch"/> in two exports, then the process dies before any load.</summary>
+    private static async Task AcknowledgeThenCrashBeforeAnyLoad(TemporaryDirectory directory, FakeTimeProvider clock, List<LlmCall> batch)
+    {
+        using var store = LedgerStore.Open(directory.Path);
+        await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
+        await Acknowledge(writer, batch[..(batch.Count * 2 / 3)]);
+        await Acknowledge(writer, batch[(batch.Count * 2 / 3)..]);
+        writer.SpooledCalls.ShouldBe(batch.Count);
+    }
+
     private static LedgerWriterOptions Spooled(bool paused = false) => new() { Spool = true, SpoolLoadingPaused = paused };
 
-    private static async Task Acknowledge(GroupCommitLedgerWriter writer, IReadOnlyList<LlmCall> calls)
+    internal static async Task Acknowledge(GroupCommitLedgerWriter writer, IReadOnlyList<LlmCall> calls)
     {
         writer.TryEnqueue(calls, out var committed).ShouldBeTrue();
         await committed;
     }
 
-    private static long Count(LedgerStore store)
+    internal static long Count(LedgerStore store)
     {
         using var connection = store.Connect();
         return (long)connection.ExecuteScalar("SELECT count(*) FROM llm_calls")!;
     }
 
-    private static decimal? Sum(LedgerStore store)
+    internal static decimal? Sum(LedgerStore store)
     {
         using var connection = store.Connect();
         return (decimal?)connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls");
     }
 
-    private static List<LlmCall> Calls(int from, int count) =>
+    internal static List<LlmCall> Calls(int from, int count) =>
         [.. Enumerable.Range(from, count).Select(index => LedgerStoreTests.SampleCall(index))];
 
     private static (LlmCall Outer, LlmCall Inner) StackedPair(int index)

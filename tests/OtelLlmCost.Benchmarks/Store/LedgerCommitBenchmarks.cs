@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
@@ -20,16 +17,9 @@ namespace OtelLlmCost.Benchmarks.Store;
 /// checkpoint shows there), e.g.
 /// <c>dotnet run -c Release --project tests/OtelLlmCost.Benchmarks -- --filter '*LedgerCommit*'</c>.
 /// </summary>
-[Config(typeof(InProcessConfig))]
+[Config(typeof(LongInvocationConfig))]
 public class LedgerCommitBenchmarks
 {
-    // In process: each case writes a quarter of a million rows, and a separate build per run would cost minutes.
-    private sealed class InProcessConfig : ManualConfig
-    {
-        public InProcessConfig() => AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3)
-            .WithInvocationCount(1).WithUnrollFactor(1).WithToolchain(new InProcessEmitToolchain(TimeSpan.FromMinutes(30), logOutput: true)));
-    }
-
     private const int RowsPerInvocation = 262_144;
     private const long CheckpointWalBytes = 16L * 1024 * 1024;
 

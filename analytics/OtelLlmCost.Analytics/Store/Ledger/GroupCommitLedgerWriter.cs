@@ -100,15 +100,6 @@ public sealed class LedgerWriterOptions
     /// <summary>How long a reader that must see every acknowledged call waits for the loader (then reads what is loaded).</summary>
     public TimeSpan SpoolCatchUpTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>
-    /// The writer's constructor returns at once, and its thread loads what the spool holds of an earlier run and reads the
-    /// dedup and stacked-call windows from the ledger before it takes its first group (seconds on a ledger of millions of
-    /// calls): exports queue meanwhile, and none is acknowledged before the windows are complete, so a retry across the
-    /// restart is still stored once. Read barriers (<see cref="LedgerStore.CatchUpAsync"/>) wait for it too. The agent turns
-    /// it on, so it is ready (listening, <c>/readyz</c>) within about a second; off, the constructor does all of it.
-    /// </summary>
-    public bool StartInBackground { get; set; }
-
     /// <summary>Tests: the loader loads nothing (not even at stop), as if the process died before each load.</summary>
     internal bool SpoolLoadingPaused { get; set; }
 
@@ -187,14 +178,24 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private readonly Histogram<double> _checkpointDuration;
     private readonly SemaphoreSlim _checkpointWanted = new(0, 1);
     private Thread? _checkpointer;
+    private readonly bool _startInBackground;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
     private Task _recentKeysSave = Task.CompletedTask;
     private DateTimeOffset _nextRecentKeysSave;
 
     /// <param name="freeDiskBytes">Free bytes on the ledger's file system (tests simulate a filling disk); null asks the OS.</param>
-    public GroupCommitLedgerWriter(LedgerStore store, LedgerWriterOptions? options = null, TimeProvider? clock = null, Func<long>? freeDiskBytes = null)
+    /// <param name="startInBackground">
+    /// The constructor returns at once, and the writer's thread loads what the spool holds of an earlier run and reads the
+    /// dedup and stacked-call windows from the ledger before it takes its first group (seconds on a ledger of millions of
+    /// calls): exports queue meanwhile, and none is acknowledged before the windows are complete, so a retry across the
+    /// restart is still stored once. Read barriers (<see cref="LedgerStore.CatchUpAsync"/>) wait for it too. The agent starts
+    /// it so, and is ready (listening, <c>/readyz</c>) within about a second; otherwise the constructor does all of it.
+    /// </param>
+    public GroupCommitLedgerWriter(LedgerStore store, LedgerWriterOptions? options = null, TimeProvider? clock = null, Func<long>? freeDiskBytes = null,
+        bool startInBackground = false)
     {
+        _startInBackground = startInBackground;
         _options = options ?? new LedgerWriterOptions();
         _options.Validate();
         var directory = Path.GetDirectoryName(Path.GetFullPath(store.FilePath))!;
@@ -218,7 +219,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "Calls waiting to be committed.");
         _checkpointDuration = _meter.CreateHistogram<double>(
             "otelllmcost.ledger.checkpoint.duration", "s", "Time to checkpoint the ledger's write-ahead log into the file.");
-        if (_options.StartInBackground)
+        if (_startInBackground)
         {
             // Whether a spool will be found is known only once started: readers wait for the start, then for the spool if any.
             store.CatchUpSpool = CatchUpAsync;
@@ -231,7 +232,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _loop = Task.Factory.StartNew(RunLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    /// <summary>Completes once the writer has loaded the spool's leftovers and its windows (see <see cref="LedgerWriterOptions.StartInBackground"/>).</summary>
+    /// <summary>Completes once the writer has loaded the spool's leftovers and its windows (the constructor's <c>startInBackground</c>).</summary>
     public Task Started => _started.Task;
 
     /// <summary>
@@ -260,7 +261,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
                 _checkpointer.Start();
             }
         }
-        catch (Exception exception) when (_options.StartInBackground && exception is DuckDbException or IOException or InvalidDataException
+        catch (Exception exception) when (_startInBackground && exception is DuckDbException or IOException or InvalidDataException
             or LedgerWriteException or UnauthorizedAccessException)
         {
             var failure = $"the ledger writer could not start ({exception.Message.Split('\n', 2)[0].Trim()}): restart the agent";

@@ -1,3 +1,6 @@
+using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
+
 namespace OtelLlmCost.Benchmarks;
 
 internal static class BenchmarkFiles
@@ -8,5 +11,16 @@ internal static class BenchmarkFiles
         var directory = Path.Combine(Path.GetTempPath(), "otel-llm-cost-bench", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         return directory;
+    }
+
+    /// <summary>A ledger in a new directory, opened as the agent opens it: DuckDB's automatic checkpoint off (only the writer checkpoints).</summary>
+    public static LedgerStore NewLedgerAsTheAgentOpensIt(out string directory)
+    {
+        directory = NewDirectory();
+        return LedgerStore.Open(directory, new DuckDbOpenOptions
+        {
+            AccessMode = DuckDbAccessMode.ReadWrite,
+            Extra = new Dictionary<string, string> { ["wal_autocheckpoint"] = "1TB" },
+        });
     }
 }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
-using OtelLlmCost.Analytics.Store.Ledger.Spool;
 using OtelLlmCost.SemanticConventions.Calls;
 using static OtelLlmCost.Analytics.Tests.Store.LedgerSpoolTests;
 
@@ -177,6 +176,5 @@ public sealed class LedgerSpoolFaultTests
         return committed;
     }
 
-    private static long SegmentLength(TemporaryDirectory directory) =>
-        new FileInfo(Directory.GetFiles(LedgerSpool.DirectoryFor(LedgerStore.FilePathIn(directory.Path))).Single()).Length;
+    private static long SegmentLength(TemporaryDirectory directory) => new FileInfo(SegmentPath(directory)).Length;
 }

@@ -158,7 +158,7 @@ public sealed class LedgerSpoolTests
         using var directory = new TemporaryDirectory();
         var clock = new FakeTimeProvider(Start);
         var batch = Calls(0, 300);
-        await AcknowledgeThenCrashBeforeAnyLoad(directory, clock, batch);
+        await AcknowledgeThenCrashBeforeAnyLoad(directory, clock, batch[..200], batch[200..]);
         using (var store = LedgerStore.Open(directory.Path))
         {
             Count(store).ShouldBe(0L, "nothing was loaded before the crash");
@@ -210,14 +210,8 @@ public sealed class LedgerSpoolTests
     {
         using var directory = new TemporaryDirectory();
         var clock = new FakeTimeProvider(Start);
-        using (var store = LedgerStore.Open(directory.Path))
-        {
-            await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
-            await Acknowledge(writer, Calls(0, 10));
-            await Acknowledge(writer, Calls(10, 10));
-        }
-
-        var segment = Directory.GetFiles(LedgerSpool.DirectoryFor(LedgerStore.FilePathIn(directory.Path))).Single();
+        await AcknowledgeThenCrashBeforeAnyLoad(directory, clock, Calls(0, 10), Calls(10, 10));
+        var segment = SegmentPath(directory);
         var whole = File.ReadAllBytes(segment);
         // A record whose write was cut short (its header promises more than follows), then garbage.
         File.AppendAllBytes(segment, [.. whole.AsSpan(0, LedgerSpool.HeaderBytes + 20), .. "garbage"u8]);
@@ -242,14 +236,8 @@ public sealed class LedgerSpoolTests
     {
         using var directory = new TemporaryDirectory();
         var clock = new FakeTimeProvider(Start);
-        using (var store = LedgerStore.Open(directory.Path))
-        {
-            await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
-            await Acknowledge(writer, Calls(0, 10));
-            await Acknowledge(writer, Calls(10, 10));
-        }
-
-        var segment = Directory.GetFiles(LedgerSpool.DirectoryFor(LedgerStore.FilePathIn(directory.Path))).Single();
+        await AcknowledgeThenCrashBeforeAnyLoad(directory, clock, Calls(0, 10), Calls(10, 10));
+        var segment = SegmentPath(directory);
         var bytes = File.ReadAllBytes(segment);
         bytes[^3] ^= 0xff; // the second record's CRC no longer matches
         File.WriteAllBytes(segment, bytes);
@@ -403,7 +391,7 @@ public sealed class LedgerSpoolTests
         using var directory = new TemporaryDirectory();
         var clock = new FakeTimeProvider(Start);
         var batch = Calls(0, 300);
-        await AcknowledgeThenCrashBeforeAnyLoad(directory, clock, batch);
+        await AcknowledgeThenCrashBeforeAnyLoad(directory, clock, batch[..200], batch[200..]);
 
         using (var store = LedgerStore.Open(directory.Path))
         {
@@ -422,15 +410,22 @@ public sealed class LedgerSpoolTests
         }
     }
 
-    /// <summary>Acknowledges <paramref name="batch"/> in two exports, then the process dies before any load.</summary>
-    private static async Task AcknowledgeThenCrashBeforeAnyLoad(TemporaryDirectory directory, FakeTimeProvider clock, List<LlmCall> batch)
+    /// <summary>Acknowledges each of <paramref name="exports"/>, then the process dies before any load.</summary>
+    private static async Task AcknowledgeThenCrashBeforeAnyLoad(TemporaryDirectory directory, FakeTimeProvider clock, params List<LlmCall>[] exports)
     {
         using var store = LedgerStore.Open(directory.Path);
         await using var writer = new GroupCommitLedgerWriter(store, Spooled(paused: true), clock);
-        await Acknowledge(writer, batch[..(batch.Count * 2 / 3)]);
-        await Acknowledge(writer, batch[(batch.Count * 2 / 3)..]);
-        writer.SpooledCalls.ShouldBe(batch.Count);
+        foreach (var export in exports)
+        {
+            await Acknowledge(writer, export);
+        }
+
+        writer.SpooledCalls.ShouldBe(exports.Sum(export => export.Count));
     }
+
+    /// <summary>The spool's one segment file (tests write few enough records to fill one).</summary>
+    internal static string SegmentPath(TemporaryDirectory directory) =>
+        Directory.GetFiles(LedgerSpool.DirectoryFor(LedgerStore.FilePathIn(directory.Path))).Single();
 
     private static LedgerWriterOptions Spooled(bool paused = false) => new() { Spool = true, SpoolLoadingPaused = paused };
 

@@ -50,12 +50,7 @@ public class LedgerCommitBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = BenchmarkFiles.NewDirectory();
-        _store = LedgerStore.Open(_directory, new DuckDbOpenOptions
-        {
-            AccessMode = DuckDbAccessMode.ReadWrite,
-            Extra = new Dictionary<string, string> { ["wal_autocheckpoint"] = "1TB" }, // as the agent opens it
-        });
+        _store = BenchmarkFiles.NewLedgerAsTheAgentOpensIt(out _directory);
         _writer = new LlmCallWriter(_store);
     }
 

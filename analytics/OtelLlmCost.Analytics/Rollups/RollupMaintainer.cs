@@ -2,6 +2,7 @@ using System.Globalization;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Rollups;
@@ -16,15 +17,18 @@ public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunk
 /// <summary>
 /// Keeps the rollup tables equal to aggregates of the ledger, incrementally and exactly.
 /// <para>
-/// Exactness comes from recomputing buckets, never adding to them: a pass collects the UTC minutes touched by rows
-/// ingested since its watermark (minus <see cref="RollupOptions.IngestOverlap"/>), deletes those minutes from
-/// <c>rollup_minute</c> and <c>rollup_user_minute</c> and aggregates them again from the ledger rows (<c>llm_call_rows</c>); then the hours
-/// and local days containing them are re-derived from the minute rollups. A retried export (nothing inserted), a
-/// row seen twice through the overlap, or a <c>reprice</c> (then <see cref="Recompute"/> runs over its window) all
-/// end with the same, exact, buckets. A stacked-call replacement deletes a stored row that may lie in another minute
-/// than its replacement: the keys of rolled-up calls that carry a response id are remembered for
-/// <see cref="RollupOptions.StackedKeyHorizon"/> in <c>rollup_stacked_keys</c>, and a new row with a remembered
-/// twin (same trace and response id, other span) recomputes the twin's minute too.
+/// Exactness comes from reading every row once, past an exact watermark: writers stamp <c>ingested_at</c> from the store's
+/// <see cref="IngestStamps"/>, which knows which stamps are not committed yet, so a pass reads the rows stamped since its
+/// watermark up to where every stamp is committed and adds them to their minutes in <c>rollup_minute</c> and
+/// <c>rollup_user_minute</c>, reading only the new rows and the stored buckets of their minutes (the 2-minute overlap
+/// every pass re-read before, ~1.2M rows at 10,000 calls/s, is gone). The buckets and the watermark commit together, so the
+/// rollups always equal the aggregates of the ledger rows stamped up to the watermark. Changes in place recompute
+/// instead: a late fix-up (which re-stamps its rows) lists their minutes in <c>rollup_pending_minutes</c>, a
+/// <c>reprice</c> runs <see cref="Recompute"/> over its window, and a stacked-call replacement deletes a stored row that
+/// may lie in another minute than its replacement: the keys of rolled-up calls that carry a response id are remembered
+/// for <see cref="RollupOptions.StackedKeyHorizon"/> in <c>rollup_stacked_keys</c>, and a new row with a remembered twin
+/// (same trace and response id, other span) recomputes the twin's minute. Hours and local days are re-derived from the
+/// minute rollups of the minutes a pass touched.
 /// </para>
 /// <para>
 /// Day buckets in a zone other than UTC are derived from minute rollups, which is exact for every zone (all offsets
@@ -82,11 +86,6 @@ public sealed class RollupMaintainer : IDisposable
 
     private const string Watermark = "watermark";
 
-    // Set by a pass that stopped at MaxRowsPerPass long after its rows were stamped: every row stamped up to the watermark
-    // was committed before that pass began, so the next pass need not re-read the overlap (a catch-up over a backlog
-    // stamped within minutes, as after a long stop at a high rate, would otherwise re-read that backlog every pass).
-    private const string CaughtUpThrough = "caught_up_through";
-
     // Replaced, not emptied: a DuckDB temp table emptied with DELETE keeps the storage of every row it ever held (it is
     // never checkpointed), so a pass's copy of the new rows would stay in memory for the life of the process.
     private const string EmptyNewRows = """
@@ -100,16 +99,19 @@ public sealed class RollupMaintainer : IDisposable
     private const string EmptyTouchedHours = "CREATE OR REPLACE TEMP TABLE rollup_touched_hours (h TIMESTAMPTZ);";
     private const string EmptyTouchedDays = "CREATE OR REPLACE TEMP TABLE rollup_touched_days (d TIMESTAMPTZ);";
     private const string EmptyMinuteDays = "CREATE OR REPLACE TEMP TABLE rollup_minute_days (m TIMESTAMPTZ, d TIMESTAMPTZ);";
+
+    // A pass's new rows aggregated per minute (and per user and minute), and the minutes they fall in.
+    private const string EmptyAdded = """
+        CREATE OR REPLACE TEMP TABLE rollup_added AS SELECT * FROM rollup_minute LIMIT 0;
+        CREATE OR REPLACE TEMP TABLE rollup_user_added AS SELECT * FROM rollup_user_minute LIMIT 0;
+        CREATE OR REPLACE TEMP TABLE rollup_added_minutes (m TIMESTAMPTZ);
+        """;
     private const string Horizon = "ledger_horizon";
     private const string TimeZoneKey = "time_zone";
 
     private readonly LedgerConnection _ledger;
     private readonly RollupOptions _options;
-
-    // What the last pass found from its start on (watermark less the overlap): the same count and newest ingest time
-    // mean no row was added or fixed up since (a fix-up stamps ingested_at anew), so the pass has nothing to do.
-    // Without this, an idle agent re-read and re-aggregated the overlap's rows (2 minutes of ingest) every pass.
-    private (DateTime From, long Rows, DateTime? Newest)? _lastSeen;
+    private readonly IngestStamps _stamps;
 
     // Kept across passes (its temporary tables), and following the store when it reopens the ledger.
     private DuckDbConnection Connection => _ledger.Current;
@@ -122,8 +124,9 @@ public sealed class RollupMaintainer : IDisposable
         _options = options ?? new RollupOptions();
         _options.Validate();
         _clock = clock ?? TimeProvider.System;
+        _stamps = store.IngestStamps;
         _ledger = store.ConnectLasting(connection => connection.Execute(
-            EmptyTouchedMinutes + EmptyTouchedHours + EmptyTouchedDays + EmptyMinuteDays + EmptyNewRows));
+            EmptyTouchedMinutes + EmptyTouchedHours + EmptyTouchedDays + EmptyMinuteDays + EmptyNewRows + EmptyAdded));
         using var operation = _ledger.Use();
         var stored = ReadText(TimeZoneKey);
         if (!string.Equals(stored, _options.TimeZone, StringComparison.Ordinal))
@@ -167,92 +170,184 @@ public sealed class RollupMaintainer : IDisposable
         }
     }
 
-    /// <summary>The incremental pass: recomputes only the buckets touched by rows ingested since the last pass.</summary>
+    /// <summary>
+    /// The incremental pass: adds the rows stamped since the watermark to their minutes, recomputes the minutes listed as
+    /// changed in place (and those of stacked-call twins it replaced), then re-derives their hours and days.
+    /// </summary>
     /// <remarks>
-    /// A pass takes at most <see cref="RollupOptions.MaxRowsPerPass"/> rows past the watermark (whole ingest stamps, the
-    /// oldest first) and says it is <see cref="RollupPass.Behind"/> when more wait: a backlog (a first pass over a large
-    /// ledger, a long stop) is caught up in passes of bounded memory instead of one that can exceed the store's memory
-    /// limit and fail again on every retry.
+    /// A pass reads the rows stamped in (watermark, <see cref="IngestStamps.VisibleThrough"/>]: every one of them is
+    /// committed and no later commit is stamped inside it, so each row is read and added once, and the watermark moves in
+    /// the same transaction as the buckets (a crash loses both or neither). The rollups then equal the aggregates of the
+    /// ledger rows stamped at or below the watermark, which is what <see cref="Recompute"/> recomputes as well.
+    /// A pass takes at most <see cref="RollupOptions.MaxRowsPerPass"/> rows (whole ingest stamps, the oldest first) and
+    /// says it is <see cref="RollupPass.Behind"/> when more wait: a backlog (a first pass over a large ledger, a long stop)
+    /// is caught up in passes of bounded memory instead of one that can exceed the store's memory limit and fail again
+    /// on every retry.
     /// </remarks>
     public RollupPass Update()
     {
         using var operation = _ledger.Use();
-        var startedAt = _clock.GetUtcNow().UtcDateTime; // before the transaction: no later commit is in its snapshot
+
+        // Before the transaction starts: its snapshot then holds every row stamped up to here.
+        var visible = _stamps.VisibleThrough(_clock.GetUtcNow().UtcDateTime);
         var watermark = ReadTime(Watermark);
-        var from = watermark is { } seen ? (ReadTime(CaughtUpThrough) == seen ? seen : seen - _options.IngestOverlap) : DateTime.UnixEpoch;
+        var from = watermark ?? DateTime.UnixEpoch;
+        if (visible <= from)
+        {
+            return new RollupPass(0, 0, watermark);
+        }
+
         using var transaction = Connection.BeginTransaction();
-        var found = Found(from);
-        if (found.Rows == 0 || _lastSeen == found)
+        var (rows, pending) = Waiting(from, visible);
+        if (rows == 0 && pending == 0)
         {
             transaction.Commit();
             return new RollupPass(0, 0, watermark);
         }
 
-        var through = PassEnd(watermark ?? from);
+        var through = rows >= _options.MaxRowsPerPass ? PassEnd(from, visible) : visible;
         Connection.Execute(EmptyNewRows);
         using (var collect = Connection.Prepare("""
             INSERT INTO rollup_new SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
             FROM llm_call_rows WHERE ingested_at > $1 AND ingested_at <= $2
             """))
         {
-            collect.Bind(1, Utc(from)).Bind(2, Utc(through ?? DateTime.MaxValue.AddYears(-1))).Execute();
+            collect.Bind(1, Utc(from)).Bind(2, Utc(through)).Execute();
         }
 
         var newRows = Convert.ToInt64(Connection.ExecuteScalar("SELECT count(*) FROM rollup_new"), CultureInfo.InvariantCulture);
 
-        var newest = (DateTime)Connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
+        // The minutes to recompute: those listed as changed in place, and those of stored twins a new row replaced.
         Connection.Execute(EmptyTouchedMinutes);
-        Connection.Execute($"""
+        Run($"""
             INSERT INTO rollup_touched
-                SELECT {MinuteOf("start_time")} FROM rollup_new
+                SELECT minute FROM rollup_pending_minutes WHERE stamped_at > $1 AND stamped_at <= $2
                 UNION
                 SELECT {MinuteOf("k.start_time")}
                 FROM rollup_stacked_keys k
                 JOIN rollup_new n ON k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.response_id = n.response_id
-                    AND k.span_id <> n.span_id;
-            INSERT INTO rollup_stacked_keys
-                SELECT n.trace_id_hi, n.trace_id_lo, n.span_id, n.response_id, n.start_time, n.ingested_at FROM rollup_new n
-                WHERE n.response_id IS NOT NULL AND n.response_id <> ''
-                  AND NOT EXISTS (SELECT 1 FROM rollup_stacked_keys k
-                                  WHERE k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.span_id = n.span_id);
-            """);
-        using (var prune = Connection.Prepare("DELETE FROM rollup_stacked_keys WHERE ingested_at < $1"))
+                    AND k.span_id <> n.span_id
+            """, from, through);
+        if (newRows > 0)
         {
+            var newest = (DateTime)Connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
+            Connection.Execute("""
+                INSERT INTO rollup_stacked_keys
+                    SELECT n.trace_id_hi, n.trace_id_lo, n.span_id, n.response_id, n.start_time, n.ingested_at FROM rollup_new n
+                    WHERE n.response_id IS NOT NULL AND n.response_id <> ''
+                      AND NOT EXISTS (SELECT 1 FROM rollup_stacked_keys k
+                                      WHERE k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.span_id = n.span_id);
+                """);
+            using var prune = Connection.Prepare("DELETE FROM rollup_stacked_keys WHERE ingested_at < $1");
             prune.Bind(1, Utc(newest - _options.StackedKeyHorizon)).Execute();
         }
 
-        var buckets = RecomputeTouched();
-        var advanced = watermark is { } old && old > newest ? old : newest;
-        WriteState(Watermark, advanced, null);
-        var caughtUp = through is not null && advanced < startedAt - _options.IngestOverlap;
-        WriteState(CaughtUpThrough, caughtUp ? advanced : null, null);
-
-        // The pass's copy of the rows is not kept until the next pass (at idle, for ever). What it saw is read in its
-        // own snapshot: a row committed after it must differ from what the next pass compares with.
         Connection.Execute(EmptyNewRows);
-        var seenNow = Found(caughtUp ? advanced : advanced - _options.IngestOverlap);
+        var buckets = RecomputeMinutes(through);
+        buckets += AddNewRows(from, through);
+        DeriveTouched();
+        using (var consumed = Connection.Prepare("DELETE FROM rollup_pending_minutes WHERE stamped_at <= $1"))
+        {
+            consumed.Bind(1, Utc(through)).Execute();
+        }
+
+        WriteState(Watermark, through, null);
+
+        // The pass's copies are not kept until the next pass (at idle, for ever).
+        Connection.Execute(EmptyAdded);
         transaction.Commit();
-        _lastSeen = through is null ? seenNow : null; // a pass that stopped short left rows the next must take
-        return new RollupPass(newRows, buckets, advanced, Behind: through is not null);
+        return new RollupPass(newRows, buckets, through, Behind: through < visible);
+    }
+
+    /// <summary>
+    /// Lists the minutes of the rows a transaction re-stamped with <paramref name="stamp"/> (a late fix-up changed them in
+    /// place) in <c>rollup_pending_minutes</c>, inside that transaction: the next pass recomputes those minutes instead of
+    /// adding the rows a second time.
+    /// </summary>
+    internal static void MarkRestamped(DuckDbConnection connection, DateTime stamp)
+    {
+        using var mark = connection.Prepare($"""
+            INSERT INTO rollup_pending_minutes
+                SELECT DISTINCT {MinuteOf("start_time")}, ingested_at FROM {LedgerRowSchema.Table} WHERE ingested_at = $1
+            """);
+        mark.Bind(1, Utc(stamp)).Execute();
+    }
+
+    /// <summary>Rows stamped, and minutes listed to recompute, in (<paramref name="from"/>, <paramref name="through"/>].</summary>
+    private (long Rows, long Pending) Waiting(DateTime from, DateTime through)
+    {
+        using var probe = Connection.Prepare("""
+            SELECT (SELECT count(*) FROM llm_call_rows WHERE ingested_at > $1 AND ingested_at <= $2),
+                   (SELECT count(*) FROM rollup_pending_minutes WHERE stamped_at > $1 AND stamped_at <= $2)
+            """);
+        using var reader = probe.Bind(1, Utc(from)).Bind(2, Utc(through)).Query();
+        reader.Read();
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     /// <summary>
     /// The ingest stamp that ends this pass: that of the <see cref="RollupOptions.MaxRowsPerPass"/>-th row stamped after
-    /// <paramref name="after"/> (rows of one stamp all go in the same pass), or null when fewer wait.
+    /// <paramref name="after"/> (rows of one stamp all go in the same pass).
     /// </summary>
-    private DateTime? PassEnd(DateTime after)
+    private DateTime PassEnd(DateTime after, DateTime visible)
     {
-        using var nth = Connection.Prepare($"SELECT ingested_at FROM llm_call_rows WHERE ingested_at > $1 ORDER BY ingested_at LIMIT 1 OFFSET {_options.MaxRowsPerPass - 1}");
-        using var reader = nth.Bind(1, Utc(after)).Query();
-        return reader.Read() ? reader.GetDateTime(0) : null;
+        using var nth = Connection.Prepare($"""
+            SELECT ingested_at FROM llm_call_rows WHERE ingested_at > $1 AND ingested_at <= $2
+            ORDER BY ingested_at LIMIT 1 OFFSET {_options.MaxRowsPerPass - 1}
+            """);
+        using var reader = nth.Bind(1, Utc(after)).Bind(2, Utc(visible)).Query();
+        return reader.Read() ? reader.GetDateTime(0) : visible;
     }
 
-    private (DateTime From, long Rows, DateTime? Newest) Found(DateTime from)
+    /// <summary>
+    /// Adds the rows stamped in (<paramref name="from"/>, <paramref name="through"/>] to their minute buckets, except in the
+    /// minutes <c>rollup_touched</c> already recomputed (which hold them); appends the minutes added to into
+    /// <c>rollup_touched</c> for their hours and days. Reads only the new rows and the stored buckets of their minutes.
+    /// </summary>
+    private long AddNewRows(DateTime from, DateTime through)
     {
-        using var probe = Connection.Prepare("SELECT count(*), max(ingested_at) FROM llm_call_rows WHERE ingested_at > $1");
-        using var reader = probe.Bind(1, Utc(from)).Query();
-        reader.Read();
-        return (from, reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetDateTime(1));
+        var horizon = ReadTime(Horizon) ?? DateTime.UnixEpoch;
+        var newRows = $"""
+            FROM {LedgerRowSchema.Table}
+            WHERE ingested_at > $1 AND ingested_at <= $2 AND start_time >= $3
+              AND {MinuteNumber("start_time")} NOT IN (SELECT {MinuteNumber("m")} FROM rollup_touched)
+            GROUP BY ALL
+            """;
+        Connection.Execute(EmptyAdded);
+        Run($"INSERT INTO rollup_added SELECT {MinuteOf("start_time")}, {LedgerDimensions}, {LedgerMeasures}, {LedgerTrailingDimensions} {newRows}",
+            from, through, third: horizon);
+        Run($"INSERT INTO rollup_user_added SELECT {MinuteOf("start_time")}, {LedgerUser}, {LedgerMeasures} {newRows}", from, through, third: horizon);
+        Connection.Execute("INSERT INTO rollup_added_minutes SELECT DISTINCT bucket_start FROM rollup_added");
+        using var range = Connection.Query("SELECT min(m), max(m), count(*) FROM rollup_added_minutes");
+        range.Read();
+        var count = range.GetInt64(2);
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        var low = range.GetDateTime(0);
+        var high = range.GetDateTime(1).AddMinutes(1);
+        foreach (var (table, added, keys) in new[]
+        {
+            ("rollup_minute", "rollup_added", $"{RollupDimensions}, {RollupMeasures}, {RollupTrailingDimensions}"),
+            ("rollup_user_minute", "rollup_user_added", $"{CallDimensions.User.RollupColumn}, {RollupMeasures}"),
+        })
+        {
+            // The stored buckets of those minutes join the new rows' and are summed again (sums of sums, the max of maxima:
+            // the buckets a recompute from the ledger gives).
+            Run($"""
+                INSERT INTO {added} SELECT * FROM {table}
+                WHERE bucket_start >= $1 AND bucket_start < $2 AND bucket_start IN (SELECT m FROM rollup_added_minutes)
+                """, low, high);
+            Connection.Execute($"""
+                DELETE FROM {table} WHERE bucket_start IN (SELECT m FROM rollup_added_minutes);
+                INSERT INTO {table} SELECT bucket_start, {keys} FROM {added} GROUP BY ALL ORDER BY 1;
+                """);
+        }
+
+        Connection.Execute("INSERT INTO rollup_touched SELECT m FROM rollup_added_minutes");
+        return count;
     }
 
     /// <summary>Recomputes every bucket the ledger still holds rows for, and all day buckets; older rollups are kept.</summary>
@@ -331,7 +426,12 @@ public sealed class RollupMaintainer : IDisposable
 
     private RollupPass RecomputeRange(DateTime? from, DateTime? to, bool rebuildAllDays)
     {
+        var visible = _stamps.VisibleThrough(_clock.GetUtcNow().UtcDateTime); // before the transaction, as in Update
         using var transaction = Connection.BeginTransaction();
+
+        // The rollups hold the rows stamped up to the watermark; later rows are the next pass's to add. A rebuild takes
+        // every row visible now and moves the watermark there.
+        var through = rebuildAllDays ? visible : ReadTime(Watermark) ?? DateTime.UnixEpoch;
         Connection.Execute(EmptyTouchedMinutes);
         var low = from ?? DateTime.UnixEpoch;
         var high = to ?? DateTime.MaxValue.AddYears(-1);
@@ -345,31 +445,40 @@ public sealed class RollupMaintainer : IDisposable
             collect.Bind(1, Utc(low)).Bind(2, Utc(high)).Execute();
         }
 
-        var buckets = RecomputeTouched();
+        var buckets = RecomputeMinutes(through);
+        DeriveTouched();
         if (rebuildAllDays)
         {
             RebuildDays();
             Connection.Execute("""
                 DELETE FROM rollup_stacked_keys;
                 """ + EmptyNewRows);
-            var newest = Connection.ExecuteScalar("SELECT max(ingested_at) FROM llm_call_rows") as DateTime?;
-            if (newest is { } watermark)
+            if (Connection.ExecuteScalar("SELECT max(ingested_at) FROM llm_call_rows") is DateTime newest)
             {
                 using var keys = Connection.Prepare("""
                     INSERT INTO rollup_stacked_keys SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
-                    FROM llm_call_rows WHERE response_id IS NOT NULL AND response_id <> '' AND ingested_at >= $1
+                    FROM llm_call_rows WHERE response_id IS NOT NULL AND response_id <> '' AND ingested_at >= $1 AND ingested_at <= $2
                     """);
-                keys.Bind(1, Utc(watermark - _options.StackedKeyHorizon)).Execute();
-                WriteState(Watermark, watermark, null);
+                keys.Bind(1, Utc(newest - _options.StackedKeyHorizon)).Bind(2, Utc(visible)).Execute();
             }
+
+            using (var consumed = Connection.Prepare("DELETE FROM rollup_pending_minutes WHERE stamped_at <= $1"))
+            {
+                consumed.Bind(1, Utc(visible)).Execute();
+            }
+
+            WriteState(Watermark, visible, null);
         }
 
         transaction.Commit();
         return new RollupPass(0, buckets, ReadTime(Watermark));
     }
 
-    /// <summary>Recomputes the minutes in <c>rollup_touched</c> from the ledger, then their hours and days. Inside a transaction.</summary>
-    private long RecomputeTouched()
+    /// <summary>
+    /// Recomputes the minutes in <c>rollup_touched</c> (clamped to the retention horizon) from the ledger rows stamped up to
+    /// <paramref name="through"/>. Inside a transaction.
+    /// </summary>
+    private long RecomputeMinutes(DateTime through)
     {
         if (ReadTime(Horizon) is { } horizon)
         {
@@ -392,20 +501,34 @@ public sealed class RollupMaintainer : IDisposable
             DELETE FROM rollup_user_minute WHERE bucket_start IN (SELECT m FROM rollup_touched);
             """);
         var filter = $"""
-            WHERE start_time >= $1 AND start_time < $2
+            WHERE start_time >= $1 AND start_time < $2 AND ingested_at <= $3
               AND {MinuteNumber("start_time")} IN (SELECT {MinuteNumber("m")} FROM rollup_touched)
             """;
         Run($"""
             INSERT INTO rollup_minute
             SELECT {MinuteOf("start_time")}, {LedgerDimensions}, {LedgerMeasures}, {LedgerTrailingDimensions}
             FROM {LedgerRowSchema.Table} {filter} GROUP BY ALL ORDER BY 1
-            """, low, high);
+            """, low, high, third: through);
         Run($"""
             INSERT INTO rollup_user_minute
             SELECT {MinuteOf("start_time")}, {LedgerUser}, {LedgerMeasures}
             FROM {LedgerRowSchema.Table} {filter} GROUP BY ALL ORDER BY 1
-            """, low, high);
+            """, low, high, third: through);
+        return count;
+    }
 
+    /// <summary>Re-derives the hours and days of the minutes in <c>rollup_touched</c> from the minute rollups. Inside a transaction.</summary>
+    private void DeriveTouched()
+    {
+        using var range = Connection.Query("SELECT min(m), max(m), count(*) FROM rollup_touched");
+        range.Read();
+        if (range.GetInt64(2) == 0)
+        {
+            return;
+        }
+
+        var low = range.GetDateTime(0);
+        var high = range.GetDateTime(1).AddMinutes(1);
         Connection.Execute(EmptyTouchedHours);
         Connection.Execute($"""
             INSERT INTO rollup_touched_hours SELECT DISTINCT {HourOf("m")} FROM rollup_touched;
@@ -432,7 +555,6 @@ public sealed class RollupMaintainer : IDisposable
             DELETE FROM rollup_user_day WHERE bucket_start IN (SELECT d FROM rollup_touched_days);
             """);
         DeriveDays(low.AddDays(-2), high.AddDays(2), onlyTouched: true);
-        return count;
     }
 
     /// <summary>Re-derives every day bucket from the minute rollups in the configured zone. Inside a transaction.</summary>
@@ -474,13 +596,18 @@ public sealed class RollupMaintainer : IDisposable
             """, low, high);
     }
 
-    private void Run(string sql, DateTime low, DateTime high, string? timeZone = null)
+    private void Run(string sql, DateTime low, DateTime high, string? timeZone = null, DateTime? third = null)
     {
         using var statement = Connection.Prepare(sql);
         statement.Bind(1, Utc(low)).Bind(2, Utc(high));
         if (timeZone is not null)
         {
             statement.Bind(3, timeZone);
+        }
+
+        if (third is { } value)
+        {
+            statement.Bind(3, Utc(value));
         }
 
         statement.Execute();

@@ -12,13 +12,6 @@ public sealed class RollupOptions
     /// <summary>Time between incremental rollup passes in the agent.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>
-    /// Rows are found by <c>ingested_at</c>, stamped before their transaction commits; a pass re-reads this much before
-    /// its watermark so a commit that took longer than one pass is still seen. Re-reading is harmless (buckets are
-    /// recomputed, not added to).
-    /// </summary>
-    public TimeSpan IngestOverlap { get; set; } = TimeSpan.FromMinutes(2);
-
     /// <summary>How long the keys of rolled-up calls with a response id are remembered to catch stacked-call replacements.</summary>
     public TimeSpan StackedKeyHorizon { get; set; } = TimeSpan.FromHours(6);
 
@@ -39,9 +32,9 @@ public sealed class RollupOptions
             throw new ArgumentException("Rollups:RetentionDays must be zero (keep forever) or positive.");
         }
 
-        if (Interval <= TimeSpan.Zero || IngestOverlap < TimeSpan.Zero || StackedKeyHorizon < TimeSpan.Zero || RetentionChunk <= TimeSpan.Zero)
+        if (Interval <= TimeSpan.Zero || StackedKeyHorizon < TimeSpan.Zero || RetentionChunk <= TimeSpan.Zero)
         {
-            throw new ArgumentException("Rollups:Interval and Rollups:RetentionChunk must be positive and the overlaps not negative.");
+            throw new ArgumentException("Rollups:Interval and Rollups:RetentionChunk must be positive and Rollups:StackedKeyHorizon not negative.");
         }
 
         if (MaxRowsPerPass < 1)

@@ -1,4 +1,5 @@
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Schema;
 
 namespace OtelLlmCost.Analytics.Store;
@@ -23,8 +24,9 @@ public sealed class LedgerStore : IDisposable
     private long _generation;
     private bool _disposed;
 
-    private LedgerStore(DuckDbDatabase database, string filePath, IReadOnlyList<int> appliedMigrations)
+    private LedgerStore(DuckDbDatabase database, string filePath, IReadOnlyList<int> appliedMigrations, DateTime? rolledUpThrough)
     {
+        IngestStamps = new IngestStamps(rolledUpThrough);
         _database = database;
         _options = database.Options;
         FilePath = filePath;
@@ -48,6 +50,9 @@ public sealed class LedgerStore : IDisposable
 
     public string FilePath { get; }
 
+    /// <summary>The <c>ingested_at</c> stamps of this process's writes to the ledger, and how far they are all committed.</summary>
+    public IngestStamps IngestStamps { get; }
+
     /// <summary>Schema versions applied by this open (empty when the file was already current).</summary>
     public IReadOnlyList<int> AppliedMigrations { get; }
 
@@ -68,7 +73,8 @@ public sealed class LedgerStore : IDisposable
         {
             using var connection = database.Connect();
             var applied = SchemaMigrator.Migrate(connection, clock, log);
-            return new LedgerStore(database, filePath, applied);
+            var rolledUpThrough = connection.ExecuteScalar("SELECT max(time_value) FROM rollup_state WHERE name = 'watermark'") as DateTime?;
+            return new LedgerStore(database, filePath, applied, rolledUpThrough);
         }
         catch
         {

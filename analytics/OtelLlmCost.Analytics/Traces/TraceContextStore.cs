@@ -1,3 +1,4 @@
+using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
@@ -27,9 +28,9 @@ public sealed record TraceOutcomeEntry(string TraceId, string SpanId, string Out
 
 /// <summary>
 /// Writes trace contexts and outcomes, and applies late attribution fix-ups to the ledger. A fix-up sets the
-/// row's <c>ingested_at</c> to now, so the rollup maintainer, which recomputes every bucket touched by rows
-/// ingested after its watermark, recomputes the row's buckets with the new dimensions: rollups stay exact
-/// (the old dimension's bucket loses the call, the new one gains it). Owns one connection; one thread.
+/// row's <c>ingested_at</c> to a new stamp (<see cref="IngestStamps"/>) and lists the row's minute in
+/// <c>rollup_pending_minutes</c>, so the next rollup pass recomputes that minute with the new dimensions: rollups stay
+/// exact (the old dimension's bucket loses the call, the new one gains it). Owns one connection; one thread.
 /// </summary>
 public sealed class TraceContextStore : IDisposable
 {
@@ -89,6 +90,9 @@ public sealed class TraceContextStore : IDisposable
         using var operation = _ledger.Use();
         var connection = operation.Connection;
         using var outcomeInsert = connection.Prepare("INSERT OR IGNORE INTO trace_outcomes VALUES ($1, $2, $3, $4)");
+
+        // A fix-up re-stamps its rows: in flight until the commit ends, so a rollup pass never reads past it (IngestStamps).
+        using var stamp = contexts.Any(context => context.LateDimensions is { Count: > 0 }) ? _store.IngestStamps.Begin(now) : null;
         using var transaction = connection.BeginTransaction();
         if (contexts.Count > 0)
         {
@@ -110,7 +114,7 @@ public sealed class TraceContextStore : IDisposable
             var late = contexts.Where(context => context.LateDimensions is { Count: > 0 }).ToList();
             if (late.Count > 0)
             {
-                updated = ApplyLateDimensions(connection, late, now, now - _lateFixupHorizon);
+                updated = ApplyLateDimensions(connection, late, stamp!.Value, now - _lateFixupHorizon);
             }
         }
 
@@ -155,7 +159,12 @@ public sealed class TraceContextStore : IDisposable
         }
 
         using var update = connection.Prepare(UpdateSql);
-        return update.Bind(1, now).Bind(2, ingestedSince).Execute();
+        var updated = update.Bind(1, now).Bind(2, ingestedSince).Execute();
+
+        // The rows' minutes were rolled up with their old dimensions: the next rollup pass recomputes them instead of adding
+        // the re-stamped rows again.
+        RollupMaintainer.MarkRestamped(connection, now);
+        return updated;
     }
 
     public void Dispose() => _ledger.Dispose();

@@ -2,6 +2,7 @@ using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Tests.Store;
+using OtelLlmCost.Analytics.Traces;
 using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Analytics.Tests.Rollups;
@@ -77,7 +78,7 @@ public sealed class RollupMaintainerTests
         using var directory = new TemporaryDirectory();
         using var store = LedgerStore.Open(directory.Path);
         using var writer = new LlmCallWriter(store);
-        using var maintainer = new RollupMaintainer(store, new RollupOptions { IngestOverlap = TimeSpan.Zero });
+        using var maintainer = new RollupMaintainer(store, new RollupOptions());
         const int perPass = 10_000;
         void Pass(int pass)
         {
@@ -104,7 +105,7 @@ public sealed class RollupMaintainerTests
         using var directory = new TemporaryDirectory();
         using var store = LedgerStore.Open(directory.Path);
         using var writer = new LlmCallWriter(store);
-        using var maintainer = new RollupMaintainer(store, new RollupOptions { IngestOverlap = TimeSpan.Zero });
+        using var maintainer = new RollupMaintainer(store, new RollupOptions());
 
         // Three days of history, one call a minute: every later pass derives its day from all the minutes around it
         // (~4,300 rows of minute-to-day pairs), although it adds only a few calls, as a long-running agent's passes do.
@@ -137,20 +138,117 @@ public sealed class RollupMaintainerTests
         using var directory = new TemporaryDirectory();
         using var store = LedgerStore.Open(directory.Path);
         using var writer = new LlmCallWriter(store);
-        using var maintainer = new RollupMaintainer(store); // the default overlap: the last 2 minutes of ingest are read again
+        using var maintainer = new RollupMaintainer(store);
         var emptyStore = TempTableBytes(store);
         writer.Write(Calls(0, 20_000, Base, TimeSpan.FromMilliseconds(1)));
         maintainer.Update().LedgerRowsSeen.ShouldBe(20_000);
 
-        // Idle: the rows within the overlap are unchanged, so they are neither aggregated again nor held between passes.
+        // Idle: nothing is aggregated again nor held between passes.
         maintainer.Update().LedgerRowsSeen.ShouldBe(0);
         TempTableBytes(store).ShouldBeLessThan(emptyStore + 1_000_000m);
 
-        // A row added (or fixed up, which stamps ingested_at anew) within the overlap is seen again.
+        // A row added seconds later is the only row the next pass reads.
         writer.Write(Calls(20_000, 1, Base.AddMinutes(30)));
-        maintainer.Update().LedgerRowsSeen.ShouldBe(20_001);
+        maintainer.Update().LedgerRowsSeen.ShouldBe(1);
         maintainer.Update().LedgerRowsSeen.ShouldBe(0);
         RollupChecks.AssertEqualToLedger(store, "UTC");
+    }
+
+    /// <summary>
+    /// Issue 15: every pass re-read the last 2 minutes of ingest (~1.2M rows at 10,000 calls/s) and recomputed every minute
+    /// they touched from the ledger. Each row is now read once, and added to the minute already holding 20,000 calls.
+    /// </summary>
+    [TestMethod]
+    public void Update_RowsArrivingInMinutesAlreadyRolledUp_ReadsEachRowOnceAndAddsIt()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        using var maintainer = new RollupMaintainer(store, new RollupOptions { TimeZone = "Europe/Berlin" });
+        writer.Write(Calls(0, 20_000, Base, TimeSpan.FromMilliseconds(3)));
+        maintainer.Update().LedgerRowsSeen.ShouldBe(20_000);
+
+        var seen = new List<long>();
+        for (var pass = 0; pass < 5; pass++)
+        {
+            writer.Write(Calls(20_000 + (pass * 100), 100, Base.AddSeconds(pass), TimeSpan.FromMilliseconds(500)));
+            seen.Add(maintainer.Update().LedgerRowsSeen);
+        }
+
+        seen.ShouldBe([100, 100, 100, 100, 100]);
+        RollupChecks.AssertEqualToLedger(store, "Europe/Berlin");
+        RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_minute").ShouldBe(20_500m);
+        RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_user_day").ShouldBe(20_500m);
+    }
+
+    /// <summary>
+    /// A transaction stamped before a pass but committed after it (a slow load) is counted once, however late: the pass
+    /// stops short of the oldest stamp in flight, so neither it nor the later commits past it are skipped or read twice.
+    /// With a fixed overlap (2 minutes before), a commit later than the overlap was lost to the rollups for good.
+    /// </summary>
+    [TestMethod]
+    public void Update_CommitStampedBeforeAPassAndCommittedAfterIt_IsCountedExactlyOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(DateTime.UtcNow);
+        using var writer = new LlmCallWriter(store, clock);
+        using var maintainer = new RollupMaintainer(store, new RollupOptions(), clock);
+        writer.Write(Calls(0, 10));
+        maintainer.Update().LedgerRowsSeen.ShouldBe(10);
+
+        // A slow writer takes its stamp, then holds its transaction open for 5 minutes while others commit.
+        var slow = store.IngestStamps.Begin(clock.UtcNow);
+        using var slowConnection = store.Connect();
+        slowConnection.Execute("BEGIN TRANSACTION");
+        using (var insert = slowConnection.Prepare("""
+            INSERT INTO llm_call_rows SELECT r.* REPLACE (span_id + 1000000::UBIGINT AS span_id, $1::TIMESTAMPTZ AS ingested_at)
+            FROM llm_call_rows r
+            """))
+        {
+            insert.Bind(1, RollupMaintainer.Utc(slow.Value)).Execute().ShouldBe(10);
+        }
+
+        clock.UtcNow += TimeSpan.FromMinutes(5);
+        writer.Write(Calls(10, 5));
+        var held = maintainer.Update();
+        held.LedgerRowsSeen.ShouldBe(0); // the later commit waits for the slow one
+        held.Watermark.ShouldNotBeNull().ShouldBeLessThan(slow.Value);
+
+        slowConnection.Execute("COMMIT");
+        slow.Dispose();
+        maintainer.Update().LedgerRowsSeen.ShouldBe(15);
+        maintainer.Update().LedgerRowsSeen.ShouldBe(0);
+        RollupChecks.AssertEqualToLedger(store, "UTC");
+        RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_minute").ShouldBe(25m);
+    }
+
+    /// <summary>A late fix-up re-stamps rows already rolled up: the pass recomputes their minutes instead of adding them again.</summary>
+    [TestMethod]
+    public void Update_LateFixupOfRowsAlreadyRolledUp_MovesThemToTheNewTeamWithoutCountingThemTwice()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        using var maintainer = new RollupMaintainer(store);
+        var calls = Calls(0, 40, Base, TimeSpan.FromSeconds(1));
+        foreach (var call in calls)
+        {
+            call.Team = null;
+        }
+
+        writer.Write(calls);
+        maintainer.Update();
+        using var contexts = new TraceContextStore(store, TimeSpan.FromMinutes(10));
+        var late = calls.Take(3).Select(call => new TraceContextEntry(call.TraceId.ToString(), call.SpanId.ToString(), null, null, null, null,
+            "team", "00f067aa0ba902b7", new Dictionary<string, string> { ["team"] = "checkout" })).ToList();
+        contexts.Write(late, [], DateTime.UtcNow).ShouldBe(3L);
+        writer.Write(Calls(40, 5, Base.AddSeconds(2), TimeSpan.FromSeconds(1)));
+
+        maintainer.Update().LedgerRowsSeen.ShouldBe(8); // 5 new rows, 3 re-stamped
+        RollupChecks.AssertEqualToLedger(store, "UTC");
+        RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_minute WHERE team = 'checkout'").ShouldBe(3m);
+        RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_day").ShouldBe(45m);
     }
 
     // After a checkpoint the ledger's own rows are on disk, so what is left under this tag is the temp tables'.
@@ -170,7 +268,7 @@ public sealed class RollupMaintainerTests
         using var directory = new TemporaryDirectory();
         using var store = LedgerStore.Open(directory.Path);
         using var writer = new LlmCallWriter(store);
-        using var maintainer = new RollupMaintainer(store, new RollupOptions { IngestOverlap = TimeSpan.Zero });
+        using var maintainer = new RollupMaintainer(store, new RollupOptions());
         writer.Write(Calls(0, 300));
         maintainer.Update();
         using (var connection = store.Connect())

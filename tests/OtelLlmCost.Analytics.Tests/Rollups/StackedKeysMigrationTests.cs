@@ -26,7 +26,7 @@ public sealed class StackedKeysMigrationTests
         }
 
         using var store = LedgerStore.Open(directory.Path);
-        store.AppliedMigrations.ShouldBe([9, 10]);
+        store.AppliedMigrations.ShouldBe([.. Enumerable.Range(9, SchemaMigrator.CurrentVersion - 8)]);
         using var reader = store.Connect().Query(
             "SELECT trace_id_hi, trace_id_lo, span_id, response_id FROM rollup_stacked_keys ORDER BY response_id");
         foreach (var (traceId, spanId, responseId) in new[] { ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "chatcmpl-1"), ("not-hex", "s", "chatcmpl-2") })

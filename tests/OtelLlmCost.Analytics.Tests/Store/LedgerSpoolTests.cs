@@ -303,7 +303,7 @@ public sealed class LedgerSpoolTests
         options.SpoolLoadRows = 100; // loads by count, without a barrier
         await using var writer = new GroupCommitLedgerWriter(store, options, clock);
         // No overlap: a row stamped before a pass's watermark would be missed for good, so this proves loads stamp at load time.
-        using var rollups = new RollupMaintainer(store, new RollupOptions { IngestOverlap = TimeSpan.Zero }, clock);
+        using var rollups = new RollupMaintainer(store, new RollupOptions(), clock);
         for (var round = 0; round < 5; round++)
         {
             await Acknowledge(writer, Calls(round * 60, 60));

@@ -20,6 +20,7 @@ public sealed class LlmCallWriter : IDisposable
 {
     private readonly DuckDbConnection _connection;
     private readonly TimeProvider _clock;
+    private readonly IngestStamps _stamps;
     private readonly RecentStackedCalls _recent;
     private readonly RecentCallKeys _stored;
 
@@ -34,6 +35,7 @@ public sealed class LlmCallWriter : IDisposable
         ArgumentNullException.ThrowIfNull(store);
         _connection = store.Connect();
         _clock = clock ?? TimeProvider.System;
+        _stamps = store.IngestStamps;
         RecentKeysPath = RecentKeysPathFor(store);
         if (windowsFrom is not null)
         {
@@ -91,9 +93,12 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         var (fresh, replacedStored, stacked) = Decide(calls);
-        var ingestedAt = _clock.GetUtcNow().UtcDateTime;
+        DateTime ingestedAt;
         try
         {
+            // Stamped and committed while the stamp is in flight: a rollup pass never reads past an uncommitted stamp.
+            using var stamp = _stamps.Begin(_clock.GetUtcNow().UtcDateTime);
+            ingestedAt = stamp.Value;
             Append(fresh, replacedStored, ingestedAt);
         }
         catch (DuckDbException exception) when (exception.Message.Contains("commit", StringComparison.OrdinalIgnoreCase))

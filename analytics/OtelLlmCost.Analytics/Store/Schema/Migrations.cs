@@ -394,5 +394,21 @@ internal static class Migrations
             DROP TABLE rollup_stacked_keys;
             ALTER TABLE rollup_stacked_keys_v10 RENAME TO rollup_stacked_keys;
             """),
+        // Rollup passes read each row once past an exact watermark (Store/Ledger/IngestStamps) and add it to its minute, instead
+        // of re-reading 2 minutes of ingest and recomputing every minute it touched (issue 15). Minutes whose rows changed in
+        // place (a late fix-up re-stamps its rows) are listed here, stamped like rows, and recomputed by the next pass. The
+        // minutes of rows stamped near the old watermark are listed once: the last recompute of those may already hold rows
+        // stamped after it, which an adding pass would count again. Reads only the ledger's tail (rows are stored in ingest order).
+        new(11, "rollup_pending_minutes: minutes to recompute, stamped like ledger rows", """
+            CREATE TABLE rollup_pending_minutes (
+                minute     TIMESTAMPTZ NOT NULL,
+                stamped_at TIMESTAMPTZ NOT NULL
+            );
+            INSERT INTO rollup_pending_minutes
+                SELECT DISTINCT to_timestamp((epoch_us(r.start_time) // 60000000) * 60), w.time_value + INTERVAL 1 microsecond
+                FROM llm_call_rows r, rollup_state w
+                WHERE w.name = 'watermark' AND w.time_value IS NOT NULL AND r.ingested_at > w.time_value - INTERVAL 10 minute;
+            DELETE FROM rollup_state WHERE name = 'caught_up_through';
+            """),
     ];
 }

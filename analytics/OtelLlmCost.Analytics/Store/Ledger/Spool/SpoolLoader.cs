@@ -303,7 +303,9 @@ internal sealed class SpoolLoader : IDisposable
         var started = Stopwatch.GetTimestamp();
         using var operation = _connection.Use();
         var connection = operation.Connection;
-        var ingestedAt = _clock.GetUtcNow().UtcDateTime;
+        // In flight until the commit ends (see IngestStamps): a rollup pass never reads past a load not yet visible.
+        using var stamp = _store.IngestStamps.Begin(_clock.GetUtcNow().UtcDateTime);
+        var ingestedAt = stamp.Value;
         using var transaction = connection.BeginTransaction();
         LlmCallWriter.DeleteReplaced(connection, deletes);
         using (var appender = connection.CreateAppender(LedgerRowSchema.Table))

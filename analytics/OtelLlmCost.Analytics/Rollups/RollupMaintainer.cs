@@ -1,4 +1,3 @@
-using System.Globalization;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Analytics.Store.DuckDb;
@@ -23,12 +22,10 @@ public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunk
 /// <c>rollup_user_minute</c>, reading only the new rows and the stored buckets of their minutes (the 2-minute overlap
 /// every pass re-read before, ~1.2M rows at 10,000 calls/s, is gone). The buckets and the watermark commit together, so the
 /// rollups always equal the aggregates of the ledger rows stamped up to the watermark. Changes in place recompute
-/// instead: a late fix-up (which re-stamps its rows) lists their minutes in <c>rollup_pending_minutes</c>, a
-/// <c>reprice</c> runs <see cref="Recompute"/> over its window, and a stacked-call replacement deletes a stored row that
-/// may lie in another minute than its replacement: the keys of rolled-up calls that carry a response id are remembered
-/// for <see cref="RollupOptions.StackedKeyHorizon"/> in <c>rollup_stacked_keys</c>, and a new row with a remembered twin
-/// (same trace and response id, other span) recomputes the twin's minute. Hours and local days are re-derived from the
-/// minute rollups of the minutes a pass touched.
+/// instead: a late fix-up (which re-stamps its rows) and a stacked-call replacement (which deletes a stored row that may
+/// lie in another minute than its replacement) list the minutes they changed in <c>rollup_pending_minutes</c>, stamped
+/// and committed with the change, and a <c>reprice</c> runs <see cref="Recompute"/> over its window. Hours and local
+/// days are re-derived from the minute rollups of the minutes a pass touched.
 /// </para>
 /// <para>
 /// Day buckets in a zone other than UTC are derived from minute rollups, which is exact for every zone (all offsets
@@ -86,14 +83,8 @@ public sealed class RollupMaintainer : IDisposable
 
     private const string Watermark = "watermark";
 
-    // Replaced, not emptied: a DuckDB temp table emptied with DELETE keeps the storage of every row it ever held (it is
-    // never checkpointed), so a pass's copy of the new rows would stay in memory for the life of the process.
-    private const string EmptyNewRows = """
-        CREATE OR REPLACE TEMP TABLE rollup_new AS
-            SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at FROM llm_call_rows LIMIT 0;
-        """;
-
-    // The per-pass bucket lists, replaced for the same reason: a long-running agent's passes each list thousands of
+    // The per-pass bucket lists, replaced, not emptied: a DuckDB temp table emptied with DELETE keeps the storage of every
+    // row it ever held (it is never checkpointed), so a long-running agent's passes each list thousands of
     // minute-to-day pairs, which DELETE would keep for ever (~64 KB a pass, every Rollups:Interval).
     private const string EmptyTouchedMinutes = "CREATE OR REPLACE TEMP TABLE rollup_touched (m TIMESTAMPTZ);";
     private const string EmptyTouchedHours = "CREATE OR REPLACE TEMP TABLE rollup_touched_hours (h TIMESTAMPTZ);";
@@ -126,7 +117,7 @@ public sealed class RollupMaintainer : IDisposable
         _clock = clock ?? TimeProvider.System;
         _stamps = store.IngestStamps;
         _ledger = store.ConnectLasting(connection => connection.Execute(
-            EmptyTouchedMinutes + EmptyTouchedHours + EmptyTouchedDays + EmptyMinuteDays + EmptyNewRows + EmptyAdded));
+            EmptyTouchedMinutes + EmptyTouchedHours + EmptyTouchedDays + EmptyMinuteDays + EmptyAdded));
         using var operation = _ledger.Use();
         var stored = ReadText(TimeZoneKey);
         if (!string.Equals(stored, _options.TimeZone, StringComparison.Ordinal))
@@ -172,7 +163,7 @@ public sealed class RollupMaintainer : IDisposable
 
     /// <summary>
     /// The incremental pass: adds the rows stamped since the watermark to their minutes, recomputes the minutes listed as
-    /// changed in place (and those of stacked-call twins it replaced), then re-derives their hours and days.
+    /// changed in place, then re-derives their hours and days.
     /// </summary>
     /// <remarks>
     /// A pass reads the rows stamped in (watermark, <see cref="IngestStamps.VisibleThrough"/>]: every one of them is
@@ -206,43 +197,13 @@ public sealed class RollupMaintainer : IDisposable
         }
 
         var through = rows >= _options.MaxRowsPerPass ? PassEnd(from, visible) : visible;
-        Connection.Execute(EmptyNewRows);
-        using (var collect = Connection.Prepare("""
-            INSERT INTO rollup_new SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
-            FROM llm_call_rows WHERE ingested_at > $1 AND ingested_at <= $2
-            """))
-        {
-            collect.Bind(1, Utc(from)).Bind(2, Utc(through)).Execute();
-        }
+        var newRows = through == visible ? rows : Waiting(from, through).Rows;
 
-        var newRows = Convert.ToInt64(Connection.ExecuteScalar("SELECT count(*) FROM rollup_new"), CultureInfo.InvariantCulture);
-
-        // The minutes to recompute: those listed as changed in place, and those of stored twins a new row replaced.
+        // The minutes to recompute: those changed in place (a late fix-up, a stored call replaced by its stacked twin).
         Connection.Execute(EmptyTouchedMinutes);
-        Run($"""
-            INSERT INTO rollup_touched
-                SELECT minute FROM rollup_pending_minutes WHERE stamped_at > $1 AND stamped_at <= $2
-                UNION
-                SELECT {MinuteOf("k.start_time")}
-                FROM rollup_stacked_keys k
-                JOIN rollup_new n ON k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.response_id = n.response_id
-                    AND k.span_id <> n.span_id
+        Run("""
+            INSERT INTO rollup_touched SELECT DISTINCT minute FROM rollup_pending_minutes WHERE stamped_at > $1 AND stamped_at <= $2
             """, from, through);
-        if (newRows > 0)
-        {
-            var newest = (DateTime)Connection.ExecuteScalar("SELECT max(ingested_at) FROM rollup_new")!;
-            Connection.Execute("""
-                INSERT INTO rollup_stacked_keys
-                    SELECT n.trace_id_hi, n.trace_id_lo, n.span_id, n.response_id, n.start_time, n.ingested_at FROM rollup_new n
-                    WHERE n.response_id IS NOT NULL AND n.response_id <> ''
-                      AND NOT EXISTS (SELECT 1 FROM rollup_stacked_keys k
-                                      WHERE k.trace_id_hi = n.trace_id_hi AND k.trace_id_lo = n.trace_id_lo AND k.span_id = n.span_id);
-                """);
-            using var prune = Connection.Prepare("DELETE FROM rollup_stacked_keys WHERE ingested_at < $1");
-            prune.Bind(1, Utc(newest - _options.StackedKeyHorizon)).Execute();
-        }
-
-        Connection.Execute(EmptyNewRows);
         var buckets = RecomputeMinutes(through);
         buckets += AddNewRows(from, through);
         DeriveTouched();
@@ -271,6 +232,19 @@ public sealed class RollupMaintainer : IDisposable
                 SELECT DISTINCT {MinuteOf("start_time")}, ingested_at FROM {LedgerRowSchema.Table} WHERE ingested_at = $1
             """);
         mark.Bind(1, Utc(stamp)).Execute();
+    }
+
+    /// <summary>
+    /// Lists the minutes of stored rows a transaction stamped <paramref name="stamp"/> deleted (a stacked call replaced by its
+    /// twin), inside that transaction: the next pass recomputes them without the deleted rows.
+    /// </summary>
+    internal static void MarkDeleted(DuckDbConnection connection, IEnumerable<DateTime> startTimes, DateTime stamp)
+    {
+        using var mark = connection.Prepare("INSERT INTO rollup_pending_minutes VALUES ($1, $2)");
+        foreach (var minute in startTimes.Select(FloorMinute).Distinct())
+        {
+            mark.Bind(1, Utc(minute)).Bind(2, Utc(stamp)).Execute();
+        }
     }
 
     /// <summary>Rows stamped, and minutes listed to recompute, in (<paramref name="from"/>, <paramref name="through"/>].</summary>
@@ -390,11 +364,6 @@ public sealed class RollupMaintainer : IDisposable
         // old call's context goes when its resolution time passes the horizon, so these tables stay bounded all the same.)
         var traceRows = DeleteBefore("trace_context", "resolved_at", cutoff).Deleted + DeleteBefore("trace_outcomes", "seen_at", cutoff).Deleted;
 
-        using (var prune = Connection.Prepare("DELETE FROM rollup_stacked_keys WHERE start_time < $1"))
-        {
-            prune.Bind(1, Utc(cutoff)).Execute();
-        }
-
         return new RetentionPass(cutoff, deleted, chunks, traceRows);
     }
 
@@ -450,18 +419,6 @@ public sealed class RollupMaintainer : IDisposable
         if (rebuildAllDays)
         {
             RebuildDays();
-            Connection.Execute("""
-                DELETE FROM rollup_stacked_keys;
-                """ + EmptyNewRows);
-            if (Connection.ExecuteScalar("SELECT max(ingested_at) FROM llm_call_rows") is DateTime newest)
-            {
-                using var keys = Connection.Prepare("""
-                    INSERT INTO rollup_stacked_keys SELECT trace_id_hi, trace_id_lo, span_id, response_id, start_time, ingested_at
-                    FROM llm_call_rows WHERE response_id IS NOT NULL AND response_id <> '' AND ingested_at >= $1 AND ingested_at <= $2
-                    """);
-                keys.Bind(1, Utc(newest - _options.StackedKeyHorizon)).Bind(2, Utc(visible)).Execute();
-            }
-
             using (var consumed = Connection.Prepare("DELETE FROM rollup_pending_minutes WHERE stamped_at <= $1"))
             {
                 consumed.Bind(1, Utc(visible)).Execute();

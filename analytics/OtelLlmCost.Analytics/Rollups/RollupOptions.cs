@@ -12,9 +12,6 @@ public sealed class RollupOptions
     /// <summary>Time between incremental rollup passes in the agent.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long the keys of rolled-up calls with a response id are remembered to catch stacked-call replacements.</summary>
-    public TimeSpan StackedKeyHorizon { get; set; } = TimeSpan.FromHours(6);
-
     /// <summary>
     /// Ledger rows one incremental pass rolls up at most (the oldest stamps first; the agent runs the next pass at once
     /// while more wait), so a backlog is caught up in bounded memory. ~250,000 rows: ~30 MB of DuckDB memory for the
@@ -32,9 +29,9 @@ public sealed class RollupOptions
             throw new ArgumentException("Rollups:RetentionDays must be zero (keep forever) or positive.");
         }
 
-        if (Interval <= TimeSpan.Zero || StackedKeyHorizon < TimeSpan.Zero || RetentionChunk <= TimeSpan.Zero)
+        if (Interval <= TimeSpan.Zero || RetentionChunk <= TimeSpan.Zero)
         {
-            throw new ArgumentException("Rollups:Interval and Rollups:RetentionChunk must be positive and Rollups:StackedKeyHorizon not negative.");
+            throw new ArgumentException("Rollups:Interval and Rollups:RetentionChunk must be positive.");
         }
 
         if (MaxRowsPerPass < 1)

@@ -4,6 +4,7 @@ using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Ledger.Spool;
+using OtelLlmCost.Analytics.Tests.Rollups;
 using OtelLlmCost.Analytics.Traces;
 using OtelLlmCost.SemanticConventions.Calls;
 using OtelLlmCost.SemanticConventions.Spans;
@@ -319,6 +320,41 @@ public sealed class LedgerSpoolTests
         connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(300L);
         connection.ExecuteScalar("SELECT sum(calls)::BIGINT FROM rollup_minute").ShouldBe(300L);
         ((decimal)connection.ExecuteScalar("SELECT sum(cost_usd) FROM rollup_minute")!).ShouldBe((decimal)connection.ExecuteScalar("SELECT sum(cost_usd) FROM llm_calls")!);
+    }
+
+    /// <summary>
+    /// A stacked twin replacing a stored call hours after the call was rolled up (a late export; by start time they are
+    /// milliseconds apart), in another minute: the loader lists the deleted call's minute for the next pass. Rollup passes
+    /// remembered the keys of rolled-up calls for 6 hours of ingest before, so such a replacement was counted twice.
+    /// </summary>
+    [TestMethod]
+    public async Task Rollups_StackedTwinReplacingACallRolledUpHoursBefore_CountItOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new FakeTimeProvider(Start);
+        await using var writer = new GroupCommitLedgerWriter(store, Spooled(), clock);
+        using var rollups = new RollupMaintainer(store, new RollupOptions(), clock);
+        var (outer, inner) = StackedPair(59_999); // a millisecond before a whole minute, its twin 2 ms later: the next minute
+        var other = LedgerStoreTests.SampleCall(30_000);
+        await Acknowledge(writer, [outer]);
+        await writer.CatchUpAsync();
+        rollups.Update();
+
+        clock.Advance(TimeSpan.FromHours(6.5));
+        await Acknowledge(writer, [other]);
+        await writer.CatchUpAsync();
+        rollups.Update();
+        clock.Advance(TimeSpan.FromHours(1));
+        await Acknowledge(writer, [inner]); // replaces the stored outer call: a delete in the loader's transaction
+        await writer.CatchUpAsync();
+        clock.Advance(TimeSpan.FromSeconds(1));
+        rollups.Update();
+
+        Count(store).ShouldBe(2);
+        RollupChecks.Scalar(store, "SELECT count(*) FROM llm_calls WHERE span_id = '00000000000000ff'").ShouldBe(1m);
+        RollupChecks.AssertEqualToLedger(store, "UTC");
+        RollupChecks.Scalar(store, "SELECT sum(calls) FROM rollup_day").ShouldBe(2m);
     }
 
     [TestMethod]

@@ -1,3 +1,4 @@
+using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger.Spool;
 using OtelLlmCost.Analytics.Store.Schema;
@@ -257,7 +258,7 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         using var transaction = _connection.BeginTransaction();
-        DeleteReplaced(_connection, replacedStored.Select(stored => (CallKey.Of(stored.TraceId, stored.SpanId), stored.StartTime)));
+        DeleteReplaced(_connection, replacedStored.Select(stored => (CallKey.Of(stored.TraceId, stored.SpanId), stored.StartTime)), ingestedAt);
         using (var appender = _connection.CreateAppender(LedgerRowSchema.Table))
         {
             foreach (var (call, key) in fresh)
@@ -271,10 +272,14 @@ public sealed class LlmCallWriter : IDisposable
         transaction.Commit();
     }
 
-    /// <summary>Deletes stored calls replaced by a stacked twin, inside the caller's transaction.</summary>
-    internal static void DeleteReplaced(DuckDbConnection connection, IEnumerable<(CallKey Key, DateTime StartTime)> replaced)
+    /// <summary>
+    /// Deletes stored calls replaced by a stacked twin, inside the caller's transaction (stamped <paramref name="stamp"/>),
+    /// and lists their minutes for the next rollup pass to recompute.
+    /// </summary>
+    internal static void DeleteReplaced(DuckDbConnection connection, IEnumerable<(CallKey Key, DateTime StartTime)> replaced, DateTime stamp)
     {
         DuckDbPreparedStatement? delete = null;
+        List<DateTime> minutes = [];
         try
         {
             foreach (var (key, startTime) in replaced)
@@ -283,14 +288,20 @@ public sealed class LlmCallWriter : IDisposable
                 // every row group whose start times lie elsewhere, so a replacement does not scan all of history.
                 delete ??= connection.Prepare(
                     $"DELETE FROM {LedgerRowSchema.Table} WHERE {LedgerRowSchema.KeyPredicate(1)} AND start_time BETWEEN $4 AND $5");
-                delete.Bind(1, key.TraceHigh).Bind(2, key.TraceLow).Bind(3, key.Span)
-                    .Bind(4, startTime - StartTimeSlack).Bind(5, startTime + StartTimeSlack).Execute();
+                if (delete.Bind(1, key.TraceHigh).Bind(2, key.TraceLow).Bind(3, key.Span)
+                    .Bind(4, startTime - StartTimeSlack).Bind(5, startTime + StartTimeSlack).Execute() > 0)
+                {
+                    minutes.Add(startTime - StartTimeSlack);
+                    minutes.Add(startTime + StartTimeSlack);
+                }
             }
         }
         finally
         {
             delete?.Dispose();
         }
+
+        RollupMaintainer.MarkDeleted(connection, minutes, stamp);
     }
 
     // More than the stored time's rounding (to microseconds); far less than the start times one row group spans.

@@ -396,7 +396,8 @@ internal static class Migrations
             """),
         // Rollup passes read each row once past an exact watermark (Store/Ledger/IngestStamps) and add it to its minute, instead
         // of re-reading 2 minutes of ingest and recomputing every minute it touched (issue 15). Minutes whose rows changed in
-        // place (a late fix-up re-stamps its rows) are listed here, stamped like rows, and recomputed by the next pass. The
+        // place (a late fix-up re-stamps its rows, a stacked call deletes its stored twin) are listed here, stamped like rows,
+        // and recomputed by the next pass; the remembered stacked keys (6 h of calls, joined with every pass's rows) go. The
         // minutes of rows stamped near the old watermark are listed once: the last recompute of those may already hold rows
         // stamped after it, which an adding pass would count again. Reads only the ledger's tail (rows are stored in ingest order).
         new(11, "rollup_pending_minutes: minutes to recompute, stamped like ledger rows", """
@@ -409,6 +410,7 @@ internal static class Migrations
                 FROM llm_call_rows r, rollup_state w
                 WHERE w.name = 'watermark' AND w.time_value IS NOT NULL AND r.ingested_at > w.time_value - INTERVAL 10 minute;
             DELETE FROM rollup_state WHERE name = 'caught_up_through';
+            DROP TABLE rollup_stacked_keys;
             """),
     ];
 }

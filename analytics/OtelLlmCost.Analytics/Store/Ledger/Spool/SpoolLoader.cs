@@ -307,7 +307,7 @@ internal sealed class SpoolLoader : IDisposable
         using var stamp = _store.IngestStamps.Begin(_clock.GetUtcNow().UtcDateTime);
         var ingestedAt = stamp.Value;
         using var transaction = connection.BeginTransaction();
-        LlmCallWriter.DeleteReplaced(connection, deletes);
+        LlmCallWriter.DeleteReplaced(connection, deletes, ingestedAt);
         using (var appender = connection.CreateAppender(LedgerRowSchema.Table))
         {
             appender.MaxBufferedRows = AppenderBufferRows;

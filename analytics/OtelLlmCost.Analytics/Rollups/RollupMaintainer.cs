@@ -335,6 +335,14 @@ public sealed class RollupMaintainer : IDisposable
     public RollupPass Recompute(DateTime? from, DateTime? to)
     {
         using var operation = _ledger.Use();
+
+        // The window is recomputed from the rows stamped up to the watermark: roll up what waits first, so it holds them all.
+        var pass = Update();
+        while (pass.Behind)
+        {
+            pass = Update();
+        }
+
         return RecomputeRange(from, to, rebuildAllDays: false);
     }
 

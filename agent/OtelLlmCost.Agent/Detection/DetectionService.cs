@@ -87,6 +87,7 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
                     LogPassFailed(logger, exception);
                 }
 
+                firstPass.CaughtUp("detection");
                 stoppingToken.WaitHandle.WaitOne(options.Detection.PassInterval);
             }
         }

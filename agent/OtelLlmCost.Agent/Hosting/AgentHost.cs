@@ -298,7 +298,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
         {
             StartupPhases.LogAfterReady(logger, "ledger writer", _writer.StartupPhases);
             // The start's garbage (the windows read from the ledger, JIT, configuration) is gone now: compact the heap and
-            // give its free pages back once, so an idle agent does not keep the start's peak.
+            // give its free pages back once, so an idle agent does not keep the start's peak (FirstPassGate does it again
+            // once the first passes have caught up).
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }, TaskScheduler.Default);
         await new AgentAddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath,

@@ -3,13 +3,24 @@ using OtelLlmCost.Analytics.Store.Ledger;
 namespace OtelLlmCost.Agent.Hosting;
 
 /// <summary>
-/// Holds the first pass of the background work that reads the whole history (rollups, the Parquet lake, anomaly detection)
-/// until the ledger writer has started (it reads its dedup and stacked-call windows first) and then for
-/// <see cref="AgentOptions.FirstPassDelay"/> on the agent's clock. On a 2-core host those passes, started with the listeners,
-/// took the cores from the writer's start and from the first requests, so a restarted agent answered <c>/readyz</c> seconds late.
+/// The first passes of the background work that reads the whole history (rollups, the Parquet lake, anomaly detection).
+/// They wait until the ledger writer has started (it reads its dedup and stacked-call windows first) and then for
+/// <see cref="AgentOptions.FirstPassDelay"/> on the agent's clock: on a 2-core host, started with the listeners, they took
+/// the cores from the writer's start and from the first requests, so a restarted agent answered <c>/readyz</c> seconds late.
+/// Once each has caught up, the .NET heap is compacted and its free pages given back once: the catch-up's garbage grew the
+/// committed heap to about four times what stays live, and an idle agent never collects again to return it.
 /// </summary>
 internal sealed class FirstPassGate(GroupCommitLedgerWriter writer, AgentOptions options, TimeProvider clock)
 {
+    private readonly HashSet<string> _caughtUp = [];
+    private readonly string[] _passes = ["rollups", .. options.Lake.Enabled ? ["lake"] : Array.Empty<string>(),
+        .. options.Detection.Enabled ? ["detection"] : Array.Empty<string>()];
+
+    private int _trims;
+
+    /// <summary>Times the heap was compacted after the first passes (once per agent; for tests).</summary>
+    internal int Trims => Volatile.Read(ref _trims);
+
     /// <summary>Completes when a first pass may begin; throws <see cref="OperationCanceledException"/> when the agent stops first.</summary>
     public async Task WaitAsync(CancellationToken stoppingToken)
     {
@@ -18,5 +29,23 @@ internal sealed class FirstPassGate(GroupCommitLedgerWriter writer, AgentOptions
         {
             await Task.Delay(options.FirstPassDelay, clock, stoppingToken);
         }
+    }
+
+    /// <summary>
+    /// Says that <paramref name="pass"/> (<c>rollups</c>, <c>lake</c>, <c>detection</c>) has caught up with the history, or
+    /// failed its first pass; the last of them to do so compacts the heap. Later calls change nothing.
+    /// </summary>
+    public void CaughtUp(string pass)
+    {
+        lock (_caughtUp)
+        {
+            if (!_passes.Contains(pass) || !_caughtUp.Add(pass) || _caughtUp.Count < _passes.Length)
+            {
+                return;
+            }
+        }
+
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        Interlocked.Increment(ref _trims);
     }
 }

@@ -68,6 +68,11 @@ internal sealed partial class LakeService(LedgerStore store, AgentOptions option
                 LogFailed(logger, exception, Exporter.Root, interval);
             }
 
+            if (!behind)
+            {
+                firstPass.CaughtUp("lake");
+            }
+
             var wait = behind ? Task.CompletedTask : Task.Delay(interval, clock, stoppingToken);
             Interlocked.Increment(ref _passes);
             try

@@ -77,6 +77,11 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
                 LogPassFailed(logger, exception);
             }
 
+            if (pass == "update" && !behind)
+            {
+                firstPass.CaughtUp("rollups");
+            }
+
             Interlocked.Increment(ref _passes);
             // A backlog is caught up a bounded pass after another (Rollups:MaxRowsPerPass), not one pass per interval.
             stoppingToken.WaitHandle.WaitOne(behind ? TimeSpan.Zero : options.Rollups.Interval);

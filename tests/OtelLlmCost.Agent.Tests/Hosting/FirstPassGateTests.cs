@@ -39,6 +39,23 @@ public sealed class FirstPassGateTests
     }
 
     [TestMethod]
+    public async Task HeapIsCompactedOnce_AfterEveryFirstPassHasCaughtUp()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var agent = await AgentFixture.StartAsync(options => options.FirstPassDelay = TimeSpan.FromSeconds(5),
+            services => services.AddSingleton<TimeProvider>(clock));
+        var gate = agent.Host.Services.GetRequiredService<FirstPassGate>();
+        await agent.Host.Writer.Started;
+        gate.Trims.ShouldBe(0, "no first pass can have run before the delay is up");
+
+        clock.Advance(TimeSpan.FromSeconds(5));
+        await PriceTestSupport.WaitUntilAsync(() => gate.Trims == 1, "the compaction after the rollup, lake and detection first passes");
+        gate.CaughtUp("rollups");
+        gate.CaughtUp("lake");
+        gate.Trims.ShouldBe(1, "later passes do not compact again");
+    }
+
+    [TestMethod]
     public void NegativeFirstPassDelay_IsRefusedWithTheSettingsName()
     {
         var options = new AgentOptions { FirstPassDelay = TimeSpan.FromSeconds(-1) };

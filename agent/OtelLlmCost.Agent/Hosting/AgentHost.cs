@@ -220,6 +220,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
             configureServices?.Invoke(builder.Services);
             var application = builder.Build();
+            application.Services.GetRequiredService<FirstPassGate>(); // its delay runs from now
             phases.End("host build");
             Budgets.BudgetServices.Attach(application.Services);
             var traces = TraceFeatures.Create(options, store, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());

@@ -62,7 +62,8 @@ internal sealed class AgentOptions
     public bool StoreAllocatorBackgroundThreads { get; set; } = true;
 
     /// <summary>
-    /// How long after the ledger writer has started the first rollup, lake and detection passes wait (on the agent's clock),
+    /// How long after the agent is built the first rollup, lake and detection passes wait (on the agent's clock; and always
+    /// until the ledger writer has started),
     /// so a restart on a long history answers <c>/readyz</c> and takes exports before they compete for the cores
     /// (<see cref="FirstPassGate"/>). Zero starts them as soon as the writer has.
     /// </summary>

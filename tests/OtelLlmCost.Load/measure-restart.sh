@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Restart on a large ledger: copies a data directory, starts the agent on it (free loopback ports), and prints the
 # seconds from launch until /readyz answers 200, RSS at ready, RSS after --idle seconds and VmHWM.
-# usage: measure-restart.sh AGENT_DLL SOURCE_DATA_DIR [IDLE_SECONDS=20] [SCRATCH_DIR=/tmp]
+# AGENT is the agent's otel-llm-cost.dll (run with dotnet) or a published executable (e.g. the ReadyToRun single file).
+# usage: measure-restart.sh AGENT SOURCE_DATA_DIR [IDLE_SECONDS=20] [SCRATCH_DIR=/tmp]
 set -euo pipefail
 dll=$1 source=$2 idle=${3:-20} scratch=${4:-/tmp}
 dir=$(mktemp -d "$scratch/restart-XXXXXX")
@@ -10,7 +11,9 @@ cp -r "$source"/. "$dir"/
 rm -f "$dir/agent.json" "$dir/agent.lock"
 log="$dir.log"
 start=$(date +%s.%N)
-dotnet "$dll" serve --data-dir "$dir" --grpc 127.0.0.1:0 --http 127.0.0.1:0 --api 127.0.0.1:0 >"$log" 2>&1 &
+launcher=(dotnet "$dll")
+[[ $dll == *.dll ]] || launcher=("$dll")
+"${launcher[@]}" serve --data-dir "$dir" --grpc 127.0.0.1:0 --http 127.0.0.1:0 --api 127.0.0.1:0 >"$log" 2>&1 &
 pid=$!
 api=""
 ready=""
@@ -30,4 +33,6 @@ sleep "$idle"
 rss_idle=$(awk '/VmRSS/{print int($2/1024)}' /proc/$pid/status)
 hwm=$(awk '/VmHWM/{print int($2/1024)}' /proc/$pid/status)
 kill -TERM $pid; wait $pid || true
+listening=$(sed -n 's/.*Start: listening \([0-9.]*\) s after.*/\1/p' "$log")
+printf 'listening_s=%s ' "${listening:-?}"
 printf 'ready_s=%.2f rss_ready_mib=%s rss_idle_mib=%s vmhwm_mib=%s loadavg=%s log=%s\n' "$ready" "$rss_ready" "$rss_idle" "$hwm" "$(cut -d' ' -f1 /proc/loadavg)" "$log"

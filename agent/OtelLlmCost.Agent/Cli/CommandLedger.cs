@@ -6,7 +6,8 @@ namespace OtelLlmCost.Agent.Cli;
 /// <summary>
 /// The ledger an offline command (<c>report</c>, <c>export</c>, <c>reconcile</c>, <c>detect</c>) reads: the running
 /// agent's own database when the command runs inside the agent (<see cref="AgentRelay"/>), else the ledger file of the
-/// data directory opened read-only. The commands never read a copy, so what they print is what the ledger holds now.
+/// data directory opened read-only, after the calls a killed agent left in its spool are loaded. The commands never read a
+/// copy, so what they print is what the ledger holds now.
 /// </summary>
 internal sealed class CommandLedger : IDisposable
 {
@@ -58,6 +59,8 @@ internal sealed class CommandLedger : IDisposable
             throw new PricesCommand.BadInputException($"no ledger at {filePath}; run 'otel-llm-cost serve' or pass --data-dir");
         }
 
+        LoadSpoolLeftovers(dataDirectory);
+
         // The user's own CLI may let DuckDB write files where they asked (export); SQL inside the agent never does.
         var database = externalAccess
             ? DuckDbDatabase.Open(filePath, new DuckDbOpenOptions { AccessMode = DuckDbAccessMode.ReadOnly })
@@ -71,6 +74,24 @@ internal sealed class CommandLedger : IDisposable
             database.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Loads what a killed agent acknowledged through its spool and had not loaded into the ledger yet, so an offline
+    /// command counts every acknowledged call once (the next agent would load the same calls, once). Takes the data
+    /// directory's lock for it, as an agent would; nothing is opened when the spool is empty.
+    /// </summary>
+    /// <exception cref="Hosting.DataDirectoryBusyException">An agent (or a command that writes the ledger) holds the data directory.</exception>
+    public static void LoadSpoolLeftovers(string dataDirectory)
+    {
+        if (!LedgerStore.HasSpoolLeftovers(dataDirectory))
+        {
+            return;
+        }
+
+        using var directoryLock = Hosting.DataDirectoryLock.Acquire(dataDirectory);
+        using var store = LedgerStore.Open(dataDirectory);
+        store.LoadSpoolLeftovers();
     }
 
     public void Dispose()

@@ -101,6 +101,7 @@ internal static class DetectCommand
         try
         {
             var store = LedgerStore.Open(directory);
+            store.LoadSpoolLeftovers(); // what a killed agent acknowledged counts here too
             using (var maintainer = new RollupMaintainer(store, new RollupOptions { TimeZone = RollupMaintainer.StoredTimeZone(store), RetentionDays = 0 }))
             {
                 maintainer.Update();

@@ -117,6 +117,7 @@ internal static class PricesUpdateCommand
 
         using var directoryLock = DataDirectoryLock.Acquire(directory);
         using var store = LedgerStore.Open(directory);
+        store.LoadSpoolLeftovers(); // what a killed agent acknowledged counts here too
         return $"wrote {path}; {UnpricedRepricing.Describe(UnpricedRepricing.Run(store, new CostCalculator(update.Updated)))}";
     }
 

@@ -59,6 +59,7 @@ internal static class ReattributeCommand
 
                 using var directoryLock = DataDirectoryLock.Acquire(directory);
                 using var store = LedgerStore.Open(directory);
+                store.LoadSpoolLeftovers(); // what a killed agent acknowledged counts here too
                 var report = LedgerReattributor.Reattribute(store, ownershipMap, start, end, parseResult.GetValue(dryRun));
                 if (!report.DryRun && report.RowsChanged > 0)
                 {

@@ -56,6 +56,7 @@ internal static class RepriceCommand
 
                 using var directoryLock = DataDirectoryLock.Acquire(directory);
                 using var store = LedgerStore.Open(directory);
+                store.LoadSpoolLeftovers(); // what a killed agent acknowledged counts here too
                 var report = new LedgerRepricer(new CostCalculator(priceCatalog)).Reprice(store, start, end, parseResult.GetValue(dryRun));
                 if (!report.DryRun)
                 {

@@ -38,6 +38,7 @@ internal static class RollupsCommand
 
                 using var directoryLock = DataDirectoryLock.Acquire(directory);
                 using var store = LedgerStore.Open(directory);
+                store.LoadSpoolLeftovers(); // what a killed agent acknowledged counts here too
                 var zone = parseResult.GetValue(timeZone) ?? RollupMaintainer.StoredTimeZone(store);
                 using var maintainer = new RollupMaintainer(store, new RollupOptions { TimeZone = zone });
                 var pass = maintainer.Rebuild();

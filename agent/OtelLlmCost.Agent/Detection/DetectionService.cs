@@ -21,20 +21,29 @@ namespace OtelLlmCost.Agent.Detection;
 /// </para>
 /// </summary>
 internal sealed partial class DetectionService(LedgerStore store, AgentOptions options, TimeProvider clock, IAlertSink alerts,
-    IServiceProvider services, Metrics.LlmMetrics metrics, ILogger<DetectionService> logger) : BackgroundService
+    IServiceProvider services, Metrics.LlmMetrics metrics, ILogger<DetectionService> logger, FirstPassGate firstPass) : BackgroundService
 {
     private readonly AnomalySummary _summary = new();
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Detection.Enabled)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         metrics.RegisterOpenAnomaliesSource(() => _summary.OpenBySeverity);
         metrics.RegisterAnomalyScoreSource(() => _summary.Scores);
-        return Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            await firstPass.WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        await Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     private void Run(CancellationToken stoppingToken)
@@ -78,6 +87,7 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
                     LogPassFailed(logger, exception);
                 }
 
+                firstPass.CaughtUp("detection");
                 stoppingToken.WaitHandle.WaitOne(options.Detection.PassInterval);
             }
         }

@@ -53,6 +53,7 @@ internal static class AgentConfiguration
             AdHocQueriesInProcess = agent.GetValue("AdHocQueriesInProcess", false),
             AdminToken = string.IsNullOrWhiteSpace(agent["AdminToken"]) ? null : agent["AdminToken"],
             AllowUnauthenticatedRemoteApi = agent.GetValue("AllowUnauthenticatedRemoteApi", false),
+            FirstPassDelay = agent.GetValue("FirstPassDelay", AgentOptions.DefaultFirstPassDelay),
             Otlp = configuration.GetSection(OtlpReceiverOptions.SectionName).Get<OtlpReceiverOptions>() ?? new OtlpReceiverOptions(),
             Tls = configuration.GetSection(TlsOptions.SectionName).Get<TlsOptions>() ?? new TlsOptions(),
             Ledger = configuration.GetSection("Ledger").Get<LedgerWriterOptions>() ?? new LedgerWriterOptions(),

@@ -197,6 +197,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(TimeProvider.System);
+            builder.Services.AddSingleton(services => new FirstPassGate(writer, options, services.GetRequiredService<TimeProvider>()));
             builder.Services.AddSingleton(services => new Alerts.WebhookAlertSink(options.Alerts, options.DataDirectory,
                 services.GetRequiredService<ILogger<Alerts.WebhookAlertSink>>(), services.GetRequiredService<TimeProvider>()));
             builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(services => services.GetRequiredService<Alerts.WebhookAlertSink>());
@@ -219,6 +220,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
             configureServices?.Invoke(builder.Services);
             var application = builder.Build();
+            application.Services.GetRequiredService<FirstPassGate>(); // its delay runs from now
             phases.End("host build");
             Budgets.BudgetServices.Attach(application.Services);
             var traces = TraceFeatures.Create(options, store, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
@@ -297,7 +299,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
         {
             StartupPhases.LogAfterReady(logger, "ledger writer", _writer.StartupPhases);
             // The start's garbage (the windows read from the ledger, JIT, configuration) is gone now: compact the heap and
-            // give its free pages back once, so an idle agent does not keep the start's peak.
+            // give its free pages back once, so an idle agent does not keep the start's peak (FirstPassGate does it again
+            // once the first passes have caught up).
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }, TaskScheduler.Default);
         await new AgentAddressFile(ApiAddress.ToString(), GrpcAddress.ToString(), HttpAddress.ToString(), Environment.ProcessId, _store.FilePath,

@@ -61,6 +61,16 @@ internal sealed class AgentOptions
     /// <summary>DuckDB's <c>allocator_background_threads</c>: jemalloc's own threads return freed pages to the OS between tasks.</summary>
     public bool StoreAllocatorBackgroundThreads { get; set; } = true;
 
+    /// <summary>
+    /// How long after the agent is built the first rollup, lake and detection passes wait (on the agent's clock; and always
+    /// until the ledger writer has started),
+    /// so a restart on a long history answers <c>/readyz</c> and takes exports before they compete for the cores
+    /// (<see cref="FirstPassGate"/>). Zero starts them as soon as the writer has.
+    /// </summary>
+    public TimeSpan FirstPassDelay { get; set; } = DefaultFirstPassDelay;
+
+    public static readonly TimeSpan DefaultFirstPassDelay = TimeSpan.FromSeconds(5);
+
     public OtlpReceiverOptions Otlp { get; set; } = new();
 
     /// <summary>TLS for the OTLP listeners and the API (config section <c>Tls</c>); off unless a certificate is set.</summary>
@@ -141,6 +151,11 @@ internal sealed class AgentOptions
         if (AdHocQueryMemoryBytes < Cli.AdHocWorker.MinMemoryBytes)
         {
             throw new ArgumentException($"Agent:AdHocQueryMemoryBytes must be at least 16 MiB ({Cli.AdHocWorker.MinMemoryBytes}); got {AdHocQueryMemoryBytes}.");
+        }
+
+        if (FirstPassDelay < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"Agent:FirstPassDelay must not be negative; got {FirstPassDelay}.");
         }
 
         if (Metrics.RequireAdminToken && string.IsNullOrEmpty(AdminToken))

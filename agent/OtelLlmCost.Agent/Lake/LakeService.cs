@@ -11,7 +11,7 @@ namespace OtelLlmCost.Agent.Lake;
 /// undoes what a killed pass left. A failed pass is logged and counted, and tried again at the next tick.
 /// </summary>
 internal sealed partial class LakeService(LedgerStore store, AgentOptions options, AgentHealthMetrics health, TimeProvider clock,
-    ILogger<LakeService> logger) : BackgroundService
+    ILogger<LakeService> logger, FirstPassGate firstPass) : BackgroundService
 {
     private int _passes;
 
@@ -34,6 +34,15 @@ internal sealed partial class LakeService(LedgerStore store, AgentOptions option
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Lake.Interval;
+        try
+        {
+            await firstPass.WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             var behind = false;
@@ -57,6 +66,11 @@ internal sealed partial class LakeService(LedgerStore store, AgentOptions option
             {
                 health.RecordLakePass(System.Diagnostics.Stopwatch.GetElapsedTime(started), succeeded: false, clock.GetUtcNow());
                 LogFailed(logger, exception, Exporter.Root, interval);
+            }
+
+            if (!behind)
+            {
+                firstPass.CaughtUp("lake");
             }
 
             var wait = behind ? Task.CompletedTask : Task.Delay(interval, clock, stoppingToken);

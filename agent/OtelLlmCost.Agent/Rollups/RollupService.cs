@@ -10,13 +10,29 @@ namespace OtelLlmCost.Agent.Rollups;
 /// store calls never hold thread-pool threads; a failed pass is logged and retried on the next tick.
 /// </summary>
 internal sealed partial class RollupService(LedgerStore store, AgentOptions options, TimeProvider clock, ILogger<RollupService> logger,
-    Metrics.AgentHealthMetrics? health = null)
+    FirstPassGate firstPass, Metrics.AgentHealthMetrics? health = null)
     : BackgroundService
 {
     private static readonly TimeSpan RetentionEvery = TimeSpan.FromHours(1);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    private int _passes;
+
+    /// <summary>Passes run, failed or deferred ones included (for tests).</summary>
+    internal int Passes => Volatile.Read(ref _passes);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await firstPass.WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        await Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
 
     private void Run(CancellationToken stoppingToken)
     {
@@ -61,6 +77,12 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
                 LogPassFailed(logger, exception);
             }
 
+            if (pass == "update" && !behind)
+            {
+                firstPass.CaughtUp("rollups");
+            }
+
+            Interlocked.Increment(ref _passes);
             // A backlog is caught up a bounded pass after another (Rollups:MaxRowsPerPass), not one pass per interval.
             stoppingToken.WaitHandle.WaitOne(behind ? TimeSpan.Zero : options.Rollups.Interval);
         }

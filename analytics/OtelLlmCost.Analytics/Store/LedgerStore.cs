@@ -84,6 +84,43 @@ public sealed class LedgerStore : IDisposable
     }
 
     /// <summary>
+    /// True when the data directory's ledger spool holds segments: calls an agent acknowledged and may not have loaded into
+    /// the ledger before it stopped (killed, or a crash). An agent loads them when it starts; <see cref="LoadSpoolLeftovers"/>
+    /// does it without one.
+    /// </summary>
+    public static bool HasSpoolLeftovers(string dataDirectory)
+    {
+        var spool = Ledger.Spool.LedgerSpool.DirectoryFor(FilePathIn(dataDirectory));
+        return Directory.Exists(spool) && Directory.EnumerateFiles(spool).Any();
+    }
+
+    /// <summary>
+    /// Loads into the ledger every call the spool holds that is not loaded yet, once each, and removes the loaded segments,
+    /// as an agent's start does; returns the calls loaded. For commands that open the ledger without an agent: the caller
+    /// holds the data directory's lock (one writer per ledger), so no agent appends to the spool meanwhile.
+    /// </summary>
+    public long LoadSpoolLeftovers()
+    {
+        if (!HasSpoolLeftovers(Path.GetDirectoryName(FilePath)!))
+        {
+            return 0;
+        }
+
+        // A writer without a spool of its own loads the leftovers in its constructor and removes the loaded segments when
+        // disposed (a restarted agent's start, without the ingest).
+        var writer = new Ledger.GroupCommitLedgerWriter(this, new Ledger.LedgerWriterOptions { Spool = false });
+        try
+        {
+            return writer.RecoveredFromSpool;
+        }
+        finally
+        {
+            writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            ReopenRequested = null;
+        }
+    }
+
+    /// <summary>
     /// Opens a ledger file read-only with file access from SQL disabled, for ad-hoc queries; <paramref name="limits"/>
     /// adds threads, memory limit and other settings (its access settings are ignored).
     /// </summary>

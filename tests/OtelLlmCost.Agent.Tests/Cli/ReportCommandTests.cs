@@ -141,6 +141,35 @@ public sealed class ReportCommandTests
         error.ShouldContain("not a month");
     }
 
+    [TestMethod]
+    public async Task Chargeback_AfterAnAgentDiedBeforeLoadingItsSpool_CountsEveryAcknowledgedCallOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        WriteLedger(directory.Path);
+        var start = new DateTime(2026, 10, 7, 9, 30, 0, DateTimeKind.Utc);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            // Acknowledged through the spool (one a retry of a call already stored), then the agent dies before any load.
+            await using var writer = new GroupCommitLedgerWriter(store, new LedgerWriterOptions { Spool = true, SpoolLoadingPaused = true });
+            writer.TryEnqueue([Call("k1", "ads", 2m, start.AddMinutes(3)), Call("k2", "ads", 0.5m, start.AddMinutes(4)),
+                Call("a2", "ads", 1.25m, start.AddMinutes(1))], out var acknowledged).ShouldBeTrue();
+            await acknowledged;
+            writer.SpooledCalls.ShouldBeGreaterThan(0);
+        }
+
+        LedgerStore.HasSpoolLeftovers(directory.Path).ShouldBeTrue();
+        for (var run = 0; run < 2; run++)
+        {
+            var (exit, output, error) = await CliRunner.RunAsync("report", "chargeback", "--data-dir", directory.Path, "--by", "team", "--period", "2026-10",
+                "--format", "csv");
+            exit.ShouldBe(0, error);
+            output.ShouldStartWith("team,calls,unpriced_calls,input_tokens,output_tokens,cost_usd,charge_usd,share\r\nads,4,0,40,20,3.750000000003,3.75,",
+                customMessage: $"run {run + 1}: the ledger's 2 calls and the spool's 2 new ones, each once");
+        }
+
+        LedgerStore.HasSpoolLeftovers(directory.Path).ShouldBeFalse("loaded segments are removed, as an agent's start removes them");
+    }
+
     private static void WriteLedger(string dataDirectory)
     {
         using var store = LedgerStore.Open(dataDirectory);

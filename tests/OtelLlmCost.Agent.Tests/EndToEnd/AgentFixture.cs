@@ -47,6 +47,9 @@ internal sealed class AgentFixture : IAsyncDisposable
 
             // Tests write calls dated in the past; the default 30-day retention would race them away.
             Rollups = new OtelLlmCost.Analytics.Rollups.RollupOptions { RetentionDays = 0 },
+
+            // Tests read rollups, the lake and anomalies right after start (FirstPassGateTests covers the delay).
+            FirstPassDelay = TimeSpan.Zero,
         };
         configure?.Invoke(options);
         return options;

@@ -1,0 +1,47 @@
+using OtelLlmCost.Analytics.Store.Ledger;
+
+namespace OtelLlmCost.Agent.Hosting;
+
+/// <summary>
+/// The first passes of the background work that reads the whole history (rollups, the Parquet lake, anomaly detection).
+/// They wait until the ledger writer has started (it reads its dedup and stacked-call windows first) and
+/// <see cref="AgentOptions.FirstPassDelay"/> has passed on the agent's clock since the agent was built: on a 2-core host, started with the listeners, they took
+/// the cores from the writer's start and from the first requests, so a restarted agent answered <c>/readyz</c> seconds late.
+/// Once each has caught up, the .NET heap is compacted and its free pages given back once: the catch-up's garbage grew the
+/// committed heap to about four times what stays live, and an idle agent never collects again to return it.
+/// </summary>
+internal sealed class FirstPassGate(GroupCommitLedgerWriter writer, AgentOptions options, TimeProvider clock)
+{
+    private readonly HashSet<string> _caughtUp = [];
+    private readonly string[] _passes = ["rollups", .. options.Lake.Enabled ? ["lake"] : Array.Empty<string>(),
+        .. options.Detection.Enabled ? ["detection"] : Array.Empty<string>()];
+
+    // Started when the agent is built (AgentHost resolves the gate then), so the delay is on the clock before anything waits.
+    private readonly Task _delay = options.FirstPassDelay > TimeSpan.Zero ? Task.Delay(options.FirstPassDelay, clock) : Task.CompletedTask;
+
+    private int _trims;
+
+    /// <summary>Times the heap was compacted after the first passes (once per agent; for tests).</summary>
+    internal int Trims => Volatile.Read(ref _trims);
+
+    /// <summary>Completes when a first pass may begin; throws <see cref="OperationCanceledException"/> when the agent stops first.</summary>
+    public Task WaitAsync(CancellationToken stoppingToken) => Task.WhenAll(writer.Started, _delay).WaitAsync(stoppingToken);
+
+    /// <summary>
+    /// Says that <paramref name="pass"/> (<c>rollups</c>, <c>lake</c>, <c>detection</c>) has caught up with the history, or
+    /// failed its first pass; the last of them to do so compacts the heap. Later calls change nothing.
+    /// </summary>
+    public void CaughtUp(string pass)
+    {
+        lock (_caughtUp)
+        {
+            if (!_passes.Contains(pass) || !_caughtUp.Add(pass) || _caughtUp.Count < _passes.Length)
+            {
+                return;
+            }
+        }
+
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        Interlocked.Increment(ref _trims);
+    }
+}

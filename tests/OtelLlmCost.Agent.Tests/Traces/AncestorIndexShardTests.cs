@@ -30,6 +30,25 @@ public sealed class AncestorIndexShardTests
     }
 
     [TestMethod]
+    public void Resolve_ValuesAlikeInLengthAndEnds_AreNeverTakenForEachOther()
+    {
+        // Recent value sets are found by a sketch of each value (its length and ends), then compared in full.
+        var shard = new AncestorIndexShard(new TraceOptions(), shards: 1);
+        shard.Resolve(Call(trace: 5, span: 0x50, parent: null, team: "team-north-0001"), "root five");
+        shard.Resolve(Call(trace: 6, span: 0x60, parent: null, team: "team-south-0001"), "root six");
+        shard.Resolve(Call(trace: 7, span: 0x70, parent: null, team: "ab"), "root seven");
+        shard.Resolve(Call(trace: 8, span: 0x80, parent: null, team: "ba"), "root eight");
+
+        var children = new[] { Call(5, 0x51, 0x50, null), Call(6, 0x61, 0x60, null), Call(7, 0x71, 0x70, null), Call(8, 0x81, 0x80, null) };
+        foreach (var child in children)
+        {
+            shard.Resolve(child, null);
+        }
+
+        children.Select(child => child.Team).ShouldBe(["team-north-0001", "team-south-0001", "ab", "ba"]);
+    }
+
+    [TestMethod]
     public void ToRow_NothingInherited_HasNoInheritedNamesOrSources()
     {
         var shard = new AncestorIndexShard(new TraceOptions(), shards: 1);

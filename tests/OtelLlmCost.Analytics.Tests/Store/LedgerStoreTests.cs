@@ -89,6 +89,27 @@ public sealed class LedgerStoreTests
     }
 
     [TestMethod]
+    public void Writer_GroupThatFailed_LeavesNothingBehindForTheNextGroup()
+    {
+        // The writer reuses one group's working sets (the calls seen in the group, the stacked keys) for the next: a group
+        // that fails halfway must not leave its calls there, or its retry would be taken for a repeat of itself.
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var writer = new LlmCallWriter(store);
+        var good = SampleCall(1);
+        good.ResponseId = "chatcmpl-good";
+        var unstorable = SampleCall(2);
+        unstorable.CostUsd = 10_000_000m; // beyond DECIMAL(18,12): the append fails
+
+        Should.Throw<Exception>(() => writer.Write([good, unstorable]));
+        writer.Write([good]).ShouldBe(1);
+        writer.StackedDuplicates.ShouldBe(0);
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT string_agg(span_id, ',') FROM llm_calls").ShouldBe(good.SpanId.ToString());
+    }
+
+    [TestMethod]
     public void Writer_StoresEveryFieldOfTheCall()
     {
         using var directory = new TemporaryDirectory();

@@ -31,6 +31,7 @@ internal sealed class TraceBatch
 {
     private IReadOnlyList<SpanSnapshot> _spans = [];
     private IReadOnlyDictionary<ISpanVisitor, object?>? _visited;
+    private SpanAttributeArena? _attributes;
 
     /// <summary>Valid spans with an LLM-dialect attribute key, in request order (empty once <see cref="ReleaseSpans"/> ran).</summary>
     public required IReadOnlyList<SpanSnapshot> Spans { get => _spans; init => _spans = value; }
@@ -55,15 +56,21 @@ internal sealed class TraceBatch
     public T? VisitedBy<T>(ISpanVisitor visitor)
         where T : class => Visited is not null && Visited.TryGetValue(visitor, out var kept) ? kept as T : null;
 
+    /// <summary>Where the spans' attributes are kept (pooled): given back by <see cref="ReleaseSpans"/>.</summary>
+    public SpanAttributeArena? Attributes { get => _attributes; init => _attributes = value; }
+
     /// <summary>
     /// Lets go of the decoded spans and what the visitors kept once every stage has read them, before the consumer
     /// waits for the ledger. A request waits for its commit far longer than a young-generation collection takes to
     /// come round under load, so spans still referenced then would be promoted and copied by the GC for nothing.
+    /// The spans' attributes go back to their pool here: a span read after this refuses (ObjectDisposedException).
     /// </summary>
     public void ReleaseSpans()
     {
         _spans = [];
         _visited = null;
+        _attributes?.Release();
+        _attributes = null;
     }
 
     /// <summary>

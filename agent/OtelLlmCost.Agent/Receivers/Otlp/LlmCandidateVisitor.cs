@@ -17,6 +17,7 @@ internal sealed class LlmCandidateVisitor : ISpanVisit
     private readonly OtlpValueReader _values;
     private readonly bool _keepContent;
     private List<SpanSnapshot>? _candidates;
+    private SpanAttributeArena? _attributes;
     private IReadOnlyList<SpanAttribute>? _resourceAttributes;
     private int _resourceGroup = -1;
     private (string? Name, string? Version) _scope;
@@ -30,6 +31,9 @@ internal sealed class LlmCandidateVisitor : ISpanVisit
 
     /// <summary>The candidates, in request order.</summary>
     public IReadOnlyList<SpanSnapshot> Candidates => (IReadOnlyList<SpanSnapshot>?)_candidates ?? [];
+
+    /// <summary>Where the candidates' attributes are kept; released with the request's spans. Null when there is no candidate.</summary>
+    public SpanAttributeArena? Attributes => _attributes;
 
     public void Visit(scoped in WireSpan span)
     {
@@ -63,7 +67,8 @@ internal sealed class LlmCandidateVisitor : ISpanVisit
         ulong end = 0;
         var statusCode = SpanStatusCode.Unset;
         string? statusMessage = null;
-        var attributes = new List<SpanAttribute>(wire.AttributeCount);
+        var attributes = _attributes ??= new SpanAttributeArena();
+        attributes.BeginRun(wire.AttributeCount);
         List<SpanEvent>? events = null;
 
         var reader = new ProtobufReader(wire.Message);
@@ -118,7 +123,7 @@ internal sealed class LlmCandidateVisitor : ISpanVisit
             EndTimeUnixNano = end,
             StatusCode = statusCode,
             StatusMessage = statusMessage,
-            Attributes = attributes,
+            Attributes = attributes.EndRun(),
             Events = (IReadOnlyList<SpanEvent>?)events ?? [],
             ResourceAttributes = resourceAttributes,
             ScopeName = scope.Name,

@@ -175,6 +175,7 @@ internal sealed class OtlpExportProcessor
             Workload = workload,
             Transport = transport,
             Visited = decoded.Visited,
+            Attributes = decoded.Attributes,
             Body = body,
         };
     }

@@ -239,7 +239,7 @@ internal sealed class OtlpTraceDecoder
                 (visited ??= new(_visits.Length))[_decoder._visitors[i]] = _visits[i].Complete();
             }
 
-            return _result.Build(_candidates.Candidates, visited);
+            return _result.Build(_candidates.Candidates, visited, _candidates.Attributes);
         }
 
         public void Dispose() => ArrayPool<int>.Shared.Return(_slices);

@@ -21,9 +21,11 @@ internal sealed class TraceDecodeResult
         IReadOnlyList<SpanSnapshot> candidates,
         int rejectedSpanCount,
         IReadOnlyList<RejectedSpan> rejectedSpans,
-        IReadOnlyDictionary<ISpanVisitor, object?>? visited = null)
+        IReadOnlyDictionary<ISpanVisitor, object?>? visited = null,
+        SpanAttributeArena? attributes = null)
     {
         Visited = visited;
+        Attributes = attributes;
         TotalSpanCount = totalSpanCount;
         Candidates = candidates;
         RejectedSpanCount = rejectedSpanCount;
@@ -35,6 +37,9 @@ internal sealed class TraceDecodeResult
 
     /// <summary>Valid spans with at least one attribute key from an LLM dialect.</summary>
     public IReadOnlyList<SpanSnapshot> Candidates { get; }
+
+    /// <summary>Where the candidates' attributes are kept (null when there is no candidate): released with the spans (<see cref="TraceBatch.ReleaseSpans"/>).</summary>
+    public SpanAttributeArena? Attributes { get; }
 
     public int RejectedSpanCount { get; }
 
@@ -99,8 +104,8 @@ internal sealed class TraceDecodeResultBuilder
         }
     }
 
-    public TraceDecodeResult Build(IReadOnlyList<SpanSnapshot> candidates, IReadOnlyDictionary<ISpanVisitor, object?>? visited) =>
-        new(TotalSpanCount, candidates, RejectedSpanCount, (IReadOnlyList<RejectedSpan>?)_rejected ?? [], visited);
+    public TraceDecodeResult Build(IReadOnlyList<SpanSnapshot> candidates, IReadOnlyDictionary<ISpanVisitor, object?>? visited, SpanAttributeArena? attributes = null) =>
+        new(TotalSpanCount, candidates, RejectedSpanCount, (IReadOnlyList<RejectedSpan>?)_rejected ?? [], visited, attributes);
 }
 
 /// <summary>Decoder limits, taken from <see cref="OtlpReceiverOptions"/>.</summary>

@@ -88,6 +88,18 @@ public sealed class LlmCallWriter : IDisposable
     /// <summary>Commits the batch; returns how many calls were new (the rest were already in the ledger).</summary>
     public int Write(IReadOnlyList<LlmCall> calls)
     {
+        try
+        {
+            return WriteGroup(calls);
+        }
+        finally
+        {
+            ReleaseScratch();
+        }
+    }
+
+    private int WriteGroup(IReadOnlyList<LlmCall> calls)
+    {
         if (calls.Count == 0)
         {
             return 0;
@@ -119,6 +131,18 @@ public sealed class LlmCallWriter : IDisposable
     /// windows then hold its calls as if they were stored. Returns how many calls were new.
     /// </summary>
     internal int SpoolGroup(IReadOnlyList<LlmCall> calls, Func<ReadOnlyMemory<byte>, int, int, long> spool)
+    {
+        try
+        {
+            return SpoolDecidedGroup(calls, spool);
+        }
+        finally
+        {
+            ReleaseScratch();
+        }
+    }
+
+    private int SpoolDecidedGroup(IReadOnlyList<LlmCall> calls, Func<ReadOnlyMemory<byte>, int, int, long> spool)
     {
         if (calls.Count == 0)
         {
@@ -171,6 +195,21 @@ public sealed class LlmCallWriter : IDisposable
 
     private readonly Queue<(long Sequence, CallKey[] Keys)> _unloadedOrder = new();
 
+    // One group's working sets, reused from group to group (one thread) so their tables are not grown again for every
+    // group of thousands of calls; emptied after each group, so the long-lived tables hold no young calls between groups.
+    private readonly Dictionary<RecentStackedCalls.StackedKey, LlmCall> _stackedScratch = [];
+
+    private readonly HashSet<CallKey> _inBatchScratch = [];
+
+    private readonly List<(LlmCall Call, CallKey Key)> _freshScratch = [];
+
+    private void ReleaseScratch()
+    {
+        _stackedScratch.Clear();
+        _inBatchScratch.Clear();
+        _freshScratch.Clear();
+    }
+
 
     private (List<(LlmCall Call, CallKey Key)> Fresh, List<LlmCall> ReplacedStored, Dictionary<RecentStackedCalls.StackedKey, LlmCall> Stacked) Decide(IReadOnlyList<LlmCall> calls)
     {
@@ -208,7 +247,8 @@ public sealed class LlmCallWriter : IDisposable
     /// </summary>
     private List<(LlmCall Call, CallKey Key)> NotYetStored(IReadOnlyList<LlmCall> calls)
     {
-        var fresh = new List<(LlmCall, CallKey)>(calls.Count);
+        var fresh = _freshScratch;
+        fresh.EnsureCapacity(calls.Count);
         List<int>? seenBefore = null;
         foreach (var call in calls)
         {
@@ -227,7 +267,7 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         var stored = seenBefore is null ? null : StoredKeys(seenBefore.Select(index => fresh[index].Item2.Span));
-        var inBatch = new HashSet<CallKey>(fresh.Count);
+        var inBatch = _inBatchScratch;
         fresh.RemoveAll(entry => (stored is not null && stored.Contains(entry.Item2)) || !inBatch.Add(entry.Item2));
         return fresh;
     }
@@ -329,7 +369,7 @@ public sealed class LlmCallWriter : IDisposable
     /// <summary>Within the batch: one call per stacked key. Returns the calls to stage and those with a key.</summary>
     private (IReadOnlyList<LlmCall> Unique, Dictionary<RecentStackedCalls.StackedKey, LlmCall> Stacked) KeepOnePerStackedCall(IReadOnlyList<LlmCall> calls)
     {
-        var stacked = new Dictionary<RecentStackedCalls.StackedKey, LlmCall>();
+        var stacked = _stackedScratch;
         var dropped = 0;
         foreach (var call in calls)
         {
@@ -372,7 +412,8 @@ public sealed class LlmCallWriter : IDisposable
         List<LlmCall> replacedStored)
     {
         HashSet<LlmCall>? dropped = null;
-        foreach (var (key, staged) in stacked.ToList())
+        List<(RecentStackedCalls.StackedKey Key, LlmCall Stored)>? keptStored = null;
+        foreach (var (key, staged) in stacked)
         {
             if (_recent.Find(key) is not { } stored || stored.SpanId == staged.SpanId)
             {
@@ -387,6 +428,15 @@ public sealed class LlmCallWriter : IDisposable
             else
             {
                 (dropped ??= new HashSet<LlmCall>(ReferenceEqualityComparer.Instance)).Add(staged);
+                (keptStored ??= []).Add((key, stored));
+            }
+        }
+
+        // Applied after the loop, which reads the map: a group rarely has a stored twin, so the map is not copied to be read.
+        if (keptStored is not null)
+        {
+            foreach (var (key, stored) in keptStored)
+            {
                 stacked[key] = stored;
             }
         }

@@ -131,10 +131,11 @@ internal sealed class RecentStackedCalls
 
         while (_order.Count > 0 && (_order.Count > Capacity || _order.Peek().StartTime < _newest - Window))
         {
+            // One lookup in the common case; a key remembered again since (a newer span) is put back.
             var (oldKey, oldSpan, _) = _order.Dequeue();
-            if (_byKey.TryGetValue(oldKey, out var current) && current.SpanId == oldSpan)
+            if (_byKey.Remove(oldKey, out var current) && current.SpanId != oldSpan)
             {
-                _byKey.Remove(oldKey);
+                _byKey[oldKey] = current;
             }
         }
     }
@@ -155,6 +156,12 @@ internal sealed class RecentStackedCalls
     /// </summary>
     internal readonly record struct StackedKey(TraceId TraceId, string ResponseId)
     {
+        // A key is hashed several times on its way (the batch's map, the window's lookup, insert and eviction): the
+        // response id's randomized string hash is computed once. Equal keys have equal fields, hence equal hashes.
+        private readonly int _hash = HashCode.Combine(TraceId, ResponseId);
+
+        public override int GetHashCode() => _hash;
+
         /// <summary>The call's key, or null when it has no response id (as <see cref="StackedCalls.DedupeKey"/>).</summary>
         public static StackedKey? Of(LlmCall call) =>
             string.IsNullOrEmpty(call.ResponseId) ? null : new StackedKey(call.TraceId, call.ResponseId);

@@ -42,6 +42,15 @@ public sealed class LedgerWriterOptions
     public long CheckpointWalBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>
+    /// Write-ahead log size past which a refused checkpoint waits for the other writers' transactions instead of trying
+    /// again later (<see cref="LedgerCheckpoint"/>): bounds the WAL, and the un-checkpointed rows DuckDB holds in memory.
+    /// </summary>
+    public long ForceCheckpointWalBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>The longest a forced checkpoint waits for the other writers' transactions before it gives up until the next try.</summary>
+    public TimeSpan ForceCheckpointWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Checkpoint on a thread and connection of its own instead of between two commits, so commits (and the exports
     /// acknowledged by them) do not queue behind it: DuckDB 1.5 lets insert-only commits go on while a checkpoint runs
     /// (docs/load-and-crash.md has the measurements). False: the writer checkpoints inline, as before.
@@ -175,7 +184,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     private DateTimeOffset _nextReopen;
     private ITimer? _reopenTimer;
     private readonly Lock _reopenGate = new();
-    private readonly Histogram<double> _checkpointDuration;
+    private readonly LedgerCheckpoint _checkpoint;
     private readonly SemaphoreSlim _checkpointWanted = new(0, 1);
     private Thread? _checkpointer;
     private readonly bool _startInBackground;
@@ -217,8 +226,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "otelllmcost.ledger.reopens", "{reopen}", "Times the ledger was reopened after a commit failed halfway or DuckDB invalidated it.");
         _meter.CreateObservableGauge("otelllmcost.ledger.queue.calls", () => Interlocked.Read(ref _queuedCalls), "{call}",
             "Calls waiting to be committed.");
-        _checkpointDuration = _meter.CreateHistogram<double>(
-            "otelllmcost.ledger.checkpoint.duration", "s", "Time to checkpoint the ledger's write-ahead log into the file.");
+        _checkpoint = new LedgerCheckpoint(store.FilePath, _options, _clock, _meter);
         if (_startInBackground)
         {
             // Whether a spool will be found is known only once started: readers wait for the start, then for the spool if any.
@@ -291,7 +299,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         var loadedThrough = SpoolLoader.ReadLoadedThrough(store);
         var spool = LedgerSpool.Open(directory, loadedThrough, _options.SpoolSegmentBytes, _clock.GetUtcNow(), out var unloaded,
             _options.SpoolSegmentFactory);
-        var loader = new SpoolLoader(store, spool, _options, _clock, loadedThrough, RequestReopen, () => _needsReopen is not null, _meter);
+        var loader = new SpoolLoader(store, spool, _options, _clock, loadedThrough, RequestReopen, () => _needsReopen is not null, _checkpoint, _meter);
         foreach (var record in unloaded)
         {
             loader.Enqueue(record);
@@ -381,6 +389,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// reopened (<see cref="NeedsReopen"/>, which the writer tries first), or the spool could not undo a failed write.
     /// </summary>
     public string? Unhealthy => _needsReopen ?? _spool?.Broken;
+
+    /// <summary>The ledger's checkpoint policy and its counts.</summary>
+    internal LedgerCheckpoint Checkpointing => _checkpoint;
 
     /// <summary>Times the writer has reopened the ledger.</summary>
     public int Reopens { get; private set; }
@@ -642,11 +653,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _reopens.Add(1);
     }
 
-    private long WalBytes()
-    {
-        var wal = new FileInfo(_store.FilePath + ".wal");
-        return wal.Exists ? wal.Length : 0;
-    }
+    private long WalBytes() => _checkpoint.WalBytes();
 
     private static readonly PendingBatch ReopenNudge = new([]);
 
@@ -754,11 +761,11 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _commitSize.Record(calls.Count);
         _callsCommitted.Add(inserted);
-        if (_loader is null && _needsReopen is null && WalBytes() >= _options.CheckpointWalBytes)
+        if (_loader is null && _needsReopen is null && _checkpoint.Due())
         {
             if (_checkpointer is null)
             {
-                Checkpoint(_writer.Checkpoint);
+                _writer.Checkpoint();
             }
             else
             {
@@ -805,13 +812,6 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
     }
 
-    private void Checkpoint(Action checkpoint)
-    {
-        var started = Stopwatch.GetTimestamp();
-        checkpoint();
-        _checkpointDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-    }
-
     /// <summary>
     /// Checkpoints when the writer asks (the WAL passed <see cref="LedgerWriterOptions.CheckpointWalBytes"/>), on its own
     /// connection, while commits go on. Not once a commit failed halfway or the ledger must be reopened (the writer notes
@@ -840,7 +840,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             try
             {
                 using var operation = connection.Use();
-                Checkpoint(() => connection.Current.Execute("CHECKPOINT"));
+                _checkpoint.Run(connection.Current);
             }
             catch (DuckDbException exception)
             {
@@ -849,7 +849,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
                     RequestReopen($"DuckDB invalidated the ledger's database in a checkpoint ({exception.Message.Split('\n', 2)[0].Trim()}); it must be reopened (nothing acknowledged is lost)");
                 }
 
-                // Otherwise a busy store refused; the next commit past the threshold asks again.
+                // Otherwise the store failed the checkpoint for now; the next commit past the threshold asks again.
             }
             catch (Exception exception) when (exception is LedgerReopeningException or ObjectDisposedException or InvalidOperationException
                 or TimeoutException or IOException)

@@ -34,6 +34,7 @@ internal sealed class SpoolLoader : IDisposable
     private readonly List<(long Through, TaskCompletionSource Done)> _waiters = [];
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly LedgerConnection _connection;
+    private readonly LedgerCheckpoint _checkpoint;
     private readonly Histogram<long> _loadSize;
     private readonly Histogram<double> _loadDuration;
     private Thread? _thread;
@@ -45,8 +46,9 @@ internal sealed class SpoolLoader : IDisposable
     private volatile bool _stopping;
 
     public SpoolLoader(LedgerStore store, LedgerSpool spool, LedgerWriterOptions options, TimeProvider clock, long loadedThrough,
-        Action<string> requestReopen, Func<bool> reopenPending, Meter meter)
+        Action<string> requestReopen, Func<bool> reopenPending, LedgerCheckpoint checkpoint, Meter meter)
     {
+        _checkpoint = checkpoint;
         _loadSize = meter.CreateHistogram(
             "otelllmcost.ledger.spool.load.calls", "{call}", "Calls moved from the spool into the ledger by one load.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [100, 1_000, 10_000, 50_000, 122_880, 250_000] });
@@ -362,8 +364,7 @@ internal sealed class SpoolLoader : IDisposable
             return; // a commit failed halfway somewhere: a checkpoint could make its state permanent
         }
 
-        var wal = new FileInfo(_store.FilePath + ".wal");
-        if (!force && (!wal.Exists || wal.Length < _options.CheckpointWalBytes))
+        if (!force && !_checkpoint.Due())
         {
             return;
         }
@@ -371,11 +372,11 @@ internal sealed class SpoolLoader : IDisposable
         try
         {
             using var operation = _connection.Use();
-            operation.Connection.Execute("CHECKPOINT");
+            _checkpoint.Run(operation.Connection, waitForWriters: force);
         }
         catch (Exception exception) when (exception is DuckDbException or LedgerReopeningException or ObjectDisposedException or TimeoutException)
         {
-            // A busy store refuses; the next load tries again.
+            // The store is reopening or closing; the next load tries again.
         }
     }
 

@@ -42,6 +42,15 @@ public sealed record RetentionPass(DateTime? Cutoff, long RowsDeleted, int Chunk
 /// </summary>
 public sealed class RollupMaintainer : IDisposable
 {
+
+    /// <summary>How many minutes <paramref name="table"/> (one column <c>m</c>) lists, the first and the end of the last; null when none.</summary>
+    private (long Count, DateTime Low, DateTime High)? MinuteSpan(string table)
+    {
+        using var range = Connection.Query($"SELECT min(m), max(m), count(*) FROM {table}");
+        range.Read();
+        var count = range.GetInt64(2);
+        return count == 0 ? null : (count, range.GetDateTime(0), range.GetDateTime(1).AddMinutes(1));
+    }
     private static readonly CallDimension[] Leading = [.. CallDimensions.With(DimensionUses.Rollup).Where(dimension => !dimension.RollupColumnAppended)];
 
     private static readonly CallDimension[] Trailing = [.. CallDimensions.With(DimensionUses.Rollup).Where(dimension => dimension.RollupColumnAppended)];
@@ -292,16 +301,11 @@ public sealed class RollupMaintainer : IDisposable
             from, through, third: horizon);
         Run($"INSERT INTO rollup_user_added SELECT {MinuteOf("start_time")}, {LedgerUser}, {LedgerMeasures} {newRows}", from, through, third: horizon);
         Connection.Execute("INSERT INTO rollup_added_minutes SELECT DISTINCT bucket_start FROM rollup_added");
-        using var range = Connection.Query("SELECT min(m), max(m), count(*) FROM rollup_added_minutes");
-        range.Read();
-        var count = range.GetInt64(2);
-        if (count == 0)
+        if (MinuteSpan("rollup_added_minutes") is not var (count, low, high))
         {
             return 0;
         }
 
-        var low = range.GetDateTime(0);
-        var high = range.GetDateTime(1).AddMinutes(1);
         foreach (var (table, added, keys) in new[]
         {
             ("rollup_minute", "rollup_added", $"{RollupDimensions}, {RollupMeasures}, {RollupTrailingDimensions}"),
@@ -451,16 +455,11 @@ public sealed class RollupMaintainer : IDisposable
             clamp.Bind(1, Utc(horizon)).Execute();
         }
 
-        using var range = Connection.Query("SELECT min(m), max(m), count(*) FROM rollup_touched");
-        range.Read();
-        var count = range.GetInt64(2);
-        if (count == 0)
+        if (MinuteSpan("rollup_touched") is not var (count, low, high))
         {
             return 0;
         }
 
-        var low = range.GetDateTime(0);
-        var high = range.GetDateTime(1).AddMinutes(1);
         Connection.Execute("""
             DELETE FROM rollup_minute WHERE bucket_start IN (SELECT m FROM rollup_touched);
             DELETE FROM rollup_user_minute WHERE bucket_start IN (SELECT m FROM rollup_touched);

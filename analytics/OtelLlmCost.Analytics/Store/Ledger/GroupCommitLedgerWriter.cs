@@ -653,8 +653,6 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         _reopens.Add(1);
     }
 
-    private long WalBytes() => _checkpoint.WalBytes();
-
     private static readonly PendingBatch ReopenNudge = new([]);
 
     private void NoteIfReopenNeeded(Exception exception)

@@ -15,7 +15,7 @@ namespace OtelLlmCost.Analytics.Store.Ledger;
 public sealed class IngestStamps
 {
     private readonly Lock _gate = new();
-    private readonly SortedDictionary<long, int> _inFlight = [];
+    private readonly SortedSet<long> _inFlight = [];
     private long _last;
 
     internal IngestStamps(DateTime? after = null) => _last = after is { } seeded ? Microseconds(seeded) : 0;
@@ -26,7 +26,7 @@ public sealed class IngestStamps
         lock (_gate)
         {
             _last = Math.Max(Microseconds(now), _last + 1);
-            _inFlight[_last] = 1;
+            _inFlight.Add(_last);
             return new Stamp(this, _last);
         }
     }
@@ -41,10 +41,7 @@ public sealed class IngestStamps
         {
             if (_inFlight.Count > 0)
             {
-                foreach (var oldest in _inFlight.Keys)
-                {
-                    return FromMicroseconds(oldest - 1);
-                }
+                return FromMicroseconds(_inFlight.Min - 1);
             }
 
             // Nothing in flight: up to now is settled, and the next stamp is taken after it.

@@ -68,6 +68,17 @@ public sealed class LedgerCheckpointTests
         LedgerSpoolTests.Count(store).ShouldBe(500L);
     }
 
+    [TestMethod]
+    [DataRow(0L, 10)]
+    [DataRow(64L, 0)]
+    [DataRow(64L, -1)]
+    public void ForceCheckpointSettings_NotPositive_AreRefusedWithTheirNames(long forceWalBytes, int waitSeconds)
+    {
+        var options = new LedgerWriterOptions { ForceCheckpointWalBytes = forceWalBytes, ForceCheckpointWait = TimeSpan.FromSeconds(waitSeconds) };
+
+        Should.Throw<ArgumentException>(options.Validate).Message.ShouldContain("Ledger:ForceCheckpointWait");
+    }
+
     private static LedgerWriterOptions Options() => new()
     {
         Spool = true,

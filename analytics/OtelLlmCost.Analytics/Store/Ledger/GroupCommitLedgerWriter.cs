@@ -139,6 +139,11 @@ public sealed class LedgerWriterOptions
             throw new ArgumentException("Ledger:SpoolLoadRows, Ledger:SpoolMaxLag, Ledger:SpoolMaxBytes, Ledger:SpoolSegmentBytes and Ledger:SpoolCatchUpTimeout must be positive.");
         }
 
+        if (CheckpointWalBytes < 1 || ForceCheckpointWalBytes < 1 || ForceCheckpointWait <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Ledger:CheckpointWalBytes, Ledger:ForceCheckpointWalBytes and Ledger:ForceCheckpointWait must be positive.");
+        }
+
         if (MinFreeDiskBytes < 0 || MemoryReserveBytes < 0)
         {
             throw new ArgumentException("Ledger:MinFreeDiskBytes and Ledger:MemoryReserveBytes cannot be negative.");

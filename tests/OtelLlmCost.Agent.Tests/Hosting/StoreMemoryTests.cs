@@ -2,7 +2,7 @@ using OtelLlmCost.Agent.Tests.EndToEnd;
 
 namespace OtelLlmCost.Agent.Tests.Hosting;
 
-/// <summary>The ledger's DuckDB memory settings reach the database, and <c>/metrics</c> says where the memory is.</summary>
+/// <summary>The ledger's DuckDB memory settings and the GC settings reach the agent, and <c>/metrics</c> says where the memory is.</summary>
 [TestClass]
 public sealed class StoreMemoryTests
 {
@@ -40,5 +40,21 @@ public sealed class StoreMemoryTests
         metrics.ShouldContain("otelllmcost_store_memory_bytes{tag=\"");
         var committed = metrics.Split('\n').Single(line => line.StartsWith("otelllmcost_process_gc_committed_bytes ", StringComparison.Ordinal));
         double.Parse(committed.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThan(0);
+    }
+
+    /// <summary>
+    /// The runtime settings the agent process starts with (its runtimeconfig.json, copied beside the tests): workstation GC,
+    /// and concurrent GC on, which caps the gen0 budget near its minimum; with it off the budget grew with the allocation
+    /// rate and peak RSS at max load was 1.15x (docs/load-and-crash.md#memory-at-10000-spanss-issue-15).
+    /// </summary>
+    [TestMethod]
+    public void AgentRuntimeConfig_WorkstationGc_WithConcurrentCollections()
+    {
+        var path = Path.ChangeExtension(RepositoryPaths.AgentAssembly, ".runtimeconfig.json");
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+        var properties = document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        properties.GetProperty("System.GC.Server").GetBoolean().ShouldBeFalse();
+        properties.GetProperty("System.GC.Concurrent").GetBoolean().ShouldBeTrue();
     }
 }

@@ -44,8 +44,8 @@ public sealed class StoreMemoryTests
 
     /// <summary>
     /// The runtime settings the agent process starts with (its runtimeconfig.json, copied beside the tests): workstation GC,
-    /// and concurrent GC on, which caps the gen0 budget near its minimum; with it off the budget grew with the allocation
-    /// rate and peak RSS at max load was 1.15x (docs/load-and-crash.md#memory-at-10000-spanss-issue-15).
+    /// and concurrent GC on, which keeps the gen0 budget near its minimum; with it off the budget grew with the allocation
+    /// rate (peak RSS at max load 0.89x with it on, docs/load-and-crash.md#memory-at-10000-spanss-issue-15).
     /// </summary>
     [TestMethod]
     public void AgentRuntimeConfig_WorkstationGc_WithConcurrentCollections()

@@ -343,13 +343,33 @@ internal sealed class AncestorIndexShard
         }
 
         ref var recent = ref _recentValueSets[hash.ToHashCode() & (RecentValueSets - 1)];
-        if (recent is not null && recent.AsSpan().SequenceEqual(values))
+        if (recent is not null && SameValues(recent, values))
         {
             return recent;
         }
 
         recent = copy ? (string?[])values.Clone() : values;
         return recent;
+    }
+
+    // Ordinal, slot by slot; the values are mostly the same string instances (decoded through one text cache), so the
+    // reference check answers first. (MemoryExtensions.SequenceEqual over string?[] compared through an interface call per slot.)
+    private static bool SameValues(string?[] recent, string?[] values)
+    {
+        if (recent.Length != values.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!ReferenceEquals(recent[i], values[i]) && !string.Equals(recent[i], values[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -399,12 +419,18 @@ internal sealed class AncestorIndexShard
     /// <summary>Removes a span unless it was indexed again after <paramref name="arrived"/>.</summary>
     private bool Remove(SpanKey key, long arrived)
     {
-        if (!_nodes.TryGetValue(key, out var node) || node.Arrived != arrived)
+        // One lookup in the common case (the span was not indexed again since): a newer node is put back.
+        if (!_nodes.Remove(key, out var node))
         {
             return false;
         }
 
-        _nodes.Remove(key);
+        if (node.Arrived != arrived)
+        {
+            _nodes[key] = node;
+            return false;
+        }
+
         if (node.HasExtra)
         {
             _extras.Remove(key);

@@ -60,6 +60,30 @@ public sealed class AncestorIndexShardTests
         row.RootSpanId.ShouldBe(SpanKey.SpanHex(0x40));
     }
 
+    [TestMethod]
+    public void Evict_SpanIndexedAgainSinceItsOldestArrival_KeepsTheNewerNodeAndEvictsTheNextOldest()
+    {
+        // The index is full at three spans; a span's first arrival is the oldest in line, but it was indexed again since.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 9, 0, 0, TimeSpan.Zero));
+        var shard = new AncestorIndexShard(new TraceOptions { MaxIndexedSpans = 3 }, shards: 1, clock);
+        shard.Resolve(Call(trace: 1, span: 0xA, parent: null, team: "first"), "a");
+        shard.Resolve(Call(trace: 2, span: 0xB, parent: null, team: "b"), "b");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        shard.Resolve(Call(trace: 1, span: 0xA, parent: null, team: "again"), "a");
+        shard.Resolve(Call(trace: 3, span: 0xC, parent: null, team: "c"), "c");
+
+        shard.Resolve(Call(trace: 4, span: 0xD, parent: null, team: "d"), "d");
+
+        shard.EvictedSpans.ShouldBe(1);
+        shard.IndexedSpans.ShouldBe(3);
+        var childOfA = Call(trace: 1, span: 0xA1, parent: 0xA, team: null);
+        var childOfB = Call(trace: 2, span: 0xB1, parent: 0xB, team: null);
+        shard.Resolve(childOfA, null).Complete.ShouldBeTrue();
+        shard.Resolve(childOfB, null).Complete.ShouldBeFalse();
+        childOfA.Team.ShouldBe("again");
+        childOfB.Team.ShouldBeNull();
+    }
+
     private static LlmCall Call(ulong trace, ulong span, ulong? parent, string? team) => new()
     {
         TraceId = new TraceId(0xABC, trace),

@@ -53,6 +53,58 @@ public sealed class LedgerSpoolTests
     }
 
     [TestMethod]
+    [DataRow(41, 'x')]
+    [DataRow(42, 'x')]
+    [DataRow(43, 'x')]
+    [DataRow(126, 'x')]
+    [DataRow(127, 'x')]
+    [DataRow(42, '漢')] // 126 UTF-8 bytes: the longest text whose length (+ 1) takes one varint byte, however it is encoded
+    [DataRow(43, '漢')]
+    [DataRow(42, '\uD800')] // a lone surrogate is encoded as U+FFFD, three bytes
+    public void Codec_StringsAroundTheOneByteLength_RoundTripInTheRecordFormat(int length, char character)
+    {
+        // A string is its UTF-8 length + 1 as a varint (0 for null), then its bytes; short ones are encoded in place.
+        var text = new string(character, length);
+        var utf8 = System.Text.Encoding.UTF8.GetByteCount(text);
+        var call = EveryField(11);
+        call.Explanation = null;
+        var withoutText = SpoolRecordCodec.Encode([(call, CallKey.Of(call.TraceId, call.SpanId))], []).Length;
+        call.Explanation = text;
+
+        var payload = SpoolRecordCodec.Encode([(call, CallKey.Of(call.TraceId, call.SpanId))], []);
+        var reader = new SpoolRecordCodec.Reader(payload.Span);
+
+        payload.Length.ShouldBe(withoutText - 1 + (utf8 + 1 < 128 ? 1 : 2) + utf8);
+        reader.TryRead(out var decoded).ShouldBeTrue();
+        decoded!.Explanation.ShouldBe(System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(text)));
+        decoded.Provider.ShouldBe(call.Provider);
+    }
+
+    [TestMethod]
+    [DataRow("999999.9999999999995", false)] // rounds half to even up to 1,000,000: does not fit DECIMAL(18,12)
+    [DataRow("-999999.99999999999951", false)]
+    [DataRow("999999.999999999999", true)]
+    [DataRow("999999.9999999999985", true)] // rounds to even, down
+    [DataRow("998999.9999999999999", true)]
+    [DataRow("1000000", false)]
+    public void Codec_MoneyAtTheLedgersLimit_IsRefusedExactlyWhenItsRoundedValueDoesNotFit(string amount, bool storable)
+    {
+        var call = EveryField(12);
+        call.CostUsd = decimal.Parse(amount, System.Globalization.CultureInfo.InvariantCulture);
+
+        var encode = () => SpoolRecordCodec.Encode([(call, CallKey.Of(call.TraceId, call.SpanId))], []);
+
+        if (storable)
+        {
+            encode().Length.ShouldBeGreaterThan(0);
+        }
+        else
+        {
+            Should.Throw<ArgumentOutOfRangeException>(() => { encode(); }).ParamName.ShouldBe("cost_usd");
+        }
+    }
+
+    [TestMethod]
     public async Task LoadedRows_EqualTheCommitPathsRows_ColumnByColumn()
     {
         // Every field set; every field at its default; strings of 12 bytes (stored inline by DuckDB) and 13 (in its heap), and

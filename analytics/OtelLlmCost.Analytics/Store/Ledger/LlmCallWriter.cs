@@ -235,9 +235,10 @@ public sealed class LlmCallWriter : IDisposable
             _stored.Add(key, ingestedAt);
         }
 
-        foreach (var call in stacked.Values)
+        // Each kept call under its own key (StackedKey.Of(call)), whose response id's hash is already computed.
+        foreach (var (key, call) in stacked)
         {
-            _recent.Remember(call);
+            _recent.Remember(key, call);
         }
     }
 

@@ -113,8 +113,14 @@ internal sealed class RecentStackedCalls
             return;
         }
 
+        Remember(new StackedKey(call.TraceId, call.ResponseId), call);
+    }
+
+    /// <summary>As <see cref="Remember(LlmCall)"/>, under the call's key already made (<see cref="StackedKey.Of"/>).</summary>
+    internal void Remember(StackedKey key, LlmCall call)
+    {
         var usage = call.Usage;
-        Remember(new StackedKey(call.TraceId, call.ResponseId), new Remembered(
+        Remember(key, new Remembered(
             call.SpanId, call.ParentSpanId, call.StartTime, call.DurationMs, call.UsageReported,
             usage.CacheReadTokens, usage.CacheWriteTokens, usage.CacheWrite1hTokens, usage.ReasoningTokens,
             usage.InputAudioTokens + usage.OutputAudioTokens + usage.InputImageTokens + usage.OutputImageTokens));

@@ -53,6 +53,9 @@ internal static class SpoolRecordCodec
     // The ledger's money columns are DECIMAL(18,12) (LedgerRowSchema): six integer digits.
     private const decimal MoneyLimit = 1_000_000m;
 
+    // Below this, rounding to the ledger's scale cannot reach MoneyLimit: nearly every amount is checked without rounding it.
+    private const decimal MoneyRoundingSafe = 999_999m;
+
     /// <summary>
     /// Refuses, before it is acknowledged, a call the loader could never append (the appender would throw for it later, and
     /// the spool would hold it for ever): the same refusal the direct commit gives, classified permanent.
@@ -68,7 +71,7 @@ internal static class SpoolRecordCodec
 
         static void Check(decimal? value, string column)
         {
-            if (LlmCallRow.Money(value) is { } money && Math.Abs(money) >= MoneyLimit)
+            if (value is { } amount && Math.Abs(amount) >= MoneyRoundingSafe && LlmCallRow.Money(amount) is { } money && Math.Abs(money) >= MoneyLimit)
             {
                 throw new ArgumentOutOfRangeException(column, money, $"{column} {money} does not fit the ledger's DECIMAL(18,12)");
             }
@@ -337,6 +340,9 @@ internal static class SpoolRecordCodec
 
     private readonly ref struct Output(ArrayBufferWriter<byte> writer)
     {
+        // UTF-16 units whose UTF-8 (at most 3 bytes each) plus 1 always fits a one-byte varint (< 128).
+        private const int ShortString = 42;
+
         private readonly ArrayBufferWriter<byte> _writer = writer;
 
         public Output Byte(byte value)
@@ -400,6 +406,17 @@ internal static class SpoolRecordCodec
             if (value is null)
             {
                 return VarUInt(0);
+            }
+
+            if (value.Length <= ShortString)
+            {
+                // At most 126 UTF-8 bytes: the length (+ 1) fits the one varint byte reserved before the text, which is
+                // encoded once, in place, instead of counted first.
+                var span = _writer.GetSpan(1 + (ShortString * 3));
+                var written = Encoding.UTF8.GetBytes(value, span[1..]);
+                span[0] = (byte)(written + 1);
+                _writer.Advance(1 + written);
+                return this;
             }
 
             var length = Encoding.UTF8.GetByteCount(value);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using OtelLlmCost.Agent.Hosting;
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.Analytics.Spend;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
@@ -155,8 +156,9 @@ internal static class SpendEndpoints
         }
     }
 
-    private static IResult Trace(string traceId, LedgerStore store)
+    private static async Task<IResult> Trace(string traceId, LedgerStore store, WaitingTraceContexts waiting, HttpContext http)
     {
+        await waiting.WriteAsync(http.RequestAborted);
         using var connection = store.Connect();
         var (high, low) = CallKey.ParseTraceId(traceId);
         var rows = ReadCalls(connection, $"SELECT {CallColumns} FROM {LedgerRowSchema.CallsOfTrace} ORDER BY start_time, span_id", [high, low]);

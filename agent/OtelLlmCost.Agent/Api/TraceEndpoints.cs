@@ -1,4 +1,5 @@
 using OtelLlmCost.Agent.Hosting;
+using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Spend;
 using OtelLlmCost.Analytics.Store;
@@ -24,8 +25,10 @@ internal static class TraceEndpoints
         api.MapGet("/outcomes", Outcomes);
     }
 
-    private static IResult Top(HttpRequest request, LedgerStore store, AgentOptions options, TimeProvider clock)
+    private static async Task<IResult> Top(HttpRequest request, LedgerStore store, AgentOptions options, TimeProvider clock,
+        WaitingTraceContexts waiting)
     {
+        await waiting.WriteAsync(request.HttpContext.RequestAborted);
         try
         {
             var grouping = request.Query["by"].ToString() switch
@@ -52,8 +55,10 @@ internal static class TraceEndpoints
         }
     }
 
-    private static IResult Outcomes(HttpRequest request, LedgerStore store, AgentOptions options, TimeProvider clock)
+    private static async Task<IResult> Outcomes(HttpRequest request, LedgerStore store, AgentOptions options, TimeProvider clock,
+        WaitingTraceContexts waiting)
     {
+        await waiting.WriteAsync(request.HttpContext.RequestAborted);
         try
         {
             var (from, to) = Window(request, options, clock);

@@ -197,6 +197,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(TimeProvider.System);
+            builder.Services.AddSingleton<WaitingTraceContexts>();
             builder.Services.AddSingleton(services => new FirstPassGate(writer, options, services.GetRequiredService<TimeProvider>()));
             builder.Services.AddSingleton(services => new Alerts.WebhookAlertSink(options.Alerts, options.DataDirectory,
                 services.GetRequiredService<ILogger<Alerts.WebhookAlertSink>>(), services.GetRequiredService<TimeProvider>()));
@@ -224,6 +225,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
             phases.End("host build");
             Budgets.BudgetServices.Attach(application.Services);
             var traces = TraceFeatures.Create(options, store, TimeProvider.System, application.Services.GetRequiredService<ILoggerFactory>());
+            application.Services.GetRequiredService<WaitingTraceContexts>().Writer = traces.Writer;
             phases.End("trace features");
             var pipeline = IngestComposition.Compose(options, application.Services, writer, prices, traces);
             var host = new AgentHost(application, store, writer, pipeline, otlpListeners!, apiListener!, prices, directoryLock,

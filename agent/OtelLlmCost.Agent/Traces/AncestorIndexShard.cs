@@ -514,11 +514,10 @@ internal sealed class TraceWalk
     public bool HasContext => InheritedAny || RootSpan != 0 || AgentRunSpan != 0;
 
     public TraceContextRow ToRow(bool late) => new(
-        Key.Trace.ToString(),
-        SpanKey.SpanHex(Key.SpanId),
-        RootSpan == 0 ? null : SpanKey.SpanHex(RootSpan),
+        Key,
+        RootSpan,
         RootName,
-        AgentRunSpan == 0 ? null : SpanKey.SpanHex(AgentRunSpan),
+        AgentRunSpan,
         AgentRunName,
         _values is null ? NothingInherited : (string?[])_values.Clone(),
         _from is null ? NothingInherited : (string?[])_from.Clone(),

@@ -4,18 +4,26 @@ namespace OtelLlmCost.Agent.Traces;
 /// What the trace walk learned about one LLM call: its root span and operation, the agent run it belongs to, and
 /// the dimensions it inherited (slot values, null where nothing was inherited). A late row also updates the
 /// ledger row's dimensions; an immediate one only records the context (the call was filled before it was written).
+/// The ids stay binary (0: none) until the row is written: most rows wait in the writer for a whole DuckDB row group.
 /// </summary>
 internal sealed record TraceContextRow(
-    string TraceId,
-    string SpanId,
-    string? RootSpanId,
+    SpanKey Key,
+    ulong RootSpan,
     string? RootOperation,
-    string? AgentRunSpanId,
+    ulong AgentRunSpan,
     string? AgentRunName,
     string?[] InheritedValues,
     string?[] InheritedFrom,
     bool Late)
 {
+    public string TraceId => Key.Trace.ToString();
+
+    public string SpanId => SpanKey.SpanHex(Key.SpanId);
+
+    public string? RootSpanId => RootSpan == 0 ? null : SpanKey.SpanHex(RootSpan);
+
+    public string? AgentRunSpanId => AgentRunSpan == 0 ? null : SpanKey.SpanHex(AgentRunSpan);
+
     /// <summary>Comma-separated names of the inherited dimensions, or null.</summary>
     public string? InheritedNames() => Join(InheritedDimension.Names);
 

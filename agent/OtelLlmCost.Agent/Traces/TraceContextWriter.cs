@@ -8,10 +8,19 @@ namespace OtelLlmCost.Agent.Traces;
 /// Writes trace contexts, late fix-ups and outcomes off the ingest path: ingest only offers rows to a bounded
 /// queue (never waits), and a full queue drops rows and counts them. A dropped row loses only the trace context
 /// of a call (or an inheritance learned late); the call's ledger row is already committed and stays as it is.
+/// Late rows and outcomes are written within <see cref="GatherFor"/>; the contexts learned at ingest (one per call)
+/// wait until a whole DuckDB row group of them is ready, or <see cref="TraceOptions.ContextWriteMaxLag"/> has passed.
 /// </summary>
 internal sealed partial class TraceContextWriter : IAsyncDisposable
 {
     private const int MaxBatch = 8192;
+
+    /// <summary>
+    /// DuckDB writes the appended rows of one transaction straight to the file, compressed, once they fill a row group
+    /// (122,880 rows); fewer go through the write-ahead log and stay uncompressed in memory until a checkpoint rewrites the
+    /// table's last row group, which took about three times that row group's size in memory (a DuckDB probe, 2026-12-02).
+    /// </summary>
+    public const int RowGroupRows = 122_880;
 
     /// <summary>
     /// Rows are gathered this long before a write: every DuckDB commit costs a WAL write, so committing each
@@ -22,12 +31,24 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     private readonly Channel<object> _queue;
     private readonly TraceContextStore _store;
     private readonly TimeProvider _clock;
+    private readonly TimeSpan _contextMaxLag;
     private readonly ILogger _logger;
     private readonly Task _loop;
+    private readonly SemaphoreSlim _wake = new(0);
+
+    // The contexts waiting for a row group: values, not objects, so a row group of them costs no garbage collection
+    // work while it waits (the few distinct names are shared).
+    private readonly PendingContext[] _pending = new PendingContext[RowGroupRows];
+    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
+    private int _pendingCount;
+    private DateTimeOffset _oldestPending;
+    private int _flushRequests;
+    private long _offered;
+    private long _drained;
+    private long _settled;
     private long _dropped;
     private long _written;
     private long _lateUpdates;
-    private int _busy;
 
     /// <summary>
     /// A late fix-up reaches its row at most the late-parent window after the call was committed, plus this queue's delay;
@@ -35,10 +56,11 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan LateFixupMargin = TimeSpan.FromMinutes(10);
 
-    public TraceContextWriter(LedgerStore store, int capacity, TimeSpan lateParentWindow, TimeProvider clock, ILogger logger)
+    public TraceContextWriter(LedgerStore store, int capacity, TimeSpan lateParentWindow, TimeSpan contextMaxLag, TimeProvider clock, ILogger logger)
     {
         _store = new TraceContextStore(store, lateParentWindow + LateFixupMargin);
         _clock = clock;
+        _contextMaxLag = contextMaxLag;
         _logger = logger;
         _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(capacity)
         {
@@ -55,28 +77,45 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     /// <summary>Ledger rows whose dimensions a late ancestor filled.</summary>
     public long LateUpdates => Interlocked.Read(ref _lateUpdates);
 
-    public void Offer(TraceContextRow row)
+    public void Offer(TraceContextRow row) => Enqueue(row);
+
+    public void Offer(OutcomeRow row) => Enqueue(row);
+
+    private void Enqueue(object row)
     {
-        if (!_queue.Writer.TryWrite(row))
+        if (_queue.Writer.TryWrite(row))
+        {
+            Interlocked.Increment(ref _offered);
+        }
+        else
         {
             Interlocked.Increment(ref _dropped);
         }
     }
 
-    public void Offer(OutcomeRow row)
-    {
-        if (!_queue.Writer.TryWrite(row))
-        {
-            Interlocked.Increment(ref _dropped);
-        }
-    }
+    /// <summary>Contexts learned at ingest that wait for a row group (or their maximum lag) before they are written.</summary>
+    public int Pending => Volatile.Read(ref _pendingCount);
 
-    /// <summary>Completes when everything offered so far is written (for tests and shutdown).</summary>
+    /// <summary>
+    /// Completes when everything offered so far is written, the contexts waiting for a row group included (for readers of
+    /// trace contexts, tests and shutdown).
+    /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
-        while (_queue.Reader.Count > 0 || Volatile.Read(ref _busy) != 0)
+        // Under load the queue is never empty: wait for the rows offered before this call, not for an idle writer.
+        var offered = Interlocked.Read(ref _offered);
+        Interlocked.Increment(ref _flushRequests);
+        _wake.Release();
+        try
         {
-            await Task.Delay(10, cancellationToken);
+            while (Interlocked.Read(ref _settled) < offered)
+            {
+                await Task.Delay(10, cancellationToken);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _flushRequests);
         }
     }
 
@@ -85,36 +124,133 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _loop;
         _store.Dispose();
+        _wake.Dispose();
     }
 
     private async Task RunAsync()
     {
-        var contexts = new List<TraceContextEntry>();
+        var prompt = new List<TraceContextEntry>();
         var outcomes = new List<TraceOutcomeEntry>();
-        while (await _queue.Reader.WaitToReadAsync())
+        var completed = false;
+        while (!completed || _queue.Reader.Count > 0 || _pendingCount > 0)
         {
-            Volatile.Write(ref _busy, 1);
-            if (_queue.Reader.Count < MaxBatch && !_queue.Reader.Completion.IsCompleted)
+            if (_pendingCount == 0 && !completed)
             {
-                await Task.Delay(GatherFor);
+                completed = !await _queue.Reader.WaitToReadAsync();
+            }
+            else if (!completed && _queue.Reader.Count < MaxBatch && Volatile.Read(ref _flushRequests) == 0)
+            {
+                await _wake.WaitAsync(GatherFor);
             }
 
-            contexts.Clear();
+            completed |= _queue.Reader.Completion.IsCompleted;
+            prompt.Clear();
             outcomes.Clear();
-            while (contexts.Count + outcomes.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+            while (prompt.Count + outcomes.Count < MaxBatch && _pendingCount < RowGroupRows && _queue.Reader.TryRead(out var item))
             {
-                if (item is TraceContextRow row)
+                _drained++;
+                switch (item)
                 {
-                    contexts.Add(ToEntry(row));
-                }
-                else if (item is OutcomeRow outcome)
-                {
-                    outcomes.Add(new TraceOutcomeEntry(outcome.TraceId, outcome.SpanId, outcome.Outcome, outcome.SeenAt));
+                    case TraceContextRow { Late: true } late:
+                        prompt.Add(ToEntry(late));
+                        break;
+                    case TraceContextRow row:
+                        Hold(row);
+                        break;
+                    case OutcomeRow outcome:
+                        outcomes.Add(new TraceOutcomeEntry(outcome.TraceId, outcome.SpanId, outcome.Outcome, outcome.SeenAt));
+                        break;
                 }
             }
 
-            await WriteWithRetryAsync(contexts, outcomes);
-            Volatile.Write(ref _busy, 0);
+            if (prompt.Count > 0 || outcomes.Count > 0)
+            {
+                await WriteWithRetryAsync(prompt, outcomes);
+            }
+
+            if (_pendingCount >= RowGroupRows || (_pendingCount > 0 && (completed || Volatile.Read(ref _flushRequests) > 0
+                || _clock.GetUtcNow() - _oldestPending >= _contextMaxLag)))
+            {
+                await WritePendingAsync();
+            }
+
+            if (_pendingCount == 0)
+            {
+                // Rows leave the queue in order, so with nothing held back every row drained so far is written (or dropped).
+                Interlocked.Exchange(ref _settled, _drained);
+            }
+
+        }
+    }
+
+    private void Hold(TraceContextRow row)
+    {
+        if (_pendingCount == 0)
+        {
+            _oldestPending = _clock.GetUtcNow();
+        }
+
+        _pending[_pendingCount] = new PendingContext(row.Key, row.RootSpan, Shared(row.RootOperation), row.AgentRunSpan,
+            Shared(row.AgentRunName), Shared(row.InheritedNames()), row.InheritedSources());
+        Volatile.Write(ref _pendingCount, _pendingCount + 1);
+    }
+
+    // Root operations, agent names and inherited dimension lists repeat across calls: one string each while rows wait.
+    private string? Shared(string? name)
+    {
+        if (name is null)
+        {
+            return null;
+        }
+
+        if (_names.TryGetValue(name, out var shared))
+        {
+            return shared;
+        }
+
+        if (_names.Count >= 10_000)
+        {
+            _names.Clear();
+        }
+
+        _names[name] = name;
+        return name;
+    }
+
+    private async Task WritePendingAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                _store.Append(PendingEntries(), _clock.GetUtcNow().UtcDateTime);
+                Interlocked.Add(ref _written, _pendingCount);
+                break;
+            }
+            catch (Exception exception) when (attempt < 3 && exception is not OutOfMemoryException)
+            {
+                await Task.Delay(50 * attempt);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                Interlocked.Add(ref _dropped, _pendingCount);
+                LogWriteFailed(_logger, exception, _pendingCount);
+                break;
+            }
+        }
+
+        Array.Clear(_pending, 0, _pendingCount);
+        Volatile.Write(ref _pendingCount, 0);
+    }
+
+    private IEnumerable<TraceContextEntry> PendingEntries()
+    {
+        for (var index = 0; index < _pendingCount; index++)
+        {
+            var row = _pending[index];
+            yield return new TraceContextEntry(row.Key.Trace.ToString(), SpanKey.SpanHex(row.Key.SpanId),
+                row.RootSpan == 0 ? null : SpanKey.SpanHex(row.RootSpan), row.RootOperation,
+                row.AgentRunSpan == 0 ? null : SpanKey.SpanHex(row.AgentRunSpan), row.AgentRunName, row.Inherited, row.InheritedFrom, null);
         }
     }
 
@@ -165,4 +301,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} trace contexts failed three times; they were dropped (the ledger rows are unaffected)")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
+
+    private readonly record struct PendingContext(SpanKey Key, ulong RootSpan, string? RootOperation, ulong AgentRunSpan,
+        string? AgentRunName, string? Inherited, string? InheritedFrom);
 }

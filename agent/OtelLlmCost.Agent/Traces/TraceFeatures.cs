@@ -61,7 +61,7 @@ internal sealed class TraceFeatures : IAsyncDisposable
         {
             var keys = new AncestorKeys(options.Recognizer.Attribution, traces);
             index = new AncestorIndex(traces, clock);
-            writer = new TraceContextWriter(store, traces.WriteQueueCapacity, traces.LateParentWindow, clock, loggers.CreateLogger("OtelLlmCost.Traces"));
+            writer = new TraceContextWriter(store, traces.WriteQueueCapacity, traces.LateParentWindow, traces.ContextWriteMaxLag, clock, loggers.CreateLogger("OtelLlmCost.Traces"));
             stage = new TraceAttributionStage(index, keys, writer, clock);
         }
 

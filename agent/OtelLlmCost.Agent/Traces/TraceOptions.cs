@@ -27,6 +27,13 @@ internal sealed class TraceOptions
     public int WriteQueueCapacity { get; set; } = 100_000;
 
     /// <summary>
+    /// The longest a call's trace context waits to be written: contexts are written a whole DuckDB row group at a time
+    /// (straight to the file, no write-ahead log), or after this long when fewer arrive. Late fix-ups and outcomes do not
+    /// wait. The trace and outcome API endpoints write what waits before they read.
+    /// </summary>
+    public TimeSpan ContextWriteMaxLag { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Dimensions an LLM call may inherit, by name (all the inheritable ones by default: environment, team, feature,
     /// workload, tenant, user, conversation, agent). Service is never inherited: a call belongs to the service that made it.
     /// </summary>
@@ -54,6 +61,11 @@ internal sealed class TraceOptions
         if (LateParentWindow <= TimeSpan.Zero || LateParentWindow > TimeSpan.FromHours(1))
         {
             throw new ArgumentException("Traces:LateParentWindow must be between 0 and 1 hour.");
+        }
+
+        if (ContextWriteMaxLag <= TimeSpan.Zero || ContextWriteMaxLag > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException("Traces:ContextWriteMaxLag must be between 0 and 1 hour.");
         }
 
         if (MaxIndexedSpans < 1 || MaxPendingCalls < 1 || WriteQueueCapacity < 1)

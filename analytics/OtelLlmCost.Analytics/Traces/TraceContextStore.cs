@@ -96,21 +96,7 @@ public sealed class TraceContextStore : IDisposable
         using var transaction = connection.BeginTransaction();
         if (contexts.Count > 0)
         {
-            using (var appender = connection.CreateAppender("trace_context"))
-            {
-                // resolved_at rises by a microsecond per row, in the order the rows were learned, so the latest row
-                // of a call (the one that knows the most) is also the latest within one batch.
-                var resolvedAt = now;
-                foreach (var context in contexts)
-                {
-                    resolvedAt = resolvedAt.AddTicks(10);
-                    appender.Append(context.TraceId).Append(context.SpanId).Append(context.RootSpanId).Append(context.RootOperation)
-                        .Append(context.AgentRunSpanId).Append(context.AgentRunName).Append(context.Inherited)
-                        .Append(context.InheritedFrom).Append(context.LateDimensions is not null).Append(resolvedAt);
-                    appender.EndRow();
-                }
-            }
-
+            AppendContexts(connection, contexts, now);
             var late = contexts.Where(context => context.LateDimensions is { Count: > 0 }).ToList();
             if (late.Count > 0)
             {
@@ -124,6 +110,43 @@ public sealed class TraceContextStore : IDisposable
             outcomeInsert.Bind(1, outcome.TraceId).Bind(2, outcome.SpanId).Bind(3, outcome.Outcome).Bind(4, outcome.SeenAt).Execute();
         }
 
+        Commit(transaction);
+        return updated;
+    }
+
+    /// <summary>
+    /// Appends contexts learned before their calls were written (nothing to fix up in the ledger) in one transaction. They
+    /// are read once, in order, as they are appended, so a caller can produce a whole DuckDB row group of them lazily.
+    /// </summary>
+    public void Append(IEnumerable<TraceContextEntry> contexts, DateTime now)
+    {
+        ArgumentNullException.ThrowIfNull(contexts);
+        using var operation = _ledger.Use();
+        using var transaction = operation.Connection.BeginTransaction();
+        AppendContexts(operation.Connection, contexts, now);
+        Commit(transaction);
+    }
+
+    private static void AppendContexts(DuckDbConnection connection, IEnumerable<TraceContextEntry> contexts, DateTime now)
+    {
+        using var appender = connection.CreateAppender("trace_context");
+        appender.MaxBufferedRows = Store.Ledger.Spool.SpoolLoader.AppenderBufferRows; // a row group's worth is not held twice
+
+        // resolved_at rises by a microsecond per row, in the order the rows were learned, so the latest row of a call (the
+        // one that knows the most) is also the latest within one batch.
+        var resolvedAt = now;
+        foreach (var context in contexts)
+        {
+            resolvedAt = resolvedAt.AddTicks(10);
+            appender.Append(context.TraceId).Append(context.SpanId).Append(context.RootSpanId).Append(context.RootOperation)
+                .Append(context.AgentRunSpanId).Append(context.AgentRunName).Append(context.Inherited)
+                .Append(context.InheritedFrom).Append(context.LateDimensions is not null).Append(resolvedAt);
+            appender.EndRow();
+        }
+    }
+
+    private void Commit(DuckDbTransaction transaction)
+    {
         try
         {
             transaction.Commit();
@@ -135,8 +158,6 @@ public sealed class TraceContextStore : IDisposable
             _store.RequestReopen($"a trace context commit failed halfway ({exception.Message.Split('\n', 2)[0].Trim()}); the ledger must be reopened (nothing acknowledged is lost)");
             throw;
         }
-
-        return updated;
     }
 
     private static long ApplyLateDimensions(DuckDbConnection connection, List<TraceContextEntry> late, DateTime now, DateTime ingestedSince)

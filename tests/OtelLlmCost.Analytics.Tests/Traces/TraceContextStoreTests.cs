@@ -38,4 +38,30 @@ public sealed class TraceContextStoreTests
         using var connection = store.Connect();
         connection.ExecuteScalar("SELECT team FROM llm_calls").ShouldBe(expectedTeam);
     }
+
+    [TestMethod]
+    public void Append_AWholeRowGroup_GoesStraightToTheFile_WhileASmallerWriteGoesThroughTheLog()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using var contexts = new TraceContextStore(store, Horizon);
+        var log = store.FilePath + ".wal";
+        long LogBytes() => File.Exists(log) ? new FileInfo(log).Length : 0;
+
+        var before = LogBytes();
+        contexts.Append(Contexts(0, 122_880), Start);
+        var afterRowGroup = LogBytes();
+        contexts.Write(Contexts(122_880, 8_192).ToList(), [], Start);
+        var afterSmallWrite = LogBytes();
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM trace_context").ShouldBe(131_072L);
+        (afterRowGroup - before).ShouldBeLessThan(64 * 1024L, "a whole row group is written to the file, not logged");
+        (afterSmallWrite - afterRowGroup).ShouldBeGreaterThan(8_192 * 32L, "fewer rows are logged, each with its ids");
+    }
+
+    private static IEnumerable<TraceContextEntry> Contexts(int first, int count) =>
+        Enumerable.Range(first, count).Select(index => new TraceContextEntry(
+            "0af7651916cd43dd8448eb211c80319c", index.ToString("x16", System.Globalization.CultureInfo.InvariantCulture),
+            "00000000000000ff", "POST /chat", null, null, null, null, null));
 }

@@ -1,0 +1,105 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using OtelLlmCost.Agent.Traces;
+using OtelLlmCost.Analytics.Store;
+
+namespace OtelLlmCost.Agent.Tests.Traces;
+
+/// <summary>
+/// The contexts learned at ingest (one per call) wait in the writer until a whole DuckDB row group of them is ready or
+/// their maximum lag has passed on the injected clock; late rows and outcomes are written at once; a flush writes what
+/// waits. Real DuckDB files.
+/// </summary>
+[TestClass]
+public sealed class TraceContextWriterTests
+{
+    private static readonly TimeSpan MaxLag = TimeSpan.FromSeconds(30);
+
+    [TestMethod]
+    public async Task ContextsLearnedAtIngest_WaitUntilTheirMaximumLagHasPassed()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(new DateTime(2026, 12, 2, 9, 0, 0, DateTimeKind.Utc));
+        await using var writer = Writer(store, clock);
+
+        for (var span = 1UL; span <= 3; span++)
+        {
+            writer.Offer(Row(span, late: false));
+        }
+
+        await Until(() => writer.Pending == 3);
+        Count(store, "trace_context").ShouldBe(0L); // held: the clock has not moved
+
+        clock.Advance(MaxLag);
+        await Until(() => writer.Pending == 0);
+        Count(store, "trace_context").ShouldBe(3L);
+    }
+
+    [TestMethod]
+    public async Task LateRowsAndOutcomes_AreWrittenWithoutWaitingForTheHeldContexts()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(new DateTime(2026, 12, 2, 9, 0, 0, DateTimeKind.Utc));
+        await using var writer = Writer(store, clock);
+
+        writer.Offer(Row(1, late: false));
+        writer.Offer(Row(2, late: true));
+        writer.Offer(new OutcomeRow("0af7651916cd43dd8448eb211c80319c", SpanKey.SpanHex(3), "ticket_resolved", clock.GetUtcNow().UtcDateTime));
+
+        await Until(() => Count(store, "trace_outcomes") == 1L && Count(store, "trace_context") == 1L);
+        writer.Pending.ShouldBe(1);
+        Count(store, "trace_context WHERE late").ShouldBe(1L);
+    }
+
+    [TestMethod]
+    public async Task Flush_WritesTheContextsThatWaitForARowGroup()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new ManualClock(new DateTime(2026, 12, 2, 9, 0, 0, DateTimeKind.Utc));
+        await using var writer = Writer(store, clock);
+
+        for (var span = 1UL; span <= 5; span++)
+        {
+            writer.Offer(Row(span, late: false));
+        }
+
+        await writer.FlushAsync();
+        writer.Pending.ShouldBe(0);
+        Count(store, "trace_context WHERE root_operation = 'POST /chat' AND root_span_id = '00000000000000ff'").ShouldBe(5L);
+    }
+
+    private static TraceContextWriter Writer(LedgerStore store, TimeProvider clock) =>
+        new(store, capacity: 1_000, lateParentWindow: TimeSpan.FromSeconds(30), MaxLag, clock, NullLogger.Instance);
+
+    private static TraceContextRow Row(ulong span, bool late) => new(
+        new SpanKey(0x0af7651916cd43dd, 0x8448eb211c80319c, span), RootSpan: 0xff, RootOperation: "POST /chat", AgentRunSpan: 0,
+        AgentRunName: null, new string?[InheritedDimension.Count], new string?[InheritedDimension.Count], late);
+
+    private static long Count(LedgerStore store, string tableAndFilter)
+    {
+        using var connection = store.Connect();
+        return (long)connection.ExecuteScalar($"SELECT count(*) FROM {tableAndFilter}")!;
+    }
+
+    // Waits for something the writer's own thread does; fails after 20 s (never waits to prove that nothing happened).
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!condition())
+        {
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the trace context writer did not get there within 20 s");
+            await Task.Delay(20);
+        }
+    }
+
+    private sealed class ManualClock(DateTime start) : TimeProvider
+    {
+        private DateTimeOffset _now = new(start, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}

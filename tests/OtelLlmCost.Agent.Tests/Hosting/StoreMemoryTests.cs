@@ -41,20 +41,4 @@ public sealed class StoreMemoryTests
         var committed = metrics.Split('\n').Single(line => line.StartsWith("otelllmcost_process_gc_committed_bytes ", StringComparison.Ordinal));
         double.Parse(committed.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThan(0);
     }
-
-    /// <summary>
-    /// The runtime settings the agent process starts with (its runtimeconfig.json, copied beside the tests): workstation GC,
-    /// and concurrent GC on, which keeps the gen0 budget near its minimum; with it off the budget grew with the allocation
-    /// rate (peak RSS at max load 0.89x with it on, docs/load-and-crash.md#memory-at-10000-spanss-issue-15).
-    /// </summary>
-    [TestMethod]
-    public void AgentRuntimeConfig_WorkstationGc_WithConcurrentCollections()
-    {
-        var path = Path.ChangeExtension(RepositoryPaths.AgentAssembly, ".runtimeconfig.json");
-        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
-        var properties = document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
-
-        properties.GetProperty("System.GC.Server").GetBoolean().ShouldBeFalse();
-        properties.GetProperty("System.GC.Concurrent").GetBoolean().ShouldBeTrue();
-    }
 }

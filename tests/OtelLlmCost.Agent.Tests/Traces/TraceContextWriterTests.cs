@@ -17,10 +17,8 @@ public sealed class TraceContextWriterTests
     [TestMethod]
     public async Task ContextsLearnedAtIngest_WaitUntilTheirMaximumLagHasPassed()
     {
-        using var directory = new TemporaryDirectory();
-        using var store = LedgerStore.Open(directory.Path);
-        var clock = new ManualClock(new DateTime(2026, 12, 2, 9, 0, 0, DateTimeKind.Utc));
-        await using var writer = Writer(store, clock);
+        await using var setup = new WriterOnALedger();
+        var (store, clock, writer) = (setup.Store, setup.Clock, setup.Writer);
 
         for (var span = 1UL; span <= 3; span++)
         {
@@ -38,10 +36,8 @@ public sealed class TraceContextWriterTests
     [TestMethod]
     public async Task LateRowsAndOutcomes_AreWrittenWithoutWaitingForTheHeldContexts()
     {
-        using var directory = new TemporaryDirectory();
-        using var store = LedgerStore.Open(directory.Path);
-        var clock = new ManualClock(new DateTime(2026, 12, 2, 9, 0, 0, DateTimeKind.Utc));
-        await using var writer = Writer(store, clock);
+        await using var setup = new WriterOnALedger();
+        var (store, clock, writer) = (setup.Store, setup.Clock, setup.Writer);
 
         writer.Offer(Row(1, late: false));
         writer.Offer(Row(2, late: true));
@@ -55,10 +51,8 @@ public sealed class TraceContextWriterTests
     [TestMethod]
     public async Task Flush_WritesTheContextsThatWaitForARowGroup()
     {
-        using var directory = new TemporaryDirectory();
-        using var store = LedgerStore.Open(directory.Path);
-        var clock = new ManualClock(new DateTime(2026, 12, 2, 9, 0, 0, DateTimeKind.Utc));
-        await using var writer = Writer(store, clock);
+        await using var setup = new WriterOnALedger();
+        var (store, writer) = (setup.Store, setup.Writer);
 
         for (var span = 1UL; span <= 5; span++)
         {
@@ -70,8 +64,29 @@ public sealed class TraceContextWriterTests
         Count(store, "trace_context WHERE root_operation = 'POST /chat' AND root_span_id = '00000000000000ff'").ShouldBe(5L);
     }
 
-    private static TraceContextWriter Writer(LedgerStore store, TimeProvider clock) =>
-        new(store, capacity: 1_000, lateParentWindow: TimeSpan.FromSeconds(30), MaxLag, clock, NullLogger.Instance);
+    private sealed class WriterOnALedger : IAsyncDisposable
+    {
+        private readonly TemporaryDirectory _directory = new();
+
+        public WriterOnALedger()
+        {
+            Store = LedgerStore.Open(_directory.Path);
+            Writer = new TraceContextWriter(Store, capacity: 1_000, lateParentWindow: TimeSpan.FromSeconds(30), MaxLag, Clock, NullLogger.Instance);
+        }
+
+        public LedgerStore Store { get; }
+
+        public ManualClock Clock { get; } = new(new DateTime(2026, 12, 2, 9, 0, 0, DateTimeKind.Utc));
+
+        public TraceContextWriter Writer { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Writer.DisposeAsync();
+            Store.Dispose();
+            _directory.Dispose();
+        }
+    }
 
     private static TraceContextRow Row(ulong span, bool late) => new(
         new SpanKey(0x0af7651916cd43dd, 0x8448eb211c80319c, span), RootSpan: 0xff, RootOperation: "POST /chat", AgentRunSpan: 0,

@@ -259,6 +259,31 @@ public sealed class LedgerSpoolTests
     }
 
     [TestMethod]
+    public async Task LoadedCalls_AreForgottenABoundedShareEachCommit_AndTheirRetriesAreStillStoredOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var options = Spooled();
+        options.SpoolMaxLag = TimeSpan.FromHours(1);
+        const int Budget = GroupCommitLedgerWriter.MinForgetPerCommit;
+        var large = Calls(0, (2 * Budget) + 500);
+        var writer = new GroupCommitLedgerWriter(store, options, new FakeTimeProvider(Start));
+        await using (writer)
+        {
+            await Acknowledge(writer, large);
+            (await writer.CatchUpAsync()).ShouldBeTrue();
+            await Acknowledge(writer, Calls(large.Count, 1)); // forgets the first share of the loaded calls after its ack
+
+            // Decided after that: the first calls are forgotten (the ledger confirms their retry), the last still held (the
+            // spool's keys confirm it). Its own forgetting follows; the writer is then stopped, which waits for it.
+            await Acknowledge(writer, [.. Calls(0, 100), .. Calls(large.Count - 100, 100)]);
+        }
+
+        writer.UnloadedCallsHeld.ShouldBe(large.Count - (2 * Budget) + 1, "two shares forgotten, the one call not loaded when spooled held");
+        Count(store).ShouldBe(large.Count + 1L);
+    }
+
+    [TestMethod]
     public async Task TornOrGarbageTail_IsDropped_AndTheAcknowledgedRecordsLoad()
     {
         using var directory = new TemporaryDirectory();

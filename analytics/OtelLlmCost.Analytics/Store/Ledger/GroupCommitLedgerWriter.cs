@@ -338,6 +338,9 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// <summary>Calls acknowledged from the spool and not yet loaded into the ledger (0 without the spool).</summary>
     public long SpooledCalls => _loader?.PendingCalls ?? 0;
 
+    /// <summary>Spooled calls the writer holds for the dedup window's confirmation (<see cref="UnloadedCalls"/>; tests).</summary>
+    internal int UnloadedCallsHeld => _writer.UnloadedCallsHeld;
+
     /// <summary>
     /// A read barrier: completes once every call acknowledged so far is in the ledger (true), or after <paramref name="timeout"/>
     /// (false; the reader then sees what is loaded). Without the spool, acknowledged calls are in the ledger already.
@@ -754,7 +757,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         int inserted;
         try
         {
-            inserted = _loader is { } loader ? Spool(loader, calls) : _writer.Write(calls);
+            inserted = _loader is { } loader ? Spool(loader, group, calls) : _writer.Write(calls);
         }
         catch (Exception exception)
         {
@@ -778,11 +781,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             }
         }
 
-        foreach (var batch in group)
-        {
-            batch.Completion.TrySetResult();
-        }
-
+        Acknowledge(group);
         if (_clock.GetUtcNow() >= _nextRecentKeysSave && _recentKeysSave.IsCompleted)
         {
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
@@ -791,18 +790,38 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Decides the group, makes it durable in the spool and hands it to the loader; the caller then acknowledges it.</summary>
-    private int Spool(SpoolLoader loader, IReadOnlyList<LlmCall> calls)
+    /// <summary>Loaded calls forgotten per commit at least (<see cref="UnloadedCalls"/>): well under a millisecond of work.</summary>
+    internal const int MinForgetPerCommit = 8_192;
+
+    /// <summary>
+    /// Decides the group, makes it durable in the spool, hands it to the loader and acknowledges it at once: the writer's
+    /// windows take the group in, and forget loaded calls, after the exports are answered (the dedup window's growth and
+    /// the forgetting held acknowledgements up) and before the next group is decided, on this same thread.
+    /// </summary>
+    private int Spool(SpoolLoader loader, List<PendingBatch> group, IReadOnlyList<LlmCall> calls)
     {
         var loadedThrough = loader.LoadedThrough;
-        _writer.ForgetLoaded(loadedThrough);
         _spool!.RollIfLoaded(loadedThrough);
-        return _writer.SpoolGroup(calls, (payload, fresh, replaced) =>
+        var inserted = _writer.SpoolGroup(calls, (payload, fresh, replaced) =>
         {
             var record = _spool.Append(payload, fresh, replaced, _clock.GetUtcNow());
             loader.Enqueue(record);
+            Acknowledge(group);
             return record.Sequence;
         });
+
+        // A bounded share per commit (UnloadedCalls): twice what a group can add, so the calls held never grow.
+        _writer.ForgetLoaded(loadedThrough, Math.Max(MinForgetPerCommit, 2 * calls.Count));
+        return inserted;
+    }
+
+    /// <summary>The group is durable: its exports may be answered (completing a batch twice is harmless).</summary>
+    private static void Acknowledge(List<PendingBatch> group)
+    {
+        foreach (var batch in group)
+        {
+            batch.Completion.TrySetResult();
+        }
     }
 
     private void AskForCheckpoint()

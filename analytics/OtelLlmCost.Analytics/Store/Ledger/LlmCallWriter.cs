@@ -40,7 +40,7 @@ public sealed class LlmCallWriter : IDisposable
         RecentKeysPath = RecentKeysPathFor(store);
         if (windowsFrom is not null)
         {
-            (_recent, _stored, _unloaded, _unloadedOrder) = (windowsFrom._recent, windowsFrom._stored, windowsFrom._unloaded, windowsFrom._unloadedOrder);
+            (_recent, _stored, _unloaded) = (windowsFrom._recent, windowsFrom._stored, windowsFrom._unloaded);
             return;
         }
 
@@ -127,8 +127,8 @@ public sealed class LlmCallWriter : IDisposable
 
     /// <summary>
     /// Decides the batch as <see cref="Write"/> does, against the ledger and the calls spooled but not yet loaded, and hands
-    /// the group to <paramref name="spool"/> (which makes it durable and returns its sequence) instead of committing it; the
-    /// windows then hold its calls as if they were stored. Returns how many calls were new.
+    /// the group to <paramref name="spool"/> (which makes it durable, may acknowledge it, and returns its sequence) instead of
+    /// committing it; the windows then hold its calls as if they were stored. Returns how many calls were new.
     /// </summary>
     internal int SpoolGroup(IReadOnlyList<LlmCall> calls, Func<ReadOnlyMemory<byte>, int, int, long> spool)
     {
@@ -166,34 +166,23 @@ public sealed class LlmCallWriter : IDisposable
         for (var i = 0; i < keys.Length; i++)
         {
             keys[i] = fresh[i].Key;
-            _unloaded[keys[i]] = sequence;
         }
 
-        _unloadedOrder.Enqueue((sequence, keys));
+        _unloaded.Add(sequence, keys);
         Remember(fresh, stacked, acceptedAt);
         return fresh.Count;
     }
 
-    /// <summary>Forgets the spooled calls loaded into the ledger (through <paramref name="loadedThrough"/>): the ledger answers for them now.</summary>
-    internal void ForgetLoaded(long loadedThrough)
-    {
-        while (_unloadedOrder.TryPeek(out var record) && record.Sequence <= loadedThrough)
-        {
-            _unloadedOrder.Dequeue();
-            foreach (var key in record.Keys)
-            {
-                if (_unloaded.TryGetValue(key, out var sequence) && sequence == record.Sequence)
-                {
-                    _unloaded.Remove(key);
-                }
-            }
-        }
-    }
+    /// <summary>
+    /// Forgets at most <paramref name="budget"/> of the spooled calls loaded into the ledger (through <paramref name="loadedThrough"/>):
+    /// the ledger answers for them now (<see cref="UnloadedCalls"/>). Returns the calls looked at.
+    /// </summary>
+    internal int ForgetLoaded(long loadedThrough, int budget) => _unloaded.ForgetLoaded(loadedThrough, budget);
 
-    /// <summary>Calls spooled and not yet loaded, by the sequence of the record that holds them (the dedup window's confirmation).</summary>
-    private readonly Dictionary<CallKey, long> _unloaded = [];
+    /// <summary>Spooled calls held for the dedup window's confirmation: the unloaded ones and the loaded ones not yet forgotten.</summary>
+    internal int UnloadedCallsHeld => _unloaded.Count;
 
-    private readonly Queue<(long Sequence, CallKey[] Keys)> _unloadedOrder = new();
+    private readonly UnloadedCalls _unloaded = new();
 
     // One group's working sets, reused from group to group (one thread) so their tables are not grown again for every
     // group of thousands of calls; emptied after each group, so the long-lived tables hold no young calls between groups.
@@ -256,7 +245,7 @@ public sealed class LlmCallWriter : IDisposable
             var key = CallKey.Of(call.TraceId, call.SpanId);
             if (_stored.Contains(key))
             {
-                if (_unloaded.ContainsKey(key))
+                if (_unloaded.Contains(key))
                 {
                     continue; // spooled and acknowledged, not yet in the ledger: a retry
                 }

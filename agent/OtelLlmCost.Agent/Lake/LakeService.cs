@@ -50,7 +50,8 @@ internal sealed partial class LakeService(LedgerStore store, AgentOptions option
             try
             {
                 // A pass writes up to a day of hours: it runs on a thread of its own, not on a pool thread.
-                var pass = await Task.Factory.StartNew(Exporter.Export, stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                var pass = await Task.Factory.StartNew(() => Exporter.Export(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning,
+                    TaskScheduler.Default);
                 health.RecordLakePass(System.Diagnostics.Stopwatch.GetElapsedTime(started), succeeded: true, clock.GetUtcNow());
                 behind = pass.Files >= LakeExporter.MaxHoursPerPass;
                 if (pass.Files > 0)

@@ -121,12 +121,30 @@ public sealed class LakeExporter
         return touched;
     }
 
-    /// <summary>Writes the hours closed since the last pass and the calls that arrived late for hours already written.</summary>
-    public LakePass Export()
+    /// <summary>
+    /// Writes the hours closed since the last pass and the calls that arrived late for hours already written. Cancelling
+    /// interrupts the file being written (an hour can hold tens of millions of calls, and a stop must not wait for it): the
+    /// next start finishes or removes it, as after a crash.
+    /// </summary>
+    public LakePass Export(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var connection = _store.Connect();
+        using var stop = cancellationToken.Register(connection.Interrupt);
+        try
+        {
+            return Export(connection, cancellationToken);
+        }
+        catch (DuckDbException exception) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The lake export was interrupted by a stop.", exception, cancellationToken);
+        }
+    }
+
+    private LakePass Export(DuckDbConnection connection, CancellationToken cancellationToken)
     {
         var now = _clock.GetUtcNow().UtcDateTime;
         var closedBefore = FloorHour(now - _closeDelay);
-        using var connection = _store.Connect();
         var exportedThrough = ReadState(connection, ExportedThroughKey);
         var lateScannedUntil = ReadState(connection, LateScannedKey);
         var files = 0;
@@ -141,6 +159,7 @@ public sealed class LakeExporter
 
         foreach (var hour in lateHours)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var written = WriteHour(connection, hour);
             files += written > 0 ? 1 : 0;
             rows += written;
@@ -152,6 +171,7 @@ public sealed class LakeExporter
         var step = newHours.Take(MaxHoursPerPass).ToList();
         foreach (var hour in step)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var written = WriteHour(connection, hour);
             files += written > 0 ? 1 : 0;
             rows += written;

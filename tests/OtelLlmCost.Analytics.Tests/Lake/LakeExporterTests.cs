@@ -34,6 +34,21 @@ public sealed class LakeExporterTests
     }
 
     [TestMethod]
+    public void Export_Stopping_WritesNothing_AndTheNextPassWritesTheHours()
+    {
+        using var lake = new LakeFixture(Ten.AddHours(2).AddMinutes(30));
+        lake.Write(Call(1, Ten.AddMinutes(10)), Call(2, Ten.AddHours(1).AddMinutes(1)));
+        using var stopping = new CancellationTokenSource();
+        stopping.Cancel();
+
+        Should.Throw<OperationCanceledException>(() => lake.Exporter.Export(stopping.Token));
+
+        Directory.Exists(Path.Combine(lake.Exporter.Root, "calls")).ShouldBeFalse();
+        lake.Exporter.Export().Rows.ShouldBe(2);
+        lake.CallFiles().Count.ShouldBe(2);
+    }
+
+    [TestMethod]
     public void Export_HourRollup_StoresTokenSumsAsIntegers()
     {
         using var lake = new LakeFixture(Ten.AddHours(2));

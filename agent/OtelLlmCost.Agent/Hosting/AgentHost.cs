@@ -92,11 +92,6 @@ internal sealed partial class AgentHost : IAsyncDisposable
         {
             ["wal_autocheckpoint"] = "1TB",
             ["allocator_background_threads"] = options.StoreAllocatorBackgroundThreads ? "true" : "false",
-
-            // Nothing the agent reads relies on row order without an ORDER BY, and keeping it made DuckDB buffer large
-            // results: the lake's COPY of an hour of 37.8M calls ran out of a 256 MB limit after 181 s with it, and was
-            // written in 244 s without it (a probe on a soak ledger, 2026-12-02). Appends keep their order either way.
-            ["preserve_insertion_order"] = "false",
         };
         if (options.StoreAllocatorFlushThreshold is { } threshold)
         {

@@ -28,6 +28,9 @@ internal readonly record struct SpanKey(ulong TraceHigh, ulong TraceLow, ulong S
     public SpanKey WithSpan(ulong spanId) => new(TraceHigh, TraceLow, spanId);
 
     public static string SpanHex(ulong spanId) => spanId.ToString("x16", CultureInfo.InvariantCulture);
+
+    /// <summary>The hex span id, or null for 0 (no span).</summary>
+    public static string? SpanHexOrNull(ulong spanId) => spanId == 0 ? null : SpanHex(spanId);
 }
 
 /// <summary>

@@ -20,9 +20,9 @@ internal sealed record TraceContextRow(
 
     public string SpanId => SpanKey.SpanHex(Key.SpanId);
 
-    public string? RootSpanId => RootSpan == 0 ? null : SpanKey.SpanHex(RootSpan);
+    public string? RootSpanId => SpanKey.SpanHexOrNull(RootSpan);
 
-    public string? AgentRunSpanId => AgentRunSpan == 0 ? null : SpanKey.SpanHex(AgentRunSpan);
+    public string? AgentRunSpanId => SpanKey.SpanHexOrNull(AgentRunSpan);
 
     /// <summary>Comma-separated names of the inherited dimensions, or null.</summary>
     public string? InheritedNames() => Join(InheritedDimension.Names);

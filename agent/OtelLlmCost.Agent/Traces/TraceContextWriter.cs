@@ -20,7 +20,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     /// (122,880 rows); fewer go through the write-ahead log and stay uncompressed in memory until a checkpoint rewrites the
     /// table's last row group, which took about three times that row group's size in memory (a DuckDB probe, 2026-12-02).
     /// </summary>
-    public const int RowGroupRows = 122_880;
+    public const int RowGroupRows = LedgerStore.RowGroupRows;
 
     /// <summary>
     /// Rows are gathered this long before a write: every DuckDB commit costs a WAL write, so committing each
@@ -249,8 +249,8 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         {
             var row = _pending[index];
             yield return new TraceContextEntry(row.Key.Trace.ToString(), SpanKey.SpanHex(row.Key.SpanId),
-                row.RootSpan == 0 ? null : SpanKey.SpanHex(row.RootSpan), row.RootOperation,
-                row.AgentRunSpan == 0 ? null : SpanKey.SpanHex(row.AgentRunSpan), row.AgentRunName, row.Inherited, row.InheritedFrom, null);
+                SpanKey.SpanHexOrNull(row.RootSpan), row.RootOperation, SpanKey.SpanHexOrNull(row.AgentRunSpan), row.AgentRunName,
+                row.Inherited, row.InheritedFrom, null);
         }
     }
 

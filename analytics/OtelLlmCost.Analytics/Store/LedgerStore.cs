@@ -15,6 +15,9 @@ public sealed class LedgerStore : IDisposable
 {
     public const string DefaultFileName = "otel-llm-cost.duckdb";
 
+    /// <summary>DuckDB's row group: an append of this many rows in one transaction is written straight to the file, compressed.</summary>
+    public const int RowGroupRows = 122_880;
+
     private readonly Lock _gate = new();
     private readonly Lock _reopening = new();
     private readonly DuckDbOpenOptions _options;

@@ -91,7 +91,7 @@ public sealed class LedgerWriterOptions
     public bool Spool { get; set; } = true;
 
     /// <summary>Spooled calls that start a load at once: DuckDB writes a transaction of a whole row group (122,880 rows) straight to the file.</summary>
-    public int SpoolLoadRows { get; set; } = 122_880;
+    public int SpoolLoadRows { get; set; } = LedgerStore.RowGroupRows;
 
     /// <summary>
     /// How long an acknowledged call may wait in the spool before it is loaded anyway (readers that must see it ask first).

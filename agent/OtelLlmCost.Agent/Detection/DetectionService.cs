@@ -36,7 +36,7 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
         metrics.RegisterAnomalyScoreSource(() => _summary.Scores);
         try
         {
-            await firstPass.WaitAsync(stoppingToken);
+            await firstPass.WaitAsync("detection", stoppingToken);
         }
         catch (OperationCanceledException)
         {

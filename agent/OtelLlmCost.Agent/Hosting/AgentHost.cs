@@ -198,7 +198,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(TimeProvider.System);
             builder.Services.AddSingleton<WaitingTraceContexts>();
-            builder.Services.AddSingleton(services => new FirstPassGate(writer, options, services.GetRequiredService<TimeProvider>()));
+            builder.Services.AddSingleton(services => new FirstPassGate(writer.Started, options, services.GetRequiredService<TimeProvider>()));
             builder.Services.AddSingleton(services => new Alerts.WebhookAlertSink(options.Alerts, options.DataDirectory,
                 services.GetRequiredService<ILogger<Alerts.WebhookAlertSink>>(), services.GetRequiredService<TimeProvider>()));
             builder.Services.AddSingleton<Analytics.Alerts.IAlertSink>(services => services.GetRequiredService<Alerts.WebhookAlertSink>());

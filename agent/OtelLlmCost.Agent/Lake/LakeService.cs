@@ -36,7 +36,7 @@ internal sealed partial class LakeService(LedgerStore store, AgentOptions option
         var interval = options.Lake.Interval;
         try
         {
-            await firstPass.WaitAsync(stoppingToken);
+            await firstPass.WaitAsync("lake", stoppingToken);
         }
         catch (OperationCanceledException)
         {

@@ -24,7 +24,7 @@ internal sealed partial class RollupService(LedgerStore store, AgentOptions opti
     {
         try
         {
-            await firstPass.WaitAsync(stoppingToken);
+            await firstPass.WaitAsync("rollups", stoppingToken);
         }
         catch (OperationCanceledException)
         {

@@ -160,7 +160,7 @@ public sealed class LakeExporter
         foreach (var hour in lateHours)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var written = WriteHour(connection, hour);
+            var written = WriteHour(connection, hour, lateScannedUntil - IngestOverlap);
             files += written > 0 ? 1 : 0;
             rows += written;
         }
@@ -172,7 +172,7 @@ public sealed class LakeExporter
         foreach (var hour in step)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var written = WriteHour(connection, hour);
+            var written = WriteHour(connection, hour, ingestedFrom: null);
             files += written > 0 ? 1 : 0;
             rows += written;
         }
@@ -191,8 +191,12 @@ public sealed class LakeExporter
         return new LakePass(files, rows, newThrough, lateHours.Count);
     }
 
-    /// <summary>Writes the hour's calls that are not yet in its files (all of them when it has none); returns the rows written.</summary>
-    private long WriteHour(DuckDbConnection connection, DateTime hour)
+    /// <summary>
+    /// Writes the hour's calls that are not yet in its files (all of them when it has none); returns the rows written. When
+    /// the hour has files, only calls ingested from <paramref name="ingestedFrom"/> on are candidates (the others were there
+    /// when an earlier pass wrote or looked), so the check against the files holds the few candidates, not the whole hour.
+    /// </summary>
+    private long WriteHour(DuckDbConnection connection, DateTime hour, DateTime? ingestedFrom)
     {
         var existing = new List<string>();
         using (var reader = connection.Query($"SELECT name FROM lake_files WHERE state = '{Done}' AND hour_start = {Time(hour)} ORDER BY file_number"))
@@ -207,6 +211,11 @@ public sealed class LakeExporter
         if (existing.Count > 0)
         {
             var written = string.Join(", ", existing.Select(DuckDbSql.Literal));
+            if (ingestedFrom is { } from)
+            {
+                select += $" AND ingested_at >= {Time(from)}";
+            }
+
             select += $" AND NOT EXISTS (SELECT 1 FROM read_parquet([{written}]) AS lake WHERE lake.trace_id = calls.trace_id AND lake.span_id = calls.span_id)";
         }
 
@@ -229,7 +238,7 @@ public sealed class LakeExporter
         Directory.CreateDirectory(Path.GetDirectoryName(calls)!);
         connection.Execute($"INSERT INTO lake_files VALUES ({number}, {Time(hour)}, {DuckDbSql.Literal(name)}, 0, '{Writing}', {Time(_clock.GetUtcNow().UtcDateTime)})");
         // COPY reports its row count as changed rows (DuckDB.NET answers a COPY with no result row).
-        var rows = connection.Execute($"COPY ({select}) TO {DuckDbSql.Literal(calls + TemporarySuffix)} (FORMAT parquet, COMPRESSION zstd)");
+        var rows = connection.Execute($"COPY ({select}) TO {DuckDbSql.Literal(calls + TemporarySuffix)} ({ParquetOptions})");
         if (rows == 0)
         {
             File.Delete(calls + TemporarySuffix);
@@ -247,9 +256,18 @@ public sealed class LakeExporter
     {
         Directory.CreateDirectory(Path.GetDirectoryName(rollup)!);
         var select = LakeColumns.HourRollupOf($"read_parquet({DuckDbSql.Literal(calls)})", Time(hour));
-        connection.Execute($"COPY ({select}) TO {DuckDbSql.Literal(rollup + TemporarySuffix)} (FORMAT parquet, COMPRESSION zstd)");
+        connection.Execute($"COPY ({select}) TO {DuckDbSql.Literal(rollup + TemporarySuffix)} ({ParquetOptions})");
         File.Move(rollup + TemporarySuffix, rollup, overwrite: true);
     }
+
+    /// <summary>
+    /// How a lake file is written. In any order: DuckDB keeps the order of a large <c>COPY</c> by holding its output until it
+    /// can be written in sequence, and with the ledger's memory limit the first file of a busy hour (37.8M calls) ran out of
+    /// memory after minutes; order within an hour's file means nothing to its readers. In row groups of 16,384 calls: the
+    /// writer buffers a row group per thread (about 1 KB a call), and DuckDB's 122,880 needed more than 96 MB for the same
+    /// copy (docs/load-and-crash.md).
+    /// </summary>
+    private const string ParquetOptions = "FORMAT parquet, COMPRESSION zstd, PRESERVE_ORDER false, ROW_GROUP_SIZE 16384";
 
     /// <summary>The suffix of files being written; readers' <c>*.parquet</c> globs never match it.</summary>
     public const string TemporarySuffix = ".tmp";

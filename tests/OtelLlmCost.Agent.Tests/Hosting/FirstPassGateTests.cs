@@ -56,6 +56,38 @@ public sealed class FirstPassGateTests
     }
 
     [TestMethod]
+    public async Task FirstPasses_TakeTurns_RollupsThenDetectionThenTheLake()
+    {
+        var gate = new FirstPassGate(Task.CompletedTask, new AgentOptions { FirstPassDelay = TimeSpan.Zero }, new FakeTimeProvider());
+        var rollups = gate.WaitAsync("rollups", CancellationToken.None);
+        var detection = gate.WaitAsync("detection", CancellationToken.None);
+        var lake = gate.WaitAsync("lake", CancellationToken.None);
+        await rollups;
+        (detection.IsCompleted, lake.IsCompleted).ShouldBe((false, false), "detection and the lake wait for the rollups to catch up");
+
+        gate.CaughtUp("rollups");
+        await detection;
+        lake.IsCompleted.ShouldBeFalse("the lake waits for detection too");
+
+        gate.CaughtUp("detection");
+        await lake;
+        gate.WaitAsync("lake", CancellationToken.None).IsCompleted.ShouldBeTrue("a later wait finds the turns taken");
+    }
+
+    [TestMethod]
+    public async Task FirstPasses_WithDetectionOff_TheLakeWaitsForTheRollupsOnly()
+    {
+        var options = new AgentOptions { FirstPassDelay = TimeSpan.Zero };
+        options.Detection.Enabled = false;
+        var gate = new FirstPassGate(Task.CompletedTask, options, new FakeTimeProvider());
+        var lake = gate.WaitAsync("lake", CancellationToken.None);
+        lake.IsCompleted.ShouldBeFalse();
+
+        gate.CaughtUp("rollups");
+        await lake;
+    }
+
+    [TestMethod]
     public void NegativeFirstPassDelay_IsRefusedWithTheSettingsName()
     {
         var options = new AgentOptions { FirstPassDelay = TimeSpan.FromSeconds(-1) };

@@ -160,6 +160,23 @@ public sealed class LakeExporterTests
         lake.LakeSums().ShouldBe(lake.LedgerSums("true"));
     }
 
+    [TestMethod]
+    public void Export_ABusyHourAndALateCallForIt_AreWrittenWithinTheLedgersMemoryLimit()
+    {
+        using var lake = new LakeFixture(Ten.AddHours(2), memoryLimit: "96MB");
+        var calls = lake.InsertBusyHour(Ten, 300_000);
+
+        lake.Exporter.Export().Rows.ShouldBe(calls);
+        lake.Clock.Advance(TimeSpan.FromMinutes(1));
+        lake.Write(Call(1, Ten.AddMinutes(30)));
+        var late = lake.Exporter.Export();
+
+        late.Rows.ShouldBe(1, "only the late call: the hour's 300,000 others are in its first file");
+        late.LateHours.ShouldBe(1);
+        lake.LakeSums().ShouldBe(lake.LedgerSums("true"));
+        lake.RollupSums().ShouldBe(lake.LedgerSums("true"));
+    }
+
     internal static LlmCall Call(int index, DateTime start)
     {
         var call = LedgerStoreTests.SampleCall(index);
@@ -180,7 +197,7 @@ public sealed class LakeExporterTests
 
         private readonly TemporaryDirectory _directory = new();
 
-        public LakeFixture(DateTime now)
+        public LakeFixture(DateTime now, string? memoryLimit = null)
         {
             Clock = new FakeTimeProvider(now);
             Root = Path.Combine(_directory.Path, "lake");
@@ -191,6 +208,8 @@ public sealed class LakeExporterTests
                 EnableExternalAccess = false,
                 LockConfiguration = true,
                 AllowedDirectories = [LakeExporter.AllowedDirectory(Root)],
+                MemoryLimit = memoryLimit,
+                Threads = memoryLimit is null ? null : 2,
             });
             Writer = new LlmCallWriter(Store, Clock);
             Exporter = NewExporter();
@@ -213,6 +232,33 @@ public sealed class LakeExporterTests
         public List<string> CallFiles() =>
             [.. Directory.EnumerateFiles(Path.Combine(Root, "calls"), "*", SearchOption.AllDirectories)
                 .Select(file => Path.GetRelativePath(Root, file).Replace('\\', '/')).Order(StringComparer.Ordinal)];
+
+        /// <summary>
+        /// <paramref name="count"/> calls in the hour from <paramref name="hour"/>, as wide as the load harness's (random ids,
+        /// a response id and an explanation per call), inserted by SQL: the writer would take too long for a test.
+        /// </summary>
+        public long InsertBusyHour(DateTime hour, int count)
+        {
+            using var connection = Store.Connect();
+            return connection.Execute(string.Create(CultureInfo.InvariantCulture, $"""
+                INSERT INTO llm_call_rows BY NAME
+                SELECT hash(i) AS trace_id_hi, hash(i + 1e9) AS trace_id_lo, hash(i + 2e9) AS span_id,
+                       TIMESTAMPTZ '{hour:yyyy-MM-dd HH}:00:00+00' + to_microseconds(i * (3600000000 // {count})) AS start_time,
+                       1000 + i % 7000 AS duration_ms, 'openai' AS provider, 'chat' AS operation, 'gpt-4o' AS request_model,
+                       'gpt-4o-2024-08-06' AS response_model, 'api.openai.com' AS server_address, 'ok' AS status,
+                       'stop' AS finish_reason, 'otel-genai' AS dialect, 'chatcmpl-' || md5(i::VARCHAR)[:20] AS response_id,
+                       i % 900 AS input_tokens, i % 700 AS output_tokens, i % 300 AS cache_read_tokens, 0 AS cache_write_tokens,
+                       0 AS cache_write_1h_tokens, 0 AS reasoning_tokens, 0 AS input_audio_tokens, 0 AS output_audio_tokens,
+                       0 AS input_image_tokens, 0 AS output_image_tokens, true AS usage_reported,
+                       (i % 1000) * 0.00001 AS cost_usd, (i % 1000) * 0.000004 AS input_cost_usd, (i % 1000) * 0.000006 AS output_cost_usd,
+                       0 AS cache_read_cost_usd, 0 AS cache_write_cost_usd, 'priced' AS pricing_status,
+                       'openai/gpt-4o@2000-01-01' AS price_id, '2026-12-01.5' AS catalog_version, 'svc-' || i % 20 AS service,
+                       'production' AS environment, 'team-' || i % 8 AS team, 'feature-' || i % 30 AS feature, 'user-' || i % 500 AS user_id,
+                       'otel-genai; gen_ai.operation.name=chat; provider=openai; usage=semconv' AS explanation,
+                       TIMESTAMPTZ '{hour:yyyy-MM-dd HH}:00:00+00' AS ingested_at
+                FROM range({count}) AS calls(i)
+                """));
+        }
 
         /// <summary>What a pass killed mid-write leaves: a <c>writing</c> row and the call file, temporary or renamed.</summary>
         public string SimulateKilledPass(DateTime hour, int number, bool renamed)

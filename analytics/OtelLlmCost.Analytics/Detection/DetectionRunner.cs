@@ -50,6 +50,8 @@ public sealed class DetectionRunner : IDisposable
     private readonly TimeProvider _clock;
     private readonly TraceGuard _traceGuard;
 
+    internal TraceGuard TraceGuard => _traceGuard;
+
     public DetectionRunner(LedgerStore store, DetectionOptions? options = null, ISeriesDetector? detector = null, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(store);

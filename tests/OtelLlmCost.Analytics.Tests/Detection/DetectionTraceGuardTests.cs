@@ -64,6 +64,31 @@ public sealed class DetectionTraceGuardTests
     }
 
     [TestMethod]
+    public void RunIncremental_WindowsLargerThanOneQuery_SampleTheBaselineAndJudgeInParts_FlaggingTheSameTrace()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        using (var writer = new LlmCallWriter(store))
+        {
+            writer.Write([.. Enumerable.Range(0, 300).SelectMany(i => Trace($"normal{i:D3}", 3 + (i % 3), Now.AddHours(-30).AddMinutes(i)))]);
+            writer.Write([.. Trace("000000000000000000000000100b0003", 200, Now.AddMinutes(-20))]);
+            writer.Write([.. Enumerable.Range(0, 20).SelectMany(i => Trace($"busy{i:D4}", 8, Now.AddMinutes(-10)))]);
+        }
+
+        var options = GuardOnly();
+        options.TraceGuard.CallsPerQuery = 100;
+        options.TraceGuard.MinimumBaselineTraces = 5;
+        using var runner = new DetectionRunner(store, options, clock: new ManualClock(Now));
+        var pass = runner.RunIncremental();
+
+        runner.TraceGuard.BaselineSampledOneIn.ShouldBe(16, "1,560 calls in the baseline window, 100 per query");
+        runner.TraceGuard.JudgedInParts.ShouldBe(4, "360 calls in the recent window");
+        var flagged = pass.Opened.ShouldHaveSingleItem("the runaway, judged in its part against a sampled norm; no busy trace");
+        flagged.TraceId.ShouldBe("000000000000000000000000100b0003");
+        flagged.Observed.ShouldBe(200);
+    }
+
+    [TestMethod]
     public void RunIncremental_LoopStillGrowing_UpdatesTheSameIncidentWithoutASecondAlert()
     {
         using var directory = new TemporaryDirectory();

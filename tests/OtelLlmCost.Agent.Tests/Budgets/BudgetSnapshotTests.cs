@@ -53,7 +53,7 @@ public sealed class BudgetSnapshotTests
         var budget = Budget("b", "rolling_24h", 100m, new BudgetScope { Team = "search" });
         var snapshot = Snapshot(clock, budget, spent: 1m);
 
-        snapshot.BeginRefresh();
+        snapshot.BeginRefresh([]);
         snapshot.Record([Call("search", "gpt-4o", 2m, Now.AddMinutes(-1))]);
         snapshot.Replace([Status(budget, 5m)], ["api"], []);
         snapshot.Record([Call("search", "gpt-4o", 4m, Now.AddMinutes(-1))]);

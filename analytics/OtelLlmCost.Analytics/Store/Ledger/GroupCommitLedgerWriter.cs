@@ -265,9 +265,10 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow);
             StartupPhases.AddRange(_writer.LoadPhases);
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
-            if (_loader is not null)
+            if (_loader is { } loader)
             {
                 _store.CatchUpSpool = CatchUpAsync;
+                _store.SpoolPosition = () => (loader.LastEnqueued, loader.LoadedThrough);
                 _loader.Start();
             }
             else if (_options.CheckpointInBackground)

@@ -46,7 +46,7 @@ internal static class SpendEndpoints
         api.MapGet("/calls", Calls);
         api.MapGet("/traces/{traceId}", Trace);
         api.MapGet("/prices", Prices);
-        api.MapPost("/estimate", EstimateEndpoint.Estimate);
+        api.MapPost("/estimate", EstimateEndpoint.Estimate).WithMetadata(ApiEndpoints.NoReadBarrier); // prices and the budget snapshot only
     }
 
     private static IResult Spend(HttpRequest request, LedgerStore store, AgentOptions options, TimeProvider clock)

@@ -7,7 +7,8 @@ namespace OtelLlmCost.Agent.Budgets;
 
 /// <summary>
 /// Evaluates every budget from the store every <see cref="BudgetsOptions.Interval"/> (and at once after a change
-/// through the API): refreshes the check's in-memory snapshot, raises thresholds and forecasts, and every
+/// through the API): refreshes the check's in-memory snapshot (the ledger's figures plus the calls acknowledged and not yet
+/// loaded, which the snapshot keeps), raises thresholds and forecasts on those, and every
 /// <see cref="BudgetsOptions.PolicyScanInterval"/> scans the last day of the ledger for policy violations. Runs its
 /// DuckDB work on its own thread, like the rollup service; a failed pass is logged and retried on the next tick.
 /// </summary>
@@ -61,17 +62,21 @@ internal sealed partial class BudgetService(
             {
                 var budgets = registry.Budgets();
                 var policies = registry.Policies();
-                snapshot.BeginRefresh();
-                // Calls acknowledged before the refresh began are counted by the commit hook only until it ends: with the
-                // ledger's spool they may not be loaded yet, so load them first or the refreshed spend would drop. Not without
-                // budgets or policies: every catch-up cuts the spool's load short (whole row groups skip DuckDB's WAL).
-                if (budgets.Count > 0 || policies.Count > 0)
+                BudgetDefinition[] definitions = [.. budgets.Select(b => b.Budget)];
+                // Calls acknowledged but not loaded into the ledger yet are counted by the snapshot, not loaded here: loading a
+                // partial row group sends it through DuckDB's WAL (BudgetSnapshot). Only a scope the snapshot did not track yet
+                // needs what was acknowledged before it loaded, once.
+                var mustLoadThrough = snapshot.BeginRefresh(definitions);
+                var reading = evaluator.ReadLedger(definitions, registry.TimeZone);
+                if (reading.LoadedThrough < mustLoadThrough)
                 {
                     store.CatchUp();
+                    reading = evaluator.ReadLedger(definitions, registry.TimeZone);
                 }
 
-                var statuses = evaluator.Evaluate([.. budgets.Select(b => b.Budget)], registry.TimeZone);
-                snapshot.Replace(statuses, [.. budgets.Select(b => b.Source)], [.. policies.Select(p => p.Policy)]);
+                var statuses = snapshot.Replace(reading.Statuses, [.. budgets.Select(b => b.Source)], [.. policies.Select(p => p.Policy)],
+                    reading.LoadedThrough);
+                evaluator.RaiseAlerts(statuses, registry.TimeZone);
                 if (policies.Count > 0 && clock.GetUtcNow() >= nextScan)
                 {
                     var now = clock.GetUtcNow().UtcDateTime;

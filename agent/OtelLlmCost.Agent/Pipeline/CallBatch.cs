@@ -22,6 +22,13 @@ internal sealed class CallBatch(TraceBatch request)
     /// <summary>The recognized calls, in request order; priced and attributed by the stages after recognition.</summary>
     public List<LlmCall> Calls { get; } = new(request.Spans.Count);
 
+    /// <summary>
+    /// Once committed: the sequence of the ledger spool's record that holds the batch's new calls, so an observer can tell
+    /// whether the ledger has loaded them yet (see <c>GroupCommitLedgerWriter.TryEnqueue</c>); 0 when they went straight to
+    /// the ledger or none was new.
+    /// </summary>
+    public long SpoolSequence { get; set; }
+
     public void SetState<T>(object owner, T state)
         where T : class => (_state ??= [])[owner] = state;
 

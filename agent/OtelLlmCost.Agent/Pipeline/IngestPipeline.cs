@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.Analytics.Store.Ledger;
-using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Pipeline;
 
@@ -82,7 +81,7 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 
         // Observers read the calls and the stages' state, never the spans; those can die young (see ReleaseSpans).
         request.ReleaseSpans();
-        var result = await CommitAsync(batch.Calls, cancellationToken).ConfigureAwait(false);
+        var result = await CommitAsync(batch, cancellationToken).ConfigureAwait(false);
         if (result.Outcome != ConsumeOutcome.Accepted)
         {
             return result;
@@ -108,8 +107,9 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
     }
 
     /// <summary>Hands processed calls to the ledger writer; Accepted once they are committed.</summary>
-    private async ValueTask<ConsumeResult> CommitAsync(List<LlmCall> calls, CancellationToken cancellationToken)
+    private async ValueTask<ConsumeResult> CommitAsync(CallBatch batch, CancellationToken cancellationToken)
     {
+        var calls = batch.Calls;
         if (calls.Count == 0)
         {
             return ConsumeResult.Accepted;
@@ -123,7 +123,7 @@ internal sealed partial class IngestPipeline : ITraceBatchConsumer, IDisposable
 
         try
         {
-            await committed.WaitAsync(cancellationToken);
+            batch.SpoolSequence = await committed.WaitAsync(cancellationToken);
             _ackLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             return ConsumeResult.Accepted;
         }

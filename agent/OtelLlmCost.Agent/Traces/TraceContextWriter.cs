@@ -8,7 +8,8 @@ namespace OtelLlmCost.Agent.Traces;
 /// Writes trace contexts, late fix-ups and outcomes off the ingest path: ingest only offers rows to a bounded
 /// queue (never waits), and a full queue drops rows and counts them. A dropped row loses only the trace context
 /// of a call (or an inheritance learned late); the call's ledger row is already committed and stays as it is.
-/// Late rows and outcomes are written within <see cref="GatherFor"/>; the contexts learned at ingest (one per call)
+/// Late rows and outcomes are written within <see cref="GatherFor"/> (a late fix-up is applied to the ledger once the spool
+/// has loaded its call, see <see cref="TraceContextStore.Write"/>); the contexts learned at ingest (one per call)
 /// wait until a whole DuckDB row group of them is ready, or <see cref="TraceOptions.ContextWriteMaxLag"/> has passed.
 /// </summary>
 internal sealed partial class TraceContextWriter : IAsyncDisposable
@@ -134,7 +135,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         var completed = false;
         while (!completed || _queue.Reader.Count > 0 || _pendingCount > 0)
         {
-            if (_pendingCount == 0 && !completed)
+            if (_pendingCount == 0 && !completed && _store.HeldFixups == 0)
             {
                 completed = !await _queue.Reader.WaitToReadAsync();
             }
@@ -163,9 +164,11 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
                 }
             }
 
-            if (prompt.Count > 0 || outcomes.Count > 0)
+            // Late fix-ups wait for the spool's load of their calls (TraceContextStore.Write); a flush and the end load it.
+            var loadHeld = completed || Volatile.Read(ref _flushRequests) > 0;
+            if (prompt.Count > 0 || outcomes.Count > 0 || _store.HeldFixupsDue || (loadHeld && _store.HeldFixups > 0))
             {
-                await WriteWithRetryAsync(prompt, outcomes);
+                await WriteWithRetryAsync(prompt, outcomes, loadHeld);
             }
 
             if (_pendingCount >= RowGroupRows || (_pendingCount > 0 && (completed || Volatile.Read(ref _flushRequests) > 0
@@ -254,7 +257,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         }
     }
 
-    private async Task WriteWithRetryAsync(List<TraceContextEntry> contexts, List<TraceOutcomeEntry> outcomes)
+    private async Task WriteWithRetryAsync(List<TraceContextEntry> contexts, List<TraceOutcomeEntry> outcomes, bool loadHeld)
     {
         // A write can conflict with the ledger writer's own transaction on the same rows (a stacked-call
         // replacement); a second try after a short pause normally succeeds.
@@ -262,7 +265,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         {
             try
             {
-                var updated = _store.Write(contexts, outcomes, _clock.GetUtcNow().UtcDateTime);
+                var updated = _store.Write(contexts, outcomes, _clock.GetUtcNow().UtcDateTime, loadHeld);
                 Interlocked.Add(ref _lateUpdates, updated);
                 Interlocked.Add(ref _written, contexts.Count + outcomes.Count);
                 return;

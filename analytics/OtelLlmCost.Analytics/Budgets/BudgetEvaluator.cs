@@ -2,6 +2,7 @@ using System.Globalization;
 using OtelLlmCost.Analytics.Alerts;
 using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Ledger.Spool;
 
 namespace OtelLlmCost.Analytics.Budgets;
 
@@ -24,14 +25,33 @@ public sealed class BudgetEvaluator(LedgerStore store, BudgetRepository reposito
     /// <summary>The status of each budget now; with <paramref name="raiseAlerts"/>, fires what newly crossed.</summary>
     public IReadOnlyList<BudgetStatus> Evaluate(IReadOnlyList<BudgetDefinition> budgets, TimeZoneInfo zone, bool raiseAlerts = true)
     {
+        var statuses = ReadLedger(budgets, zone).Statuses;
+        if (raiseAlerts)
+        {
+            RaiseAlerts(statuses, zone);
+        }
+
+        return statuses;
+    }
+
+    /// <summary>
+    /// The status of each budget now as the ledger holds it, read in one transaction together with the sequence of the last
+    /// spool record loaded into it: calls acknowledged in later records are not in these figures (the caller adds them, see
+    /// the agent's budget snapshot). Raises no alert.
+    /// </summary>
+    public BudgetLedgerReading ReadLedger(IReadOnlyList<BudgetDefinition> budgets, TimeZoneInfo zone)
+    {
         ArgumentNullException.ThrowIfNull(budgets);
         ArgumentNullException.ThrowIfNull(zone);
         var now = clock.GetUtcNow().UtcDateTime;
         var statuses = new List<BudgetStatus>(budgets.Count);
+        var rollupZone = RollupMaintainer.StoredTimeZone(store);
+        long loadedThrough;
         using (var connection = store.Connect())
         {
+            using var transaction = connection.BeginTransaction();
+            loadedThrough = SpoolLoader.ReadLoadedThrough(connection);
             var horizon = BudgetSpend.LedgerHorizon(connection);
-            var rollupZone = RollupMaintainer.StoredTimeZone(store);
             foreach (var budget in budgets)
             {
                 var window = BudgetWindow.At(budget.WindowKind, now, zone);
@@ -39,17 +59,22 @@ public sealed class BudgetEvaluator(LedgerStore store, BudgetRepository reposito
                 statuses.Add(new BudgetStatus(budget, window, spend.CostUsd, spend.RequestsLastMinute, spend.TokensLastMinute,
                     BudgetForecast.Project(spend.CostUsd, budget.LimitUsd, window, now), now));
             }
+
+            transaction.Commit();
         }
 
-        if (raiseAlerts)
+        return new BudgetLedgerReading(statuses, loadedThrough);
+    }
+
+    /// <summary>Fires, once per window, each threshold and forecast that <paramref name="statuses"/> newly crossed.</summary>
+    public void RaiseAlerts(IReadOnlyList<BudgetStatus> statuses, TimeZoneInfo zone)
+    {
+        ArgumentNullException.ThrowIfNull(statuses);
+        ArgumentNullException.ThrowIfNull(zone);
+        foreach (var status in statuses)
         {
-            foreach (var status in statuses)
-            {
-                RaiseAlerts(status, zone);
-            }
+            RaiseAlerts(status, zone);
         }
-
-        return statuses;
     }
 
     /// <summary>Finds violations in [<paramref name="from"/>, <paramref name="to"/>) and alerts each new one.</summary>
@@ -169,3 +194,9 @@ public sealed class BudgetEvaluator(LedgerStore store, BudgetRepository reposito
         TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), zone).ToString("ddd d MMM yyyy HH:mm", CultureInfo.InvariantCulture)
         + " " + zone.Id;
 }
+
+/// <summary>
+/// Budgets as the ledger holds them, and the sequence of the last spool record loaded into it in the same transaction (0 when
+/// the ledger never had a spool).
+/// </summary>
+public sealed record BudgetLedgerReading(IReadOnlyList<BudgetStatus> Statuses, long LoadedThrough);

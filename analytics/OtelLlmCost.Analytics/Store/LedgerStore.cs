@@ -298,6 +298,27 @@ public sealed class LedgerStore : IDisposable
     public Task<bool> CatchUpAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         CatchUpSpool?.Invoke(timeout, cancellationToken) ?? Task.FromResult(true);
 
+    /// <summary>
+    /// Set by the ledger's writer with its spool: the sequence of the last spool record acknowledged (every acknowledged call
+    /// is in a record at or below it) and of the last loaded into the ledger. Null when acknowledged calls are always in the
+    /// ledger already.
+    /// </summary>
+    internal Func<(long Acknowledged, long Loaded)>? SpoolPosition { get; set; }
+
+    /// <summary>
+    /// True when a call acknowledged so far may not be in the ledger yet (and the spool's record sequence that every such call
+    /// is at or below): a reader that can wait for the load instead of catching up compares it with what is loaded later.
+    /// </summary>
+    internal bool HasUnloadedCalls(out long acknowledgedThrough)
+    {
+        var (acknowledged, loaded) = SpoolPosition?.Invoke() ?? (0, 0);
+        acknowledgedThrough = acknowledged;
+        return acknowledged > loaded;
+    }
+
+    /// <summary>The sequence of the last spool record loaded into the ledger (0 without a spool); read without the database.</summary>
+    internal long SpoolLoadedThrough => SpoolPosition?.Invoke().Loaded ?? 0;
+
     /// <summary><see cref="CatchUpAsync"/> for callers on a thread of their own.</summary>
     public bool CatchUp(TimeSpan? timeout = null) => CatchUpSpool is null || CatchUpAsync(timeout).GetAwaiter().GetResult();
 

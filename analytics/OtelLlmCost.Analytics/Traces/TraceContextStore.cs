@@ -74,17 +74,57 @@ public sealed class TraceContextStore : IDisposable
         _ledger = store.ConnectLasting();
     }
 
-    /// <summary>Writes one batch in one transaction; returns the number of ledger rows a late fix-up changed.</summary>
-    public long Write(IReadOnlyList<TraceContextEntry> contexts, IReadOnlyList<TraceOutcomeEntry> outcomes, DateTime now)
+    /// <summary>
+    /// Late fix-ups held until the spool's load of their calls, oldest first, each batch's with the spool sequence every call
+    /// acknowledged before it is at or below.
+    /// </summary>
+    private readonly Queue<(long Through, List<TraceContextEntry> Late)> _held = new();
+
+    /// <summary>Late fix-ups written but not yet applied: their calls may still wait in the ledger's spool.</summary>
+    public int HeldFixups => _held.Sum(held => held.Late.Count);
+
+    /// <summary>True when the calls of the oldest held fix-ups are loaded now: the next <see cref="Write"/>, even an empty one, applies them.</summary>
+    public bool HeldFixupsDue => _held.TryPeek(out var oldest) && oldest.Through <= _store.SpoolLoadedThrough;
+
+    /// <summary>
+    /// Writes one batch in one transaction; returns the number of ledger rows a late fix-up changed. A late fix-up is applied
+    /// once every call acknowledged before it is loaded into the ledger: with the ledger's spool the call it fixes up may
+    /// still wait there, and loading it early (a partial row group) sends it through DuckDB's WAL and makes the next
+    /// checkpoint rewrite the table's last row group. Until then it is held (<see cref="HeldFixups"/>) and applied by a later
+    /// write; <paramref name="loadHeld"/> (a flush, the end) loads the spool first so that every held fix-up is applied.
+    /// </summary>
+    public long Write(IReadOnlyList<TraceContextEntry> contexts, IReadOnlyList<TraceOutcomeEntry> outcomes, DateTime now, bool loadHeld = false)
     {
         ArgumentNullException.ThrowIfNull(contexts);
         ArgumentNullException.ThrowIfNull(outcomes);
         long updated = 0;
-        if (contexts.Any(context => context.LateDimensions is { Count: > 0 }))
+        var late = contexts.Where(context => context.LateDimensions is { Count: > 0 }).ToList();
+        _store.HasUnloadedCalls(out var lateThrough);
+        if (loadHeld && (_held.Count > 0 || late.Count > 0))
         {
-            // The calls fixed up may still wait in the ledger's spool: load them before the transaction starts (it sees the
-            // ledger as of then), so the fix-up is not lost.
             _store.CatchUp();
+        }
+
+        // Loaded before the transaction starts, so the transaction sees those calls (the loader publishes the sequence after
+        // its commit). Held batches leave the queue only once their fix-ups are committed: a failed write is retried as is.
+        var loaded = _store.SpoolLoadedThrough;
+        var due = new List<TraceContextEntry>();
+        var dueBatches = 0;
+        foreach (var held in _held)
+        {
+            if (held.Through > loaded)
+            {
+                break;
+            }
+
+            due.AddRange(held.Late);
+            dueBatches++;
+        }
+
+        var holdLate = late.Count > 0 && lateThrough > loaded;
+        if (!holdLate)
+        {
+            due.AddRange(late);
         }
 
         using var operation = _ledger.Use();
@@ -92,16 +132,16 @@ public sealed class TraceContextStore : IDisposable
         using var outcomeInsert = connection.Prepare("INSERT OR IGNORE INTO trace_outcomes VALUES ($1, $2, $3, $4)");
 
         // A fix-up re-stamps its rows: in flight until the commit ends, so a rollup pass never reads past it (IngestStamps).
-        using var stamp = contexts.Any(context => context.LateDimensions is { Count: > 0 }) ? _store.IngestStamps.Begin(now) : null;
+        using var stamp = due.Count > 0 ? _store.IngestStamps.Begin(now) : null;
         using var transaction = connection.BeginTransaction();
         if (contexts.Count > 0)
         {
             AppendContexts(connection, contexts, now);
-            var late = contexts.Where(context => context.LateDimensions is { Count: > 0 }).ToList();
-            if (late.Count > 0)
-            {
-                updated = ApplyLateDimensions(connection, late, stamp!.Value, now - _lateFixupHorizon);
-            }
+        }
+
+        if (due.Count > 0)
+        {
+            updated = ApplyLateDimensions(connection, due, stamp!.Value, now - _lateFixupHorizon);
         }
 
         foreach (var outcome in outcomes)
@@ -111,6 +151,16 @@ public sealed class TraceContextStore : IDisposable
         }
 
         Commit(transaction);
+        for (var i = 0; i < dueBatches; i++)
+        {
+            _held.Dequeue();
+        }
+
+        if (holdLate)
+        {
+            _held.Enqueue((lateThrough, late));
+        }
+
         return updated;
     }
 

@@ -53,12 +53,61 @@ public sealed class BudgetSnapshotTests
         var budget = Budget("b", "rolling_24h", 100m, new BudgetScope { Team = "search" });
         var snapshot = Snapshot(clock, budget, spent: 1m);
 
-        snapshot.BeginRefresh();
+        snapshot.BeginRefresh([]);
         snapshot.Record([Call("search", "gpt-4o", 2m, Now.AddMinutes(-1))]);
         snapshot.Replace([Status(budget, 5m)], ["api"], []);
         snapshot.Record([Call("search", "gpt-4o", 4m, Now.AddMinutes(-1))]);
 
         snapshot.Check(new BudgetScope { Team = "search" }, 0).Budgets.Single().SpentUsd.ShouldBe(11m);
+    }
+
+    [TestMethod]
+    public void Replace_CallsOfSpoolRecordsNotLoaded_AreAddedToTheLedgerFigureAndCountedOnceAfterTheirLoad()
+    {
+        var budget = Budget("b", "day", 100m, new BudgetScope { Team = "search" });
+        var snapshot = new BudgetSnapshot(new FakeClock(Now));
+        snapshot.BeginRefresh([budget]).ShouldBe(0);
+        snapshot.Replace([Status(budget, 1m)], ["config"], [], loadedThrough: 0);
+        snapshot.Record([Call("search", "gpt-4o", 2m, Now.AddSeconds(-30)), Call("chat", "gpt-4o", 8m, Now.AddSeconds(-30))], spoolSequence: 1);
+        snapshot.Record([Call("search", "gpt-4o", 0.25m, Now.AddSeconds(-20))], spoolSequence: 2);
+
+        // The ledger has loaded neither record: its figure is 1, the snapshot adds 2.25 (and their rate) on top.
+        snapshot.BeginRefresh([budget]).ShouldBe(0);
+        var unloaded = snapshot.Replace([Status(budget, 1m)], ["config"], [], loadedThrough: 0).ShouldHaveSingleItem();
+        unloaded.SpentUsd.ShouldBe(3.25m);
+        unloaded.RequestsPerMinute.ShouldBe(2);
+        snapshot.Check(new BudgetScope { Team = "search" }, 0).Budgets.Single().SpentUsd.ShouldBe(3.25m);
+
+        // Record 1 loaded: the ledger's figure has its 2, the snapshot adds only record 2.
+        snapshot.BeginRefresh([budget]);
+        snapshot.Replace([Status(budget, 3m)], ["config"], [], loadedThrough: 1).Single().SpentUsd.ShouldBe(3.25m);
+
+        // A commit hook that reports record 2 only now (after its load was read) adds nothing; record 3 is added.
+        snapshot.BeginRefresh([budget]);
+        snapshot.Replace([Status(budget, 3.25m)], ["config"], [], loadedThrough: 2).Single().SpentUsd.ShouldBe(3.25m);
+        snapshot.Record([Call("search", "gpt-4o", 0.5m, Now.AddSeconds(-10))], spoolSequence: 2);
+        snapshot.Record([Call("search", "gpt-4o", 0.125m, Now.AddSeconds(-5))], spoolSequence: 3);
+        snapshot.Check(new BudgetScope { Team = "search" }, 0).Budgets.Single().SpentUsd.ShouldBe(3.375m);
+        snapshot.UnloadedCallsKept.ShouldBe(1);
+    }
+
+    [TestMethod]
+    public void BeginRefresh_ScopeFirstTrackedAfterCallsWereAcknowledged_AsksForThemToBeLoaded()
+    {
+        var search = Budget("s", "day", 100m, new BudgetScope { Team = "search" });
+        var chat = Budget("c", "day", 100m, new BudgetScope { Team = "chat" });
+        var snapshot = new BudgetSnapshot(new FakeClock(Now));
+        snapshot.BeginRefresh([search]).ShouldBe(0);
+        snapshot.Replace([Status(search, 0m)], ["config"], [], loadedThrough: 0);
+        snapshot.Record([Call("chat", "gpt-4o", 1m, Now.AddSeconds(-30))], spoolSequence: 7);
+
+        snapshot.BeginRefresh([search]).ShouldBe(0); // tracked since before record 7
+        snapshot.Replace([Status(search, 0m)], ["config"], [], loadedThrough: 0);
+        snapshot.BeginRefresh([search, chat]).ShouldBe(7); // record 7's chat call was not kept
+        snapshot.Replace([Status(search, 0m), Status(chat, 0m)], ["config", "config"], [], loadedThrough: 6);
+        snapshot.BeginRefresh([search, chat]).ShouldBe(7); // still not loaded: asked again
+        snapshot.Replace([Status(search, 0m), Status(chat, 1m)], ["config", "config"], [], loadedThrough: 7)[1].SpentUsd.ShouldBe(1m);
+        snapshot.BeginRefresh([search, chat]).ShouldBe(0);
     }
 
     [TestMethod]

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using OtelLlmCost.Agent.Traces;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.SemanticConventions.Calls;
 
 namespace OtelLlmCost.Agent.Tests.Traces;
 
@@ -62,6 +64,30 @@ public sealed class TraceContextWriterTests
         await writer.FlushAsync();
         writer.Pending.ShouldBe(0);
         Count(store, "trace_context WHERE root_operation = 'POST /chat' AND root_span_id = '00000000000000ff'").ShouldBe(5L);
+    }
+
+    [TestMethod]
+    public async Task LateFixup_ForACallStillInTheSpool_IsAppliedAfterItsLoadWithoutLoadingIt()
+    {
+        await using var setup = new WriterOnALedger();
+        var (store, writer) = (setup.Store, setup.Writer);
+        await using var ledger = new GroupCommitLedgerWriter(store, new LedgerWriterOptions { Spool = true, SpoolMaxLag = TimeSpan.FromHours(1) }, setup.Clock);
+        ledger.TryEnqueue([new LlmCall { TraceId = "0af7651916cd43dd8448eb211c80319c", SpanId = SpanKey.SpanHex(2), StartTime = setup.Clock.GetUtcNow().UtcDateTime, Status = "ok" }],
+            out var acknowledged).ShouldBeTrue();
+        await acknowledged;
+
+        var inherited = new string?[InheritedDimension.Count];
+        inherited[Array.IndexOf(InheritedDimension.Columns.ToArray(), "team")] = "checkout";
+        writer.Offer(new TraceContextRow(new SpanKey(0x0af7651916cd43dd, 0x8448eb211c80319c, 2), RootSpan: 0xff, RootOperation: "POST /chat",
+            AgentRunSpan: 0, AgentRunName: null, inherited, new string?[InheritedDimension.Count], Late: true));
+
+        await Until(() => Count(store, "trace_context WHERE late") == 1L);
+        ledger.SpooledCalls.ShouldBe(1); // not loaded for the fix-up
+        Count(store, "llm_calls").ShouldBe(0L);
+
+        (await ledger.CatchUpAsync()).ShouldBeTrue(); // the spool's next load
+        await Until(() => Count(store, "llm_calls WHERE team = 'checkout'") == 1L);
+        writer.LateUpdates.ShouldBe(1L);
     }
 
     private sealed class WriterOnALedger : IAsyncDisposable

@@ -236,6 +236,34 @@ public sealed class BudgetEvaluatorTests
         Team = team,
     };
 
+    [TestMethod]
+    public async Task ReadLedger_CallsStillInTheSpool_ReadsWithoutThemAndTheLoadedSequenceThenWithThemAndTheirRecord()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var clock = new FakeClock(new DateTime(2026, 11, 20, 12, 0, 0, DateTimeKind.Utc));
+        var budget = Budget("all-day", "day", 1000m, new BudgetScope());
+        var evaluator = Evaluator(store, clock, new RecordingSink());
+        await using var writer = new GroupCommitLedgerWriter(store,
+            new LedgerWriterOptions { Spool = true, SpoolLoadRows = 1_000_000, SpoolMaxLag = TimeSpan.FromHours(1) }, clock);
+
+        writer.TryEnqueue([Call(1, clock.UtcNow.AddMinutes(-5), 1.5m), Call(2, clock.UtcNow.AddMinutes(-4), 0.25m)], out var first).ShouldBeTrue();
+        var firstRecord = await first;
+        writer.TryEnqueue([Call(3, clock.UtcNow.AddMinutes(-3), 2m)], out var second).ShouldBeTrue();
+        var secondRecord = await second;
+
+        secondRecord.ShouldBeGreaterThan(firstRecord);
+        firstRecord.ShouldBeGreaterThan(0L);
+        var unloaded = evaluator.ReadLedger([budget], Utc);
+        unloaded.LoadedThrough.ShouldBeLessThan(firstRecord);
+        unloaded.Statuses.Single().SpentUsd.ShouldBe(0m);
+
+        (await writer.CatchUpAsync()).ShouldBeTrue();
+        var loaded = evaluator.ReadLedger([budget], Utc);
+        loaded.LoadedThrough.ShouldBe(secondRecord);
+        loaded.Statuses.Single().SpentUsd.ShouldBe(3.75m);
+    }
+
     private static void Write(LedgerStore store, TimeProvider clock, params LlmCall[] calls)
     {
         using var writer = new LlmCallWriter(store, clock);

@@ -170,7 +170,7 @@ public sealed class LedgerSpoolFaultTests
     private static LedgerWriterOptions Spooled(FailingDisk? disk = null, bool paused = false) =>
         new() { Spool = true, SpoolLoadingPaused = paused, SpoolSegmentFactory = disk is null ? null : disk.Create };
 
-    private static Task Enqueue(GroupCommitLedgerWriter writer, IReadOnlyList<LlmCall> calls)
+    private static Task<long> Enqueue(GroupCommitLedgerWriter writer, IReadOnlyList<LlmCall> calls)
     {
         writer.TryEnqueue(calls, out var committed).ShouldBeTrue();
         return committed;

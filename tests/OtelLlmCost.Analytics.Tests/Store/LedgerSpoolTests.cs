@@ -351,7 +351,7 @@ public sealed class LedgerSpoolTests
     }
 
     [TestMethod]
-    public async Task LateFixup_ForACallStillSpooled_Lands()
+    public async Task LateFixup_ForACallStillSpooled_IsHeldWithoutLoadingAndLandsAfterTheLoad()
     {
         using var directory = new TemporaryDirectory();
         using var store = LedgerStore.Open(directory.Path);
@@ -363,13 +363,51 @@ public sealed class LedgerSpoolTests
         writer.SpooledCalls.ShouldBe(1);
 
         using var contexts = new TraceContextStore(store, TimeSpan.FromMinutes(10));
-        var late = new TraceContextEntry(call.TraceId.ToString(), call.SpanId.ToString(), null, null, null, null, "team", "00f067aa0ba902b7",
-            new Dictionary<string, string> { ["team"] = "checkout" });
-        contexts.Write([late], [], Start.UtcDateTime.AddSeconds(5)).ShouldBe(1L);
+        contexts.Write([LateTeam(call, "checkout")], [], Start.UtcDateTime.AddSeconds(5)).ShouldBe(0L);
 
+        // Held, not loaded early (a partial row group): the spool still has the call, the ledger's table nothing.
+        writer.SpooledCalls.ShouldBe(1);
+        contexts.HeldFixups.ShouldBe(1);
+        contexts.HeldFixupsDue.ShouldBeFalse();
+        using (var connection = store.Connect())
+        {
+            connection.ExecuteScalar("SELECT count(*) FROM llm_calls").ShouldBe(0L);
+        }
+
+        (await writer.CatchUpAsync()).ShouldBeTrue(); // the loader's next load
+        contexts.HeldFixupsDue.ShouldBeTrue();
+        contexts.Write([], [], Start.UtcDateTime.AddSeconds(6)).ShouldBe(1L);
+
+        contexts.HeldFixups.ShouldBe(0);
+        using (var connection = store.Connect())
+        {
+            connection.ExecuteScalar("SELECT team FROM llm_calls").ShouldBe("checkout");
+        }
+    }
+
+    [TestMethod]
+    public async Task LateFixup_WrittenWithLoadHeld_LoadsTheSpoolAndLandsAtOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        using var store = LedgerStore.Open(directory.Path);
+        var options = Spooled();
+        options.SpoolMaxLag = TimeSpan.FromHours(1);
+        await using var writer = new GroupCommitLedgerWriter(store, options, new FakeTimeProvider(Start));
+        var call = new LlmCall { TraceId = "0af7651916cd43dd8448eb211c80319c", SpanId = "b7ad6b7169203331", StartTime = Start.UtcDateTime, Status = "ok" };
+        await Acknowledge(writer, [call]);
+        using var contexts = new TraceContextStore(store, TimeSpan.FromMinutes(10));
+
+        contexts.Write([LateTeam(call, "checkout")], [], Start.UtcDateTime.AddSeconds(5), loadHeld: true).ShouldBe(1L);
+
+        writer.SpooledCalls.ShouldBe(0);
+        contexts.HeldFixups.ShouldBe(0);
         using var connection = store.Connect();
         connection.ExecuteScalar("SELECT team FROM llm_calls").ShouldBe("checkout");
     }
+
+    private static TraceContextEntry LateTeam(LlmCall call, string team) =>
+        new(call.TraceId.ToString(), call.SpanId.ToString(), null, null, null, null, "team", "00f067aa0ba902b7",
+            new Dictionary<string, string> { ["team"] = team });
 
     [TestMethod]
     public async Task Rollups_AfterLoads_EqualTheLedger()

@@ -265,9 +265,10 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow);
             StartupPhases.AddRange(_writer.LoadPhases);
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
-            if (_loader is not null)
+            if (_loader is { } loader)
             {
                 _store.CatchUpSpool = CatchUpAsync;
+                _store.SpoolPosition = () => (loader.LastEnqueued, loader.LoadedThrough);
                 _loader.Start();
             }
             else if (_options.CheckpointInBackground)
@@ -455,20 +456,22 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// Queues a batch. Returns false (and queues nothing) when the queue is full; otherwise
     /// <paramref name="committed"/> completes once the batch is durable (rows already in the ledger are skipped,
     /// so a retried export adds nothing), or faults with a <see cref="LedgerWriteException"/> saying why and whether
-    /// a retry can help (nothing of the batch was committed then).
+    /// a retry can help (nothing of the batch was committed then). It completes with the sequence of the spool record that
+    /// holds the batch's new calls (loaded into the ledger once <see cref="SpoolLoader.LoadedThrough"/> reaches it), or 0
+    /// when they went straight to the ledger or none was new.
     /// </summary>
-    public bool TryEnqueue(IReadOnlyList<LlmCall> calls, out Task committed)
+    public bool TryEnqueue(IReadOnlyList<LlmCall> calls, out Task<long> committed)
     {
         if (calls.Count == 0)
         {
-            committed = Task.CompletedTask;
+            committed = NotSpooled;
             return true;
         }
 
         if (_needsReopen is { } reopening)
         {
             // Answered at once: the writer may be waiting up to Ledger:ReopenCloseTimeout for the old database to close.
-            committed = Task.FromException(new LedgerWriteException(LedgerFailureKind.Unavailable, reopening));
+            committed = Task.FromException<long>(new LedgerWriteException(LedgerFailureKind.Unavailable, reopening));
             return true;
         }
 
@@ -478,7 +481,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             // An oversized batch alone is always admitted so a single large export can make progress.
             Interlocked.Add(ref _queuedCalls, -calls.Count);
             _batchesRefused.Add(1);
-            committed = Task.CompletedTask;
+            committed = NotSpooled;
             return false;
         }
 
@@ -781,7 +784,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             }
         }
 
-        Acknowledge(group);
+        Acknowledge(group, 0);
         if (_clock.GetUtcNow() >= _nextRecentKeysSave && _recentKeysSave.IsCompleted)
         {
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
@@ -806,7 +809,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         {
             var record = _spool.Append(payload, fresh, replaced, _clock.GetUtcNow());
             loader.Enqueue(record);
-            Acknowledge(group);
+            Acknowledge(group, record.Sequence);
             return record.Sequence;
         });
 
@@ -815,14 +818,16 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         return inserted;
     }
 
-    /// <summary>The group is durable: its exports may be answered (completing a batch twice is harmless).</summary>
-    private static void Acknowledge(List<PendingBatch> group)
+    /// <summary>The group is durable: its exports may be answered (completing a batch twice is harmless: the first sequence stays).</summary>
+    private static void Acknowledge(List<PendingBatch> group, long spoolSequence)
     {
         foreach (var batch in group)
         {
-            batch.Completion.TrySetResult();
+            batch.Completion.TrySetResult(spoolSequence);
         }
     }
+
+    private static readonly Task<long> NotSpooled = Task.FromResult(0L);
 
     private void AskForCheckpoint()
     {
@@ -905,6 +910,6 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     {
         public IReadOnlyList<LlmCall> Calls { get; } = calls;
 
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -86,6 +86,18 @@ internal sealed class SpoolLoader : IDisposable
     /// <summary>Loads committed.</summary>
     public long Loads { get; private set; }
 
+    /// <summary>
+    /// The highest sequence the ledger holds as <paramref name="connection"/> sees it (in its transaction, if one is open), or
+    /// 0 when the ledger never had a spool.
+    /// </summary>
+    public static long ReadLoadedThrough(DuckDbConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var exists = connection.ExecuteScalar(
+            $"SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = '{StateTable}'");
+        return exists is long and > 0 && connection.ExecuteScalar($"SELECT max(loaded_through) FROM {StateTable}") is long loaded ? loaded : 0;
+    }
+
     /// <summary>The highest sequence the ledger holds; creates the state table (one row) when it is missing.</summary>
     public static long ReadLoadedThrough(LedgerStore store)
     {

@@ -4,6 +4,7 @@ using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.SemanticConventions.Calls;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Analytics.Traces;
 
@@ -129,7 +130,7 @@ public sealed class TraceContextStore : IDisposable
 
     private static void AppendContexts(DuckDbConnection connection, IEnumerable<TraceContextEntry> contexts, DateTime now)
     {
-        using var appender = connection.CreateAppender("trace_context");
+        using var appender = connection.CreateAppender(TraceContextSchema.Table);
         appender.MaxBufferedRows = Store.Ledger.Spool.SpoolLoader.AppenderBufferRows; // a row group's worth is not held twice
 
         // resolved_at rises by a microsecond per row, in the order the rows were learned, so the latest row of a call (the
@@ -138,10 +139,26 @@ public sealed class TraceContextStore : IDisposable
         foreach (var context in contexts)
         {
             resolvedAt = resolvedAt.AddTicks(10);
-            appender.Append(context.TraceId).Append(context.SpanId).Append(context.RootSpanId).Append(context.RootOperation)
-                .Append(context.AgentRunSpanId).Append(context.AgentRunName).Append(context.Inherited)
+            var key = CallKey.Of(context.TraceId, context.SpanId);
+            appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
+            AppendSpanId(appender, context.RootSpanId);
+            appender.Append(context.RootOperation);
+            AppendSpanId(appender, context.AgentRunSpanId);
+            appender.Append(context.AgentRunName).Append(context.Inherited)
                 .Append(context.InheritedFrom).Append(context.LateDimensions is not null).Append(resolvedAt);
             appender.EndRow();
+        }
+    }
+
+    private static void AppendSpanId(DuckDbAppender appender, string? spanId)
+    {
+        if (string.IsNullOrEmpty(spanId))
+        {
+            appender.AppendNull();
+        }
+        else
+        {
+            appender.Append(SpanId.Parse(spanId).Value);
         }
     }
 

@@ -31,6 +31,10 @@ internal sealed class AncestorIndexShard
     private const int RecentValueSets = 1024;
     private readonly string?[]?[] _recentValueSets = new string?[]?[RecentValueSets];
 
+    // The full hash of each recent set: two sets in one slot usually differ there, so most misses cost no slot-by-slot
+    // comparison (which compared the characters of every dimension that was equal but not the same instance).
+    private readonly int[] _recentValueHashes = new int[RecentValueSets];
+
     // A call's values are gathered here (under the lock) and copied only when no recent equal set can be shared.
     private readonly string?[] _resolvedValues = new string?[AncestorKeys.SlotCount];
     private readonly Dictionary<SpanKey, List<TraceWalk>> _pending = [];
@@ -342,13 +346,16 @@ internal sealed class AncestorIndexShard
             hash.Add(value is null ? -1 : Sketch(value));
         }
 
-        ref var recent = ref _recentValueSets[hash.ToHashCode() & (RecentValueSets - 1)];
-        if (recent is not null && SameValues(recent, values))
+        var full = hash.ToHashCode();
+        var index = full & (RecentValueSets - 1);
+        ref var recent = ref _recentValueSets[index];
+        if (recent is not null && _recentValueHashes[index] == full && SameValues(recent, values))
         {
             return recent;
         }
 
         recent = copy ? (string?[])values.Clone() : values;
+        _recentValueHashes[index] = full;
         return recent;
     }
 

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Traces;
 
 namespace OtelLlmCost.Agent.Traces;
@@ -226,7 +227,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         {
             try
             {
-                _store.Append(PendingEntries(), _clock.GetUtcNow().UtcDateTime);
+                _store.AppendImmediate(PendingEntries(), _clock.GetUtcNow().UtcDateTime);
                 Interlocked.Add(ref _written, _pendingCount);
                 break;
             }
@@ -246,14 +247,14 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         Volatile.Write(ref _pendingCount, 0);
     }
 
-    private IEnumerable<TraceContextEntry> PendingEntries()
+    // Values, ids binary: nothing is allocated or rendered per row.
+    private IEnumerable<ImmediateTraceContext> PendingEntries()
     {
         for (var index = 0; index < _pendingCount; index++)
         {
             var row = _pending[index];
-            yield return new TraceContextEntry(row.Key.Trace.ToString(), SpanKey.SpanHex(row.Key.SpanId),
-                SpanKey.SpanHexOrNull(row.RootSpan), row.RootOperation, SpanKey.SpanHexOrNull(row.AgentRunSpan), row.AgentRunName,
-                row.Inherited, row.InheritedFrom, null);
+            yield return new ImmediateTraceContext(new CallKey(row.Key.TraceHigh, row.Key.TraceLow, row.Key.SpanId), row.RootSpan,
+                row.RootOperation, row.AgentRunSpan, row.AgentRunName, row.Inherited, row.InheritedFrom);
         }
     }
 

@@ -374,7 +374,8 @@ public sealed class RollupMaintainer : IDisposable
         // Trace context and outcomes carry no call time, only when they were resolved or seen, which is never before
         // the call started: a row resolved before the cutoff belongs to a call the ledger no longer holds. (A backfilled
         // old call's context goes when its resolution time passes the horizon, so these tables stay bounded all the same.)
-        var traceRows = DeleteBefore("trace_context", "resolved_at", cutoff).Deleted + DeleteBefore("trace_outcomes", "seen_at", cutoff).Deleted;
+        var traceRows = TraceContextSchema.Tables.Sum(table => DeleteBefore(table, "resolved_at", cutoff).Deleted)
+            + DeleteBefore("trace_outcomes", "seen_at", cutoff).Deleted;
 
         return new RetentionPass(cutoff, deleted, chunks, traceRows);
     }

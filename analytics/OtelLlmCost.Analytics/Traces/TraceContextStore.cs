@@ -4,6 +4,7 @@ using OtelLlmCost.Analytics.Store.DuckDb;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.SemanticConventions.Calls;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Analytics.Traces;
 
@@ -22,6 +23,19 @@ public sealed record TraceContextEntry(
     string? Inherited,
     string? InheritedFrom,
     IReadOnlyDictionary<string, string>? LateDimensions);
+
+/// <summary>
+/// A context learned before its call was written (nothing to fix up), with its ids binary as <c>trace_context_rows</c> stores
+/// them (0: no root or agent run span): the agent holds a row group of them and writes them without rendering any id.
+/// </summary>
+public readonly record struct ImmediateTraceContext(
+    CallKey Key,
+    ulong RootSpan,
+    string? RootOperation,
+    ulong AgentRunSpan,
+    string? AgentRunName,
+    string? Inherited,
+    string? InheritedFrom);
 
 /// <summary>A span marking a business outcome (e.g. a resolved ticket).</summary>
 public sealed record TraceOutcomeEntry(string TraceId, string SpanId, string Outcome, DateTime SeenAt);
@@ -177,10 +191,40 @@ public sealed class TraceContextStore : IDisposable
         Commit(transaction);
     }
 
+    /// <summary>As <see cref="Append(IEnumerable{TraceContextEntry}, DateTime)"/>, with the ids binary.</summary>
+    public void AppendImmediate(IEnumerable<ImmediateTraceContext> contexts, DateTime now)
+    {
+        ArgumentNullException.ThrowIfNull(contexts);
+        using var operation = _ledger.Use();
+        using var transaction = operation.Connection.BeginTransaction();
+        using (var appender = CreateContextAppender(operation.Connection))
+        {
+            var resolvedAt = now;
+            foreach (var context in contexts)
+            {
+                resolvedAt = resolvedAt.AddTicks(10); // as AppendContexts stamps them
+                appender.Append(context.Key.TraceHigh).Append(context.Key.TraceLow).Append(context.Key.Span);
+                AppendSpanId(appender, context.RootSpan);
+                appender.Append(context.RootOperation);
+                AppendSpanId(appender, context.AgentRunSpan);
+                appender.Append(context.AgentRunName).Append(context.Inherited).Append(context.InheritedFrom).Append(false).Append(resolvedAt);
+                appender.EndRow();
+            }
+        }
+
+        Commit(transaction);
+    }
+
+    private static DuckDbAppender CreateContextAppender(DuckDbConnection connection)
+    {
+        var appender = connection.CreateAppender(TraceContextSchema.Table);
+        appender.MaxBufferedRows = Store.Ledger.Spool.SpoolLoader.AppenderBufferRows; // a row group's worth is not held twice
+        return appender;
+    }
+
     private static void AppendContexts(DuckDbConnection connection, IEnumerable<TraceContextEntry> contexts, DateTime now)
     {
-        using var appender = connection.CreateAppender("trace_context");
-        appender.MaxBufferedRows = Store.Ledger.Spool.SpoolLoader.AppenderBufferRows; // a row group's worth is not held twice
+        using var appender = CreateContextAppender(connection);
 
         // resolved_at rises by a microsecond per row, in the order the rows were learned, so the latest row of a call (the
         // one that knows the most) is also the latest within one batch.
@@ -188,10 +232,27 @@ public sealed class TraceContextStore : IDisposable
         foreach (var context in contexts)
         {
             resolvedAt = resolvedAt.AddTicks(10);
-            appender.Append(context.TraceId).Append(context.SpanId).Append(context.RootSpanId).Append(context.RootOperation)
-                .Append(context.AgentRunSpanId).Append(context.AgentRunName).Append(context.Inherited)
+            var key = CallKey.Of(context.TraceId, context.SpanId);
+            appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
+            AppendSpanId(appender, string.IsNullOrEmpty(context.RootSpanId) ? 0 : SpanId.Parse(context.RootSpanId).Value);
+            appender.Append(context.RootOperation);
+            AppendSpanId(appender, string.IsNullOrEmpty(context.AgentRunSpanId) ? 0 : SpanId.Parse(context.AgentRunSpanId).Value);
+            appender.Append(context.AgentRunName).Append(context.Inherited)
                 .Append(context.InheritedFrom).Append(context.LateDimensions is not null).Append(resolvedAt);
             appender.EndRow();
+        }
+    }
+
+    // 0 is no span (SpanKey.SpanHexOrNull renders it null); no span id on the wire is 0.
+    private static void AppendSpanId(DuckDbAppender appender, ulong spanId)
+    {
+        if (spanId == 0)
+        {
+            appender.AppendNull();
+        }
+        else
+        {
+            appender.Append(spanId);
         }
     }
 

@@ -1,5 +1,7 @@
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Analytics.Store.Schema;
 
 namespace OtelLlmCost.Analytics.Traces;
 
@@ -57,9 +59,9 @@ public static class TraceRollupQuery
     public const string UnknownRoot = "(unknown)";
 
     /// <summary>One context per call: the late row when there is one (it knows everything the immediate row knew).</summary>
-    private const string LatestContext = """
-        (SELECT * FROM trace_context
-         QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY late DESC, resolved_at DESC) = 1)
+    private static readonly string LatestContext = $"""
+        (SELECT * FROM {TraceContextSchema.Binary}
+         QUALIFY row_number() OVER (PARTITION BY trace_id_hi, trace_id_lo, span_id ORDER BY late DESC, resolved_at DESC) = 1)
         """;
 
     public static IReadOnlyList<TraceRollup> Top(LedgerStore store, TraceGrouping grouping, DateTime from, DateTime to, int limit)
@@ -67,17 +69,18 @@ public static class TraceRollupQuery
         ArgumentNullException.ThrowIfNull(store);
         var (key, label) = grouping switch
         {
-            TraceGrouping.Trace => ("c.trace_id", "any_value(t.root_operation)"),
+            TraceGrouping.Trace => (LedgerRowSchema.TraceIdOf("c"), "any_value(t.root_operation)"),
             TraceGrouping.RootOperation => ($"coalesce(t.root_operation, '{UnknownRoot}')", "NULL"),
-            TraceGrouping.AgentRun => ("c.trace_id || '/' || t.agent_run_span_id", "any_value(t.agent_run_name)"),
+            TraceGrouping.AgentRun => ($"{LedgerRowSchema.TraceIdOf("c")} || '/' || format('{{:016x}}', t.agent_run_span_id)", "any_value(t.agent_run_name)"),
             TraceGrouping.Conversation => ("c.conversation_id", "NULL"),
             _ => throw new ArgumentOutOfRangeException(nameof(grouping)),
         };
         using var connection = store.Connect();
         using var statement = connection.Prepare($"""
-            SELECT {key} AS k, {label}, count(*), count(DISTINCT c.trace_id), count(*) FILTER (WHERE c.cost_usd IS NULL),
+            SELECT {key} AS k, {label}, count(*), count(DISTINCT (c.trace_id_hi, c.trace_id_lo)), count(*) FILTER (WHERE c.cost_usd IS NULL),
                    coalesce(sum(c.cost_usd), 0), CAST(sum(c.input_tokens) AS BIGINT), CAST(sum(c.output_tokens) AS BIGINT), min(c.start_time), max(c.start_time)
-            FROM llm_calls c LEFT JOIN {LatestContext} t ON t.trace_id = c.trace_id AND t.span_id = c.span_id
+            FROM {LedgerRowSchema.Table} c LEFT JOIN {LatestContext} t
+                ON t.trace_id_hi = c.trace_id_hi AND t.trace_id_lo = c.trace_id_lo AND t.span_id = c.span_id
             WHERE c.start_time >= $1 AND c.start_time < $2 AND {key} IS NOT NULL
             GROUP BY k ORDER BY 6 DESC, k LIMIT $3
             """);
@@ -99,11 +102,12 @@ public static class TraceRollupQuery
         ArgumentNullException.ThrowIfNull(connection);
         using var statement = connection.Prepare($"""
             SELECT span_id, root_span_id, root_operation, agent_run_span_id, agent_run_name, inherited, inherited_from, late
-            FROM (SELECT * FROM trace_context WHERE trace_id = $1
+            FROM (SELECT * FROM {TraceContextSchema.OfTrace}
                   QUALIFY row_number() OVER (PARTITION BY span_id ORDER BY late DESC, resolved_at DESC) = 1)
             ORDER BY span_id
             """);
-        using var reader = statement.Bind(1, traceId).Query();
+        var (high, low) = CallKey.ParseTraceId(traceId);
+        using var reader = statement.Bind(1, high).Bind(2, low).Bind(3, traceId).Query();
         var rows = new List<CallTraceContext>();
         while (reader.Read())
         {

@@ -1,5 +1,6 @@
 using OtelLlmCost.Analytics.Rollups;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Tests.Store;
 using OtelLlmCost.Analytics.Traces;
@@ -316,12 +317,23 @@ public sealed class RollupMaintainerTests
         using var maintainer = new RollupMaintainer(store, new RollupOptions { RetentionDays = 30, RetentionChunk = TimeSpan.FromMinutes(3) }, new ManualClock(now));
         using (var connection = store.Connect())
         {
-            // 20 old context rows a minute apart (more than one chunk), 5 inside the horizon; 4 old outcomes and 2 new.
-            using var context = connection.Prepare("INSERT INTO trace_context (trace_id, span_id, late, resolved_at) VALUES ($1, $2, false, $3)");
+            // 20 old context rows a minute apart (more than one chunk), 5 inside the horizon, alternately with binary ids and
+            // as hex rows written before schema version 12; 4 old outcomes and 2 new.
+            using var context = connection.Prepare(
+                $"INSERT INTO {TraceContextSchema.Table} (trace_id_hi, trace_id_lo, span_id, late, resolved_at) VALUES ($1, $1, $1, false, $2)");
+            using var hexContext = connection.Prepare(
+                $"INSERT INTO {TraceContextSchema.LegacyTable} (trace_id, span_id, late, resolved_at) VALUES ($1, $2, false, $3)");
             for (var i = 0; i < 25; i++)
             {
-                var resolved = i < 20 ? Base.AddMinutes(i) : now.AddDays(-1).AddMinutes(i);
-                context.Bind(1, "trace" + i).Bind(2, "span" + i).Bind(3, new DateTimeOffset(resolved)).Execute();
+                var resolved = new DateTimeOffset(i < 20 ? Base.AddMinutes(i) : now.AddDays(-1).AddMinutes(i));
+                if (i % 2 == 0)
+                {
+                    context.Bind(1, (ulong)i + 1).Bind(2, resolved).Execute();
+                }
+                else
+                {
+                    hexContext.Bind(1, "trace" + i).Bind(2, "span" + i).Bind(3, resolved).Execute();
+                }
             }
 
             using var outcome = connection.Prepare("INSERT INTO trace_outcomes VALUES ($1, 'root', 'success', $2)");
@@ -346,7 +358,7 @@ public sealed class RollupMaintainerTests
         using var maintainer = new RollupMaintainer(store, new RollupOptions { RetentionDays = 0 }, new ManualClock(Base.AddDays(400)));
         using (var connection = store.Connect())
         {
-            connection.Execute("INSERT INTO trace_context (trace_id, span_id, late, resolved_at) VALUES ('t', 's', false, TIMESTAMPTZ '2020-01-01 00:00:00+00')");
+            connection.Execute($"INSERT INTO {TraceContextSchema.Table} (trace_id_hi, trace_id_lo, span_id, late, resolved_at) VALUES (1, 2, 3, false, TIMESTAMPTZ '2020-01-01 00:00:00+00')");
         }
 
         maintainer.ApplyRetention().TraceRowsDeleted.ShouldBe(0);

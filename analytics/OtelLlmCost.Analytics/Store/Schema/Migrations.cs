@@ -412,5 +412,12 @@ internal static class Migrations
             DELETE FROM rollup_state WHERE name = 'caught_up_through';
             DROP TABLE rollup_stacked_keys;
             """),
+        // Trace contexts with binary ids (issue 15): a row per call at ingest rate, whose three hex ids cost most of its
+        // storage CPU. The rows written before stay where they are, renamed, and the view shows both (TraceContextSchema).
+        new(12, "trace_context_rows: binary ids; trace_context a view over it and the hex rows of before", $"""
+            ALTER TABLE trace_context RENAME TO {TraceContextSchema.LegacyTable};
+            {TraceContextSchema.CreateTable}
+            {TraceContextSchema.CreateView}
+            """),
     ];
 }

@@ -77,6 +77,23 @@ public sealed class LedgerWriterOptions
     public TimeSpan DedupWindow { get; set; } = DefaultDedupWindow;
 
     /// <summary>
+    /// The most memory the dedup window's table may take. Above it the oldest calls are forgotten early, so at a high rate
+    /// the window held is shorter than <see cref="DedupWindow"/> (<c>otelllmcost.ledger.dedup.window</c>; logged once): a
+    /// retry older than that is stored again. 64 MiB holds 11 minutes at 10,000 calls/s (the window plus the generation
+    /// being expired: 6.6M calls at 8 bytes a slot, 80% full), so the default window is whole up to there; at 50,000/s it
+    /// holds about 2 minutes. Also bounds the copy saved each minute and what a restart reads back.
+    /// </summary>
+    public long DedupWindowMaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The dedup window is never shortened below this for <see cref="DedupWindowMaxBytes"/> (the table grows past the bound
+    /// instead): OpenTelemetry SDKs give up retrying an export within about a minute, and the Collector's exporters retry
+    /// every 5-30 s, seven times within two minutes (its 5-minute limit is for an endpoint that keeps failing, when nothing
+    /// was stored). Capped at <see cref="DedupWindow"/>.
+    /// </summary>
+    public TimeSpan DedupWindowMin { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
     /// How often the dedup window is saved beside the ledger (8 bytes per call in it, written off the commit path), so a
     /// restart reads from the ledger only the calls ingested since the last save instead of the whole window.
     /// </summary>
@@ -134,6 +151,11 @@ public sealed class LedgerWriterOptions
         if (DedupWindow <= TimeSpan.Zero || SaveRecentKeysInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException("Ledger:DedupWindow and Ledger:SaveRecentKeysInterval must be positive.");
+        }
+
+        if (DedupWindowMaxBytes < 1024 * 1024 || DedupWindowMin <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Ledger:DedupWindowMaxBytes must be at least 1 MiB and Ledger:DedupWindowMin positive.");
         }
 
         if (SpoolLoadRows < 1 || SpoolMaxLag <= TimeSpan.Zero || SpoolMaxBytes < 1 || SpoolSegmentBytes < 1 || SpoolCatchUpTimeout <= TimeSpan.Zero)
@@ -233,6 +255,15 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "otelllmcost.ledger.reopens", "{reopen}", "Times the ledger was reopened after a commit failed halfway or DuckDB invalidated it.");
         _meter.CreateObservableGauge("otelllmcost.ledger.queue.calls", () => Interlocked.Read(ref _queuedCalls), "{call}",
             "Calls waiting to be committed.");
+        // Read from the scrape's thread: each figure is one aligned word the writer's thread updates.
+        _meter.CreateObservableGauge("otelllmcost.ledger.dedup.window", () => (_started.Task.IsCompleted ? _writer?.EffectiveDedupWindow : null)
+            is { } window ? [new Measurement<double>(window.TotalSeconds)] : Array.Empty<Measurement<double>>(), "s",
+            "How old a retried export may be and still be stored once: Ledger:DedupWindow, or less when Ledger:DedupWindowMaxBytes shortened it.");
+        _meter.CreateObservableGauge("otelllmcost.ledger.dedup.calls", () => (_started.Task.IsCompleted ? _writer?.RecentKeys : null)
+            is { } calls ? [new Measurement<long>(calls)] : Array.Empty<Measurement<long>>(), "{call}", "Calls held in the dedup window.");
+        _meter.CreateObservableGauge("otelllmcost.ledger.dedup.memory", () => (_started.Task.IsCompleted ? _writer?.RecentKeysBytes : null)
+            is { } bytes ? [new Measurement<long>(bytes)] : Array.Empty<Measurement<long>>(), "By",
+            "Bytes of the dedup window's table (within Ledger:DedupWindowMaxBytes unless Ledger:DedupWindowMin needs more).");
         _checkpoint = new LedgerCheckpoint(store.FilePath, _options, _clock, _meter);
         if (_startInBackground)
         {
@@ -262,7 +293,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             var phase = Stopwatch.GetTimestamp();
             OpenSpool(_store);
             StartupPhases.Add(("spool leftovers", Stopwatch.GetElapsedTime(phase)));
-            _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow);
+            _writer = new LlmCallWriter(_store, _writerClock, _options, null);
             StartupPhases.AddRange(_writer.LoadPhases);
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
             if (_loader is not null)
@@ -629,7 +660,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             _store.Reopen(_options.ReopenCloseTimeout, _clock);
             // With the spool, the ledger lacks what is spooled and not loaded: the windows carry over (they hold only what was
             // made durable); without it they are read again from the ledger.
-            _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow, _loader is null ? null : _writer);
+            _writer = new LlmCallWriter(_store, _writerClock, _options, _loader is null ? null : _writer);
         }
         catch (Exception exception) when (exception is DuckDbException or TimeoutException or IOException or LedgerWriteException)
         {
@@ -782,6 +813,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
 
         Acknowledge(group);
+        ReportDedupWindow();
         if (_clock.GetUtcNow() >= _nextRecentKeysSave && _recentKeysSave.IsCompleted)
         {
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
@@ -881,6 +913,24 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
                 // The writer is reopening or closing the ledger (it checkpoints nothing meanwhile), or the store is busy; the
                 // next commit past the threshold asks again.
             }
+        }
+    }
+
+    /// <summary>
+    /// Called once, the first time <see cref="LedgerWriterOptions.DedupWindowMaxBytes"/> shortens the dedup window (at start
+    /// or after a group), with the window held then and the calls per second that filled it.
+    /// </summary>
+    public Action<TimeSpan, double>? DedupWindowShortened { get; set; }
+
+    private int _dedupWindowShortenedReported;
+
+    /// <summary>Reports a dedup window shortened by its bound to <see cref="DedupWindowShortened"/>, once (the agent also calls it when started).</summary>
+    public void ReportDedupWindow()
+    {
+        if (_started.Task.IsCompleted && _writer is { } writer && DedupWindowShortened is { } report && writer.EffectiveDedupWindow < _options.DedupWindow
+            && Interlocked.Exchange(ref _dedupWindowShortenedReported, 1) == 0)
+        {
+            report(writer.EffectiveDedupWindow, writer.DedupCallsPerSecondWhenShortened);
         }
     }
 

@@ -301,9 +301,7 @@ public sealed class RecentCallKeysTests
         sixteenMinutesOn.Count.ShouldBe(4_000); // minutes 6-9: the calls of minute 5 are older than the window
         sixteenMinutesOn.Contains(Key(5, 1)).ShouldBeFalse();
         sixteenMinutesOn.Contains(Key(6, 1)).ShouldBeTrue();
-        var anHourOn = RecentCallKeys.TryRead(path, Window, Start.AddHours(1)).ShouldNotBeNull();
-        anHourOn.Count.ShouldBe(0);
-        anHourOn.Capacity.ShouldBe(1_024);
+        RecentCallKeys.TryRead(path, Window, Start.AddHours(1)).ShouldBeNull(); // all older than the window: as good as none
     }
 
     private static byte[] Flip(byte[] bytes, int at)

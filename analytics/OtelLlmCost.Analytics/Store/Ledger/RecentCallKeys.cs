@@ -236,6 +236,11 @@ internal sealed class RecentCallKeys
             generations.Add((start, reader.ReadByte(), savedThrough));
         }
 
+        if (now - window > savedThrough)
+        {
+            return null; // every call is older than the window: not worth reading (the ledger has nothing to add either)
+        }
+
         var count = reader.ReadUInt32();
         var slotsAt = SavedHeaderBytes + (generationCount * 9L) + 4;
         if (slotsAt + (count * 8L) + 4 != length)

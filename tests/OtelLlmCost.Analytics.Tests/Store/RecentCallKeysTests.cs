@@ -304,6 +304,32 @@ public sealed class RecentCallKeysTests
         RecentCallKeys.TryRead(path, Window, Start.AddHours(1)).ShouldBeNull(); // all older than the window: as good as none
     }
 
+    [TestMethod]
+    public void Expire_AfterTheTrafficStops_ForgetsWhatOutlivedTheWindowAndGivesTheTableBack()
+    {
+        var keys = new RecentCallKeys(Window);
+        for (var second = 0; second < 60; second++)
+        {
+            for (var span = 1UL; span <= 2_000; span++)
+            {
+                keys.Add(Key((ulong)second, span), Start.AddSeconds(second));
+            }
+        }
+
+        var burst = keys.Capacity;
+        keys.Expire(Start.AddMinutes(10)).ShouldBe(0); // the burst's last second is not older than the window yet
+        keys.Count.ShouldBe(120_000);
+
+        var released = keys.Expire(Start.AddMinutes(11).AddSeconds(1));
+
+        keys.Count.ShouldBe(0);
+        keys.Contains(Key(59, 1)).ShouldBeFalse();
+        keys.Capacity.ShouldBe(1_024);
+        released.ShouldBe((burst - 1_024) * 8L);
+        keys.Add(Key(1_000, 1), Start.AddMinutes(12));
+        keys.Contains(Key(1_000, 1)).ShouldBeTrue();
+    }
+
     private static byte[] Flip(byte[] bytes, int at)
     {
         var flipped = bytes.ToArray();

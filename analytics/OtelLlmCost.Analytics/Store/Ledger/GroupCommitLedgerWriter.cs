@@ -296,6 +296,8 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             _writer = new LlmCallWriter(_store, _writerClock, _options, null);
             StartupPhases.AddRange(_writer.LoadPhases);
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
+            var expireEvery = _options.DedupWindow / 10 > TimeSpan.FromSeconds(1) ? _options.DedupWindow / 10 : TimeSpan.FromSeconds(1);
+            _expireTimer = _clock.CreateTimer(_ => _queue.Writer.TryWrite(ExpireNudge), null, expireEvery, expireEvery);
             if (_loader is not null)
             {
                 _store.CatchUpSpool = CatchUpAsync;
@@ -555,6 +557,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
 
         _reopenTimer?.Dispose();
+        _expireTimer?.Dispose();
         _writer?.Dispose(); // null when the start failed
         _meter.Dispose();
     }
@@ -592,7 +595,8 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
 
         if (calls.Count == 0)
         {
-            return; // only the reopen timer's nudge
+            ExpireWhenIdle(group); // only a timer's nudge
+            return;
         }
 
         try
@@ -695,6 +699,32 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     }
 
     private static readonly PendingBatch ReopenNudge = new([]);
+
+    private static readonly PendingBatch ExpireNudge = new([]);
+
+    private ITimer? _expireTimer;
+
+    /// <summary>
+    /// Calls expire from the dedup window as new ones arrive; when none do (after a burst, or after a restart that read back
+    /// a saved window) a timer nudges the loop every tenth of the window to expire them. The table shrinks, but an idle
+    /// process never collects garbage again, so the old table would stay resident: a large release compacts the heap
+    /// once and gives its pages back (blocking, but nothing else is running then).
+    /// </summary>
+    private void ExpireWhenIdle(List<PendingBatch> group)
+    {
+        if (!group.Contains(ExpireNudge) || _needsReopen is not null || !_started.Task.IsCompleted || _writer is null)
+        {
+            return;
+        }
+
+        if (_writer.ExpireRecentKeys() >= IdleReleaseCollectBytes)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+    }
+
+    /// <summary>Bytes of the dedup window released while idle above which the heap is compacted to give them back.</summary>
+    internal const long IdleReleaseCollectBytes = 16L * 1024 * 1024;
 
     private void NoteIfReopenNeeded(Exception exception)
     {

@@ -78,6 +78,9 @@ public sealed class LlmCallWriter : IDisposable
     /// <summary>Calls of the recent window held for deduplication (its memory is about 12 bytes each).</summary>
     public int RecentKeys => _stored.Count;
 
+    /// <summary>Forgets the dedup window's calls older than the window now, when no call came to do it; returns the bytes released.</summary>
+    public long ExpireRecentKeys() => _stored.Expire(_clock.GetUtcNow().UtcDateTime);
+
     /// <summary>Bytes of the dedup window's table.</summary>
     public long RecentKeysBytes => _stored.Capacity * 8L;
 

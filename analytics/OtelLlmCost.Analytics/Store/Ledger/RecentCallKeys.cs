@@ -515,6 +515,32 @@ internal sealed class RecentCallKeys
         }
     }
 
+    /// <summary>
+    /// Forgets the generations wholly older than the window at <paramref name="now"/> without adding a call (otherwise a
+    /// call does it), so a window filled by a burst is given back when the traffic stops. Returns the bytes released.
+    /// </summary>
+    public long Expire(DateTime now)
+    {
+        var expired = new bool[1 << TagBits];
+        var anyExpired = false;
+        while (_generations.Count > 0 && EndOf(0) < now - _window)
+        {
+            var tag = _generations[0].Tag;
+            expired[tag] = _countPerTag[tag] > 0;
+            anyExpired |= expired[tag];
+            _generations.RemoveAt(0);
+            EffectiveWindow = _window;
+        }
+
+        var before = _slots.Length;
+        if (anyExpired)
+        {
+            Sweep(expired, shrink: true);
+        }
+
+        return (before - _slots.Length) * 8L;
+    }
+
     private void StartGeneration(DateTime start)
     {
         if (_generations.Count > 0)

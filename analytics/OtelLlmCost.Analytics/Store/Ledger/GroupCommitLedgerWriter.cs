@@ -72,7 +72,8 @@ public sealed class LedgerWriterOptions
     /// How long after ingest a retried export of a stored span is still recognized and stored once. OTLP exporters retry
     /// for at most a few minutes (the Collector's exporterhelper: 5 minutes; the SDKs: about a minute), and a restart
     /// reloads the window from the ledger. A retry later than this is stored again. Memory: about 12 bytes per call
-    /// ingested within the window (10 minutes at 2,000 spans/s: ~15 MB; at 10,000 spans/s: ~70-90 MB).
+    /// ingested within the window (10 minutes at 2,000 spans/s: ~15 MB; at 10,000 spans/s: ~64 MB), at most
+    /// <see cref="DedupWindowMaxBytes"/>, which shortens the window at higher rates.
     /// </summary>
     public TimeSpan DedupWindow { get; set; } = DefaultDedupWindow;
 

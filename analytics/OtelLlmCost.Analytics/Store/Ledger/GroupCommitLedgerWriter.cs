@@ -594,10 +594,10 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             TryReopen();
         }
 
+        ExpireWhenIdle(group, idle: calls.Count == 0);
         if (calls.Count == 0)
         {
-            ExpireWhenIdle(group); // only a timer's nudge
-            return;
+            return; // only a timer's nudge
         }
 
         try
@@ -711,14 +711,16 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     /// process never collects garbage again, so the old table would stay resident: a large release compacts the heap
     /// once and gives its pages back (blocking, but nothing else is running then).
     /// </summary>
-    private void ExpireWhenIdle(List<PendingBatch> group)
+    private void ExpireWhenIdle(List<PendingBatch> group, bool idle)
     {
         if (!group.Contains(ExpireNudge) || _needsReopen is not null || !_started.Task.IsCompleted || _writer is null)
         {
             return;
         }
 
-        if (_writer.ExpireRecentKeys() >= IdleReleaseCollectBytes)
+        // Grouped with calls, the nudge still expires first (those calls are decided against the window of now), but the
+        // heap is left to the collections the traffic brings.
+        if (_writer.ExpireRecentKeys() >= IdleReleaseCollectBytes && idle)
         {
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }

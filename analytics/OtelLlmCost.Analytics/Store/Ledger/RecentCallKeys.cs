@@ -18,7 +18,7 @@ namespace OtelLlmCost.Analytics.Store.Ledger;
 /// The keys are mixed before use: ids with structure (counters, the load harness's request/span numbers) would
 /// otherwise pile into a few buckets, as they did in the <see cref="HashSet{T}"/> this replaces (ulong's hash is
 /// <c>hi ^ lo</c>). Calls are kept in generations of a tenth of the window; when a generation is wholly older than the
-/// window (the next one started before the window) its slots are removed in one sweep (backward-shift deletion, no
+/// window (its newest call is) its slots are removed in one sweep (backward-shift deletion, no
 /// tombstones), so every call is kept at least the window and at most 1.1 times it. When the table would outgrow the
 /// bound, the oldest generation is swept early instead, as long as the generations left still cover the minimum window;
 /// the minimum wins over the bound.
@@ -211,7 +211,7 @@ internal sealed class RecentCallKeys
             return null;
         }
 
-        using var reader = new StreamReader(file, length - 4);
+        using var reader = new SavedFileReader(file, length - 4);
         if (reader.ReadUInt64() != SavedMagic || (long)reader.ReadUInt64() != window.Ticks)
         {
             return null;
@@ -348,7 +348,7 @@ internal sealed class RecentCallKeys
     /// Reads a saved window front to back through a pooled buffer, hashing what it reads, up to <c>end</c> (where the CRC is);
     /// a read past the end throws <see cref="EndOfStreamException"/> (an <see cref="IOException"/>).
     /// </summary>
-    private sealed class StreamReader(FileStream file, long end) : IDisposable
+    private sealed class SavedFileReader(FileStream file, long end) : IDisposable
     {
         private readonly byte[] _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
         private readonly System.IO.Hashing.Crc32 _crc = new();

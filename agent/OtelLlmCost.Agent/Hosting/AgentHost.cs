@@ -297,9 +297,13 @@ internal sealed partial class AgentHost : IAsyncDisposable
         LogListening(logger, "API", ApiAddress);
         LogLedger(logger, _store.FilePath, LedgerStore.SchemaVersion, Catalog.Version);
         Phases.Log(logger);
+        var ledger = _application.Services.GetRequiredService<AgentOptions>().Ledger;
+        _writer.DedupWindowShortened = (window, callsPerSecond) => LogDedupWindowShortened(logger, window.TotalMinutes, callsPerSecond,
+            ledger.DedupWindow.TotalMinutes, ledger.DedupWindowMaxBytes / (1024.0 * 1024));
         _ = _writer.Started.ContinueWith(_ =>
         {
             StartupPhases.LogAfterReady(logger, "ledger writer", _writer.StartupPhases);
+            _writer.ReportDedupWindow(); // shortened already by the saved window read back
             // The start's garbage (the windows read from the ledger, JIT, configuration) is gone now: compact the heap and
             // give its free pages back once, so an idle agent does not keep the start's peak (FirstPassGate does it again
             // once the first passes have caught up).
@@ -365,6 +369,10 @@ internal sealed partial class AgentHost : IAsyncDisposable
     private static string Format(System.Net.IPEndPoint endpoint) => endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
         ? $"[{endpoint.Address}]:{endpoint.Port}"
         : $"{endpoint.Address}:{endpoint.Port}";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The dedup window holds {Minutes:0.0} min at {CallsPerSecond:0} calls/s, less than Ledger:DedupWindow ({Configured:0.#} min) " +
+        "within Ledger:DedupWindowMaxBytes ({MaxMiB:0} MiB): a retried export older than that is stored again (logged once; otelllmcost.ledger.dedup.window follows it)")]
+    private static partial void LogDedupWindowShortened(ILogger logger, double minutes, double callsPerSecond, double configured, double maxMiB);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Listener} listening on {Address}")]
     private static partial void LogListening(ILogger logger, string listener, Uri address);

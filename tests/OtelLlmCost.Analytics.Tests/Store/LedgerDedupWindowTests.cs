@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Tests.Budgets;
@@ -53,6 +54,29 @@ public sealed class LedgerDedupWindowTests
         writer.Write(Calls(10, 1));
 
         writer.Write(batch).ShouldBe(10);
+    }
+
+    [TestMethod]
+    public async Task Writer_IdleLongerThanTheWindow_ForgetsItWithoutNewCallsSoARetryIsStoredAgain()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        var batch = Calls(0, 100);
+        using var store = LedgerStore.Open(directory.Path);
+        await using var writer = new GroupCommitLedgerWriter(store, new LedgerWriterOptions { DedupWindow = TimeSpan.FromMinutes(10) }, clock);
+        writer.TryEnqueue(batch, out var stored).ShouldBeTrue();
+        await stored;
+        await writer.CatchUpAsync();
+
+        // No call arrives: the writer's timer (every tenth of the window) expires the window. Had it not, the retry below
+        // would be found in the window and confirmed against the ledger's rows.
+        clock.Advance(TimeSpan.FromMinutes(12));
+        writer.TryEnqueue(batch, out var retried).ShouldBeTrue();
+        await retried;
+        await writer.CatchUpAsync();
+
+        using var connection = store.Connect();
+        connection.ExecuteScalar("SELECT count(*) FROM llm_call_rows").ShouldBe(200L);
     }
 
     [TestMethod]

@@ -72,9 +72,27 @@ public sealed class LedgerWriterOptions
     /// How long after ingest a retried export of a stored span is still recognized and stored once. OTLP exporters retry
     /// for at most a few minutes (the Collector's exporterhelper: 5 minutes; the SDKs: about a minute), and a restart
     /// reloads the window from the ledger. A retry later than this is stored again. Memory: about 12 bytes per call
-    /// ingested within the window (10 minutes at 2,000 spans/s: ~15 MB; at 10,000 spans/s: ~70-90 MB).
+    /// ingested within the window (10 minutes at 2,000 spans/s: ~15 MB; at 10,000 spans/s: ~64 MB), at most
+    /// <see cref="DedupWindowMaxBytes"/>, which shortens the window at higher rates.
     /// </summary>
     public TimeSpan DedupWindow { get; set; } = DefaultDedupWindow;
+
+    /// <summary>
+    /// The most memory the dedup window's table may take. Above it the oldest calls are forgotten early, so at a high rate
+    /// the window held is shorter than <see cref="DedupWindow"/> (<c>otelllmcost.ledger.dedup.window</c>; logged once): a
+    /// retry older than that is stored again. 64 MiB holds 11 minutes at 10,000 calls/s (the window plus the generation
+    /// being expired: 6.6M calls at 8 bytes a slot, 80% full), so the default window is whole up to there; at 50,000/s it
+    /// holds about 2 minutes. Also bounds the copy saved each minute and what a restart reads back.
+    /// </summary>
+    public long DedupWindowMaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The dedup window is never shortened below this for <see cref="DedupWindowMaxBytes"/> (the table grows past the bound
+    /// instead): OpenTelemetry SDKs give up retrying an export within about a minute, and the Collector's exporters retry
+    /// every 5-30 s, seven times within two minutes (its 5-minute limit is for an endpoint that keeps failing, when nothing
+    /// was stored). Capped at <see cref="DedupWindow"/>.
+    /// </summary>
+    public TimeSpan DedupWindowMin { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
     /// How often the dedup window is saved beside the ledger (8 bytes per call in it, written off the commit path), so a
@@ -134,6 +152,11 @@ public sealed class LedgerWriterOptions
         if (DedupWindow <= TimeSpan.Zero || SaveRecentKeysInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException("Ledger:DedupWindow and Ledger:SaveRecentKeysInterval must be positive.");
+        }
+
+        if (DedupWindowMaxBytes < 1024 * 1024 || DedupWindowMin <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Ledger:DedupWindowMaxBytes must be at least 1 MiB and Ledger:DedupWindowMin positive.");
         }
 
         if (SpoolLoadRows < 1 || SpoolMaxLag <= TimeSpan.Zero || SpoolMaxBytes < 1 || SpoolSegmentBytes < 1 || SpoolCatchUpTimeout <= TimeSpan.Zero)
@@ -233,6 +256,15 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             "otelllmcost.ledger.reopens", "{reopen}", "Times the ledger was reopened after a commit failed halfway or DuckDB invalidated it.");
         _meter.CreateObservableGauge("otelllmcost.ledger.queue.calls", () => Interlocked.Read(ref _queuedCalls), "{call}",
             "Calls waiting to be committed.");
+        // Read from the scrape's thread: each figure is one aligned word the writer's thread updates.
+        _meter.CreateObservableGauge("otelllmcost.ledger.dedup.window", () => (_started.Task.IsCompleted ? _writer?.EffectiveDedupWindow : null)
+            is { } window ? [new Measurement<double>(window.TotalSeconds)] : Array.Empty<Measurement<double>>(), "s",
+            "How old a retried export may be and still be stored once: Ledger:DedupWindow, or less when Ledger:DedupWindowMaxBytes shortened it.");
+        _meter.CreateObservableGauge("otelllmcost.ledger.dedup.calls", () => (_started.Task.IsCompleted ? _writer?.RecentKeys : null)
+            is { } calls ? [new Measurement<long>(calls)] : Array.Empty<Measurement<long>>(), "{call}", "Calls held in the dedup window.");
+        _meter.CreateObservableGauge("otelllmcost.ledger.dedup.memory", () => (_started.Task.IsCompleted ? _writer?.RecentKeysBytes : null)
+            is { } bytes ? [new Measurement<long>(bytes)] : Array.Empty<Measurement<long>>(), "By",
+            "Bytes of the dedup window's table (within Ledger:DedupWindowMaxBytes unless Ledger:DedupWindowMin needs more).");
         _checkpoint = new LedgerCheckpoint(store.FilePath, _options, _clock, _meter);
         if (_startInBackground)
         {
@@ -262,9 +294,11 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             var phase = Stopwatch.GetTimestamp();
             OpenSpool(_store);
             StartupPhases.Add(("spool leftovers", Stopwatch.GetElapsedTime(phase)));
-            _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow);
+            _writer = new LlmCallWriter(_store, _writerClock, _options, null);
             StartupPhases.AddRange(_writer.LoadPhases);
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
+            var expireEvery = _options.DedupWindow / 10 > TimeSpan.FromSeconds(1) ? _options.DedupWindow / 10 : TimeSpan.FromSeconds(1);
+            _expireTimer = _clock.CreateTimer(_ => _queue.Writer.TryWrite(ExpireNudge), null, expireEvery, expireEvery);
             if (_loader is { } loader)
             {
                 _store.CatchUpSpool = CatchUpAsync;
@@ -527,6 +561,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
 
         _reopenTimer?.Dispose();
+        _expireTimer?.Dispose();
         _writer?.Dispose(); // null when the start failed
         _meter.Dispose();
     }
@@ -562,9 +597,10 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             TryReopen();
         }
 
+        ExpireWhenIdle(group, idle: calls.Count == 0);
         if (calls.Count == 0)
         {
-            return; // only the reopen timer's nudge
+            return; // only a timer's nudge
         }
 
         try
@@ -632,7 +668,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
             _store.Reopen(_options.ReopenCloseTimeout, _clock);
             // With the spool, the ledger lacks what is spooled and not loaded: the windows carry over (they hold only what was
             // made durable); without it they are read again from the ledger.
-            _writer = new LlmCallWriter(_store, _writerClock, _options.DedupWindow, _loader is null ? null : _writer);
+            _writer = new LlmCallWriter(_store, _writerClock, _options, _loader is null ? null : _writer);
         }
         catch (Exception exception) when (exception is DuckDbException or TimeoutException or IOException or LedgerWriteException)
         {
@@ -667,6 +703,34 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
     }
 
     private static readonly PendingBatch ReopenNudge = new([]);
+
+    private static readonly PendingBatch ExpireNudge = new([]);
+
+    private ITimer? _expireTimer;
+
+    /// <summary>
+    /// Calls expire from the dedup window as new ones arrive; when none do (after a burst, or after a restart that read back
+    /// a saved window) a timer nudges the loop every tenth of the window to expire them. The table shrinks, but an idle
+    /// process never collects garbage again, so the old table would stay resident: a large release compacts the heap
+    /// once and gives its pages back (blocking, but nothing else is running then).
+    /// </summary>
+    private void ExpireWhenIdle(List<PendingBatch> group, bool idle)
+    {
+        if (!group.Contains(ExpireNudge) || _needsReopen is not null || !_started.Task.IsCompleted || _writer is null)
+        {
+            return;
+        }
+
+        // Grouped with calls, the nudge still expires first (those calls are decided against the window of now), but the
+        // heap is left to the collections the traffic brings.
+        if (_writer.ExpireRecentKeys() >= IdleReleaseCollectBytes && idle)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+    }
+
+    /// <summary>Bytes of the dedup window released while idle above which the heap is compacted to give them back.</summary>
+    internal const long IdleReleaseCollectBytes = 16L * 1024 * 1024;
 
     private void NoteIfReopenNeeded(Exception exception)
     {
@@ -785,6 +849,7 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
         }
 
         Acknowledge(group, 0);
+        ReportDedupWindow();
         if (_clock.GetUtcNow() >= _nextRecentKeysSave && _recentKeysSave.IsCompleted)
         {
             _nextRecentKeysSave = _clock.GetUtcNow() + _options.SaveRecentKeysInterval;
@@ -886,6 +951,24 @@ public sealed class GroupCommitLedgerWriter : IAsyncDisposable
                 // The writer is reopening or closing the ledger (it checkpoints nothing meanwhile), or the store is busy; the
                 // next commit past the threshold asks again.
             }
+        }
+    }
+
+    /// <summary>
+    /// Called once, the first time <see cref="LedgerWriterOptions.DedupWindowMaxBytes"/> shortens the dedup window (at start
+    /// or after a group), with the window held then and the calls per second that filled it.
+    /// </summary>
+    public Action<TimeSpan, double>? DedupWindowShortened { get; set; }
+
+    private int _dedupWindowShortenedReported;
+
+    /// <summary>Reports a dedup window shortened by its bound to <see cref="DedupWindowShortened"/>, once (the agent also calls it when started).</summary>
+    public void ReportDedupWindow()
+    {
+        if (_started.Task.IsCompleted && _writer is { } writer && DedupWindowShortened is { } report && writer.EffectiveDedupWindow < _options.DedupWindow
+            && Interlocked.Exchange(ref _dedupWindowShortenedReported, 1) == 0)
+        {
+            report(writer.EffectiveDedupWindow, writer.DedupCallsPerSecondWhenShortened);
         }
     }
 

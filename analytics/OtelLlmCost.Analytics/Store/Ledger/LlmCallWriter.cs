@@ -26,12 +26,13 @@ public sealed class LlmCallWriter : IDisposable
     private readonly RecentCallKeys _stored;
 
     public LlmCallWriter(LedgerStore store, TimeProvider? clock = null, TimeSpan? dedupWindow = null)
-        : this(store, clock, dedupWindow, null)
+        : this(store, clock, new LedgerWriterOptions { DedupWindow = dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow }, null)
     {
     }
 
+    /// <param name="options">The dedup window's length and bounds (<see cref="LedgerWriterOptions.DedupWindow"/> and after).</param>
     /// <param name="windowsFrom">A writer of the same ledger before a reopen whose windows are taken over instead of read from the ledger.</param>
-    internal LlmCallWriter(LedgerStore store, TimeProvider? clock, TimeSpan? dedupWindow, LlmCallWriter? windowsFrom)
+    internal LlmCallWriter(LedgerStore store, TimeProvider? clock, LedgerWriterOptions options, LlmCallWriter? windowsFrom)
     {
         ArgumentNullException.ThrowIfNull(store);
         _connection = store.Connect();
@@ -48,7 +49,8 @@ public sealed class LlmCallWriter : IDisposable
         _recent = RecentStackedCalls.LoadFrom(_connection);
         LoadPhases.Add(("stacked-call window", System.Diagnostics.Stopwatch.GetElapsedTime(phase)));
         phase = System.Diagnostics.Stopwatch.GetTimestamp();
-        _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, dedupWindow ?? LedgerWriterOptions.DefaultDedupWindow, RecentKeysPath);
+        _stored = RecentCallKeys.LoadFrom(_connection, _clock.GetUtcNow().UtcDateTime, options.DedupWindow, RecentKeysPath, options.DedupWindowMaxBytes,
+            options.DedupWindowMin < options.DedupWindow ? options.DedupWindowMin : options.DedupWindow);
         LoadPhases.Add(("dedup window", System.Diagnostics.Stopwatch.GetElapsedTime(phase)));
     }
 
@@ -75,6 +77,18 @@ public sealed class LlmCallWriter : IDisposable
 
     /// <summary>Calls of the recent window held for deduplication (its memory is about 12 bytes each).</summary>
     public int RecentKeys => _stored.Count;
+
+    /// <summary>Forgets the dedup window's calls older than the window now, when no call came to do it; returns the bytes released.</summary>
+    public long ExpireRecentKeys() => _stored.Expire(_clock.GetUtcNow().UtcDateTime);
+
+    /// <summary>Bytes of the dedup window's table.</summary>
+    public long RecentKeysBytes => _stored.Capacity * 8L;
+
+    /// <summary>How old a retry may be and still be stored once: the dedup window, or less when its bound in bytes shortened it.</summary>
+    public TimeSpan EffectiveDedupWindow => _stored.EffectiveWindow;
+
+    /// <summary>Calls per second of ingest when the bound last shortened the dedup window (0 if it never did).</summary>
+    public double DedupCallsPerSecondWhenShortened => _stored.CallsPerSecondWhenShortened;
 
     /// <summary>
     /// Set when a commit failed for a reason other than bad input (out of memory, I/O). DuckDB can fail a commit halfway

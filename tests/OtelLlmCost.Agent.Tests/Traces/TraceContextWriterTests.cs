@@ -87,7 +87,7 @@ public sealed class TraceContextWriterTests
 
         (await ledger.CatchUpAsync()).ShouldBeTrue(); // the spool's next load
         await Until(() => Count(store, "llm_calls WHERE team = 'checkout'") == 1L);
-        writer.LateUpdates.ShouldBe(1L);
+        await Until(() => writer.LateUpdates == 1L); // counted just after the commit that made the row visible
     }
 
     private sealed class WriterOnALedger : IAsyncDisposable

@@ -89,9 +89,11 @@ public sealed partial class PrometheusProofTests
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
             (await demo).Flushed.ShouldBeTrue();
 
-            // Rates need two scrapes after the traffic; recording rules one evaluation after that.
+            // Rates need two scrapes after the traffic; recording rules one evaluation after that. Detection's first pass
+            // waits for the rollups' (FirstPassGate), so its run-time rate needs two of its passes after that.
             var ready = await WaitForAsync(http, ["sum(rate(otelllmcost_llm_calls_total[1m])) > 0", "otelllmcost:llm_unpriced_share:rate1h > 0",
-                "otelllmcost:lake_export_age_seconds", "otelllmcost:llm_cost_usd_per_hour:avg7d", "otelllmcost_anomaly_score"]);
+                "otelllmcost:lake_export_age_seconds", "otelllmcost:llm_cost_usd_per_hour:avg7d", "otelllmcost_anomaly_score",
+                "sum(rate(otelllmcost_detection_duration_seconds_count[1m])) > 0"]);
             ready.ShouldBeTrue($"Prometheus never had the agent's data. Log:\n{log}");
 
             var failures = new List<string>();

@@ -521,9 +521,20 @@ internal sealed class RecentCallKeys
     /// </summary>
     public long Expire(DateTime now)
     {
+        var before = _slots.Length;
+        ForgetGenerationsEndedBefore(now - _window, keep: 0);
+        return (before - _slots.Length) * 8L;
+    }
+
+    /// <summary>
+    /// Forgets the oldest generations whose newest call is older than <paramref name="cutoff"/>, all but the newest
+    /// <paramref name="keep"/>. A generation that outlived the window means nothing younger was forgotten early.
+    /// </summary>
+    private void ForgetGenerationsEndedBefore(DateTime cutoff, int keep)
+    {
         var expired = new bool[1 << TagBits];
         var anyExpired = false;
-        while (_generations.Count > 0 && EndOf(0) < now - _window)
+        while (_generations.Count > keep && EndOf(0) < cutoff)
         {
             var tag = _generations[0].Tag;
             expired[tag] = _countPerTag[tag] > 0;
@@ -532,13 +543,10 @@ internal sealed class RecentCallKeys
             EffectiveWindow = _window;
         }
 
-        var before = _slots.Length;
         if (anyExpired)
         {
             Sweep(expired, shrink: true);
         }
-
-        return (before - _slots.Length) * 8L;
     }
 
     private void StartGeneration(DateTime start)
@@ -551,21 +559,7 @@ internal sealed class RecentCallKeys
 
         _currentStart = start;
         _generations.Add((start, _currentTag, start));
-        var expired = new bool[1 << TagBits];
-        var anyExpired = false;
-        while (_generations.Count > 1 && EndOf(0) < start - _window)
-        {
-            var tag = _generations[0].Tag;
-            expired[tag] = _countPerTag[tag] > 0;
-            anyExpired |= expired[tag];
-            _generations.RemoveAt(0);
-            EffectiveWindow = _window; // a generation outlived the window: nothing younger was forgotten early
-        }
-
-        if (anyExpired)
-        {
-            Sweep(expired, shrink: true);
-        }
+        ForgetGenerationsEndedBefore(start - _window, keep: 1);
     }
 
     /// <summary>Removes every slot of the expired generations; shrinks the table when it is mostly empty afterwards.</summary>

@@ -40,8 +40,9 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
             ? last - TimeSpan.FromMinutes(2)
             : now - guard.RecentWindow;
         // Grouped and joined on the binary trace id; only the flagged traces' ids are rendered. In parts of the traces
-        // (TraceGuardOptions.CallsPerQuery), each trace wholly in one part.
-        var parts = Parts(now - guard.RecentWindow, now);
+        // (TraceGuardOptions.CallsPerQuery), each trace wholly in one part: the join and the groups hold the active traces,
+        // so their calls set the parts (a minute of traffic between passes, not the whole recent window).
+        var parts = Parts(since, now - guard.RecentWindow, now);
         JudgedInParts = parts;
         using var statement = Connection.Prepare($"""
             WITH active AS (
@@ -72,11 +73,15 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
     /// <summary>Parts the baseline window was sampled from by the last baseline read (1: every trace; for tests).</summary>
     internal long BaselineSampledOneIn { get; private set; }
 
-    /// <summary>How many parts the calls from <paramref name="from"/> to <paramref name="to"/> make, of at most CallsPerQuery each.</summary>
-    private long Parts(DateTime from, DateTime to)
+    /// <summary>
+    /// How many parts the calls from <paramref name="from"/> to <paramref name="to"/> (ingested after
+    /// <paramref name="ingestedAfter"/>, when given) make, of at most CallsPerQuery each.
+    /// </summary>
+    private long Parts(DateTime? ingestedAfter, DateTime from, DateTime to)
     {
-        using var count = Connection.Prepare($"SELECT count(*) FROM {LedgerRowSchema.Table} WHERE start_time >= $1 AND start_time <= $2");
-        using var reader = count.Bind(1, Rollups.RollupMaintainer.Utc(from)).Bind(2, Rollups.RollupMaintainer.Utc(to)).Query();
+        using var count = Connection.Prepare($"SELECT count(*) FROM {LedgerRowSchema.Table} WHERE start_time >= $1 AND start_time <= $2 AND ingested_at > $3");
+        using var reader = count.Bind(1, Rollups.RollupMaintainer.Utc(from)).Bind(2, Rollups.RollupMaintainer.Utc(to))
+            .Bind(3, Rollups.RollupMaintainer.Utc(ingestedAfter ?? DateTime.UnixEpoch)).Query();
         reader.Read();
         var calls = reader.GetInt64(0);
         return Math.Max(1, (calls + _options.CallsPerQuery - 1) / _options.CallsPerQuery);
@@ -152,7 +157,7 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
     {
         var guard = _options;
         // A busy window is read on one part of its traces: a sample whose median and MAD estimate the whole's.
-        var parts = Parts(now - guard.BaselineWindow, now);
+        var parts = Parts(ingestedAfter: null, now - guard.BaselineWindow, now);
         BaselineSampledOneIn = parts;
         using var statement = Connection.Prepare($"""
             WITH t AS (

@@ -197,21 +197,7 @@ public sealed class TraceContextStore : IDisposable
         ArgumentNullException.ThrowIfNull(contexts);
         using var operation = _ledger.Use();
         using var transaction = operation.Connection.BeginTransaction();
-        using (var appender = CreateContextAppender(operation.Connection))
-        {
-            var resolvedAt = now;
-            foreach (var context in contexts)
-            {
-                resolvedAt = resolvedAt.AddTicks(10); // as AppendContexts stamps them
-                appender.Append(context.Key.TraceHigh).Append(context.Key.TraceLow).Append(context.Key.Span);
-                AppendSpanId(appender, context.RootSpan);
-                appender.Append(context.RootOperation);
-                AppendSpanId(appender, context.AgentRunSpan);
-                appender.Append(context.AgentRunName).Append(context.Inherited).Append(context.InheritedFrom).Append(false).Append(resolvedAt);
-                appender.EndRow();
-            }
-        }
-
+        AppendRows(operation.Connection, contexts.Select(context => (context, false)), now);
         Commit(transaction);
     }
 
@@ -222,23 +208,27 @@ public sealed class TraceContextStore : IDisposable
         return appender;
     }
 
-    private static void AppendContexts(DuckDbConnection connection, IEnumerable<TraceContextEntry> contexts, DateTime now)
+    private static void AppendContexts(DuckDbConnection connection, IEnumerable<TraceContextEntry> contexts, DateTime now) =>
+        AppendRows(connection, contexts.Select(context => (new ImmediateTraceContext(CallKey.Of(context.TraceId, context.SpanId),
+            string.IsNullOrEmpty(context.RootSpanId) ? 0 : SpanId.Parse(context.RootSpanId).Value, context.RootOperation,
+            string.IsNullOrEmpty(context.AgentRunSpanId) ? 0 : SpanId.Parse(context.AgentRunSpanId).Value, context.AgentRunName,
+            context.Inherited, context.InheritedFrom), context.LateDimensions is not null)), now);
+
+    private static void AppendRows(DuckDbConnection connection, IEnumerable<(ImmediateTraceContext Context, bool Late)> rows, DateTime now)
     {
         using var appender = CreateContextAppender(connection);
 
         // resolved_at rises by a microsecond per row, in the order the rows were learned, so the latest row of a call (the
         // one that knows the most) is also the latest within one batch.
         var resolvedAt = now;
-        foreach (var context in contexts)
+        foreach (var (context, late) in rows)
         {
             resolvedAt = resolvedAt.AddTicks(10);
-            var key = CallKey.Of(context.TraceId, context.SpanId);
-            appender.Append(key.TraceHigh).Append(key.TraceLow).Append(key.Span);
-            AppendSpanId(appender, string.IsNullOrEmpty(context.RootSpanId) ? 0 : SpanId.Parse(context.RootSpanId).Value);
+            appender.Append(context.Key.TraceHigh).Append(context.Key.TraceLow).Append(context.Key.Span);
+            AppendSpanId(appender, context.RootSpan);
             appender.Append(context.RootOperation);
-            AppendSpanId(appender, string.IsNullOrEmpty(context.AgentRunSpanId) ? 0 : SpanId.Parse(context.AgentRunSpanId).Value);
-            appender.Append(context.AgentRunName).Append(context.Inherited)
-                .Append(context.InheritedFrom).Append(context.LateDimensions is not null).Append(resolvedAt);
+            AppendSpanId(appender, context.AgentRunSpan);
+            appender.Append(context.AgentRunName).Append(context.Inherited).Append(context.InheritedFrom).Append(late).Append(resolvedAt);
             appender.EndRow();
         }
     }

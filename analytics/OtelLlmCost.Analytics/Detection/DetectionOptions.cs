@@ -221,10 +221,10 @@ public sealed class TraceGuardOptions
     public double Threshold { get; set; } = 8;
 
     /// <summary>
-    /// The most calls one query of the guard groups by trace, so its memory does not grow with the traffic. A baseline
-    /// window holding more is read on a sample of its traces (chosen by a hash of the trace id, so a sampled trace is
-    /// whole); the recent window's traces are judged in as many parts. Grouping every trace of a busy week at once ran out
-    /// of the ledger's 256 MB (44M calls, 4.7M traces).
+    /// The most calls the baseline query groups by trace, so its memory does not grow with the traffic: a baseline window
+    /// holding more is read on a sample of its traces (chosen by a hash of the trace id, so a sampled trace is whole). Its
+    /// medians cannot spill to disk, and grouping every trace of a busy week at once ran out of the ledger's 256 MB (44M
+    /// calls, 4.7M traces). The recent window needs no bound: its counts and sums spill.
     /// </summary>
     public long CallsPerQuery { get; set; } = 1_000_000;
 

@@ -39,57 +39,45 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
         var since = AnomalyStore.ReadWatermark(Connection, WatermarkName) is { } last && last > now - guard.RecentWindow
             ? last - TimeSpan.FromMinutes(2)
             : now - guard.RecentWindow;
-        // Grouped and joined on the binary trace id; only the flagged traces' ids are rendered. In parts of the traces
-        // (TraceGuardOptions.CallsPerQuery), each trace wholly in one part: the join and the groups hold the active traces,
-        // so their calls set the parts (a minute of traffic between passes, not the whole recent window).
-        var parts = Parts(since, now - guard.RecentWindow, now);
-        JudgedInParts = parts;
+        // Grouped and joined on the binary trace id; only the flagged traces' ids are rendered. One query, not parts of the
+        // traces: its join and groups spill to disk when the active traces outgrow the ledger's memory (count, sum, min and
+        // max are not holistic), while each part would scan the whole recent window again (docs/load-and-crash.md).
         using var statement = Connection.Prepare($"""
             WITH active AS (
                 SELECT DISTINCT trace_id_hi, trace_id_lo FROM {LedgerRowSchema.Table}
-                WHERE ingested_at > $1 AND start_time >= $2 AND {InPart("", "$6", "$7")})
+                WHERE ingested_at > $1 AND start_time >= $2)
             SELECT coalesce(c.feature, ''), any_value({LedgerRowSchema.TraceIdOf("c")}), count(*)::DOUBLE, coalesce(sum(c.cost_usd), 0)::DOUBLE,
                    min(c.start_time), max(c.start_time)
             FROM {LedgerRowSchema.Table} c JOIN active a ON c.trace_id_hi = a.trace_id_hi AND c.trace_id_lo = a.trace_id_lo
-            WHERE c.start_time >= $2 AND c.start_time <= $3 AND {InPart("c.", "$6", "$7")}
+            WHERE c.start_time >= $2 AND c.start_time <= $3
             GROUP BY coalesce(c.feature, ''), c.trace_id_hi, c.trace_id_lo
             HAVING count(*) >= $4 OR coalesce(sum(c.cost_usd), 0) >= $5
             """);
+        statement.Bind(1, Rollups.RollupMaintainer.Utc(since)).Bind(2, Rollups.RollupMaintainer.Utc(now - guard.RecentWindow))
+            .Bind(3, Rollups.RollupMaintainer.Utc(now)).Bind(4, (long)guard.MinimumCalls).Bind(5, guard.MinimumCostUsd);
         var flagged = new List<AnomalyRecord>();
-        for (var part = 0L; part < parts; part++)
-        {
-            statement.Bind(1, Rollups.RollupMaintainer.Utc(since)).Bind(2, Rollups.RollupMaintainer.Utc(now - guard.RecentWindow))
-                .Bind(3, Rollups.RollupMaintainer.Utc(now)).Bind(4, (long)guard.MinimumCalls).Bind(5, guard.MinimumCostUsd)
-                .Bind(6, (ulong)parts).Bind(7, (ulong)part);
-            Judge(statement, flagged);
-        }
-
+        Judge(statement, flagged);
         return flagged;
     }
-
-    /// <summary>Parts the recent window was judged in by the last <see cref="Flag"/> (for tests).</summary>
-    internal long JudgedInParts { get; private set; }
 
     /// <summary>Parts the baseline window was sampled from by the last baseline read (1: every trace; for tests).</summary>
     internal long BaselineSampledOneIn { get; private set; }
 
-    /// <summary>
-    /// How many parts the calls from <paramref name="from"/> to <paramref name="to"/> (ingested after
-    /// <paramref name="ingestedAfter"/>, when given) make, of at most CallsPerQuery each.
-    /// </summary>
-    private long Parts(DateTime? ingestedAfter, DateTime from, DateTime to)
+    /// <summary>How many parts the calls from <paramref name="from"/> to <paramref name="to"/> make, of at most CallsPerQuery each.</summary>
+    private long Parts(DateTime from, DateTime to)
     {
-        using var count = Connection.Prepare($"SELECT count(*) FROM {LedgerRowSchema.Table} WHERE start_time >= $1 AND start_time <= $2 AND ingested_at > $3");
-        using var reader = count.Bind(1, Rollups.RollupMaintainer.Utc(from)).Bind(2, Rollups.RollupMaintainer.Utc(to))
-            .Bind(3, Rollups.RollupMaintainer.Utc(ingestedAfter ?? DateTime.UnixEpoch)).Query();
+        using var count = Connection.Prepare($"SELECT count(*) FROM {LedgerRowSchema.Table} WHERE start_time >= $1 AND start_time <= $2");
+        using var reader = count.Bind(1, Rollups.RollupMaintainer.Utc(from)).Bind(2, Rollups.RollupMaintainer.Utc(to)).Query();
         reader.Read();
         var calls = reader.GetInt64(0);
         return Math.Max(1, (calls + _options.CallsPerQuery - 1) / _options.CallsPerQuery);
     }
 
-    /// <summary>A predicate keeping the traces of one part: a hash of the trace id, so a trace is never split.</summary>
-    private static string InPart(string alias, string parts, string part) =>
-        $"hash({alias}trace_id_hi, {alias}trace_id_lo) % {parts} = {part}";
+    /// <summary>
+    /// A predicate keeping one part of the traces in <paramref name="parts"/>: a hash of the trace id, so a sampled trace is
+    /// whole. None for a single part (hashing every row of the window costs more than the rest of a small query).
+    /// </summary>
+    private static string InPart(long parts) => parts == 1 ? "" : $"AND hash(trace_id_hi, trace_id_lo) % {parts} = 0";
 
     private void Judge(DuckDbPreparedStatement statement, List<AnomalyRecord> flagged)
     {
@@ -157,12 +145,12 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
     {
         var guard = _options;
         // A busy window is read on one part of its traces: a sample whose median and MAD estimate the whole's.
-        var parts = Parts(ingestedAfter: null, now - guard.BaselineWindow, now);
+        var parts = Parts(now - guard.BaselineWindow, now);
         BaselineSampledOneIn = parts;
         using var statement = Connection.Prepare($"""
             WITH t AS (
                 SELECT coalesce(feature, '') AS f, trace_id_hi, trace_id_lo, count(*)::DOUBLE AS c, coalesce(sum(cost_usd), 0)::DOUBLE AS s
-                FROM {LedgerRowSchema.Table} WHERE start_time >= $1 AND start_time <= $2 AND {InPart("", "$4", "0")} GROUP BY ALL),
+                FROM {LedgerRowSchema.Table} WHERE start_time >= $1 AND start_time <= $2 {InPart(parts)} GROUP BY ALL),
             stats AS (SELECT f, count(*) AS n, median(c) AS mc, median(s) AS ms FROM t GROUP BY f)
             SELECT t.f, any_value(stats.mc), median(abs(t.c - stats.mc)), any_value(stats.ms), median(abs(t.s - stats.ms))
             FROM t JOIN stats ON t.f = stats.f
@@ -170,7 +158,7 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
             GROUP BY t.f
             """);
         statement.Bind(1, Rollups.RollupMaintainer.Utc(now - guard.BaselineWindow)).Bind(2, Rollups.RollupMaintainer.Utc(now))
-            .Bind(3, (long)guard.MinimumBaselineTraces).Bind(4, (ulong)parts);
+            .Bind(3, (long)guard.MinimumBaselineTraces);
         var baseline = new Dictionary<string, (double, double, double, double)>(StringComparer.Ordinal);
         using var reader = statement.Query();
         while (reader.Read())

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OtelLlmCost.Agent.Api;
 using OtelLlmCost.Agent.Metrics;
@@ -33,6 +34,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
     private readonly string _dataDirectory;
     private readonly PriceUpdates.LivePrices _prices;
     private bool _disposed;
+    private long _stopRequestedAt; // Stopwatch timestamp of SIGTERM / Ctrl+C, when the host's lifetime stopped it
 
     private AgentHost(WebApplication application, LedgerStore store, GroupCommitLedgerWriter writer, IngestPipeline pipeline,
         OtlpListeners otlpListeners, ListenOptions apiListener, PriceUpdates.LivePrices prices, DataDirectoryLock directoryLock, string dataDirectory,
@@ -290,6 +292,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
         Phases.End("routes and pipeline");
         await _application.StartAsync(cancellationToken);
         Phases.End("listeners and services start");
+        _application.Lifetime.ApplicationStopping.Register(() => Interlocked.CompareExchange(ref _stopRequestedAt, Stopwatch.GetTimestamp(), 0));
         ApiAddress = new Uri($"{ApiScheme}://{Format(_apiListener.IPEndPoint!)}/");
         var logger = _application.Logger;
         LogListening(logger, "OTLP/gRPC", GrpcAddress);
@@ -329,11 +332,29 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
         _disposed = true;
 
-        // Listeners first (in-flight exports finish and are acknowledged), then the queue drains, then the file closes.
+        // Listeners first (in-flight exports finish and are acknowledged), then the queue drains, then the file closes. Each
+        // phase is logged as it ends, so an operator whose agent was killed during a slow stop sees what it was waiting for;
+        // the application (and its loggers) is disposed last for that.
+        var logger = _application.Logger;
+        var phase = Interlocked.Read(ref _stopRequestedAt) is > 0 and var requested ? requested : Stopwatch.GetTimestamp();
+        void EndStopPhase(string name)
+        {
+            LogStopPhase(logger, name, Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
+            phase = Stopwatch.GetTimestamp();
+        }
+
         await _application.StopAsync();
-        await _application.DisposeAsync();
+        EndStopPhase("listeners and services stopped");
         await _writer.DisposeAsync();
+        foreach (var (part, took) in _writer.StopPhases)
+        {
+            LogStopPhase(logger, "ledger writer: " + part, took.TotalMilliseconds);
+        }
+
+        EndStopPhase("ledger writer closed");
         await _traces.DisposeAsync();
+        EndStopPhase("trace contexts written");
+        await _application.DisposeAsync();
         _pipeline.Dispose();
         AgentAddressFile.DeleteIfWrittenBy(_dataDirectory, Environment.ProcessId);
         _store.Dispose();
@@ -376,6 +397,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Listener} listening on {Address}")]
     private static partial void LogListening(ILogger logger, string listener, Uri address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stop: {Phase} took {Milliseconds:0} ms")]
+    private static partial void LogStopPhase(ILogger logger, string phase, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ledger {Path} (schema version {Version}); price catalog {CatalogVersion}")]
     private static partial void LogLedger(ILogger logger, string path, int version, string catalogVersion);

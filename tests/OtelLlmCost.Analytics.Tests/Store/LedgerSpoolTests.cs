@@ -240,6 +240,53 @@ public sealed class LedgerSpoolTests
     }
 
     [TestMethod]
+    public async Task Stop_LoadsWhatIsStillSpooled_AndReportsEachPhaseOfTheStop()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        var batch = Calls(0, 300);
+        using var store = LedgerStore.Open(directory.Path);
+        var writer = new GroupCommitLedgerWriter(store, Spooled(), clock);
+        await Acknowledge(writer, batch);
+        Count(store).ShouldBe(0L, "300 calls are below a load's rows and younger than the spool's max lag");
+
+        await writer.DisposeAsync();
+
+        writer.StopPhases.Select(phase => phase.Phase).ShouldBe(
+            ["queued batches committed", "checkpointer stopped", "spool's last 300 calls loaded (0 left for the next start)", "checkpoint", "dedup window saved"]);
+        Count(store).ShouldBe(300L);
+        Sum(store).ShouldBe(batch.Sum(call => call.CostUsd));
+    }
+
+    [TestMethod]
+    public async Task Stop_WithNoTimeLeftToLoad_LeavesTheSpoolToTheNextStart_WhichStoresItOnce()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        var batch = Calls(0, 300);
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            var options = Spooled();
+            options.StopLoadLimit = TimeSpan.Zero;
+            var writer = new GroupCommitLedgerWriter(store, options, clock);
+            await Acknowledge(writer, batch);
+            await writer.DisposeAsync();
+            writer.StopPhases.ShouldContain(phase => phase.Phase == "spool's last 0 calls loaded (300 left for the next start)");
+            Count(store).ShouldBe(0L);
+        }
+
+        using (var store = LedgerStore.Open(directory.Path))
+        {
+            await using var writer = new GroupCommitLedgerWriter(store, Spooled(), clock);
+            writer.RecoveredFromSpool.ShouldBe(300);
+            await Acknowledge(writer, batch); // a retry of what the stop left spooled
+            await writer.CatchUpAsync();
+            Count(store).ShouldBe(300L);
+            Sum(store).ShouldBe(batch.Sum(call => call.CostUsd));
+        }
+    }
+
+    [TestMethod]
     public async Task RetryOfAnAcknowledgedCall_IsStoredOnce_BeforeAndAfterItsLoad()
     {
         using var directory = new TemporaryDirectory();

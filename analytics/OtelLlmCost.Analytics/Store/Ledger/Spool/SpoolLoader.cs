@@ -177,18 +177,32 @@ internal sealed class SpoolLoader : IDisposable
         }
     }
 
-    /// <summary>Stops the thread; with <paramref name="loadRest"/>, loads what is left first and checkpoints.</summary>
-    public void Stop(bool loadRest)
+    /// <summary>
+    /// Stops the thread; with <paramref name="loadRest"/>, loads what is left for up to
+    /// <see cref="LedgerWriterOptions.StopLoadLimit"/> (the rest stays spooled for the next start), then checkpoints.
+    /// Returns what the load and the checkpoint took (the agent logs its stop phase by phase).
+    /// </summary>
+    public (TimeSpan Load, TimeSpan Checkpoint) Stop(bool loadRest)
     {
         _lagTimer?.Dispose();
         _stopping = true;
         Wake();
         _thread?.Join();
-        if (loadRest)
+        if (!loadRest)
         {
-            LoadAll();
-            CheckpointIfDue(force: true);
+            return default;
         }
+
+        var started = _clock.GetTimestamp();
+        while (LoadedThrough < LastEnqueued && _clock.GetElapsedTime(started) < _options.StopLoadLimit)
+        {
+            Load(all: true);
+        }
+
+        var load = _clock.GetElapsedTime(started);
+        started = _clock.GetTimestamp();
+        CheckpointIfDue(force: true);
+        return (load, _clock.GetElapsedTime(started));
     }
 
     private void Wake() => _wake.Release();

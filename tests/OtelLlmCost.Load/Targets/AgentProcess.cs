@@ -59,6 +59,9 @@ internal sealed class AgentProcess : ILoadTarget
             UseShellExecute = false,
             WorkingDirectory = dataDirectory,
         };
+        // The runs count the rows in the ledger file after the stop, so the stop loads the whole spool (a user's agent stops
+        // within Ledger:StopLoadLimit and leaves the rest to its next start).
+        start.Environment.TryAdd("OTELLLMCOST__Ledger__StopLoadLimit", "00:10:00");
         var log = new StreamWriter(Path.Combine(dataDirectory, "agent.log"), append: true) { AutoFlush = true };
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         process.OutputDataReceived += (_, e) => Append(log, e.Data);

@@ -45,7 +45,7 @@ internal static class SpendEndpoints
         api.MapGet("/spend", Spend);
         api.MapGet("/calls", Calls);
         api.MapGet("/traces/{traceId}", Trace);
-        api.MapGet("/prices", Prices);
+        api.MapGet("/prices", Prices).WithMetadata(ApiEndpoints.NoReadBarrier); // the price catalog only
         api.MapPost("/estimate", EstimateEndpoint.Estimate).WithMetadata(ApiEndpoints.NoReadBarrier); // prices and the budget snapshot only
     }
 

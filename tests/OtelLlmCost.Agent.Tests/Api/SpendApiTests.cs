@@ -71,6 +71,25 @@ public sealed class SpendApiTests
     }
 
     [TestMethod]
+    public async Task PricesAndAnomalies_RightAfterAnExport_AnswerWithoutLoadingTheSpool()
+    {
+        await using var agent = await AgentFixture.StartAsync(options =>
+        {
+            options.Ledger.Spool = true;
+            options.Ledger.SpoolMaxLag = TimeSpan.FromHours(1); // nothing is loaded unless a reader asks
+        });
+        using var client = new HttpClient();
+        using var content = new ByteArrayContent(OtelSdkEndToEndTests.ExportRequest(traceByte: 0x53, calls: 3).ToByteArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+        (await client.PostAsync(agent.TracesHttpUri, content)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        using var prices = await GetJsonAsync(client, agent, "/api/v1/prices?model=gpt-4o&provider=openai");
+        using var anomalies = await GetJsonAsync(client, agent, "/api/v1/anomalies");
+
+        agent.Host.Writer.SpooledCalls.ShouldBe(3L, "neither answer reads calls, so neither waits for the spool's load");
+    }
+
+    [TestMethod]
     public async Task Spend_GroupByTeamAndModelWithFilter_MatchesTheLedgerPerGroup()
     {
         await using var agent = await StartAsync();

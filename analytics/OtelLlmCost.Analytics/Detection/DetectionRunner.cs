@@ -103,8 +103,11 @@ public sealed class DetectionRunner : IDisposable
 
         if (_options.TraceGuard.Enabled)
         {
+            // Judged before the transaction that records it: a judging query that runs out of memory aborts only itself, and
+            // the guard judges again in parts.
+            var flagged = _traceGuard.Flag(now);
             using var transaction = Connection.BeginTransaction();
-            RecordTraces(now, result);
+            RecordTraces(flagged, now, result);
             AnomalyStore.WriteWatermark(Connection, TraceGuard.WatermarkName, now);
             transaction.Commit();
         }
@@ -725,9 +728,9 @@ public sealed class DetectionRunner : IDisposable
     /// <summary>The alert an incident raises (the agent re-publishes open ones at start; sinks deliver one message per key).</summary>
     public static Alert AlertFor(AnomalyRecord record) => IncidentAlerts.Opened(record);
 
-    private void RecordTraces(DateTime now, PassBuilder result)
+    private void RecordTraces(List<AnomalyRecord> flagged, DateTime now, PassBuilder result)
     {
-        foreach (var record in _traceGuard.Flag(now))
+        foreach (var record in flagged)
         {
             var existing = AnomalyStore.FindByKey(Connection, record.IncidentKey);
             if (existing is not null)

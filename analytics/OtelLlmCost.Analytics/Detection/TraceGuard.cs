@@ -1,5 +1,6 @@
 using System.Globalization;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.SemanticConventions.Spans;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Analytics.Store.DuckDb;
@@ -40,36 +41,47 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
         var since = AnomalyStore.ReadWatermark(Connection, WatermarkName) is { } last && last > now - guard.RecentWindow
             ? last - TimeSpan.FromMinutes(2)
             : now - guard.RecentWindow;
-        // Grouped and joined on the binary trace id, rendered here for the flagged traces only. One query, not parts of the
-        // traces: its join and groups hold fixed-size state and spill to disk when the active traces outgrow the ledger's
-        // memory, while each part would scan the whole recent window again (docs/load-and-crash.md). (A rendered id in the
-        // groups did not spill: 1.4M active traces ran out of 256 MB.)
-        using var statement = Connection.Prepare($"""
-            WITH active AS (
-                SELECT DISTINCT trace_id_hi, trace_id_lo FROM {LedgerRowSchema.Table}
-                WHERE ingested_at > $1 AND start_time >= $2)
-            SELECT coalesce(c.feature, ''), c.trace_id_hi, c.trace_id_lo, count(*)::DOUBLE, coalesce(sum(c.cost_usd), 0)::DOUBLE,
-                   min(c.start_time), max(c.start_time)
-            FROM {LedgerRowSchema.Table} c JOIN active a ON c.trace_id_hi = a.trace_id_hi AND c.trace_id_lo = a.trace_id_lo
-            WHERE c.start_time >= $2 AND c.start_time <= $3
-            GROUP BY coalesce(c.feature, ''), c.trace_id_hi, c.trace_id_lo
-            HAVING count(*) >= $4 OR coalesce(sum(c.cost_usd), 0) >= $5
-            """);
-        statement.Bind(1, Rollups.RollupMaintainer.Utc(since)).Bind(2, Rollups.RollupMaintainer.Utc(now - guard.RecentWindow))
-            .Bind(3, Rollups.RollupMaintainer.Utc(now)).Bind(4, (long)guard.MinimumCalls).Bind(5, guard.MinimumCostUsd);
+        // Grouped and joined on the binary trace id, rendered here for the flagged traces only. In one query: each part of
+        // the traces would scan the whole recent window again (a pass on a 94M-call ledger: 0.32-0.42x the CPU of parts of
+        // CallsPerQuery calls). Its join and groups can spill, but DuckDB still ran out of the ledger's memory on some passes
+        // over 1.4M active traces: then the traces are judged again in parts (docs/load-and-crash.md).
         var flagged = new List<AnomalyRecord>();
-        Judge(statement, flagged);
+        try
+        {
+            Judge(since, now, parts: 1, part: 0, flagged);
+            JudgedInParts = 1;
+        }
+        catch (DuckDbException exception) when (LedgerWriteException.IsOutOfMemory(exception))
+        {
+            flagged.Clear();
+            JudgedInParts = Math.Max(2, Parts(now - guard.RecentWindow, now, ingestedAfter: since));
+            for (var part = 0L; part < JudgedInParts; part++)
+            {
+                Judge(since, now, JudgedInParts, part, flagged);
+            }
+        }
+
         return flagged;
     }
+
+    /// <summary>Parts the recent window was judged in by the last <see cref="Flag"/>: 1 unless one query ran out of memory (for tests).</summary>
+    internal long JudgedInParts { get; private set; }
+
+    /// <summary>Set by tests to run the judging query as if the first try had run out of memory.</summary>
+    internal bool FailFirstJudgingForTests { get; set; }
 
     /// <summary>Parts the baseline window was sampled from by the last baseline read (1: every trace; for tests).</summary>
     internal long BaselineSampledOneIn { get; private set; }
 
-    /// <summary>How many parts the calls from <paramref name="from"/> to <paramref name="to"/> make, of at most CallsPerQuery each.</summary>
-    private long Parts(DateTime from, DateTime to)
+    /// <summary>
+    /// How many parts the calls from <paramref name="from"/> to <paramref name="to"/> (ingested after
+    /// <paramref name="ingestedAfter"/>, when given) make, of at most CallsPerQuery each.
+    /// </summary>
+    private long Parts(DateTime from, DateTime to, DateTime? ingestedAfter = null)
     {
-        using var count = Connection.Prepare($"SELECT count(*) FROM {LedgerRowSchema.Table} WHERE start_time >= $1 AND start_time <= $2");
-        using var reader = count.Bind(1, Rollups.RollupMaintainer.Utc(from)).Bind(2, Rollups.RollupMaintainer.Utc(to)).Query();
+        using var count = Connection.Prepare($"SELECT count(*) FROM {LedgerRowSchema.Table} WHERE start_time >= $1 AND start_time <= $2 AND ingested_at > $3");
+        using var reader = count.Bind(1, Rollups.RollupMaintainer.Utc(from)).Bind(2, Rollups.RollupMaintainer.Utc(to))
+            .Bind(3, Rollups.RollupMaintainer.Utc(ingestedAfter ?? DateTime.UnixEpoch)).Query();
         reader.Read();
         var calls = reader.GetInt64(0);
         return Math.Max(1, (calls + _options.CallsPerQuery - 1) / _options.CallsPerQuery);
@@ -79,11 +91,34 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
     /// A predicate keeping one part of the traces in <paramref name="parts"/>: a hash of the trace id, so a sampled trace is
     /// whole. None for a single part (hashing every row of the window costs more than the rest of a small query).
     /// </summary>
-    private static string InPart(long parts) => parts == 1 ? "" : $"AND hash(trace_id_hi, trace_id_lo) % {parts} = 0";
+    private static string InPart(long parts, long part = 0) => parts == 1 ? "" : $"AND hash(trace_id_hi, trace_id_lo) % {parts} = {part}";
 
-    private void Judge(DuckDbPreparedStatement statement, List<AnomalyRecord> flagged)
+    /// <summary>
+    /// Judges one part of the traces with calls ingested after <paramref name="since"/>: the active traces of the part are
+    /// chosen by a hash of the trace id; the join alone keeps their calls (a hash of every call of the window costs more
+    /// than it saves).
+    /// </summary>
+    private void Judge(DateTime since, DateTime now, long parts, long part, List<AnomalyRecord> flagged)
     {
         var guard = _options;
+        if (FailFirstJudgingForTests && parts == 1)
+        {
+            throw new DuckDbException("Out of Memory Error: the judging query's first try, failed by a test");
+        }
+
+        using var statement = Connection.Prepare($"""
+            WITH active AS (
+                SELECT DISTINCT trace_id_hi, trace_id_lo FROM {LedgerRowSchema.Table}
+                WHERE ingested_at > $1 AND start_time >= $2 {InPart(parts, part)})
+            SELECT coalesce(c.feature, ''), c.trace_id_hi, c.trace_id_lo, count(*)::DOUBLE, coalesce(sum(c.cost_usd), 0)::DOUBLE,
+                   min(c.start_time), max(c.start_time)
+            FROM {LedgerRowSchema.Table} c JOIN active a ON c.trace_id_hi = a.trace_id_hi AND c.trace_id_lo = a.trace_id_lo
+            WHERE c.start_time >= $2 AND c.start_time <= $3
+            GROUP BY coalesce(c.feature, ''), c.trace_id_hi, c.trace_id_lo
+            HAVING count(*) >= $4 OR coalesce(sum(c.cost_usd), 0) >= $5
+            """);
+        statement.Bind(1, Rollups.RollupMaintainer.Utc(since)).Bind(2, Rollups.RollupMaintainer.Utc(now - guard.RecentWindow))
+            .Bind(3, Rollups.RollupMaintainer.Utc(now)).Bind(4, (long)guard.MinimumCalls).Bind(5, guard.MinimumCostUsd);
         using (var reader = statement.Query())
         {
             while (reader.Read())

@@ -53,16 +53,8 @@ public sealed class SpendApiTests
     [TestMethod]
     public async Task Calls_RightAfterAnExportStillInTheSpool_AreAnsweredThroughTheReadBarrier()
     {
-        await using var agent = await AgentFixture.StartAsync(options =>
-        {
-            options.Ledger.Spool = true;
-            options.Ledger.SpoolMaxLag = TimeSpan.FromHours(1); // nothing is loaded unless a reader asks
-        });
+        await using var agent = await StartWithThreeCallsSpooledAsync(traceByte: 0x52);
         using var client = new HttpClient();
-        using var content = new ByteArrayContent(OtelSdkEndToEndTests.ExportRequest(traceByte: 0x52, calls: 3).ToByteArray());
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
-        (await client.PostAsync(agent.TracesHttpUri, content)).StatusCode.ShouldBe(HttpStatusCode.OK);
-        agent.Host.Writer.SpooledCalls.ShouldBe(3L, "acknowledged from the spool, not loaded yet");
 
         using var calls = await GetJsonAsync(client, agent, "/api/v1/calls?limit=100");
 
@@ -73,20 +65,29 @@ public sealed class SpendApiTests
     [TestMethod]
     public async Task PricesAndAnomalies_RightAfterAnExport_AnswerWithoutLoadingTheSpool()
     {
-        await using var agent = await AgentFixture.StartAsync(options =>
-        {
-            options.Ledger.Spool = true;
-            options.Ledger.SpoolMaxLag = TimeSpan.FromHours(1); // nothing is loaded unless a reader asks
-        });
+        await using var agent = await StartWithThreeCallsSpooledAsync(traceByte: 0x53);
         using var client = new HttpClient();
-        using var content = new ByteArrayContent(OtelSdkEndToEndTests.ExportRequest(traceByte: 0x53, calls: 3).ToByteArray());
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
-        (await client.PostAsync(agent.TracesHttpUri, content)).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         using var prices = await GetJsonAsync(client, agent, "/api/v1/prices?model=gpt-4o&provider=openai");
         using var anomalies = await GetJsonAsync(client, agent, "/api/v1/anomalies");
 
         agent.Host.Writer.SpooledCalls.ShouldBe(3L, "neither answer reads calls, so neither waits for the spool's load");
+    }
+
+    /// <summary>An agent whose spool is loaded only when a reader asks, holding one export of three calls.</summary>
+    private static async Task<AgentFixture> StartWithThreeCallsSpooledAsync(byte traceByte)
+    {
+        var agent = await AgentFixture.StartAsync(options =>
+        {
+            options.Ledger.Spool = true;
+            options.Ledger.SpoolMaxLag = TimeSpan.FromHours(1);
+        });
+        using var client = new HttpClient();
+        using var content = new ByteArrayContent(OtelSdkEndToEndTests.ExportRequest(traceByte, calls: 3).ToByteArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+        (await client.PostAsync(agent.TracesHttpUri, content)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        agent.Host.Writer.SpooledCalls.ShouldBe(3L, "acknowledged from the spool, not loaded yet");
+        return agent;
     }
 
     [TestMethod]

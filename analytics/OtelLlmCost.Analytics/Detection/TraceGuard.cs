@@ -1,9 +1,9 @@
 using System.Globalization;
 using OtelLlmCost.Analytics.Store;
-using OtelLlmCost.Analytics.Store.Ledger;
-using OtelLlmCost.SemanticConventions.Spans;
-using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
+using OtelLlmCost.Analytics.Store.Schema;
+using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.Analytics.Detection;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace OtelLlmCost.Load.Targets;
@@ -16,6 +17,7 @@ internal sealed class AgentProcess : ILoadTarget
 
     private readonly Process _process;
     private readonly StreamWriter _log;
+    private readonly PosixSignalRegistration[] _passOnSignals;
 
     private AgentProcess(Process process, StreamWriter log, Uri http, Uri grpc, string ledger)
     {
@@ -24,6 +26,14 @@ internal sealed class AgentProcess : ILoadTarget
         HttpAddress = http;
         GrpcAddress = grpc;
         LedgerPath = ledger;
+        // A harness stopped by a signal passes it on: its agent would otherwise run on, orphaned, holding the ledger.
+        _passOnSignals = [.. new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT }.Select(signal => PosixSignalRegistration.Create(signal, _ =>
+        {
+            if (!_process.HasExited)
+            {
+                ProcessStats.Signal(_process.Id, SigTerm);
+            }
+        }))];
     }
 
     public string Name => "agent";
@@ -144,6 +154,11 @@ internal sealed class AgentProcess : ILoadTarget
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var registration in _passOnSignals)
+        {
+            registration.Dispose();
+        }
+
         if (!_process.HasExited)
         {
             await StopAsync(TimeSpan.FromSeconds(30));

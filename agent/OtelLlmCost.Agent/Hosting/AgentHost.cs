@@ -380,7 +380,8 @@ internal sealed partial class AgentHost : IAsyncDisposable
         "within Ledger:DedupWindowMaxBytes ({MaxMiB:0} MiB): a retried export older than that is stored again (logged once; otelllmcost.ledger.dedup.window follows it)")]
     private static partial void LogDedupWindowShortened(ILogger logger, double minutes, double callsPerSecond, double configured, double maxMiB);
 
-    // Best effort: a reopening or failing store keeps its cache until the next start.
+    // Best effort: a reopening or failing store keeps its cache until the next start. It runs on the thread of the pass that
+    // caught up last (outside that pass's own error handling), so nothing it throws may end that service.
     private static void ReleaseStoreCache(LedgerStore store, ILogger logger)
     {
         try
@@ -391,7 +392,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
                 LogStoreCacheReleased(logger, before / 1e6, after / 1e6);
             }
         }
-        catch (Exception exception) when (exception is DuckDbException or ObjectDisposedException)
+        catch (Exception exception)
         {
             LogStoreCacheNotReleased(logger, exception.Message);
         }

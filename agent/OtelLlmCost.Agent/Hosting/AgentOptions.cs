@@ -54,7 +54,9 @@ internal sealed class AgentOptions
     /// DuckDB's <c>allocator_flush_threshold</c>: after a task whose allocations peaked above it, DuckDB's allocator
     /// (jemalloc on Linux) returns its freed pages to the OS. Null leaves DuckDB's default (128 MiB). With
     /// <see cref="StoreAllocatorBackgroundThreads"/>, idle RSS after a restart on a 1.5M-call ledger fell from a median
-    /// 476 to 379 MiB, at no measured cost in CPU per span (docs/load-and-crash.md#memory-issue-15-item-5).
+    /// 476 to 379 MiB, at no measured cost in CPU per span (docs/load-and-crash.md#memory-issue-15-item-5). In DuckDB 1.5.6
+    /// the threshold acts only while background threads are off (<c>Allocator::ThreadFlush</c> returns at once otherwise),
+    /// so with the defaults it is the background threads that return the pages.
     /// </summary>
     public string? StoreAllocatorFlushThreshold { get; set; } = "16MB";
 

@@ -9,9 +9,12 @@ namespace OtelLlmCost.Agent.Hosting;
 /// a restart after a busy hour, they competed with ingest and with each other for DuckDB's memory limit and the two cores: the
 /// lake's export of that hour ran out of memory, and ingest ran at 0.65–0.73× of its rate on an empty ledger.
 /// Once each has caught up, the .NET heap is compacted and its free pages given back once: the catch-up's garbage grew the
-/// committed heap to about four times what stays live, and an idle agent never collects again to return it.
+/// committed heap to about four times what stays live, and an idle agent never collects again to return it. Likewise DuckDB
+/// keeps the ledger blocks the passes read cached up to its memory limit (200 MB of a 37.8M-call ledger), so they are
+/// evicted then too.
 /// </summary>
-internal sealed class FirstPassGate(Task writerStarted, AgentOptions options, TimeProvider clock)
+/// <param name="releaseStoreCache">Runs after the heap is compacted: makes DuckDB evict the ledger blocks the passes read.</param>
+internal sealed class FirstPassGate(Task writerStarted, AgentOptions options, TimeProvider clock, Action? releaseStoreCache = null)
 {
     private readonly HashSet<string> _caughtUp = [];
 
@@ -79,6 +82,7 @@ internal sealed class FirstPassGate(Task writerStarted, AgentOptions options, Ti
         }
 
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        releaseStoreCache?.Invoke();
         Interlocked.Increment(ref _trims);
     }
 }

@@ -39,8 +39,9 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0);
 
     // The contexts waiting for a row group: values, not objects, so a row group of them costs no garbage collection
-    // work while it waits (the few distinct names are shared).
-    private readonly PendingContext[] _pending = new PendingContext[RowGroupRows];
+    // work while it waits (the few distinct names are shared). 8.8 MB, allocated with the first context: an agent that
+    // receives no traces (or none yet after a restart) does not hold it.
+    private PendingContext[]? _pending;
     private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
     private int _pendingCount;
     private DateTimeOffset _oldestPending;
@@ -194,6 +195,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
             _oldestPending = _clock.GetUtcNow();
         }
 
+        _pending ??= new PendingContext[RowGroupRows];
         _pending[_pendingCount] = new PendingContext(row.Key, row.RootSpan, Shared(row.RootOperation), row.AgentRunSpan,
             Shared(row.AgentRunName), Shared(row.InheritedNames()), row.InheritedSources());
         Volatile.Write(ref _pendingCount, _pendingCount + 1);
@@ -243,7 +245,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
             }
         }
 
-        Array.Clear(_pending, 0, _pendingCount);
+        Array.Clear(_pending!, 0, _pendingCount);
         Volatile.Write(ref _pendingCount, 0);
     }
 
@@ -252,7 +254,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     {
         for (var index = 0; index < _pendingCount; index++)
         {
-            var row = _pending[index];
+            var row = _pending![index];
             yield return new ImmediateTraceContext(new CallKey(row.Key.TraceHigh, row.Key.TraceLow, row.Key.SpanId), row.RootSpan,
                 row.RootOperation, row.AgentRunSpan, row.AgentRunName, row.Inherited, row.InheritedFrom);
         }

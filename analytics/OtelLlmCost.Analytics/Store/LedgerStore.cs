@@ -322,6 +322,16 @@ public sealed class LedgerStore : IDisposable
     /// <summary><see cref="CatchUpAsync"/> for callers on a thread of their own.</summary>
     public bool CatchUp(TimeSpan? timeout = null) => CatchUpSpool is null || CatchUpAsync(timeout).GetAwaiter().GetResult();
 
+    /// <summary>
+    /// Makes DuckDB evict the ledger blocks it keeps cached after reading them (<see cref="DuckDbBlockCache"/>): for the
+    /// agent once its first passes over the history are done. Returns the cached bytes before and after.
+    /// </summary>
+    public (long Before, long After) ReleaseCachedBlocks()
+    {
+        using var connection = Connect();
+        return DuckDbBlockCache.Evict(connection);
+    }
+
     /// <summary>Asks the ledger's writer to reopen the database (no checkpoint before) for the reason given.</summary>
     internal void RequestReopen(string cause) => ReopenRequested?.Invoke(cause);
 

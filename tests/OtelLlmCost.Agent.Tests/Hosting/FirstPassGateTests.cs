@@ -56,6 +56,21 @@ public sealed class FirstPassGateTests
     }
 
     [TestMethod]
+    public void StoreCache_IsReleasedOnce_AfterTheLastFirstPassHasCaughtUp()
+    {
+        var releases = 0;
+        var gate = new FirstPassGate(Task.CompletedTask, new AgentOptions { FirstPassDelay = TimeSpan.Zero }, new FakeTimeProvider(), () => releases++);
+
+        gate.CaughtUp("rollups");
+        gate.CaughtUp("detection");
+        releases.ShouldBe(0, "the lake's first pass may still read the history");
+
+        gate.CaughtUp("lake");
+        gate.CaughtUp("lake");
+        releases.ShouldBe(1);
+    }
+
+    [TestMethod]
     public async Task FirstPasses_TakeTurns_RollupsThenDetectionThenTheLake()
     {
         var gate = new FirstPassGate(Task.CompletedTask, new AgentOptions { FirstPassDelay = TimeSpan.Zero }, new FakeTimeProvider());

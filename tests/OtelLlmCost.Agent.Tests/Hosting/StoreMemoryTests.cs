@@ -14,6 +14,7 @@ public sealed class StoreMemoryTests
         agent.Scalar("SELECT current_setting('memory_limit')").ShouldBe("244.1 MiB"); // 256MB
         agent.Scalar("SELECT current_setting('allocator_flush_threshold')").ShouldBe("15.2 MiB"); // 16MB
         agent.Scalar("SELECT current_setting('allocator_background_threads')").ShouldBe(true);
+        agent.Scalar("SELECT current_setting('enable_external_file_cache')").ShouldBe(false); // the lake's Parquet reads are not kept
     }
 
     [TestMethod]

@@ -80,6 +80,37 @@ public sealed class LedgerDedupWindowTests
     }
 
     [TestMethod]
+    public async Task Writer_QuietForAWholeExpiryInterval_CompactsTheHeap_ButNotAfterAnIntervalWithCalls()
+    {
+        using var directory = new TemporaryDirectory();
+        var clock = new FakeTimeProvider(Start);
+        using var store = LedgerStore.Open(directory.Path);
+        await using var writer = new GroupCommitLedgerWriter(store, new LedgerWriterOptions { DedupWindow = TimeSpan.FromMinutes(10) }, clock);
+        await writer.Started;
+        writer.TryEnqueue(Calls(0, 100), out var stored).ShouldBeTrue();
+        await stored;
+
+        clock.Advance(TimeSpan.FromMinutes(1)); // the expiry nudge, every tenth of the window
+        await WaitUntilAsync(() => writer.IdleWork.Nudges == 1);
+        writer.IdleWork.Collections.ShouldBe(0, "calls were committed in that interval: the traffic's own collections return the heap");
+
+        GC.KeepAlive(Enumerable.Range(0, 32).Select(_ => new byte[1024 * 1024]).ToList()); // what a background pass leaves behind
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await WaitUntilAsync(() => writer.IdleWork.Nudges == 2);
+        writer.IdleWork.Collections.ShouldBe(1);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var attempt = 0; attempt < 500 && !condition(); attempt++)
+        {
+            await Task.Delay(10);
+        }
+
+        condition().ShouldBeTrue();
+    }
+
+    [TestMethod]
     public void Write_OtherTraceWithTheSameSpanId_IsKept()
     {
         using var directory = new TemporaryDirectory();

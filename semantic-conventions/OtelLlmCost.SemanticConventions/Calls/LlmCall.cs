@@ -95,7 +95,19 @@ public sealed class LlmCall
     /// <summary>Who pays: from the attributes listed in <c>Attribution:CostCenter</c>, else the ownership map.</summary>
     public string? CostCenter { get; set; }
 
-    public IDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+    /// <summary>
+    /// Made on first use: most calls have no tag, and an empty dictionary for each was a tenth of what a call cost to
+    /// recognize. Readers that only look test <see cref="TagCount"/> first, so they do not make one.
+    /// </summary>
+    public IDictionary<string, string> Tags
+    {
+        get => _tags ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        init => _tags = value;
+    }
+
+    public int TagCount => _tags?.Count ?? 0;
+
+    private IDictionary<string, string>? _tags;
 
     /// <summary>Compact, human-readable account of how the row was read and priced (keys used, corrections, price row).</summary>
     public string? Explanation { get; set; }

@@ -48,6 +48,7 @@ public sealed class AttributionTests
         call.Workload.ShouldBeNull();
         call.ConversationId.ShouldBeNull();
         call.AgentName.ShouldBeNull();
+        call.TagCount.ShouldBe(0);
         call.Tags.ShouldBeEmpty();
     }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using OtelLlmCost.SemanticConventions.Recognition;
 using static OtelLlmCost.SemanticConventions.Tests.TestSpans;
 
@@ -22,6 +23,31 @@ public sealed class RecognizerBehaviourTests
     [TestMethod]
     public void Recognize_FinishReasonsAsJsonString_IsUnwrapped() =>
         Call(("gen_ai.operation.name", "chat"), ("gen_ai.response.finish_reasons", "[\"length\"]")).FinishReason.ShouldBe("length");
+
+    [TestMethod]
+    public void Recognize_TwoCallsReadTheSameWay_ShareOneExplanationString()
+    {
+        var first = Call(("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "openai"), ("gen_ai.usage.input_tokens", 10L));
+        var second = Call(("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "openai"), ("gen_ai.usage.input_tokens", 99L));
+
+        second.Explanation.ShouldBe(first.Explanation);
+        second.Explanation.ShouldBeSameAs(first.Explanation);
+    }
+
+    [TestMethod]
+    public void ExplanationTexts_ManyDistinctOrLongTexts_GivesEachTextBackAndStaysBounded()
+    {
+        var builder = new StringBuilder();
+        for (var i = 0; i < ExplanationTexts.MaxCachedTexts * 2; i++)
+        {
+            builder.Clear().Append("otel-genai; one-off ").Append(i);
+            ExplanationTexts.Get(builder).ShouldBe(builder.ToString());
+        }
+
+        ExplanationTexts.CachedTexts.ShouldBeLessThanOrEqualTo(ExplanationTexts.MaxCachedTexts + Environment.ProcessorCount);
+        var longText = new string('x', ExplanationTexts.MaxCachedLength + 1);
+        ExplanationTexts.Get(builder.Clear().Append(longText)).ShouldBe(longText);
+    }
 
     [TestMethod]
     public void Recognize_SameSpansOnManyThreads_GivesTheSameCallsAsOneThread()

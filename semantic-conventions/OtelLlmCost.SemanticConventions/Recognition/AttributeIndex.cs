@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using OtelLlmCost.SemanticConventions.Spans;
 
 namespace OtelLlmCost.SemanticConventions.Recognition;
@@ -33,7 +34,6 @@ internal sealed class AttributeIndex
 
         _extra?.Clear();
         HasUsageKey = false;
-        var slots = KnownKeys.Slots;
         for (var i = 0; i < attributes.Count; i++)
         {
             var attribute = attributes[i];
@@ -44,7 +44,8 @@ internal sealed class AttributeIndex
             }
 
             // Last one wins, as in the OTel SDKs, so a duplicated key cannot make lookups disagree.
-            if (slots.TryGetValue(key, out var slot))
+            var slot = SlotOf(key);
+            if (slot >= 0)
             {
                 _values[slot] = attribute.Value;
                 _stamps[slot] = _generation;
@@ -57,11 +58,30 @@ internal sealed class AttributeIndex
                 (_extra ??= new Dictionary<string, AttributeValue>(StringComparer.Ordinal))[key] = attribute.Value;
             }
 
-            if (!HasUsageKey && IsUsageKey(key))
-            {
-                HasUsageKey = true;
-            }
+            HasUsageKey |= slot == UnknownUsageKey;
         }
+    }
+
+    private const int UnknownKey = -1;
+    private const int UnknownUsageKey = -2;
+
+    // The decoder hands over one shared string per distinct key, so the same key arrives as the same object span after
+    // span: its slot is remembered by reference, and a hit costs an identity hash instead of hashing its characters.
+    // Any other string (a key too long to share, a test's own) only misses and is looked up by value.
+    private readonly (string? Key, int Slot)[] _slotByReference = new (string?, int)[256];
+
+    /// <summary>The key's <see cref="KnownKeys"/> slot, else <see cref="UnknownKey"/> or <see cref="UnknownUsageKey"/>.</summary>
+    private int SlotOf(string key)
+    {
+        ref var remembered = ref _slotByReference[RuntimeHelpers.GetHashCode(key) & (256 - 1)];
+        if (ReferenceEquals(remembered.Key, key))
+        {
+            return remembered.Slot;
+        }
+
+        var slot = KnownKeys.Slots.TryGetValue(key, out var known) ? known : IsUsageKey(key) ? UnknownUsageKey : UnknownKey;
+        remembered = (key, slot);
+        return slot;
     }
 
     public bool Contains(int slot) => _stamps[slot] == _generation;

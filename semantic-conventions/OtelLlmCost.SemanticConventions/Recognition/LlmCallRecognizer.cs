@@ -111,7 +111,7 @@ public sealed class LlmCallRecognizer
             CopyContent(span.Attributes ?? [], call);
         }
 
-        call.Explanation = explain.ToString();
+        call.Explanation = ExplanationTexts.Get(explain);
         return new RecognitionResult(RecognitionOutcome.LlmCall, call, dialect, decision.Reason);
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Google.Protobuf;
 using OtelLlmCost.Agent.Otlp.Wire;
 using OtelLlmCost.Agent.Receivers.Otlp;
@@ -160,6 +161,27 @@ public sealed class OtlpTraceDecoderTests
         var result = new OtlpTraceDecoder().Decode(Request(null, span).ToByteArray());
 
         result.Candidates.ShouldHaveSingleItem().Attributes[0].Value.IntValue.ShouldBe(number);
+    }
+
+    [TestMethod]
+    [DataRow(0)]
+    [DataRow(1)]
+    [DataRow(3)]
+    public void Decode_ArrayValue_ReadsEveryValueInOrder(int count)
+    {
+        var array = new Common.ArrayValue();
+        for (var i = 0; i < count; i++)
+        {
+            array.Values.Add(i % 2 == 0 ? new Common.AnyValue { StringValue = "stop" + i } : new Common.AnyValue { IntValue = i });
+        }
+
+        var span = Span(0x11, 0x21);
+        span.Attributes.Add(OtlpTestData.KeyValue("gen_ai.response.finish_reasons", new Common.AnyValue { ArrayValue = array }));
+
+        var result = new OtlpTraceDecoder().Decode(Request(null, span).ToByteArray());
+
+        var values = result.Candidates.ShouldHaveSingleItem().Attributes[0].Value.ArrayValue.ShouldNotBeNull();
+        values.Select(v => v.ToString()).ShouldBe(Enumerable.Range(0, count).Select(i => i % 2 == 0 ? "stop" + i : i.ToString(CultureInfo.InvariantCulture)));
     }
 
     [TestMethod]

@@ -1,4 +1,5 @@
-using System.Collections.Concurrent;
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Text;
 using OtelLlmCost.SemanticConventions.Recognition;
 
@@ -77,31 +78,40 @@ internal static class RepeatingText
 }
 
 /// <summary>
-/// Short UTF-8 texts decoded once and shared, with what is derived from them. At most about
-/// <see cref="MaxCachedTexts"/> texts of up to <see cref="MaxCachedLength"/> characters are kept. A full cache starts
-/// over: texts seen once (span names with ids in them, random values) would otherwise fill it for the life of the
-/// process and keep out the texts that do repeat, which are cached again at their next use. The bound is tracked with
-/// a count of its own, because <c>ConcurrentDictionary.Count</c> takes every bucket lock on each call.
+/// Short UTF-8 texts decoded once and shared, with what is derived from them, found by their bytes: a hit neither
+/// decodes nor hashes characters (the cache is asked about twenty times for each GenAI span: its keys, the values that
+/// repeat, its name). At most <see cref="MaxCachedTexts"/> texts of up to <see cref="MaxCachedLength"/> bytes are kept.
+/// A full cache starts over: texts seen once (span names with ids in them, random values) would otherwise fill it for
+/// the life of the process and keep out the texts that do repeat, which are cached again at their next use.
 /// </summary>
+/// <remarks>
+/// An open-addressed table that only ever grows until it is replaced whole, so a reader needs no lock: it sees each slot
+/// either empty or holding a finished entry, and a probe chain is never broken. Writers take a lock. The hash has a
+/// random seed per process, so a sender cannot choose texts that collide to make probes long.
+/// </remarks>
 internal sealed class BoundedTextCache<TValue>
 {
     public const int MaxCachedLength = 64;
 
-    private readonly ConcurrentDictionary<string, TValue> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, TValue>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-    private readonly Func<string, TValue> _create;
-    private int _count;
-
-    /// <summary>Texts kept now (at most about <see cref="MaxCachedTexts"/>: racing misses may each add one past it).</summary>
-    public int CachedTexts => Volatile.Read(ref _count);
-
     public const int MaxCachedTexts = 4096;
+
+    // Twice the texts kept, so a probe seldom passes more than a slot or two.
+    private const int Slots = 2 * MaxCachedTexts;
+
+    private static readonly long Seed = Random.Shared.NextInt64();
+
+    private readonly Func<string, TValue> _create;
+    private readonly Lock _writing = new();
+    private Entry?[] _table = new Entry?[Slots];
+    private int _count;
 
     public BoundedTextCache(Func<string, TValue> create)
     {
         _create = create;
-        _lookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
+
+    /// <summary>Texts kept now.</summary>
+    public int CachedTexts => Volatile.Read(ref _count);
 
     public TValue Get(ReadOnlySpan<byte> utf8)
     {
@@ -110,27 +120,63 @@ internal sealed class BoundedTextCache<TValue>
             return _create(Encoding.UTF8.GetString(utf8));
         }
 
-        Span<char> chars = stackalloc char[MaxCachedLength];
-        var text = chars[..Encoding.UTF8.GetChars(utf8, chars)];
-        if (_lookup.TryGetValue(text, out var cached))
-        {
-            return cached;
-        }
+        var hash = XxHash3.HashToUInt64(utf8, Seed);
+        return Find(Volatile.Read(ref _table), utf8, hash) is { } entry ? entry.Value : Add(utf8, hash);
+    }
 
-        var decoded = text.ToString();
-        var value = _create(decoded);
-        if (Volatile.Read(ref _count) >= MaxCachedTexts)
+    private static Entry? Find(Entry?[] table, ReadOnlySpan<byte> utf8, ulong hash)
+    {
+        for (var slot = (int)hash & (Slots - 1); ; slot = (slot + 1) & (Slots - 1))
         {
-            // Once per MaxCachedTexts misses at most, so the clear's cost (it takes every lock) is spread over them.
-            Interlocked.Exchange(ref _count, 0);
-            _cache.Clear();
-        }
+            var entry = Volatile.Read(ref table[slot]);
+            if (entry is null)
+            {
+                return null;
+            }
 
-        if (_cache.TryAdd(decoded, value))
+            if (entry.Hash == hash && utf8.SequenceEqual(entry.Utf8))
+            {
+                return entry;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private TValue Add(ReadOnlySpan<byte> utf8, ulong hash)
+    {
+        lock (_writing)
         {
-            Interlocked.Increment(ref _count);
-        }
+            if (Find(_table, utf8, hash) is { } raced)
+            {
+                return raced.Value;
+            }
 
-        return value;
+            if (_count == MaxCachedTexts)
+            {
+                // Once per MaxCachedTexts misses at most; readers still holding the old table finish on it.
+                Volatile.Write(ref _table, new Entry?[Slots]);
+                Volatile.Write(ref _count, 0);
+            }
+
+            var entry = new Entry(utf8.ToArray(), hash, _create(Encoding.UTF8.GetString(utf8)));
+            var slot = (int)hash & (Slots - 1);
+            while (_table[slot] is not null)
+            {
+                slot = (slot + 1) & (Slots - 1);
+            }
+
+            Volatile.Write(ref _table[slot], entry);
+            Volatile.Write(ref _count, _count + 1);
+            return entry.Value;
+        }
+    }
+
+    private sealed class Entry(byte[] utf8, ulong hash, TValue value)
+    {
+        public byte[] Utf8 { get; } = utf8;
+
+        public ulong Hash { get; } = hash;
+
+        public TValue Value { get; } = value;
     }
 }

@@ -69,6 +69,14 @@ internal sealed class LlmCandidateVisitor : ISpanVisit
         string? statusMessage = null;
         var attributes = _attributes ??= new SpanAttributeArena();
         attributes.BeginRun(wire.AttributeCount);
+        foreach (var wireAttribute in wire.Attributes)
+        {
+            if (TryReadSpanAttribute(wireAttribute.Key, wireAttribute.Value, out var attribute))
+            {
+                attributes.Add(attribute);
+            }
+        }
+
         List<SpanEvent>? events = null;
 
         var reader = new ProtobufReader(wire.Message);
@@ -87,13 +95,6 @@ internal sealed class LlmCandidateVisitor : ISpanVisit
                     break;
                 case F.Span.EndTimeUnixNano when wireType == WireType.Fixed64:
                     end = reader.ReadFixed64();
-                    break;
-                case F.Span.Attributes when wireType == WireType.LengthDelimited:
-                    if (TryReadSpanAttribute(reader.ReadLengthDelimited(), out var attribute))
-                    {
-                        attributes.Add(attribute);
-                    }
-
                     break;
                 case F.Span.Events when wireType == WireType.LengthDelimited:
                     var spanEvent = reader.ReadLengthDelimited();
@@ -132,9 +133,9 @@ internal sealed class LlmCandidateVisitor : ISpanVisit
     }
 
     /// <summary>A span attribute, unless it is content and content is not kept (then its value is never read).</summary>
-    private bool TryReadSpanAttribute(ReadOnlySpan<byte> keyValue, out SpanAttribute attribute)
+    private bool TryReadSpanAttribute(ReadOnlySpan<byte> utf8Key, ReadOnlySpan<byte> value, out SpanAttribute attribute)
     {
-        var key = AttributeKeys.Get(OtlpValueReader.ReadKey(keyValue, out var value), out var isContent, out var valuesRepeat);
+        var key = AttributeKeys.Get(utf8Key, out var isContent, out var valuesRepeat);
         if (isContent && !_keepContent)
         {
             attribute = default;

@@ -176,15 +176,37 @@ internal sealed class OtlpValueReader(OtlpDecodeLimits limits)
         return value;
     }
 
-    private List<AttributeValue> ReadArray(ReadOnlySpan<byte> message, int depth, bool repeating)
+    /// <summary>
+    /// Counted first, then read into an array of that size: most arrays hold one value (finish reasons: <c>["stop"]</c>),
+    /// and a list would cost a list and a 4-value array for it.
+    /// </summary>
+    private AttributeValue[] ReadArray(ReadOnlySpan<byte> message, int depth, bool repeating)
     {
-        var values = new List<AttributeValue>();
+        var count = 0;
+        var counter = new ProtobufReader(message);
+        while (counter.TryReadTag(out var field, out var wireType))
+        {
+            if (field == F.ValueList.Values && wireType == WireType.LengthDelimited)
+            {
+                count++;
+            }
+
+            counter.SkipField(field, wireType);
+        }
+
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var values = new AttributeValue[count];
+        var next = 0;
         var reader = new ProtobufReader(message);
         while (reader.TryReadTag(out var field, out var wireType))
         {
             if (field == F.ValueList.Values && wireType == WireType.LengthDelimited)
             {
-                values.Add(ReadAnyValue(reader.ReadLengthDelimited(), depth, repeating));
+                values[next++] = ReadAnyValue(reader.ReadLengthDelimited(), depth, repeating);
             }
             else
             {

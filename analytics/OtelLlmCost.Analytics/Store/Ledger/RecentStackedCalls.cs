@@ -236,7 +236,7 @@ public static class LlmCallRow
             .Append(call.Service).Append(call.Environment).Append(call.Team).Append(call.Feature)
             .Append(call.UserId).Append(call.Tenant).Append(call.Workload)
             .Append(call.ConversationId).Append(call.AgentName)
-            .Append(call.Tags.Count == 0 ? null : (IReadOnlyCollection<KeyValuePair<string, string>>)call.Tags.AsReadOnly())
+            .Append(call.TagCount == 0 ? null : (IReadOnlyCollection<KeyValuePair<string, string>>)call.Tags.AsReadOnly())
             .Append(call.Explanation)
             .Append(ingestedAt)
             .Append(call.CostCenter); // schema version 8

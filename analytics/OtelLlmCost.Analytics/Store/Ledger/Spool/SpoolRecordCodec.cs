@@ -101,10 +101,13 @@ internal static class SpoolRecordCodec
         output.String(call.PricingStatus).String(call.PriceId).String(call.CatalogVersion);
         output.String(call.Service).String(call.Environment).String(call.Team).String(call.Feature).String(call.UserId)
             .String(call.Tenant).String(call.Workload).String(call.ConversationId).String(call.AgentName).String(call.CostCenter);
-        output.VarUInt((ulong)call.Tags.Count);
-        foreach (var (key, value) in call.Tags)
+        output.VarUInt((ulong)call.TagCount);
+        if (call.TagCount > 0)
         {
-            output.String(key).String(value);
+            foreach (var (key, value) in call.Tags)
+            {
+                output.String(key).String(value);
+            }
         }
 
         output.String(call.Explanation);

@@ -1,5 +1,6 @@
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
+using OtelLlmCost.Analytics.Store.Ledger;
 
 namespace OtelLlmCost.Analytics.Tests.Store;
 
@@ -46,5 +47,6 @@ public sealed class DuckDbBlockCacheTests
     [DataRow("1.5 GiB", 1610612736L)]
     [DataRow("256MB", 256000000L)]
     [DataRow("3 GB", 3000000000L)]
-    public void ParseBytes_DuckDbsRenderings(string text, long expected) => DuckDbBlockCache.ParseBytes(text).ShouldBe(expected);
+    [DataRow("unlimited", long.MaxValue)]
+    public void ParseSize_DuckDbsRenderings(string text, long expected) => LedgerHeadroom.ParseSize(text).ShouldBe(expected);
 }

@@ -32,7 +32,12 @@ internal static class DuckDbBlockCache
             return (cached, cached);
         }
 
-        var limit = ParseBytes(Convert.ToString(connection.ExecuteScalar("SELECT current_setting('memory_limit')"), CultureInfo.InvariantCulture)!);
+        var limit = Ledger.LedgerHeadroom.ParseSize(Convert.ToString(connection.ExecuteScalar("SELECT current_setting('memory_limit')"), CultureInfo.InvariantCulture)!);
+        if (limit == long.MaxValue)
+        {
+            return (cached, cached); // no limit read: a query sized by it could take the machine's memory
+        }
+
         var wanted = limit - (used - cached) - Margin;
         var rows = wanted / BytesPerRow;
         if (rows <= 0)
@@ -51,31 +56,5 @@ internal static class DuckDbBlockCache
             "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT, coalesce(sum(memory_usage_bytes) FILTER (WHERE tag = 'BASE_TABLE'), 0)::BIGINT FROM duckdb_memory()");
         reader.Read();
         return (reader.GetInt64(0), reader.GetInt64(1));
-    }
-
-    /// <summary>Reads DuckDB's rendering of a byte count (<c>244.1 MiB</c>, <c>1.9 GiB</c>, <c>512 bytes</c>) or a setting's (<c>256MB</c>).</summary>
-    internal static long ParseBytes(string text)
-    {
-        var match = System.Text.RegularExpressions.Regex.Match(text, @"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$");
-        if (!match.Success)
-        {
-            throw new FormatException($"'{text}' is not a DuckDB byte count.");
-        }
-
-        var number = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-        double scale = match.Groups[2].Value.ToUpperInvariant() switch
-        {
-            "" or "BYTES" or "BYTE" or "B" => 1,
-            "KIB" => 1L << 10,
-            "MIB" => 1L << 20,
-            "GIB" => 1L << 30,
-            "TIB" => 1L << 40,
-            "KB" => 1e3,
-            "MB" => 1e6,
-            "GB" => 1e9,
-            "TB" => 1e12,
-            _ => throw new FormatException($"Unknown unit in DuckDB byte count '{text}'."),
-        };
-        return (long)(number * scale);
     }
 }

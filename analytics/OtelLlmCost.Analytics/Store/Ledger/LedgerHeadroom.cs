@@ -21,17 +21,20 @@ public readonly record struct LedgerHeadroom(long MemoryUsedBytes, long MemoryLi
         return (ParseSize(reader.GetString(0)!), ParseSize(reader.GetString(2)!), reader.GetInt64(1));
     }
 
-    /// <summary>Parses DuckDB's rendering of a size (<c>488.2 MiB</c>, <c>1.0 GiB</c>, <c>512.0 MB</c>).</summary>
+    /// <summary>
+    /// Parses DuckDB's rendering of a size (<c>488.2 MiB</c>, <c>1.0 GiB</c>, <c>512 bytes</c>) or a setting's
+    /// (<c>256MB</c>); <see cref="long.MaxValue"/> for anything else (no limit to speak of).
+    /// </summary>
     internal static long ParseSize(string text)
     {
-        var parts = text.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0 || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+        var match = System.Text.RegularExpressions.Regex.Match(text, @"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$");
+        if (!match.Success)
         {
             return long.MaxValue;
         }
 
-        var unit = parts.Length > 1 ? parts[1].Trim().ToUpperInvariant() : "B";
-        double factor = unit switch
+        var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        double factor = match.Groups[2].Value.ToUpperInvariant() switch
         {
             "KIB" => 1L << 10, "MIB" => 1L << 20, "GIB" => 1L << 30, "TIB" => 1L << 40,
             "KB" => 1e3, "MB" => 1e6, "GB" => 1e9, "TB" => 1e12,

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -442,6 +443,22 @@ internal static class AdHocWorker
     private static async Task WriteAnswerAsync(Stream output, int status, Action<Utf8JsonWriter> write)
     {
         var statusLine = Encoding.ASCII.GetBytes(status.ToString(CultureInfo.InvariantCulture) + "\n");
+        if (status != StatusCodes.Status200OK)
+        {
+            // An error is rendered whole before its status goes out: a worker at its memory bound (or killed at its deadline)
+            // between the two would leave the agent a status with no body to relay.
+            var answer = new ArrayBufferWriter<byte>();
+            answer.Write(statusLine);
+            await using (var json = new Utf8JsonWriter(answer))
+            {
+                write(json);
+            }
+
+            await output.WriteAsync(answer.WrittenMemory);
+            await output.FlushAsync();
+            return;
+        }
+
         await output.WriteAsync(statusLine);
         await using (var json = new Utf8JsonWriter(output))
         {

@@ -144,18 +144,23 @@ internal sealed class MetricsCollector : IDisposable
                 series = _series.GetOrAdd(TagSet.Create(tags), _ => new Series(Kind == MetricKind.Histogram ? new long[_bounds.Length + 1] : null));
             }
 
+            if (Kind == MetricKind.Histogram)
+            {
+                // Without a lock: histograms are recorded per measurement (an LLM call's duration, from every request's
+                // thread at once), and a lock per measurement made those threads queue on the few series. The count is
+                // the buckets' sum, read at collection, so it always agrees with them; the sum may miss a value being
+                // recorded at that instant, which the next collection includes.
+                var index = Array.BinarySearch(_bounds, value);
+
+                // Buckets are upper-inclusive (le): a value equal to a bound belongs to that bound's bucket.
+                Interlocked.Increment(ref series.Buckets![index >= 0 ? index : ~index]);
+                series.AddToSum(value);
+                return;
+            }
+
             lock (series)
             {
-                if (Kind == MetricKind.Histogram)
-                {
-                    var index = Array.BinarySearch(_bounds, value);
-
-                    // Buckets are upper-inclusive (le): a value equal to a bound belongs to that bound's bucket.
-                    series.Buckets![index >= 0 ? index : ~index]++;
-                    series.Sum += value;
-                    series.Count++;
-                }
-                else if (_setsValue)
+                if (_setsValue)
                 {
                     series.Value = value;
                 }
@@ -180,11 +185,23 @@ internal sealed class MetricsCollector : IDisposable
             foreach (var (tags, series) in _series)
             {
                 var labels = tags.Tags.Select(tag => new KeyValuePair<string, string>(PrometheusNaming.LabelName(tag.Key), tag.Value)).ToList();
+                if (Kind == MetricKind.Histogram)
+                {
+                    var buckets = new long[series.Buckets!.Length];
+                    var count = 0L;
+                    for (var i = 0; i < buckets.Length; i++)
+                    {
+                        buckets[i] = Volatile.Read(ref series.Buckets[i]);
+                        count += buckets[i];
+                    }
+
+                    family.Add(labels, series.Value, new HistogramData(_bounds, buckets, Volatile.Read(ref series.Sum), count));
+                    continue;
+                }
+
                 lock (series)
                 {
-                    family.Add(labels, series.Value, Kind == MetricKind.Histogram
-                        ? new HistogramData(_bounds, series.Buckets!.ToArray(), series.Sum, series.Count)
-                        : null);
+                    family.Add(labels, series.Value, null);
                 }
             }
         }
@@ -195,7 +212,21 @@ internal sealed class MetricsCollector : IDisposable
         public double Value;
         public long[]? Buckets = buckets;
         public double Sum;
-        public long Count;
+
+        public void AddToSum(double value)
+        {
+            var seen = Volatile.Read(ref Sum);
+            while (true)
+            {
+                var found = Interlocked.CompareExchange(ref Sum, seen + value, seen);
+                if (BitConverter.DoubleToInt64Bits(found) == BitConverter.DoubleToInt64Bits(seen))
+                {
+                    return;
+                }
+
+                seen = found;
+            }
+        }
     }
 
     /// <summary>Merges points with the same labels (two meters of one name in one process) instead of repeating them.</summary>

@@ -136,8 +136,48 @@ internal sealed class AncestorIndexShard
     /// </summary>
     public TraceWalk Resolve(LlmCall call, string? spanName)
     {
-        var key = SpanKey.Of(call.TraceId, call.SpanId);
-        var walk = new TraceWalk(key);
+        var walk = Begin(call);
+        lock (_lock)
+        {
+            Resolve(walk, call, spanName, _clock.GetUtcNow().UtcTicks);
+        }
+
+        return walk;
+    }
+
+    /// <summary>
+    /// <see cref="Resolve(LlmCall, string?)"/> for the calls of one request that fall in this shard (<paramref name="shardOf"/>
+    /// equal to <paramref name="shard"/>), in their order, under one hold of the lock: a lock per call made the request's
+    /// threads queue for the shards (the largest item of the stage's profile at full load). Each walk goes to its call's index
+    /// in <paramref name="walks"/>.
+    /// </summary>
+    public void Resolve(IReadOnlyList<LlmCall> calls, ReadOnlySpan<byte> shardOf, int shard, Func<LlmCall, string?> rootName, TraceWalk[] walks)
+    {
+        for (var i = 0; i < calls.Count; i++)
+        {
+            if (shardOf[i] == shard)
+            {
+                walks[i] = Begin(calls[i]);
+            }
+        }
+
+        lock (_lock)
+        {
+            var now = _clock.GetUtcNow().UtcTicks;
+            for (var i = 0; i < calls.Count; i++)
+            {
+                if (shardOf[i] == shard)
+                {
+                    var call = calls[i];
+                    Resolve(walks[i], call, call.ParentSpanId is null ? rootName(call) : null, now);
+                }
+            }
+        }
+    }
+
+    private TraceWalk Begin(LlmCall call)
+    {
+        var walk = new TraceWalk(SpanKey.Of(call.TraceId, call.SpanId));
         for (var slot = 0; slot < InheritedDimension.Count; slot++)
         {
             if ((_allowedMask & (1 << slot)) != 0 && string.IsNullOrEmpty(InheritedDimension.Get(call, slot)))
@@ -146,33 +186,34 @@ internal sealed class AncestorIndexShard
             }
         }
 
+        return walk;
+    }
+
+    /// <summary>Under the lock.</summary>
+    private void Resolve(TraceWalk walk, LlmCall call, string? spanName, long now)
+    {
+        var key = walk.Key;
         var parent = SpanKey.ParentOf(call.ParentSpanId);
-        lock (_lock)
+        if (parent == 0)
         {
-            var now = _clock.GetUtcNow().UtcTicks;
-            if (parent == 0)
-            {
-                walk.RootSpan = key.SpanId;
-                walk.RootName = spanName;
-                walk.Complete = true;
-            }
-            else
-            {
-                Walk(walk, parent);
-            }
-
-            walk.ApplyTo(call);
-            var values = _resolvedValues;
-            for (var slot = 0; slot < InheritedDimension.Count; slot++)
-            {
-                values[slot] = InheritedDimension.Get(call, slot);
-            }
-
-            Insert(new AncestorRecord(key, parent, values, parent == 0 ? spanName : null, false, null), now, valuesAreScratch: true);
+            walk.RootSpan = key.SpanId;
+            walk.RootName = spanName;
+            walk.Complete = true;
+        }
+        else
+        {
+            Walk(walk, parent);
         }
 
+        walk.ApplyTo(call);
+        var values = _resolvedValues;
+        for (var slot = 0; slot < InheritedDimension.Count; slot++)
+        {
+            values[slot] = InheritedDimension.Get(call, slot);
+        }
+
+        Insert(new AncestorRecord(key, parent, values, parent == 0 ? spanName : null, false, null), now, valuesAreScratch: true);
         walk.Changed = false;
-        return walk;
     }
 
     /// <summary>

@@ -561,6 +561,11 @@ internal sealed class TraceWalk
 
     public bool HasContext => InheritedAny || RootSpan != 0 || AgentRunSpan != 0;
 
+    /// <summary>The context as the writer holds it until it is written (<see cref="TraceContextWriter.OfferContexts"/>).</summary>
+    public PendingContext ToContext() => new(Key, RootSpan, RootName, AgentRunSpan, AgentRunName,
+        _values is null ? null : TraceContextRow.Join(_values, InheritedDimension.Names),
+        _values is null ? null : TraceContextRow.Join(_values, _from!));
+
     public TraceContextRow ToRow(bool late) => new(
         Key,
         RootSpan,

@@ -41,14 +41,7 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
             return;
         }
 
-        foreach (var walk in walks)
-        {
-            if (walk.HasContext)
-            {
-                _writer.Offer(walk.ToRow(late: false));
-            }
-        }
-
+        _writer.OfferContexts(walks);
         OfferLate(_index.AwaitAfterCommit(walks));
     }
 

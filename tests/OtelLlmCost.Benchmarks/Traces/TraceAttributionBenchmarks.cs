@@ -10,7 +10,8 @@ namespace OtelLlmCost.Benchmarks.Traces;
 /// (traces of 8 calls, a root and its 7 children, each with team, feature and user), with the index full (the default
 /// 500,000 spans, evicting the oldest at each insert, as it is at full load): resolve every call (walk, fill, index it),
 /// build the rows of those with a context, and let the incomplete walks wait. <c>PerCall</c> takes the shard's lock per
-/// call (main at 15fefe3), <c>PerRequest</c> once per shard per request. With <c>Threads = 2</c> two requests are resolved at
+/// call and builds a row object per context (main at 15fefe3), <c>PerRequest</c> takes it once per shard per request and
+/// builds the values the writer holds. With <c>Threads = 2</c> two requests are resolved at
 /// once, as the agent does on this 2-core host. One operation is one span: the allocation column is bytes per span.
 /// <c>dotnet run -c Release --project tests/OtelLlmCost.Benchmarks -- --filter '*TraceAttributionBenchmarks*' --job short</c>
 /// </summary>
@@ -107,7 +108,20 @@ public class TraceAttributionBenchmarks
         return Rows(walks);
     }
 
-    private int PerRequest(LlmCall[] calls) => Rows(_index.Resolve(calls, static _ => "GET /api/orders/{id}"));
+    private int PerRequest(LlmCall[] calls)
+    {
+        var walks = _index.Resolve(calls, static _ => "GET /api/orders/{id}");
+        var rows = 0;
+        foreach (var walk in walks)
+        {
+            if (walk.HasContext && walk.ToContext().Key.SpanId != 0)
+            {
+                rows++;
+            }
+        }
+
+        return rows + (_index.AwaitAfterCommit(walks)?.Count ?? 0);
+    }
 
     private int Rows(IReadOnlyList<TraceWalk> walks)
     {

@@ -47,6 +47,9 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
     [ThreadStatic]
     private static KeyValuePair<string, object?>[]? t_tags;
 
+    [ThreadStatic]
+    private static LabelMemo? t_memo;
+
     private Func<IEnumerable<(string Budget, double Ratio)>>? _budgets;
     private Func<IEnumerable<(string Severity, long Open)>>? _openAnomalies;
     private Func<IEnumerable<(string Series, double Score)>>? _anomalyScores;
@@ -101,12 +104,13 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
     {
         // Reused by the thread (committed batches are observed on many threads at once); bounded by the label limits.
         var groups = t_groups ??= [];
+        var memo = t_memo is { } reused && ReferenceEquals(reused.Owner, this) ? reused : t_memo = new LabelMemo(this);
         foreach (var call in calls)
         {
             var labels = default(DimensionLabels);
             for (var i = 0; i < LabelDimensions.Length; i++)
             {
-                labels[i] = _labels.Limit(LabelDimensions[i].Name, LabelDimensions[i].Of(call));
+                labels[i] = Limit(memo, i, LabelDimensions[i].Of(call));
             }
 
             var key = new SeriesKey(labels, call.Status == "error" ? "error" : "ok",
@@ -136,6 +140,37 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
         {
             groups.Clear();
         }
+    }
+
+    /// <summary>
+    /// <see cref="LabelLimiter.Limit"/> through the thread's memo of the value instances it admitted recently (a batch's calls
+    /// share a few instances per label): a label limited per call cost two concurrent-dictionary lookups, hashing the value.
+    /// A value once admitted stays admitted, so a remembered answer is the limiter's; a folded value is never remembered,
+    /// as each fold is counted.
+    /// </summary>
+    private string Limit(LabelMemo memo, int dimension, string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return LabelLimiter.Unknown;
+        }
+
+        var first = dimension * LabelMemo.Ways;
+        for (var i = first; i < first + LabelMemo.Ways; i++)
+        {
+            if (ReferenceEquals(memo.Values[i], value))
+            {
+                return value;
+            }
+        }
+
+        var limited = _labels.Limit(LabelDimensions[dimension].Name, value);
+        if (ReferenceEquals(limited, value) && !ReferenceEquals(value, LabelLimiter.Other))
+        {
+            memo.Values[first + (memo.Next[dimension]++ & (LabelMemo.Ways - 1))] = value;
+        }
+
+        return limited;
     }
 
     private void Emit(SeriesKey key, Sums sums)
@@ -289,6 +324,18 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
             hash.Add(HasCostCenter);
             return hash.ToHashCode();
         }
+    }
+
+    /// <summary>Per label dimension, the last <see cref="Ways"/> value instances the limiter admitted, for one <see cref="LlmMetrics"/>.</summary>
+    private sealed class LabelMemo(LlmMetrics owner)
+    {
+        public const int Ways = 8;
+
+        public LlmMetrics Owner { get; } = owner;
+
+        public string?[] Values { get; } = new string?[MaxLabelDimensions * Ways];
+
+        public int[] Next { get; } = new int[MaxLabelDimensions];
     }
 
     private struct Sums

@@ -70,12 +70,10 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
 
         OfferOutcomes(records);
         OfferLate(index.Add(records));
-        Dictionary<SpanKey, (bool Named, string? Name)>? rootNames = null;
-        return index.Resolve(calls, call =>
-        {
-            rootNames ??= RootNames(batch.Spans, calls);
-            return rootNames.GetValueOrDefault(SpanKey.Of(call.TraceId, call.SpanId)).Name;
-        });
+
+        // Found before the index's locks are taken: the request's spans are scanned once, and only when a call is a root.
+        var rootNames = calls.Exists(call => call.ParentSpanId is null) ? RootNames(batch.Spans, calls) : null;
+        return index.Resolve(calls, call => rootNames?.GetValueOrDefault(SpanKey.Of(call.TraceId, call.SpanId)).Name);
     }
 
     /// <summary>

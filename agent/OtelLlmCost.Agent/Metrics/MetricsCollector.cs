@@ -146,28 +146,23 @@ internal sealed class MetricsCollector : IDisposable
 
             if (Kind == MetricKind.Histogram)
             {
-                // Without a lock: histograms are recorded per measurement (an LLM call's duration, from every request's
-                // thread at once), and a lock per measurement made those threads queue on the few series. The count is
+                // Without a lock, as every series: measurements come from every request's thread at once (an LLM call's
+                // duration per call), and a lock per measurement made those threads queue on the few series. The count is
                 // the buckets' sum, read at collection, so it always agrees with them; the sum may miss a value being
                 // recorded at that instant, which the next collection includes.
                 var index = Array.BinarySearch(_bounds, value);
 
                 // Buckets are upper-inclusive (le): a value equal to a bound belongs to that bound's bucket.
                 Interlocked.Increment(ref series.Buckets![index >= 0 ? index : ~index]);
-                series.AddToSum(value);
-                return;
+                Series.Add(ref series.Sum, value);
             }
-
-            lock (series)
+            else if (_setsValue)
             {
-                if (_setsValue)
-                {
-                    series.Value = value;
-                }
-                else
-                {
-                    series.Value += value;
-                }
+                Interlocked.Exchange(ref series.Value, value);
+            }
+            else
+            {
+                Series.Add(ref series.Value, value);
             }
         }
 
@@ -199,10 +194,7 @@ internal sealed class MetricsCollector : IDisposable
                     continue;
                 }
 
-                lock (series)
-                {
-                    family.Add(labels, series.Value, null);
-                }
+                family.Add(labels, Volatile.Read(ref series.Value), null);
             }
         }
     }
@@ -213,12 +205,13 @@ internal sealed class MetricsCollector : IDisposable
         public long[]? Buckets = buckets;
         public double Sum;
 
-        public void AddToSum(double value)
+        /// <summary>Adds without a lock (measurements come from every request's thread at once).</summary>
+        public static void Add(ref double target, double value)
         {
-            var seen = Volatile.Read(ref Sum);
+            var seen = Volatile.Read(ref target);
             while (true)
             {
-                var found = Interlocked.CompareExchange(ref Sum, seen + value, seen);
+                var found = Interlocked.CompareExchange(ref target, seen + value, seen);
                 if (BitConverter.DoubleToInt64Bits(found) == BitConverter.DoubleToInt64Bits(seen))
                 {
                     return;

@@ -78,12 +78,27 @@ internal sealed class AncestorIndex
             used |= 1 << shard;
         }
 
-        for (var shard = 0; shard < ShardCount; shard++)
+        // Concurrent requests visit the shards in the same order: one that finds a shard busy goes on to the next free one
+        // and comes back, rather than queue behind the other request through every shard.
+        while (used != 0)
         {
-            if ((used & (1 << shard)) != 0)
+            var resolved = 0;
+            for (var shard = 0; shard < ShardCount; shard++)
             {
-                _shards[shard].Resolve(calls, shardOf, shard, rootName, walks);
+                if ((used & (1 << shard)) != 0 && _shards[shard].Resolve(calls, shardOf, shard, rootName, walks, wait: false))
+                {
+                    resolved |= 1 << shard;
+                }
             }
+
+            if (resolved == 0)
+            {
+                var shard = System.Numerics.BitOperations.TrailingZeroCount(used);
+                _shards[shard].Resolve(calls, shardOf, shard, rootName, walks, wait: true);
+                resolved = 1 << shard;
+            }
+
+            used &= ~resolved;
         }
 
         return walks;

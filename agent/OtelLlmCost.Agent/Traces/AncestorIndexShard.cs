@@ -157,18 +157,34 @@ internal sealed class AncestorIndexShard
     /// threads queue for the shards (the largest item of the stage's profile at full load). Each walk goes to its call's index
     /// in <paramref name="walks"/>.
     /// </summary>
-    public void Resolve(IReadOnlyList<LlmCall> calls, ReadOnlySpan<byte> shardOf, int shard, Func<LlmCall, string?> rootName, TraceWalk[] walks)
+    /// <returns>False (nothing resolved) when <paramref name="wait"/> is false and another request holds the lock.</returns>
+    public bool Resolve(IReadOnlyList<LlmCall> calls, ReadOnlySpan<byte> shardOf, int shard, Func<LlmCall, string?> rootName, TraceWalk[] walks, bool wait)
     {
         for (var i = 0; i < calls.Count; i++)
         {
             if (shardOf[i] == shard)
             {
-                walks[i] = Begin(calls[i]);
+                walks[i] ??= Begin(calls[i]);
             }
         }
 
-        lock (_lock)
+        var taken = false;
+        try
         {
+            if (wait)
+            {
+                Monitor.Enter(_lock, ref taken);
+            }
+            else
+            {
+                Monitor.TryEnter(_lock, ref taken);
+            }
+
+            if (!taken)
+            {
+                return false;
+            }
+
             var now = _clock.GetUtcNow().UtcTicks;
             for (var i = 0; i < calls.Count; i++)
             {
@@ -177,6 +193,15 @@ internal sealed class AncestorIndexShard
                     var call = calls[i];
                     Resolve(walks[i], call, call.ParentSpanId is null ? rootName(call) : null, now);
                 }
+            }
+
+            return true;
+        }
+        finally
+        {
+            if (taken)
+            {
+                Monitor.Exit(_lock);
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.SemanticConventions.Calls;
 
@@ -40,6 +41,15 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
     private readonly Counter<double> _attributedCost;
     private readonly Counter<long> _labelOverflow;
     private readonly Histogram<double> _detectionDuration;
+    [ThreadStatic]
+    private static Dictionary<SeriesKey, Sums>? t_groups;
+
+    [ThreadStatic]
+    private static KeyValuePair<string, object?>[]? t_tags;
+
+    [ThreadStatic]
+    private static LabelMemo? t_memo;
+
     private Func<IEnumerable<(string Budget, double Ratio)>>? _budgets;
     private Func<IEnumerable<(string Severity, long Open)>>? _openAnomalies;
     private Func<IEnumerable<(string Series, double Score)>>? _anomalyScores;
@@ -92,13 +102,15 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
     /// </summary>
     public void RecordCommitted(IReadOnlyList<LlmCall> calls)
     {
-        var groups = new Dictionary<SeriesKey, Sums>();
+        // Reused by the thread (committed batches are observed on many threads at once); bounded by the label limits.
+        var groups = t_groups ??= [];
+        var memo = t_memo is { } reused && ReferenceEquals(reused.Owner, this) ? reused : t_memo = new LabelMemo(this);
         foreach (var call in calls)
         {
             var labels = default(DimensionLabels);
             for (var i = 0; i < LabelDimensions.Length; i++)
             {
-                labels[i] = _labels.Limit(LabelDimensions[i].Name, LabelDimensions[i].Of(call));
+                labels[i] = Limit(memo, i, LabelDimensions[i].Of(call));
             }
 
             var key = new SeriesKey(labels, call.Status == "error" ? "error" : "ok",
@@ -107,12 +119,7 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
             durationTags.Add("status", key.Status);
             _duration.Record(call.DurationMs / 1000.0, durationTags);
 
-            if (!groups.TryGetValue(key, out var sums))
-            {
-                sums = new Sums();
-                groups.Add(key, sums);
-            }
-
+            ref var sums = ref CollectionsMarshal.GetValueRefOrAddDefault(groups, key, out _);
             var usage = call.Usage;
             sums.Calls++;
             sums.Cost += (double)(call.CostUsd ?? 0m);
@@ -122,37 +129,78 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
             sums.Output += usage.OutputTokens;
         }
 
-        foreach (var (key, sums) in groups)
+        try
         {
-            Emit(key, sums);
+            foreach (var (key, sums) in groups)
+            {
+                Emit(key, sums);
+            }
         }
+        finally
+        {
+            groups.Clear();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="LabelLimiter.Limit"/> through the thread's memo of the value instances it admitted recently (a batch's calls
+    /// share a few instances per label): a label limited per call cost two concurrent-dictionary lookups, hashing the value.
+    /// A value once admitted stays admitted, so a remembered answer is the limiter's; a folded value is never remembered,
+    /// as each fold is counted.
+    /// </summary>
+    private string Limit(LabelMemo memo, int dimension, string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return LabelLimiter.Unknown;
+        }
+
+        var first = dimension * LabelMemo.Ways;
+        for (var i = first; i < first + LabelMemo.Ways; i++)
+        {
+            if (ReferenceEquals(memo.Values[i], value))
+            {
+                return value;
+            }
+        }
+
+        var limited = _labels.Limit(LabelDimensions[dimension].Name, value);
+        if (ReferenceEquals(limited, value) && !ReferenceEquals(value, LabelLimiter.Other))
+        {
+            memo.Values[first + (memo.Next[dimension]++ & (LabelMemo.Ways - 1))] = value;
+        }
+
+        return limited;
     }
 
     private void Emit(SeriesKey key, Sums sums)
     {
-        var tags = default(TagList);
+        // One array per thread instead of a TagList: the ninth tag (a token class, a reason) made a TagList allocate an
+        // overflow array at each measurement. Listeners copy the tags they keep.
+        var tags = t_tags ??= new KeyValuePair<string, object?>[LabelDimensions.Length + 2];
+        var count = 0;
         for (var i = 0; i < LabelDimensions.Length; i++)
         {
-            tags.Add(LabelDimensions[i].Name, key.Label(i));
+            tags[count++] = new(LabelDimensions[i].Name, key.Label(i));
         }
 
-        tags.Add("status", key.Status);
+        tags[count++] = new("status", key.Status);
+        var series = tags.AsSpan(0, count);
 
-        _calls.Add(sums.Calls, tags);
-        AddTokens(tags, "input", sums.Input);
-        AddTokens(tags, "cache_read", sums.CacheRead);
-        AddTokens(tags, "cache_write", sums.CacheWrite);
-        AddTokens(tags, "output", sums.Output);
+        _calls.Add(sums.Calls, series);
+        AddTokens(tags, count, "input", sums.Input);
+        AddTokens(tags, count, "cache_read", sums.CacheRead);
+        AddTokens(tags, count, "cache_write", sums.CacheWrite);
+        AddTokens(tags, count, "output", sums.Output);
 
         if (key.UnpricedReason is { } reason)
         {
-            var reasonTags = tags;
-            reasonTags.Add("reason", reason);
-            _unpricedCalls.Add(sums.Calls, reasonTags);
+            tags[count] = new("reason", reason);
+            _unpricedCalls.Add(sums.Calls, tags.AsSpan(0, count + 1));
             return;
         }
 
-        _cost.Add(sums.Cost, tags);
+        _cost.Add(sums.Cost, series);
         var team = key.Of(CallDimensions.Team);
         AddAttributed(key, CallDimensions.Team, team != LabelLimiter.Unknown, sums.Cost);
         AddAttributed(key, CallDimensions.Feature, key.Of(CallDimensions.Feature) != LabelLimiter.Unknown, sums.Cost);
@@ -183,12 +231,12 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
         }
     }
 
-    private void AddTokens(TagList tags, string tokenClass, long count)
+    private void AddTokens(KeyValuePair<string, object?>[] tags, int count, string tokenClass, long tokens)
     {
-        if (count > 0)
+        if (tokens > 0)
         {
-            tags.Add("class", tokenClass);
-            _tokens.Add(count, tags);
+            tags[count] = new("class", tokenClass);
+            _tokens.Add(tokens, tags.AsSpan(0, count + 1));
         }
     }
 
@@ -278,7 +326,19 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
         }
     }
 
-    private sealed class Sums
+    /// <summary>Per label dimension, the last <see cref="Ways"/> value instances the limiter admitted, for one <see cref="LlmMetrics"/>.</summary>
+    private sealed class LabelMemo(LlmMetrics owner)
+    {
+        public const int Ways = 8;
+
+        public LlmMetrics Owner { get; } = owner;
+
+        public string?[] Values { get; } = new string?[MaxLabelDimensions * Ways];
+
+        public int[] Next { get; } = new int[MaxLabelDimensions];
+    }
+
+    private struct Sums
     {
         public long Calls;
         public double Cost;

@@ -144,25 +144,25 @@ internal sealed class MetricsCollector : IDisposable
                 series = _series.GetOrAdd(TagSet.Create(tags), _ => new Series(Kind == MetricKind.Histogram ? new long[_bounds.Length + 1] : null));
             }
 
-            lock (series)
+            if (Kind == MetricKind.Histogram)
             {
-                if (Kind == MetricKind.Histogram)
-                {
-                    var index = Array.BinarySearch(_bounds, value);
+                // Without a lock, as every series: measurements come from every request's thread at once (an LLM call's
+                // duration per call), and a lock per measurement made those threads queue on the few series. The count is
+                // the buckets' sum, read at collection, so it always agrees with them; the sum may miss a value being
+                // recorded at that instant, which the next collection includes.
+                var index = Array.BinarySearch(_bounds, value);
 
-                    // Buckets are upper-inclusive (le): a value equal to a bound belongs to that bound's bucket.
-                    series.Buckets![index >= 0 ? index : ~index]++;
-                    series.Sum += value;
-                    series.Count++;
-                }
-                else if (_setsValue)
-                {
-                    series.Value = value;
-                }
-                else
-                {
-                    series.Value += value;
-                }
+                // Buckets are upper-inclusive (le): a value equal to a bound belongs to that bound's bucket.
+                Interlocked.Increment(ref series.Buckets![index >= 0 ? index : ~index]);
+                Series.Add(ref series.Sum, value);
+            }
+            else if (_setsValue)
+            {
+                Interlocked.Exchange(ref series.Value, value);
+            }
+            else
+            {
+                Series.Add(ref series.Value, value);
             }
         }
 
@@ -180,12 +180,21 @@ internal sealed class MetricsCollector : IDisposable
             foreach (var (tags, series) in _series)
             {
                 var labels = tags.Tags.Select(tag => new KeyValuePair<string, string>(PrometheusNaming.LabelName(tag.Key), tag.Value)).ToList();
-                lock (series)
+                if (Kind == MetricKind.Histogram)
                 {
-                    family.Add(labels, series.Value, Kind == MetricKind.Histogram
-                        ? new HistogramData(_bounds, series.Buckets!.ToArray(), series.Sum, series.Count)
-                        : null);
+                    var buckets = new long[series.Buckets!.Length];
+                    var count = 0L;
+                    for (var i = 0; i < buckets.Length; i++)
+                    {
+                        buckets[i] = Volatile.Read(ref series.Buckets[i]);
+                        count += buckets[i];
+                    }
+
+                    family.Add(labels, series.Value, new HistogramData(_bounds, buckets, Volatile.Read(ref series.Sum), count));
+                    continue;
                 }
+
+                family.Add(labels, Volatile.Read(ref series.Value), null);
             }
         }
     }
@@ -195,7 +204,22 @@ internal sealed class MetricsCollector : IDisposable
         public double Value;
         public long[]? Buckets = buckets;
         public double Sum;
-        public long Count;
+
+        /// <summary>Adds without a lock (measurements come from every request's thread at once).</summary>
+        public static void Add(ref double target, double value)
+        {
+            var seen = Volatile.Read(ref target);
+            while (true)
+            {
+                var found = Interlocked.CompareExchange(ref target, seen + value, seen);
+                if (BitConverter.DoubleToInt64Bits(found) == BitConverter.DoubleToInt64Bits(seen))
+                {
+                    return;
+                }
+
+                seen = found;
+            }
+        }
     }
 
     /// <summary>Merges points with the same labels (two meters of one name in one process) instead of repeating them.</summary>

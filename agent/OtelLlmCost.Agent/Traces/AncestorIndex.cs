@@ -58,20 +58,74 @@ internal sealed class AncestorIndex
         return late;
     }
 
-    /// <inheritdoc cref="AncestorIndexShard.Resolve"/>
-    public TraceWalk Resolve(LlmCall call, string? spanName)
+    /// <inheritdoc cref="AncestorIndexShard.Resolve(LlmCall, string?)"/>
+    public TraceWalk Resolve(LlmCall call, string? spanName) => _shards[Shard(SpanKey.Of(call.TraceId, call.SpanId))].Resolve(call, spanName);
+
+    /// <summary>
+    /// <see cref="Resolve(LlmCall, string?)"/> for a request's calls, in their order within each trace (a trace never leaves
+    /// its shard), taking each shard's lock once; <paramref name="rootName"/> names a call that is a root. The walks are in
+    /// the calls' order.
+    /// </summary>
+    public TraceWalk[] Resolve(IReadOnlyList<LlmCall> calls, Func<LlmCall, string?> rootName)
     {
-        var walk = _shards[Shard(SpanKey.Of(call.TraceId, call.SpanId))].Resolve(call, spanName);
-        return walk;
+        var walks = new TraceWalk[calls.Count];
+        var shardOf = calls.Count <= 4096 ? stackalloc byte[calls.Count] : new byte[calls.Count];
+        var used = 0;
+        for (var i = 0; i < calls.Count; i++)
+        {
+            var shard = Shard(SpanKey.Of(calls[i].TraceId, calls[i].SpanId));
+            shardOf[i] = (byte)shard;
+            used |= 1 << shard;
+        }
+
+        // Concurrent requests visit the shards in the same order: one that finds a shard busy goes on to the next free one
+        // and comes back, rather than queue behind the other request through every shard.
+        while (used != 0)
+        {
+            var resolved = 0;
+            for (var shard = 0; shard < ShardCount; shard++)
+            {
+                if ((used & (1 << shard)) != 0 && _shards[shard].Resolve(calls, shardOf, shard, rootName, walks, wait: false))
+                {
+                    resolved |= 1 << shard;
+                }
+            }
+
+            if (resolved == 0)
+            {
+                var shard = System.Numerics.BitOperations.TrailingZeroCount(used);
+                _shards[shard].Resolve(calls, shardOf, shard, rootName, walks, wait: true);
+                resolved = 1 << shard;
+            }
+
+            used &= ~resolved;
+        }
+
+        return walks;
     }
 
     /// <inheritdoc cref="AncestorIndexShard.AwaitAfterCommit"/>
     public List<TraceContextRow>? AwaitAfterCommit(IReadOnlyList<TraceWalk> walks)
     {
-        List<TraceContextRow>? late = null;
-        foreach (var group in walks.Where(walk => !walk.Complete).GroupBy(walk => Shard(walk.Key)))
+        // Most walks are complete by now: then nothing is grouped or allocated.
+        List<TraceWalk>?[]? parts = null;
+        foreach (var walk in walks)
         {
-            if (_shards[group.Key].AwaitAfterCommit(group.ToList()) is { } rows)
+            if (!walk.Complete)
+            {
+                ((parts ??= new List<TraceWalk>?[ShardCount])[Shard(walk.Key)] ??= []).Add(walk);
+            }
+        }
+
+        if (parts is null)
+        {
+            return null;
+        }
+
+        List<TraceContextRow>? late = null;
+        for (var shard = 0; shard < ShardCount; shard++)
+        {
+            if (parts[shard] is { } part && _shards[shard].AwaitAfterCommit(part) is { } rows)
             {
                 (late ??= []).AddRange(rows);
             }

@@ -16,13 +16,19 @@ internal sealed class AncestorIndexShard
 {
     private const int MaxDepth = 128;
 
-    private readonly object _lock = new();
-    private readonly Dictionary<SpanKey, Node> _nodes = [];
+    private const int InitialRing = 1024;
 
-    // Values and names live beside the nodes, for the few spans that have them, so the large node table holds no
-    // references: the GC never has to scan it (it is long-lived and written on every request).
-    private readonly Dictionary<SpanKey, Extra> _extras = [];
-    private readonly Queue<(SpanKey Key, long Arrived)> _order = new();
+    private readonly object _lock = new();
+
+    // One table: the spans, in the order they were indexed, in a ring (a span's parent, values and names beside its key), and
+    // a map from each indexed span to its latest place in the ring. The oldest leave from the ring's tail; a span indexed
+    // again has a newer place, and its old one is skipped when it leaves. (Separate maps for nodes and for values, and a
+    // queue for the order, cost each indexed call two inserts and two removals in large tables that miss the CPU's caches:
+    // the largest item of the agent's profile at full load.)
+    private readonly Dictionary<SpanKey, long> _places = [];
+    private Node[] _ring = new Node[InitialRing];
+    private long _head; // the place of the next span indexed
+    private long _tail; // the oldest place still in the ring
 
     // Most spans repeat a few sets of attribution values (a service's team, feature, tenant): each indexed span shares
     // the copy of a recent equal set instead of holding its own array and strings for the whole LateParentWindow
@@ -73,7 +79,7 @@ internal sealed class AncestorIndexShard
         {
             lock (_lock)
             {
-                return _nodes.Count;
+                return _places.Count;
             }
         }
     }
@@ -136,8 +142,73 @@ internal sealed class AncestorIndexShard
     /// </summary>
     public TraceWalk Resolve(LlmCall call, string? spanName)
     {
-        var key = SpanKey.Of(call.TraceId, call.SpanId);
-        var walk = new TraceWalk(key);
+        var walk = Begin(call);
+        lock (_lock)
+        {
+            Resolve(walk, call, spanName, _clock.GetUtcNow().UtcTicks);
+        }
+
+        return walk;
+    }
+
+    /// <summary>
+    /// <see cref="Resolve(LlmCall, string?)"/> for the calls of one request that fall in this shard (<paramref name="shardOf"/>
+    /// equal to <paramref name="shard"/>), in their order, under one hold of the lock: a lock per call made the request's
+    /// threads queue for the shards (the largest item of the stage's profile at full load). Each walk goes to its call's index
+    /// in <paramref name="walks"/>.
+    /// </summary>
+    /// <returns>False (nothing resolved) when <paramref name="wait"/> is false and another request holds the lock.</returns>
+    public bool Resolve(IReadOnlyList<LlmCall> calls, ReadOnlySpan<byte> shardOf, int shard, Func<LlmCall, string?> rootName, TraceWalk[] walks, bool wait)
+    {
+        for (var i = 0; i < calls.Count; i++)
+        {
+            if (shardOf[i] == shard)
+            {
+                walks[i] ??= Begin(calls[i]);
+            }
+        }
+
+        var taken = false;
+        try
+        {
+            if (wait)
+            {
+                Monitor.Enter(_lock, ref taken);
+            }
+            else
+            {
+                Monitor.TryEnter(_lock, ref taken);
+            }
+
+            if (!taken)
+            {
+                return false;
+            }
+
+            var now = _clock.GetUtcNow().UtcTicks;
+            for (var i = 0; i < calls.Count; i++)
+            {
+                if (shardOf[i] == shard)
+                {
+                    var call = calls[i];
+                    Resolve(walks[i], call, call.ParentSpanId is null ? rootName(call) : null, now);
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            if (taken)
+            {
+                Monitor.Exit(_lock);
+            }
+        }
+    }
+
+    private TraceWalk Begin(LlmCall call)
+    {
+        var walk = new TraceWalk(SpanKey.Of(call.TraceId, call.SpanId));
         for (var slot = 0; slot < InheritedDimension.Count; slot++)
         {
             if ((_allowedMask & (1 << slot)) != 0 && string.IsNullOrEmpty(InheritedDimension.Get(call, slot)))
@@ -146,33 +217,34 @@ internal sealed class AncestorIndexShard
             }
         }
 
+        return walk;
+    }
+
+    /// <summary>Under the lock.</summary>
+    private void Resolve(TraceWalk walk, LlmCall call, string? spanName, long now)
+    {
+        var key = walk.Key;
         var parent = SpanKey.ParentOf(call.ParentSpanId);
-        lock (_lock)
+        if (parent == 0)
         {
-            var now = _clock.GetUtcNow().UtcTicks;
-            if (parent == 0)
-            {
-                walk.RootSpan = key.SpanId;
-                walk.RootName = spanName;
-                walk.Complete = true;
-            }
-            else
-            {
-                Walk(walk, parent);
-            }
-
-            walk.ApplyTo(call);
-            var values = _resolvedValues;
-            for (var slot = 0; slot < InheritedDimension.Count; slot++)
-            {
-                values[slot] = InheritedDimension.Get(call, slot);
-            }
-
-            Insert(new AncestorRecord(key, parent, values, parent == 0 ? spanName : null, false, null), now, valuesAreScratch: true);
+            walk.RootSpan = key.SpanId;
+            walk.RootName = spanName;
+            walk.Complete = true;
+        }
+        else
+        {
+            Walk(walk, parent);
         }
 
+        walk.ApplyTo(call);
+        var values = _resolvedValues;
+        for (var slot = 0; slot < InheritedDimension.Count; slot++)
+        {
+            values[slot] = InheritedDimension.Get(call, slot);
+        }
+
+        Insert(new AncestorRecord(key, parent, values, parent == 0 ? spanName : null, false, null), now, valuesAreScratch: true);
         walk.Changed = false;
-        return walk;
     }
 
     /// <summary>
@@ -202,7 +274,7 @@ internal sealed class AncestorIndexShard
 
     private void Continue(TraceWalk walk, ulong from, long now, ref List<TraceContextRow>? late, bool fromMissing = false)
     {
-        if (fromMissing && !_nodes.ContainsKey(walk.Key.WithSpan(from)))
+        if (fromMissing && !_places.ContainsKey(walk.Key.WithSpan(from)))
         {
             Pend(walk, from);
             return;
@@ -232,14 +304,14 @@ internal sealed class AncestorIndexShard
     {
         for (var depth = 0; next != 0 && depth < MaxDepth; depth++)
         {
-            if (!_nodes.TryGetValue(walk.Key.WithSpan(next), out var node))
+            if (!_places.TryGetValue(walk.Key.WithSpan(next), out var place))
             {
                 walk.Awaiting = next;
                 return;
             }
 
-            var extra = node.HasExtra ? _extras[walk.Key.WithSpan(next)] : default;
-            if (extra.Values is { } values && walk.Missing != 0)
+            ref readonly var node = ref _ring[place & (_ring.Length - 1)];
+            if (node.Values is { } values && walk.Missing != 0)
             {
                 for (var slot = 0; slot < InheritedDimension.Count; slot++)
                 {
@@ -250,17 +322,17 @@ internal sealed class AncestorIndexShard
                 }
             }
 
-            if (extra.IsAgentRun && walk.AgentRunSpan == 0)
+            if (node.IsAgentRun && walk.AgentRunSpan == 0)
             {
                 walk.AgentRunSpan = next;
-                walk.AgentRunName = extra.Name;
+                walk.AgentRunName = node.Name;
                 walk.Changed = true;
             }
 
             if (node.Parent == 0)
             {
                 walk.RootSpan = next;
-                walk.RootName = extra.Name;
+                walk.RootName = node.Name;
                 walk.Complete = true;
                 walk.Changed = true;
                 return;
@@ -314,27 +386,33 @@ internal sealed class AncestorIndexShard
     /// <param name="valuesAreScratch">The record's values are reused after the call: a set that is kept is a copy.</param>
     private void Insert(AncestorRecord record, long now, bool valuesAreScratch = false)
     {
-        var hasExtra = record.Values is not null || record.Name is not null || record.IsAgentRun;
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_nodes, record.Key, out var existed);
-        if (existed && slot.HasExtra && !hasExtra)
+        if (_head - _tail == _ring.Length)
         {
-            _extras.Remove(record.Key);
+            Grow();
         }
 
-        slot = new Node(record.Parent, now, hasExtra);
-        if (hasExtra)
+        var place = _head++;
+        _ring[place & (_ring.Length - 1)] = new Node(record.Key, record.Parent, now,
+            record.Values is { } values ? Shared(values, valuesAreScratch) : null, record.Name, record.IsAgentRun);
+        _places[record.Key] = place;
+        while (_places.Count > _maxSpans && _tail < _head)
         {
-            _extras[record.Key] = new Extra(record.Values is { } values ? Shared(values, valuesAreScratch) : null, record.Name, record.IsAgentRun);
-        }
-
-        _order.Enqueue((record.Key, now));
-        while (_nodes.Count > _maxSpans && _order.TryDequeue(out var oldest))
-        {
-            if (Remove(oldest.Key, oldest.Arrived))
+            if (RemoveOldest())
             {
                 EvictedSpans++;
             }
         }
+    }
+
+    private void Grow()
+    {
+        var ring = new Node[_ring.Length * 2];
+        for (var place = _tail; place < _head; place++)
+        {
+            ring[place & (ring.Length - 1)] = _ring[place & (_ring.Length - 1)];
+        }
+
+        _ring = ring;
     }
 
     /// <summary>An equal set of values indexed recently, or these (remembered for the next span). Indexed values are never written.</summary>
@@ -407,10 +485,9 @@ internal sealed class AncestorIndexShard
     private void Expire(long now)
     {
         var horizon = now - _windowTicks;
-        while (_order.TryPeek(out var oldest) && oldest.Arrived <= horizon)
+        while (_tail < _head && _ring[_tail & (_ring.Length - 1)].Arrived <= horizon)
         {
-            _order.Dequeue();
-            Remove(oldest.Key, oldest.Arrived);
+            RemoveOldest();
         }
 
         while (_pendingOrder.TryPeek(out var waiting) && (waiting.Walk.Deadline <= now || waiting.Walk.Complete))
@@ -423,32 +500,32 @@ internal sealed class AncestorIndexShard
         }
     }
 
-    /// <summary>Removes a span unless it was indexed again after <paramref name="arrived"/>.</summary>
-    private bool Remove(SpanKey key, long arrived)
+    /// <summary>Takes the oldest place out of the ring; its span leaves the index unless it was indexed again since.</summary>
+    private bool RemoveOldest()
     {
-        // One lookup in the common case (the span was not indexed again since): a newer node is put back.
-        if (!_nodes.Remove(key, out var node))
+        ref var oldest = ref _ring[_tail & (_ring.Length - 1)];
+        var removed = false;
+
+        // One lookup in the common case (the span was not indexed again since): a newer place is put back.
+        if (_places.Remove(oldest.Key, out var place))
         {
-            return false;
+            if (place == _tail)
+            {
+                removed = true;
+            }
+            else
+            {
+                _places[oldest.Key] = place;
+            }
         }
 
-        if (node.Arrived != arrived)
-        {
-            _nodes[key] = node;
-            return false;
-        }
-
-        if (node.HasExtra)
-        {
-            _extras.Remove(key);
-        }
-
-        return true;
+        oldest = default; // its values and names are no longer held
+        _tail++;
+        return removed;
     }
 
-    private readonly record struct Node(ulong Parent, long Arrived, bool HasExtra);
-
-    private readonly record struct Extra(string?[]? Values, string? Name, bool IsAgentRun);
+    /// <summary>An indexed span: its parent (0 for a root), when it was indexed, and what it passes on.</summary>
+    private readonly record struct Node(SpanKey Key, ulong Parent, long Arrived, string?[]? Values, string? Name, bool IsAgentRun);
 }
 
 /// <summary>One call's walk up its trace; mutated only under the index's lock.</summary>
@@ -519,6 +596,11 @@ internal sealed class TraceWalk
     }
 
     public bool HasContext => InheritedAny || RootSpan != 0 || AgentRunSpan != 0;
+
+    /// <summary>The context as the writer holds it until it is written (<see cref="TraceContextWriter.OfferContexts"/>).</summary>
+    public PendingContext ToContext() => new(Key, RootSpan, RootName, AgentRunSpan, AgentRunName,
+        _values is null ? null : TraceContextRow.Join(_values, InheritedDimension.Names),
+        _values is null ? null : TraceContextRow.Join(_values, _from!));
 
     public TraceContextRow ToRow(bool late) => new(
         Key,

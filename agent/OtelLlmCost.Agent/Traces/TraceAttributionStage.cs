@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.Agent.Receivers.Otlp;
 using OtelLlmCost.SemanticConventions.Calls;
@@ -34,28 +36,20 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
 
     public void OnCommitted(CallBatch batch)
     {
-        if (batch.GetState<List<TraceWalk>>(this) is not { } walks)
+        if (batch.GetState<TraceWalk[]>(this) is not { } walks)
         {
             return;
         }
 
-        foreach (var walk in walks)
-        {
-            if (walk.HasContext)
-            {
-                _writer.Offer(walk.ToRow(late: false));
-            }
-        }
-
+        _writer.OfferContexts(walks);
         OfferLate(_index.AwaitAfterCommit(walks));
     }
 
-    private List<TraceWalk> IndexAndResolve(TraceBatch batch, List<LlmCall> calls)
+    private TraceWalk[] IndexAndResolve(TraceBatch batch, List<LlmCall> calls)
     {
         var index = _index;
         var keys = _keys;
         IReadOnlyList<AncestorRecord> records = batch.VisitedBy<List<AncestorRecord>>(SpanVisitor) ?? [];
-        Dictionary<SpanKey, string>? rootNames = null;
 
         // Candidate spans that are not calls (agent runs, workflows, chains) are ancestors too.
         if (batch.Spans.Count > calls.Count)
@@ -76,29 +70,34 @@ internal sealed class TraceAttributionStage : ICallStage, ICommittedCallsObserve
 
         OfferOutcomes(records);
         OfferLate(index.Add(records));
-        var walks = new List<TraceWalk>(calls.Count);
-        foreach (var call in calls)
-        {
-            string? name = null;
-            if (call.ParentSpanId is null)
-            {
-                rootNames ??= RootNames(batch.Spans);
-                name = rootNames.GetValueOrDefault(SpanKey.Of(call.TraceId, call.SpanId));
-            }
 
-            walks.Add(index.Resolve(call, name));
-        }
-
-        return walks;
+        // Found before the index's locks are taken: the request's spans are scanned once, and only when a call is a root.
+        var rootNames = calls.Exists(call => call.ParentSpanId is null) ? RootNames(batch.Spans, calls) : null;
+        return index.Resolve(calls, call => rootNames?.GetValueOrDefault(SpanKey.Of(call.TraceId, call.SpanId)).Name);
     }
 
-    // A request may repeat a span (a client retrying inside one request): the first one names it.
-    private static Dictionary<SpanKey, string> RootNames(IReadOnlyList<SpanSnapshot> spans)
+    /// <summary>
+    /// The names of the spans of the calls that are roots (their trace's root operation), and only theirs: a request's other
+    /// spans are not keyed. A request may repeat a span (a client retrying inside one request): the first one names it.
+    /// </summary>
+    private static Dictionary<SpanKey, (bool Named, string? Name)> RootNames(IReadOnlyList<SpanSnapshot> spans, List<LlmCall> calls)
     {
-        var names = new Dictionary<SpanKey, string>(spans.Count);
+        var names = new Dictionary<SpanKey, (bool Named, string? Name)>();
+        foreach (var call in calls)
+        {
+            if (call.ParentSpanId is null)
+            {
+                names.TryAdd(SpanKey.Of(call.TraceId, call.SpanId), default);
+            }
+        }
+
         foreach (var span in spans)
         {
-            names.TryAdd(SpanKey.Of(span.TraceId, span.SpanId), span.Name);
+            ref var name = ref CollectionsMarshal.GetValueRefOrNullRef(names, SpanKey.Of(span.TraceId, span.SpanId));
+            if (!Unsafe.IsNullRef(ref name) && !name.Named)
+            {
+                name = (true, span.Name);
+            }
         }
 
         return names;

@@ -25,18 +25,18 @@ internal sealed record TraceContextRow(
     public string? AgentRunSpanId => SpanKey.SpanHexOrNull(AgentRunSpan);
 
     /// <summary>Comma-separated names of the inherited dimensions, or null.</summary>
-    public string? InheritedNames() => Join(InheritedDimension.Names);
+    public string? InheritedNames() => Join(InheritedValues, InheritedDimension.Names);
 
     /// <summary>The ancestor span each inherited dimension came from, in the order of <see cref="InheritedNames"/>.</summary>
-    public string? InheritedSources() => Join(InheritedFrom);
+    public string? InheritedSources() => Join(InheritedValues, InheritedFrom);
 
     /// <summary>The parts of the slots that hold an inherited value, comma-separated; null (nothing built) when none does.</summary>
-    private string? Join(IReadOnlyList<string?> parts)
+    internal static string? Join(string?[] inheritedValues, IReadOnlyList<string?> parts)
     {
         List<string>? kept = null;
         for (var slot = 0; slot < InheritedDimension.Count; slot++)
         {
-            if (InheritedValues[slot] is not null)
+            if (inheritedValues[slot] is not null)
             {
                 (kept ??= []).Add(parts[slot]!);
             }
@@ -48,3 +48,11 @@ internal sealed record TraceContextRow(
 
 /// <summary>A span that marks a business outcome.</summary>
 internal sealed record OutcomeRow(string TraceId, string SpanId, string Outcome, DateTime SeenAt);
+
+/// <summary>
+/// A call's trace context learned at ingest, as the writer holds it until a whole row group is ready: values, not objects,
+/// so a row group of them costs the garbage collector nothing while it waits. Ids stay binary; the inherited dimensions'
+/// names and sources are comma-separated (null when nothing was inherited).
+/// </summary>
+internal readonly record struct PendingContext(SpanKey Key, ulong RootSpan, string? RootOperation, ulong AgentRunSpan,
+    string? AgentRunName, string? Inherited, string? InheritedFrom);

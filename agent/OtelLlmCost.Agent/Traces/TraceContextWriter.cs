@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.Ledger;
@@ -53,6 +54,13 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     private long _written;
     private long _lateUpdates;
 
+    // The queue's bound is in rows: a request's contexts travel as one item (ContextBatch), so the channel's own bound (in
+    // items) is never the one reached. The batch being held when a row group filled is continued from _partialNext.
+    private readonly int _capacity;
+    private long _queuedRows;
+    private ContextBatch? _partial;
+    private int _partialNext;
+
     /// <summary>
     /// A late fix-up reaches its row at most the late-parent window after the call was committed, plus this queue's delay;
     /// the margin covers a long backlog under overload. Beyond it a fix-up is not applied to the ledger (it stays bounded).
@@ -65,6 +73,7 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         _clock = clock;
         _contextMaxLag = contextMaxLag;
         _logger = logger;
+        _capacity = capacity;
         _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -80,20 +89,55 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     /// <summary>Ledger rows whose dimensions a late ancestor filled.</summary>
     public long LateUpdates => Interlocked.Read(ref _lateUpdates);
 
-    public void Offer(TraceContextRow row) => Enqueue(row);
+    public void Offer(TraceContextRow row) => Enqueue(row, 1);
 
-    public void Offer(OutcomeRow row) => Enqueue(row);
+    public void Offer(OutcomeRow row) => Enqueue(row, 1);
 
-    private void Enqueue(object row)
+    /// <summary>
+    /// The contexts learned at ingest of a request's calls (those of its walks that have one), as one item of the queue: a
+    /// write to the queue per call made the request threads and the writer take the queue's lock for every call. Dropped
+    /// whole when the queue has no room for all of them.
+    /// </summary>
+    public void OfferContexts(IReadOnlyList<TraceWalk> walks)
     {
-        if (_queue.Writer.TryWrite(row))
+        var count = 0;
+        foreach (var walk in walks)
+        {
+            count += walk.HasContext ? 1 : 0;
+        }
+
+        if (count == 0)
+        {
+            return;
+        }
+
+        var rows = ArrayPool<PendingContext>.Shared.Rent(count);
+        var next = 0;
+        foreach (var walk in walks)
+        {
+            if (walk.HasContext)
+            {
+                rows[next++] = walk.ToContext();
+            }
+        }
+
+        if (!Enqueue(new ContextBatch(rows, count), count))
+        {
+            ArrayPool<PendingContext>.Shared.Return(rows, clearArray: true);
+        }
+    }
+
+    private bool Enqueue(object item, int rows)
+    {
+        if (Interlocked.Add(ref _queuedRows, rows) <= _capacity && _queue.Writer.TryWrite(item))
         {
             Interlocked.Increment(ref _offered);
+            return true;
         }
-        else
-        {
-            Interlocked.Increment(ref _dropped);
-        }
+
+        Interlocked.Add(ref _queuedRows, -rows);
+        Interlocked.Add(ref _dropped, rows);
+        return false;
     }
 
     /// <summary>Contexts learned at ingest that wait for a row group (or their maximum lag) before they are written.</summary>
@@ -135,13 +179,13 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         var prompt = new List<TraceContextEntry>();
         var outcomes = new List<TraceOutcomeEntry>();
         var completed = false;
-        while (!completed || _queue.Reader.Count > 0 || _pendingCount > 0)
+        while (!completed || _queue.Reader.Count > 0 || _pendingCount > 0 || _partial is not null)
         {
-            if (_pendingCount == 0 && !completed && _store.HeldFixups == 0)
+            if (_pendingCount == 0 && !completed && _store.HeldFixups == 0 && _partial is null)
             {
                 completed = !await _queue.Reader.WaitToReadAsync();
             }
-            else if (!completed && _queue.Reader.Count < MaxBatch && Volatile.Read(ref _flushRequests) == 0)
+            else if (!completed && _queue.Reader.Count < MaxBatch && Volatile.Read(ref _flushRequests) == 0 && _partial is null)
             {
                 await _wake.WaitAsync(GatherFor);
             }
@@ -149,9 +193,27 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
             completed |= _queue.Reader.Completion.IsCompleted;
             prompt.Clear();
             outcomes.Clear();
-            while (prompt.Count + outcomes.Count < MaxBatch && _pendingCount < RowGroupRows && _queue.Reader.TryRead(out var item))
+            while (prompt.Count + outcomes.Count < MaxBatch && _pendingCount < RowGroupRows)
             {
+                if (_partial is { } batch)
+                {
+                    HoldFrom(batch);
+                    continue;
+                }
+
+                if (!_queue.Reader.TryRead(out var item))
+                {
+                    break;
+                }
+
+                if (item is ContextBatch contexts)
+                {
+                    (_partial, _partialNext) = (contexts, 0);
+                    continue;
+                }
+
                 _drained++;
+                Interlocked.Decrement(ref _queuedRows);
                 switch (item)
                 {
                     case TraceContextRow { Late: true } late:
@@ -188,7 +250,10 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         }
     }
 
-    private void Hold(TraceContextRow row)
+    private void Hold(TraceContextRow row) => Hold(new PendingContext(row.Key, row.RootSpan, row.RootOperation, row.AgentRunSpan,
+        row.AgentRunName, row.InheritedNames(), row.InheritedSources()));
+
+    private void Hold(in PendingContext row)
     {
         if (_pendingCount == 0)
         {
@@ -196,9 +261,31 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
         }
 
         _pending ??= new PendingContext[RowGroupRows];
-        _pending[_pendingCount] = new PendingContext(row.Key, row.RootSpan, Shared(row.RootOperation), row.AgentRunSpan,
-            Shared(row.AgentRunName), Shared(row.InheritedNames()), row.InheritedSources());
+        _pending[_pendingCount] = row with
+        {
+            RootOperation = Shared(row.RootOperation),
+            AgentRunName = Shared(row.AgentRunName),
+            Inherited = Shared(row.Inherited),
+        };
         Volatile.Write(ref _pendingCount, _pendingCount + 1);
+    }
+
+    /// <summary>Holds the partial batch's rows until it ends or a row group is full; a batch is drained once all its rows are held.</summary>
+    private void HoldFrom(ContextBatch batch)
+    {
+        var take = Math.Min(batch.Count - _partialNext, RowGroupRows - _pendingCount);
+        for (var i = 0; i < take; i++)
+        {
+            Hold(in batch.Rows[_partialNext++]);
+        }
+
+        Interlocked.Add(ref _queuedRows, -take);
+        if (_partialNext == batch.Count)
+        {
+            ArrayPool<PendingContext>.Shared.Return(batch.Rows, clearArray: true);
+            _partial = null;
+            _drained++;
+        }
     }
 
     // Root operations, agent names and inherited dimension lists repeat across calls: one string each while rows wait.
@@ -308,6 +395,5 @@ internal sealed partial class TraceContextWriter : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} trace contexts failed three times; they were dropped (the ledger rows are unaffected)")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
 
-    private readonly record struct PendingContext(SpanKey Key, ulong RootSpan, string? RootOperation, ulong AgentRunSpan,
-        string? AgentRunName, string? Inherited, string? InheritedFrom);
+    private sealed record ContextBatch(PendingContext[] Rows, int Count);
 }

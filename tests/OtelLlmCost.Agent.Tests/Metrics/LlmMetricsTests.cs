@@ -177,6 +177,32 @@ public sealed class LlmMetricsTests
     }
 
     [TestMethod]
+    public void RecordCommitted_OneFoldedValueRepeated_IsFoldedAndCountedEachTimeAndAnotherInstanceDecidesForItself()
+    {
+        // Admitted values are remembered per thread (by instance); a folded one never is, and neither leaks to another LlmMetrics.
+        using var first = new Scope(maxLabelValues: 1);
+        using var second = new Scope(maxLabelValues: 1);
+        var (admitted, folded) = ("model-a", "model-b");
+        List<LlmCall> Calls(params string[] models) => models.Select((model, i) =>
+        {
+            var call = Call($"t{i}", cost: 1m, team: "t");
+            call.RequestModel = model;
+            return call;
+        }).ToList();
+
+        first.Metrics.RecordCommitted(Calls(admitted, folded, folded));
+        first.Metrics.RecordCommitted(Calls(folded, admitted));
+        second.Metrics.RecordCommitted(Calls(folded, admitted));
+
+        var firstFamilies = first.Collect();
+        firstFamilies["otelllmcost_llm_calls_total"].ToDictionary(point => Label(point, "model"), point => point.Value)
+            .ShouldBe(new Dictionary<string, double> { ["model-a"] = 2, ["other"] = 3 }, ignoreOrder: true);
+        firstFamilies["otelllmcost_metrics_label_overflow_total"].Single().Value.ShouldBe(3);
+        second.Collect()["otelllmcost_llm_calls_total"].ToDictionary(point => Label(point, "model"), point => point.Value)
+            .ShouldBe(new Dictionary<string, double> { ["model-b"] = 1, ["other"] = 1 }, ignoreOrder: true);
+    }
+
+    [TestMethod]
     public void RegisteredSources_AppearAsGaugesAndUnregisteredOnesStayEmpty()
     {
         using var scope = new Scope(maxLabelValues: 2);

@@ -25,6 +25,30 @@ public sealed class MetricsCollectorTests
     }
 
     [TestMethod]
+    public void Collect_HistogramRecordedFromFourThreadsAtOnce_LosesNoValue()
+    {
+        // Histograms are recorded without a lock: every bucket, the count and the sum must still add up.
+        using var meter = new Meter(UniqueName());
+        using var collector = new MetricsCollector(instrument => instrument.Meter == meter);
+        var histogram = meter.CreateHistogram("latency", "s", null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 5] });
+
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
+        {
+            for (var i = 0; i < 25_000; i++)
+            {
+                histogram.Record(0.5, new KeyValuePair<string, object?>("status", "ok"));
+                histogram.Record(3, new KeyValuePair<string, object?>("status", "ok"));
+            }
+        });
+
+        var point = collector.Collect().ShouldHaveSingleItem().Points.ShouldHaveSingleItem();
+        point.Histogram.ShouldNotBeNull();
+        point.Histogram.BucketCounts.ShouldBe([100_000L, 100_000L, 0L]);
+        point.Histogram.Count.ShouldBe(200_000);
+        point.Histogram.Sum.ShouldBe(350_000d);
+    }
+
+    [TestMethod]
     public void Collect_UpDownCounter_IsAGaugeThatCanFall()
     {
         using var meter = new Meter(UniqueName());

@@ -84,6 +84,73 @@ public sealed class AncestorIndexShardTests
         childOfB.Team.ShouldBeNull();
     }
 
+    [TestMethod]
+    public void Add_MoreSpansThanTheTableHeldWhileTheOldestExpire_KeepsFindingEveryIndexedSpan()
+    {
+        // The table grows (from 1,024 places) after its oldest places have left, so its spans wrap around when moved.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 9, 0, 0, TimeSpan.Zero));
+        var options = new TraceOptions();
+        var shard = new AncestorIndexShard(options, shards: 1, clock);
+        shard.Add(Records(first: 1, count: 600));
+        clock.Advance(options.LateParentWindow + TimeSpan.FromSeconds(1));
+
+        shard.Add(Records(first: 601, count: 3_000));
+
+        shard.IndexedSpans.ShouldBe(3_000);
+        var expired = Call(trace: 1, span: 0x1_0000, parent: 600, team: null);
+        var early = Call(trace: 1, span: 0x1_0001, parent: 601, team: null);
+        var late = Call(trace: 1, span: 0x1_0002, parent: 3_600, team: null);
+        shard.Resolve(expired, null).Complete.ShouldBeFalse();
+        shard.Resolve(early, null).Complete.ShouldBeTrue();
+        shard.Resolve(late, null).Complete.ShouldBeTrue();
+        expired.Team.ShouldBeNull();
+        early.Team.ShouldBe("team-601");
+        late.Team.ShouldBe("team-3600");
+    }
+
+    [TestMethod]
+    public void Resolve_ARequestsCallsAcrossShards_InheritFromParentsEarlierInTheRequestAndOnlyRootsAreNamed()
+    {
+        var index = new AncestorIndex(new TraceOptions());
+        LlmCall[] calls =
+        [
+            Call(trace: 1, span: 0x10, parent: null, team: "one"),
+            Call(trace: 2, span: 0x20, parent: null, team: "two"),
+            Call(trace: 2, span: 0x21, parent: 0x20, team: null),
+            Call(trace: 1, span: 0x11, parent: 0x10, team: null),
+            Call(trace: 3, span: 0x31, parent: 0x30, team: null), // its parent comes later
+        ];
+        var named = new List<ulong>();
+
+        var walks = index.Resolve(calls, call =>
+        {
+            named.Add(call.SpanId.Value);
+            return "root " + call.SpanId.Value;
+        });
+
+        walks.Select(walk => walk.Key.SpanId).ShouldBe([0x10UL, 0x20, 0x21, 0x11, 0x31]);
+        named.Order().ToArray().ShouldBe([0x10UL, 0x20]);
+        walks[0].RootName.ShouldBe("root 16");
+        calls[2].Team.ShouldBe("two");
+        calls[3].Team.ShouldBe("one");
+        walks[3].RootSpan.ShouldBe(0x10UL);
+        walks[4].Complete.ShouldBeFalse();
+        walks[4].Awaiting.ShouldBe(0x30UL);
+    }
+
+    private static List<AncestorRecord> Records(ulong first, int count)
+    {
+        var records = new List<AncestorRecord>(count);
+        for (var span = first; span < first + (ulong)count; span++)
+        {
+            var values = new string?[AncestorKeys.SlotCount];
+            values[InheritedDimension.SlotOf(CallDimensions.Team)] = "team-" + span;
+            records.Add(new AncestorRecord(new SpanKey(0xABC, 1, span), 0, values, "root", false, null));
+        }
+
+        return records;
+    }
+
     private static LlmCall Call(ulong trace, ulong span, ulong? parent, string? team) => new()
     {
         TraceId = new TraceId(0xABC, trace),

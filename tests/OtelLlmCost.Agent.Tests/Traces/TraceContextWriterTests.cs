@@ -90,14 +90,61 @@ public sealed class TraceContextWriterTests
         await Until(() => writer.LateUpdates == 1L); // counted just after the commit that made the row visible
     }
 
+    [TestMethod]
+    public async Task OfferContexts_MoreThanTheQueueHasRoomFor_DropsThatRequestsContextsWholeAndCountsThem()
+    {
+        // A request's contexts are one item of the queue, but its bound (1,000 here) is in rows.
+        await using var setup = new WriterOnALedger();
+        var (store, writer) = (setup.Store, setup.Writer);
+
+        writer.OfferContexts(Walks(first: 1, count: 1_200));
+        writer.OfferContexts(Walks(first: 2_001, count: 600));
+        await writer.FlushAsync();
+
+        writer.Dropped.ShouldBe(1_200L);
+        Count(store, "trace_context").ShouldBe(600L);
+        Count(store, "trace_context WHERE root_operation = 'POST /chat' AND root_span_id = '00000000000000ff'").ShouldBe(600L);
+    }
+
+    [TestMethod]
+    public async Task OfferContexts_ARequestThatFillsARowGroupPartway_WritesTheRowGroupAndKeepsTheRestOfTheRequest()
+    {
+        // The second request fills the first row group (122,880) partway through: its other rows wait for the next one.
+        await using var setup = new WriterOnALedger(capacity: 300_000);
+        var (store, writer) = (setup.Store, setup.Writer);
+
+        writer.OfferContexts(Walks(first: 1, count: 100_000));
+        writer.OfferContexts(Walks(first: 100_001, count: 100_000));
+        await Until(() => Count(store, "trace_context") == TraceContextWriter.RowGroupRows);
+        await Until(() => writer.Pending == 200_000 - TraceContextWriter.RowGroupRows);
+
+        await writer.FlushAsync();
+        writer.Dropped.ShouldBe(0L);
+        writer.Pending.ShouldBe(0);
+        Count(store, "trace_context").ShouldBe(200_000L);
+        Count(store, "(SELECT DISTINCT span_id FROM trace_context)").ShouldBe(200_000L);
+    }
+
+    private static TraceWalk[] Walks(ulong first, int count)
+    {
+        var walks = new TraceWalk[count + 1];
+        for (var i = 0; i < count; i++)
+        {
+            walks[i] = new TraceWalk(new SpanKey(0x0af7651916cd43dd, 0x8448eb211c80319c, first + (ulong)i)) { RootSpan = 0xff, RootName = "POST /chat", Complete = true };
+        }
+
+        walks[count] = new TraceWalk(new SpanKey(1, 2, 3)); // no context: not offered
+        return walks;
+    }
+
     private sealed class WriterOnALedger : IAsyncDisposable
     {
         private readonly TemporaryDirectory _directory = new();
 
-        public WriterOnALedger()
+        public WriterOnALedger(int capacity = 1_000)
         {
             Store = LedgerStore.Open(_directory.Path);
-            Writer = new TraceContextWriter(Store, capacity: 1_000, lateParentWindow: TimeSpan.FromSeconds(30), MaxLag, Clock, NullLogger.Instance);
+            Writer = new TraceContextWriter(Store, capacity, lateParentWindow: TimeSpan.FromSeconds(30), MaxLag, Clock, NullLogger.Instance);
         }
 
         public LedgerStore Store { get; }

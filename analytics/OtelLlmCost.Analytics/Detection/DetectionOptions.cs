@@ -224,8 +224,7 @@ public sealed class TraceGuardOptions
     /// The most calls the baseline query groups by trace, so its memory does not grow with the traffic: a baseline window
     /// holding more is read on a sample of its traces (chosen by a hash of the trace id, so a sampled trace is whole). Its
     /// medians cannot spill to disk, and grouping every trace of a busy week at once ran out of the ledger's 256 MB (44M
-    /// calls, 4.7M traces). The recent window is judged in one query, and again in parts of this many active calls when
-    /// that query runs out of memory.
+    /// calls, 4.7M traces). The recent window's active traces are judged in parts of this many calls.
     /// </summary>
     public long CallsPerQuery { get; set; } = 1_000_000;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using OtelLlmCost.Analytics.Store;
 using OtelLlmCost.Analytics.Store.DuckDb;
-using OtelLlmCost.Analytics.Store.Ledger;
 using OtelLlmCost.Analytics.Store.Schema;
 using OtelLlmCost.SemanticConventions.Spans;
 
@@ -41,34 +40,22 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
         var since = AnomalyStore.ReadWatermark(Connection, WatermarkName) is { } last && last > now - guard.RecentWindow
             ? last - TimeSpan.FromMinutes(2)
             : now - guard.RecentWindow;
-        // Grouped and joined on the binary trace id, rendered here for the flagged traces only. In one query: each part of
-        // the traces would scan the whole recent window again (a pass on a 94M-call ledger: 0.32-0.42x the CPU of parts of
-        // CallsPerQuery calls). Its join and groups can spill, but DuckDB still ran out of the ledger's memory on some passes
-        // over 1.4M active traces: then the traces are judged again in parts (docs/load-and-crash.md).
+        // Grouped and joined on the binary trace id, rendered here for the flagged traces only, in parts of at most
+        // CallsPerQuery active calls: one query over all active traces is cheaper (0.32-0.42x the CPU on a 94M-call ledger)
+        // but takes the ledger's memory while it spills, and at 130,000 calls/s a spool load then failed to commit for
+        // want of memory (docs/load-and-crash.md).
         var flagged = new List<AnomalyRecord>();
-        try
+        JudgedInParts = Parts(now - guard.RecentWindow, now, ingestedAfter: since);
+        for (var part = 0L; part < JudgedInParts; part++)
         {
-            Judge(since, now, parts: 1, part: 0, flagged);
-            JudgedInParts = 1;
-        }
-        catch (DuckDbException exception) when (LedgerWriteException.IsOutOfMemory(exception))
-        {
-            flagged.Clear();
-            JudgedInParts = Math.Max(2, Parts(now - guard.RecentWindow, now, ingestedAfter: since));
-            for (var part = 0L; part < JudgedInParts; part++)
-            {
-                Judge(since, now, JudgedInParts, part, flagged);
-            }
+            Judge(since, now, JudgedInParts, part, flagged);
         }
 
         return flagged;
     }
 
-    /// <summary>Parts the recent window was judged in by the last <see cref="Flag"/>: 1 unless one query ran out of memory (for tests).</summary>
+    /// <summary>Parts the recent window was judged in by the last <see cref="Flag"/> (for tests).</summary>
     internal long JudgedInParts { get; private set; }
-
-    /// <summary>Set by tests to run the judging query as if the first try had run out of memory.</summary>
-    internal bool FailFirstJudgingForTests { get; set; }
 
     /// <summary>Parts the baseline window was sampled from by the last baseline read (1: every trace; for tests).</summary>
     internal long BaselineSampledOneIn { get; private set; }
@@ -101,11 +88,6 @@ internal sealed class TraceGuard(LedgerConnection ledger, TraceGuardOptions opti
     private void Judge(DateTime since, DateTime now, long parts, long part, List<AnomalyRecord> flagged)
     {
         var guard = _options;
-        if (FailFirstJudgingForTests && parts == 1)
-        {
-            throw new DuckDbException("Out of Memory Error: the judging query's first try, failed by a test");
-        }
-
         using var statement = Connection.Prepare($"""
             WITH active AS (
                 SELECT DISTINCT trace_id_hi, trace_id_lo FROM {LedgerRowSchema.Table}

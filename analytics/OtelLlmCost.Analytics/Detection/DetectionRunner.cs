@@ -103,8 +103,7 @@ public sealed class DetectionRunner : IDisposable
 
         if (_options.TraceGuard.Enabled)
         {
-            // Judged before the transaction that records it: a judging query that runs out of memory aborts only itself, and
-            // the guard judges again in parts.
+            // Judged (reads only, one query a part) before the transaction that records it, which then holds only its few writes.
             var flagged = _traceGuard.Flag(now);
             using var transaction = Connection.BeginTransaction();
             RecordTraces(flagged, now, result);

@@ -112,20 +112,7 @@ public class OtlpDecodeBenchmarks
         for (var i = 0; i < spanCount; i++)
         {
             var genAi = i % genAiEvery == 0;
-            var traceId = new byte[16];
-            var spanId = new byte[8];
-            random.NextBytes(traceId);
-            random.NextBytes(spanId);
-            var parts = new List<byte[]>
-            {
-                Field(1, traceId),
-                Field(2, spanId),
-                Field(4, spanId),
-                Field(5, Encoding.UTF8.GetBytes(genAi ? "chat gpt-4o-mini" : "GET /api/orders/{id}")),
-                new byte[] { 0x30, (byte)(genAi ? 3 : 2) },
-                Fixed64(7, 1_700_000_000_000_000_000UL + (ulong)i),
-                Fixed64(8, 1_700_000_000_250_000_000UL + (ulong)i),
-            };
+            var parts = SpanStart(random, genAi ? "chat gpt-4o-mini" : "GET /api/orders/{id}", kind: (byte)(genAi ? 3 : 2), i, durationNanos: 250_000_000);
             if (genAi)
             {
                 parts.Add(Field(9, StringAttribute("gen_ai.operation.name", "chat")));
@@ -160,6 +147,28 @@ public class OtlpDecodeBenchmarks
             Field(1, StringAttribute("telemetry.sdk.language", "dotnet")));
         var resourceSpans = Concat(Field(1, resource), Field(2, Concat([.. scopeSpans])));
         return Field(1, resourceSpans);
+    }
+
+    /// <summary>
+    /// A span's fields up to its end time, as SDKs send them: random trace and span ids (the span id also as its parent's),
+    /// the name, the kind, and times a nanosecond apart per <paramref name="index"/>. Attributes are added by the caller.
+    /// </summary>
+    internal static List<byte[]> SpanStart(Random random, string name, byte kind, int index, ulong durationNanos)
+    {
+        var traceId = new byte[16];
+        var spanId = new byte[8];
+        random.NextBytes(traceId);
+        random.NextBytes(spanId);
+        return
+        [
+            Field(1, traceId),
+            Field(2, spanId),
+            Field(4, spanId),
+            Field(5, Encoding.UTF8.GetBytes(name)),
+            [0x30, kind],
+            Fixed64(7, 1_700_000_000_000_000_000UL + (ulong)index),
+            Fixed64(8, 1_700_000_000_000_000_000UL + durationNanos + (ulong)index),
+        ];
     }
 
     internal static byte[] StringAttribute(string key, string value) =>

@@ -79,19 +79,9 @@ public class OtlpToCallBenchmarks
         for (var i = 0; i < SpanCount; i++)
         {
             var (provider, model, responseModel, server) = models[i % models.Length];
-            var traceId = new byte[16];
-            var spanId = new byte[8];
-            random.NextBytes(traceId);
-            random.NextBytes(spanId);
-            var parts = new List<byte[]>
-            {
-                Field(1, traceId),
-                Field(2, spanId),
-                Field(4, spanId),
-                Field(5, System.Text.Encoding.UTF8.GetBytes("chat " + model)),
-                new byte[] { 0x30, 3 },
-                Fixed64(7, 1_700_000_000_000_000_000UL + (ulong)i),
-                Fixed64(8, 1_700_000_000_850_000_000UL + (ulong)i),
+            var parts = SpanStart(random, "chat " + model, kind: 3, i, durationNanos: 850_000_000);
+            parts.AddRange(
+            [
                 Field(9, StringAttribute("gen_ai.operation.name", "chat")),
                 Field(9, StringAttribute("gen_ai.provider.name", provider)),
                 Field(9, StringAttribute("gen_ai.request.model", model)),
@@ -99,7 +89,7 @@ public class OtlpToCallBenchmarks
                 Field(9, DoubleAttribute("gen_ai.request.temperature", 0.2)),
                 Field(9, StringAttribute("server.address", server)),
                 Field(9, IntAttribute("server.port", 443)),
-            };
+            ]);
             if (i % 33 == 0)
             {
                 parts.Add(Field(9, StringAttribute("error.type", "rate_limit_exceeded")));

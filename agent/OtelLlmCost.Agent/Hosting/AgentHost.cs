@@ -23,6 +23,9 @@ internal sealed partial class AgentHost : IAsyncDisposable
 {
     public const string AddressFileName = AgentAddressFile.FileName;
 
+    /// <summary>The host setting (as a command-line argument) that stops the host from watching its settings files.</summary>
+    internal const string NoSettingsReload = "--hostBuilder:reloadConfigOnChange=false";
+
     private readonly WebApplication _application;
     private readonly LedgerStore _store;
     private readonly GroupCommitLedgerWriter _writer;
@@ -162,7 +165,11 @@ internal sealed partial class AgentHost : IAsyncDisposable
             // until it has, so none is acknowledged before a retry across the restart can be recognized.
             writer = new GroupCommitLedgerWriter(store, options.Ledger, freeDiskBytes: options.FreeDiskProbe, startInBackground: true);
             phases.End("ledger writer");
-            var builder = WebApplication.CreateSlimBuilder();
+            // The host's own settings files (appsettings*.json in the working directory) are read once. Reloading them takes a
+            // file watcher over the working directory and everything below it, the data directory usually among it: every
+            // write of the ledger's WAL and spool woke it, and each watcher holds an inotify instance (128 a user on many
+            // distributions).
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [NoSettingsReload] });
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>
             {

@@ -24,7 +24,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
     public const string AddressFileName = AgentAddressFile.FileName;
 
     /// <summary>The host setting (as a command-line argument) that stops the host from watching its settings files.</summary>
-    internal const string NoSettingsReload = "--hostBuilder:reloadConfigOnChange=false";
+    private const string NoSettingsReload = "--hostBuilder:reloadConfigOnChange=false";
 
     private readonly WebApplication _application;
     private readonly LedgerStore _store;

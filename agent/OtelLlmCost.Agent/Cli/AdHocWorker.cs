@@ -417,9 +417,10 @@ internal static class AdHocWorker
     /// <summary>
     /// The first line the child wrote to stderr (the runtime's or DuckDB's last words: "Unhandled exception. ...",
     /// "terminate called after throwing ..."), at most 300 characters, and whether any line says it ran out of memory
-    /// (an OutOfMemoryException, std::bad_alloc, or ENOMEM from a thread or mapping the runtime needed).
+    /// (an OutOfMemoryException, std::bad_alloc, ENOMEM from a thread or mapping the runtime needed, or the runtime unable
+    /// to format an unhandled exception: at the data segment's limit even the string for its message cannot be allocated).
     /// </summary>
-    private static async Task<(string First, bool OutOfMemory)> ReadLastWordsAsync(StreamReader error)
+    internal static async Task<(string First, bool OutOfMemory)> ReadLastWordsAsync(StreamReader error)
     {
         var first = "";
         var outOfMemory = false;
@@ -429,7 +430,8 @@ internal static class AdHocWorker
             {
                 first = first.Length == 0 ? line.Trim() : first;
                 outOfMemory |= line.Contains("OutOfMemory", StringComparison.Ordinal) || line.Contains("bad_alloc", StringComparison.Ordinal)
-                    || line.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase) || line.Contains("Cannot allocate memory", StringComparison.Ordinal);
+                    || line.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase) || line.Contains("Cannot allocate memory", StringComparison.Ordinal)
+                    || line.Contains("Exception.ToString() failed", StringComparison.Ordinal);
             }
         }
         catch (IOException)

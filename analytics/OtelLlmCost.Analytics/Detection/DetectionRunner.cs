@@ -60,7 +60,7 @@ public sealed class DetectionRunner : IDisposable
         _detector = detector ?? DetectorFactory.Create(_options.Detector);
         _clock = clock ?? TimeProvider.System;
         _ledger = store.ConnectLasting();
-        _traceGuard = new TraceGuard(_ledger, _options.TraceGuard);
+        _traceGuard = new TraceGuard(_ledger, store.IngestStamps, _options.TraceGuard);
     }
 
     public ISeriesDetector Detector => _detector;
@@ -103,11 +103,13 @@ public sealed class DetectionRunner : IDisposable
 
         if (_options.TraceGuard.Enabled)
         {
-            // Judged (reads only, one query a part) before the transaction that records it, which then holds only its few writes.
+            // Judged (its aggregates brought up to date in a transaction of their own, then reads only, one query a part) before
+            // the transaction that records it, which then holds only its few writes.
             var flagged = _traceGuard.Flag(now);
             using var transaction = Connection.BeginTransaction();
             RecordTraces(flagged, now, result);
             AnomalyStore.WriteWatermark(Connection, TraceGuard.WatermarkName, now);
+            _traceGuard.RecordJudged(Connection);
             transaction.Commit();
         }
 

@@ -71,12 +71,15 @@ internal sealed class TraceGuard(LedgerConnection ledger, IngestStamps stamps, T
             Judge(after, now, JudgedInParts, part, flagged, straddling);
         }
 
+        Connection.Execute($"CREATE OR REPLACE TEMP TABLE {Continuing} (trace_id_hi UBIGINT, trace_id_lo UBIGINT, since TIMESTAMPTZ)");
+
         if (straddling.Count > 0)
         {
             JudgeExactly(straddling, now, flagged);
         }
 
         _judgedThrough = visible;
+        LastFlagged = flagged;
         return flagged;
     }
 
@@ -88,6 +91,12 @@ internal sealed class TraceGuard(LedgerConnection ledger, IngestStamps stamps, T
             AnomalyStore.WriteWatermark(connection, JudgedName, through);
         }
     }
+
+    /// <summary>The traces of the part being judged that have rows from earlier passes (a temporary table, replaced each part).</summary>
+    private const string Continuing = "trace_guard_continuing";
+
+    /// <summary>What the last <see cref="Flag"/> flagged (for tests).</summary>
+    internal IReadOnlyList<AnomalyRecord> LastFlagged { get; private set; } = [];
 
     /// <summary>Parts the recent window was judged in by the last <see cref="Flag"/> (for tests).</summary>
     internal long JudgedInParts { get; private set; }
@@ -132,19 +141,57 @@ internal sealed class TraceGuard(LedgerConnection ledger, IngestStamps stamps, T
         List<(string Feature, ulong High, ulong Low, DateTime First, DateTime Last)> straddling)
     {
         var guard = _options;
-        using var statement = Connection.Prepare($"""
+        var windowStart = Rollups.RollupMaintainer.Utc(now - guard.RecentWindow);
+
+        // The part's traces with rows from earlier passes (few: most traces end within a pass), found on the keys alone, so
+        // the aggregates' other columns are read only for the rows this pass added and those traces' rows.
+        DateTime? continuingSince = null;
+        using (var continuing = Connection.Prepare($"""
+            CREATE OR REPLACE TEMP TABLE {Continuing} AS
             WITH active AS (
                 SELECT DISTINCT trace_id_hi, trace_id_lo FROM {TraceGuardAggregates.Table}
                 WHERE added_through > $1 AND last_start >= $2 {InPart(parts, part)})
-            SELECT t.feature, t.trace_id_hi, t.trace_id_lo, sum(t.calls)::DOUBLE, sum(t.cost_usd)::DOUBLE,
-                   min(t.first_start), max(t.last_start), bool_or(t.first_start < $2 OR t.last_start > $3)
+            SELECT t.trace_id_hi, t.trace_id_lo, min(t.last_start) AS since
             FROM {TraceGuardAggregates.Table} t SEMI JOIN active a USING (trace_id_hi, trace_id_lo)
-            WHERE t.last_start >= $2 AND t.first_start <= $3
-            GROUP BY t.feature, t.trace_id_hi, t.trace_id_lo
-            HAVING sum(t.calls) >= $4 OR sum(t.cost_usd) >= $5
+            WHERE t.added_through <= $1 AND t.last_start >= $2
+            GROUP BY t.trace_id_hi, t.trace_id_lo
+            """))
+        {
+            continuing.Bind(1, Rollups.RollupMaintainer.Utc(after)).Bind(2, windowStart).Execute();
+        }
+
+        using (var since = Connection.Query($"SELECT min(since) FROM {Continuing}"))
+        {
+            if (since.Read() && !since.IsDBNull(0))
+            {
+                continuingSince = since.GetDateTime(0);
+            }
+        }
+
+        var older = continuingSince is null ? "" : $"""
+            UNION ALL
+            SELECT t.feature, t.trace_id_hi, t.trace_id_lo, t.calls, t.cost_usd, t.first_start, t.last_start
+            FROM {TraceGuardAggregates.Table} t SEMI JOIN {Continuing} c USING (trace_id_hi, trace_id_lo)
+            WHERE t.added_through <= $1 AND t.last_start >= $6 AND t.first_start <= $3
+            """;
+        using var statement = Connection.Prepare($"""
+            WITH part AS (
+                SELECT feature, trace_id_hi, trace_id_lo, calls, cost_usd, first_start, last_start FROM {TraceGuardAggregates.Table}
+                WHERE added_through > $1 AND last_start >= $2 AND first_start <= $3 {InPart(parts, part)}
+                {older})
+            SELECT feature, trace_id_hi, trace_id_lo, sum(calls)::DOUBLE, sum(cost_usd)::DOUBLE,
+                   min(first_start), max(last_start), bool_or(first_start < $2 OR last_start > $3)
+            FROM part
+            GROUP BY feature, trace_id_hi, trace_id_lo
+            HAVING sum(calls) >= $4 OR sum(cost_usd) >= $5
             """);
-        statement.Bind(1, Rollups.RollupMaintainer.Utc(after)).Bind(2, Rollups.RollupMaintainer.Utc(now - guard.RecentWindow))
+        statement.Bind(1, Rollups.RollupMaintainer.Utc(after)).Bind(2, windowStart)
             .Bind(3, Rollups.RollupMaintainer.Utc(now)).Bind(4, (long)guard.MinimumCalls).Bind(5, guard.MinimumCostUsd);
+        if (continuingSince is { } from)
+        {
+            statement.Bind(6, Rollups.RollupMaintainer.Utc(from > now - guard.RecentWindow ? from : now - guard.RecentWindow));
+        }
+
         using var reader = statement.Query();
         while (reader.Read())
         {

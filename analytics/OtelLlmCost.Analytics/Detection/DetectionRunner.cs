@@ -66,6 +66,16 @@ public sealed class DetectionRunner : IDisposable
     public ISeriesDetector Detector => _detector;
 
     /// <summary>
+    /// Called before each of an incremental pass's heavier queries (a schedule, the trace guard's update and each of its
+    /// parts); the agent waits there while ingest needs the ledger's memory or is behind, so a pass gives way to ingest.
+    /// </summary>
+    public Action<CancellationToken>? BetweenQueries
+    {
+        get => _traceGuard.BetweenQueries;
+        init => _traceGuard.BetweenQueries = value;
+    }
+
+    /// <summary>
     /// Judges the buckets completed since the last pass (all of each schedule's lookback on the first, and from the
     /// newest bucket with calls while the data lags the clock), then the trace guard. A cancelled pass (the agent stops)
     /// ends between two series: the schedule it was judging is rolled back and judged again by the next pass.
@@ -86,6 +96,7 @@ public sealed class DetectionRunner : IDisposable
                 continue;
             }
 
+            BetweenQueries?.Invoke(cancellationToken);
             using var transaction = Connection.BeginTransaction();
             if (RunSchedule(schedule, readFrom, actFrom, actTo, null, now, result, null, cancellationToken) is { } newest)
             {
@@ -105,7 +116,7 @@ public sealed class DetectionRunner : IDisposable
         {
             // Judged (its aggregates brought up to date in a transaction of their own, then reads only, one query a part) before
             // the transaction that records it, which then holds only its few writes.
-            var flagged = _traceGuard.Flag(now);
+            var flagged = _traceGuard.Flag(now, cancellationToken);
             using var transaction = Connection.BeginTransaction();
             RecordTraces(flagged, now, result);
             AnomalyStore.WriteWatermark(Connection, TraceGuard.WatermarkName, now);

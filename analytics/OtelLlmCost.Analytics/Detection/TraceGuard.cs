@@ -38,7 +38,7 @@ internal sealed class TraceGuard(LedgerConnection ledger, IngestStamps stamps, T
     /// from a clock ahead of ours) is recounted exactly from the ledger, between its first and last start.
     /// </para>
     /// </summary>
-    public List<AnomalyRecord> Flag(DateTime now)
+    public List<AnomalyRecord> Flag(DateTime now, CancellationToken cancellationToken = default)
     {
         var guard = _options;
         if (_traceBaselineAt is not { } computed || now - computed >= guard.BaselineRefresh || now < computed)
@@ -46,6 +46,8 @@ internal sealed class TraceGuard(LedgerConnection ledger, IngestStamps stamps, T
             _traceBaseline = ReadTraceBaseline(now);
             _traceBaselineAt = now;
         }
+
+        BetweenQueries?.Invoke(cancellationToken);
 
         // Before the transaction starts, so its snapshot holds every row stamped up to here.
         var visible = stamps.VisibleThrough(now);
@@ -68,6 +70,7 @@ internal sealed class TraceGuard(LedgerConnection ledger, IngestStamps stamps, T
         JudgedInParts = Parts(after, windowStart);
         for (var part = 0L; part < JudgedInParts; part++)
         {
+            BetweenQueries?.Invoke(cancellationToken);
             Judge(after, now, JudgedInParts, part, flagged, straddling);
         }
 
@@ -94,6 +97,9 @@ internal sealed class TraceGuard(LedgerConnection ledger, IngestStamps stamps, T
 
     /// <summary>The traces of the part being judged that have rows from earlier passes (a temporary table, replaced each part).</summary>
     private const string Continuing = "trace_guard_continuing";
+
+    /// <summary>Called before the aggregates' update and each part (see <see cref="DetectionRunner.BetweenQueries"/>).</summary>
+    public Action<CancellationToken>? BetweenQueries { get; set; }
 
     /// <summary>What the last <see cref="Flag"/> flagged (for tests).</summary>
     internal IReadOnlyList<AnomalyRecord> LastFlagged { get; private set; } = [];

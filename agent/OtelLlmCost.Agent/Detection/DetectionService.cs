@@ -25,6 +25,26 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
 {
     private readonly AnomalySummary _summary = new();
 
+    private IngestYield? _ingestYield;
+
+    private IngestYield Yield => _ingestYield ??= new IngestYield(IngestNeedsRoom, clock);
+
+    /// <summary>
+    /// True while ingest needs the room: the ledger's spool holds more than two loads of calls (the writer is behind), or
+    /// DuckDB's free memory is under twice the ingest reserve (as the rollups defer: a pass can need as much as a commit).
+    /// </summary>
+    private bool IngestNeedsRoom()
+    {
+        if (services.GetService<Analytics.Store.Ledger.GroupCommitLedgerWriter>() is { } writer && writer.SpooledCalls > 2L * options.Ledger.SpoolLoadRows)
+        {
+            return true;
+        }
+
+        using var connection = store.Connect();
+        var (used, limit, _) = Analytics.Store.Ledger.LedgerHeadroom.MeasureMemory(connection);
+        return limit - used < 2 * options.Ledger.ReserveFor(limit);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Detection.Enabled)
@@ -57,7 +77,7 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
             {
                 try
                 {
-                    runner ??= new DetectionRunner(store, options.Detection, detector, clock);
+                    runner ??= new DetectionRunner(store, options.Detection, detector, clock) { BetweenQueries = Yield.Wait };
                     if (!republished)
                     {
                         RepublishOpen();

@@ -198,6 +198,7 @@ internal sealed partial class AgentHost : IAsyncDisposable
             // One setting decides whether content is kept: the decoder skips it unless the recognizer is to keep it.
             options.Otlp.KeepContent = options.Recognizer.KeepContent;
             builder.Services.AddSingleton(store);
+            builder.Services.AddSingleton(writer); // the detection pass waits while its spool is behind (Detection/IngestYield)
             // The catalog and calculator of the moment: each request (and each ingest batch) takes the one in force then.
             builder.Services.AddSingleton(prices);
             builder.Services.AddTransient(_ => prices.Catalog);

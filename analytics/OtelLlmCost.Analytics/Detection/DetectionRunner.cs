@@ -60,10 +60,20 @@ public sealed class DetectionRunner : IDisposable
         _detector = detector ?? DetectorFactory.Create(_options.Detector);
         _clock = clock ?? TimeProvider.System;
         _ledger = store.ConnectLasting();
-        _traceGuard = new TraceGuard(_ledger, _options.TraceGuard);
+        _traceGuard = new TraceGuard(_ledger, store.IngestStamps, _options.TraceGuard);
     }
 
     public ISeriesDetector Detector => _detector;
+
+    /// <summary>
+    /// Called before each of an incremental pass's heavier queries (a schedule, the trace guard's update and each of its
+    /// parts); the agent waits there while ingest needs the ledger's memory or is behind, so a pass gives way to ingest.
+    /// </summary>
+    public Action<CancellationToken>? BetweenQueries
+    {
+        get => _traceGuard.BetweenQueries;
+        init => _traceGuard.BetweenQueries = value;
+    }
 
     /// <summary>
     /// Judges the buckets completed since the last pass (all of each schedule's lookback on the first, and from the
@@ -86,6 +96,7 @@ public sealed class DetectionRunner : IDisposable
                 continue;
             }
 
+            BetweenQueries?.Invoke(cancellationToken);
             using var transaction = Connection.BeginTransaction();
             if (RunSchedule(schedule, readFrom, actFrom, actTo, null, now, result, null, cancellationToken) is { } newest)
             {
@@ -103,11 +114,13 @@ public sealed class DetectionRunner : IDisposable
 
         if (_options.TraceGuard.Enabled)
         {
-            // Judged (reads only, one query a part) before the transaction that records it, which then holds only its few writes.
-            var flagged = _traceGuard.Flag(now);
+            // Judged (its aggregates brought up to date in a transaction of their own, then reads only, one query a part) before
+            // the transaction that records it, which then holds only its few writes.
+            var flagged = _traceGuard.Flag(now, cancellationToken);
             using var transaction = Connection.BeginTransaction();
             RecordTraces(flagged, now, result);
             AnomalyStore.WriteWatermark(Connection, TraceGuard.WatermarkName, now);
+            _traceGuard.RecordJudged(Connection);
             transaction.Commit();
         }
 

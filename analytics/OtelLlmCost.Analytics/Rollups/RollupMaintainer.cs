@@ -241,6 +241,7 @@ public sealed class RollupMaintainer : IDisposable
                 SELECT DISTINCT {MinuteOf("start_time")}, ingested_at FROM {LedgerRowSchema.Table} WHERE ingested_at = $1
             """);
         mark.Bind(1, Utc(stamp)).Execute();
+        Detection.TraceGuardAggregates.MarkRestamped(connection, stamp);
     }
 
     /// <summary>
@@ -341,13 +342,17 @@ public sealed class RollupMaintainer : IDisposable
         using var operation = _ledger.Use();
 
         // The window is recomputed from the rows stamped up to the watermark: roll up what waits first, so it holds them all.
-        var pass = Update();
-        while (pass.Behind)
+        var update = Update();
+        while (update.Behind)
         {
-            pass = Update();
+            update = Update();
         }
 
-        return RecomputeRange(from, to, rebuildAllDays: false);
+        var pass = RecomputeRange(from, to, rebuildAllDays: false);
+
+        // Rows changed in place without a stamp (a reprice, a re-attribution): the trace guard rebuilds its aggregates.
+        Detection.TraceGuardAggregates.Invalidate(Connection);
+        return pass;
     }
 
     /// <summary>
@@ -376,6 +381,9 @@ public sealed class RollupMaintainer : IDisposable
         // old call's context goes when its resolution time passes the horizon, so these tables stay bounded all the same.)
         var traceRows = TraceContextSchema.Tables.Sum(table => DeleteBefore(table, "resolved_at", cutoff).Deleted)
             + DeleteBefore("trace_outcomes", "seen_at", cutoff).Deleted;
+
+        // Changes the trace guard has not read (it may be disabled) are not kept past the retention period.
+        DeleteBefore(Detection.TraceGuardAggregates.ChangedTable, "stamped_at", cutoff);
 
         return new RetentionPass(cutoff, deleted, chunks, traceRows);
     }

@@ -324,6 +324,7 @@ public sealed class LlmCallWriter : IDisposable
     {
         DuckDbPreparedStatement? delete = null;
         List<DateTime> minutes = [];
+        List<(ulong, ulong)> traces = [];
         try
         {
             foreach (var (key, startTime) in replaced)
@@ -337,6 +338,7 @@ public sealed class LlmCallWriter : IDisposable
                 {
                     minutes.Add(startTime - StartTimeSlack);
                     minutes.Add(startTime + StartTimeSlack);
+                    traces.Add((key.TraceHigh, key.TraceLow));
                 }
             }
         }
@@ -346,6 +348,7 @@ public sealed class LlmCallWriter : IDisposable
         }
 
         RollupMaintainer.MarkDeleted(connection, minutes, stamp);
+        Detection.TraceGuardAggregates.MarkDeleted(connection, traces, stamp);
     }
 
     // More than the stored time's rounding (to microseconds); far less than the start times one row group spans.

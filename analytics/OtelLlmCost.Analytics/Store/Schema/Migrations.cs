@@ -419,5 +419,26 @@ internal static class Migrations
             {TraceContextSchema.CreateTable}
             {TraceContextSchema.CreateView}
             """),
+        // The trace guard's per-trace aggregates (issue 15): each detection pass re-read the recent hour once per part of its
+        // active traces; it now adds the calls stamped since its last pass and reads these (Detection/TraceGuardAggregates).
+        // trace_guard_changed lists the traces whose stored calls changed in place (a late fix-up, a stacked call's stored twin
+        // deleted), stamped like ledger rows, so the guard recounts them. Empty until the guard's first pass builds them.
+        new(13, "trace_guard_traces and trace_guard_changed: the trace guard's per-trace aggregates", """
+            CREATE TABLE trace_guard_traces (
+                trace_id_hi   UBIGINT NOT NULL,
+                trace_id_lo   UBIGINT NOT NULL,
+                feature       VARCHAR NOT NULL,
+                calls         BIGINT NOT NULL,
+                cost_usd      DECIMAL(38,12) NOT NULL,
+                first_start   TIMESTAMPTZ NOT NULL,
+                last_start    TIMESTAMPTZ NOT NULL,
+                added_through TIMESTAMPTZ NOT NULL
+            );
+            CREATE TABLE trace_guard_changed (
+                trace_id_hi UBIGINT NOT NULL,
+                trace_id_lo UBIGINT NOT NULL,
+                stamped_at  TIMESTAMPTZ NOT NULL
+            );
+            """),
     ];
 }

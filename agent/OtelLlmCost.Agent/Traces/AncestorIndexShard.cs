@@ -140,7 +140,9 @@ internal sealed class AncestorIndexShard
         var walk = Begin(call);
         lock (_lock)
         {
-            Resolve(walk, call, spanName, _clock.GetUtcNow().UtcTicks);
+            var now = _clock.GetUtcNow().UtcTicks;
+            Expire(now);
+            Resolve(walk, call, spanName, now);
         }
 
         return walk;
@@ -180,7 +182,10 @@ internal sealed class AncestorIndexShard
                 return false;
             }
 
+            // Calls expire their elders too: when every span is a call, no Add comes to do it, and the table held
+            // MaxIndexedSpans (500,000 at 10,000 calls/s, not the window's 300,000) until evictions made room.
             var now = _clock.GetUtcNow().UtcTicks;
+            Expire(now);
             for (var i = 0; i < calls.Count; i++)
             {
                 if (shardOf[i] == shard)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using OtelLlmCost.SemanticConventions.Calls;
 
@@ -16,19 +17,13 @@ internal sealed class AncestorIndexShard
 {
     private const int MaxDepth = 128;
 
-    private const int InitialRing = 1024;
-
     private readonly object _lock = new();
 
-    // One table: the spans, in the order they were indexed, in a ring (a span's parent, values and names beside its key), and
-    // a map from each indexed span to its latest place in the ring. The oldest leave from the ring's tail; a span indexed
-    // again has a newer place, and its old one is skipped when it leaves. (Separate maps for nodes and for values, and a
-    // queue for the order, cost each indexed call two inserts and two removals in large tables that miss the CPU's caches:
-    // the largest item of the agent's profile at full load.)
-    private readonly Dictionary<SpanKey, long> _places = [];
-    private Node[] _ring = new Node[InitialRing];
-    private long _head; // the place of the next span indexed
-    private long _tail; // the oldest place still in the ring
+    // One table: the spans in the order they were indexed (a span's parent, values and names beside its key), and a hash
+    // from each indexed span to its latest place. (Separate maps for nodes and for values, and a queue for the order, cost
+    // each indexed call two inserts and two removals in large tables that miss the CPU's caches: the largest item of the
+    // agent's profile at full load.)
+    private readonly RecentSpanTable _spans = new();
 
     // Most spans repeat a few sets of attribution values (a service's team, feature, tenant): each indexed span shares
     // the copy of a recent equal set instead of holding its own array and strings for the whole LateParentWindow
@@ -79,7 +74,7 @@ internal sealed class AncestorIndexShard
         {
             lock (_lock)
             {
-                return _places.Count;
+                return _spans.Count;
             }
         }
     }
@@ -145,7 +140,9 @@ internal sealed class AncestorIndexShard
         var walk = Begin(call);
         lock (_lock)
         {
-            Resolve(walk, call, spanName, _clock.GetUtcNow().UtcTicks);
+            var now = _clock.GetUtcNow().UtcTicks;
+            Expire(now);
+            Resolve(walk, call, spanName, now);
         }
 
         return walk;
@@ -185,7 +182,10 @@ internal sealed class AncestorIndexShard
                 return false;
             }
 
+            // Calls expire their elders too: when every span is a call, no Add comes to do it, and the table held
+            // MaxIndexedSpans (500,000 at 10,000 calls/s, not the window's 300,000) until evictions made room.
             var now = _clock.GetUtcNow().UtcTicks;
+            Expire(now);
             for (var i = 0; i < calls.Count; i++)
             {
                 if (shardOf[i] == shard)
@@ -274,7 +274,7 @@ internal sealed class AncestorIndexShard
 
     private void Continue(TraceWalk walk, ulong from, long now, ref List<TraceContextRow>? late, bool fromMissing = false)
     {
-        if (fromMissing && !_places.ContainsKey(walk.Key.WithSpan(from)))
+        if (fromMissing && !_spans.Contains(walk.Key.WithSpan(from)))
         {
             Pend(walk, from);
             return;
@@ -304,13 +304,13 @@ internal sealed class AncestorIndexShard
     {
         for (var depth = 0; next != 0 && depth < MaxDepth; depth++)
         {
-            if (!_places.TryGetValue(walk.Key.WithSpan(next), out var place))
+            ref readonly var node = ref _spans.Find(walk.Key.WithSpan(next));
+            if (Unsafe.IsNullRef(in node))
             {
                 walk.Awaiting = next;
                 return;
             }
 
-            ref readonly var node = ref _ring[place & (_ring.Length - 1)];
             if (node.Values is { } values && walk.Missing != 0)
             {
                 for (var slot = 0; slot < InheritedDimension.Count; slot++)
@@ -386,33 +386,15 @@ internal sealed class AncestorIndexShard
     /// <param name="valuesAreScratch">The record's values are reused after the call: a set that is kept is a copy.</param>
     private void Insert(AncestorRecord record, long now, bool valuesAreScratch = false)
     {
-        if (_head - _tail == _ring.Length)
+        _spans.Append(new IndexedSpan(record.Key, record.Parent, now,
+            record.Values is { } values ? Shared(values, valuesAreScratch) : null, record.Name, record.IsAgentRun));
+        while (_spans.Count > _maxSpans && _spans.Places > 0)
         {
-            Grow();
-        }
-
-        var place = _head++;
-        _ring[place & (_ring.Length - 1)] = new Node(record.Key, record.Parent, now,
-            record.Values is { } values ? Shared(values, valuesAreScratch) : null, record.Name, record.IsAgentRun);
-        _places[record.Key] = place;
-        while (_places.Count > _maxSpans && _tail < _head)
-        {
-            if (RemoveOldest())
+            if (_spans.RemoveOldest())
             {
                 EvictedSpans++;
             }
         }
-    }
-
-    private void Grow()
-    {
-        var ring = new Node[_ring.Length * 2];
-        for (var place = _tail; place < _head; place++)
-        {
-            ring[place & (ring.Length - 1)] = _ring[place & (_ring.Length - 1)];
-        }
-
-        _ring = ring;
     }
 
     /// <summary>An equal set of values indexed recently, or these (remembered for the next span). Indexed values are never written.</summary>
@@ -485,9 +467,9 @@ internal sealed class AncestorIndexShard
     private void Expire(long now)
     {
         var horizon = now - _windowTicks;
-        while (_tail < _head && _ring[_tail & (_ring.Length - 1)].Arrived <= horizon)
+        while (_spans.Places > 0 && _spans.Oldest.Arrived <= horizon)
         {
-            RemoveOldest();
+            _spans.RemoveOldest();
         }
 
         while (_pendingOrder.TryPeek(out var waiting) && (waiting.Walk.Deadline <= now || waiting.Walk.Complete))
@@ -499,33 +481,6 @@ internal sealed class AncestorIndexShard
             }
         }
     }
-
-    /// <summary>Takes the oldest place out of the ring; its span leaves the index unless it was indexed again since.</summary>
-    private bool RemoveOldest()
-    {
-        ref var oldest = ref _ring[_tail & (_ring.Length - 1)];
-        var removed = false;
-
-        // One lookup in the common case (the span was not indexed again since): a newer place is put back.
-        if (_places.Remove(oldest.Key, out var place))
-        {
-            if (place == _tail)
-            {
-                removed = true;
-            }
-            else
-            {
-                _places[oldest.Key] = place;
-            }
-        }
-
-        oldest = default; // its values and names are no longer held
-        _tail++;
-        return removed;
-    }
-
-    /// <summary>An indexed span: its parent (0 for a root), when it was indexed, and what it passes on.</summary>
-    private readonly record struct Node(SpanKey Key, ulong Parent, long Arrived, string?[]? Values, string? Name, bool IsAgentRun);
 }
 
 /// <summary>One call's walk up its trace; mutated only under the index's lock.</summary>

@@ -109,6 +109,29 @@ public sealed class AncestorIndexShardTests
     }
 
     [TestMethod]
+    public void Resolve_OnlyCallsArrive_CallsOlderThanTheWindowLeaveTheIndex()
+    {
+        // With every span a call no Add arrives; the calls' own resolves must expire what is older than the window. (A trace
+        // stays in one shard, so the request's calls below all meet the same shard.)
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 9, 0, 0, TimeSpan.Zero));
+        var options = new TraceOptions();
+        var index = new AncestorIndex(options, clock);
+        index.Resolve([Call(trace: 1, span: 0x10, parent: null, team: "old"), Call(trace: 1, span: 0x11, parent: 0x10, team: null)], _ => "root");
+        var shard = new AncestorIndexShard(options, shards: 1, clock);
+        shard.Resolve(Call(trace: 3, span: 0x30, parent: null, team: "old"), "root");
+        clock.Advance(options.LateParentWindow + TimeSpan.FromSeconds(1));
+
+        var childOfExpired = Call(trace: 3, span: 0x31, parent: 0x30, team: null);
+        var walk = shard.Resolve(childOfExpired, null);
+        index.Resolve([Call(trace: 1, span: 0x12, parent: null, team: "new")], _ => "root");
+
+        walk.Complete.ShouldBeFalse();
+        childOfExpired.Team.ShouldBeNull();
+        shard.IndexedSpans.ShouldBe(1);
+        index.IndexedSpans.ShouldBe(1);
+    }
+
+    [TestMethod]
     public void Resolve_ARequestsCallsAcrossShards_InheritFromParentsEarlierInTheRequestAndOnlyRootsAreNamed()
     {
         var index = new AncestorIndex(new TraceOptions());

@@ -45,6 +45,37 @@ public sealed class LlmMetricsTests
     }
 
     [TestMethod]
+    public void RecordCommitted_InterleavedSeries_RecordsEveryDurationInItsCallsSeries()
+    {
+        // Durations are recorded one series after another: calls of two models and two statuses, interleaved.
+        using var scope = new Scope(maxLabelValues: 10);
+        var calls = Enumerable.Range(0, 8).Select(i => new LlmCall
+        {
+            TraceId = "t" + i,
+            SpanId = "s" + i,
+            DurationMs = 100 * (i + 1),
+            Provider = "openai",
+            RequestModel = i % 2 == 0 ? "gpt-4o" : "gpt-4o-mini",
+            Status = i % 4 == 3 ? "error" : "ok",
+            Service = "checkout",
+            Team = i % 2 == 0 ? "payments" : "search",
+            CostUsd = 0.1m,
+            PricingStatus = "priced",
+        }).ToList();
+
+        scope.Metrics.RecordCommitted(calls);
+
+        scope.Collect()["otelllmcost_llm_duration_seconds"]
+            .ToDictionary(point => Label(point, "model") + "/" + Label(point, "status"), point => (point.Histogram!.Count, Math.Round(point.Histogram.Sum, 6)))
+            .ShouldBe(new Dictionary<string, (long, double)>
+            {
+                ["gpt-4o/ok"] = (4, 1.6),
+                ["gpt-4o-mini/ok"] = (2, 0.8),
+                ["gpt-4o-mini/error"] = (2, 1.2),
+            }, ignoreOrder: true);
+    }
+
+    [TestMethod]
     public void RecordCommitted_NeverUsesUserOrTraceIdsAsLabels()
     {
         using var scope = new Scope(maxLabelValues: 10);

@@ -344,18 +344,43 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
 
         public override bool Equals(object? obj) => obj is SeriesKey other && Equals(other);
 
+        /// <remarks>
+        /// Each label by its length and its first and last four characters, not all of them: the key is hashed for every
+        /// call, and hashing every character of eight labels was most of what grouping cost. The labels are bounded
+        /// (<see cref="LabelLimiter"/>) and <see cref="Equals(SeriesKey)"/> compares them whole, so labels alike at
+        /// their ends only share a bucket of a per-batch table.
+        /// </remarks>
         public override int GetHashCode()
         {
             var hash = default(HashCode);
             for (var i = 0; i < LabelDimensions.Length; i++)
             {
-                hash.Add(_labels[i], StringComparer.Ordinal);
+                hash.Add(Sketch(_labels[i]));
             }
 
-            hash.Add(Status);
-            hash.Add(UnpricedReason);
+            hash.Add(Sketch(Status));
+            hash.Add(UnpricedReason is null ? 0 : Sketch(UnpricedReason));
             hash.Add(HasCostCenter);
             return hash.ToHashCode();
+        }
+
+        private static int Sketch(string label)
+        {
+            var chars = label.AsSpan();
+            if (chars.Length < 4)
+            {
+                ulong packed = 0;
+                foreach (var c in chars)
+                {
+                    packed = (packed << 16) | c;
+                }
+
+                return HashCode.Combine(chars.Length, packed);
+            }
+
+            var head = MemoryMarshal.Read<ulong>(MemoryMarshal.AsBytes(chars[..4]));
+            var tail = MemoryMarshal.Read<ulong>(MemoryMarshal.AsBytes(chars[^4..]));
+            return HashCode.Combine(chars.Length, head, tail);
         }
     }
 

@@ -76,6 +76,30 @@ public sealed class LlmMetricsTests
     }
 
     [TestMethod]
+    public void RecordCommitted_LabelsAlikeAtTheirEnds_StayInSeparateSeries()
+    {
+        // Series are grouped by a hash of each label's length and ends: labels differing only inside must not merge.
+        using var scope = new Scope(maxLabelValues: 10);
+        var calls = new[] { "gpt-4o-mini-2024", "gpt-4x-mini-2024", "gpt-4o-mini-2024" }.Select((model, i) => new LlmCall
+        {
+            TraceId = "t" + i,
+            SpanId = "s" + i,
+            Provider = "openai",
+            RequestModel = model,
+            CostUsd = 0.5m,
+            PricingStatus = "priced",
+        }).ToList();
+
+        scope.Metrics.RecordCommitted(calls);
+
+        var families = scope.Collect();
+        families["otelllmcost_llm_calls_total"].ToDictionary(point => Label(point, "model"), point => point.Value)
+            .ShouldBe(new Dictionary<string, double> { ["gpt-4o-mini-2024"] = 2, ["gpt-4x-mini-2024"] = 1 }, ignoreOrder: true);
+        families["otelllmcost_llm_duration_seconds"].ToDictionary(point => Label(point, "model"), point => point.Histogram!.Count)
+            .ShouldBe(new Dictionary<string, long> { ["gpt-4o-mini-2024"] = 2, ["gpt-4x-mini-2024"] = 1 }, ignoreOrder: true);
+    }
+
+    [TestMethod]
     public void RecordCommitted_NeverUsesUserOrTraceIdsAsLabels()
     {
         using var scope = new Scope(maxLabelValues: 10);

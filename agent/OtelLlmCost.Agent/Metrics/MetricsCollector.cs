@@ -139,9 +139,19 @@ internal sealed class MetricsCollector : IDisposable
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            if (!_lookup.TryGetValue(tags, out var series))
+            var series = LastSeries.Find(this, tags);
+            if (series is null)
             {
-                series = _series.GetOrAdd(TagSet.Create(tags), _ => new Series(Kind == MetricKind.Histogram ? new long[_bounds.Length + 1] : null));
+                if (!_lookup.TryGetValue(tags, out series))
+                {
+                    series = _series.GetOrAdd(TagSet.Create(tags), _ => new Series(Kind == MetricKind.Histogram ? new long[_bounds.Length + 1] : null));
+                }
+
+                // An observable instrument's series are replaced at each collection: one found before may be gone.
+                if (!IsObservable)
+                {
+                    LastSeries.Remember(this, tags, series);
+                }
             }
 
             if (Kind == MetricKind.Histogram)
@@ -196,6 +206,60 @@ internal sealed class MetricsCollector : IDisposable
 
                 family.Add(labels, Volatile.Read(ref series.Value), null);
             }
+        }
+    }
+
+    /// <summary>
+    /// The series of the thread's last measurement, found again when the next one passes the same tag instances (an LLM
+    /// call's duration, recorded per call, one series after another): finding it by the tags' hash cost ten string hashes
+    /// and comparisons per call. Keys and values are compared by reference only, so a match is the same tags; anything
+    /// else (other instances of equal text, boxed numbers) is looked up as before. A series of a synchronous instrument is
+    /// never removed while its instrument is listened to, so the remembered one is current.
+    /// </summary>
+    private sealed class LastSeries
+    {
+        private const int MaxTags = 16;
+
+        [ThreadStatic]
+        private static LastSeries? t_last;
+
+        private readonly KeyValuePair<string, object?>[] _tags = new KeyValuePair<string, object?>[MaxTags];
+        private InstrumentState? _owner;
+        private int _count;
+        private Series? _series;
+
+        public static Series? Find(InstrumentState owner, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var last = t_last;
+            if (last is null || !ReferenceEquals(last._owner, owner) || last._count != tags.Length)
+            {
+                return null;
+            }
+
+            for (var i = 0; i < tags.Length; i++)
+            {
+                if (!ReferenceEquals(last._tags[i].Key, tags[i].Key) || !ReferenceEquals(last._tags[i].Value, tags[i].Value))
+                {
+                    return null;
+                }
+            }
+
+            return last._series;
+        }
+
+        public static void Remember(InstrumentState owner, ReadOnlySpan<KeyValuePair<string, object?>> tags, Series series)
+        {
+            if (tags.Length > MaxTags)
+            {
+                return;
+            }
+
+            var last = t_last ??= new LastSeries();
+            tags.CopyTo(last._tags);
+            last._tags.AsSpan(tags.Length).Clear(); // holds no value of an earlier measurement
+            last._count = tags.Length;
+            last._owner = owner;
+            last._series = series;
         }
     }
 

@@ -45,6 +45,61 @@ public sealed class LlmMetricsTests
     }
 
     [TestMethod]
+    public void RecordCommitted_InterleavedSeries_RecordsEveryDurationInItsCallsSeries()
+    {
+        // Durations are recorded one series after another: calls of two models and two statuses, interleaved.
+        using var scope = new Scope(maxLabelValues: 10);
+        var calls = Enumerable.Range(0, 8).Select(i => new LlmCall
+        {
+            TraceId = "t" + i,
+            SpanId = "s" + i,
+            DurationMs = 100 * (i + 1),
+            Provider = "openai",
+            RequestModel = i % 2 == 0 ? "gpt-4o" : "gpt-4o-mini",
+            Status = i % 4 == 3 ? "error" : "ok",
+            Service = "checkout",
+            Team = i % 2 == 0 ? "payments" : "search",
+            CostUsd = 0.1m,
+            PricingStatus = "priced",
+        }).ToList();
+
+        scope.Metrics.RecordCommitted(calls);
+
+        scope.Collect()["otelllmcost_llm_duration_seconds"]
+            .ToDictionary(point => Label(point, "model") + "/" + Label(point, "status"), point => (point.Histogram!.Count, Math.Round(point.Histogram.Sum, 6)))
+            .ShouldBe(new Dictionary<string, (long, double)>
+            {
+                ["gpt-4o/ok"] = (4, 1.6),
+                ["gpt-4o-mini/ok"] = (2, 0.8),
+                ["gpt-4o-mini/error"] = (2, 1.2),
+            }, ignoreOrder: true);
+    }
+
+    [TestMethod]
+    public void RecordCommitted_LabelsAlikeAtTheirEnds_StayInSeparateSeries()
+    {
+        // Series are grouped by a hash of each label's length and ends: labels differing only inside must not merge.
+        using var scope = new Scope(maxLabelValues: 10);
+        var calls = new[] { "gpt-4o-mini-2024", "gpt-4x-mini-2024", "gpt-4o-mini-2024" }.Select((model, i) => new LlmCall
+        {
+            TraceId = "t" + i,
+            SpanId = "s" + i,
+            Provider = "openai",
+            RequestModel = model,
+            CostUsd = 0.5m,
+            PricingStatus = "priced",
+        }).ToList();
+
+        scope.Metrics.RecordCommitted(calls);
+
+        var families = scope.Collect();
+        families["otelllmcost_llm_calls_total"].ToDictionary(point => Label(point, "model"), point => point.Value)
+            .ShouldBe(new Dictionary<string, double> { ["gpt-4o-mini-2024"] = 2, ["gpt-4x-mini-2024"] = 1 }, ignoreOrder: true);
+        families["otelllmcost_llm_duration_seconds"].ToDictionary(point => Label(point, "model"), point => point.Histogram!.Count)
+            .ShouldBe(new Dictionary<string, long> { ["gpt-4o-mini-2024"] = 2, ["gpt-4x-mini-2024"] = 1 }, ignoreOrder: true);
+    }
+
+    [TestMethod]
     public void RecordCommitted_NeverUsesUserOrTraceIdsAsLabels()
     {
         using var scope = new Scope(maxLabelValues: 10);

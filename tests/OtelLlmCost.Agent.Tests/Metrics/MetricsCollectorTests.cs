@@ -152,5 +152,53 @@ public sealed class MetricsCollectorTests
         collector.Collect().ShouldHaveSingleItem().Points.Sum(point => point.Value).ShouldBe(20_000);
     }
 
+    [TestMethod]
+    public void Collect_RepeatedTagInstancesThenOtherValues_EachMeasurementInItsOwnSeries()
+    {
+        // The series of the last measurement is found again by the tags' instances: a changed value, key or instrument
+        // must still reach its own series, and equal text in another instance the same one.
+        using var meter = new Meter(UniqueName());
+        using var collector = new MetricsCollector(instrument => instrument.Meter == meter);
+        var first = meter.CreateCounter<long>("first");
+        var second = meter.CreateCounter<long>("second");
+        var model = "gpt-4o";
+        KeyValuePair<string, object?>[] tags = [new("model", model), new("status", "ok")];
+
+        first.Add(1, tags);
+        first.Add(2, tags);
+        second.Add(4, tags);
+        tags[1] = new("status", "error");
+        first.Add(8, tags);
+        tags[1] = new("reason", "ok");
+        first.Add(16, tags);
+        first.Add(32, new("model", new string(model.AsSpan())), new("status", "ok"));
+        first.Add(64, new KeyValuePair<string, object?>("model", model));
+
+        var families = collector.Collect().ToDictionary(family => family.Name, family => family.Points
+            .ToDictionary(point => string.Join(",", point.Labels.Select(label => $"{label.Key}={label.Value}")), point => point.Value));
+        families["first_total"].ShouldBe(new Dictionary<string, double>
+        {
+            ["model=gpt-4o,status=ok"] = 35,
+            ["model=gpt-4o,status=error"] = 8,
+            ["model=gpt-4o,reason=ok"] = 16,
+            ["model=gpt-4o"] = 64,
+        }, ignoreOrder: true);
+        families["second_total"].ShouldBe(new Dictionary<string, double> { ["model=gpt-4o,status=ok"] = 4 });
+    }
+
+    [TestMethod]
+    public void Collect_ObservableGaugeBetweenCollections_ReportsInTheSeriesOfThisCollection()
+    {
+        // An observable instrument's series are replaced at each collection: a series remembered from the last one is gone.
+        using var meter = new Meter(UniqueName());
+        using var collector = new MetricsCollector(instrument => instrument.Meter == meter);
+        var level = 1;
+        meter.CreateObservableGauge("level", () => new Measurement<int>(level, new KeyValuePair<string, object?>("queue", "ingest")));
+
+        collector.Collect().ShouldHaveSingleItem().Points.ShouldHaveSingleItem().Value.ShouldBe(1);
+        level = 5;
+        collector.Collect().ShouldHaveSingleItem().Points.ShouldHaveSingleItem().Value.ShouldBe(5);
+    }
+
     private static string UniqueName() => "test." + Guid.NewGuid().ToString("N");
 }

@@ -9,7 +9,8 @@ namespace OtelLlmCost.Benchmarks.Metrics;
 /// <summary>
 /// What the spend metrics add per committed call with the /metrics collector listening (calls, tokens by class,
 /// cost, duration: seven measurements into existing series), and what one scrape costs over those series.
-/// Per-call figures (OperationsPerInvoke = batch size).
+/// Per-call figures (OperationsPerInvoke = batch size). On the shared machine wall time mostly measures others' work: the
+/// cleanup also prints the median thread CPU time a call took over the later half of the invocations, the figure to compare.
 /// </summary>
 [MemoryDiagnoser]
 public class LlmMetricsBenchmarks
@@ -20,6 +21,7 @@ public class LlmMetricsBenchmarks
     private MetricsCollector _collector = null!;
     private LlmMetrics _metrics = null!;
     private LlmCall[] _calls = null!;
+    private readonly List<double> _cpuMicrosPerCall = [];
 
     [GlobalSetup]
     public void Setup()
@@ -51,12 +53,23 @@ public class LlmMetricsBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        if (_cpuMicrosPerCall.Count > 0)
+        {
+            var later = _cpuMicrosPerCall.Skip(_cpuMicrosPerCall.Count / 2).Order().ToList();
+            Console.WriteLine($"// thread CPU per call (median of the later {later.Count} invocations): {later[later.Count / 2] * 1000:F0} ns");
+        }
+
         _collector.Dispose();
         _services.Dispose();
     }
 
     [Benchmark(OperationsPerInvoke = Batch)]
-    public void RecordCommitted() => _metrics.RecordCommitted(_calls);
+    public void RecordCommitted()
+    {
+        var cpu = ThreadCpu.Microseconds();
+        _metrics.RecordCommitted(_calls);
+        _cpuMicrosPerCall.Add((ThreadCpu.Microseconds() - cpu) / Batch);
+    }
 
     [Benchmark]
     public int Scrape() => PrometheusTextWriter.Write(_collector.Collect(), ExpositionFormat.OpenMetrics).Length;

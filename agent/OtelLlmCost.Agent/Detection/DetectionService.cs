@@ -54,6 +54,7 @@ internal sealed partial class DetectionService(LedgerStore store, AgentOptions o
 
         metrics.RegisterOpenAnomaliesSource(() => _summary.OpenBySeverity);
         metrics.RegisterAnomalyScoreSource(() => _summary.Scores);
+        metrics.RegisterDetectionIngestYieldSource(() => Yield.Waited.TotalSeconds);
         try
         {
             await firstPass.WaitAsync("detection", stoppingToken);

@@ -15,8 +15,11 @@ internal sealed class IngestYield(Func<bool> ingestNeedsRoom, TimeProvider clock
 
     private long _waits;
 
-    /// <summary>Steps waited so far (for tests and the log).</summary>
+    /// <summary>Steps waited so far.</summary>
     public long Waits => Interlocked.Read(ref _waits);
+
+    /// <summary>Time waited so far (the <c>otelllmcost_detection_ingest_yield_seconds_total</c> counter).</summary>
+    public TimeSpan Waited => Waits * Step;
 
     public void Wait(CancellationToken cancellationToken)
     {

@@ -54,6 +54,7 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
     [ThreadStatic]
     private static List<(double Seconds, int Next)>? t_durations;
 
+    private Func<double>? _detectionIngestYield;
     private Func<IEnumerable<(string Budget, double Ratio)>>? _budgets;
     private Func<IEnumerable<(string Severity, long Open)>>? _openAnomalies;
     private Func<IEnumerable<(string Series, double Score)>>? _anomalyScores;
@@ -78,6 +79,8 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
             "Cost of committed LLM calls that carry no team.");
         _detectionDuration = meter.CreateHistogram("otelllmcost.detection.duration", "s", "Duration of one anomaly detection run.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = MetricsCollector.SecondsBuckets });
+        meter.CreateObservableCounter("otelllmcost.detection.ingest_yield", () => _detectionIngestYield?.Invoke() ?? 0, "s",
+            "Time detection passes waited between their queries for a busy ingest (the spool behind, or DuckDB short of memory).");
         meter.CreateObservableGauge("otelllmcost.budget.used_ratio", ObserveBudgets, "1",
             "Share of each budget used in its current period (1 = the whole budget).");
         meter.CreateObservableGauge("otelllmcost.anomalies.open", ObserveOpenAnomalies, "{anomaly}", "Open anomalies by severity.");
@@ -93,6 +96,9 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
 
     /// <summary>Latest score per monitored series (a bounded series key such as <c>team=payments</c>), read at each collection.</summary>
     public void RegisterAnomalyScoreSource(Func<IEnumerable<(string Series, double Score)>> source) => _anomalyScores = source;
+
+    /// <summary>Seconds detection passes have waited for ingest so far, read at each collection.</summary>
+    public void RegisterDetectionIngestYieldSource(Func<double> seconds) => _detectionIngestYield = seconds;
 
     /// <summary>Records how long one detection run took.</summary>
     public void RecordDetectionRun(TimeSpan duration) => _detectionDuration.Record(duration.TotalSeconds);

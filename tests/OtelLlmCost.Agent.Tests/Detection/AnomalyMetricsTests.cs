@@ -33,6 +33,7 @@ public sealed partial class AnomalyMetricsTests
 
         text.ShouldNotContain("otelllmcost_anomaly_score{");
         text.ShouldContain("otelllmcost_detection_duration_seconds_count ");
+        text.ShouldContain("otelllmcost_detection_ingest_yield_seconds_total 0\n", Case.Sensitive, "an idle ingest never makes a pass wait");
     }
 
     [TestMethod]

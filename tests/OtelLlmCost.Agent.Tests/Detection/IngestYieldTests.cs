@@ -20,6 +20,7 @@ public sealed class IngestYieldTests
         }
 
         yield.Waits.ShouldBe(3);
+        yield.Waited.ShouldBe(3 * IngestYield.Step);
     }
 
     [TestMethod]

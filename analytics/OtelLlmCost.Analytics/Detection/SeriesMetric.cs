@@ -89,8 +89,11 @@ public sealed class BucketAggregate
 
     public decimal CacheWriteCostUsd { get; set; }
 
+    // Made on first use: a per-model aggregate never has one, and a series of a month's buckets holds thousands of those.
+    private Dictionary<string, BucketAggregate>? _models;
+
     /// <summary>The same sums per model (empty on a per-model aggregate itself).</summary>
-    public Dictionary<string, BucketAggregate> Models { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, BucketAggregate> Models => _models ??= new(StringComparer.Ordinal);
 
     public long Tokens => InputTokens + OutputTokens;
 
@@ -108,12 +111,12 @@ public sealed class BucketAggregate
         OutputCostUsd += other.OutputCostUsd;
         CacheReadCostUsd += other.CacheReadCostUsd;
         CacheWriteCostUsd += other.CacheWriteCostUsd;
-        if (!withModels)
+        if (!withModels || other._models is null)
         {
             return;
         }
 
-        foreach (var (model, part) in other.Models)
+        foreach (var (model, part) in other._models)
         {
             if (!Models.TryGetValue(model, out var mine))
             {
@@ -121,6 +124,21 @@ public sealed class BucketAggregate
             }
 
             mine.Add(part, withModels: false);
+        }
+    }
+
+    /// <summary>Adds one model's sums (a row of the rollups) to the totals and to that model's; <paramref name="part"/> is kept, not copied.</summary>
+    internal void AddModel(string model, BucketAggregate part)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        Add(part, withModels: false);
+        if (Models.TryGetValue(model, out var mine))
+        {
+            mine.Add(part, withModels: false);
+        }
+        else
+        {
+            Models[model] = part;
         }
     }
 

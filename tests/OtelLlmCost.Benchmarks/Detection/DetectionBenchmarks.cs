@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using OtelLlmCost.Analytics.Detection;
 using OtelLlmCost.Analytics.Detection.Detectors;
 using OtelLlmCost.Analytics.Detection.Synthetic;
 

@@ -135,7 +135,15 @@ public static class RollupSeriesReader
                 CacheReadCostUsd = reader.GetDecimal(12),
                 CacheWriteCostUsd = reader.GetDecimal(13),
             };
-            (buckets[index] ??= new BucketAggregate()).AddModel(reader.GetString(2) ?? "", part);
+            var model = reader.GetString(2) ?? "";
+            if (buckets[index] is { } bucket)
+            {
+                bucket.AddModel(model, part);
+            }
+            else
+            {
+                buckets[index] = BucketAggregate.OfModel(model, part);
+            }
         }
 
         // The buckets without calls (most of a quiet ledger's lookback) share one aggregate of zeros: series are only read.

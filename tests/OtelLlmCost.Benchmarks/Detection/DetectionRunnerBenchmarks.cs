@@ -2,6 +2,7 @@ using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using OtelLlmCost.Analytics.Detection;
 using OtelLlmCost.Analytics.Store;
+using OtelLlmCost.Analytics.Store.DuckDb;
 
 namespace OtelLlmCost.Benchmarks.Detection;
 
@@ -86,6 +87,38 @@ public class IdleDetectionPassBenchmarks
     private sealed class FixedClock(DateTime now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => new(now, TimeSpan.Zero);
+    }
+}
+
+/// <summary>
+/// Reading one schedule's series, as every pass does for each schedule and dimension: the same ledger's features at
+/// 5 minutes over 14 days (the default 5m schedule's lookback), from the minute rollups.
+/// </summary>
+[MemoryDiagnoser]
+[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 3)]
+public class RollupSeriesReaderBenchmarks
+{
+    private string? _directory;
+    private LedgerStore? _store;
+    private DuckDbConnection? _connection;
+    private DateTime _now;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        (_directory, _store, _now) = SeededLedger.Create();
+        _connection = _store.Connect();
+    }
+
+    [Benchmark]
+    public int ReadFourteenDaysAtFiveMinutes() =>
+        RollupSeriesReader.Read(_connection!, "feature", TimeSpan.FromMinutes(5), _now.AddDays(-14), _now).Count;
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _connection?.Dispose();
+        SeededLedger.Delete(_directory, _store);
     }
 }
 

@@ -50,6 +50,9 @@ public sealed class DetectionRunner : IDisposable
     private readonly TimeProvider _clock;
     private readonly TraceGuard _traceGuard;
 
+    // Reused by every series' thin-bucket rule (one thread at a time).
+    private readonly Queue<long> _recentCalls = new(ThinBucketWindow);
+
     internal TraceGuard TraceGuard => _traceGuard;
 
     public DetectionRunner(LedgerStore store, DetectionOptions? options = null, ISeriesDetector? detector = null, TimeProvider? clock = null)
@@ -175,18 +178,20 @@ public sealed class DetectionRunner : IDisposable
         var judged = all.Where(s => s.TotalCalls >= _options.MinimumCalls && (selector is null || selector.Matches(s.Dimension, s.Value))).ToList();
         var metrics = _options.Metrics.Where(m => selector?.Metric is null || string.Equals(selector.Metric, m.Name(), StringComparison.Ordinal)).ToList();
         var done = 0;
+        List<SeriesMetric> callsOnly = [SeriesMetric.Calls];
+        using var buffers = new MetricBuffers();
         foreach (var series in judged)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (widest || !IsSparse(series))
             {
-                JudgeSeries(schedule, series, metrics, actFrom, actTo, now, result, countsOnly: false);
+                JudgeSeries(schedule, series, metrics, actFrom, actTo, now, result, buffers, countsOnly: false);
             }
             else if (metrics.Contains(SeriesMetric.Calls) && CountSpike.AppliesTo(schedule.Interval))
             {
                 // Too sparse for this width's robust z, but a burst of calls is still judged here as a count, so it is
                 // found within minutes rather than when the widest bucket closes.
-                JudgeSeries(schedule, series, [SeriesMetric.Calls], actFrom, actTo, now, result, countsOnly: true);
+                JudgeSeries(schedule, series, callsOnly, actFrom, actTo, now, result, buffers, countsOnly: true);
             }
 
             progress?.Report(new DetectionProgress(schedule.Name, ++done, judged.Count));
@@ -237,19 +242,19 @@ public sealed class DetectionRunner : IDisposable
     }
 
     private void JudgeSeries(DetectionSchedule schedule, DimensionSeries series, List<SeriesMetric> metrics, DateTime actFrom, DateTime actTo,
-        DateTime now, PassBuilder result, bool countsOnly)
+        DateTime now, PassBuilder result, MetricBuffers judged, bool countsOnly)
     {
         var intervalSeconds = (int)schedule.Interval.TotalSeconds;
         // The detector sees the series from its first bucket with calls; verdict i is for bucket born + i.
         var born = FirstCall(series);
-        var values = new Dictionary<SeriesMetric, double[]>();
-        var verdicts = new Dictionary<SeriesMetric, PointVerdict[]>();
-        // Cost is always judged: its expected value is what an anomaly's excess spend is measured against.
-        foreach (var metric in metrics.Append(SeriesMetric.Cost).Distinct())
+        judged.Begin(series.Buckets.Count);
+        foreach (var metric in metrics)
         {
-            values[metric] = series.Values(metric, _options.MinimumCallsPerBucket);
-            verdicts[metric] = Judge(metric, values[metric], born, series, schedule.Interval, countsOnly);
+            JudgeMetric(metric, series, born, schedule.Interval, countsOnly, judged);
         }
+
+        // Cost is always judged: its expected value is what an anomaly's excess spend is measured against.
+        JudgeMetric(SeriesMetric.Cost, series, born, schedule.Interval, countsOnly, judged);
 
         result.SeriesJudged += metrics.Count;
         var first = Math.Max((int)((actFrom - series.From).Ticks / schedule.Interval.Ticks), born + _options.WarmUpBuckets);
@@ -272,23 +277,23 @@ public sealed class DetectionRunner : IDisposable
             SeriesMetric? peak = null;
             var peakExcess = 0.0;
             var trafficStop = false;
-            var hits = new List<string>();
+            List<string>? hits = null;
             var onset = 0;
             foreach (var metric in metrics)
             {
-                var verdict = verdicts[metric][i];
-                var observed = values[metric][i];
+                var verdict = judged.Verdicts(metric)[i];
+                var observed = judged.Values(metric)[i];
                 if (!verdict.IsAnomaly || !IncidentImpact.Counts(metric, observed, verdict.Expected, _options.Impact))
                 {
                     continue;
                 }
 
-                hits.Add(metric.Name());
+                (hits ??= []).Add(metric.Name());
                 onset = Math.Max(onset, verdict.Onset);
                 trafficStop |= IncidentImpact.IsTrafficStop(metric, observed, verdict.Expected, _options.Impact);
-                var excess = IncidentImpact.ExcessUsdPerDay(series.Buckets[i], verdicts[SeriesMetric.Cost][i].Expected, metric, observed,
+                var excess = IncidentImpact.ExcessUsdPerDay(series.Buckets[i], judged.Verdicts(SeriesMetric.Cost)[i].Expected, metric, observed,
                     verdict.Expected, schedule.Interval, cacheDiscount);
-                if (peak is null || verdict.Score > verdicts[peak.Value][i].Score)
+                if (peak is null || verdict.Score > judged.Verdicts(peak.Value)[i].Score)
                 {
                     peak = metric;
                 }
@@ -296,12 +301,12 @@ public sealed class DetectionRunner : IDisposable
                 peakExcess = Math.Max(peakExcess, excess);
             }
 
-            if (peak is not { } peakMetric)
+            if (peak is not { } peakMetric || hits is null)
             {
                 continue;
             }
 
-            var peakVerdict = verdicts[peakMetric][i];
+            var peakVerdict = judged.Verdicts(peakMetric)[i];
             // A change point is an event that began at its onset, hours before it was proven at an hourly width.
             var eventStart = series.BucketStart(Math.Max(i - onset, 0));
             if (open is not null && open.LastSeen < t && eventStart - open.LastSeen <= quiet)
@@ -311,7 +316,7 @@ public sealed class DetectionRunner : IDisposable
                 open.Metrics = string.Join(',', open.Metrics.Split(',', StringSplitOptions.RemoveEmptyEntries).Union(hits, StringComparer.Ordinal));
                 if (peakExcess > (open.ExcessUsdPerDay ?? 0))
                 {
-                    SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess, CallsAgainstExpected(verdicts, values, i));
+                    SetPeak(open, series, schedule, i, peakMetric, peakVerdict, judged.Values(peakMetric)[i], peakExcess, CallsAgainstExpected(judged, i));
                     if (IncidentImpact.Rank(open.Severity) > IncidentImpact.Rank(alertedSeverity ?? open.Severity) && IsRecent(t, schedule, now))
                     {
                         result.Escalated.Add(open.IncidentKey);
@@ -418,7 +423,7 @@ public sealed class DetectionRunner : IDisposable
                 Metrics = string.Join(',', hits),
                 Affected = affected,
             };
-            SetPeak(open, series, schedule, i, peakMetric, peakVerdict, values[peakMetric][i], peakExcess, CallsAgainstExpected(verdicts, values, i));
+            SetPeak(open, series, schedule, i, peakMetric, peakVerdict, judged.Values(peakMetric)[i], peakExcess, CallsAgainstExpected(judged, i));
             alertedSeverity = open.Severity;
             AnomalyStore.Save(Connection, open, now);
             result.Opened.Add(open);
@@ -529,8 +534,22 @@ public sealed class DetectionRunner : IDisposable
     private static CostFactor? ParseFactor(string name) =>
         Enum.GetValues<CostFactor>().Select(f => (CostFactor?)f).FirstOrDefault(f => CostDecomposition.Name(f!.Value) == name);
 
+    /// <summary>Judges <paramref name="metric"/> of the series into <paramref name="judged"/>, unless it is judged already.</summary>
+    private void JudgeMetric(SeriesMetric metric, DimensionSeries series, int born, TimeSpan interval, bool countsOnly, MetricBuffers judged)
+    {
+        if (judged.IsJudged(metric))
+        {
+            return;
+        }
+
+        var values = judged.Values(metric);
+        series.CopyValuesTo(metric, _options.MinimumCallsPerBucket, values);
+        Judge(metric, values, judged.Verdicts(metric), born, series, interval, countsOnly, judged);
+        judged.MarkJudged(metric);
+    }
+
     /// <summary>
-    /// The detector's verdicts for one metric of a series, from its first bucket with calls. Counts (cost, calls) are
+    /// Writes the detector's verdicts for one metric of a series, from its first bucket with calls. Counts (cost, calls) are
     /// judged on their square root: their noise grows with the level (Poisson-like), so on the raw values a busy
     /// hour's ordinary noise reads as a spike against a scale learned mostly at quieter hours; the root makes the noise
     /// about level-free, and the expected value and band are squared back. (Judging cost and tokens per call on their
@@ -539,12 +558,14 @@ public sealed class DetectionRunner : IDisposable
     /// fewer calls a bucket has; an anomaly in a bucket with fewer calls than the recent average is kept only if its
     /// score, discounted by √(calls ÷ average), still reaches <see cref="ThinBucketScore"/>.
     /// </summary>
-    private PointVerdict[] Judge(SeriesMetric metric, double[] values, int born, DimensionSeries series, TimeSpan interval, bool countsOnly)
+    private void Judge(SeriesMetric metric, ReadOnlySpan<double> values, Span<PointVerdict> verdicts, int born, DimensionSeries series, TimeSpan interval,
+        bool countsOnly, MetricBuffers judged)
     {
-        var verdicts = new PointVerdict[values.Length];
+        // The buffer holds the previous series' verdicts; the buckets before the first call have none.
+        verdicts[..born].Clear();
         if (metric is SeriesMetric.Cost or SeriesMetric.Calls)
         {
-            JudgeTransformed(values, born, interval, verdicts, v => Math.Sqrt(Math.Max(v, 0)), Squared);
+            JudgeTransformed(values, born, interval, verdicts, judged.Scratch(values.Length - born), v => Math.Sqrt(Math.Max(v, 0)), Squared);
             if (metric == SeriesMetric.Calls && CountSpike.AppliesTo(interval))
             {
                 if (countsOnly)
@@ -559,18 +580,18 @@ public sealed class DetectionRunner : IDisposable
                 CountSpike.Apply(values, verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32, interval);
             }
 
-            return verdicts;
+            return;
         }
 
-        _detector.Evaluate(values.AsSpan(born), interval).CopyTo(verdicts, born);
+        _detector.Evaluate(values[born..], interval, verdicts[born..]);
 
         if (metric == SeriesMetric.ErrorRate)
         {
             DropChanceFailures(verdicts, born, series);
         }
 
-        const int window = 200;
-        var recent = new Queue<long>(window);
+        var recent = _recentCalls;
+        recent.Clear();
         var sum = 0L;
         for (var i = born; i < values.Length; i++)
         {
@@ -586,7 +607,7 @@ public sealed class DetectionRunner : IDisposable
 
             if (!double.IsNaN(values[i]))
             {
-                if (recent.Count == window)
+                if (recent.Count == ThinBucketWindow)
                 {
                     sum -= recent.Dequeue();
                 }
@@ -602,25 +623,26 @@ public sealed class DetectionRunner : IDisposable
             MarkLostCache(verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32, series);
             CacheHitDrop.Apply(series.Buckets, verdicts, born + (int)(TimeSpan.FromDays(1) / interval) + 32);
         }
-
-        return verdicts;
     }
 
+    /// <summary>Judged buckets whose calls make the recent average a thin bucket is measured against.</summary>
+    private const int ThinBucketWindow = 200;
+
     /// <summary>The detector's verdicts on <paramref name="forward"/>(values), mapped back with <paramref name="back"/>.</summary>
-    private void JudgeTransformed(double[] values, int born, TimeSpan interval, PointVerdict[] verdicts, Func<double, double> forward,
-        Func<double, double> back)
+    private void JudgeTransformed(ReadOnlySpan<double> values, int born, TimeSpan interval, Span<PointVerdict> verdicts, Span<double> transformed,
+        Func<double, double> forward, Func<double, double> back)
     {
-        var transformed = new double[values.Length - born];
         for (var i = 0; i < transformed.Length; i++)
         {
             transformed[i] = double.IsNaN(values[born + i]) ? double.NaN : forward(values[born + i]);
         }
 
-        var judged = _detector.Evaluate(transformed, interval);
+        var judged = verdicts[born..];
+        _detector.Evaluate(transformed, interval, judged);
         for (var i = 0; i < judged.Length; i++)
         {
             var v = judged[i];
-            verdicts[born + i] = v with { Expected = back(v.Expected), Lower = back(v.Lower), Upper = back(v.Upper) };
+            judged[i] = v with { Expected = back(v.Expected), Lower = back(v.Lower), Upper = back(v.Upper) };
         }
     }
 
@@ -629,7 +651,7 @@ public sealed class DetectionRunner : IDisposable
     /// zero and three failures in twenty calls scores like a catastrophe. An error-rate anomaly stands only when its
     /// failures are far beyond chance (Poisson) at the larger of the expected rate and the series' own long-run rate.
     /// </summary>
-    private static void DropChanceFailures(PointVerdict[] verdicts, int born, DimensionSeries series)
+    private static void DropChanceFailures(Span<PointVerdict> verdicts, int born, DimensionSeries series)
     {
         var total = series.Sum(0, series.Buckets.Count).Sum;
         var longRun = total.Calls > 0 ? total.Errors / (double)total.Calls : 0;
@@ -657,7 +679,7 @@ public sealed class DetectionRunner : IDisposable
     /// an hour at five minutes) has a chance of at most (1 − expected)^n; below <see cref="LostCacheChance"/> the bucket is
     /// anomalous (score: the normal quantile of that chance).
     /// </summary>
-    private static void MarkLostCache(PointVerdict[] verdicts, int from, DimensionSeries series)
+    private static void MarkLostCache(Span<PointVerdict> verdicts, int from, DimensionSeries series)
     {
         for (var i = Math.Max(from, 0); i < verdicts.Length; i++)
         {
@@ -703,9 +725,10 @@ public sealed class DetectionRunner : IDisposable
     private bool IsRecent(DateTime bucketStart, DetectionSchedule schedule, DateTime now) => now - (bucketStart + schedule.Interval) <= _options.AlertMaxAge;
 
     /// <summary>Calls and cost of bucket <paramref name="index"/> against the detector's expected values (time-of-day aware, unlike a day's baseline).</summary>
-    private static CallsMove? CallsAgainstExpected(Dictionary<SeriesMetric, PointVerdict[]> verdicts, Dictionary<SeriesMetric, double[]> values, int index) =>
-        verdicts.TryGetValue(SeriesMetric.Calls, out var calls) && values.TryGetValue(SeriesMetric.Calls, out var observedCalls)
-            ? new CallsMove(observedCalls[index], calls[index].Expected, values[SeriesMetric.Cost][index], verdicts[SeriesMetric.Cost][index].Expected)
+    private static CallsMove? CallsAgainstExpected(MetricBuffers judged, int index) =>
+        judged.IsJudged(SeriesMetric.Calls)
+            ? new CallsMove(judged.Values(SeriesMetric.Calls)[index], judged.Verdicts(SeriesMetric.Calls)[index].Expected,
+                judged.Values(SeriesMetric.Cost)[index], judged.Verdicts(SeriesMetric.Cost)[index].Expected)
             : null;
 
     private void SetPeak(AnomalyRecord record, DimensionSeries series, DetectionSchedule schedule, int index, SeriesMetric metric,

@@ -28,9 +28,9 @@ public sealed class RobustZScoreDetector : ISeriesDetector
 
     public double AbsoluteFloor { get; init; } = 1e-9;
 
-    public PointVerdict[] Evaluate(ReadOnlySpan<double> values, TimeSpan interval)
+    public void Evaluate(ReadOnlySpan<double> values, TimeSpan interval, Span<PointVerdict> verdicts)
     {
-        var verdicts = new PointVerdict[values.Length];
+        SeriesDetectors.CheckLengths(values, verdicts);
         var history = new double[Window];
         var sorted = new double[Window];
         var count = 0;
@@ -75,8 +75,6 @@ public sealed class RobustZScoreDetector : ISeriesDetector
                 count = Math.Min(count + 1, Window);
             }
         }
-
-        return verdicts;
     }
 
     private static double Median(ReadOnlySpan<double> sorted) =>

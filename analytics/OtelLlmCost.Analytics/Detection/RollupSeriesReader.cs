@@ -21,16 +21,17 @@ public sealed class DimensionSeries(string dimension, string value, DateTime fro
 
     public DateTime BucketStart(int index) => From + (Interval * index);
 
-    /// <summary>The metric per bucket: counts are 0 in an empty bucket, ratios NaN below <paramref name="minimumCallsPerBucket"/> calls.</summary>
-    public double[] Values(SeriesMetric metric, long minimumCallsPerBucket)
+    /// <summary>
+    /// Writes the metric per bucket to <paramref name="destination"/> (one slot per bucket): counts are 0 in an empty
+    /// bucket, ratios NaN below <paramref name="minimumCallsPerBucket"/> calls.
+    /// </summary>
+    public void CopyValuesTo(SeriesMetric metric, long minimumCallsPerBucket, Span<double> destination)
     {
-        var values = new double[Buckets.Count];
-        for (var i = 0; i < values.Length; i++)
+        ArgumentOutOfRangeException.ThrowIfNotEqual(destination.Length, Buckets.Count, nameof(destination));
+        for (var i = 0; i < destination.Length; i++)
         {
-            values[i] = Buckets[i].Value(metric, minimumCallsPerBucket);
+            destination[i] = Buckets[i].Value(metric, minimumCallsPerBucket);
         }
-
-        return values;
     }
 
     /// <summary>
@@ -88,7 +89,7 @@ public static class RollupSeriesReader
         var count = (int)((to - from).Ticks / interval.Ticks);
         var table = interval >= TimeSpan.FromHours(1) ? "rollup_hour" : "rollup_minute";
         var minutes = (long)interval.TotalMinutes;
-        var byValue = new Dictionary<string, BucketAggregate[]>(StringComparer.Ordinal);
+        var byValue = new Dictionary<string, BucketAggregate?[]>(StringComparer.Ordinal);
         if (count <= 0)
         {
             return [];
@@ -117,11 +118,7 @@ public static class RollupSeriesReader
             var value = reader.GetString(1) ?? "";
             if (!byValue.TryGetValue(value, out var buckets))
             {
-                byValue[value] = buckets = new BucketAggregate[count];
-                for (var i = 0; i < count; i++)
-                {
-                    buckets[i] = new BucketAggregate();
-                }
+                byValue[value] = buckets = new BucketAggregate?[count];
             }
 
             var part = new BucketAggregate
@@ -138,15 +135,30 @@ public static class RollupSeriesReader
                 CacheReadCostUsd = reader.GetDecimal(12),
                 CacheWriteCostUsd = reader.GetDecimal(13),
             };
-            var bucket = buckets[index];
             var model = reader.GetString(2) ?? "";
-            var holder = new BucketAggregate();
-            holder.Models[model] = part;
-            holder.Add(part, withModels: false);
-            bucket.Add(holder);
+            if (buckets[index] is { } bucket)
+            {
+                bucket.AddModel(model, part);
+            }
+            else
+            {
+                buckets[index] = BucketAggregate.OfModel(model, part);
+            }
         }
 
+        // The buckets without calls (most of a quiet ledger's lookback) share one aggregate of zeros: series are only read.
+        var noCalls = new BucketAggregate();
         return [.. byValue.OrderBy(pair => pair.Key, StringComparer.Ordinal)
-            .Select(pair => new DimensionSeries(dimension, pair.Key, from, interval, pair.Value))];
+            .Select(pair => new DimensionSeries(dimension, pair.Key, from, interval, WithEmptyBuckets(pair.Value, noCalls)))];
+    }
+
+    private static BucketAggregate[] WithEmptyBuckets(BucketAggregate?[] buckets, BucketAggregate empty)
+    {
+        for (var i = 0; i < buckets.Length; i++)
+        {
+            buckets[i] ??= empty;
+        }
+
+        return buckets!;
     }
 }

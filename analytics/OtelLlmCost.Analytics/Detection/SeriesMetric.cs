@@ -89,14 +89,113 @@ public sealed class BucketAggregate
 
     public decimal CacheWriteCostUsd { get; set; }
 
+    // The breakdown by model. Most buckets of a series hold one model's calls, and a pass reads a month of buckets for
+    // every series: such a bucket is read as that model's part itself, with only the model's name (_soleModel), and
+    // the dictionary is made when the breakdown is asked for or a second model comes. Invariant: while _soleModel is
+    // set, every sum of this aggregate is that model's.
+    private Dictionary<string, BucketAggregate>? _models;
+    private string? _soleModel;
+
     /// <summary>The same sums per model (empty on a per-model aggregate itself).</summary>
-    public Dictionary<string, BucketAggregate> Models { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, BucketAggregate> Models
+    {
+        get
+        {
+            if (_models is null)
+            {
+                _models = new(StringComparer.Ordinal);
+                if (_soleModel is { } model)
+                {
+                    var part = new BucketAggregate();
+                    part.Add(this, withModels: false);
+                    _models[model] = part;
+                    _soleModel = null;
+                }
+            }
+
+            return _models;
+        }
+    }
 
     public long Tokens => InputTokens + OutputTokens;
 
     public void Add(BucketAggregate other, bool withModels = true)
     {
         ArgumentNullException.ThrowIfNull(other);
+        if (_soleModel is not null)
+        {
+            // The sums are about to hold more than the sole model's: its part is split off first.
+            _ = Models;
+        }
+
+        AddSums(other);
+        if (!withModels)
+        {
+            return;
+        }
+
+        if (other._soleModel is { } sole)
+        {
+            AddToModel(sole, other);
+        }
+        else if (other._models is { } models)
+        {
+            foreach (var (model, part) in models)
+            {
+                AddToModel(model, part);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The aggregate of one model's sums (a row of the rollups), <paramref name="part"/> itself: it must be a new
+    /// aggregate without models, and is not copied.
+    /// </summary>
+    internal static BucketAggregate OfModel(string model, BucketAggregate part)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        if (part._models is not null || part._soleModel is not null)
+        {
+            throw new ArgumentException("A model's part has no models of its own.", nameof(part));
+        }
+
+        part._soleModel = model;
+        return part;
+    }
+
+    /// <summary>Adds one model's sums (a row of the rollups) to the totals and to that model's; <paramref name="part"/> may be kept, not copied.</summary>
+    internal void AddModel(string model, BucketAggregate part)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        if (string.Equals(_soleModel, model, StringComparison.Ordinal))
+        {
+            AddSums(part);
+            return;
+        }
+
+        Add(part, withModels: false);
+        if (Models.TryGetValue(model, out var mine))
+        {
+            mine.AddSums(part);
+        }
+        else
+        {
+            Models[model] = part;
+        }
+    }
+
+    private void AddToModel(string model, BucketAggregate part)
+    {
+        if (!Models.TryGetValue(model, out var mine))
+        {
+            Models[model] = mine = new BucketAggregate();
+        }
+
+        mine.AddSums(part);
+    }
+
+    private void AddSums(BucketAggregate other)
+    {
         Calls += other.Calls;
         Errors += other.Errors;
         InputTokens += other.InputTokens;
@@ -108,20 +207,6 @@ public sealed class BucketAggregate
         OutputCostUsd += other.OutputCostUsd;
         CacheReadCostUsd += other.CacheReadCostUsd;
         CacheWriteCostUsd += other.CacheWriteCostUsd;
-        if (!withModels)
-        {
-            return;
-        }
-
-        foreach (var (model, part) in other.Models)
-        {
-            if (!Models.TryGetValue(model, out var mine))
-            {
-                Models[model] = mine = new BucketAggregate();
-            }
-
-            mine.Add(part, withModels: false);
-        }
     }
 
     /// <summary>The metric's value; ratios are NaN below <paramref name="minimumCalls"/> calls.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using OtelLlmCost.Analytics.Detection;
 using OtelLlmCost.Analytics.Detection.Detectors;
 using OtelLlmCost.Analytics.Detection.Synthetic;
 

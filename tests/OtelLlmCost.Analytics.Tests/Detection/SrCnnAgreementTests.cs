@@ -1,3 +1,4 @@
+using OtelLlmCost.Analytics.Detection;
 using OtelLlmCost.Analytics.Detection.Detectors;
 
 namespace OtelLlmCost.Analytics.Tests.Detection;

@@ -1,3 +1,4 @@
+using OtelLlmCost.Analytics.Detection;
 using OtelLlmCost.Analytics.Detection.Detectors;
 using OtelLlmCost.Analytics.Detection.Synthetic;
 

@@ -265,4 +265,28 @@ public sealed class DuckDbRoundTripTests
         reader.Read().ShouldBeTrue();
         reader.GetInt64(0).ShouldBe(42);
     }
+
+    [TestMethod]
+    [DataRow("DECIMAL(18,9)", "1.5")]
+    [DataRow("DECIMAL(38,9)", "1.5")]
+    [DataRow("DECIMAL(38,9)", "-123456789012.000000001")]
+    [DataRow("DECIMAL(18,12)", "0")]
+    public void GetDecimal_TypedRead_IsGetValueWithTheColumnsScale(string sqlType, string text)
+    {
+        using var database = DuckDbDatabase.Open(":memory:");
+        using var connection = database.Connect();
+
+        using var reader = connection.Query($"SELECT {text}::{sqlType}, sum({text}::{sqlType}), 4611686018427387904::BIGINT, NULL::BIGINT");
+        reader.Read().ShouldBeTrue();
+
+        for (var column = 0; column < 2; column++)
+        {
+            var typed = reader.GetDecimal(column);
+            typed.ShouldBe((decimal)reader.GetValue(column)!);
+            typed.ToString(System.Globalization.CultureInfo.InvariantCulture).ShouldBe(((decimal)reader.GetValue(column)!).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        reader.GetInt64(2).ShouldBe(4611686018427387904L);
+        Should.Throw<InvalidCastException>(() => reader.GetInt64(3));
+    }
 }

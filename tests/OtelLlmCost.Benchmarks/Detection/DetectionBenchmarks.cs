@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using OtelLlmCost.Analytics.Detection;
 using OtelLlmCost.Analytics.Detection.Detectors;
 using OtelLlmCost.Analytics.Detection.Synthetic;
 
@@ -36,6 +37,25 @@ public class DetectionBenchmarks
         foreach (var series in _series)
         {
             foreach (var verdict in _detector.Evaluate(series, Interval))
+            {
+                anomalies += verdict.IsAnomaly ? 1 : 0;
+            }
+        }
+
+        return anomalies;
+    }
+
+    /// <summary>The same, judging every series into one verdict buffer as the detection pass does: the detector's own allocations.</summary>
+    [Benchmark]
+    public int OneThreadIntoOneBuffer()
+    {
+        var anomalies = 0;
+        var verdicts = new PointVerdict[_series.Max(series => series.Length)];
+        foreach (var series in _series)
+        {
+            var judged = verdicts.AsSpan(0, series.Length);
+            _detector.Evaluate(series, Interval, judged);
+            foreach (var verdict in judged)
             {
                 anomalies += verdict.IsAnomaly ? 1 : 0;
             }

@@ -43,7 +43,7 @@ internal static class CacheHitDrop
     /// How much more the bucket ratios vary around the expected one than binomial shares of whole calls would (at
     /// least 1): the mean of (r − p)² n ÷ (p (1 − p)), each term capped so a collapse does not hide itself.
     /// </summary>
-    public static double Dispersion(IReadOnlyList<BucketAggregate> buckets, PointVerdict[] verdicts, int from)
+    public static double Dispersion(IReadOnlyList<BucketAggregate> buckets, ReadOnlySpan<PointVerdict> verdicts, int from)
     {
         const double Cap = 25;
         var sum = 0.0;
@@ -66,7 +66,7 @@ internal static class CacheHitDrop
     }
 
     /// <summary>Marks as anomalous (<see cref="Member"/>, score = deviance z) the buckets from <paramref name="from"/> on whose cache hit ratio collapsed.</summary>
-    public static void Apply(IReadOnlyList<BucketAggregate> buckets, PointVerdict[] verdicts, int from)
+    public static void Apply(IReadOnlyList<BucketAggregate> buckets, Span<PointVerdict> verdicts, int from)
     {
         var dispersion = Dispersion(buckets, verdicts, from);
         for (var i = Math.Max(from, 0); i < verdicts.Length; i++)

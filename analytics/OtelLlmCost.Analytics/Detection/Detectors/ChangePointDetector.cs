@@ -107,13 +107,13 @@ public sealed class ChangePointDetector : ISeriesDetector
 
     public string Name => "change-point";
 
-    public PointVerdict[] Evaluate(ReadOnlySpan<double> values, TimeSpan interval)
+    public void Evaluate(ReadOnlySpan<double> values, TimeSpan interval, Span<PointVerdict> verdicts)
     {
+        SeriesDetectors.CheckLengths(values, verdicts);
         var baseline = new RobustBaseline(_options.Baseline, _options.Baseline.Periods ?? Seasonality.CandidatePeriods(interval));
         var cusum = new Cusum(_options.Drift, _options.Threshold, _options.Clip);
         var cooldown = new Cooldown(_options.Cooldown, 2);
         var residuals = new double[values.Length];
-        var verdicts = new PointVerdict[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
             var step = baseline.Step(values[i]);
@@ -140,7 +140,5 @@ public sealed class ChangePointDetector : ISeriesDetector
 
             verdicts[i] = new PointVerdict(fired, score, step.Expected, step.Expected - band, step.Expected + band, Name);
         }
-
-        return verdicts;
     }
 }

@@ -148,14 +148,15 @@ public sealed class CostSeriesDetector : ISeriesDetector
 
     public string Name => "cost-ensemble";
 
-    public PointVerdict[] Evaluate(ReadOnlySpan<double> values, TimeSpan interval)
+    public void Evaluate(ReadOnlySpan<double> values, TimeSpan interval, Span<PointVerdict> verdicts)
     {
+        SeriesDetectors.CheckLengths(values, verdicts);
         var options = _options ?? _optionsFor(interval);
         var baseline = new RobustBaseline(options.Baseline, options.Baseline.Periods ?? Seasonality.CandidatePeriods(interval), values.Length);
         var residuals = ArrayPool<double>.Shared.Rent(values.Length);
         try
         {
-            return Evaluate(values, options, baseline, residuals);
+            Evaluate(values, options, baseline, residuals, verdicts);
         }
         finally
         {
@@ -163,7 +164,8 @@ public sealed class CostSeriesDetector : ISeriesDetector
         }
     }
 
-    private PointVerdict[] Evaluate(ReadOnlySpan<double> values, CostSeriesDetectorOptions options, RobustBaseline baseline, double[] residuals)
+    private void Evaluate(ReadOnlySpan<double> values, CostSeriesDetectorOptions options, RobustBaseline baseline, double[] residuals,
+        Span<PointVerdict> verdicts)
     {
         var cusum = new Cusum(options.ChangeDrift, options.ChangeThreshold, options.ChangeClip);
         var cooldown = new Cooldown(options.Cooldown, options.CooldownRegrowth);
@@ -176,7 +178,6 @@ public sealed class CostSeriesDetector : ISeriesDetector
         var logAmplitude = new double[w + SpectralResidual.ExtensionPoints];
         var seen = 0;
         var slot = 0; // seen modulo w, the ring's next write slot, kept without a division per point
-        var verdicts = new PointVerdict[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
             var x = values[i];
@@ -248,7 +249,5 @@ public sealed class CostSeriesDetector : ISeriesDetector
             verdicts[i] = new PointVerdict(fired, score, step.Expected, step.Expected - band, step.Expected + band, fired ? member! : Name,
                 fired && member == ChangeMember ? i - start : 0);
         }
-
-        return verdicts;
     }
 }

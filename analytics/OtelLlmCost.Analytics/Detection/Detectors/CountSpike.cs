@@ -157,7 +157,7 @@ internal static class CountSpike
     }
 
     /// <summary>The floor of a bucket's expected calls: the rhythm's expected value, the last hour's mean, the same time last week, <see cref="MinimumRate"/>.</summary>
-    private static double Floor(ReadOnlySpan<double> counts, PointVerdict[] verdicts, int index, double recent, int bucketsPerWeek) =>
+    private static double Floor(ReadOnlySpan<double> counts, ReadOnlySpan<PointVerdict> verdicts, int index, double recent, int bucketsPerWeek) =>
         Math.Max(Math.Max(Math.Max(verdicts[index].Expected, recent), WeeklyLevel(counts, index, bucketsPerWeek)), MinimumRate);
 
     /// <summary>
@@ -165,7 +165,7 @@ internal static class CountSpike
     /// calls, alone or summed with up to two buckets before, are a spike against the verdicts' expected calls (floored
     /// at the last hour's level and, given <paramref name="interval"/>, at the same time a week before).
     /// </summary>
-    public static void Apply(ReadOnlySpan<double> counts, PointVerdict[] verdicts, int from, TimeSpan interval = default)
+    public static void Apply(ReadOnlySpan<double> counts, Span<PointVerdict> verdicts, int from, TimeSpan interval = default)
     {
         var dispersion = Dispersion(counts);
         var bucketsPerWeek = interval > TimeSpan.Zero && TimeSpan.FromDays(7).Ticks % interval.Ticks == 0 ? (int)(TimeSpan.FromDays(7) / interval) : 0;

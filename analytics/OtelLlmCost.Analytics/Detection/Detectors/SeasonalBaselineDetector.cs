@@ -48,10 +48,10 @@ public sealed class SeasonalBaselineDetector : ISeriesDetector
 
     public string Name => "seasonal-baseline";
 
-    public PointVerdict[] Evaluate(ReadOnlySpan<double> values, TimeSpan interval)
+    public void Evaluate(ReadOnlySpan<double> values, TimeSpan interval, Span<PointVerdict> verdicts)
     {
+        SeriesDetectors.CheckLengths(values, verdicts);
         var baseline = new RobustBaseline(_options.Baseline, _options.Baseline.Periods ?? Seasonality.CandidatePeriods(interval));
-        var verdicts = new PointVerdict[values.Length];
         var cooldown = new Cooldown(_options.Cooldown, 2);
         var run = new List<double>(_options.ShiftRun);
         var runStart = 0;
@@ -97,7 +97,5 @@ public sealed class SeasonalBaselineDetector : ISeriesDetector
             verdicts[i] = new PointVerdict(fired, Math.Abs(z), step.Expected, step.Expected - band, step.Expected + band,
                 shift ? "level-shift" : Name);
         }
-
-        return verdicts;
     }
 }

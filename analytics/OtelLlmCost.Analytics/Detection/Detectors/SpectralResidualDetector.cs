@@ -54,10 +54,10 @@ public sealed class SpectralResidualDetector : ISeriesDetector
 
     public string Name => "spectral-residual";
 
-    public PointVerdict[] Evaluate(ReadOnlySpan<double> values, TimeSpan interval)
+    public void Evaluate(ReadOnlySpan<double> values, TimeSpan interval, Span<PointVerdict> verdicts)
     {
+        SeriesDetectors.CheckLengths(values, verdicts);
         var w = _options.WindowSize;
-        var verdicts = new PointVerdict[values.Length];
         var ring = new double[w];
         var window = new double[w];
         var sorted = new double[w - 1];
@@ -106,7 +106,5 @@ public sealed class SpectralResidualDetector : ISeriesDetector
 
             verdicts[i] = new PointVerdict(anomaly, score, expected, expected - margin, expected + margin, Name);
         }
-
-        return verdicts;
     }
 }

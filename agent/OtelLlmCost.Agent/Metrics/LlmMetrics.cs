@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using OtelLlmCost.Agent.Hashing;
 using OtelLlmCost.Agent.Pipeline;
 using OtelLlmCost.SemanticConventions.Calls;
 
@@ -361,32 +362,13 @@ internal sealed class LlmMetrics : ICommittedCallsObserver
             var hash = default(HashCode);
             for (var i = 0; i < LabelDimensions.Length; i++)
             {
-                hash.Add(Sketch(_labels[i]));
+                hash.Add(StringSketch.Of(_labels[i]));
             }
 
-            hash.Add(Sketch(Status));
-            hash.Add(UnpricedReason is null ? 0 : Sketch(UnpricedReason));
+            hash.Add(StringSketch.Of(Status));
+            hash.Add(UnpricedReason is null ? 0 : StringSketch.Of(UnpricedReason));
             hash.Add(HasCostCenter);
             return hash.ToHashCode();
-        }
-
-        private static int Sketch(string label)
-        {
-            var chars = label.AsSpan();
-            if (chars.Length < 4)
-            {
-                ulong packed = 0;
-                foreach (var c in chars)
-                {
-                    packed = (packed << 16) | c;
-                }
-
-                return HashCode.Combine(chars.Length, packed);
-            }
-
-            var head = MemoryMarshal.Read<ulong>(MemoryMarshal.AsBytes(chars[..4]));
-            var tail = MemoryMarshal.Read<ulong>(MemoryMarshal.AsBytes(chars[^4..]));
-            return HashCode.Combine(chars.Length, head, tail);
         }
     }
 
